@@ -1,0 +1,172 @@
+# conntrail: one Makefile. Quiet unless V=1.
+#   make            build/conntrail with record (needs clang, bpftool, libbpf)
+#   make offline    build/conntrail without record (needs only libc, zlib, zstd, libpcap)
+#   make test       unit, command-line and (as root) live capture tests
+#   make test-vm    LSM and fentry backends in qemu guests
+#   make test-reliability, make bench, make fuzz, make install PREFIX=...
+#   SAN=1           build everything with ASan+UBSan (into build-san/)
+
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+PREFIX ?= /usr/local
+OFFLINE ?= 0
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+override CFLAGS += $(WARN) $(SANFLAGS) -std=gnu11 -D_GNU_SOURCE -I. -I$(BUILD)
+override LDFLAGS += $(SANFLAGS)
+LIBS := -lzstd -lz -lpcap -lm $(EXTRA_LIBS)
+RECORD_LIBS := -lbpf -lelf
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Offline code: the file layer, the session layer and every reading command.
+LIB_SRCS := $(wildcard format/*.c) $(wildcard report/*.c) cli/util.c
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libconntrail.a
+MAIN_OBJ := $(BUILD)/obj/cli/main.o
+RECORD_SRCS := $(wildcard record/*.c)
+RECORD_OBJS := $(RECORD_SRCS:%.c=$(BUILD)/obj/%.o)
+STUB_OBJ := $(BUILD)/obj/cli/record_stub.o
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/%)
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/%)
+
+ifeq ($(OFFLINE),1)
+CONNTRAIL_OBJS := $(MAIN_OBJ) $(STUB_OBJ)
+CONNTRAIL_LIBS := $(LIBS)
+else
+CONNTRAIL_OBJS := $(MAIN_OBJ) $(RECORD_OBJS)
+CONNTRAIL_LIBS := $(RECORD_LIBS) $(LIBS)
+endif
+
+.PHONY: check demo all offline tools test test-unit test-vm test-reliability bench fuzz install deps \
+	clean format-code static FORCE
+all: $(BUILD)/conntrail tools
+
+offline:
+	$(Q)$(MAKE) --no-print-directory OFFLINE=1 $(BUILD)/conntrail tools
+
+tools: $(TOOL_BINS) $(HELPER_BINS) $(UNIT_BINS)
+
+# Relink when switching between the full and the offline binary.
+$(BUILD)/.mode: FORCE
+	@mkdir -p $(@D)
+	@echo "$(OFFLINE)" | cmp -s - $@ || echo "$(OFFLINE)" > $@
+
+$(BUILD)/conntrail: $(CONNTRAIL_OBJS) $(LIB) $(BUILD)/.mode
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CONNTRAIL_OBJS) $(LIB) $(CONNTRAIL_LIBS)
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/obj/%.o: %.c
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# Record's objects include the BPF skeletons.
+$(RECORD_OBJS): | $(SKELS)
+
+$(BUILD)/vmlinux.h:
+	$(call msg,BTF,$@)
+	@mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf \
+		-c $< -o $@.tmp && $(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+$(BUILD)/tests/%: tests/helpers/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+
+$(BUILD)/%: tools/%.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+test: all
+	$(Q)BUILD=$(BUILD) bash tests/run.sh
+
+test-unit: tools
+	$(Q)BUILD=$(BUILD) bash tests/run.sh unit
+
+test-vm: all
+	$(Q)BUILD=$(BUILD) bash tests/vm/run.sh
+
+test-reliability: all
+	$(Q)BUILD=$(BUILD) bash tests/reliability/run.sh
+
+bench: all
+	$(Q)BUILD=$(BUILD) bash bench/run.sh
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
+
+deps:
+	$(Q)bash scripts/deps.sh
+
+# Everything CI runs: the tests, again under ASan+UBSan, a short fuzz, the
+# reliability suite and the guest kernels.
+check:
+	$(Q)$(MAKE) --no-print-directory -j2 all
+	$(Q)$(MAKE) --no-print-directory test
+	$(Q)$(MAKE) --no-print-directory -j2 SAN=1 all
+	$(Q)$(MAKE) --no-print-directory SAN=1 test
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(or $(CHECK_FUZZ_SECONDS),60)
+	$(Q)$(MAKE) --no-print-directory test-reliability
+	$(Q)$(MAKE) --no-print-directory test-vm
+
+# The main job on a fresh machine: build, record a short demo workload, report.
+demo: all
+	$(Q)bash scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BUILD)/conntrail $(DESTDIR)$(PREFIX)/bin/conntrail
+	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+format-code:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,50 @@
+# tests/lib.sh: sourced by the shell tests. Each test script is one test file:
+# it exits 0 when every check passed; `check` and `fail` report one line each.
+set -u
+: "${BUILD:=build}"
+CONNTRAIL=${CONNTRAIL:-$PWD/$BUILD/conntrail}
+GEN=${GEN:-$PWD/$BUILD/conntrail-gen}
+SAMPLES=$PWD/samples
+T_FAILS=0
+T_CHECKS=0
+TMP=$(mktemp -d /tmp/ct-test.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+fail() {
+	echo "  FAIL: $*" >&2
+	T_FAILS=$((T_FAILS + 1))
+}
+# check DESCRIPTION COMMAND...: run the command; a non-zero status is a failure.
+check() {
+	local what=$1
+	shift
+	T_CHECKS=$((T_CHECKS + 1))
+	if ! "$@"; then
+		fail "$what"
+	fi
+}
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+	T_CHECKS=$((T_CHECKS + 1))
+	if [ "$2" != "$3" ]; then
+		fail "$1: expected '$2', got '$3'"
+	fi
+}
+# expect_status DESCRIPTION STATUS COMMAND...: exact exit status.
+expect_status() {
+	local what=$1 want=$2 got=0
+	shift 2
+	T_CHECKS=$((T_CHECKS + 1))
+	"$@" >/dev/null 2>"$TMP/.stderr" || got=$?
+	if [ "$got" != "$want" ]; then
+		fail "$what: exit status $got, expected $want ($(head -c 300 "$TMP/.stderr"))"
+	fi
+}
+done_testing() {
+	if [ "$T_CHECKS" -eq 0 ]; then
+		echo "  FAIL: no checks ran" >&2
+		exit 1
+	fi
+	[ "$T_FAILS" -eq 0 ] || exit 1
+	exit 0
+}
