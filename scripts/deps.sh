@@ -8,7 +8,7 @@ pkgs=(
 	libclang-rt-14-dev pkg-config
 	tshark jq python3 iproute2 procps util-linux curl
 	qemu-system-x86 busybox-static cpio
-	linux-perf valgrind
+	linux-perf valgrind time
 )
 missing=()
 for p in "${pkgs[@]}"; do
