@@ -112,6 +112,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
+# Reliability helpers that read traces (tests/helpers/rel_*.c) link the library.
+$(BUILD)/tests/rel_%: tests/helpers/rel_%.c $(LIB)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS) -lpthread
+
 $(BUILD)/tests/%: tests/helpers/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
