@@ -2,7 +2,7 @@
 /*
  * storm: a loopback connect() storm that times itself, for bench/run.sh.
  *
- *   storm MODE COUNT
+ *   storm MODE COUNT [PORT]
  *
  * MODE
  *   udp        one UDP socket, connect() to 127.0.0.1:PORT COUNT times. Each
@@ -13,6 +13,9 @@
  *   tcp        socket() + connect() + close() per attempt to a loopback
  *              listener served by a thread of this process; SO_LINGER 0 so
  *              no TIME_WAIT piles up and the ports never run out.
+ *
+ * PORT (udp modes only, default 9) lets bench/run.sh send a probe connect
+ * it can recognise in a trace. COUNT below the warm-up size skips warm-up.
  *
  * Only the loop is timed (CLOCK_MONOTONIC), after a short warm-up, so process
  * start-up and the tracer's start-up are not counted. Prints one line:
@@ -99,8 +102,8 @@ static int one_connect(enum storm_mode mode, int udp_fd, const struct sockaddr_i
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: storm udp|udp-fresh|tcp COUNT\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: storm udp|udp-fresh|tcp COUNT [PORT]\n");
 		return 2;
 	}
 	enum storm_mode mode;
@@ -121,7 +124,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(UDP_PORT)};
+	unsigned long port = UDP_PORT;
+	if (argc == 4) {
+		port = strtoul(argv[3], &end, 10);
+		if (*end || port == 0 || port > 65535 || mode == MODE_TCP) {
+			fprintf(stderr, "storm: bad PORT '%s' (udp modes only)\n", argv[3]);
+			return 2;
+		}
+	}
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (mode == MODE_TCP) {
 		addr.sin_port = 0;
@@ -139,7 +150,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	for (int i = 0; i < WARMUP; i++)
+	for (int i = 0; count >= WARMUP && i < WARMUP; i++)
 		one_connect(mode, udp_fd, &addr);
 
 	unsigned long long failed = 0;

@@ -1,0 +1,441 @@
+#!/usr/bin/env bash
+# bench/run.sh: `make bench`. Side-by-side performance of conntrail against a
+# baseline measured in the same run (no tracing, an empty BPF program, perf,
+# tshark, a full scan), so a shared, noisy machine still gives fair ratios.
+# Configurations alternate (a b c d a b c d ...) and medians are reported.
+#
+# Environment:
+#   BUILD          build directory with conntrail and conntrail-gen (build)
+#   BENCH_SCALE    multiplies every size (default 1; 0.1 for a quick look)
+#   BENCH_ROUNDS   alternating repeats per measurement (default 3)
+#   BENCH_TMP      where scratch files go (default /var/tmp: a real disk)
+#   BENCH_KEEP=1   keep the scratch directory
+#   BENCH_PARTS    which parts to run (default "p1 p2 p3 p4"; P5 rides along)
+#
+# Prints one table and writes it to bench/results.md and bench/results.json.
+# P1 and the record half of P5 need root; without it they are reported n/a.
+set -u
+cd "$(dirname "$0")/.."
+: "${BUILD:=build}"
+SCALE=${BENCH_SCALE:-1}
+ROUNDS=${BENCH_ROUNDS:-3}
+CT=$PWD/$BUILD/conntrail
+GEN=$PWD/$BUILD/conntrail-gen
+HB=$PWD/$BUILD/bench
+W=$(mktemp -d "${BENCH_TMP:-/var/tmp}/ct-bench.XXXXXX") || exit 1
+RAW=$W/raw.tsv
+: >"$RAW"
+BG_PIDS=()
+START=$SECONDS
+
+cleanup() {
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "bench: scratch kept in $W" >&2
+	else
+		rm -rf "$W"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[bench %3ds] %s\n' $((SECONDS - START)) "$*" >&2; }
+# put KEY VALUE: one measurement (a key may repeat: one value per round).
+put() { printf '%s\t%s\n' "$1" "$2" >>"$RAW"; }
+# note TEXT: printed under the table (what was measured how, what failed).
+note() {
+	put note "$*"
+	log "note: $*"
+}
+scaled() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 1 ? 1 : v) }'; }
+now_ns() { date +%s%N; }
+fsize() { stat -c %s "$1" 2>/dev/null || echo 0; }
+# kv NAME TEXT: the number after "NAME=" in TEXT.
+kv() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2" | head -n 1; }
+
+# Sizes at scale 1. The UDP storm is the one the goals are about.
+UDP_N=$(scaled 2000000)
+FRESH_N=$(scaled 200000)
+TCP_N=$(scaled 50000)
+BIG_N=$(scaled 20000000)
+SMALL_N=$(scaled 200000) # tshark reads ~0.1-0.5 M packets/s: a smaller file
+MIXED_N=$(scaled 1000000)
+PROBE_PORT=4999
+
+# ------------------------------------------------------------ helpers build
+build_helpers() {
+	mkdir -p "$HB"
+	local cflags="-O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE"
+	if [ bench/storm.c -nt "$HB/storm" ]; then
+		cc $cflags -o "$HB/storm" bench/storm.c -lpthread || return 1
+	fi
+	if [ bench/bpf_loader.c -nt "$HB/bpf_loader" ]; then
+		cc $cflags -o "$HB/bpf_loader" bench/bpf_loader.c -lbpf -lelf -lz ||
+			note "bpf_loader did not build (libbpf missing?): no empty-BPF floor"
+	fi
+	if [ bench/empty.bpf.c -nt "$HB/empty.bpf.o" ]; then
+		local multiarch
+		multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+		clang -O2 -g -Wall -Werror -target bpf -I"/usr/include/$multiarch" \
+			-c bench/empty.bpf.c -o "$HB/empty.bpf.o" ||
+			note "empty.bpf.o did not build: no empty-BPF floor"
+	fi
+	return 0
+}
+
+# --------------------------------------------------------------- machine
+machine() {
+	local cpu
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	put machine.cpu "${cpu:-unknown}"
+	put machine.cores "$(nproc)"
+	put machine.kernel "$(uname -r)"
+	put machine.mem_gib "$(awk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)"
+	put machine.load "$(cut -d' ' -f1-3 /proc/loadavg)"
+	put machine.scale "$SCALE"
+	put machine.rounds "$ROUNDS"
+	put machine.git "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+}
+
+ensure_tracefs() {
+	[ -d /sys/kernel/tracing/events ] && return 0
+	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+	[ -d /sys/kernel/tracing/events ]
+}
+
+# ------------------------------------------------------------- P1 storms
+# Each storm_X MODE N prints the storm's ns per connect (or fails).
+storm_a() {
+	local out
+	out=$("$HB/storm" "$1" "$2") || return 1
+	kv ns_per_connect "$out"
+}
+
+# wait_line FILE REGEX SECONDS PID: until FILE has a matching line (0), PID
+# died or time ran out (1).
+wait_line() {
+	local deadline=$((SECONDS + $3))
+	while [ $SECONDS -lt "$deadline" ]; do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$4" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+stop_bg() { # PID SIGNAL: signal it, wait at most 60 s, then kill it
+	local pid=$1 sig=$2 i
+	kill "-$sig" "$pid" 2>/dev/null
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+storm_b() {
+	"$HB/bpf_loader" "$HB/empty.bpf.o" >"$W/loader.out" 2>"$W/loader.err" &
+	local pid=$! out
+	BG_PIDS+=("$pid")
+	if ! wait_line "$W/loader.out" '^ready' 20 "$pid"; then
+		log "empty BPF loader: $(head -c 300 "$W/loader.err")"
+		stop_bg "$pid" TERM
+		return 1
+	fi
+	out=$("$HB/storm" "$1" "$2")
+	stop_bg "$pid" TERM
+	kv ns_per_connect "$out"
+}
+
+# Proves record's hook fires before the storm starts: a probe connect to a
+# port nothing else uses must show up in the trace (chunks are flushed every
+# second, and a trace without an index still reads). Falls back to a fixed
+# wait, with a note, when the trace cannot be read back yet.
+wait_record_ready() {
+	local file=$1 pid=$2 deadline=$((SECONDS + 30)) tried=0
+	while [ $SECONDS -lt "$deadline" ]; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		if [ "$(fsize "$file")" -gt 0 ]; then
+			"$HB/storm" udp 1 "$PROBE_PORT" >/dev/null
+			tried=$((tried + 1))
+			if "$CT" script "$file" --filter "dport == $PROBE_PORT" 2>/dev/null |
+				grep -q .; then
+				return 0
+			fi
+			if [ $tried -ge 20 ] && [ -z "${READY_NOTED:-}" ]; then
+				READY_NOTED=1
+				note "record readiness could not be proven by reading the trace back; waited 4 s instead"
+				return 0
+			fi
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+# The record run of P1; keeps the trace of the last round as storm-MODE.ctr.
+storm_c() {
+	local mode=$1 n=$2 file=$W/storm-$1.ctr out tpid rpid
+	rm -f "$file"
+	/usr/bin/time -v -o "$W/rec.time" "$CT" record -o "$file" 2>"$W/rec.err" &
+	tpid=$!
+	BG_PIDS+=("$tpid")
+	if ! wait_record_ready "$file" "$tpid"; then
+		log "record did not start: $(head -c 300 "$W/rec.err")"
+		stop_bg "$tpid" INT
+		return 1
+	fi
+	out=$("$HB/storm" "$mode" "$n")
+	rpid=$(pgrep -P "$tpid" | head -n 1)
+	stop_bg "${rpid:-$tpid}" INT
+	wait "$tpid" 2>/dev/null
+	put "p5.record_rss_kib.$mode" "$(awk '/Maximum resident/ { print $NF }' "$W/rec.time")"
+	local summary lost
+	summary=$(grep -v '^\s*$' "$W/rec.err" | tail -n 1)
+	lost=$(ct_lost "$file")
+	[ -n "$lost" ] && put "p1.$mode.c_lost" "$lost"
+	put "p1.$mode.c_summary" "$summary"
+	local events
+	events=$(ct_events "$file")
+	[ -n "$events" ] && put "p1.$mode.c_events" "$events"
+	kv ns_per_connect "$out"
+}
+
+storm_d() {
+	local mode=$1 n=$2 data=$W/perf-$1.data out pid ack
+	rm -f "$data" "$W/perf.ctl" "$W/perf.ack"
+	mkfifo "$W/perf.ctl" "$W/perf.ack" || return 1
+	# Start disabled and enable through the control fifo: the ack says the
+	# events are on, so the storm never starts before perf is tracing.
+	/usr/bin/time -v -o "$W/perf.time" perf record -q -e syscalls:sys_enter_connect -a \
+		-D -1 --control "fifo:$W/perf.ctl,$W/perf.ack" -o "$data" 2>"$W/perf.err" &
+	pid=$!
+	BG_PIDS+=("$pid")
+	exec 7<>"$W/perf.ctl" 8<>"$W/perf.ack"
+	echo enable >&7
+	if ! read -r -t 30 -u 8 ack; then
+		log "perf record did not start: $(head -c 300 "$W/perf.err")"
+		exec 7>&- 8>&-
+		stop_bg "$pid" INT
+		return 1
+	fi
+	out=$("$HB/storm" "$mode" "$n")
+	local ppid
+	ppid=$(pgrep -P "$pid" | head -n 1)
+	stop_bg "${ppid:-$pid}" INT
+	wait "$pid" 2>/dev/null
+	exec 7>&- 8>&-
+	put "p5.perf_rss_kib.$mode" "$(awk '/Maximum resident/ { print $NF }' "$W/perf.time")"
+	kv ns_per_connect "$out"
+}
+
+# perf's own count of samples and lost events in a perf.data.
+perf_counts() {
+	perf report -i "$1" --stats 2>/dev/null |
+		awk '/^ *SAMPLE events:/ && !s { s = $3 } /^ *LOST events:/ && !l { l = $3 }
+		     END { printf "%d %d\n", s, l }'
+}
+
+p1() {
+	local mode=$1 n=$2 r v c
+	log "P1 $mode storm, $n connects x $ROUNDS rounds of a b c d"
+	put "p1.$mode.connects" "$n"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for c in a b c d; do
+			if v=$("storm_$c" "$mode" "$n") && [ -n "$v" ]; then
+				put "p1.$mode.$c" "$v"
+				log "  round $r $c: $v ns/connect"
+			else
+				log "  round $r $c: failed"
+			fi
+		done
+	done
+	if [ -f "$W/perf-$mode.data" ]; then
+		local counts
+		counts=$(perf_counts "$W/perf-$mode.data")
+		put "p1.$mode.d_events" "${counts% *}"
+		put "p1.$mode.d_lost" "${counts#* }"
+	fi
+}
+
+# ----------------------------------------------------- reading the trace
+# Number of events in a trace, and the number lost, as `conntrail info`
+# tells them (falls back to counting script's lines for events).
+ct_info() {
+	[ -f "$W/info.$(basename "$1")" ] || "$CT" info "$1" >"$W/info.$(basename "$1")" 2>/dev/null
+	cat "$W/info.$(basename "$1")"
+}
+ct_events() {
+	local v
+	v=$(ct_info "$1" | sed -n 's/^ *events[^0-9]*\([0-9][0-9]*\).*/\1/Ip' | head -n 1)
+	if [ -z "$v" ]; then
+		v=$("$CT" script "$1" 2>/dev/null | wc -l)
+		[ "$v" -gt 0 ] || v=
+	fi
+	echo "$v"
+}
+ct_backend() {
+	ct_info "$1" | sed -n 's/^ *backend[^A-Za-z]*\([A-Za-z_-]*\).*/\1/Ip' | head -n 1
+}
+ct_lost() {
+	ct_info "$1" | sed -n 's/^ *lost[^0-9]*\([0-9][0-9]*\).*/\1/Ip' | head -n 1
+}
+
+# timed KEY CMD...: run CMD with stdout to /dev/null, record its wall ns.
+timed() {
+	local key=$1 t0 t1
+	shift
+	t0=$(now_ns)
+	if "$@" >/dev/null 2>"$W/timed.err"; then
+		t1=$(now_ns)
+		put "$key" $((t1 - t0))
+	else
+		log "$key failed: $(head -c 300 "$W/timed.err")"
+		return 1
+	fi
+}
+# peak_rss KEY CMD...: record CMD's peak RSS in KiB.
+peak_rss() {
+	local key=$1
+	shift
+	/usr/bin/time -v -o "$W/rss.time" "$@" >/dev/null 2>/dev/null &&
+		put "$key" "$(awk '/Maximum resident/ { print $NF }' "$W/rss.time")"
+}
+
+p2() {
+	log "P2 sizes"
+	local ev
+	if [ -s "$STORM" ]; then
+		ev=$(ct_events "$STORM")
+		put p2.storm_bytes "$(fsize "$STORM")"
+		[ -n "$ev" ] && put p2.storm_events "$ev"
+	fi
+	if [ -s "$PERFDATA" ]; then
+		put p2.perf_bytes "$(fsize "$PERFDATA")"
+		put p2.perf_events "$(perf_counts "$PERFDATA" | cut -d' ' -f1)"
+	fi
+	if [ -x "$GEN" ] && "$GEN" --profile mixed --count "$MIXED_N" -o "$W/mixed.ctr" \
+		2>"$W/gen.err"; then
+		put p2.mixed_bytes "$(fsize "$W/mixed.ctr")"
+		ev=$(ct_events "$W/mixed.ctr")
+		[ -n "$ev" ] && put p2.mixed_events "$ev"
+	else
+		note "conntrail-gen --profile mixed failed: $(head -c 200 "$W/gen.err" 2>/dev/null)"
+	fi
+}
+
+p3() {
+	log "P3 read speed"
+	local r
+	if [ -x "$GEN" ]; then
+		"$GEN" --count "$SMALL_N" -o "$W/small.ctr" 2>/dev/null &&
+			"$CT" convert "$W/small.ctr" -o "$W/small.pcapng" --to pcapng 2>/dev/null
+		[ -s "$W/small.ctr" ] && put p3.small_events "$(ct_events "$W/small.ctr")"
+		[ -s "$W/small.pcapng" ] &&
+			put p3.tshark_lines "$(tshark -r "$W/small.pcapng" 2>/dev/null | wc -l)"
+	fi
+	for ((r = 1; r <= ROUNDS; r++)); do
+		if [ -s "$STORM" ]; then
+			timed p3.report_ns "$CT" report "$STORM"
+			timed p3.script_ns "$CT" script "$STORM"
+			timed p3.convert_ns "$CT" convert "$STORM" -o "$W/storm.pcapng" --to pcapng
+		fi
+		[ -s "$PERFDATA" ] && timed p3.perf_script_ns perf script -i "$PERFDATA"
+		if [ -s "$W/small.pcapng" ]; then
+			timed p3.convert_small_ns "$CT" convert "$W/small.ctr" -o "$W/small2.pcapng" \
+				--to pcapng
+			timed p3.tshark_ns tshark -r "$W/small.pcapng"
+		fi
+	done
+	rm -f "$W/storm.pcapng" "$W/small2.pcapng"
+}
+
+p4() {
+	log "P4 index: generating $BIG_N events"
+	local big=$W/big.ctr r t0
+	t0=$(now_ns)
+	if ! "$GEN" --count "$BIG_N" -o "$big" 2>"$W/gen.err"; then
+		note "conntrail-gen failed: $(head -c 200 "$W/gen.err")"
+		return
+	fi
+	put p4.gen_ns $(($(now_ns) - t0))
+	put p4.events "$(ct_events "$big")"
+	put p4.bytes "$(fsize "$big")"
+	local since until addr
+	read -r since until addr < <(p4_query_args "$big")
+	put p4.since "$since"
+	put p4.until "$until"
+	put p4.addr "$addr"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		timed p4.full_ns "$CT" report "$big"
+		timed p4.window_ns "$CT" report "$big" --since "$since" --until "$until"
+		timed p4.filter_ns "$CT" report "$big" --filter "daddr == $addr"
+	done
+	p4_chunks full "$big"
+	p4_chunks window "$big" --since "$since" --until "$until"
+	p4_chunks filter "$big" --filter "daddr == $addr"
+	peak_rss p5.report_rss_kib "$CT" report "$big"
+	[ -s "$STORM" ] && peak_rss p5.report_storm_rss_kib "$CT" report "$STORM"
+}
+
+# P4 helpers: a one-minute window in the middle of the trace and one
+# destination address, as `--since`/`--until` offsets and an address.
+p4_query_args() {
+	echo "+30m +31m 10.0.0.1"
+}
+# p4_chunks NAME ARGS...: chunks read and known for a report query, from
+# report --json.
+p4_chunks() {
+	local name=$1 js
+	shift
+	js=$("$CT" report "$@" --json 2>/dev/null) || return 0
+	put "p4.${name}_chunks_read" "$(jq -r '.. | objects | .chunks_read? // empty' <<<"$js" | head -n 1)"
+	put "p4.${name}_chunks_total" "$(jq -r '.. | objects | .event_chunks? // empty' <<<"$js" | head -n 1)"
+}
+
+# ------------------------------------------------------------------ main
+PARTS=" ${BENCH_PARTS:-p1 p2 p3 p4} "
+want() { [[ $PARTS == *" $1 "* ]]; }
+
+log "conntrail bench: scale $SCALE, $ROUNDS rounds, scratch $W"
+if [ ! -x "$CT" ]; then
+	echo "bench: $CT not built; run 'make' first" >&2
+	exit 1
+fi
+build_helpers || exit 1
+machine
+
+STORM=$W/storm-udp.ctr
+PERFDATA=$W/perf-udp.data
+if want p1; then
+	if [ "$(id -u)" -eq 0 ] && ensure_tracefs; then
+		p1 udp "$UDP_N"
+		p1 udp-fresh "$FRESH_N"
+		p1 tcp "$TCP_N"
+		[ -f "$STORM" ] && put machine.backend "$(ct_backend "$STORM")"
+	else
+		note "not root (or no tracefs): P1 and record's RSS not measured"
+	fi
+fi
+
+# P2/P3 on the storm trace; without one, a generated stand-in of the same size.
+if { want p2 || want p3; } && [ ! -s "$STORM" ] && [ -x "$GEN" ]; then
+	note "no live storm trace: P2/P3 use a generated trace of $UDP_N events instead"
+	"$GEN" --count "$UDP_N" -o "$STORM" 2>/dev/null || rm -f "$STORM"
+fi
+want p2 && p2
+want p3 && p3
+if want p4; then
+	if [ -x "$GEN" ]; then
+		p4
+	else
+		note "$GEN missing: P4 and report's RSS not measured"
+	fi
+fi
+
+log "done in $((SECONDS - START)) s; writing bench/results.md and bench/results.json"
+python3 bench/table.py "$RAW" bench/results.md bench/results.json

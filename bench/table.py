@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""bench/table.py RAW.tsv OUT.md OUT.json: turn bench/run.sh's measurements
+into the one table `make bench` prints. RAW holds KEY<TAB>VALUE lines; a key
+repeated once per round is summarised by its median. Every row is a ratio of
+two figures measured side by side in the same run, with both figures shown."""
+import json
+import statistics
+import sys
+
+raw_path, md_path, json_path = sys.argv[1:4]
+samples = {}
+with open(raw_path) as f:
+    for line in f:
+        key, _, value = line.rstrip("\n").partition("\t")
+        samples.setdefault(key, []).append(value)
+
+
+def num(key, how="median"):
+    vals = []
+    for v in samples.get(key, []):
+        try:
+            vals.append(float(v))
+        except ValueError:
+            pass
+    if not vals:
+        return None
+    if how == "max":
+        return max(vals)
+    if how == "last":
+        return vals[-1]
+    return statistics.median(vals)
+
+
+def text(key):
+    v = samples.get(key)
+    return v[-1] if v else None
+
+
+def div(a, b):
+    return a / b if a is not None and b else None
+
+
+def f(v, fmt="{:.2f}", none="n/a"):
+    return none if v is None else fmt.format(v)
+
+
+def rate(v):
+    """events/s, human units"""
+    if v is None:
+        return "n/a"
+    if v >= 1e6:
+        return f"{v / 1e6:.1f} M/s"
+    return f"{v / 1e3:.0f} k/s"
+
+
+rows = []  # (measure, ratio, figures, goal, result)
+
+
+def row(measure, ratio, figures, goal="", ok=None):
+    result = "" if ok is None else ("PASS" if ok else "MISS")
+    if goal and ok is None:
+        result = "n/a"
+    rows.append({"measure": measure, "ratio": ratio, "figures": figures, "goal": goal,
+                 "result": result})
+
+
+def ok_all(*conds):
+    if any(c is None for c in conds):
+        return None
+    return all(conds)
+
+
+# ---------------------------------------------------------------- P1
+storms = [
+    ("udp", "UDP storm, 1 socket"),
+    ("udp-fresh", "UDP storm, socket per connect"),
+    ("tcp", "TCP storm to loopback listener"),
+]
+for mode, title in storms:
+    a, b, c, d = (num(f"p1.{mode}.{x}") for x in "abcd")
+    n = num(f"p1.{mode}.connects", "last")
+    lost = num(f"p1.{mode}.c_lost", "max")
+    events = num(f"p1.{mode}.c_events", "last")
+    if a is None and c is None:
+        continue
+    head = f"P1 {title} ({f(n, '{:,.0f}')} connects)"
+    ca = div(c, a)
+    goal_udp = mode == "udp"
+    lost_txt = "lost n/a" if lost is None else f"lost {lost:.0f}"
+    cov = ""
+    if events is not None and n:
+        cov = f", {events:,.0f} events in trace"
+    row(f"{head}: record / none (c/a)", f(ca),
+        f"a {f(a, '{:.0f}')} ns, c {f(c, '{:.0f}')} ns/connect, {lost_txt}{cov}",
+        "c/a <= 1.15, 0 lost" if goal_udp else "",
+        ok_all(ca is not None and ca <= 1.15, lost is not None and lost == 0)
+        if goal_udp and ca is not None and lost is not None else None)
+    row(f"{head}: record / empty BPF (c/b)", f(div(c, b)),
+        f"b {f(b, '{:.0f}')} ns, c {f(c, '{:.0f}')} ns; floor b/a {f(div(b, a))}")
+    d_lost = num(f"p1.{mode}.d_lost", "last")
+    row(f"{head}: perf record / none (d/a)", f(div(d, a)),
+        f"a {f(a, '{:.0f}')} ns, d {f(d, '{:.0f}')} ns/connect"
+        + ("" if d_lost is None else f", perf lost {d_lost:.0f}"))
+    added_c = None if c is None or a is None else c - a
+    added_d = None if d is None or a is None else d - a
+    share = div(added_c, added_d)
+    row(f"{head}: added cost record / perf ((c-a)/(d-a))", f(share),
+        f"record +{f(added_c, '{:.0f}')} ns, perf +{f(added_d, '{:.0f}')} ns",
+        "<= 0.5" if goal_udp else "",
+        (share is not None and share <= 0.5) if goal_udp and share is not None else None)
+
+# ---------------------------------------------------------------- P2
+sb, se = num("p2.storm_bytes", "last"), num("p2.storm_events", "last")
+pb, pe = num("p2.perf_bytes", "last"), num("p2.perf_events", "last")
+mb, me = num("p2.mixed_bytes", "last"), num("p2.mixed_events", "last")
+ct_bpe, perf_bpe, mixed_bpe = div(sb, se), div(pb, pe), div(mb, me)
+row("P2 size, storm trace: conntrail / perf.data bytes per event", f(div(ct_bpe, perf_bpe), "{:.3f}"),
+    f"conntrail {f(ct_bpe)} B/event ({f(se, '{:,.0f}')} events, {f(sb, '{:,.0f}')} B); "
+    f"perf {f(perf_bpe, '{:.1f}')} B/event ({f(pe, '{:,.0f}')} samples)",
+    "<= 6 B/event", None if ct_bpe is None else ct_bpe <= 6)
+row("P2 size, generated mixed workload: conntrail / perf.data (storm) bytes per event",
+    f(div(mixed_bpe, perf_bpe), "{:.3f}"),
+    f"conntrail {f(mixed_bpe)} B/event ({f(me, '{:,.0f}')} events)", "<= 12 B/event",
+    None if mixed_bpe is None else mixed_bpe <= 12)
+
+# ---------------------------------------------------------------- P3
+def per_s(events, ns):
+    return div(events, None if ns is None else ns / 1e9)
+
+
+perf_rate = per_s(pe, num("p3.perf_script_ns"))
+rep_rate = per_s(se, num("p3.report_ns"))
+scr_rate = per_s(se, num("p3.script_ns"))
+conv_rate = per_s(se, num("p3.convert_ns"))
+big_events = num("p4.events", "last")
+big_rate = per_s(big_events, num("p4.full_ns"))
+rep_x = div(rep_rate, perf_rate)
+row("P3 report vs perf script, same storm (events/s)", f(rep_x, "{:.1f}x"),
+    f"report {rate(rep_rate)}, perf script {rate(perf_rate)}", ">= 50x",
+    None if rep_x is None else rep_x >= 50)
+row("P3 report, large trace full scan (events/s) vs perf script", f(div(big_rate, perf_rate), "{:.1f}x"),
+    f"report {rate(big_rate)} on {f(big_events, '{:,.0f}')} events", ">= 20 M/s",
+    None if big_rate is None else big_rate >= 20e6)
+row("P3 script > /dev/null vs perf script, same storm (events/s)",
+    f(div(scr_rate, perf_rate), "{:.1f}x"), f"script {rate(scr_rate)}, perf script {rate(perf_rate)}")
+small_n = num("p3.small_events", "last")
+tsh_lines = num("p3.tshark_lines", "last")
+tsh_rate = per_s(tsh_lines, num("p3.tshark_ns"))
+conv_small_rate = per_s(small_n, num("p3.convert_small_ns"))
+row("P3 convert to pcapng vs tshark -r of that pcapng (events/s)",
+    f(div(conv_small_rate, tsh_rate), "{:.1f}x"),
+    f"convert {rate(conv_rate)} on the storm, {rate(conv_small_rate)} on {f(small_n, '{:,.0f}')} "
+    f"events; tshark {rate(tsh_rate)} ({f(tsh_lines, '{:,.0f}')} lines)",
+    ">= 5 M/s", None if conv_rate is None else conv_rate >= 5e6)
+
+# ---------------------------------------------------------------- P4
+full = num("p4.full_ns")
+for kind, title in (("window", "one-minute --since/--until"), ("filter", "one-address --filter")):
+    t = num(f"p4.{kind}_ns")
+    speedup = div(full, t)
+    read = num(f"p4.{kind}_chunks_read", "last")
+    total = num(f"p4.{kind}_chunks_total", "last")
+    frac = div(read, total)
+    detail = f"full {f(div(full, 1e6), '{:.0f}')} ms, query {f(div(t, 1e6), '{:.1f}')} ms; " \
+        f"chunks read {f(read, '{:.0f}')}/{f(total, '{:.0f}')}"
+    if frac is not None:
+        detail += f" ({frac * 100:.2f}%)"
+    arg = text("p4.addr") if kind == "filter" else f"{text('p4.since')}..{text('p4.until')}"
+    row(f"P4 {title} vs full scan ({arg})", f(speedup, "{:.0f}x"), detail,
+        ">= 50x, < 2% of chunks",
+        ok_all(None if speedup is None else speedup >= 50, None if frac is None else frac < 0.02))
+
+# ---------------------------------------------------------------- P5
+rec_rss = num("p5.record_rss_kib.udp", "max")
+perf_rss = num("p5.perf_rss_kib.udp", "max")
+row("P5 peak RSS, record / perf record (UDP storm)", f(div(rec_rss, perf_rss)),
+    f"record {f(div(rec_rss, 1024), '{:.1f}')} MiB, perf record {f(div(perf_rss, 1024), '{:.1f}')} MiB",
+    "<= 32 MiB", None if rec_rss is None else rec_rss <= 32 * 1024)
+rep_rss = num("p5.report_rss_kib", "max")
+rep_small = num("p5.report_storm_rss_kib", "max")
+row("P5 peak RSS, report on the large trace / on the storm trace", f(div(rep_rss, rep_small)),
+    f"large {f(div(rep_rss, 1024), '{:.1f}')} MiB, storm {f(div(rep_small, 1024), '{:.1f}')} MiB")
+
+# ---------------------------------------------------------------- output
+machine = {k.split(".", 1)[1]: text(k) for k in samples if k.startswith("machine.")}
+head = [
+    "# conntrail bench",
+    "",
+    f"Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, "
+    f"{machine.get('mem_gib', '?')} GiB, kernel {machine.get('kernel', '?')}, "
+    f"record backend: {machine.get('backend') or 'n/a'}",
+    f"Run: commit {machine.get('git', '?')}, BENCH_SCALE {machine.get('scale', '?')}, "
+    f"{machine.get('rounds', '?')} alternating rounds (medians), load at start {machine.get('load', '?')}",
+    "",
+    "a = no tracing, b = empty BPF program on sys_enter/exit_connect, "
+    "c = conntrail record (system-wide, zstd), d = perf record -e syscalls:sys_enter_connect -a",
+    "",
+]
+cols = ["measure", "ratio", "figures", "goal", "result"]
+titles = ["Measure", "Ratio", "Figures (side by side, same run)", "Goal", ""]
+table = ["| " + " | ".join(titles) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+for r in rows:
+    table.append("| " + " | ".join(str(r[c]) for c in cols) + " |")
+notes = samples.get("note", [])
+tail = [""] + ([f"- {n}" for n in notes] if notes else [])
+md = "\n".join(head + table + tail) + "\n"
+with open(md_path, "w") as out:
+    out.write(md)
+print(md, end="")
+
+summary = {k: (num(k) if num(k) is not None else text(k)) for k in samples if k != "note"}
+with open(json_path, "w") as out:
+    json.dump({"machine": machine, "rows": rows, "notes": notes, "medians": summary,
+               "samples": {k: v for k, v in samples.items() if k != "note"}}, out, indent=1)
+    out.write("\n")
