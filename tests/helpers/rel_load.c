@@ -10,8 +10,9 @@
  *       "t0_ns t1_ns pid tid fd dport ret" with t0/t1 CLOCK_MONOTONIC taken
  *       just before and after connect(2). Prints "ready" on stderr once the
  *       listener is up.
- *   rel_load storm --count N [--vary-ports] [--seconds S]
- *       UDP connects to 127.0.0.1 as fast as it can: N of them (0 = until
+ *   rel_load storm --count N [--vary-ports] [--seconds S] [--rate R]
+ *       UDP connects to 127.0.0.1 as fast as it can (or R a second): N of
+ *       them (0 = until
  *       SIGTERM/SIGINT or S seconds); prints "generated N" on stdout, N being
  *       every connect(2) call made, successful or not.
  *   rel_load connect tcp|udp ADDR PORT
@@ -163,13 +164,15 @@ static int cmd_storm(int argc, char **argv)
 	long long count = atoll(opt_value(argc, argv, "--count", "0"));
 	double seconds = atof(opt_value(argc, argv, "--seconds", "0"));
 	int vary = opt_flag(argc, argv, "--vary-ports");
+	double rate = atof(opt_value(argc, argv, "--rate", "0"));
 	install_stop_handlers();
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0)
 		die("socket");
 	struct sockaddr_in sa = {
 	    .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = htons(9)};
-	uint64_t end = seconds > 0 ? mono_ns() + (uint64_t)(seconds * 1e9) : UINT64_MAX;
+	uint64_t start = mono_ns();
+	uint64_t end = seconds > 0 ? start + (uint64_t)(seconds * 1e9) : UINT64_MAX;
 	long long made = 0;
 	uint32_t x = 2463534242u;
 	while (!stop && (count == 0 || made < count)) {
@@ -181,8 +184,21 @@ static int cmd_storm(int argc, char **argv)
 		}
 		connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 		made++;
-		if ((made & 1023) == 0 && mono_ns() >= end)
-			break;
+		if ((made & 63) == 0) {
+			uint64_t now = mono_ns();
+			if (now >= end)
+				break;
+			/* --rate: sleep until this many connects are due. */
+			if (rate > 0) {
+				uint64_t due = start + (uint64_t)((double)made / rate * 1e9);
+				if (due > now) {
+					struct timespec d = {
+					    .tv_sec = (time_t)((due - now) / 1000000000ull),
+					    .tv_nsec = (long)((due - now) % 1000000000ull)};
+					nanosleep(&d, NULL);
+				}
+			}
+		}
 	}
 	close(fd);
 	printf("generated %lld\n", made);
