@@ -175,4 +175,21 @@ format-code:
 clean:
 	rm -rf build build-san
 
+# ---- Static binaries for the qemu guests of `make test-vm` (tests/vm/): the
+# guest initramfs has no shared libraries. libpcap.a pulls in libdbus-1.a,
+# which wants two libsystemd calls that are never reached here; Debian ships
+# no libsystemd.a, so tests/vm/static_stubs.c stands in for them.
+STATIC_LIBS := -lbpf -lelf -lpcap -ldbus-1 -lzstd -lz -lm -lpthread
+STATIC_HELPERS := $(if $(wildcard tests/helpers/connector.c),$(BUILD)/static/connector)
+static: $(BUILD)/conntrail-static $(STATIC_HELPERS)
+
+$(BUILD)/conntrail-static: $(MAIN_OBJ) $(RECORD_OBJS) $(LIB) $(BUILD)/obj/tests/vm/static_stubs.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -static -o $@ $^ $(STATIC_LIBS) 2>$@.log || { cat $@.log >&2; exit 1; }
+
+$(BUILD)/static/%: tests/helpers/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -static -o $@ $< -lpthread
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""check.py: the host's verdict on what one guest sent back (tests/vm/run.sh).
+
+Reads the guest's traces with the HOST's conntrail (`script --json`, `info`)
+and compares every field of every connector event with the connector's own
+log, written inside the guest: pid, tid, comm, uid, gid, sockfd, family,
+type, proto, daddr, dport, path, abstract, ret. Also checks the trace
+header (backend, guest kernel release, guest host name), that the index is
+present, the record exit statuses, and, on a kernel without bpf in lsm=,
+that --backend lsm failed with exit 1 and a reason.
+
+Prints one line per check group; exit 0 when all passed."""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+FAMILY = {"AF_UNIX": 1, "AF_INET": 2, "AF_INET6": 10}
+TYPE = {"SOCK_STREAM": 1, "SOCK_DGRAM": 2, "SOCK_RAW": 3, "SOCK_RDM": 4,
+        "SOCK_SEQPACKET": 5, "SOCK_DCCP": 6, "SOCK_PACKET": 10,
+        "stream": 1, "dgram": 2, "raw": 3, "seqpacket": 5}
+PROTO = {"ip": 0, "icmp": 1, "tcp": 6, "udp": 17, "ipv6": 41, "icmpv6": 58,
+         "sctp": 132, "udplite": 136, "mptcp": 262}
+
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print(f"FAIL: {msg}")
+
+
+def number(value, names):
+    """A family/type/proto as a number, whether spelled as a name or not."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        if value in names:
+            return names[value]
+        if value.lower() in names:
+            return names[value.lower()]
+        if re.fullmatch(r"-?\d+", value):
+            return int(value)
+    return value
+
+
+def run(conntrail, *args):
+    p = subprocess.run([conntrail, *args], capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def read_lines(path):
+    rows = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                fail(f"{path}:{n}: not JSON: {e}")
+    return rows
+
+
+def expected_event(entry):
+    """What the trace must say about one connect the connector logged."""
+    want = {
+        "pid": entry.get("pid"),
+        "tid": entry.get("tid"),
+        "uid": entry.get("uid"),
+        "gid": entry.get("gid"),
+        "comm": entry.get("comm"),
+        "sockfd": entry.get("sockfd", entry.get("fd")),
+        "family": number(entry.get("family"), FAMILY),
+        "type": number(entry.get("type"), TYPE),
+        "proto": number(entry.get("proto"), PROTO),
+        "ret": entry.get("ret"),
+    }
+    fam = want["family"]
+    if fam in (2, 10):
+        want["daddr"] = entry.get("daddr")
+        want["dport"] = entry.get("dport")
+    elif fam == 1:
+        want["path"] = entry.get("path")
+        want["abstract"] = bool(entry.get("abstract", False))
+    return {k: v for k, v in want.items() if v is not None}
+
+
+def actual_event(ev):
+    got = dict(ev)
+    got["family"] = number(ev.get("family"), FAMILY)
+    got["type"] = number(ev.get("type"), TYPE)
+    got["proto"] = number(ev.get("proto"), PROTO)
+    return got
+
+
+def check_info(conntrail, trace, backend, kernel, hostname, label):
+    status, out, err = run(conntrail, "info", trace)
+    if status != 0:
+        fail(f"{label}: host `conntrail info` exit {status}: {err.strip()[:200]}")
+        return
+    text = out.lower()
+    m = re.search(r"backend\W+([a-z]+)", text)
+    if not m or m.group(1) != backend:
+        fail(f"{label}: trace header backend is {m.group(1) if m else 'missing'}, "
+             f"expected {backend}")
+    if kernel.lower() not in text:
+        fail(f"{label}: info does not show the guest kernel {kernel}")
+    if hostname.lower() not in text:
+        fail(f"{label}: info does not show the guest host name {hostname}")
+    if not re.search(r"index\W+(present|yes)", text):
+        fail(f"{label}: info does not say the index is present")
+
+
+def compare_run(args, name, backend):
+    out = args.out
+    trace = os.path.join(out, f"{name}.ctr")
+    log = os.path.join(out, f"{name}.connector.jsonl")
+    before = len(failures)
+    status_file = os.path.join(out, f"{name}.record.status")
+    if not os.path.exists(trace):
+        fail(f"{name}: the guest sent no {name}.ctr")
+        return
+    try:
+        status = open(status_file).read().strip()
+    except OSError:
+        status = "missing"
+    if status != "0":
+        fail(f"{name}: record exit status {status} in the guest")
+    check_info(args.conntrail, trace, backend, args.kernel, args.hostname, name)
+
+    logged = read_lines(log) if os.path.exists(log) else []
+    if not logged:
+        fail(f"{name}: the connector logged no connects")
+    code, jout, jerr = run(args.conntrail, "script", "--json", trace)
+    if code != 0:
+        fail(f"{name}: host `conntrail script --json` exit {code}: {jerr.strip()[:200]}")
+        return
+    events = []
+    for n, line in enumerate(jout.splitlines(), 1):
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            fail(f"{name}: script --json line {n} is not JSON: {e}")
+    for ev in events:
+        if ev.get("host") != args.hostname:
+            fail(f"{name}: event host {ev.get('host')!r}, expected the guest's "
+                 f"{args.hostname!r}")
+            break
+
+    pids = {e.get("pid") for e in logged}
+    ours = [actual_event(e) for e in events if e.get("pid") in pids]
+    used = set()
+    for entry in logged:
+        want = expected_event(entry)
+        # The event of this connect: same thread, same fd, same destination.
+        key = ("pid", "tid", "sockfd", "family", "daddr", "dport", "path")
+        cands = [i for i, ev in enumerate(ours) if i not in used and
+                 all(ev.get(k) == want[k] for k in key if k in want)]
+        if len(cands) != 1:
+            fail(f"{name}: {len(cands)} events match the logged connect {entry}")
+            continue
+        used.add(cands[0])
+        got = ours[cands[0]]
+        for k, v in want.items():
+            if got.get(k) != v:
+                fail(f"{name}: field {k}: trace has {got.get(k)!r}, connector logged "
+                     f"{v!r} ({entry})")
+    extra = [ours[i] for i in range(len(ours)) if i not in used]
+    if extra:
+        fail(f"{name}: {len(extra)} connector events not in its log, first {extra[0]}")
+    if len(failures) == before:
+        print(f"ok: {name}: backend {backend}, {len(logged)} logged connects == "
+              f"{len(used)} events, every field equal; header and index checked")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--conntrail", required=True)
+    ap.add_argument("--expect-backend", required=True, choices=["lsm", "fentry"])
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--hostname", required=True)
+    args = ap.parse_args()
+    out = args.out
+
+    release = open(os.path.join(out, "kernel.release")).read().strip() \
+        if os.path.exists(os.path.join(out, "kernel.release")) else ""
+    if release != args.kernel:
+        fail(f"guest ran kernel {release!r}, expected {args.kernel!r}")
+
+    compare_run(args, "auto", args.expect_backend)
+    compare_run(args, "sys", args.expect_backend)
+    if args.expect_backend == "lsm":
+        compare_run(args, "fentry", "fentry")
+    else:
+        try:
+            status = open(os.path.join(out, "lsm-explicit.record.status")).read().strip()
+            err = open(os.path.join(out, "lsm-explicit.record.err")).read()
+        except OSError as e:
+            fail(f"--backend lsm: no result from the guest ({e})")
+        else:
+            if status != "1":
+                fail(f"--backend lsm: exit {status} where bpf is not an active LSM, expected 1")
+            # The reason must name the missing piece: bpf not in the LSM list.
+            if not (re.search(r"\blsm\b", err, re.I) and re.search(r"\bbpf\b", err)):
+                fail(f"--backend lsm: the error does not say why: {err.strip()[:300]!r}")
+            else:
+                print(f"ok: --backend lsm refused, exit 1: {err.strip().splitlines()[0]}")
+    if failures:
+        print(f"{len(failures)} host checks failed")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
