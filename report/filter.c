@@ -139,7 +139,7 @@ static int perr(struct parser *p, size_t pos, const char *fmt, ...)
 /* Bytes of a bare word: names, numbers, addresses, CIDRs, times, offsets. */
 static int word_char(char c)
 {
-	return isalnum((unsigned char)c) || strchr("_.:/+-@*?%[]", c) != NULL;
+	return c && (isalnum((unsigned char)c) || strchr("_.:/+-@*?%[]", c) != NULL);
 }
 
 static int next(struct parser *p)
