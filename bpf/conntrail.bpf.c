@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * conntrail.bpf.c: sees every connect attempt and streams it, with process
+ * exec/exit records, into one ring buffer.
+ *
+ * Three backends share this object; user space autoloads only the programs of
+ * the one it picked:
+ *   lsm        lsm/socket_connect + the connect syscall tracepoints
+ *   fentry     fentry/security_socket_connect + the same tracepoints
+ *   tracepoint sys_enter_connect/sys_exit_connect alone (reads user memory)
+ * The hook fills a per-thread pending entry that sys_enter_connect opened;
+ * sys_exit_connect adds the return value and latency and emits it. A hook
+ * without a pending entry (io_uring, kernel callers) emits at once with
+ * sockfd -1 and no return value.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
+
+#include "conntrail_event.h"
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Settings, written by the loader between open and load. */
+const volatile bool backend_tracepoint = false; /* read the sockaddr at sys_enter */
+const volatile bool filter_pids = false;	/* only tgids in `traced` */
+const volatile __u64 filter_cgroup = 0;		/* only this cgroup v2 id; 0 = any */
+const volatile __u32 self_tgid = 0;		/* the recorder, never traced */
+const volatile __u64 wakeup_bytes = 1 << 20;	/* wake the reader past this backlog */
+
+/* The recorder's probe child, traced whatever the filters say. */
+__u32 probe_tgid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by the loader (--buffer) */
+} events SEC(".maps");
+
+/* Processes to trace when filter_pids: tgid -> 1. Children join at fork. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+/* Connects between sys_enter and sys_exit, by tid. LRU so that entries of a
+ * thread that vanished cannot fill the map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct ctb_connect);
+} pending SEC(".maps");
+
+/* Records the ring buffer could not take, per CPU, by enum ctb_lost_slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CTB_LOST_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* Scratch space: records too big for the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ctb_exec);
+} scratch SEC(".maps");
+
+static __always_inline bool wanted(__u32 tgid)
+{
+	if (tgid == probe_tgid)
+		return true;
+	if (tgid == self_tgid)
+		return false;
+	if (filter_cgroup && bpf_get_current_cgroup_id() != filter_cgroup)
+		return false;
+	if (filter_pids && !bpf_map_lookup_elem(&traced, &tgid))
+		return false;
+	return true;
+}
+
+static __always_inline void count_lost(__u32 slot)
+{
+	__u64 *n = bpf_map_lookup_elem(&lost, &slot);
+
+	if (n)
+		*n += 1; /* per-CPU slot: no other writer */
+}
+
+/* Batched wakeups: the reader polls with a timeout and is only woken when
+ * the backlog is large, never once per event. */
+static __always_inline __u64 wakeup_flag(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									     : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void emit_connect(struct ctb_connect *c)
+{
+	__u64 size = c->family == AF_UNIX ? sizeof(*c) : CTB_CONNECT_SHORT;
+
+	c->kind = CTB_CONNECT;
+	if (bpf_ringbuf_output(&events, c, size, wakeup_flag()))
+		count_lost(CTB_LOST_CONNECT);
+}
+
+static __always_inline void fill_task(struct ctb_connect *c, __u64 pid_tgid)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	c->pid = pid_tgid >> 32;
+	c->tid = (__u32)pid_tgid;
+	c->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	c->uid = (__u32)uid_gid;
+	c->gid = uid_gid >> 32;
+	c->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
+}
+
+/* Bytes of sun_path that addrlen covers, bounded for the verifier. */
+static __always_inline __u32 unix_path_len(int addrlen)
+{
+	int n = addrlen - (int)offsetof(struct sockaddr_un, sun_path);
+
+	if (n <= 0)
+		return 0;
+	if (n > CTB_PATH_MAX)
+		n = CTB_PATH_MAX;
+	return (__u32)n;
+}
+
+/* Decode a sockaddr of `family` at addr (kernel or user memory). */
+static __always_inline void read_sockaddr(struct ctb_connect *c, const void *addr, int addrlen,
+					  bool user)
+{
+	long (*rd)(void *, __u32, const void *) =
+	    user ? bpf_probe_read_user : bpf_probe_read_kernel;
+
+	switch (c->family) {
+	case AF_INET: {
+		struct sockaddr_in sin = {};
+
+		if (addrlen < (int)sizeof(sin) || rd(&sin, sizeof(sin), addr))
+			return;
+		c->dport = bpf_ntohs(sin.sin_port);
+		__builtin_memcpy(c->daddr, &sin.sin_addr, 4);
+		break;
+	}
+	case AF_INET6: {
+		struct sockaddr_in6 sin6 = {};
+
+		/* The kernel accepts the 24-byte RFC 2133 form without scope id. */
+		if (addrlen < 24 || rd(&sin6, sizeof(sin6), addr))
+			return;
+		c->dport = bpf_ntohs(sin6.sin6_port);
+		__builtin_memcpy(c->daddr, &sin6.sin6_addr, 16);
+		if (addrlen >= (int)sizeof(sin6))
+			c->scope_id = sin6.sin6_scope_id;
+		break;
+	}
+	case AF_UNIX: {
+		__u32 n = unix_path_len(addrlen);
+		const char *path = (const char *)addr + offsetof(struct sockaddr_un, sun_path);
+
+		asm volatile("%[n] &= 0x7f" : [n] "+r"(n)); /* keep the bound visible */
+		if (n > CTB_PATH_MAX || rd(c->path, n, path))
+			return;
+		c->path_len = n;
+		if (n > 0 && c->path[0] == 0)
+			c->flags |= CTB_F_ABSTRACT;
+		break;
+	}
+	}
+}
+
+static __always_inline void read_socket(struct ctb_connect *c, struct socket *sock)
+{
+	c->type = BPF_CORE_READ(sock, type);
+	c->proto = BPF_CORE_READ(sock, sk, sk_protocol);
+}
+
+/* The struct socket behind fd of the current task, or NULL. */
+static __always_inline struct socket *socket_of_fd(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	return (struct socket *)BPF_CORE_READ(file, private_data);
+}
+
+static __always_inline struct ctb_connect *scratch_connect(void)
+{
+	__u32 zero = 0;
+	struct ctb_connect *c = bpf_map_lookup_elem(&scratch, &zero);
+
+	if (c)
+		__builtin_memset(c, 0, CTB_CONNECT_SHORT);
+	return c;
+}
+
+SEC("tp/syscalls/sys_enter_connect")
+int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct ctb_connect *c, *stale;
+
+	if (!wanted(pid_tgid >> 32))
+		return 0;
+	c = scratch_connect();
+	if (!c)
+		return 0;
+	/* A previous attempt of this thread whose exit we never saw. */
+	stale = bpf_map_lookup_elem(&pending, &tid);
+	if (stale && stale->kind == CTB_CONNECT)
+		emit_connect(stale);
+
+	c->ts_ns = bpf_ktime_get_ns();
+	c->sockfd = (int)ctx->args[0];
+	c->tid = tid;
+	if (backend_tracepoint) {
+		const void *uaddr = (const void *)ctx->args[1];
+		int addrlen = (int)ctx->args[2];
+		struct socket *sock;
+
+		fill_task(c, pid_tgid);
+		if (addrlen >= 2)
+			bpf_probe_read_user(&c->family, sizeof(c->family), uaddr);
+		read_sockaddr(c, uaddr, addrlen, true);
+		sock = socket_of_fd(c->sockfd);
+		if (sock)
+			read_socket(c, sock);
+		c->kind = CTB_CONNECT;
+	}
+	/* else kind stays 0 until the LSM/fentry hook fills the entry. */
+	bpf_map_update_elem(&pending, &tid, c, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_connect")
+int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct ctb_connect *c = bpf_map_lookup_elem(&pending, &tid);
+
+	if (!c)
+		return 0;
+	if (c->kind == CTB_CONNECT) {
+		c->ret = (int)ctx->ret;
+		c->latency_ns = bpf_ktime_get_ns() - c->ts_ns;
+		c->flags |= CTB_F_RET | CTB_F_LATENCY;
+		emit_connect(c);
+	}
+	bpf_map_delete_elem(&pending, &tid);
+	return 0;
+}
+
+/* Shared by the LSM and fentry hooks: the kernel's own copy of the address. */
+static __always_inline void hook_connect(struct socket *sock, struct sockaddr *address, int addrlen)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct ctb_connect *c;
+	bool direct = false;
+
+	if (!wanted(pid_tgid >> 32))
+		return;
+	c = bpf_map_lookup_elem(&pending, &tid);
+	if (!c || c->kind != 0) {
+		/* Not from connect(2), or a second hook in one call. */
+		c = scratch_connect();
+		if (!c)
+			return;
+		c->ts_ns = bpf_ktime_get_ns();
+		c->sockfd = -1;
+		direct = true;
+	}
+	fill_task(c, pid_tgid);
+	c->family = BPF_CORE_READ(address, sa_family);
+	read_sockaddr(c, address, addrlen, false);
+	read_socket(c, sock);
+	if (direct)
+		emit_connect(c);
+	else
+		c->kind = CTB_CONNECT;
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(lsm_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	hook_connect(sock, address, addrlen);
+	return ret; /* observe, never deny: the earlier verdict stands */
+}
+
+SEC("fentry/security_socket_connect")
+int BPF_PROG(fentry_connect, struct socket *sock, struct sockaddr *address, int addrlen)
+{
+	hook_connect(sock, address, addrlen);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_fork")
+int tp_fork(struct trace_event_raw_sched_process_fork *ctx)
+{
+	__u32 parent = bpf_get_current_pid_tgid() >> 32;
+	__u32 child = ctx->child_pid;
+	__u8 one = 1;
+
+	/* A thread's id joins too; it is harmless and leaves with the process. */
+	if (filter_pids && bpf_map_lookup_elem(&traced, &parent))
+		bpf_map_update_elem(&traced, &child, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exec")
+int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	unsigned int fname_off = ctx->__data_loc_filename & 0xFFFF;
+	__u32 zero = 0;
+	struct ctb_exec *e;
+
+	if (!wanted(pid_tgid >> 32))
+		return 0;
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return 0;
+	e->kind = CTB_EXEC;
+	e->pid = pid_tgid >> 32;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)uid_gid;
+	e->gid = uid_gid >> 32;
+	e->_pad0 = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + fname_off) <
+	    0)
+		e->filename[0] = 0;
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup_flag()))
+		count_lost(CTB_LOST_PROC);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int tp_exit(void *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct ctb_connect *c;
+	struct ctb_exit x = {};
+
+	if (!wanted(tgid))
+		return 0;
+	/* A connect this thread started but will never finish. */
+	c = bpf_map_lookup_elem(&pending, &tid);
+	if (c) {
+		if (c->kind == CTB_CONNECT)
+			emit_connect(c);
+		bpf_map_delete_elem(&pending, &tid);
+	}
+	/* do_exit has already counted this thread out of signal->live. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (filter_pids && tgid != probe_tgid)
+		bpf_map_delete_elem(&traced, &tgid);
+	x.kind = CTB_EXIT;
+	x.pid = tgid;
+	x.ts_ns = bpf_ktime_get_ns();
+	x.cgroup_id = bpf_get_current_cgroup_id();
+	x.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	x.exit_code = BPF_CORE_READ(task, exit_code);
+	bpf_get_current_comm(x.comm, sizeof(x.comm));
+	if (bpf_ringbuf_output(&events, &x, sizeof(x), wakeup_flag()))
+		count_lost(CTB_LOST_PROC);
+	return 0;
+}

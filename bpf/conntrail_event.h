@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conntrail_event.h: the records the BPF programs put into the ring buffer,
+ * shared by bpf/conntrail.bpf.c and record/. Every field is fixed width and
+ * every struct is padded by hand, so both compilers agree on the layout.
+ *
+ * Byte order (decided once, here): every integer is host byte order; the BPF
+ * program converts ports with bpf_ntohs. Address bytes (daddr) stay network
+ * byte order, exactly as in the sockaddr. Times are bpf_ktime_get_ns(), i.e.
+ * CLOCK_MONOTONIC.
+ */
+#ifndef CONNTRAIL_BPF_EVENT_H
+#define CONNTRAIL_BPF_EVENT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define CTB_COMM_LEN 16
+#define CTB_PATH_MAX 108 /* sizeof(sun_path) */
+#define CTB_EXE_MAX 256
+
+/* First field of every record: what follows. */
+enum ctb_kind {
+	CTB_CONNECT = 1,
+	CTB_EXEC = 2,
+	CTB_EXIT = 3,
+};
+
+/* ctb_connect.flags: the same bits as CT_EV_* of format/ctrace.h. */
+#define CTB_F_RET 0x0001
+#define CTB_F_LATENCY 0x0002
+#define CTB_F_ABSTRACT 0x0008
+
+/*
+ * One connect attempt. Records of families other than AF_UNIX are sent
+ * without the path (CTB_CONNECT_SHORT bytes), AF_UNIX ones in full.
+ */
+struct ctb_connect {
+	__u32 kind; /* CTB_CONNECT; 0 while a pending entry waits for its hook */
+	__u32 tid;
+	__u64 ts_ns; /* CLOCK_MONOTONIC, when the attempt was seen */
+	__u64 cgroup_id;
+	__u64 latency_ns; /* sys_exit - sys_enter, with CTB_F_LATENCY */
+	__u32 pid;	  /* tgid */
+	__u32 ppid;	  /* real_parent->tgid */
+	__u32 uid;
+	__u32 gid;
+	__s32 sockfd; /* connect(2)'s fd, -1 when not from connect(2) */
+	__s32 ret;    /* 0 or -errno, with CTB_F_RET */
+	__u32 scope_id;
+	__u16 family; /* sa_family of the address asked for */
+	__u16 type;   /* sock->type */
+	__u16 proto;  /* sk->sk_protocol */
+	__u16 dport;  /* host byte order */
+	__u16 flags;  /* CTB_F_* */
+	/* Bytes of sun_path given by addrlen (<= 108); user space trims a
+	 * pathname at its first NUL, abstract names keep their leading NUL. */
+	__u8 path_len;
+	__u8 _pad0;
+	__u8 daddr[16]; /* network order; IPv4 in daddr[0..3] */
+	char comm[CTB_COMM_LEN];
+	char path[CTB_PATH_MAX];
+	__u8 _pad1[4];
+};
+
+#define CTB_CONNECT_SHORT 104 /* offsetof(struct ctb_connect, path) */
+
+/* A process called execve successfully. */
+struct ctb_exec {
+	__u32 kind; /* CTB_EXEC */
+	__u32 pid;
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 _pad0;
+	char comm[CTB_COMM_LEN];
+	char filename[CTB_EXE_MAX]; /* as passed to execve, NUL-terminated */
+};
+
+/* The last thread of a process exited. */
+struct ctb_exit {
+	__u32 kind; /* CTB_EXIT */
+	__u32 pid;
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u32 ppid;
+	__s32 exit_code; /* wait(2) status: exit status << 8 | signal */
+	char comm[CTB_COMM_LEN];
+};
+
+/* Slots of the per-CPU lost counter. */
+enum ctb_lost_slot {
+	CTB_LOST_CONNECT = 0, /* connect records the ring buffer could not take */
+	CTB_LOST_PROC = 1,    /* exec/exit records dropped */
+	CTB_LOST_SLOTS = 2,
+};
+
+#endif

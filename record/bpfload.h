@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* bpfload.h: choose, load and attach one capture backend; read its counters. */
+#ifndef CONNTRAIL_RECORD_BPFLOAD_H
+#define CONNTRAIL_RECORD_BPFLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bpf/libbpf.h>
+
+enum rec_backend {
+	REC_LSM = 0,
+	REC_FENTRY = 1,
+	REC_TRACEPOINT = 2,
+	REC_NBACKENDS = 3,
+};
+
+/* "lsm", "fentry", "tracepoint". */
+const char *rec_backend_name(enum rec_backend b);
+/* -1 for an unknown name. */
+int rec_backend_parse(const char *name);
+
+struct rec_bpf_cfg {
+	uint64_t buffer_bytes; /* ring buffer; rounded up to a power of two */
+	int filter_pids;       /* trace only the tgids added with rec_bpf_add_pid */
+	uint64_t cgroup_id;    /* 0: any cgroup */
+	uint32_t self_tgid;
+	ring_buffer_sample_fn on_sample;
+	void *ctx;
+};
+
+struct rec_bpf {
+	struct conntrail_bpf *skel;
+	struct ring_buffer *rb;
+	enum rec_backend backend;
+	int ncpus;
+	uint64_t *lost_seen; /* per CPU and slot, what was already reported */
+	uint64_t buffer_bytes;
+};
+
+/* Does the running kernel have the BPF LSM active? 1 yes, 0 no (why says
+ * so, e.g. "bpf not in active LSM list (lockdown,capability)"). Mounts
+ * securityfs when needed. */
+int rec_lsm_active(char *why, size_t whylen);
+
+/* Open, configure, load and attach `which`. 0 on success; -1 with a short
+ * reason in why ("load failed: Operation not permitted"). On failure
+ * nothing is left behind. */
+int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bpf_cfg *cfg,
+		  char *why, size_t whylen);
+/* Add a tgid to the traced set (with filter_pids). 0 or -errno. */
+int rec_bpf_add_pid(struct rec_bpf *b, uint32_t pid);
+/* Is tgid in the traced set? */
+int rec_bpf_is_traced(struct rec_bpf *b, uint32_t pid);
+/* The probe child is traced whatever the filters; 0 turns it off. */
+void rec_bpf_set_probe(struct rec_bpf *b, uint32_t pid);
+/* New losses since the previous call: per CPU in conn[ncpus] (connect
+ * records) and summed in *proc (exec/exit records). */
+int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc);
+/* Detach every program: no new records after this returns. */
+void rec_bpf_detach(struct rec_bpf *b);
+void rec_bpf_destroy(struct rec_bpf *b);
+
+#endif
