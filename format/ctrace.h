@@ -306,6 +306,15 @@ int ct_reader_set_query(struct ct_reader *r, const struct ct_query *q);
 int ct_reader_next(struct ct_reader *r, const struct ct_record **rec);
 
 void ct_reader_stats(const struct ct_reader *r, struct ct_reader_stats *st);
+
+/* File totals as the writer counted them, stored in the index (format 1.0).
+ * Returns 1 and fills *t when the index was read, else 0 (*t zeroed). */
+struct ct_totals {
+	uint64_t events; /* connect events */
+	uint64_t lost;	 /* sum of ct_lost.count */
+	uint64_t procs;	 /* process records */
+};
+int ct_reader_totals(const struct ct_reader *r, struct ct_totals *t);
 int ct_reader_close(struct ct_reader *r);
 
 /* ----------------------------------------------------------------- merge */

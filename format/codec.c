@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* codec.c: chunk compression (zstd, zlib, none), crc32 and byte buffers. */
+#include <stdlib.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "ct_internal.h"
+
+int ct_bytes_reserve(struct ct_bytes *b, size_t more)
+{
+	if (b->cap - b->len >= more)
+		return 0;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap - b->len < more)
+		cap *= 2;
+	uint8_t *p = realloc(b->p, cap);
+	if (!p)
+		return CT_E_NOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+void ct_bytes_free(struct ct_bytes *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+uint32_t ct_crc32(uint32_t crc, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	/* zlib's crc32 takes a uInt length. */
+	while (len) {
+		uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
+		crc = (uint32_t)crc32(crc, p, n);
+		p += n;
+		len -= n;
+	}
+	return crc;
+}
+
+const char *ct_codec_name(int c)
+{
+	switch (c) {
+	case CT_COMP_NONE:
+		return "none";
+	case CT_COMP_ZSTD:
+		return "zstd";
+	case CT_COMP_ZLIB:
+		return "zlib";
+	}
+	return "unknown";
+}
+
+uint64_t ct_codec_max_ratio(enum ct_compress c)
+{
+	switch (c) {
+	case CT_COMP_NONE:
+		return 1;
+	case CT_COMP_ZLIB:
+		return 1032; /* deflate's limit */
+	case CT_COMP_ZSTD:
+		return 1u << 15; /* an RLE block: 3 header bytes + 1 for 128 KiB */
+	}
+	return 0;
+}
+
+int ct_compress_buf(enum ct_compress c, int level, const uint8_t *src, size_t len,
+		    struct ct_bytes *dst, void **cctx)
+{
+	int err;
+
+	switch (c) {
+	case CT_COMP_NONE:
+		if ((err = ct_bytes_reserve(dst, len)))
+			return err;
+		memcpy(dst->p + dst->len, src, len);
+		dst->len += len;
+		return 0;
+	case CT_COMP_ZSTD: {
+		size_t bound = ZSTD_compressBound(len);
+		if ((err = ct_bytes_reserve(dst, bound)))
+			return err;
+		if (!*cctx && !(*cctx = ZSTD_createCCtx()))
+			return CT_E_NOMEM;
+		size_t n =
+		    ZSTD_compressCCtx(*cctx, dst->p + dst->len, bound, src, len, level ? level : 3);
+		if (ZSTD_isError(n))
+			return CT_E_CODEC;
+		dst->len += n;
+		return 0;
+	}
+	case CT_COMP_ZLIB: {
+		uLongf n = compressBound(len);
+		if ((err = ct_bytes_reserve(dst, n)))
+			return err;
+		if (compress2(dst->p + dst->len, &n, src, len, level ? level : 6) != Z_OK)
+			return CT_E_CODEC;
+		dst->len += n;
+		return 0;
+	}
+	}
+	return CT_E_CODEC;
+}
+
+int ct_decompress_buf(enum ct_compress c, const uint8_t *src, size_t len, uint8_t *dst,
+		      size_t raw_size, void **dctx)
+{
+	switch (c) {
+	case CT_COMP_NONE:
+		if (len != raw_size)
+			return CT_E_CODEC;
+		memcpy(dst, src, len);
+		return 0;
+	case CT_COMP_ZSTD: {
+		unsigned long long fsz = ZSTD_getFrameContentSize(src, len);
+		if (fsz != ZSTD_CONTENTSIZE_UNKNOWN && fsz != raw_size)
+			return CT_E_CODEC;
+		if (!*dctx && !(*dctx = ZSTD_createDCtx()))
+			return CT_E_NOMEM;
+		size_t n = ZSTD_decompressDCtx(*dctx, dst, raw_size, src, len);
+		if (ZSTD_isError(n) || n != raw_size)
+			return CT_E_CODEC;
+		return 0;
+	}
+	case CT_COMP_ZLIB: {
+		uLongf n = raw_size;
+		uLong srclen = len;
+		if (uncompress2(dst, &n, src, &srclen) != Z_OK || n != raw_size || srclen != len)
+			return CT_E_CODEC;
+		return 0;
+	}
+	}
+	return CT_E_CODEC;
+}
+
+void ct_codec_free(enum ct_compress c, void *ctx, int decompress)
+{
+	if (!ctx || c != CT_COMP_ZSTD)
+		return;
+	if (decompress)
+		ZSTD_freeDCtx(ctx);
+	else
+		ZSTD_freeCCtx(ctx);
+}

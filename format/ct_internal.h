@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ct_internal.h: what the writer, reader and summary code of format/ share.
+ * The byte layouts named here are specified in format/FORMAT.md.
+ */
+#ifndef CONNTRAIL_CT_INTERNAL_H
+#define CONNTRAIL_CT_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "ctrace.h"
+
+/* File header: magic, u16 major, u16 minor, u32 tlv_len, TLVs, u32 crc. */
+#define CT_FILE_MAGIC                                                                              \
+	"\x89"                                                                                     \
+	"CTRACE\n"
+#define CT_FILE_MAGIC_LEN 8
+#define CT_FILE_FIXED 16
+#define CT_HEADER_MAX (1u << 20) /* TLV area bound: a header is small */
+#define CT_TLV_MAX (1u << 16)	 /* one value */
+
+enum ct_hdr_key {
+	CT_HK_HOSTNAME = 1,
+	CT_HK_KERNEL = 2,
+	CT_HK_ARCH = 3,
+	CT_HK_RECORDER = 4,
+	CT_HK_BACKEND = 5,
+	CT_HK_CMDLINE = 6,
+	CT_HK_FILTERS = 7,
+	CT_HK_CLOCK_ID = 16,
+	CT_HK_WALL_OFFSET = 17,
+	CT_HK_START_TS = 18,
+	CT_HK_PID_FILTER_COUNT = 19,
+};
+
+/* Chunk header (CT_CHUNK_HDR bytes in format 1.0; header_size says). */
+#define CT_CHUNK_MAGIC "CTCK"
+#define CT_TRAILER_MAGIC4 "CTTR"
+#define CT_CHUNK_HDR 56
+#define CT_CHUNK_HDR_MAX 1024
+#define CT_CHUNK_RAW_MAX (64u << 20)
+#define CT_CHUNK_COMP_MAX (CT_CHUNK_RAW_MAX + (1u << 20))
+#define CT_SUMMARY_MAX (1u << 18)
+#define CT_CHUNK_INDEX 3 /* the index is itself a chunk, of this kind */
+
+/* Trailer: "CTTR", u32 crc(8..24), u64 index_offset, u32 index_size,
+ * u32 chunk_count, 8-byte magic last. */
+#define CT_TRAILER_SIZE 32
+#define CT_TRAILER_MAGIC "CTRAILER"
+
+/* Index payload: fixed head then one entry per chunk, then summaries. */
+#define CT_INDEX_HEAD 40
+#define CT_INDEX_ENTRY 56
+
+/* Record heads inside a chunk payload: varint, low bit 0 = event with the
+ * change mask in the other bits; low bit 1 = (type << 1) | 1, then varint
+ * length and that many bytes. */
+enum ct_field_bit {
+	CT_F_DADDR = 1u << 0,
+	CT_F_DPORT = 1u << 1,
+	CT_F_RET = 1u << 2,
+	CT_F_SOCKFD = 1u << 3,
+	CT_F_TID = 1u << 4,
+	CT_F_PID = 1u << 5,
+	CT_F_LATENCY = 1u << 6,
+	CT_F_COMM = 1u << 7,
+	CT_F_PPID = 1u << 8,
+	CT_F_UID = 1u << 9,
+	CT_F_GID = 1u << 10,
+	CT_F_CGROUP = 1u << 11,
+	CT_F_FTP = 1u << 12, /* family, type, proto */
+	CT_F_FLAGS = 1u << 13,
+	CT_F_PATH = 1u << 14,
+	CT_F_SADDR = 1u << 15, /* sport + saddr */
+	CT_F_SCOPE = 1u << 16,
+	CT_F_ALL = (1u << 17) - 1,
+};
+
+/* Summary (Bloom filter) layout: u8 type (1), u8 k, u8 log2 bits, u8 0,
+ * then 2^log2 bits. */
+#define CT_SUM_BLOOM 1
+#define CT_SUM_HEAD 4
+#define CT_BLOOM_K 7
+#define CT_BLOOM_MIN_LOG2 6
+#define CT_BLOOM_MAX_LOG2 20
+
+static inline void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
+}
+static inline uint64_t get_le64(const uint8_t *p)
+{
+	return (uint64_t)get_le32(p) | ((uint64_t)get_le32(p + 4) << 32);
+}
+
+static inline uint64_t zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+static inline int64_t unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Growable byte buffer for encoding. */
+struct ct_bytes {
+	uint8_t *p;
+	size_t len, cap;
+};
+int ct_bytes_reserve(struct ct_bytes *b, size_t more);
+void ct_bytes_free(struct ct_bytes *b);
+
+/* Caller reserved at least 10 bytes. */
+static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* NULL when the varint runs past end or is longer than 10 bytes. */
+static inline const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, uint64_t *out)
+{
+	if (p < end && *p < 0x80) {
+		*out = *p;
+		return p + 1;
+	}
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 70; shift += 7) {
+		if (p >= end)
+			return NULL;
+		uint8_t b = *p++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*out = v;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+uint32_t ct_crc32(uint32_t crc, const void *buf, size_t len);
+
+/* Codecs: compress into dst (grown as needed); decompress exactly raw_size. */
+int ct_compress_buf(enum ct_compress c, int level, const uint8_t *src, size_t len,
+		    struct ct_bytes *dst, void **cctx);
+int ct_decompress_buf(enum ct_compress c, const uint8_t *src, size_t len, uint8_t *dst,
+		      size_t raw_size, void **dctx);
+void ct_codec_free(enum ct_compress c, void *ctx, int decompress);
+/* Largest raw/comp ratio the codec can produce (bounds raw_size). */
+uint64_t ct_codec_max_ratio(enum ct_compress c);
+const char *ct_codec_name(int c);
+
+/* Summary builder: collects distinct key hashes of one chunk. */
+struct ct_sumbuild {
+	uint64_t *set; /* open addressing, 0 = empty */
+	size_t cap, count;
+};
+uint64_t ct_key_hash(enum ct_key key, const void *val, size_t len);
+int ct_sum_add(struct ct_sumbuild *sb, uint64_t h);
+/* Append the Bloom filter over the collected keys to out; clears sb. */
+int ct_sum_finish(struct ct_sumbuild *sb, struct ct_bytes *out);
+void ct_sum_free(struct ct_sumbuild *sb);
+/* Add every key of ev whose field bit is in mask. */
+int ct_sum_add_event(struct ct_sumbuild *sb, const struct ct_event *ev, uint32_t mask);
+
+/* Event codec: prev is the chunk's running state (zeroed at chunk start). */
+uint32_t ct_event_diff(const struct ct_event *prev, const struct ct_event *ev);
+/* Encode ev (already normalised) against prev; caller reserved
+ * CT_EVENT_MAX_ENC bytes. */
+#define CT_EVENT_MAX_ENC (16 * 10 + 16 + 16 + 16 + CT_UNIX_PATH_MAX + 8)
+uint8_t *ct_event_encode(uint8_t *p, const struct ct_event *prev, const struct ct_event *ev,
+			 uint32_t mask);
+/* Decode the fields of mask into st in place. NULL on malformed input. */
+const uint8_t *ct_event_decode(const uint8_t *p, const uint8_t *end, struct ct_event *st,
+			       uint32_t mask);
+/* Zero the bytes the format does not keep (address tails, path tail...). */
+void ct_event_normalise(struct ct_event *ev);
+
+#endif

@@ -1,0 +1,1055 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reader.c: reads a trace sequentially (pipes) or through pread + the index
+ * at the end (files). Without an index a seekable file is scanned chunk
+ * header by chunk header at open. Every length read from the file is checked
+ * against what remains before use; a damaged chunk is reported and skipped
+ * and the reader resynchronises on the next chunk magic.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ct_internal.h"
+
+/* A parsed chunk header. */
+struct chdr {
+	uint8_t kind, codec;
+	uint16_t hsize;
+	uint32_t seq, records;
+	uint64_t first_ts, last_ts;
+	uint32_t raw, comp, sum_len, crc;
+};
+
+struct ct_reader {
+	struct ct_reader_io io;
+	struct ct_reader_opts opts;
+	char *name;
+	int seekable;
+	uint64_t size;
+
+	struct ct_header hdr;
+	char *hstr[7];
+
+	/* Read window [buf_off, buf_off + buf_len) over the file. */
+	uint8_t *buf;
+	size_t buf_cap, buf_len;
+	uint64_t buf_off;
+	int eof;
+
+	/* Chunk list: from the index, a scan at open, or as streamed. */
+	struct ct_chunk_info *chunks;
+	uint32_t nchunks, cap_chunks;
+	uint8_t *index_sums; /* one block when from the index */
+	int own_sums;	     /* else each summary was malloc'd */
+	int list_mode;	     /* 1: walk chunks[]; 0: stream from pos */
+	uint32_t cur;
+	uint64_t pos;
+	int resyncing;
+	int ended;
+	uint32_t last_seq;
+
+	int has_totals;
+	uint64_t tot_events, tot_lost, tot_procs;
+
+	struct ct_query q;
+	int started;
+
+	/* The chunk being decoded. */
+	uint8_t *raw;
+	size_t raw_cap;
+	const uint8_t *rp, *rend;
+	uint8_t ckind;
+	uint32_t cseq;
+	uint64_t coff;
+	uint64_t prev_ts;
+	void *dctx;
+
+	struct ct_record evrec, metarec;
+	char *strs;
+	size_t strs_cap;
+
+	struct ct_reader_stats st;
+};
+
+const char *ct_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+	case CT_E_IO:
+		return "read or write failed";
+	case CT_E_NOMEM:
+		return "out of memory";
+	case CT_E_MAGIC:
+		return "not a conntrail trace file";
+	case CT_E_VERSION:
+		return "written by a newer, incompatible format version";
+	case CT_E_TRUNCATED:
+		return "file ends inside its header";
+	case CT_E_CORRUPT:
+		return "damaged beyond repair";
+	case CT_E_INVAL:
+		return "invalid argument";
+	case CT_E_CODEC:
+		return "unknown compression or codec failure";
+	case CT_E_NOSPC:
+		return "no space left on device";
+	}
+	return "unknown error";
+}
+
+static void damage(struct ct_reader *r, uint32_t seq, uint64_t off, const char *what)
+{
+	struct ct_damage d = {.seq = seq, .offset = off, .what = what};
+
+	r->st.chunks_damaged++;
+	if (r->opts.on_damage)
+		r->opts.on_damage(r->opts.damage_ctx, &d);
+	else if (!r->opts.quiet)
+		fprintf(stderr, "%s: chunk %u at offset %llu damaged (%s), skipped\n", r->name,
+			(unsigned)seq, (unsigned long long)off, what);
+}
+
+static void note(struct ct_reader *r, const char *what)
+{
+	if (!r->opts.quiet)
+		fprintf(stderr, "%s: %s\n", r->name, what);
+}
+
+/* ------------------------------------------------------------- raw reads */
+
+static int buf_reserve(struct ct_reader *r, size_t need)
+{
+	if (r->buf_cap >= need)
+		return 0;
+	size_t cap = r->buf_cap ? r->buf_cap : 65536;
+	while (cap < need)
+		cap *= 2;
+	uint8_t *p = realloc(r->buf, cap);
+	if (!p)
+		return CT_E_NOMEM;
+	r->buf = p;
+	r->buf_cap = cap;
+	return 0;
+}
+
+/*
+ * Make [off, off + len) available; *p points at it. Returns how many of the
+ * len bytes exist (fewer at the end of the file) or a negative error.
+ * Streams only move forward: off must not be before the window.
+ */
+static ssize_t fetch(struct ct_reader *r, uint64_t off, size_t len, const uint8_t **p)
+{
+	int err;
+
+	if (off >= r->buf_off && off - r->buf_off <= r->buf_len &&
+	    r->buf_len - (off - r->buf_off) >= len) {
+		*p = r->buf + (off - r->buf_off);
+		return (ssize_t)len;
+	}
+	if (r->seekable) {
+		if (off >= r->size) {
+			*p = r->buf;
+			return 0;
+		}
+		if (len > r->size - off)
+			len = (size_t)(r->size - off);
+		size_t want = len < 4096 && r->size - off >= 4096 ? 4096 : len;
+		if ((err = buf_reserve(r, want)))
+			return err;
+		size_t got = 0;
+		while (got < want) {
+			ssize_t n = r->io.pread(r->io.ctx, r->buf + got, want - got, off + got);
+			if (n < 0)
+				return n;
+			if (n == 0)
+				break;
+			got += (size_t)n;
+		}
+		r->st.bytes_read += got;
+		r->buf_off = off;
+		r->buf_len = got;
+		*p = r->buf;
+		return (ssize_t)(got < len ? got : len);
+	}
+	if (off < r->buf_off)
+		return CT_E_INVAL;
+	/* Drop what is before off (reading and discarding a gap). */
+	if (off - r->buf_off >= r->buf_len) {
+		uint64_t gap = off - r->buf_off - r->buf_len;
+		r->buf_off += r->buf_len;
+		r->buf_len = 0;
+		while (gap && !r->eof) {
+			if ((err = buf_reserve(r, 65536)))
+				return err;
+			size_t want = gap < r->buf_cap ? (size_t)gap : r->buf_cap;
+			ssize_t n = r->io.read(r->io.ctx, r->buf, want);
+			if (n < 0)
+				return n;
+			if (n == 0)
+				r->eof = 1;
+			r->st.bytes_read += (size_t)n;
+			gap -= (size_t)n;
+			r->buf_off += (size_t)n;
+		}
+		if (gap) {
+			*p = r->buf;
+			return 0;
+		}
+	} else {
+		size_t drop = (size_t)(off - r->buf_off);
+		memmove(r->buf, r->buf + drop, r->buf_len - drop);
+		r->buf_len -= drop;
+		r->buf_off = off;
+	}
+	if ((err = buf_reserve(r, len)))
+		return err;
+	while (r->buf_len < len && !r->eof) {
+		size_t room = r->buf_cap - r->buf_len;
+		ssize_t n = r->io.read(r->io.ctx, r->buf + r->buf_len, room);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			r->eof = 1;
+		r->st.bytes_read += (size_t)n;
+		r->buf_len += (size_t)n;
+	}
+	*p = r->buf;
+	return (ssize_t)(r->buf_len < len ? r->buf_len : len);
+}
+
+/* ---------------------------------------------------------------- header */
+
+static int parse_header(struct ct_reader *r)
+{
+	const uint8_t *p;
+	ssize_t n = fetch(r, 0, CT_FILE_FIXED, &p);
+
+	if (n < 0)
+		return (int)n;
+	size_t cmp = (size_t)n < CT_FILE_MAGIC_LEN ? (size_t)n : CT_FILE_MAGIC_LEN;
+	if (memcmp(p, CT_FILE_MAGIC, cmp))
+		return CT_E_MAGIC;
+	if (n < CT_FILE_FIXED)
+		return n == 0 ? CT_E_MAGIC : CT_E_TRUNCATED;
+	r->hdr.version_major = get_le16(p + 8);
+	r->hdr.version_minor = get_le16(p + 10);
+	if (r->hdr.version_major != CT_FORMAT_MAJOR)
+		return CT_E_VERSION;
+	uint32_t tlv_len = get_le32(p + 12);
+	if (tlv_len > CT_HEADER_MAX)
+		return CT_E_CORRUPT;
+	size_t total = CT_FILE_FIXED + tlv_len + 4;
+	n = fetch(r, 0, total, &p);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n < total)
+		return CT_E_TRUNCATED;
+	if (ct_crc32(0, p, total - 4) != get_le32(p + total - 4))
+		return CT_E_CORRUPT;
+	const uint8_t *t = p + CT_FILE_FIXED, *end = t + tlv_len;
+	while (t < end) {
+		if (end - t < 6)
+			return CT_E_CORRUPT;
+		uint16_t key = get_le16(t);
+		uint32_t len = get_le32(t + 2);
+		t += 6;
+		if (len > (size_t)(end - t))
+			return CT_E_CORRUPT;
+		if (key >= CT_HK_HOSTNAME && key <= CT_HK_FILTERS) {
+			char *s = malloc((size_t)len + 1);
+			if (!s)
+				return CT_E_NOMEM;
+			memcpy(s, t, len);
+			s[len] = 0;
+			free(r->hstr[key - 1]);
+			r->hstr[key - 1] = s;
+		} else if (len == 8) {
+			uint64_t v = get_le64(t);
+			switch (key) {
+			case CT_HK_CLOCK_ID:
+				r->hdr.clock_id = (uint32_t)v;
+				break;
+			case CT_HK_WALL_OFFSET:
+				r->hdr.wall_offset_ns = (int64_t)v;
+				break;
+			case CT_HK_START_TS:
+				r->hdr.start_ts_ns = v;
+				break;
+			case CT_HK_PID_FILTER_COUNT:
+				r->hdr.pid_filter_count = (uint32_t)v;
+				break;
+			}
+		}
+		t += len; /* unknown keys are skipped */
+	}
+	r->hdr.hostname = r->hstr[0];
+	r->hdr.kernel = r->hstr[1];
+	r->hdr.arch = r->hstr[2];
+	r->hdr.recorder = r->hstr[3];
+	r->hdr.backend = r->hstr[4];
+	r->hdr.cmdline = r->hstr[5];
+	r->hdr.filters = r->hstr[6];
+	r->pos = total;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- chunks */
+
+enum { HDR_OK = 1, HDR_END = 0, HDR_BAD = -100, HDR_SHORT = -101 };
+
+/* Parse and check the chunk header at p (avail bytes there). */
+static int parse_chdr(const uint8_t *p, size_t avail, struct chdr *h)
+{
+	if (avail < CT_CHUNK_HDR)
+		return HDR_SHORT;
+	if (memcmp(p, CT_CHUNK_MAGIC, 4))
+		return HDR_BAD;
+	h->hsize = get_le16(p + 6);
+	if (h->hsize < CT_CHUNK_HDR || h->hsize > CT_CHUNK_HDR_MAX)
+		return HDR_BAD;
+	if (avail < h->hsize)
+		return HDR_SHORT;
+	if (ct_crc32(0, p, h->hsize - 4u) != get_le32(p + h->hsize - 4))
+		return HDR_BAD;
+	h->kind = p[4];
+	h->codec = p[5];
+	h->seq = get_le32(p + 8);
+	h->records = get_le32(p + 12);
+	h->first_ts = get_le64(p + 16);
+	h->last_ts = get_le64(p + 24);
+	h->raw = get_le32(p + 32);
+	h->comp = get_le32(p + 36);
+	h->sum_len = get_le32(p + 40);
+	h->crc = get_le32(p + 44);
+	if (h->comp > CT_CHUNK_COMP_MAX || h->sum_len > CT_SUMMARY_MAX || h->raw > CT_CHUNK_RAW_MAX)
+		return HDR_BAD;
+	return HDR_OK;
+}
+
+static uint64_t chunk_total(const struct chdr *h)
+{
+	return (uint64_t)h->hsize + h->sum_len + h->comp;
+}
+
+/* Scan forward from off for something that looks like a chunk or trailer. */
+static int resync(struct ct_reader *r, uint64_t off, uint64_t *found)
+{
+	for (;;) {
+		const uint8_t *p;
+		ssize_t n = fetch(r, off, 65536, &p);
+		if (n < 0)
+			return (int)n;
+		if (n < 4)
+			return 0;
+		for (ssize_t i = 0; i + 4 <= n; i++) {
+			if (p[i] == 'C' && p[i + 1] == 'T' &&
+			    (!memcmp(p + i, CT_CHUNK_MAGIC, 4) ||
+			     !memcmp(p + i, CT_TRAILER_MAGIC4, 4))) {
+				*found = off + (uint64_t)i;
+				return 1;
+			}
+		}
+		off += (uint64_t)n - 3;
+	}
+}
+
+/*
+ * The next valid chunk header at or after r->pos (moved onto it). Returns
+ * HDR_OK, HDR_END (end of data or trailer) or a negative CT_E_*.
+ */
+static int next_header(struct ct_reader *r, struct chdr *h)
+{
+	for (;;) {
+		const uint8_t *p;
+		/* Ask for no more than a chunk header: on a live pipe more may
+		 * not come for a while. */
+		ssize_t n = fetch(r, r->pos, CT_CHUNK_HDR, &p);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return HDR_END;
+		if (n >= CT_TRAILER_SIZE && !memcmp(p, CT_TRAILER_MAGIC4, 4) &&
+		    !memcmp(p + 24, CT_TRAILER_MAGIC, 8))
+			return HDR_END;
+		if (n == CT_CHUNK_HDR && !memcmp(p, CT_CHUNK_MAGIC, 4)) {
+			uint16_t hs = get_le16(p + 6);
+			if (hs > CT_CHUNK_HDR && hs <= CT_CHUNK_HDR_MAX &&
+			    (n = fetch(r, r->pos, hs, &p)) < 0)
+				return (int)n;
+		}
+		int rc = parse_chdr(p, (size_t)n, h);
+		if (rc == HDR_OK) {
+			r->resyncing = 0;
+			return HDR_OK;
+		}
+		if (rc == HDR_SHORT && !r->resyncing) {
+			damage(r, r->last_seq, r->pos, "truncated chunk header");
+			return HDR_END;
+		}
+		if (!r->resyncing)
+			damage(r, r->last_seq, r->pos, "bad chunk header");
+		r->resyncing = 1;
+		uint64_t found = 0;
+		int f = resync(r, r->pos + 1, &found);
+		if (f < 0)
+			return f;
+		if (f == 0)
+			return HDR_END;
+		r->pos = found;
+	}
+}
+
+static int add_chunk(struct ct_reader *r, const struct chdr *h, uint64_t off, const uint8_t *sum)
+{
+	if (r->nchunks == r->cap_chunks) {
+		uint32_t cap = r->cap_chunks ? r->cap_chunks * 2 : 64;
+		struct ct_chunk_info *c = realloc(r->chunks, cap * sizeof(*c));
+		if (!c)
+			return CT_E_NOMEM;
+		r->chunks = c;
+		r->cap_chunks = cap;
+	}
+	struct ct_chunk_info *c = &r->chunks[r->nchunks];
+	memset(c, 0, sizeof(*c));
+	c->seq = h->seq;
+	c->kind = h->kind;
+	c->compress = h->codec;
+	c->offset = off;
+	c->first_ts = h->first_ts;
+	c->last_ts = h->last_ts;
+	c->records = h->records;
+	c->comp_size = h->comp;
+	c->raw_size = h->raw;
+	if (sum && h->sum_len) {
+		uint8_t *s = malloc(h->sum_len);
+		if (!s)
+			return CT_E_NOMEM;
+		memcpy(s, sum, h->sum_len);
+		c->summary = s;
+		c->summary_len = h->sum_len;
+	}
+	r->nchunks++;
+	if (h->kind == CT_CHUNK_EVENTS)
+		r->st.event_chunks++;
+	return 0;
+}
+
+/* Check payload crc and decompress into r->raw; 0, or a damage reason. */
+static const char *unpack(struct ct_reader *r, const struct chdr *h, const uint8_t *chunk)
+{
+	const uint8_t *body = chunk + h->hsize;
+
+	if (ct_crc32(0, body, (size_t)h->sum_len + h->comp) != h->crc)
+		return "checksum mismatch";
+	if (h->codec > CT_COMP_ZLIB)
+		return "unknown compression";
+	if ((uint64_t)h->raw > (uint64_t)h->comp * ct_codec_max_ratio(h->codec) + 64)
+		return "bad length";
+	if (r->raw_cap < h->raw || !r->raw) {
+		size_t cap = h->raw > 4096 ? h->raw : 4096;
+		uint8_t *p = realloc(r->raw, cap);
+		if (!p)
+			return "out of memory";
+		r->raw = p;
+		r->raw_cap = cap;
+	}
+	if (ct_decompress_buf(h->codec, body + h->sum_len, h->comp, r->raw, h->raw, &r->dctx))
+		return "decompression failed";
+	r->rp = r->raw;
+	r->rend = r->raw + h->raw;
+	r->ckind = h->kind;
+	r->cseq = h->seq;
+	r->prev_ts = h->first_ts;
+	memset(&r->evrec.ev, 0, sizeof(r->evrec.ev));
+	if (h->kind == CT_CHUNK_EVENTS || h->kind == CT_CHUNK_META) {
+		r->st.comp_bytes += h->comp;
+		r->st.raw_bytes += h->raw;
+	}
+	if (h->kind == CT_CHUNK_EVENTS)
+		r->st.chunks_read++;
+	return NULL;
+}
+
+static int query_skips(struct ct_reader *r, const struct ct_chunk_info *c)
+{
+	if (c->kind != CT_CHUNK_EVENTS)
+		return 0;
+	if (r->q.since_ns && c->last_ts < r->q.since_ns)
+		return 1;
+	if (r->q.until_ns && c->first_ts > r->q.until_ns)
+		return 1;
+	if (r->q.chunk_filter && !r->q.chunk_filter(r->q.ctx, c))
+		return 1;
+	return 0;
+}
+
+/* ----------------------------------------------------------------- index */
+
+/* 0: index read; 1: none usable (scan instead); <0: I/O error. */
+static int read_index(struct ct_reader *r)
+{
+	const uint8_t *p;
+	if (r->size < CT_FILE_FIXED + CT_TRAILER_SIZE)
+		return 1;
+	uint64_t toff = r->size - CT_TRAILER_SIZE;
+	ssize_t n = fetch(r, toff, CT_TRAILER_SIZE, &p);
+	if (n != CT_TRAILER_SIZE)
+		return n < 0 ? (int)n : 1;
+	if (memcmp(p, CT_TRAILER_MAGIC4, 4) || memcmp(p + 24, CT_TRAILER_MAGIC, 8) ||
+	    ct_crc32(0, p + 8, 16) != get_le32(p + 4))
+		return 1;
+	uint64_t ioff = get_le64(p + 8);
+	uint32_t isize = get_le32(p + 16), count = get_le32(p + 20);
+	if (ioff < r->pos || ioff > toff || isize != toff - ioff)
+		return 1;
+	n = fetch(r, ioff, isize, &p);
+	if (n < 0)
+		return (int)n;
+	struct chdr h;
+	if ((size_t)n != isize || parse_chdr(p, isize, &h) != HDR_OK || h.kind != CT_CHUNK_INDEX ||
+	    chunk_total(&h) != isize)
+		return 1;
+	if (unpack(r, &h, p))
+		return 1;
+	r->rp = r->rend = NULL;
+	const uint8_t *x = r->raw;
+	size_t len = h.raw;
+	if (len < CT_INDEX_HEAD)
+		return 1;
+	uint32_t nent = get_le32(x + 24), esize = get_le32(x + 28);
+	if (nent != count || esize < CT_INDEX_ENTRY || esize > 4096 ||
+	    (uint64_t)nent * esize > len - CT_INDEX_HEAD)
+		return 1;
+	size_t sums_off = CT_INDEX_HEAD + (size_t)nent * esize, sums_len = len - sums_off;
+	uint8_t *sums = sums_len ? malloc(sums_len) : NULL;
+	if (sums_len && !sums)
+		return CT_E_NOMEM;
+	if (sums_len)
+		memcpy(sums, x + sums_off, sums_len);
+	struct ct_chunk_info *cs = nent ? calloc(nent, sizeof(*cs)) : NULL;
+	if (nent && !cs) {
+		free(sums);
+		return CT_E_NOMEM;
+	}
+	size_t so = 0;
+	uint32_t evc = 0;
+	for (uint32_t i = 0; i < nent; i++) {
+		const uint8_t *e = x + CT_INDEX_HEAD + (size_t)i * esize;
+		struct ct_chunk_info *c = &cs[i];
+		c->offset = get_le64(e);
+		c->first_ts = get_le64(e + 8);
+		c->last_ts = get_le64(e + 16);
+		c->seq = get_le32(e + 24);
+		c->records = get_le32(e + 28);
+		c->comp_size = get_le32(e + 32);
+		c->raw_size = get_le32(e + 36);
+		c->summary_len = get_le32(e + 40);
+		c->kind = e[44];
+		c->compress = e[45];
+		if (c->summary_len > sums_len - so || c->offset < r->pos || c->offset >= ioff ||
+		    c->comp_size > ioff - c->offset) {
+			free(sums);
+			free(cs);
+			return 1;
+		}
+		c->summary = c->summary_len ? sums + so : NULL;
+		so += c->summary_len;
+		if (c->kind == CT_CHUNK_EVENTS)
+			evc++;
+	}
+	r->chunks = cs;
+	r->nchunks = r->cap_chunks = nent;
+	r->index_sums = sums;
+	r->own_sums = 0;
+	r->st.event_chunks = evc;
+	r->tot_events = get_le64(x);
+	r->tot_lost = get_le64(x + 8);
+	r->tot_procs = get_le64(x + 16);
+	r->has_totals = 1;
+	r->st.index_present = 1;
+	return 0;
+}
+
+/* No index: walk the chunk headers (payloads are not read). */
+static int scan_headers(struct ct_reader *r)
+{
+	r->own_sums = 1;
+	for (;;) {
+		struct chdr h;
+		int rc = next_header(r, &h);
+		if (rc < 0)
+			return rc;
+		if (rc == HDR_END)
+			break;
+		uint64_t off = r->pos, total = chunk_total(&h);
+		if (total > r->size - off) {
+			damage(r, h.seq, off, "truncated chunk");
+			break;
+		}
+		if (h.kind != CT_CHUNK_INDEX) {
+			const uint8_t *p = NULL;
+			if (h.kind == CT_CHUNK_EVENTS && h.sum_len) {
+				ssize_t n = fetch(r, off, (size_t)h.hsize + h.sum_len, &p);
+				if (n < 0)
+					return (int)n;
+				p += h.hsize;
+			}
+			int err = add_chunk(r, &h, off, p);
+			if (err)
+				return err;
+		}
+		r->last_seq = h.seq + 1;
+		r->pos = off + total;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ open */
+
+static void reader_free(struct ct_reader *r)
+{
+	if (r->own_sums)
+		for (uint32_t i = 0; i < r->nchunks; i++)
+			free((void *)r->chunks[i].summary);
+	free(r->index_sums);
+	free(r->chunks);
+	for (int i = 0; i < 7; i++)
+		free(r->hstr[i]);
+	free(r->buf);
+	free(r->raw);
+	free(r->strs);
+	free(r->name);
+	ct_codec_free(CT_COMP_ZSTD, r->dctx, 1);
+	free(r);
+}
+
+int ct_reader_open(struct ct_reader **out, const struct ct_reader_io *io,
+		   const struct ct_reader_opts *opts)
+{
+	*out = NULL;
+	if (!io || (!io->read && !io->pread))
+		return CT_E_INVAL;
+	struct ct_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return CT_E_NOMEM;
+	r->io = *io;
+	if (opts)
+		r->opts = *opts;
+	r->name = strdup(r->opts.name ? r->opts.name : "trace");
+	r->seekable = io->pread && io->size >= 0;
+	r->size = r->seekable ? (uint64_t)io->size : 0;
+	r->evrec.type = CT_REC_EVENT;
+	r->own_sums = 1; /* until an index provides them in one block */
+	if (!r->seekable && !io->read) {
+		free(r->name);
+		free(r);
+		return CT_E_INVAL;
+	}
+	int err = r->name ? parse_header(r) : CT_E_NOMEM;
+	if (!err && r->seekable) {
+		int rc = read_index(r); /* 1: no usable index */
+		if (rc < 0) {
+			err = rc;
+		} else if (rc) {
+			note(r, "no index (writer was killed?), scanning");
+			err = scan_headers(r);
+		}
+		r->list_mode = 1;
+	}
+	if (err) {
+		r->io.close = NULL; /* the caller keeps its io on failure */
+		reader_free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+const struct ct_header *ct_reader_header(const struct ct_reader *r)
+{
+	return &r->hdr;
+}
+
+int ct_reader_scan(struct ct_reader *r)
+{
+	/* A seekable file has its full chunk list from open; a stream cannot
+	 * be rewound, so its list grows as it is read. */
+	return r->seekable ? 0 : CT_E_INVAL;
+}
+
+uint32_t ct_reader_chunk_count(const struct ct_reader *r)
+{
+	return r->nchunks;
+}
+
+const struct ct_chunk_info *ct_reader_chunk(const struct ct_reader *r, uint32_t i)
+{
+	return i < r->nchunks ? &r->chunks[i] : NULL;
+}
+
+int ct_reader_set_query(struct ct_reader *r, const struct ct_query *q)
+{
+	if (r->started)
+		return CT_E_INVAL;
+	if (q)
+		r->q = *q;
+	else
+		memset(&r->q, 0, sizeof(r->q));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ next */
+
+/* Load the next chunk to decode: 1, 0 at the end, <0 fatal. */
+static int load_list(struct ct_reader *r)
+{
+	while (r->cur < r->nchunks) {
+		const struct ct_chunk_info *c = &r->chunks[r->cur++];
+		if (c->kind != CT_CHUNK_EVENTS && c->kind != CT_CHUNK_META)
+			continue;
+		if (query_skips(r, c)) {
+			r->st.chunks_skipped++;
+			continue;
+		}
+		const uint8_t *p;
+		uint64_t avail = r->size - c->offset;
+		size_t want = CT_CHUNK_HDR_MAX < avail ? CT_CHUNK_HDR_MAX : (size_t)avail;
+		ssize_t n = fetch(r, c->offset, want, &p);
+		if (n < 0)
+			return (int)n;
+		struct chdr h;
+		if (parse_chdr(p, (size_t)n, &h) != HDR_OK) {
+			damage(r, c->seq, c->offset, "bad chunk header");
+			continue;
+		}
+		if (h.kind != c->kind || h.comp != c->comp_size || h.raw != c->raw_size ||
+		    h.seq != c->seq || chunk_total(&h) > avail) {
+			damage(r, c->seq, c->offset, "chunk does not match index");
+			continue;
+		}
+		n = fetch(r, c->offset, chunk_total(&h), &p);
+		if (n < 0)
+			return (int)n;
+		if ((uint64_t)n != chunk_total(&h)) {
+			damage(r, c->seq, c->offset, "truncated chunk");
+			continue;
+		}
+		const char *why = unpack(r, &h, p);
+		if (why) {
+			damage(r, c->seq, c->offset, why);
+			continue;
+		}
+		r->coff = c->offset;
+		return 1;
+	}
+	return 0;
+}
+
+static int load_stream(struct ct_reader *r)
+{
+	for (;;) {
+		if (r->ended)
+			return 0;
+		struct chdr h;
+		int rc = next_header(r, &h);
+		if (rc < 0)
+			return rc;
+		if (rc == HDR_END) {
+			r->ended = 1;
+			return 0;
+		}
+		uint64_t off = r->pos, total = chunk_total(&h);
+		const uint8_t *p;
+		ssize_t n;
+		r->last_seq = h.seq + 1;
+		if (h.kind == CT_CHUNK_EVENTS || h.kind == CT_CHUNK_META) {
+			n = fetch(r, off, (size_t)h.hsize + h.sum_len, &p);
+			if (n < 0)
+				return (int)n;
+			if ((size_t)n < h.hsize + h.sum_len) {
+				damage(r, h.seq, off, "truncated chunk");
+				r->ended = 1;
+				return 0;
+			}
+			int err = add_chunk(r, &h, off, p + h.hsize);
+			if (err)
+				return err;
+			if (query_skips(r, &r->chunks[r->nchunks - 1])) {
+				r->st.chunks_skipped++;
+				r->pos = off + total;
+				continue;
+			}
+		} else {
+			r->pos = off + total; /* the index, or a kind we do not know */
+			continue;
+		}
+		n = fetch(r, off, total, &p);
+		if (n < 0)
+			return (int)n;
+		if ((uint64_t)n < total) {
+			damage(r, h.seq, off, "truncated chunk");
+			r->ended = 1;
+			return 0;
+		}
+		r->pos = off + total;
+		const char *why = unpack(r, &h, p);
+		if (why) {
+			damage(r, h.seq, off, why);
+			continue;
+		}
+		r->coff = off;
+		return 1;
+	}
+}
+
+static int str_get(const uint8_t **pp, const uint8_t *end, size_t max, size_t *off, size_t *len,
+		   int *present)
+{
+	uint64_t v;
+	const uint8_t *p = get_varint(*pp, end, &v);
+
+	if (!p)
+		return -1;
+	if (v == 0) {
+		*present = 0;
+		*pp = p;
+		return 0;
+	}
+	v--;
+	if (v > max || v > (uint64_t)(end - p))
+		return -1;
+	*present = 1;
+	*off = (size_t)(p - *pp);
+	*len = (size_t)v;
+	*pp = p + v;
+	return 0;
+}
+
+static int decode_proc(struct ct_reader *r, const uint8_t *p, const uint8_t *end)
+{
+	struct ct_proc *pr = &r->metarec.proc;
+	uint64_t v[8];
+
+	memset(pr, 0, sizeof(*pr));
+	for (int i = 0; i < 8; i++)
+		if (!(p = get_varint(p, end, &v[i])))
+			return -1;
+	int64_t code = unzigzag(v[6]);
+	if (v[2] > UINT32_MAX || v[3] > UINT32_MAX || v[4] > UINT32_MAX || v[5] > UINT32_MAX ||
+	    code < INT32_MIN || code > INT32_MAX || v[7] > UINT16_MAX)
+		return -1;
+	pr->ts_ns = v[0];
+	pr->cgroup_id = v[1];
+	pr->pid = (uint32_t)v[2];
+	pr->ppid = (uint32_t)v[3];
+	pr->uid = (uint32_t)v[4];
+	pr->gid = (uint32_t)v[5];
+	pr->exit_code = (int32_t)code;
+	pr->kind = (uint16_t)v[7];
+	/* Strings are copied out NUL-terminated; the record is < raw size. */
+	size_t need = (size_t)(end - p) + 4;
+	if (r->strs_cap < need) {
+		char *s = realloc(r->strs, need);
+		if (!s)
+			return -1;
+		r->strs = s;
+		r->strs_cap = need;
+	}
+	size_t so = 0;
+	const char **dst[3] = {&pr->exe, &pr->cmdline, &pr->container};
+	for (int i = 0; i < 4; i++) {
+		const uint8_t *start = p;
+		size_t off, len;
+		int present;
+		if (str_get(&p, end, i == 0 ? CT_COMM_LEN : 65535, &off, &len, &present))
+			return -1;
+		if (!present)
+			continue;
+		if (i == 0) {
+			memcpy(pr->comm, start + off, len);
+			continue;
+		}
+		memcpy(r->strs + so, start + off, len);
+		r->strs[so + len] = 0;
+		*dst[i - 1] = r->strs + so;
+		so += len + 1;
+	}
+	return 0;
+}
+
+int ct_reader_next(struct ct_reader *r, const struct ct_record **rec)
+{
+	r->started = 1;
+	for (;;) {
+		if (r->rp && r->rp < r->rend) {
+			const uint8_t *p = r->rp, *end = r->rend;
+			uint64_t head;
+			if (!(p = get_varint(p, end, &head)))
+				goto bad;
+			if (!(head & 1)) {
+				uint64_t mask = head >> 1, dts;
+				if ((mask & ~(uint64_t)CT_F_ALL) || r->ckind != CT_CHUNK_EVENTS)
+					goto bad;
+				if (!(p = get_varint(p, end, &dts)))
+					goto bad;
+				struct ct_event *ev = &r->evrec.ev;
+				ev->ts_ns = r->prev_ts += dts;
+				if (!(p = ct_event_decode(p, end, ev, (uint32_t)mask)))
+					goto bad;
+				r->rp = p;
+				if (ev->ts_ns < r->q.since_ns ||
+				    (r->q.until_ns && ev->ts_ns > r->q.until_ns))
+					continue;
+				r->st.events++;
+				*rec = &r->evrec;
+				return 1;
+			}
+			uint64_t len;
+			if (!(p = get_varint(p, end, &len)) || len > (uint64_t)(end - p))
+				goto bad;
+			r->rp = p + len;
+			uint64_t type = head >> 1;
+			if (type == CT_REC_PROC) {
+				if (decode_proc(r, p, p + len))
+					goto bad;
+				r->metarec.type = CT_REC_PROC;
+				*rec = &r->metarec;
+				return 1;
+			}
+			if (type == CT_REC_LOST) {
+				uint64_t v[3];
+				for (int i = 0; i < 3; i++)
+					if (!(p = get_varint(p, r->rp, &v[i])))
+						goto bad;
+				if (v[2] > UINT32_MAX)
+					goto bad;
+				memset(&r->metarec.lost, 0, sizeof(r->metarec.lost));
+				r->metarec.type = CT_REC_LOST;
+				r->metarec.lost.ts_ns = v[0];
+				r->metarec.lost.count = v[1];
+				r->metarec.lost.cpu = (uint32_t)v[2];
+				r->st.lost += v[1];
+				*rec = &r->metarec;
+				return 1;
+			}
+			continue; /* a record type from a newer writer */
+		bad:
+			damage(r, r->cseq, r->coff, "bad record");
+			r->rp = r->rend = NULL;
+			continue;
+		}
+		r->rp = r->rend = NULL;
+		int rc = r->list_mode ? load_list(r) : load_stream(r);
+		if (rc <= 0)
+			return rc;
+	}
+}
+
+void ct_reader_stats(const struct ct_reader *r, struct ct_reader_stats *st)
+{
+	*st = r->st;
+	st->chunks = r->nchunks;
+}
+
+int ct_reader_totals(const struct ct_reader *r, struct ct_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (!r->has_totals)
+		return 0;
+	t->events = r->tot_events;
+	t->lost = r->tot_lost;
+	t->procs = r->tot_procs;
+	return 1;
+}
+
+int ct_reader_close(struct ct_reader *r)
+{
+	if (!r)
+		return 0;
+	int err = r->io.close ? r->io.close(r->io.ctx) : 0;
+	reader_free(r);
+	return err;
+}
+
+/* ------------------------------------------------------------ file input */
+
+struct fd_in {
+	int fd;
+	int own;
+};
+
+static ssize_t fd_read(void *ctx, void *buf, size_t len)
+{
+	struct fd_in *f = ctx;
+	for (;;) {
+		ssize_t n = read(f->fd, buf, len);
+		if (n >= 0)
+			return n;
+		if (errno != EINTR)
+			return CT_E_IO;
+	}
+}
+
+static ssize_t fd_pread(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct fd_in *f = ctx;
+	for (;;) {
+		ssize_t n = pread(f->fd, buf, len, (off_t)off);
+		if (n >= 0)
+			return n;
+		if (errno != EINTR)
+			return CT_E_IO;
+	}
+}
+
+static int fd_close(void *ctx)
+{
+	struct fd_in *f = ctx;
+	if (f->own)
+		close(f->fd);
+	free(f);
+	return 0;
+}
+
+int ct_reader_open_file(struct ct_reader **out, const char *path, const struct ct_reader_opts *opts)
+{
+	*out = NULL;
+	if (!path)
+		return CT_E_INVAL;
+	struct fd_in *f = calloc(1, sizeof(*f));
+	if (!f)
+		return CT_E_NOMEM;
+	if (!strcmp(path, "-")) {
+		f->fd = STDIN_FILENO;
+	} else {
+		f->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (f->fd < 0) {
+			free(f);
+			return CT_E_IO;
+		}
+		f->own = 1;
+	}
+	struct ct_reader_io io = {.ctx = f, .read = fd_read, .size = -1, .close = fd_close};
+	struct stat st;
+	if (fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		io.pread = fd_pread;
+		io.size = st.st_size;
+	}
+	struct ct_reader_opts o = {0};
+	if (opts)
+		o = *opts;
+	if (!o.name)
+		o.name = path;
+	int err = ct_reader_open(out, &io, &o);
+	if (err) {
+		int e = errno;
+		fd_close(f);
+		errno = e;
+	}
+	return err;
+}

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * summary.c: the per-chunk Bloom filter over the CT_KEY_* values of its
+ * events, so a query for one address, port, pid or name can skip chunks
+ * without decompressing them. Sized from the number of distinct keys in the
+ * chunk (about 10 bits each), so a chunk of a connect storm costs 12 bytes.
+ */
+#include <stdlib.h>
+
+#include "ct_internal.h"
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Numbers are hashed by value (not by memory), so the file does not depend
+ * on the writer's byte order. */
+static uint64_t hash_num(enum ct_key key, uint64_t v)
+{
+	return mix64(v * 0x9e3779b97f4a7c15ULL + (uint64_t)key * 0x632be59bd9b4e019ULL + 1);
+}
+
+static uint64_t hash_bytes(enum ct_key key, const uint8_t *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ ((uint64_t)key << 56) ^ len;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return mix64(h);
+}
+
+uint64_t ct_key_hash(enum ct_key key, const void *val, size_t len)
+{
+	uint64_t h;
+
+	switch (key) {
+	case CT_KEY_PID:
+	case CT_KEY_UID: {
+		uint32_t v = 0;
+		if (len == 4)
+			memcpy(&v, val, 4);
+		h = hash_num(key, v);
+		break;
+	}
+	case CT_KEY_DPORT:
+	case CT_KEY_FAMILY: {
+		uint16_t v = 0;
+		if (len == 2)
+			memcpy(&v, val, 2);
+		h = hash_num(key, v);
+		break;
+	}
+	case CT_KEY_COMM: {
+		const char *s = val;
+		h = hash_bytes(key, val, strnlen(s, len < CT_COMM_LEN ? len : CT_COMM_LEN));
+		break;
+	}
+	default:
+		h = hash_bytes(key, val, len);
+	}
+	return h ? h : 1; /* 0 marks an empty slot in the builder's set */
+}
+
+int ct_sum_add(struct ct_sumbuild *sb, uint64_t h)
+{
+	if ((sb->count + 1) * 2 > sb->cap) {
+		size_t ncap = sb->cap ? sb->cap * 2 : 256;
+		uint64_t *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return CT_E_NOMEM;
+		for (size_t i = 0; i < sb->cap; i++) {
+			uint64_t v = sb->set[i];
+			if (!v)
+				continue;
+			size_t j = v & (ncap - 1);
+			while (n[j])
+				j = (j + 1) & (ncap - 1);
+			n[j] = v;
+		}
+		free(sb->set);
+		sb->set = n;
+		sb->cap = ncap;
+	}
+	size_t j = h & (sb->cap - 1);
+	while (sb->set[j]) {
+		if (sb->set[j] == h)
+			return 0;
+		j = (j + 1) & (sb->cap - 1);
+	}
+	sb->set[j] = h;
+	sb->count++;
+	return 0;
+}
+
+int ct_sum_add_event(struct ct_sumbuild *sb, const struct ct_event *ev, uint32_t m)
+{
+	int err = 0;
+
+	if (m & CT_F_PID)
+		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_PID, &ev->pid, 4));
+	if (m & CT_F_UID)
+		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_UID, &ev->uid, 4));
+	if (m & CT_F_DPORT)
+		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_DPORT, &ev->dport, 2));
+	if (m & CT_F_FTP)
+		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_FAMILY, &ev->family, 2));
+	if (m & CT_F_COMM)
+		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_COMM, ev->comm, CT_COMM_LEN));
+	if ((m & (CT_F_DADDR | CT_F_FTP)) &&
+	    (ev->family == 2 /* AF_INET */ || ev->family == 10 /* AF_INET6 */))
+		err |=
+		    ct_sum_add(sb, ct_key_hash(CT_KEY_DADDR, ev->daddr, ev->family == 2 ? 4 : 16));
+	if ((m & (CT_F_PATH | CT_F_FTP)) && ev->path_len)
+		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_PATH, ev->path, ev->path_len));
+	return err ? CT_E_NOMEM : 0;
+}
+
+static void bloom_positions(uint64_t h, unsigned log2, uint32_t *pos)
+{
+	uint64_t h1 = h, h2 = mix64(h ^ 0x5bd1e9955bd1e995ULL) | 1;
+	uint64_t mask = (1ULL << log2) - 1;
+
+	for (unsigned i = 0; i < CT_BLOOM_K; i++)
+		pos[i] = (uint32_t)((h1 + i * h2) & mask);
+}
+
+int ct_sum_finish(struct ct_sumbuild *sb, struct ct_bytes *out)
+{
+	unsigned log2 = CT_BLOOM_MIN_LOG2;
+
+	while (log2 < CT_BLOOM_MAX_LOG2 && (1ULL << log2) < sb->count * 10)
+		log2++;
+	size_t nbytes = (size_t)1 << (log2 - 3);
+	int err = ct_bytes_reserve(out, CT_SUM_HEAD + nbytes);
+	if (err)
+		return err;
+	uint8_t *p = out->p + out->len;
+	p[0] = CT_SUM_BLOOM;
+	p[1] = CT_BLOOM_K;
+	p[2] = (uint8_t)log2;
+	p[3] = 0;
+	uint8_t *bits = p + CT_SUM_HEAD;
+	memset(bits, 0, nbytes);
+	for (size_t i = 0; i < sb->cap; i++) {
+		uint32_t pos[CT_BLOOM_K];
+		if (!sb->set[i])
+			continue;
+		bloom_positions(sb->set[i], log2, pos);
+		for (unsigned k = 0; k < CT_BLOOM_K; k++)
+			bits[pos[k] >> 3] |= (uint8_t)(1u << (pos[k] & 7));
+		sb->set[i] = 0;
+	}
+	sb->count = 0;
+	out->len += CT_SUM_HEAD + nbytes;
+	return 0;
+}
+
+void ct_sum_free(struct ct_sumbuild *sb)
+{
+	free(sb->set);
+	memset(sb, 0, sizeof(*sb));
+}
+
+int ct_chunk_may_contain(const struct ct_chunk_info *c, enum ct_key key, const void *val,
+			 size_t len)
+{
+	const uint8_t *s = c->summary;
+
+	if (c->kind != CT_CHUNK_EVENTS)
+		return 1;
+	/* Without a summary we know nothing, so the chunk must be read. */
+	if (!s || c->summary_len < CT_SUM_HEAD || s[0] != CT_SUM_BLOOM)
+		return 1;
+	unsigned k = s[1], log2 = s[2];
+	if (k == 0 || k > CT_BLOOM_K || log2 < 3 || log2 > 31 ||
+	    c->summary_len < CT_SUM_HEAD + ((size_t)1 << (log2 - 3)))
+		return 1;
+	if (c->records == 0)
+		return 0;
+	uint32_t pos[CT_BLOOM_K];
+	bloom_positions(ct_key_hash(key, val, len), log2, pos);
+	const uint8_t *bits = s + CT_SUM_HEAD;
+	for (unsigned i = 0; i < k; i++)
+		if (!(bits[pos[i] >> 3] & (1u << (pos[i] & 7))))
+			return 0;
+	return 1;
+}

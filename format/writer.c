@@ -1,0 +1,612 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * writer.c: header, chunks, index and trailer (format/FORMAT.md). The
+ * writer only appends (never seeks), so a pipe is as good as a file; a chunk
+ * goes out in one write so a killed writer leaves whole chunks behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ct_internal.h"
+
+#define META_FLUSH_BYTES (8u << 20)
+#define CHUNK_EVENTS_MAX 131072u /* keeps a chunk's raw size under 64 MiB */
+#define STR_MAX 65535u		 /* longest proc string kept */
+
+struct ct_writer {
+	struct ct_writer_io io;
+	struct ct_writer_opts opts;
+	int err; /* sticky: after a failed write nothing more is written */
+	uint64_t bytes, events, lost, procs;
+	uint32_t seq;
+	uint64_t open_since; /* CLOCK_MONOTONIC ns of the oldest unflushed record; 0 none */
+
+	struct ct_event *evs;
+	uint32_t nev, cap_ev;
+	uint32_t *order;
+
+	struct ct_bytes meta;
+	uint32_t meta_records;
+	uint64_t meta_first, meta_last;
+
+	struct ct_bytes raw, out, sum;
+	struct ct_sumbuild sb;
+	void *cctx;
+
+	struct ct_bytes idx_entries, idx_sums;
+	uint32_t idx_count;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int w_write(struct ct_writer *w, const void *buf, size_t len)
+{
+	if (w->err)
+		return w->err;
+	int err = w->io.write(w->io.ctx, buf, len);
+	if (err) {
+		w->err = err < 0 ? err : CT_E_IO;
+		return w->err;
+	}
+	w->bytes += len;
+	return 0;
+}
+
+static int tlv_str(struct ct_bytes *b, uint16_t key, const char *s)
+{
+	if (!s)
+		return 0;
+	size_t n = strnlen(s, CT_TLV_MAX - 1);
+	int err = ct_bytes_reserve(b, 6 + n);
+	if (err)
+		return err;
+	put_le16(b->p + b->len, key);
+	put_le32(b->p + b->len + 2, (uint32_t)n);
+	memcpy(b->p + b->len + 6, s, n);
+	b->len += 6 + n;
+	return 0;
+}
+
+static int tlv_u64(struct ct_bytes *b, uint16_t key, uint64_t v)
+{
+	int err = ct_bytes_reserve(b, 14);
+	if (err)
+		return err;
+	put_le16(b->p + b->len, key);
+	put_le32(b->p + b->len + 2, 8);
+	put_le64(b->p + b->len + 6, v);
+	b->len += 14;
+	return 0;
+}
+
+static int write_header(struct ct_writer *w, const struct ct_header *h)
+{
+	struct ct_bytes b = {0};
+	int err = ct_bytes_reserve(&b, CT_FILE_FIXED);
+
+	if (err)
+		return err;
+	memcpy(b.p, CT_FILE_MAGIC, CT_FILE_MAGIC_LEN);
+	put_le16(b.p + 8, CT_FORMAT_MAJOR);
+	put_le16(b.p + 10, CT_FORMAT_MINOR);
+	b.len = CT_FILE_FIXED;
+	err |= tlv_str(&b, CT_HK_HOSTNAME, h->hostname);
+	err |= tlv_str(&b, CT_HK_KERNEL, h->kernel);
+	err |= tlv_str(&b, CT_HK_ARCH, h->arch);
+	err |= tlv_str(&b, CT_HK_RECORDER, h->recorder);
+	err |= tlv_str(&b, CT_HK_BACKEND, h->backend);
+	err |= tlv_str(&b, CT_HK_CMDLINE, h->cmdline);
+	err |= tlv_str(&b, CT_HK_FILTERS, h->filters);
+	err |= tlv_u64(&b, CT_HK_CLOCK_ID, h->clock_id);
+	err |= tlv_u64(&b, CT_HK_WALL_OFFSET, (uint64_t)h->wall_offset_ns);
+	err |= tlv_u64(&b, CT_HK_START_TS, h->start_ts_ns);
+	err |= tlv_u64(&b, CT_HK_PID_FILTER_COUNT, h->pid_filter_count);
+	if (!err)
+		err = ct_bytes_reserve(&b, 4);
+	if (err) {
+		ct_bytes_free(&b);
+		return CT_E_NOMEM;
+	}
+	put_le32(b.p + 12, (uint32_t)(b.len - CT_FILE_FIXED));
+	put_le32(b.p + b.len, ct_crc32(0, b.p, b.len));
+	b.len += 4;
+	err = w_write(w, b.p, b.len);
+	ct_bytes_free(&b);
+	return err;
+}
+
+int ct_writer_open(struct ct_writer **out, const struct ct_writer_io *io,
+		   const struct ct_header *hdr, const struct ct_writer_opts *opts)
+{
+	*out = NULL;
+	if (!io || !io->write || !hdr)
+		return CT_E_INVAL;
+	struct ct_writer *w = calloc(1, sizeof(*w));
+	if (!w) {
+		if (io->close)
+			io->close(io->ctx);
+		return CT_E_NOMEM;
+	}
+	w->io = *io;
+	if (opts)
+		w->opts = *opts;
+	if (w->opts.compress != CT_COMP_NONE && w->opts.compress != CT_COMP_ZSTD &&
+	    w->opts.compress != CT_COMP_ZLIB) {
+		ct_writer_abort(w);
+		return CT_E_CODEC;
+	}
+	if (!w->opts.flush_interval_ns)
+		w->opts.flush_interval_ns = 1000000000ULL;
+	if (!w->opts.chunk_events)
+		w->opts.chunk_events = 65536;
+	if (w->opts.chunk_events > CHUNK_EVENTS_MAX)
+		w->opts.chunk_events = CHUNK_EVENTS_MAX;
+	int err = write_header(w, hdr);
+	if (err) {
+		ct_writer_abort(w);
+		return err;
+	}
+	*out = w;
+	return 0;
+}
+
+/* Assemble header + summary + compressed payload, write it in one go and
+ * remember it for the index. */
+static int emit_chunk(struct ct_writer *w, uint8_t kind, uint32_t records, uint64_t first_ts,
+		      uint64_t last_ts, const struct ct_bytes *summary, const uint8_t *raw,
+		      size_t raw_len)
+{
+	int err;
+	size_t sum_len = summary ? summary->len : 0;
+
+	w->out.len = 0;
+	if ((err = ct_bytes_reserve(&w->out, CT_CHUNK_HDR + sum_len)))
+		return err;
+	w->out.len = CT_CHUNK_HDR;
+	if (sum_len) {
+		memcpy(w->out.p + CT_CHUNK_HDR, summary->p, sum_len);
+		w->out.len += sum_len;
+	}
+	if ((err =
+		 ct_compress_buf(w->opts.compress, w->opts.level, raw, raw_len, &w->out, &w->cctx)))
+		return err;
+	size_t comp = w->out.len - CT_CHUNK_HDR - sum_len;
+	uint8_t *h = w->out.p;
+	memcpy(h, CT_CHUNK_MAGIC, 4);
+	h[4] = kind;
+	h[5] = (uint8_t)w->opts.compress;
+	put_le16(h + 6, CT_CHUNK_HDR);
+	put_le32(h + 8, w->seq);
+	put_le32(h + 12, records);
+	put_le64(h + 16, first_ts);
+	put_le64(h + 24, last_ts);
+	put_le32(h + 32, (uint32_t)raw_len);
+	put_le32(h + 36, (uint32_t)comp);
+	put_le32(h + 40, (uint32_t)sum_len);
+	put_le32(h + 44, ct_crc32(0, w->out.p + CT_CHUNK_HDR, sum_len + comp));
+	put_le32(h + 48, 0);
+	put_le32(h + 52, ct_crc32(0, h, CT_CHUNK_HDR - 4));
+
+	uint64_t offset = w->bytes;
+	if ((err = w_write(w, w->out.p, w->out.len)))
+		return err;
+	if (kind == CT_CHUNK_INDEX)
+		return 0;
+	if ((err = ct_bytes_reserve(&w->idx_entries, CT_INDEX_ENTRY)) ||
+	    (err = ct_bytes_reserve(&w->idx_sums, sum_len)))
+		return err;
+	uint8_t *e = w->idx_entries.p + w->idx_entries.len;
+	memset(e, 0, CT_INDEX_ENTRY);
+	put_le64(e, offset);
+	put_le64(e + 8, first_ts);
+	put_le64(e + 16, last_ts);
+	put_le32(e + 24, w->seq);
+	put_le32(e + 28, records);
+	put_le32(e + 32, (uint32_t)comp);
+	put_le32(e + 36, (uint32_t)raw_len);
+	put_le32(e + 40, (uint32_t)sum_len);
+	e[44] = kind;
+	e[45] = (uint8_t)w->opts.compress;
+	w->idx_entries.len += CT_INDEX_ENTRY;
+	if (sum_len)
+		memcpy(w->idx_sums.p + w->idx_sums.len, summary->p, sum_len);
+	w->idx_sums.len += sum_len;
+	w->idx_count++;
+	w->seq++;
+	return 0;
+}
+
+static int flush_meta(struct ct_writer *w)
+{
+	if (!w->meta_records)
+		return 0;
+	int err = emit_chunk(w, CT_CHUNK_META, w->meta_records, w->meta_first, w->meta_last, NULL,
+			     w->meta.p, w->meta.len);
+	w->meta.len = 0;
+	w->meta_records = 0;
+	return err;
+}
+
+static int cmp_order(const void *a, const void *b, void *arg)
+{
+	const struct ct_event *evs = arg;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+
+	if (evs[i].ts_ns != evs[j].ts_ns)
+		return evs[i].ts_ns < evs[j].ts_ns ? -1 : 1;
+	return i < j ? -1 : i > j; /* stable */
+}
+
+static int flush_events(struct ct_writer *w)
+{
+	if (!w->nev)
+		return 0;
+	int err;
+	uint32_t n = w->nev;
+	int sorted = 1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		w->order[i] = i;
+		if (i && w->evs[i].ts_ns < w->evs[i - 1].ts_ns)
+			sorted = 0;
+	}
+	if (!sorted)
+		qsort_r(w->order, n, sizeof(*w->order), cmp_order, w->evs);
+
+	struct ct_event zero = {0};
+	const struct ct_event *prev = &zero;
+	uint64_t first_ts = w->evs[w->order[0]].ts_ns, last_ts = w->evs[w->order[n - 1]].ts_ns;
+	uint64_t prev_ts = first_ts;
+
+	w->raw.len = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct ct_event *ev = &w->evs[w->order[k]];
+		if ((err = ct_bytes_reserve(&w->raw, CT_EVENT_MAX_ENC + 32)))
+			goto out;
+		uint32_t m = ct_event_diff(prev, ev);
+		uint8_t *p = w->raw.p + w->raw.len;
+		p = put_varint(p, (uint64_t)m << 1);
+		p = put_varint(p, ev->ts_ns - prev_ts);
+		p = ct_event_encode(p, prev, ev, m);
+		w->raw.len = (size_t)(p - w->raw.p);
+		/* The first event's keys all go in, even those equal to zero. */
+		if ((err = ct_sum_add_event(&w->sb, ev, k ? m : CT_F_ALL)))
+			goto out;
+		prev = ev;
+		prev_ts = ev->ts_ns;
+	}
+	w->sum.len = 0;
+	if ((err = ct_sum_finish(&w->sb, &w->sum)))
+		goto out;
+	err = emit_chunk(w, CT_CHUNK_EVENTS, n, first_ts, last_ts, &w->sum, w->raw.p, w->raw.len);
+out:
+	w->nev = 0;
+	return err;
+}
+
+static int flush_all(struct ct_writer *w)
+{
+	int err = flush_meta(w);
+	if (!err)
+		err = flush_events(w);
+	w->open_since = 0;
+	return err;
+}
+
+static void note_open(struct ct_writer *w)
+{
+	if (!w->open_since)
+		w->open_since = mono_ns();
+}
+
+int ct_writer_event(struct ct_writer *w, const struct ct_event *ev)
+{
+	if (w->err)
+		return w->err;
+	if (w->nev == w->cap_ev) {
+		uint32_t cap = w->cap_ev ? w->cap_ev * 2 : 1024;
+		if (cap > w->opts.chunk_events)
+			cap = w->opts.chunk_events;
+		struct ct_event *e = realloc(w->evs, cap * sizeof(*e));
+		if (!e)
+			return CT_E_NOMEM;
+		w->evs = e;
+		uint32_t *o = realloc(w->order, cap * sizeof(*o));
+		if (!o)
+			return CT_E_NOMEM;
+		w->order = o;
+		w->cap_ev = cap;
+	}
+	struct ct_event *e = &w->evs[w->nev++];
+	*e = *ev;
+	ct_event_normalise(e);
+	w->events++;
+	note_open(w);
+	if (w->nev >= w->opts.chunk_events)
+		return flush_all(w);
+	return 0;
+}
+
+static int meta_begin(struct ct_writer *w, uint32_t type, uint64_t ts, size_t max)
+{
+	int err = ct_bytes_reserve(&w->meta, max + 24);
+	if (err)
+		return err;
+	uint8_t *p = put_varint(w->meta.p + w->meta.len, ((uint64_t)type << 1) | 1);
+	w->meta.len = (size_t)(p - w->meta.p);
+	if (!w->meta_records || ts < w->meta_first)
+		w->meta_first = ts;
+	if (!w->meta_records || ts > w->meta_last)
+		w->meta_last = ts;
+	w->meta_records++;
+	note_open(w);
+	return 0;
+}
+
+/* Append the record body (built in w->raw) with its length. */
+static int meta_end(struct ct_writer *w)
+{
+	uint8_t *p = put_varint(w->meta.p + w->meta.len, w->raw.len);
+	memcpy(p, w->raw.p, w->raw.len);
+	w->meta.len = (size_t)(p - w->meta.p) + w->raw.len;
+	if (w->meta.len >= META_FLUSH_BYTES)
+		return flush_all(w);
+	return 0;
+}
+
+static uint8_t *put_str(uint8_t *p, const char *s, size_t max)
+{
+	if (!s)
+		return put_varint(p, 0);
+	size_t n = strnlen(s, max);
+	p = put_varint(p, n + 1);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+int ct_writer_proc(struct ct_writer *w, const struct ct_proc *pr)
+{
+	if (w->err)
+		return w->err;
+	size_t max = 12 * 10 + CT_COMM_LEN + 3 * (STR_MAX + 10);
+	int err;
+	if ((err = ct_bytes_reserve(&w->raw, max)))
+		return err;
+	uint8_t *p = w->raw.p;
+	p = put_varint(p, pr->ts_ns);
+	p = put_varint(p, pr->cgroup_id);
+	p = put_varint(p, pr->pid);
+	p = put_varint(p, pr->ppid);
+	p = put_varint(p, pr->uid);
+	p = put_varint(p, pr->gid);
+	p = put_varint(p, zigzag(pr->exit_code));
+	p = put_varint(p, pr->kind);
+	p = put_str(p, pr->comm, CT_COMM_LEN);
+	p = put_str(p, pr->exe, STR_MAX);
+	p = put_str(p, pr->cmdline, STR_MAX);
+	p = put_str(p, pr->container, STR_MAX);
+	w->raw.len = (size_t)(p - w->raw.p);
+	if ((err = meta_begin(w, CT_REC_PROC, pr->ts_ns, w->raw.len)))
+		return err;
+	w->procs++;
+	return meta_end(w);
+}
+
+int ct_writer_lost(struct ct_writer *w, const struct ct_lost *l)
+{
+	if (w->err)
+		return w->err;
+	int err;
+	if ((err = ct_bytes_reserve(&w->raw, 40)))
+		return err;
+	uint8_t *p = w->raw.p;
+	p = put_varint(p, l->ts_ns);
+	p = put_varint(p, l->count);
+	p = put_varint(p, l->cpu);
+	w->raw.len = (size_t)(p - w->raw.p);
+	if ((err = meta_begin(w, CT_REC_LOST, l->ts_ns, w->raw.len)))
+		return err;
+	w->lost += l->count;
+	return meta_end(w);
+}
+
+int ct_writer_flush(struct ct_writer *w)
+{
+	int err = flush_all(w);
+	if (!err && w->io.flush)
+		err = w->io.flush(w->io.ctx);
+	return err;
+}
+
+int ct_writer_tick(struct ct_writer *w)
+{
+	if (w->err)
+		return w->err;
+	if (w->open_since && mono_ns() - w->open_since >= w->opts.flush_interval_ns)
+		return ct_writer_flush(w);
+	return 0;
+}
+
+uint64_t ct_writer_bytes(const struct ct_writer *w)
+{
+	return w->bytes;
+}
+
+uint64_t ct_writer_events(const struct ct_writer *w)
+{
+	return w->events;
+}
+
+static int write_index(struct ct_writer *w)
+{
+	struct ct_bytes ix = {0};
+	size_t len = CT_INDEX_HEAD + w->idx_entries.len + w->idx_sums.len;
+	int err = ct_bytes_reserve(&ix, len);
+
+	if (err)
+		return err;
+	memset(ix.p, 0, CT_INDEX_HEAD);
+	put_le64(ix.p, w->events);
+	put_le64(ix.p + 8, w->lost);
+	put_le64(ix.p + 16, w->procs);
+	put_le32(ix.p + 24, w->idx_count);
+	put_le32(ix.p + 28, CT_INDEX_ENTRY);
+	if (w->idx_entries.len)
+		memcpy(ix.p + CT_INDEX_HEAD, w->idx_entries.p, w->idx_entries.len);
+	if (w->idx_sums.len)
+		memcpy(ix.p + CT_INDEX_HEAD + w->idx_entries.len, w->idx_sums.p, w->idx_sums.len);
+	ix.len = len;
+
+	uint64_t index_off = w->bytes;
+	uint32_t count = w->idx_count;
+	err = emit_chunk(w, CT_CHUNK_INDEX, count, 0, 0, NULL, ix.p, ix.len);
+	ct_bytes_free(&ix);
+	if (err)
+		return err;
+	uint8_t t[CT_TRAILER_SIZE];
+	memcpy(t, CT_TRAILER_MAGIC4, 4);
+	put_le64(t + 8, index_off);
+	put_le32(t + 16, (uint32_t)(w->bytes - index_off));
+	put_le32(t + 20, count);
+	put_le32(t + 4, ct_crc32(0, t + 8, 16));
+	memcpy(t + 24, CT_TRAILER_MAGIC, 8);
+	return w_write(w, t, sizeof(t));
+}
+
+static void writer_free(struct ct_writer *w)
+{
+	free(w->evs);
+	free(w->order);
+	ct_bytes_free(&w->meta);
+	ct_bytes_free(&w->raw);
+	ct_bytes_free(&w->out);
+	ct_bytes_free(&w->sum);
+	ct_bytes_free(&w->idx_entries);
+	ct_bytes_free(&w->idx_sums);
+	ct_sum_free(&w->sb);
+	ct_codec_free(CT_COMP_ZSTD, w->cctx, 0);
+	free(w);
+}
+
+int ct_writer_close(struct ct_writer *w)
+{
+	if (!w)
+		return CT_E_INVAL;
+	int err = flush_all(w);
+	if (!err)
+		err = write_index(w);
+	if (!err && w->io.flush)
+		err = w->io.flush(w->io.ctx);
+	if (w->io.close) {
+		int cerr = w->io.close(w->io.ctx);
+		if (!err)
+			err = cerr;
+	}
+	writer_free(w);
+	return err;
+}
+
+void ct_writer_abort(struct ct_writer *w)
+{
+	if (!w)
+		return;
+	if (w->io.close)
+		w->io.close(w->io.ctx);
+	writer_free(w);
+}
+
+/* ------------------------------------------------------------ file output */
+
+struct fd_out {
+	int fd;
+	int own;
+};
+
+static int fd_write(void *ctx, const void *buf, size_t len)
+{
+	struct fd_out *f = ctx;
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(f->fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == ENOSPC || errno == EDQUOT ? CT_E_NOSPC : CT_E_IO;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fd_close(void *ctx)
+{
+	struct fd_out *f = ctx;
+	int err = 0;
+
+	if (f->own && close(f->fd) < 0)
+		err = errno == ENOSPC || errno == EDQUOT ? CT_E_NOSPC : CT_E_IO;
+	free(f);
+	return err;
+}
+
+/* Create path 0600 without following a symlink; an existing regular file is
+ * replaced (unlink + O_EXCL), so an old file's mode or owner never carries
+ * over; a device or FIFO is written as is. */
+static int open_out(const char *path)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+		struct stat st;
+		if (lstat(path, &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			errno = ELOOP;
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode))
+			return open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (unlink(path) < 0 && errno != ENOENT)
+			return -1;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+int ct_writer_open_file(struct ct_writer **out, const char *path, const struct ct_header *hdr,
+			const struct ct_writer_opts *opts)
+{
+	*out = NULL;
+	if (!path)
+		return CT_E_INVAL;
+	struct fd_out *f = calloc(1, sizeof(*f));
+	if (!f)
+		return CT_E_NOMEM;
+	if (!strcmp(path, "-")) {
+		f->fd = STDOUT_FILENO;
+	} else {
+		f->fd = open_out(path);
+		if (f->fd < 0) {
+			int e = errno;
+			free(f);
+			errno = e;
+			return CT_E_IO;
+		}
+		f->own = 1;
+	}
+	struct ct_writer_io io = {.ctx = f, .write = fd_write, .close = fd_close};
+	return ct_writer_open(out, &io, hdr, opts);
+}
