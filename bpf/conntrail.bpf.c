@@ -180,7 +180,8 @@ static __always_inline void read_sockaddr(struct ctb_connect *c, const void *add
 		/* The 6.1 and 6.12 verifiers lose n's bound in lsm/fentry (seen in
 		 * the tests/vm guests), so read the kernel's copy with a constant
 		 * size: it sits in a sockaddr_storage, 128 bytes, always readable. */
-		if (user ? rd(c->path, n, path) : bpf_probe_read_kernel(c->path, CTB_PATH_MAX, path))
+		if (user ? rd(c->path, n, path)
+			 : bpf_probe_read_kernel(c->path, CTB_PATH_MAX, path))
 			return;
 		c->path_len = n;
 		if (n > 0 && c->path[0] == 0)
