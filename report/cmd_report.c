@@ -1,11 +1,1265 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder until the report command lands; replaced by its real implementation. */
+/*
+ * cmd_report.c: `conntrail report`, one screen a responder can read: who
+ * connected where, when, how often and how it ended.
+ *
+ * Per event the hot loop does two hash lookups: the destination (interned
+ * to an id) and a "combo" (host, pid, comm, destination) that carries the
+ * counts, times and failures; families, outcomes and the rate histogram
+ * are array increments. Every section is derived from the combos at the
+ * end, so memory grows with distinct keys, never with events.
+ */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "../cli/cli.h"
+#include "eventfmt.h"
+#include "session.h"
+
+/* ---------------------------------------------------------- hash table */
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+	while (n >= 8) {
+		uint64_t v;
+		memcpy(&v, s, 8);
+		h = (h ^ v) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+		s += 8;
+		n -= 8;
+	}
+	uint64_t v = 0;
+	memcpy(&v, s, n);
+	h = (h ^ v) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	return h;
+}
+
+/* Open addressing over indexes into a growing array of items of a fixed
+ * size whose first key_len bytes are the key. */
+struct table {
+	uint32_t *slots; /* item index + 1; 0 empty */
+	uint64_t *hashes;
+	size_t cap;
+	char *items;
+	size_t item_size, key_len, count, items_cap;
+};
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p) {
+		ct_err("out of memory");
+		exit(CT_EXIT_ERROR);
+	}
+	return p;
+}
+
+static void table_init(struct table *t, size_t item_size, size_t key_len)
+{
+	memset(t, 0, sizeof(*t));
+	t->item_size = item_size;
+	t->key_len = key_len;
+}
+
+static void *table_item(const struct table *t, size_t i)
+{
+	return t->items + i * t->item_size;
+}
+
+static void table_rehash(struct table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024;
+	uint32_t *slots = calloc(cap, sizeof(*slots));
+	if (!slots) {
+		ct_err("out of memory");
+		exit(CT_EXIT_ERROR);
+	}
+	for (size_t i = 0; i < t->count; i++) {
+		size_t j = t->hashes[i] & (cap - 1);
+		while (slots[j])
+			j = (j + 1) & (cap - 1);
+		slots[j] = (uint32_t)i + 1;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->cap = cap;
+}
+
+/* Index of the item with this key, created zeroed (key copied) if new. */
+static size_t table_get(struct table *t, const void *key, int *created)
+{
+	uint64_t h = hash_bytes(key, t->key_len);
+	if ((t->count + 1) * 2 > t->cap)
+		table_rehash(t);
+	size_t mask = t->cap - 1;
+	for (size_t j = h & mask;; j = (j + 1) & mask) {
+		uint32_t s = t->slots[j];
+		if (!s) {
+			if (t->count == t->items_cap) {
+				t->items_cap = t->items_cap ? t->items_cap * 2 : 256;
+				t->items = xrealloc(t->items, t->items_cap * t->item_size);
+				t->hashes = xrealloc(t->hashes, t->items_cap * sizeof(uint64_t));
+			}
+			void *it = table_item(t, t->count);
+			memset(it, 0, t->item_size);
+			memcpy(it, key, t->key_len);
+			t->hashes[t->count] = h;
+			t->slots[j] = (uint32_t)++t->count;
+			if (created)
+				*created = 1;
+			return t->count - 1;
+		}
+		if (t->hashes[s - 1] == h && !memcmp(table_item(t, s - 1), key, t->key_len))
+			return s - 1;
+	}
+}
+
+static void table_free(struct table *t)
+{
+	free(t->slots);
+	free(t->hashes);
+	free(t->items);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ----------------------------------------------------------- aggregates */
+
+struct dest_key {
+	uint16_t host; /* host index when several hosts, else 0 */
+	uint16_t family;
+	uint16_t proto;
+	uint16_t dport;
+	uint8_t path_len;
+	uint8_t abstract;
+	uint8_t pad[2];
+	uint8_t addr[CT_UNIX_PATH_MAX]; /* daddr (16) or path bytes */
+};
+
+struct dest {
+	struct dest_key k;
+	/* filled at the end from the combos */
+	uint64_t count, failed;
+	int64_t first, last;
+	uint32_t procs;
+};
+
+struct combo_key {
+	uint32_t dest;
+	uint32_t pid;
+	uint16_t host;
+	char comm[CT_COMM_LEN];
+};
+
+struct combo {
+	struct combo_key k;
+	uint64_t count, failed;
+	int64_t first, last;
+	const char *exe; /* interned */
+};
+
+#define RATE_BUCKETS 4096
+
+enum outcome {
+	O_OK,
+	O_REFUSED,
+	O_TIMEOUT,
+	O_INPROGRESS,
+	O_DENIED,
+	O_UNREACH,
+	O_OTHER,
+	O_UNKNOWN,
+	O_N
+};
+static const char *const outcome_names[O_N] = {"success", "refused",	 "timeout", "in_progress",
+					       "denied",  "unreachable", "other",   "unknown"};
+
+struct report {
+	struct ct_session *s;
+	int json, top, by_given;
+	const char *by;
+	int utf8;
+	int multi_host;
+	struct table dests, combos, strings;
+	struct dest_key last_key;
+	uint32_t last_dest;
+	int have_last;
+	uint64_t events;
+	int64_t first_wall, last_wall;
+	uint64_t families[65536];
+	uint64_t errnos[4096];
+	uint64_t outcome[O_N];
+	/* rate histogram: bucket = (wall - origin) >> shift */
+	uint64_t rate[RATE_BUCKETS];
+	int64_t origin;
+	unsigned shift;
+	/* lost */
+	uint64_t lost, lost_records;
+	int64_t lost_first, lost_last;
+};
+
+/* Intern exe strings: combos point at one copy each. */
+struct str_item {
+	uint64_t h;
+	char *s;
+};
+
+static const char *intern(struct report *r, const char *s)
+{
+	if (!s)
+		return NULL;
+	/* Key: the hash; a collision check compares the text. */
+	uint64_t h = hash_bytes(s, strlen(s));
+	for (;;) {
+		int created = 0;
+		size_t i = table_get(&r->strings, &h, &created);
+		struct str_item *it = table_item(&r->strings, i);
+		if (created) {
+			it->s = strdup(s);
+			if (!it->s) {
+				ct_err("out of memory");
+				exit(CT_EXIT_ERROR);
+			}
+			return it->s;
+		}
+		if (!strcmp(it->s, s))
+			return it->s;
+		h++; /* a true collision: probe the next hash value */
+	}
+}
+
+static enum outcome classify(const struct ct_event *ev)
+{
+	if (!(ev->flags & CT_EV_RET))
+		return O_UNKNOWN;
+	switch (-ev->ret) {
+	case 0:
+		return O_OK;
+	case 111:
+		return O_REFUSED;
+	case 110:
+		return O_TIMEOUT;
+	case 115:
+	case 114:
+		return O_INPROGRESS;
+	case 13:
+	case 1:
+		return O_DENIED;
+	case 101:
+	case 113:
+		return O_UNREACH;
+	default:
+		return O_OTHER;
+	}
+}
+
+/* A failure: an outcome known and neither success nor "in progress". */
+static int is_failure(enum outcome o)
+{
+	return o != O_OK && o != O_INPROGRESS && o != O_UNKNOWN;
+}
+
+static void rate_add(struct report *r, int64_t wall)
+{
+	if (r->events == 1) {
+		r->origin = wall;
+		r->shift = 20; /* ~1 ms buckets to start */
+	}
+	if (wall < r->origin)
+		wall = r->origin;
+	uint64_t b = (uint64_t)(wall - r->origin) >> r->shift;
+	while (b >= RATE_BUCKETS) {
+		/* Halve the resolution: merge bucket pairs. */
+		for (unsigned i = 0; i < RATE_BUCKETS / 2; i++)
+			r->rate[i] = r->rate[2 * i] + r->rate[2 * i + 1];
+		memset(r->rate + RATE_BUCKETS / 2, 0, sizeof(r->rate) / 2);
+		r->shift++;
+		b >>= 1;
+	}
+	r->rate[b]++;
+}
+
+static int on_begin(void *ctx, struct ct_session *s)
+{
+	struct report *r = ctx;
+	r->s = s;
+	r->multi_host = ct_session_nhosts(s) > 1;
+	return 0;
+}
+
+static void make_dest_key(struct dest_key *k, const struct ct_event *ev, uint16_t host)
+{
+	memset(k, 0, sizeof(*k));
+	k->host = host;
+	k->family = ev->family;
+	if (ev->family == 2 || ev->family == 10) {
+		k->proto = ev->proto;
+		k->dport = ev->dport;
+		memcpy(k->addr, ev->daddr, 16);
+	} else if (ev->family == 1) {
+		size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
+		k->abstract = (ev->flags & CT_EV_ABSTRACT) && n && ev->path[0] == '\0';
+		if (!k->abstract)
+			n = strnlen(ev->path, n);
+		k->path_len = (uint8_t)n;
+		memcpy(k->addr, ev->path, n);
+	}
+}
+
+static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_info *proc,
+		    unsigned input)
+{
+	struct report *r = ctx;
+	int64_t wall = ct_session_wall_ns(r->s, input, ev->ts_ns);
+	uint16_t host = r->multi_host ? (uint16_t)ct_session_input(r->s, input)->host_index : 0;
+
+	r->events++;
+	if (r->events == 1 || wall < r->first_wall)
+		r->first_wall = wall;
+	if (r->events == 1 || wall > r->last_wall)
+		r->last_wall = wall;
+	r->families[ev->family]++;
+	enum outcome o = classify(ev);
+	r->outcome[o]++;
+	if ((ev->flags & CT_EV_RET) && ev->ret < 0 && ev->ret > -4096)
+		r->errnos[-ev->ret]++;
+	rate_add(r, wall);
+
+	struct dest_key k;
+	make_dest_key(&k, ev, host);
+	if (!r->have_last || memcmp(&k, &r->last_key, sizeof(k))) {
+		r->last_dest = (uint32_t)table_get(&r->dests, &k, NULL);
+		r->last_key = k;
+		r->have_last = 1;
+	}
+	struct combo_key ck;
+	memset(&ck, 0, sizeof(ck)); /* padding is part of the hashed key */
+	ck.dest = r->last_dest;
+	ck.pid = ev->pid;
+	ck.host = host;
+	memcpy(ck.comm, ev->comm, CT_COMM_LEN);
+	int created = 0;
+	struct combo *c = table_item(&r->combos, table_get(&r->combos, &ck, &created));
+	if (created) {
+		c->first = wall;
+		c->exe = intern(r, proc->exe);
+	} else if (!c->exe && proc->exe) {
+		c->exe = intern(r, proc->exe);
+	}
+	c->count++;
+	c->failed += is_failure(o);
+	if (wall < c->first)
+		c->first = wall;
+	if (wall > c->last)
+		c->last = wall;
+	return 0;
+}
+
+static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
+{
+	struct report *r = ctx;
+	int64_t wall = ct_session_wall_ns(r->s, input, l->ts_ns);
+	if (!r->lost_records || wall < r->lost_first)
+		r->lost_first = wall;
+	if (!r->lost_records || wall > r->lost_last)
+		r->lost_last = wall;
+	r->lost_records++;
+	r->lost += l->count;
+	return 0;
+}
+
+/* ------------------------------------------------------------- derive */
+
+struct proc_group {
+	uint16_t host;
+	char comm[CT_COMM_LEN];
+	const char *exe;
+	uint64_t count, failed;
+	uint32_t pids;
+	size_t first_combo; /* into the combos sorted by group */
+	size_t ncombos;
+};
+
+struct port_group {
+	uint16_t proto, port;
+	uint64_t count, failed;
+	uint32_t dests;
+};
+
+static int cmp_u64_desc(uint64_t a, uint64_t b)
+{
+	return a < b ? 1 : a > b ? -1 : 0;
+}
+
+static struct combo *g_combos;
+static struct dest *g_dests;
+
+static int combo_by_dest_pid(const void *a, const void *b)
+{
+	const struct combo *x = &g_combos[*(const uint32_t *)a];
+	const struct combo *y = &g_combos[*(const uint32_t *)b];
+	if (x->k.dest != y->k.dest)
+		return x->k.dest < y->k.dest ? -1 : 1;
+	if (x->k.host != y->k.host)
+		return x->k.host < y->k.host ? -1 : 1;
+	return x->k.pid < y->k.pid ? -1 : x->k.pid > y->k.pid;
+}
+
+static int combo_by_group(const void *a, const void *b)
+{
+	const struct combo *x = &g_combos[*(const uint32_t *)a];
+	const struct combo *y = &g_combos[*(const uint32_t *)b];
+	if (x->k.host != y->k.host)
+		return x->k.host < y->k.host ? -1 : 1;
+	int c = memcmp(x->k.comm, y->k.comm, CT_COMM_LEN);
+	if (c)
+		return c;
+	if (x->exe != y->exe)
+		return !x->exe ? -1 : !y->exe ? 1 : strcmp(x->exe, y->exe);
+	if (x->k.pid != y->k.pid)
+		return x->k.pid < y->k.pid ? -1 : 1;
+	return x->k.dest < y->k.dest ? -1 : x->k.dest > y->k.dest;
+}
+
+static int dest_by_count(const void *a, const void *b)
+{
+	const struct dest *x = &g_dests[*(const uint32_t *)a];
+	const struct dest *y = &g_dests[*(const uint32_t *)b];
+	int c = cmp_u64_desc(x->count, y->count);
+	if (c)
+		return c;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+static int group_by_count(const void *a, const void *b)
+{
+	const struct proc_group *x = a, *y = b;
+	int c = cmp_u64_desc(x->count, y->count);
+	return c ? c : memcmp(x->comm, y->comm, CT_COMM_LEN);
+}
+
+static int port_by_count(const void *a, const void *b)
+{
+	const struct port_group *x = a, *y = b;
+	int c = cmp_u64_desc(x->count, y->count);
+	if (c)
+		return c;
+	return x->port != y->port ? (x->port < y->port ? -1 : 1) : (x->proto < y->proto ? -1 : 1);
+}
+
+struct derived {
+	uint32_t *dest_order; /* dest indexes by count */
+	size_t ndests;
+	struct proc_group *groups;
+	size_t ngroups;
+	uint32_t *group_combos; /* combo indexes sorted by group */
+	struct port_group *ports;
+	size_t nports;
+};
+
+static void derive(struct report *r, struct derived *d)
+{
+	size_t nc = r->combos.count, nd = r->dests.count;
+	struct combo *combos = (struct combo *)r->combos.items;
+	struct dest *dests = (struct dest *)r->dests.items;
+	uint32_t *idx = xrealloc(NULL, (nc + 1) * sizeof(*idx));
+
+	g_combos = combos;
+	g_dests = dests;
+	/* Destinations: sums, first/last and distinct (host, pid). */
+	for (size_t i = 0; i < nc; i++)
+		idx[i] = (uint32_t)i;
+	qsort(idx, nc, sizeof(*idx), combo_by_dest_pid);
+	for (size_t i = 0; i < nc; i++) {
+		const struct combo *c = &combos[idx[i]];
+		struct dest *dd = &dests[c->k.dest];
+		if (!dd->count || c->first < dd->first)
+			dd->first = c->first;
+		if (!dd->count || c->last > dd->last)
+			dd->last = c->last;
+		dd->count += c->count;
+		dd->failed += c->failed;
+		if (i == 0 || combos[idx[i - 1]].k.dest != c->k.dest ||
+		    combos[idx[i - 1]].k.pid != c->k.pid || combos[idx[i - 1]].k.host != c->k.host)
+			dd->procs++;
+	}
+	d->ndests = nd;
+	d->dest_order = xrealloc(NULL, (nd + 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < nd; i++)
+		d->dest_order[i] = (uint32_t)i;
+	qsort(d->dest_order, nd, sizeof(uint32_t), dest_by_count);
+
+	/* Processes: (host, comm, exe) groups. */
+	qsort(idx, nc, sizeof(*idx), combo_by_group);
+	d->groups = xrealloc(NULL, (nc + 1) * sizeof(*d->groups));
+	d->ngroups = 0;
+	for (size_t i = 0; i < nc; i++) {
+		const struct combo *c = &combos[idx[i]];
+		struct proc_group *g = d->ngroups ? &d->groups[d->ngroups - 1] : NULL;
+		if (!g || g->host != c->k.host || memcmp(g->comm, c->k.comm, CT_COMM_LEN) ||
+		    (g->exe != c->exe && (!g->exe || !c->exe || strcmp(g->exe, c->exe)))) {
+			g = &d->groups[d->ngroups++];
+			memset(g, 0, sizeof(*g));
+			g->host = c->k.host;
+			memcpy(g->comm, c->k.comm, CT_COMM_LEN);
+			g->exe = c->exe;
+			g->first_combo = i;
+		}
+		g->count += c->count;
+		g->failed += c->failed;
+		g->ncombos++;
+		if (g->ncombos == 1 || combos[idx[i - 1]].k.pid != c->k.pid)
+			g->pids++;
+	}
+	d->group_combos = idx;
+	qsort(d->groups, d->ngroups, sizeof(*d->groups), group_by_count);
+
+	/* Ports: inet destinations by (proto, dport). */
+	struct table pt;
+	table_init(&pt, sizeof(struct port_group), 4);
+	for (size_t i = 0; i < nd; i++) {
+		const struct dest *dd = &dests[i];
+		if (dd->k.family != 2 && dd->k.family != 10)
+			continue;
+		uint16_t key[2] = {dd->k.proto, dd->k.dport};
+		struct port_group *p = table_item(&pt, table_get(&pt, key, NULL));
+		p->count += dd->count;
+		p->failed += dd->failed;
+		p->dests++;
+	}
+	d->nports = pt.count;
+	d->ports = xrealloc(NULL, (pt.count + 1) * sizeof(*d->ports));
+	memcpy(d->ports, pt.items, pt.count * sizeof(*d->ports));
+	qsort(d->ports, d->nports, sizeof(*d->ports), port_by_count);
+	table_free(&pt);
+}
+
+static void derived_free(struct derived *d)
+{
+	free(d->dest_order);
+	free(d->groups);
+	free(d->group_combos);
+	free(d->ports);
+}
+
+/* ------------------------------------------------------------- output */
+
+static const char *host_name(struct report *r, uint16_t host)
+{
+	for (unsigned i = 0; i < ct_session_ninputs(r->s); i++) {
+		const struct ct_input *in = ct_session_input(r->s, i);
+		if (in->host_index == host)
+			return in->hdr->hostname && in->hdr->hostname[0] ? in->hdr->hostname : "?";
+	}
+	return "?";
+}
+
+static void dest_text(char *buf, size_t size, const struct dest_key *k)
+{
+	struct ct_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.family = k->family;
+	ev.dport = k->dport;
+	if (k->family == 1) {
+		memcpy(ev.path, k->addr, k->path_len);
+		ev.path_len = k->path_len;
+		if (k->abstract)
+			ev.flags |= CT_EV_ABSTRACT;
+	} else {
+		memcpy(ev.daddr, k->addr, 16);
+	}
+	ct_fmt_dest(buf, size, &ev);
+}
+
+static void short_time(char *buf, size_t size, int64_t wall)
+{
+	char full[48];
+	ct_fmt_rfc3339(full, sizeof(full), wall);
+	/* "2026-11-24T13:05:00.123456789Z" -> "2026-11-24T13:05:00Z" */
+	char *dot = strchr(full, '.');
+	if (dot)
+		memcpy(dot, "Z", 2);
+	snprintf(buf, size, "%s", full);
+}
+
+static void duration_text(char *buf, size_t size, int64_t ns)
+{
+	int64_t s = ns / 1000000000;
+	if (s >= 86400)
+		snprintf(buf, size, "%lldd %lldh %lldm", (long long)(s / 86400),
+			 (long long)(s % 86400 / 3600), (long long)(s % 3600 / 60));
+	else if (s >= 3600)
+		snprintf(buf, size, "%lldh %lldm %llds", (long long)(s / 3600),
+			 (long long)(s % 3600 / 60), (long long)(s % 60));
+	else if (s >= 60)
+		snprintf(buf, size, "%lldm %llds", (long long)(s / 60), (long long)(s % 60));
+	else
+		snprintf(buf, size, "%.3fs", (double)ns / 1e9);
+}
+
+static size_t limit(const struct report *r, size_t n)
+{
+	return r->top > 0 && (size_t)r->top < n ? (size_t)r->top : n;
+}
+
+/* The histogram folded into at most `cols` columns; returns the column width in ns. */
+static size_t fold_rate(const struct report *r, uint64_t *out, size_t cols, uint64_t *width_ns)
+{
+	if (!r->events) {
+		*width_ns = 0;
+		return 0;
+	}
+	uint64_t used = ((uint64_t)(r->last_wall - r->origin) >> r->shift) + 1;
+	if (used > RATE_BUCKETS)
+		used = RATE_BUCKETS;
+	uint64_t per = (used + cols - 1) / cols;
+	size_t n = (size_t)((used + per - 1) / per);
+	memset(out, 0, cols * sizeof(*out));
+	for (uint64_t i = 0; i < used; i++)
+		out[i / per] += r->rate[i];
+	*width_ns = per << r->shift;
+	return n;
+}
+
+static void print_rate(struct report *r, FILE *f)
+{
+	uint64_t cols[64], width, max = 0;
+	size_t n = fold_rate(r, cols, 64, &width);
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (cols[i] > max)
+			max = cols[i];
+	char w[32];
+	duration_text(w, sizeof(w), (int64_t)width);
+	fprintf(f, "\nRate (connects per %s, %zu intervals, max %llu)\n  ", w, n,
+		(unsigned long long)max);
+	static const char *const bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+	static const char ascii[] = " .:-=+*#";
+	for (size_t i = 0; i < n; i++) {
+		int level = max ? (int)((cols[i] * 7 + max - 1) / max) : 0;
+		if (cols[i] && level == 0)
+			level = 1;
+		if (r->utf8)
+			fputs(cols[i] ? bars[level] : " ", f);
+		else
+			fputc(cols[i] ? ascii[level] : ' ', f);
+	}
+	fputc('\n', f);
+}
+
+static double pct(uint64_t a, uint64_t b)
+{
+	return b ? 100.0 * (double)a / (double)b : 0.0;
+}
+
+static void print_header(struct report *r, FILE *f)
+{
+	struct ct_reader_stats st;
+	char a[48], b[48], dur[48];
+
+	ct_session_stats(r->s, &st);
+	for (unsigned i = 0; i < ct_session_ninputs(r->s); i++) {
+		const struct ct_input *in = ct_session_input(r->s, i);
+		const struct ct_header *h = in->hdr;
+		fprintf(f, "%-9s %s: host %s, kernel %s, backend %s%s\n", i ? "" : "trace",
+			in->path, h->hostname ? h->hostname : "?", h->kernel ? h->kernel : "?",
+			h->backend ? h->backend : "?",
+			st.index_present ? "" : " (no index: scanned)");
+	}
+	if (r->events) {
+		short_time(a, sizeof(a), r->first_wall);
+		short_time(b, sizeof(b), r->last_wall);
+		duration_text(dur, sizeof(dur), r->last_wall - r->first_wall);
+		fprintf(f, "%-9s %s .. %s (%s)\n", "span", a, b, dur);
+	}
+	fprintf(f, "%-9s %llu", "events", (unsigned long long)r->events);
+	if (st.events != r->events)
+		fprintf(f, " matching (of %llu read)", (unsigned long long)st.events);
+	fputc('\n', f);
+	if (r->lost) {
+		short_time(a, sizeof(a), r->lost_first);
+		short_time(b, sizeof(b), r->lost_last);
+		fprintf(f, "%-9s %llu events lost (%llu report%s, %s .. %s)\n", "LOST",
+			(unsigned long long)r->lost, (unsigned long long)r->lost_records,
+			r->lost_records == 1 ? "" : "s", a, b);
+	} else {
+		fprintf(f, "%-9s 0\n", "lost");
+	}
+	fprintf(f, "%-9s %u event chunks: %u read, %u skipped", "chunks", st.event_chunks,
+		st.chunks_read, st.chunks_skipped);
+	if (st.chunks_damaged)
+		fprintf(f, ", %u DAMAGED", st.chunks_damaged);
+	fputc('\n', f);
+}
+
+static void print_dests(struct report *r, struct derived *d, FILE *f, int wide)
+{
+	struct dest *dests = (struct dest *)r->dests.items;
+	size_t n = limit(r, d->ndests);
+	char text[4 * CT_UNIX_PATH_MAX + 16], a[48], b[48];
+
+	fprintf(f, "\nTop destinations (%zu of %zu)\n", n, d->ndests);
+	fprintf(f, "  %10s %6s  %-*s %5s %9s  %s\n", "CONNECTS", "%", wide ? 44 : 30, "DESTINATION",
+		"PROCS", "FAILED", wide ? "FIRST                 LAST" : "LAST");
+	for (size_t i = 0; i < n; i++) {
+		const struct dest *dd = &dests[d->dest_order[i]];
+		dest_text(text, sizeof(text), &dd->k);
+		if (r->multi_host) {
+			char tmp[sizeof(text) + 80];
+			int n =
+			    snprintf(tmp, sizeof(tmp), "%.64s %s", host_name(r, dd->k.host), text);
+			if (n > 0)
+				snprintf(text, sizeof(text), "%.*s", (int)sizeof(text) - 1, tmp);
+		}
+		short_time(a, sizeof(a), dd->first);
+		short_time(b, sizeof(b), dd->last);
+		fprintf(f, "  %10llu %5.1f%%  %-*s %5u %9llu  ", (unsigned long long)dd->count,
+			pct(dd->count, r->events), wide ? 44 : 30, text, dd->procs,
+			(unsigned long long)dd->failed);
+		if (wide)
+			fprintf(f, "%s  %s\n", a, b);
+		else
+			fprintf(f, "%s\n", b);
+	}
+}
+
+/* The top destinations of one process group, best first. */
+static size_t group_top_dests(struct report *r, struct derived *d, const struct proc_group *g,
+			      uint32_t *dest_out, uint64_t *count_out, size_t max)
+{
+	struct combo *combos = (struct combo *)r->combos.items;
+	size_t n = 0;
+	for (size_t i = 0; i < g->ncombos; i++) {
+		const struct combo *c = &combos[d->group_combos[g->first_combo + i]];
+		size_t j;
+		for (j = 0; j < n; j++)
+			if (dest_out[j] == c->k.dest)
+				break;
+		if (j == n) {
+			if (n == max) {
+				/* replace the smallest if this one is bigger */
+				size_t lo = 0;
+				for (size_t k = 1; k < n; k++)
+					if (count_out[k] < count_out[lo])
+						lo = k;
+				if (count_out[lo] >= c->count)
+					continue;
+				j = lo;
+				count_out[j] = 0;
+			} else {
+				n++;
+				count_out[j] = 0;
+			}
+			dest_out[j] = c->k.dest;
+		}
+		count_out[j] += c->count;
+	}
+	/* sort by count desc (n is small) */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && count_out[j] > count_out[j - 1]; j--) {
+			uint64_t tc = count_out[j];
+			count_out[j] = count_out[j - 1];
+			count_out[j - 1] = tc;
+			uint32_t td = dest_out[j];
+			dest_out[j] = dest_out[j - 1];
+			dest_out[j - 1] = td;
+		}
+	return n;
+}
+
+static void print_procs(struct report *r, struct derived *d, FILE *f, int wide)
+{
+	struct dest *dests = (struct dest *)r->dests.items;
+	size_t n = limit(r, d->ngroups);
+	char text[4 * CT_UNIX_PATH_MAX + 16];
+
+	fprintf(f, "\nTop processes (%zu of %zu)\n", n, d->ngroups);
+	fprintf(f, "  %10s %6s  %-16s %5s %9s  %s\n", "CONNECTS", "%", "COMM", "PIDS", "FAILED",
+		"EXE");
+	for (size_t i = 0; i < n; i++) {
+		const struct proc_group *g = &d->groups[i];
+		char comm[CT_COMM_LEN + 1];
+		memcpy(comm, g->comm, CT_COMM_LEN);
+		comm[CT_COMM_LEN] = '\0';
+		for (char *c = comm; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		fprintf(f, "  %10llu %5.1f%%  %-16s %5u %9llu  %s%s%s\n",
+			(unsigned long long)g->count, pct(g->count, r->events), comm, g->pids,
+			(unsigned long long)g->failed, g->exe ? g->exe : "-",
+			r->multi_host ? " on " : "", r->multi_host ? host_name(r, g->host) : "");
+		uint32_t top[8];
+		uint64_t cnt[8];
+		size_t nt = group_top_dests(r, d, g, top, cnt, wide ? 8 : 3);
+		for (size_t j = 0; j < nt; j++) {
+			dest_text(text, sizeof(text), &dests[top[j]].k);
+			fprintf(f, "  %10s %6s    -> %-44s %llu\n", "", "", text,
+				(unsigned long long)cnt[j]);
+		}
+	}
+}
+
+static void print_ports(struct report *r, struct derived *d, FILE *f)
+{
+	size_t n = limit(r, d->nports);
+	fprintf(f, "\nPorts (%zu of %zu)\n", n, d->nports);
+	fprintf(f, "  %10s %6s  %-12s %6s %9s\n", "CONNECTS", "%", "PORT", "DESTS", "FAILED");
+	for (size_t i = 0; i < n; i++) {
+		const struct port_group *p = &d->ports[i];
+		const char *proto = ct_proto_short(p->proto);
+		char name[32];
+		if (proto)
+			snprintf(name, sizeof(name), "%s/%u", proto, p->port);
+		else
+			snprintf(name, sizeof(name), "%u/%u", p->proto, p->port);
+		fprintf(f, "  %10llu %5.1f%%  %-12s %6u %9llu\n", (unsigned long long)p->count,
+			pct(p->count, r->events), name, p->dests, (unsigned long long)p->failed);
+	}
+}
+
+static void print_families(struct report *r, FILE *f)
+{
+	fprintf(f, "\nFamilies\n");
+	for (unsigned fam = 0; fam < 65536; fam++) {
+		if (!r->families[fam])
+			continue;
+		const char *n = ct_family_name((uint16_t)fam);
+		char other[24];
+		if (!n) {
+			snprintf(other, sizeof(other), "family %u", fam);
+			n = other;
+		}
+		fprintf(f, "  %10llu %5.1f%%  %s\n", (unsigned long long)r->families[fam],
+			pct(r->families[fam], r->events), n);
+	}
+}
+
+static void print_results(struct report *r, FILE *f)
+{
+	fprintf(f, "\nOutcomes\n");
+	for (int o = 0; o < O_N; o++) {
+		if (!r->outcome[o] && o != O_OK)
+			continue;
+		fprintf(f, "  %10llu %5.1f%%  %s", (unsigned long long)r->outcome[o],
+			pct(r->outcome[o], r->events), outcome_names[o]);
+		if (o == O_OTHER) {
+			/* name the errnos behind "other", biggest first, up to 5 */
+			int shown[5], ns = 0;
+			for (int e = 1; e < 4096; e++) {
+				struct ct_event probe = {.flags = CT_EV_RET, .ret = -e};
+				if (!r->errnos[e] || classify(&probe) != O_OTHER)
+					continue;
+				int j = ns < 5 ? ns++ : 4;
+				if (j == 4 && ns == 5 && r->errnos[shown[4]] >= r->errnos[e])
+					continue;
+				shown[j] = e;
+				for (; j > 0 && r->errnos[shown[j]] > r->errnos[shown[j - 1]];
+				     j--) {
+					int t = shown[j];
+					shown[j] = shown[j - 1];
+					shown[j - 1] = t;
+				}
+			}
+			for (int k = 0; k < ns; k++) {
+				const char *name = ct_errno_name(shown[k]);
+				fprintf(f, "%s%s %llu", k ? ", " : " (", name ? name : "?",
+					(unsigned long long)r->errnos[shown[k]]);
+			}
+			if (ns)
+				fputc(')', f);
+		}
+		fputc('\n', f);
+	}
+}
+
+static void print_text(struct report *r, struct derived *d, FILE *f)
+{
+	print_header(r, f);
+	const char *by = r->by;
+	if (!by || !strcmp(by, "dest"))
+		print_dests(r, d, f, by != NULL);
+	if (!by || !strcmp(by, "process"))
+		print_procs(r, d, f, by != NULL);
+	if (!by || !strcmp(by, "port"))
+		print_ports(r, d, f);
+	if (!by || !strcmp(by, "family"))
+		print_families(r, f);
+	if (!by || !strcmp(by, "result"))
+		print_results(r, f);
+	if (!by)
+		print_rate(r, f);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static void json_time(struct ct_buf *b, const char *key, int64_t wall)
+{
+	char t[48];
+	ct_fmt_rfc3339(t, sizeof(t), wall);
+	ct_buf_printf(b, "\"%s\":\"%s\",\"%s_ns\":%lld", key, t, key, (long long)wall);
+}
+
+static void json_dest_fields(struct ct_buf *b, const struct dest_key *k)
+{
+	char text[4 * CT_UNIX_PATH_MAX + 16];
+	dest_text(text, sizeof(text), k);
+	ct_buf_puts(b, "\"dest\":");
+	ct_buf_json_str(b, text, strlen(text));
+	const char *fam = ct_family_name(k->family);
+	if (fam)
+		ct_buf_printf(b, ",\"family\":\"%s\"", fam);
+	else
+		ct_buf_printf(b, ",\"family\":%u", k->family);
+	if (k->family == 2 || k->family == 10) {
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(k->family == 2 ? AF_INET : AF_INET6, k->addr, a, sizeof(a));
+		ct_buf_printf(b, ",\"daddr\":\"%s\",\"dport\":%u", a, k->dport);
+	} else if (k->family == 1) {
+		ct_buf_puts(b, ",\"path\":\"");
+		ct_buf_puts(b, k->abstract ? "@" : "");
+		/* the JSON escape of the raw bytes (after the NUL of abstract names) */
+		struct ct_buf tmp = {0};
+		ct_buf_json_str(&tmp, (const char *)k->addr + k->abstract,
+				k->path_len - k->abstract);
+		ct_buf_put(b, tmp.p + 1, tmp.len - 1);
+		ct_buf_free(&tmp);
+		ct_buf_printf(b, ",\"abstract\":%s", k->abstract ? "true" : "false");
+	}
+}
+
+static void print_json(struct report *r, struct derived *d, FILE *f)
+{
+	struct ct_buf b = {0};
+	struct ct_reader_stats st;
+	struct dest *dests = (struct dest *)r->dests.items;
+
+	ct_session_stats(r->s, &st);
+	ct_buf_puts(&b, "{\"inputs\":[");
+	for (unsigned i = 0; i < ct_session_ninputs(r->s); i++) {
+		const struct ct_input *in = ct_session_input(r->s, i);
+		const struct ct_header *h = in->hdr;
+		ct_buf_puts(&b, i ? ",{\"path\":" : "{\"path\":");
+		ct_buf_json_str(&b, in->path, strlen(in->path));
+		const char *fields[][2] = {{"host", h->hostname},     {"kernel", h->kernel},
+					   {"arch", h->arch},	      {"backend", h->backend},
+					   {"recorder", h->recorder}, {"cmdline", h->cmdline}};
+		for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+			if (!fields[k][1])
+				continue;
+			ct_buf_printf(&b, ",\"%s\":", fields[k][0]);
+			ct_buf_json_str(&b, fields[k][1], strlen(fields[k][1]));
+		}
+		ct_buf_printf(&b, ",\"host_index\":%u}", in->host_index);
+	}
+	ct_buf_printf(&b, "],\"hosts\":%u,\"events\":%llu,\"events_read\":%llu,",
+		      ct_session_nhosts(r->s), (unsigned long long)r->events,
+		      (unsigned long long)st.events);
+	if (r->events) {
+		ct_buf_puts(&b, "\"span\":{");
+		json_time(&b, "first", r->first_wall);
+		ct_buf_put(&b, ",", 1);
+		json_time(&b, "last", r->last_wall);
+		ct_buf_printf(&b, ",\"duration_ns\":%lld},",
+			      (long long)(r->last_wall - r->first_wall));
+	}
+	ct_buf_printf(&b, "\"lost\":{\"events\":%llu,\"records\":%llu", (unsigned long long)r->lost,
+		      (unsigned long long)r->lost_records);
+	if (r->lost_records) {
+		ct_buf_put(&b, ",", 1);
+		json_time(&b, "first", r->lost_first);
+		ct_buf_put(&b, ",", 1);
+		json_time(&b, "last", r->lost_last);
+	}
+	ct_buf_printf(&b,
+		      "},\"chunks\":{\"total\":%u,\"read\":%u,\"skipped\":%u,\"damaged\":%u,"
+		      "\"index_present\":%s}",
+		      st.event_chunks, st.chunks_read, st.chunks_skipped, st.chunks_damaged,
+		      st.index_present ? "true" : "false");
+
+	const char *by = r->by;
+	if (!by || !strcmp(by, "dest")) {
+		ct_buf_printf(&b, ",\"destinations_total\":%zu,\"destinations\":[", d->ndests);
+		size_t n = limit(r, d->ndests);
+		for (size_t i = 0; i < n; i++) {
+			const struct dest *dd = &dests[d->dest_order[i]];
+			ct_buf_puts(&b, i ? ",{" : "{");
+			json_dest_fields(&b, &dd->k);
+			if (r->multi_host) {
+				const char *h = host_name(r, dd->k.host);
+				ct_buf_puts(&b, ",\"host\":");
+				ct_buf_json_str(&b, h, strlen(h));
+			}
+			ct_buf_printf(&b, ",\"count\":%llu,\"processes\":%u,\"failed\":%llu,",
+				      (unsigned long long)dd->count, dd->procs,
+				      (unsigned long long)dd->failed);
+			json_time(&b, "first", dd->first);
+			ct_buf_put(&b, ",", 1);
+			json_time(&b, "last", dd->last);
+			ct_buf_put(&b, "}", 1);
+		}
+		ct_buf_put(&b, "]", 1);
+	}
+	if (!by || !strcmp(by, "process")) {
+		ct_buf_printf(&b, ",\"processes_total\":%zu,\"processes\":[", d->ngroups);
+		size_t n = limit(r, d->ngroups);
+		for (size_t i = 0; i < n; i++) {
+			const struct proc_group *g = &d->groups[i];
+			ct_buf_puts(&b, i ? ",{\"comm\":" : "{\"comm\":");
+			ct_buf_json_str(&b, g->comm, strnlen(g->comm, CT_COMM_LEN));
+			if (g->exe) {
+				ct_buf_puts(&b, ",\"exe\":");
+				ct_buf_json_str(&b, g->exe, strlen(g->exe));
+			}
+			if (r->multi_host) {
+				const char *h = host_name(r, g->host);
+				ct_buf_puts(&b, ",\"host\":");
+				ct_buf_json_str(&b, h, strlen(h));
+			}
+			ct_buf_printf(
+			    &b,
+			    ",\"count\":%llu,\"pids\":%u,\"failed\":%llu,\"top_destinations\":[",
+			    (unsigned long long)g->count, g->pids, (unsigned long long)g->failed);
+			uint32_t top[5];
+			uint64_t cnt[5];
+			size_t nt = group_top_dests(r, d, g, top, cnt, 5);
+			for (size_t j = 0; j < nt; j++) {
+				ct_buf_puts(&b, j ? ",{" : "{");
+				json_dest_fields(&b, &dests[top[j]].k);
+				ct_buf_printf(&b, ",\"count\":%llu}", (unsigned long long)cnt[j]);
+			}
+			ct_buf_puts(&b, "]}");
+		}
+		ct_buf_put(&b, "]", 1);
+	}
+	if (!by || !strcmp(by, "port")) {
+		ct_buf_printf(&b, ",\"ports_total\":%zu,\"ports\":[", d->nports);
+		size_t n = limit(r, d->nports);
+		for (size_t i = 0; i < n; i++) {
+			const struct port_group *p = &d->ports[i];
+			const char *proto = ct_proto_short(p->proto);
+			ct_buf_puts(&b, i ? ",{" : "{");
+			if (proto)
+				ct_buf_printf(&b, "\"proto\":\"%s\"", proto);
+			else
+				ct_buf_printf(&b, "\"proto\":%u", p->proto);
+			ct_buf_printf(
+			    &b, ",\"port\":%u,\"count\":%llu,\"destinations\":%u,\"failed\":%llu}",
+			    p->port, (unsigned long long)p->count, p->dests,
+			    (unsigned long long)p->failed);
+		}
+		ct_buf_put(&b, "]", 1);
+	}
+	if (!by || !strcmp(by, "family")) {
+		ct_buf_puts(&b, ",\"families\":{");
+		int first = 1;
+		for (unsigned fam = 0; fam < 65536; fam++) {
+			if (!r->families[fam])
+				continue;
+			const char *n = ct_family_name((uint16_t)fam);
+			if (n)
+				ct_buf_printf(&b, "%s\"%s\":%llu", first ? "" : ",", n,
+					      (unsigned long long)r->families[fam]);
+			else
+				ct_buf_printf(&b, "%s\"%u\":%llu", first ? "" : ",", fam,
+					      (unsigned long long)r->families[fam]);
+			first = 0;
+		}
+		ct_buf_put(&b, "}", 1);
+	}
+	if (!by || !strcmp(by, "result")) {
+		ct_buf_puts(&b, ",\"results\":{");
+		for (int o = 0; o < O_N; o++)
+			ct_buf_printf(&b, "%s\"%s\":%llu", o ? "," : "", outcome_names[o],
+				      (unsigned long long)r->outcome[o]);
+		ct_buf_puts(&b, "},\"errors\":{");
+		int first = 1;
+		for (int e = 1; e < 4096; e++) {
+			if (!r->errnos[e])
+				continue;
+			const char *n = ct_errno_name(e);
+			if (n)
+				ct_buf_printf(&b, "%s\"%s\":%llu", first ? "" : ",", n,
+					      (unsigned long long)r->errnos[e]);
+			else
+				ct_buf_printf(&b, "%s\"%d\":%llu", first ? "" : ",", -e,
+					      (unsigned long long)r->errnos[e]);
+			first = 0;
+		}
+		ct_buf_put(&b, "}", 1);
+	}
+	if (!by) {
+		uint64_t cols[64], width;
+		size_t n = fold_rate(r, cols, 64, &width);
+		ct_buf_printf(&b, ",\"rate\":{\"interval_ns\":%llu,\"counts\":[",
+			      (unsigned long long)width);
+		for (size_t i = 0; i < n; i++)
+			ct_buf_printf(&b, "%s%llu", i ? "," : "", (unsigned long long)cols[i]);
+		ct_buf_puts(&b, "]}");
+	}
+	ct_buf_puts(&b, "}\n");
+	fwrite(b.p, 1, b.len, f);
+	ct_buf_free(&b);
+}
+
+static int on_end(void *ctx, struct ct_session *s)
+{
+	struct report *r = ctx;
+	struct derived d = {0};
+	(void)s;
+	derive(r, &d);
+	if (r->json)
+		print_json(r, &d, stdout);
+	else
+		print_text(r, &d, stdout);
+	derived_free(&d);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		ct_err("writing output failed");
+		return -1;
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: conntrail report [FILE..] [--filter EXPR] [--since T] [--until T]\n"
+	    "                        [--top N] [--by dest|process|port|family|result] [--json]\n"
+	    "\n"
+	    "Summarise one or more traces (merged): span, hosts, events, lost events, chunks\n"
+	    "read; top destinations, top processes with their destinations, ports, families,\n"
+	    "outcomes and a rate sparkline. FILE defaults to conntrail.data; '-' reads stdin.\n"
+	    "\n"
+	    "  -F, --filter EXPR  only events matching EXPR, e.g.\n"
+	    "                       comm == \"curl\" and dport == 443\n"
+	    "                       daddr in 10.0.0.0/8 or daddr in fe80::/10\n"
+	    "                       family == unix and path ~ \"/run/*\"\n"
+	    "                       pid == 1234 or not ret == 0\n"
+	    "                     fields: ts pid tid ppid uid gid comm exe cgroup container\n"
+	    "                     family type proto daddr dport saddr sport path sockfd ret\n"
+	    "  -S, --since T      from T: RFC 3339 (2026-11-24T13:05:00Z; no zone = UTC)\n"
+	    "                     or an offset from the earliest trace start (+90s, +5m, +1h)\n"
+	    "  -U, --until T      up to T (inclusive)\n"
+	    "  -n, --top N        rows per section (default 10; 0 = all)\n"
+	    "  -b, --by KEY       only one section, longer: dest, process, port, family, result\n"
+	    "  -j, --json         the same content as one JSON document\n"
+	    "  -q, --quiet        no progress bar, no damage messages\n"
+	    "\n"
+	    "Examples:\n"
+	    "  conntrail report incident.ctr\n"
+	    "  conntrail report --by process --top 20 incident.ctr\n"
+	    "  conntrail report --since 2026-11-24T13:05:00Z --until +10m incident.ctr\n"
+	    "  conntrail report --filter 'not ret == 0' --by dest host1.ctr host2.ctr\n"
+	    "  conntrail report --json incident.ctr | jq '.destinations[0]'\n");
+}
 
 int cmd_report(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	ct_err("not implemented yet");
-	return CT_EXIT_ERROR;
+	static const struct option longopts[] = {
+	    {"filter", required_argument, NULL, 'F'},
+	    {"since", required_argument, NULL, 'S'},
+	    {"until", required_argument, NULL, 'U'},
+	    {"top", required_argument, NULL, 'n'},
+	    {"by", required_argument, NULL, 'b'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct ct_session_opts opts = {.progress = 1};
+	struct report *r = calloc(1, sizeof(*r));
+	int c, top_given = 0;
+
+	if (!r) {
+		ct_err("out of memory");
+		return CT_EXIT_ERROR;
+	}
+	r->top = 10;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "F:S:U:n:b:jqh", longopts, NULL)) != -1) {
+		long long v;
+		switch (c) {
+		case 'F':
+			opts.filter = optarg;
+			break;
+		case 'S':
+			opts.since = optarg;
+			break;
+		case 'U':
+			opts.until = optarg;
+			break;
+		case 'n':
+			if (ct_parse_long(optarg, 0, 1000000000, &v)) {
+				ct_err("bad --top '%s': expected a number >= 0", optarg);
+				free(r);
+				return CT_EXIT_USAGE;
+			}
+			r->top = (int)v;
+			top_given = 1;
+			break;
+		case 'b':
+			if (strcmp(optarg, "dest") && strcmp(optarg, "process") &&
+			    strcmp(optarg, "port") && strcmp(optarg, "family") &&
+			    strcmp(optarg, "result")) {
+				ct_err(
+				    "bad --by '%s': expected dest, process, port, family or result",
+				    optarg);
+				free(r);
+				return CT_EXIT_USAGE;
+			}
+			r->by = optarg;
+			break;
+		case 'j':
+			r->json = 1;
+			break;
+		case 'q':
+			opts.quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			free(r);
+			return CT_EXIT_OK;
+		default:
+			ct_err("see 'conntrail report --help'");
+			free(r);
+			return CT_EXIT_USAGE;
+		}
+	}
+	if (r->by && !top_given)
+		r->top = 50;
+	opts.paths = (const char *const *)argv + optind;
+	opts.npaths = (unsigned)(argc - optind);
+
+	/* Block characters only on a UTF-8 terminal locale (LC_ALL=C: ASCII). */
+	setlocale(LC_CTYPE, "");
+	const char *cs = nl_langinfo(CODESET);
+	r->utf8 = cs && !strcmp(cs, "UTF-8");
+	setlocale(LC_CTYPE, "C");
+
+	table_init(&r->dests, sizeof(struct dest), sizeof(struct dest_key));
+	table_init(&r->combos, sizeof(struct combo), sizeof(struct combo_key));
+	table_init(&r->strings, sizeof(struct str_item), sizeof(uint64_t));
+	static const struct ct_session_ops ops = {
+	    .begin = on_begin,
+	    .event = on_event,
+	    .lost = on_lost,
+	    .end = on_end,
+	};
+	int status = ct_session_run(&opts, &ops, r);
+	for (size_t i = 0; i < r->strings.count; i++)
+		free(((struct str_item *)table_item(&r->strings, i))->s);
+	table_free(&r->dests);
+	table_free(&r->combos);
+	table_free(&r->strings);
+	free(r);
+	return status;
 }

@@ -57,6 +57,7 @@ struct chunk_ctx {
 struct ct_session {
 	struct ct_input *inputs;
 	struct chunk_ctx *chunk_ctx;
+	struct ct_reader **readers; /* the merge keeps pointing at this array */
 	unsigned n, nhosts;
 	struct ct_filter *filter;
 	int has_since, has_until;
@@ -425,6 +426,7 @@ static void session_free(struct ct_session *s)
 			ct_reader_close(s->inputs[i].reader);
 	free(s->inputs);
 	free(s->chunk_ctx);
+	free(s->readers);
 	ct_filter_free(s->filter);
 	proc_table_free(&s->procs);
 }
@@ -527,15 +529,14 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 	}
 
 	if (s.n > 1) {
-		struct ct_reader **readers = calloc(s.n, sizeof(*readers));
-		if (!readers) {
+		s.readers = calloc(s.n, sizeof(*s.readers));
+		if (!s.readers) {
 			ct_err("out of memory");
 			goto out;
 		}
 		for (unsigned i = 0; i < s.n; i++)
-			readers[i] = s.inputs[i].reader;
-		int rc = ct_merge_open(&merge, readers, s.n);
-		free(readers);
+			s.readers[i] = s.inputs[i].reader;
+		int rc = ct_merge_open(&merge, s.readers, s.n);
 		if (rc < 0) {
 			ct_err("merging inputs: %s", ct_strerror(rc));
 			goto out;
