@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# make test-reliability: conntrail under kill -9, fuzzing, bit flips, a full
+# disk, ring-buffer overload, bad input, and the security promises.
+# Usage: tests/reliability/run.sh [r1 r2 ...]  (default: every part)
+# Prints one summary line per part and a closing "N passed, N failed".
+# Parts needing root (record) fail when not root: they are not skipped.
+set -u
+cd "$(dirname "$0")/../.."
+: "${BUILD:=build}"
+export BUILD
+
+parts=(r1_kill9 r2_fuzz r3_flips r4_diskfull r5_overload r6_badinput r7_security)
+# Each part's time limit in seconds: the whole suite stays under 6 minutes.
+declare -A limit=([r1_kill9]=120 [r2_fuzz]=100 [r3_flips]=60 [r4_diskfull]=45
+	[r5_overload]=45 [r6_badinput]=60 [r7_security]=45)
+if [ $# -gt 0 ]; then
+	sel=()
+	for want in "$@"; do
+		for p in "${parts[@]}"; do
+			case $p in "$want" | "$want"_*) sel+=("$p") ;; esac
+		done
+	done
+	parts=("${sel[@]}")
+fi
+
+passed=0
+failed=0
+for p in "${parts[@]}"; do
+	log=$(mktemp)
+	start=$SECONDS
+	timeout -k 5 "${limit[$p]}" bash "tests/reliability/$p.sh" >"$log" 2>&1
+	rc=$?
+	summary=$(grep -E '^R[0-9S][^ ]* ' "$log" | tail -n 1)
+	[ -n "$summary" ] || summary="$p: no summary line"
+	[ $rc -eq 124 ] && summary="$summary (timed out after ${limit[$p]} s)"
+	if [ $rc -eq 0 ]; then
+		passed=$((passed + 1))
+		printf 'PASS %s [%ds]\n' "$summary" $((SECONDS - start))
+	else
+		failed=$((failed + 1))
+		printf 'FAIL %s [%ds]\n' "$summary" $((SECONDS - start))
+		grep -v -E '^R[0-9S][^ ]* ' "$log" | tail -n 30 | sed 's/^/    /'
+	fi
+	rm -f "$log"
+done
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ] && [ $passed -gt 0 ]
