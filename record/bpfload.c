@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* bpfload.c: the loader, open -> configure -> load -> attach, one cleanup path. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +134,9 @@ int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bp
 		snprintf(why, whylen, "attach failed: %s", strerror(-err));
 		goto fail;
 	}
+	/* Loading parsed the kernel's BTF (megabytes, now freed): return it
+	 * before the ring buffer is mapped, so the peak stays low. */
+	malloc_trim(0);
 	b->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), cfg->on_sample, cfg->ctx, NULL);
 	if (!b->rb) {
 		snprintf(why, whylen, "ring buffer: %s", strerror(errno));

@@ -842,10 +842,13 @@ int cmd_record(int argc, char **argv)
 	int prc = parse_args(r, argc, argv);
 	if (prc)
 		return prc < 0 ? CT_EXIT_OK : prc;
+	/* The writer keeps a chunk's events raw until it closes: 16384 of
+	 * them are ~5 MB, which keeps the recorder under 32 MiB of RSS. */
+	r->wopts.chunk_events = 16384;
 	if (r->max_size) {
 		/* Smaller chunks keep a file close to --max-size. */
 		uint64_t n = r->max_size / 256;
-		r->wopts.chunk_events = (uint32_t)(n < 256 ? 256 : n > 65536 ? 65536 : n);
+		r->wopts.chunk_events = (uint32_t)(n < 256 ? 256 : n > 16384 ? 16384 : n);
 	}
 	if (geteuid() != 0) {
 		ct_err("record needs root (CAP_BPF and CAP_PERFMON)");
@@ -989,7 +992,10 @@ int cmd_record(int argc, char **argv)
 				(unsigned long long)r->proc_lost);
 	}
 out:
-	if (r->w)
+	/* A trace already begun stays readable, even when the run failed. */
+	if (r->w && !r->write_err)
+		close_output(r);
+	else if (r->w)
 		ct_writer_abort(r->w);
 	if (r->have_bpf)
 		rec_bpf_destroy(&r->bpf);
