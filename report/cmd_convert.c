@@ -1,11 +1,329 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder until the convert command lands; replaced by its real implementation. */
+/*
+ * cmd_convert.c: `conntrail convert`, a trace (or several, merged in time
+ * order) to pcapng, pcap, CSV, JSON lines or Tracee JSON. The formats live
+ * in export_*.c behind the sink interface of export.h; this file picks one,
+ * runs the session into it and publishes the result atomically: the output
+ * is written to a temporary file next to OUT (mode 0600: it says who talked
+ * to whom) and renamed over OUT only when everything succeeded.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "../cli/cli.h"
+#include "eventfmt.h"
+#include "export.h"
+#include "session.h"
+
+struct convert {
+	const struct ct_export_format *fmt;
+	const char *out_path; /* "-" is stdout */
+	const char *cmdline;
+	int fd;
+	int replies;
+	int quiet;
+	struct ct_session *s;
+	struct ct_out out;
+	int out_ready;
+	struct ct_export_input *inputs;
+	struct ct_export_info info;
+	struct ct_exporter *x;
+	uint64_t events;
+	int failed; /* a write error was reported */
+	int epipe;  /* stdout reader went away: stop quietly */
+};
+
+/* The temporary file, for the signal handler to remove. */
+static char tmp_path[PATH_MAX + 32];
+static volatile sig_atomic_t tmp_live;
+
+static void on_fatal_signal(int sig)
+{
+	if (tmp_live)
+		unlink(tmp_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int write_failed(struct convert *cv)
+{
+	if (cv->out.err == EPIPE && cv->fd == STDOUT_FILENO) {
+		cv->epipe = 1;
+	} else if (!cv->failed) {
+		ct_err("%s: %s", cv->fd == STDOUT_FILENO ? "standard output" : cv->out_path,
+		       strerror(cv->out.err ? cv->out.err : EIO));
+	}
+	cv->failed = 1;
+	return -1;
+}
+
+static int on_begin(void *ctx, struct ct_session *s)
+{
+	struct convert *cv = ctx;
+	unsigned n = ct_session_ninputs(s);
+
+	cv->s = s;
+	cv->inputs = calloc(n ? n : 1, sizeof(*cv->inputs));
+	if (!cv->inputs) {
+		ct_err("out of memory");
+		cv->failed = 1;
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct ct_input *in = ct_session_input(s, i);
+		cv->inputs[i].path = in->path;
+		cv->inputs[i].hdr = in->hdr;
+		cv->inputs[i].host_index = in->host_index;
+	}
+	cv->info.ninputs = n;
+	cv->info.inputs = cv->inputs;
+	cv->info.nhosts = ct_session_nhosts(s);
+	cv->info.cmdline = cv->cmdline;
+	cv->info.replies = cv->replies;
+
+	if (ct_out_init(&cv->out, cv->fd, 0) < 0) {
+		ct_err("out of memory");
+		cv->failed = 1;
+		return -1;
+	}
+	cv->out_ready = 1;
+	if (cv->fmt->open(&cv->x, &cv->out, &cv->info) < 0) {
+		cv->x = NULL;
+		return write_failed(cv);
+	}
+	return 0;
+}
+
+static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_info *proc,
+		    unsigned input)
+{
+	struct convert *cv = ctx;
+
+	cv->events++;
+	if (cv->fmt->event(cv->x, ev, proc, input, ct_session_wall_ns(cv->s, input, ev->ts_ns)) < 0)
+		return write_failed(cv);
+	return 0;
+}
+
+static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
+{
+	struct convert *cv = ctx;
+
+	if (cv->fmt->lost(cv->x, l, input, ct_session_wall_ns(cv->s, input, l->ts_ns)) < 0)
+		return write_failed(cv);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f, "usage: conntrail convert [FILE..] -o OUT [--to pcapng|pcap|csv|jsonl|tracee-json]\n"
+	       "                         [--filter EXPR] [--since T] [--until T] [--replies] [-q]\n"
+	       "\n"
+	       "Export the connect events of one or more traces (merged in time order).\n"
+	       "FILE defaults to conntrail.data; '-' reads standard input. The format comes from\n"
+	       "--to, else from OUT's name: .pcapng .pcap .csv .jsonl/.json .tracee.json.\n"
+	       "OUT is written to a temporary file and renamed when complete; '-o -' writes\n"
+	       "standard output (then --to is required).\n"
+	       "\n"
+	       "  -o, --output OUT   where to write ('-' = standard output)\n"
+	       "  -t, --to FORMAT    pcapng: one packet per connect (IP + TCP SYN/UDP), process\n"
+	       "                       in the packet comment, UNIX connects as ethertype 0x88b5\n"
+	       "                       frames holding the JSON line, lost events as drops\n"
+	       "                     pcap: the same frames, no comments (classic pcap)\n"
+	       "                     csv: RFC 4180, the JSON-lines keys as columns\n"
+	       "                     jsonl: the lines of 'conntrail script --json'\n"
+	       "                     tracee-json: Tracee's security_socket_connect events\n"
+	       "  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
+	       "  -S, --since T      from T: RFC 3339 or an offset from the trace start (+90s)\n"
+	       "  -U, --until T      up to T (inclusive)\n"
+	       "  -r, --replies      pcapng/pcap: add the reply each known outcome implies\n"
+	       "                     (SYN/ACK, RST/ACK, ICMP unreachable)\n"
+	       "  -q, --quiet        no progress bar, no notes on stderr\n"
+	       "\n"
+	       "Examples:\n"
+	       "  conntrail convert incident.ctr -o incident.pcapng && wireshark incident.pcapng\n"
+	       "  conntrail convert incident.ctr -o curl.csv --filter 'comm == \"curl\"'\n"
+	       "  conntrail convert host1.ctr host2.ctr -o both.pcapng --since +5m --until +10m\n"
+	       "  conntrail convert incident.ctr -o - --to jsonl | jq -r .daddr | sort | uniq -c\n"
+	       "  conntrail convert incident.ctr -o events.tracee.json\n");
+}
+
+static char *join_args(int argc, char **argv)
+{
+	size_t n = strlen(ct_progname) + 1;
+	for (int i = 0; i < argc; i++)
+		n += strlen(argv[i]) + 1;
+	char *s = malloc(n);
+	if (!s)
+		return NULL;
+	char *p = stpcpy(s, ct_progname);
+	for (int i = 0; i < argc; i++) {
+		*p++ = ' ';
+		p = stpcpy(p, argv[i]);
+	}
+	return s;
+}
+
+/* A temporary file beside path, so the final rename stays on one filesystem. */
+static int open_temp(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+	const char *base = slash ? slash + 1 : path;
+
+	if (snprintf(tmp_path, sizeof(tmp_path), "%.*s.%s.partial.XXXXXX", (int)dirlen, path,
+		     base) >= (int)sizeof(tmp_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = mkstemp(tmp_path);
+	if (fd >= 0)
+		tmp_live = 1;
+	return fd;
+}
 
 int cmd_convert(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	ct_err("not implemented yet");
-	return CT_EXIT_ERROR;
+	static const struct option longopts[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"to", required_argument, NULL, 't'},
+	    {"filter", required_argument, NULL, 'F'},
+	    {"since", required_argument, NULL, 'S'},
+	    {"until", required_argument, NULL, 'U'},
+	    {"replies", no_argument, NULL, 'r'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct ct_session_opts opts = {.progress = 1};
+	struct convert cv = {.fd = -1};
+	const char *to = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:t:F:S:U:rqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			cv.out_path = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'F':
+			opts.filter = optarg;
+			break;
+		case 'S':
+			opts.since = optarg;
+			break;
+		case 'U':
+			opts.until = optarg;
+			break;
+		case 'r':
+			cv.replies = 1;
+			break;
+		case 'q':
+			opts.quiet = cv.quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return CT_EXIT_OK;
+		default:
+			ct_err("see 'conntrail convert --help'");
+			return CT_EXIT_USAGE;
+		}
+	}
+	if (!cv.out_path || !*cv.out_path) {
+		ct_err("-o OUT is required (a file name, or '-' with --to)");
+		return CT_EXIT_USAGE;
+	}
+	if (to) {
+		cv.fmt = ct_export_by_name(to);
+		if (!cv.fmt) {
+			ct_err("--to %s: unknown format; one of %s", to, ct_export_names);
+			return CT_EXIT_USAGE;
+		}
+	} else if (!strcmp(cv.out_path, "-")) {
+		ct_err("-o -: give the format with --to (%s)", ct_export_names);
+		return CT_EXIT_USAGE;
+	} else {
+		cv.fmt = ct_export_by_path(cv.out_path);
+		if (!cv.fmt) {
+			ct_err("%s: cannot tell the format from the name; use --to (%s)",
+			       cv.out_path, ct_export_names);
+			return CT_EXIT_USAGE;
+		}
+	}
+	if (cv.replies && cv.fmt != &ct_export_pcapng && cv.fmt != &ct_export_pcap) {
+		ct_err("--replies: only for pcapng and pcap, not %s", cv.fmt->name);
+		return CT_EXIT_USAGE;
+	}
+	opts.paths = (const char *const *)argv + optind;
+	opts.npaths = (unsigned)(argc - optind);
+
+	char *cmdline = join_args(argc, argv);
+	cv.cmdline = cmdline;
+	int to_stdout = !strcmp(cv.out_path, "-");
+	if (to_stdout) {
+		cv.fd = STDOUT_FILENO;
+		signal(SIGPIPE, SIG_IGN); /* EPIPE ends the output quietly */
+	} else {
+		signal(SIGINT, on_fatal_signal);
+		signal(SIGTERM, on_fatal_signal);
+		signal(SIGHUP, on_fatal_signal);
+		cv.fd = open_temp(cv.out_path);
+		if (cv.fd < 0) {
+			ct_err("%s: %s", cv.out_path, strerror(errno));
+			free(cmdline);
+			return CT_EXIT_ERROR;
+		}
+	}
+
+	static const struct ct_session_ops ops = {
+	    .begin = on_begin,
+	    .event = on_event,
+	    .lost = on_lost,
+	};
+	int status = ct_session_run(&opts, &ops, &cv);
+
+	if (cv.x) {
+		if (cv.fmt->close(cv.x) < 0 && status == CT_EXIT_OK) {
+			write_failed(&cv);
+			status = CT_EXIT_ERROR;
+		}
+		cv.x = NULL;
+	}
+	if (cv.out_ready)
+		ct_out_free(&cv.out);
+	if (cv.epipe)
+		status = CT_EXIT_OK;
+	else if (cv.failed && status == CT_EXIT_OK)
+		status = CT_EXIT_ERROR;
+
+	if (!to_stdout) {
+		if (status == CT_EXIT_OK && fsync(cv.fd) < 0 && errno != EINVAL) {
+			ct_err("%s: %s", cv.out_path, strerror(errno));
+			status = CT_EXIT_ERROR;
+		}
+		if (close(cv.fd) < 0 && status == CT_EXIT_OK) {
+			ct_err("%s: %s", cv.out_path, strerror(errno));
+			status = CT_EXIT_ERROR;
+		}
+		if (status == CT_EXIT_OK && rename(tmp_path, cv.out_path) < 0) {
+			ct_err("%s: %s", cv.out_path, strerror(errno));
+			status = CT_EXIT_ERROR;
+		}
+		if (status != CT_EXIT_OK)
+			unlink(tmp_path);
+		tmp_live = 0;
+	}
+	free(cv.inputs);
+	free(cmdline);
+	return status;
 }

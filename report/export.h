@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * export.h: the output formats of `conntrail convert`, one file each
+ * (export_pcapng.c, export_pcap.c, export_csv.c, export_jsonl.c,
+ * export_tracee.c) behind one small sink interface, plus the buffered
+ * output and the packet builder they share.
+ *
+ * A sink is driven as: open(info) -> event()/lost() in time order -> close().
+ * Sinks never print; they return -1 and leave errno in out->err.
+ */
+#ifndef CONNTRAIL_EXPORT_H
+#define CONNTRAIL_EXPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../format/ctrace.h"
+#include "session.h"
+
+/* ------------------------------------------------------------ output */
+
+/* One big buffer in front of a file descriptor: no syscall per event. */
+struct ct_out {
+	int fd;
+	char *buf;
+	size_t len, cap;
+	uint64_t bytes; /* handed to write(2) so far */
+	int err;	/* errno of the first failure, 0 if none */
+};
+
+/* cap 0 picks the default (4 MiB). 0 on success, -1 out of memory. */
+int ct_out_init(struct ct_out *o, int fd, size_t cap);
+/* Write the buffer out. 0, or -1 with o->err set (sticky). */
+int ct_out_flush(struct ct_out *o);
+/* Flush and free the buffer; does not close fd. */
+int ct_out_finish(struct ct_out *o);
+void ct_out_free(struct ct_out *o);
+/* Room for n more bytes (flushing when needed; grows for huge n).
+ * NULL on failure. Follow with ct_out_commit(o, bytes_used). */
+char *ct_out_reserve_slow(struct ct_out *o, size_t n);
+static inline char *ct_out_reserve(struct ct_out *o, size_t n)
+{
+	if (o->cap - o->len >= n)
+		return o->buf + o->len;
+	return ct_out_reserve_slow(o, n);
+}
+static inline void ct_out_commit(struct ct_out *o, size_t n)
+{
+	o->len += n;
+}
+static inline int ct_out_write(struct ct_out *o, const void *p, size_t n)
+{
+	char *d = ct_out_reserve(o, n);
+	if (!d)
+		return -1;
+	memcpy(d, p, n);
+	o->len += n;
+	return 0;
+}
+
+/* Decimal text of v at d; returns the number of bytes written (<= 20). */
+size_t ct_u64_dec(char *d, uint64_t v);
+size_t ct_i64_dec(char *d, int64_t v);
+
+/* ------------------------------------------------------------- sinks */
+
+struct ct_export_input {
+	const char *path;
+	const struct ct_header *hdr;
+	unsigned host_index; /* inputs with the same hostname share it */
+};
+
+struct ct_export_info {
+	unsigned ninputs;
+	const struct ct_export_input *inputs;
+	unsigned nhosts;     /* host_index < nhosts */
+	const char *cmdline; /* this conversion's command line (pcapng header) */
+	int replies;	     /* pcapng/pcap: add a synthesized reply packet where the
+				outcome is known (SYN/ACK, RST/ACK, ICMP unreachable) */
+};
+
+struct ct_exporter;
+
+struct ct_export_format {
+	const char *name; /* the --to spelling */
+	int (*open)(struct ct_exporter **x, struct ct_out *out, const struct ct_export_info *info);
+	/* wall_ns: the event's wall-clock time; proc is never NULL. */
+	int (*event)(struct ct_exporter *x, const struct ct_event *ev,
+		     const struct ct_proc_info *proc, unsigned input, int64_t wall_ns);
+	int (*lost)(struct ct_exporter *x, const struct ct_lost *l, unsigned input,
+		    int64_t wall_ns);
+	/* Trailer (pcapng statistics), flush of out, free of x; also on error. */
+	int (*close)(struct ct_exporter *x);
+};
+
+extern const struct ct_export_format ct_export_pcapng;
+extern const struct ct_export_format ct_export_pcap;
+extern const struct ct_export_format ct_export_csv;
+extern const struct ct_export_format ct_export_jsonl;
+extern const struct ct_export_format ct_export_tracee;
+
+/* By --to name, or NULL. */
+const struct ct_export_format *ct_export_by_name(const char *name);
+/* By output file name (.pcapng .pcap .csv .jsonl .json .tracee.json), or NULL. */
+const struct ct_export_format *ct_export_by_path(const char *path);
+/* The host an event of input came from, as script --json names it: the
+ * header's hostname, NULL when it has none. */
+const char *ct_export_host(const struct ct_export_info *info, unsigned input);
+/* "pcapng, pcap, csv, jsonl, tracee-json" for messages. */
+extern const char ct_export_names[];
+
+/* ----------------------------------------------------------- packets */
+
+/*
+ * Frames are Ethernet (LINKTYPE_ETHERNET): one link type for every packet,
+ * which libpcap (and so tcpdump) requires of a pcapng file, and which lets
+ * UNIX connects travel beside IP ones. Addresses are fixed, locally
+ * administered: 02:00:00:00:00:01 = the tracing host, :02 = the peer.
+ * IP connects carry ethertype IPv4/IPv6; UNIX and other families carry
+ * CT_ETHERTYPE_CONNTRAIL (IEEE 802 Local Experimental Ethertype 1) with the
+ * event's JSON line (the bytes of `script --json`) as payload.
+ */
+#define CT_LINKTYPE_ETHERNET 1
+#define CT_ETHERTYPE_CONNTRAIL 0x88B5
+#define CT_ETH_HLEN 14
+
+/* Largest IP packet ct_packet_ip builds (IPv6 + TCP). */
+#define CT_PACKET_IP_MAX 64
+/* Largest frame ct_packet_frame_ip / _reply build. */
+#define CT_FRAME_MAX (CT_ETH_HLEN + 2 * CT_PACKET_IP_MAX)
+
+/* Does the event have an IP form (AF_INET/AF_INET6)? */
+static inline int ct_packet_is_ip(const struct ct_event *ev)
+{
+	return ev->family == 2 || ev->family == 10;
+}
+
+/* Ethernet header; inbound = sent by the peer. Returns CT_ETH_HLEN. */
+size_t ct_packet_eth(uint8_t *p, uint16_t ethertype, int inbound);
+
+/* The connect as one IP packet at p (CT_PACKET_IP_MAX bytes of room):
+ * destination = the remote address, source = the bound address when known
+ * (else 0.0.0.0 / ::), then a TCP SYN, a UDP header, an ICMP echo request
+ * (ping sockets) or nothing, with correct checksums. Returns its length. */
+size_t ct_packet_ip(uint8_t *p, const struct ct_event *ev);
+
+/* A reply the peer (or a router) would have sent, when the outcome says so:
+ * SYN/ACK on success, RST/ACK on ECONNREFUSED, ICMP unreachable on
+ * EHOSTUNREACH/ENETUNREACH. Returns its length, 0 when there is none.
+ * p needs 2 * CT_PACKET_IP_MAX bytes (ICMP quotes the original packet). */
+size_t ct_packet_ip_reply(uint8_t *p, const struct ct_event *ev);
+
+/* The same two as Ethernet frames (CT_FRAME_MAX bytes of room). */
+size_t ct_packet_frame_ip(uint8_t *p, const struct ct_event *ev);
+size_t ct_packet_frame_ip_reply(uint8_t *p, const struct ct_event *ev);
+
+/* The source port written for ev: the bound one when known, else a stable
+ * ephemeral port derived from (pid, sockfd) so one socket = one stream. */
+uint16_t ct_packet_sport(const struct ct_event *ev);
+
+/* Packet comment "pid=1234 tid=1234 ppid=1 comm=curl exe=/usr/bin/curl
+ * uid=1000 gid=1000 sockfd=3 result=ECONNREFUSED latency_ns=1200
+ * container=abc dest=/run/x.sock" at d; returns its length. Needs
+ * ct_packet_comment_max(proc) bytes. Unprintable bytes become \xNN. */
+size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc);
+size_t ct_packet_comment_max(const struct ct_proc_info *proc);
+
+#endif

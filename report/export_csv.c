@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * export_csv.c: RFC 4180 CSV. A header row, one row per connect, CRLF line
+ * ends; a cell holding a comma, quote, CR or LF is quoted, quotes doubled.
+ * The columns are the JSON-lines keys in the same order, and each cell
+ * holds what that key's value decodes to (empty when the key is absent),
+ * so a CSV reader and a JSON reader see the same strings. Text is UTF-8:
+ * a byte that is not valid UTF-8 becomes U+00XX, as \u00XX does in JSON.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eventfmt.h"
+#include "export.h"
+
+static const char header[] = "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,cgroup_id,container,"
+			     "sockfd,family,type,proto,daddr,dport,saddr,sport,path,abstract,ret,"
+			     "latency_ns\r\n";
+
+struct ct_exporter {
+	struct ct_out *out;
+	const struct ct_export_info *info;
+	int64_t cached_sec;
+	char cached[32]; /* "2026-11-24T13:05:00" of cached_sec */
+};
+
+static int csv_open(struct ct_exporter **out, struct ct_out *o, const struct ct_export_info *info)
+{
+	struct ct_exporter *x = calloc(1, sizeof(*x));
+	if (!x) {
+		o->err = ENOMEM;
+		return -1;
+	}
+	x->out = o;
+	x->info = info;
+	x->cached_sec = INT64_MIN;
+	if (ct_out_write(o, header, sizeof(header) - 1) < 0) {
+		free(x);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (2..4), 0 when invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	unsigned cp;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A text cell; at most 4 * n + 2 bytes. */
+static size_t cell_text(char *d, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	int quote = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n') {
+			quote = 1;
+			break;
+		}
+	if (quote)
+		d[o++] = '"';
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		if (c < 0x80) {
+			if (c == '"')
+				d[o++] = '"';
+			d[o++] = (char)c;
+			i++;
+			continue;
+		}
+		size_t len = utf8_len(s + i, n - i);
+		if (len) {
+			memcpy(d + o, s + i, len);
+			o += len;
+			i += len;
+		} else {
+			d[o++] = (char)(0xc0 | c >> 6);
+			d[o++] = (char)(0x80 | (c & 0x3f));
+			i++;
+		}
+	}
+	if (quote)
+		d[o++] = '"';
+	return o;
+}
+
+static size_t lit(char *d, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(d, s, n);
+	return n;
+}
+
+static size_t cell_ts(struct ct_exporter *x, char *d, int64_t wall_ns)
+{
+	int64_t sec = wall_ns / 1000000000;
+	int64_t ns = wall_ns % 1000000000;
+	if (ns < 0) {
+		ns += 1000000000;
+		sec--;
+	}
+	if (sec != x->cached_sec) {
+		char full[48];
+		ct_fmt_rfc3339(full, sizeof(full), sec * 1000000000);
+		char *dot = strchr(full, '.');
+		size_t n = dot ? (size_t)(dot - full) : strlen(full);
+		if (n >= sizeof(x->cached))
+			n = sizeof(x->cached) - 1;
+		memcpy(x->cached, full, n);
+		x->cached[n] = '\0';
+		x->cached_sec = sec;
+	}
+	size_t o = lit(d, x->cached);
+	d[o++] = '.';
+	for (int i = 8; i >= 0; i--) {
+		d[o + (size_t)i] = (char)('0' + ns % 10);
+		ns /= 10;
+	}
+	o += 9;
+	d[o++] = 'Z';
+	return o;
+}
+
+static int csv_event(struct ct_exporter *x, const struct ct_event *ev,
+		     const struct ct_proc_info *proc, unsigned input, int64_t wall_ns)
+{
+	const char *host = ct_export_host(x->info, input);
+	size_t hlen = host ? strlen(host) : 0;
+	size_t elen = proc->exe ? strlen(proc->exe) : 0;
+	size_t clen = proc->container ? strlen(proc->container) : 0;
+	size_t need = 512 + 4 * (hlen + elen + clen + CT_COMM_LEN + CT_UNIX_PATH_MAX);
+	char *d = ct_out_reserve(x->out, need);
+	const char *name;
+	size_t o = 0;
+
+	if (!d)
+		return -1;
+	o += cell_ts(x, d + o, wall_ns);
+	d[o++] = ',';
+	o += ct_i64_dec(d + o, wall_ns);
+	d[o++] = ',';
+	o += cell_text(d + o, host, hlen);
+	d[o++] = ',';
+	o += ct_u64_dec(d + o, ev->pid);
+	d[o++] = ',';
+	o += ct_u64_dec(d + o, ev->tid);
+	d[o++] = ',';
+	o += ct_u64_dec(d + o, ev->ppid);
+	d[o++] = ',';
+	o += ct_u64_dec(d + o, ev->uid);
+	d[o++] = ',';
+	o += ct_u64_dec(d + o, ev->gid);
+	d[o++] = ',';
+	o += cell_text(d + o, ev->comm, strnlen(ev->comm, CT_COMM_LEN));
+	d[o++] = ',';
+	o += cell_text(d + o, proc->exe, elen);
+	d[o++] = ',';
+	if (ev->cgroup_id)
+		o += ct_u64_dec(d + o, ev->cgroup_id);
+	d[o++] = ',';
+	o += cell_text(d + o, proc->container, clen);
+	d[o++] = ',';
+	if (ev->sockfd != -1)
+		o += ct_i64_dec(d + o, ev->sockfd);
+	d[o++] = ',';
+	if ((name = ct_family_name(ev->family)))
+		o += lit(d + o, name);
+	else
+		o += ct_u64_dec(d + o, ev->family);
+	d[o++] = ',';
+	if (ev->type) {
+		if ((name = ct_type_name(ev->type)))
+			o += lit(d + o, name);
+		else
+			o += ct_u64_dec(d + o, ev->type);
+	}
+	d[o++] = ',';
+	if (ev->proto) {
+		if ((name = ct_proto_short(ev->proto)))
+			o += lit(d + o, name);
+		else
+			o += ct_u64_dec(d + o, ev->proto);
+	}
+	d[o++] = ',';
+	if (ct_packet_is_ip(ev)) {
+		int af = ev->family == 2 ? AF_INET : AF_INET6;
+		inet_ntop(af, ev->daddr, d + o, INET6_ADDRSTRLEN);
+		o += strlen(d + o);
+		d[o++] = ',';
+		o += ct_u64_dec(d + o, ev->dport);
+		d[o++] = ',';
+		if (ev->flags & CT_EV_SADDR) {
+			inet_ntop(af, ev->saddr, d + o, INET6_ADDRSTRLEN);
+			o += strlen(d + o);
+			d[o++] = ',';
+			o += ct_u64_dec(d + o, ev->sport);
+		} else {
+			d[o++] = ',';
+		}
+	} else {
+		o += lit(d + o, ",,,");
+	}
+	d[o++] = ',';
+	if (ev->family == 1) {
+		size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
+		int abstract = (ev->flags & CT_EV_ABSTRACT) && n > 0 && ev->path[0] == '\0';
+		if (abstract) {
+			/* '@' then the name; quoting decided on the name alone is
+			 * enough because '@' never needs it. */
+			char tmp[4 * CT_UNIX_PATH_MAX + 4];
+			size_t t = cell_text(tmp, ev->path + 1, n - 1);
+			if (t && tmp[0] == '"') {
+				d[o++] = '"';
+				d[o++] = '@';
+				memcpy(d + o, tmp + 1, t - 1);
+				o += t - 1;
+			} else {
+				d[o++] = '@';
+				memcpy(d + o, tmp, t);
+				o += t;
+			}
+		} else {
+			o += cell_text(d + o, ev->path, n);
+		}
+		o += lit(d + o, abstract ? ",true" : ",false");
+	} else {
+		d[o++] = ',';
+	}
+	d[o++] = ',';
+	if (ev->flags & CT_EV_RET)
+		o += ct_i64_dec(d + o, ev->ret);
+	d[o++] = ',';
+	if (ev->flags & CT_EV_LATENCY)
+		o += ct_u64_dec(d + o, ev->latency_ns);
+	d[o++] = '\r';
+	d[o++] = '\n';
+	ct_out_commit(x->out, o);
+	return 0;
+}
+
+static int csv_lost(struct ct_exporter *x, const struct ct_lost *l, unsigned input, int64_t wall_ns)
+{
+	(void)x;
+	(void)l;
+	(void)input;
+	(void)wall_ns;
+	return 0;
+}
+
+static int csv_close(struct ct_exporter *x)
+{
+	int rc = ct_out_flush(x->out);
+	free(x);
+	return rc;
+}
+
+const struct ct_export_format ct_export_csv = {
+    .name = "csv",
+    .open = csv_open,
+    .event = csv_event,
+    .lost = csv_lost,
+    .close = csv_close,
+};

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * export_packet.c: a connect attempt as the packet it would have put on the
+ * wire (IPv4/IPv6 + TCP SYN, UDP, ICMP echo), shared by the pcapng and pcap
+ * writers, plus the per-packet comment naming the process.
+ */
+#include <string.h>
+
+#include "eventfmt.h"
+#include "export.h"
+
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define IPPROTO_ICMPV6_ 58
+#define IPPROTO_UDPLITE_ 136
+#define IPPROTO_MPTCP_ 262
+#define NEXTHDR_NONE 59
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* One's complement sum of big-endian 16-bit words (RFC 1071), unfolded. */
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t acc)
+{
+	for (; n >= 2; p += 2, n -= 2)
+		acc += (uint32_t)p[0] << 8 | p[1];
+	if (n)
+		acc += (uint32_t)p[0] << 8;
+	return acc;
+}
+
+static uint16_t fold(uint32_t acc)
+{
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)~acc;
+}
+
+/* 32-bit mix (murmur3 finaliser) for stable, well spread ports and sequences. */
+static uint32_t mix32(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+static uint32_t socket_key(const struct ct_event *ev)
+{
+	/* The fd names the socket within the process; without one, the thread. */
+	uint32_t who = ev->sockfd >= 0 ? (uint32_t)ev->sockfd : ev->tid ^ 0x80000000u;
+	return mix32(ev->pid * 0x9e3779b1u ^ mix32(who));
+}
+
+uint16_t ct_packet_sport(const struct ct_event *ev)
+{
+	if ((ev->flags & CT_EV_SADDR) && ev->sport)
+		return ev->sport;
+	/* Linux's default ephemeral range, 32768..60999. */
+	return (uint16_t)(32768 + socket_key(ev) % 28232);
+}
+
+enum l4 { L4_NONE, L4_TCP, L4_UDP, L4_ICMP };
+
+static enum l4 l4_of(const struct ct_event *ev, uint8_t *ipproto)
+{
+	uint16_t pr = ev->proto;
+
+	if (ev->type == 1 /* SOCK_STREAM */ &&
+	    (pr == 0 || pr == IPPROTO_TCP_ || pr == IPPROTO_MPTCP_)) {
+		*ipproto = IPPROTO_TCP_;
+		return L4_TCP;
+	}
+	if (ev->type == 2 /* SOCK_DGRAM */ &&
+	    (pr == 0 || pr == IPPROTO_UDP_ || pr == IPPROTO_UDPLITE_)) {
+		*ipproto = IPPROTO_UDP_;
+		return L4_UDP;
+	}
+	if (ev->type == 2 && (pr == IPPROTO_ICMP_ || pr == IPPROTO_ICMPV6_)) {
+		*ipproto = ev->family == 10 ? IPPROTO_ICMPV6_ : IPPROTO_ICMP_;
+		return L4_ICMP;
+	}
+	/* Raw or unusual sockets: the IP header alone, with the protocol number. */
+	*ipproto = pr && pr < 256 ? (uint8_t)pr : (ev->family == 10 ? NEXTHDR_NONE : 255);
+	return L4_NONE;
+}
+
+/* IP header for src -> dst carrying l4len bytes of protocol proto; returns
+ * its length and the pseudo-header sum for the transport checksum. */
+static size_t ip_header(uint8_t *p, int v6, const uint8_t *src, const uint8_t *dst, uint8_t proto,
+			size_t l4len, uint32_t *pseudo)
+{
+	if (!v6) {
+		p[0] = 0x45;
+		p[1] = 0;
+		put16(p + 2, (uint16_t)(20 + l4len));
+		put16(p + 4, 0);
+		put16(p + 6, 0x4000); /* DF, as Linux sends a SYN */
+		p[8] = 64;
+		p[9] = proto;
+		put16(p + 10, 0);
+		memcpy(p + 12, src, 4);
+		memcpy(p + 16, dst, 4);
+		put16(p + 10, fold(sum16(p, 20, 0)));
+		*pseudo = sum16(p + 12, 8, 0) + proto + (uint32_t)l4len;
+		return 20;
+	}
+	put32(p, 0x60000000u);
+	put16(p + 4, (uint16_t)l4len);
+	p[6] = proto;
+	p[7] = 64;
+	memcpy(p + 8, src, 16);
+	memcpy(p + 24, dst, 16);
+	*pseudo = sum16(p + 8, 32, 0) + proto + (uint32_t)l4len;
+	return 40;
+}
+
+static size_t tcp_header(uint8_t *t, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+			 uint8_t flags, uint32_t pseudo)
+{
+	put16(t, sport);
+	put16(t + 2, dport);
+	put32(t + 4, seq);
+	put32(t + 8, ack);
+	t[12] = 5 << 4;
+	t[13] = flags;
+	put16(t + 14, flags & 0x04 ? 0 : 64240);
+	put16(t + 16, 0);
+	put16(t + 18, 0);
+	put16(t + 16, fold(sum16(t, 20, pseudo)));
+	return 20;
+}
+
+static const uint8_t zero_addr[16];
+
+size_t ct_packet_ip(uint8_t *p, const struct ct_event *ev)
+{
+	int v6 = ev->family == 10;
+	const uint8_t *src = (ev->flags & CT_EV_SADDR) ? ev->saddr : zero_addr;
+	uint16_t sport = ct_packet_sport(ev);
+	uint8_t proto;
+	enum l4 l4 = l4_of(ev, &proto);
+	size_t l4len = l4 == L4_TCP ? 20 : l4 == L4_NONE ? 0 : 8;
+	uint32_t pseudo;
+	size_t iph = ip_header(p, v6, src, ev->daddr, proto, l4len, &pseudo);
+	uint8_t *t = p + iph;
+
+	switch (l4) {
+	case L4_TCP:
+		tcp_header(t, sport, ev->dport, socket_key(ev), 0, 0x02 /* SYN */, pseudo);
+		break;
+	case L4_UDP: {
+		put16(t, sport);
+		put16(t + 2, ev->dport);
+		put16(t + 4, 8);
+		put16(t + 6, 0);
+		uint16_t c = fold(sum16(t, 8, pseudo));
+		put16(t + 6, c ? c : 0xffff);
+		break;
+	}
+	case L4_ICMP:
+		t[0] = v6 ? 128 : 8; /* echo request */
+		t[1] = 0;
+		put16(t + 2, 0);
+		put16(t + 4, sport); /* the kernel uses the socket's port as id */
+		put16(t + 6, 1);
+		/* ICMPv4 has no pseudo header; ICMPv6 does. */
+		put16(t + 2, fold(sum16(t, 8, v6 ? pseudo : 0)));
+		break;
+	case L4_NONE:
+		break;
+	}
+	return iph + l4len;
+}
+
+size_t ct_packet_ip_reply(uint8_t *p, const struct ct_event *ev)
+{
+	if (!(ev->flags & CT_EV_RET) || !ct_packet_is_ip(ev))
+		return 0;
+	int v6 = ev->family == 10;
+	const uint8_t *local = (ev->flags & CT_EV_SADDR) ? ev->saddr : zero_addr;
+	uint8_t proto;
+	enum l4 l4 = l4_of(ev, &proto);
+	uint16_t sport = ct_packet_sport(ev);
+	uint32_t seq = socket_key(ev), pseudo;
+	int err = ev->ret < 0 ? -ev->ret : ev->ret;
+
+	if (l4 == L4_TCP && (err == 0 || err == 111 /* ECONNREFUSED */)) {
+		size_t iph = ip_header(p, v6, ev->daddr, local, IPPROTO_TCP_, 20, &pseudo);
+		if (err == 0)
+			tcp_header(p + iph, ev->dport, sport, mix32(seq), seq + 1,
+				   0x12 /* SYN|ACK */, pseudo);
+		else
+			tcp_header(p + iph, ev->dport, sport, 0, seq + 1, 0x14 /* RST|ACK */,
+				   pseudo);
+		return iph + 20;
+	}
+	if (err == 113 /* EHOSTUNREACH */ || err == 101 /* ENETUNREACH */) {
+		/* The unreachable message quotes the packet it answers. */
+		uint8_t orig[CT_PACKET_IP_MAX];
+		size_t olen = ct_packet_ip(orig, ev);
+		if (!v6 && olen > 28)
+			olen = 28; /* IP header + 8 bytes, as RFC 792 asks */
+		size_t l4len = 8 + olen;
+		size_t iph = ip_header(p, v6, ev->daddr, local,
+				       v6 ? IPPROTO_ICMPV6_ : IPPROTO_ICMP_, l4len, &pseudo);
+		uint8_t *t = p + iph;
+		if (v6) {
+			t[0] = 1;		   /* destination unreachable */
+			t[1] = err == 101 ? 0 : 3; /* no route : address unreachable */
+		} else {
+			t[0] = 3;
+			t[1] = err == 101 ? 0 : 1; /* net : host unreachable */
+		}
+		put16(t + 2, 0);
+		put32(t + 4, 0);
+		memcpy(t + 8, orig, olen);
+		put16(t + 2, fold(sum16(t, l4len, v6 ? pseudo : 0)));
+		return iph + l4len;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- frames */
+
+size_t ct_packet_eth(uint8_t *p, uint16_t ethertype, int inbound)
+{
+	static const uint8_t host[6] = {0x02, 0, 0, 0, 0, 0x01};
+	static const uint8_t peer[6] = {0x02, 0, 0, 0, 0, 0x02};
+	memcpy(p, inbound ? host : peer, 6); /* destination first */
+	memcpy(p + 6, inbound ? peer : host, 6);
+	put16(p + 12, ethertype);
+	return CT_ETH_HLEN;
+}
+
+static uint16_t ip_ethertype(const struct ct_event *ev)
+{
+	return ev->family == 10 ? 0x86DD : 0x0800;
+}
+
+size_t ct_packet_frame_ip(uint8_t *p, const struct ct_event *ev)
+{
+	size_t h = ct_packet_eth(p, ip_ethertype(ev), 0);
+	return h + ct_packet_ip(p + h, ev);
+}
+
+size_t ct_packet_frame_ip_reply(uint8_t *p, const struct ct_event *ev)
+{
+	size_t n = ct_packet_ip_reply(p + CT_ETH_HLEN, ev);
+	if (!n)
+		return 0;
+	return ct_packet_eth(p, ip_ethertype(ev), 1) + n;
+}
+
+/* ------------------------------------------------------------ comment */
+
+static size_t put_lit(char *d, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(d, s, n);
+	return n;
+}
+
+/* Printable ASCII as is, spaces and '\' and everything else as \xNN, so a
+ * name can never fake another key=value pair. At most 4*n bytes. */
+static size_t put_safe(char *d, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c > 0x20 && c < 0x7f && c != '\\') {
+			d[o++] = (char)c;
+		} else {
+			d[o++] = '\\';
+			d[o++] = 'x';
+			d[o++] = hex[c >> 4];
+			d[o++] = hex[c & 15];
+		}
+	}
+	return o;
+}
+
+size_t ct_packet_comment_max(const struct ct_proc_info *proc)
+{
+	size_t n = 512 + 4 * (CT_COMM_LEN + CT_UNIX_PATH_MAX);
+	if (proc->exe)
+		n += 4 * strlen(proc->exe);
+	if (proc->container)
+		n += 4 * strlen(proc->container);
+	return n;
+}
+
+size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc)
+{
+	size_t o = 0;
+
+	o += put_lit(d + o, "pid=");
+	o += ct_u64_dec(d + o, ev->pid);
+	o += put_lit(d + o, " tid=");
+	o += ct_u64_dec(d + o, ev->tid);
+	o += put_lit(d + o, " ppid=");
+	o += ct_u64_dec(d + o, ev->ppid);
+	o += put_lit(d + o, " comm=");
+	o += put_safe(d + o, ev->comm, strnlen(ev->comm, CT_COMM_LEN));
+	if (proc->exe) {
+		o += put_lit(d + o, " exe=");
+		o += put_safe(d + o, proc->exe, strlen(proc->exe));
+	}
+	o += put_lit(d + o, " uid=");
+	o += ct_u64_dec(d + o, ev->uid);
+	o += put_lit(d + o, " gid=");
+	o += ct_u64_dec(d + o, ev->gid);
+	if (ev->sockfd != -1) {
+		o += put_lit(d + o, " sockfd=");
+		o += ct_i64_dec(d + o, ev->sockfd);
+	}
+	o += put_lit(d + o, " result=");
+	o += put_lit(d + o, ct_fmt_result(ev));
+	if (ev->flags & CT_EV_LATENCY) {
+		o += put_lit(d + o, " latency_ns=");
+		o += ct_u64_dec(d + o, ev->latency_ns);
+	}
+	if (proc->container && proc->container[0]) {
+		o += put_lit(d + o, " container=");
+		o += put_safe(d + o, proc->container, strlen(proc->container));
+	}
+	if (ev->family == 1) {
+		/* '@' for the NUL of an abstract name, as script prints it. */
+		size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
+		const char *path = ev->path;
+		o += put_lit(d + o, " path=");
+		if ((ev->flags & CT_EV_ABSTRACT) && n > 0 && path[0] == '\0') {
+			d[o++] = '@';
+			path++;
+			n--;
+		}
+		o += put_safe(d + o, path, n);
+	}
+	return o;
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * export_pcap.c: classic pcap through libpcap itself (pcap_open_dead with
+ * nanosecond precision, pcap_dump): the same Ethernet frames as the pcapng
+ * export (export.h), UNIX connects included, without the comments and
+ * statistics classic pcap has no room for.
+ */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "eventfmt.h"
+#include "export.h"
+
+#define PCAP_SNAPLEN 65535
+
+struct ct_exporter {
+	struct ct_out *out;
+	pcap_t *dead;
+	pcap_dumper_t *dumper;
+	FILE *file;
+	char *fbuf;
+	const struct ct_export_info *info;
+	struct ct_buf json;
+	int replies;
+};
+
+static void pcap_free(struct ct_exporter *x)
+{
+	if (x->dumper)
+		pcap_dump_close(x->dumper); /* closes x->file */
+	else if (x->file)
+		fclose(x->file);
+	if (x->dead)
+		pcap_close(x->dead);
+	free(x->fbuf);
+	ct_buf_free(&x->json);
+	free(x);
+}
+
+static int pcap_sink_open(struct ct_exporter **out, struct ct_out *o,
+			  const struct ct_export_info *info)
+{
+	struct ct_exporter *x = calloc(1, sizeof(*x));
+	if (!x) {
+		o->err = ENOMEM;
+		return -1;
+	}
+	x->out = o;
+	x->info = info;
+	x->replies = info->replies;
+	/* libpcap writes through stdio: give it its own descriptor and a big
+	 * buffer so that packets do not cost a syscall each. */
+	if (ct_out_flush(o) < 0)
+		goto fail;
+	int fd = dup(o->fd);
+	if (fd < 0 || !(x->file = fdopen(fd, "wb"))) {
+		o->err = errno;
+		if (fd >= 0)
+			close(fd);
+		goto fail;
+	}
+	x->fbuf = malloc(1u << 20);
+	if (x->fbuf)
+		setvbuf(x->file, x->fbuf, _IOFBF, 1u << 20);
+	x->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, PCAP_SNAPLEN,
+						       PCAP_TSTAMP_PRECISION_NANO);
+	if (!x->dead) {
+		o->err = ENOMEM;
+		goto fail;
+	}
+	x->dumper = pcap_dump_fopen(x->dead, x->file);
+	if (!x->dumper) {
+		o->err = errno ? errno : EIO;
+		goto fail;
+	}
+	*out = x;
+	return 0;
+fail:
+	pcap_free(x);
+	return -1;
+}
+
+static void dump(struct ct_exporter *x, const uint8_t *pkt, size_t len, uint64_t ns)
+{
+	struct pcap_pkthdr h;
+	h.ts.tv_sec = (time_t)(ns / 1000000000u);
+	h.ts.tv_usec = (suseconds_t)(ns % 1000000000u); /* nanoseconds at this precision */
+	h.caplen = h.len = (bpf_u_int32)len;
+	pcap_dump((u_char *)x->dumper, &h, pkt);
+}
+
+static int pcap_sink_event(struct ct_exporter *x, const struct ct_event *ev,
+			   const struct ct_proc_info *proc, unsigned input, int64_t wall_ns)
+{
+	uint8_t pkt[CT_FRAME_MAX];
+	uint64_t ns = wall_ns > 0 ? (uint64_t)wall_ns : 0;
+
+	if (ct_packet_is_ip(ev)) {
+		dump(x, pkt, ct_packet_frame_ip(pkt, ev), ns);
+		size_t rlen = x->replies ? ct_packet_frame_ip_reply(pkt, ev) : 0;
+		if (rlen)
+			dump(x, pkt, rlen, ns + ((ev->flags & CT_EV_LATENCY) ? ev->latency_ns : 0));
+	} else {
+		/* Ethernet header then the JSON line, as in the pcapng export. */
+		x->json.len = 0;
+		ct_buf_put(&x->json, pkt, ct_packet_eth(pkt, CT_ETHERTYPE_CONNTRAIL, 0));
+		ct_fmt_json_event(&x->json, ev, proc, wall_ns, ct_export_host(x->info, input));
+		dump(x, (const uint8_t *)x->json.p, x->json.len - 1, ns);
+	}
+	if (ferror(x->file)) {
+		x->out->err = errno ? errno : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+static int pcap_sink_lost(struct ct_exporter *x, const struct ct_lost *l, unsigned input,
+			  int64_t wall_ns)
+{
+	/* Classic pcap has nowhere to keep drop counts. */
+	(void)x;
+	(void)l;
+	(void)input;
+	(void)wall_ns;
+	return 0;
+}
+
+static int pcap_sink_close(struct ct_exporter *x)
+{
+	int rc = 0;
+
+	if (pcap_dump_flush(x->dumper) < 0 || ferror(x->file)) {
+		x->out->err = errno ? errno : EIO;
+		rc = -1;
+	}
+	pcap_dump_close(x->dumper);
+	x->dumper = NULL;
+	x->file = NULL;
+	pcap_free(x);
+	return rc;
+}
+
+const struct ct_export_format ct_export_pcap = {
+    .name = "pcap",
+    .open = pcap_sink_open,
+    .event = pcap_sink_event,
+    .lost = pcap_sink_lost,
+    .close = pcap_sink_close,
+};

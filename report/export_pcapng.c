@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * export_pcapng.c: pcapng written by hand to the spec
+ * (draft-ietf-opsawg-pcapng: SHB, IDB, EPB, ISB; little-endian; every block
+ * and option padded to 32 bits; if_tsresol 9 = nanosecond timestamps).
+ *
+ * Layout of what we write:
+ *   SHB   shb_hardware (arch), shb_os (kernel), shb_userappl ("conntrail
+ *         0.1.0"), one comment line per input: host, backend, recorder,
+ *         recording command line, filters; and the convert command line.
+ *   IDB   one per host, LINKTYPE_ETHERNET (see export.h: one link type for
+ *         all frames keeps libpcap/tcpdump able to read the file):
+ *         if_name = hostname, if_description = backend/kernel, if_os,
+ *         if_tsresol = 9.
+ *   EPB   one per connect: the frame of export_packet.c, epb_flags
+ *         outbound, and a comment "pid=.. tid=.. comm=.. exe=.. uid=..
+ *         sockfd=.. result=.. [path=..]". UNIX (and other non-IP) connects
+ *         are frames of ethertype 0x88b5 whose payload is the event's JSON
+ *         line: eth.type == 0x88b5 selects them, and
+ *         frame.comment contains "/run/x.sock" or frame contains "..."
+ *         finds a path. With --replies an inbound reply frame follows where
+ *         the outcome implies one.
+ *   ISB   per interface at the end: isb_starttime/endtime, isb_ifrecv,
+ *         isb_ifdrop (events the kernel lost on that host), isb_usrdeliv.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cli/cli.h"
+#include "eventfmt.h"
+#include "export.h"
+
+#define BT_SHB 0x0A0D0D0Au
+#define BT_IDB 0x00000001u
+#define BT_ISB 0x00000005u
+#define BT_EPB 0x00000006u
+
+#define OPT_END 0
+#define OPT_COMMENT 1
+#define SHB_HARDWARE 2
+#define SHB_OS 3
+#define SHB_USERAPPL 4
+#define IF_NAME 2
+#define IF_DESCRIPTION 3
+#define IF_TSRESOL 9
+#define IF_OS 12
+#define EPB_FLAGS 2
+#define ISB_STARTTIME 2
+#define ISB_ENDTIME 3
+#define ISB_IFRECV 4
+#define ISB_IFDROP 5
+#define ISB_USRDELIV 8
+
+#define EPB_OUTBOUND 2u
+#define EPB_INBOUND 1u
+
+struct iface {
+	unsigned host;
+	uint16_t linktype;
+	uint64_t packets;
+	uint64_t drops;
+	uint64_t first_ns, last_ns;
+};
+
+struct ct_exporter {
+	struct ct_out *out;
+	const struct ct_export_info *info;
+	struct iface *ifs;
+	unsigned nifs, capifs;
+	struct ct_buf scratch;
+	int replies;
+};
+
+static inline void le16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, 2); /* pcapng: we write little-endian; x86/arm64 are */
+}
+
+static inline void le32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static inline size_t pad4(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
+
+/* ------------------------------------------------ small-block builder */
+
+static void b_u32(struct ct_buf *b, uint32_t v)
+{
+	ct_buf_put(b, &v, 4);
+}
+
+static void b_opt(struct ct_buf *b, uint16_t code, const void *val, size_t len)
+{
+	static const uint8_t zeros[4];
+	if (len > 0xfff0)
+		len = 0xfff0; /* an option length is 16 bits */
+	uint16_t h[2] = {code, (uint16_t)len};
+	ct_buf_put(b, h, 4);
+	ct_buf_put(b, val, len);
+	ct_buf_put(b, zeros, pad4(len) - len);
+}
+
+static void b_opt_str(struct ct_buf *b, uint16_t code, const char *s)
+{
+	if (s && *s)
+		b_opt(b, code, s, strlen(s));
+}
+
+static void b_opt_u64(struct ct_buf *b, uint16_t code, uint64_t v)
+{
+	b_opt(b, code, &v, 8);
+}
+
+/* Timestamps in the ISB: high 32 bits first, in if_tsresol units. */
+static void b_opt_ts(struct ct_buf *b, uint16_t code, uint64_t ns)
+{
+	uint32_t t[2] = {(uint32_t)(ns >> 32), (uint32_t)ns};
+	b_opt(b, code, t, 8);
+}
+
+static size_t b_begin(struct ct_buf *b, uint32_t type)
+{
+	size_t at = b->len;
+	b_u32(b, type);
+	b_u32(b, 0); /* length, patched by b_end */
+	return at;
+}
+
+static void b_end(struct ct_buf *b, size_t at)
+{
+	b_opt(b, OPT_END, NULL, 0);
+	uint32_t total = (uint32_t)(b->len - at + 4);
+	b_u32(b, total);
+	memcpy(b->p + at + 4, &total, 4);
+}
+
+static int flush_scratch(struct ct_exporter *x)
+{
+	int rc = ct_out_write(x->out, x->scratch.p, x->scratch.len);
+	x->scratch.len = 0;
+	return rc;
+}
+
+/* ----------------------------------------------------------- blocks */
+
+static const struct ct_header *host_header(const struct ct_export_info *info, unsigned host)
+{
+	for (unsigned i = 0; i < info->ninputs; i++)
+		if (info->inputs[i].host_index == host)
+			return info->inputs[i].hdr;
+	return NULL;
+}
+
+static void shb(struct ct_exporter *x)
+{
+	const struct ct_export_info *info = x->info;
+	struct ct_buf *b = &x->scratch;
+	const struct ct_header *h0 = info->ninputs ? info->inputs[0].hdr : NULL;
+	struct ct_buf text = {0};
+
+	size_t at = b_begin(b, BT_SHB);
+	b_u32(b, 0x1A2B3C4Du);
+	uint16_t ver[2] = {1, 0};
+	ct_buf_put(b, ver, 4);
+	int64_t section_len = -1; /* unknown: we stream */
+	ct_buf_put(b, &section_len, 8);
+
+	if (h0 && h0->arch)
+		b_opt_str(b, SHB_HARDWARE, h0->arch);
+	if (h0 && h0->kernel) {
+		ct_buf_printf(&text, "Linux %s", h0->kernel);
+		b_opt(b, SHB_OS, text.p, text.len);
+		text.len = 0;
+	}
+	b_opt_str(b, SHB_USERAPPL, "conntrail " CONNTRAIL_VERSION);
+	for (unsigned i = 0; i < info->ninputs; i++) {
+		const struct ct_header *h = info->inputs[i].hdr;
+		if (i)
+			ct_buf_puts(&text, "\n");
+		ct_buf_printf(&text, "trace=%s host=%s kernel=%s arch=%s backend=%s recorder=%s",
+			      info->inputs[i].path ? info->inputs[i].path : "-",
+			      h->hostname ? h->hostname : "?", h->kernel ? h->kernel : "?",
+			      h->arch ? h->arch : "?", h->backend ? h->backend : "?",
+			      h->recorder ? h->recorder : "?");
+		if (h->cmdline && *h->cmdline)
+			ct_buf_printf(&text, " command=\"%s\"", h->cmdline);
+		if (h->filters && *h->filters)
+			ct_buf_printf(&text, " filters=\"%s\"", h->filters);
+	}
+	if (info->cmdline) {
+		if (text.len)
+			ct_buf_puts(&text, "\n");
+		ct_buf_printf(&text, "converted by: %s", info->cmdline);
+	}
+	if (text.len)
+		b_opt(b, OPT_COMMENT, text.p, text.len);
+	ct_buf_free(&text);
+	b_end(b, at);
+}
+
+static int add_iface(struct ct_exporter *x, unsigned host, uint16_t linktype)
+{
+	if (x->nifs == x->capifs) {
+		unsigned cap = x->capifs ? x->capifs * 2 : 8;
+		struct iface *n = realloc(x->ifs, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		x->ifs = n;
+		x->capifs = cap;
+	}
+	struct iface *f = &x->ifs[x->nifs++];
+	memset(f, 0, sizeof(*f));
+	f->host = host;
+	f->linktype = linktype;
+
+	const struct ct_header *h = host_header(x->info, host);
+	const char *hostname = h && h->hostname && *h->hostname ? h->hostname : "unknown-host";
+	struct ct_buf *b = &x->scratch;
+	struct ct_buf text = {0};
+	size_t at = b_begin(b, BT_IDB);
+	uint16_t lt[2] = {linktype, 0};
+	ct_buf_put(b, lt, 4);
+	b_u32(b, 0); /* snaplen: no limit */
+	b_opt_str(b, IF_NAME, hostname);
+	ct_buf_printf(&text,
+		      "conntrail connects on %s (backend %s, kernel %s); UNIX and other "
+		      "non-IP connects: ethertype 0x88b5, JSON payload",
+		      hostname, h && h->backend ? h->backend : "?",
+		      h && h->kernel ? h->kernel : "?");
+	b_opt(b, IF_DESCRIPTION, text.p, text.len);
+	uint8_t tsresol = 9;
+	b_opt(b, IF_TSRESOL, &tsresol, 1);
+	if (h && h->kernel) {
+		text.len = 0;
+		ct_buf_printf(&text, "Linux %s", h->kernel);
+		b_opt(b, IF_OS, text.p, text.len);
+	}
+	ct_buf_free(&text);
+	b_end(b, at);
+	return flush_scratch(x);
+}
+
+static void isb(struct ct_exporter *x, unsigned id)
+{
+	const struct iface *f = &x->ifs[id];
+	struct ct_buf *b = &x->scratch;
+	size_t at = b_begin(b, BT_ISB);
+	b_u32(b, id);
+	b_u32(b, (uint32_t)(f->last_ns >> 32));
+	b_u32(b, (uint32_t)f->last_ns);
+	if (f->packets) {
+		b_opt_ts(b, ISB_STARTTIME, f->first_ns);
+		b_opt_ts(b, ISB_ENDTIME, f->last_ns);
+	}
+	b_opt_u64(b, ISB_IFRECV, f->packets + f->drops);
+	b_opt_u64(b, ISB_IFDROP, f->drops);
+	b_opt_u64(b, ISB_USRDELIV, f->packets);
+	b_end(b, at);
+}
+
+/* --------------------------------------------------------------- sink */
+
+static void pcapng_free(struct ct_exporter *x)
+{
+	ct_buf_free(&x->scratch);
+	free(x->ifs);
+	free(x);
+}
+
+static int pcapng_open(struct ct_exporter **out, struct ct_out *o,
+		       const struct ct_export_info *info)
+{
+	struct ct_exporter *x = calloc(1, sizeof(*x));
+	if (!x) {
+		o->err = ENOMEM;
+		return -1;
+	}
+	x->out = o;
+	x->info = info;
+	x->replies = info->replies;
+	unsigned nhosts = info->nhosts ? info->nhosts : 1;
+	shb(x);
+	int rc = flush_scratch(x);
+	/* Interface id h = host h's IP interface. */
+	for (unsigned h = 0; h < nhosts && rc == 0; h++)
+		rc = add_iface(x, h, CT_LINKTYPE_ETHERNET);
+	if (rc < 0) {
+		if (!o->err)
+			o->err = ENOMEM;
+		pcapng_free(x);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static unsigned host_of(const struct ct_exporter *x, unsigned input)
+{
+	unsigned h = input < x->info->ninputs ? x->info->inputs[input].host_index : 0;
+	unsigned nhosts = x->info->nhosts ? x->info->nhosts : 1;
+	return h < nhosts ? h : 0;
+}
+
+/* EPB header for a packet of caplen bytes on interface id at time ns. */
+static inline uint8_t *epb_head(uint8_t *p, unsigned id, uint64_t ns, size_t caplen)
+{
+	le32(p, BT_EPB);
+	/* p + 4: total length, patched by epb_tail */
+	le32(p + 8, id);
+	le32(p + 12, (uint32_t)(ns >> 32));
+	le32(p + 16, (uint32_t)ns);
+	le32(p + 20, (uint32_t)caplen);
+	le32(p + 24, (uint32_t)caplen);
+	return p + 28;
+}
+
+/* Options after the packet (a comment of clen bytes already at p + 4),
+ * the end of options and the trailing length. Returns the block size. */
+static inline size_t epb_tail(uint8_t *start, uint8_t *p, uint32_t flags, size_t clen)
+{
+	if (clen) {
+		le16(p, OPT_COMMENT);
+		le16(p + 2, (uint16_t)clen);
+		/* comment already in place at p + 4 */
+		size_t padded = pad4(clen);
+		memset(p + 4 + clen, 0, padded - clen);
+		p += 4 + padded;
+	}
+	le16(p, EPB_FLAGS);
+	le16(p + 2, 4);
+	le32(p + 4, flags);
+	le32(p + 8, 0); /* opt_endofopt */
+	p += 12;
+	uint32_t total = (uint32_t)(p + 4 - start);
+	le32(p, total);
+	le32(start + 4, total);
+	return total;
+}
+
+static void touch(struct iface *f, uint64_t ns)
+{
+	if (!f->packets++)
+		f->first_ns = ns;
+	f->last_ns = ns;
+}
+
+static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev,
+			const struct ct_proc_info *proc, unsigned input, int64_t wall_ns)
+{
+	unsigned id = host_of(x, input);
+	uint64_t ns = wall_ns > 0 ? (uint64_t)wall_ns : 0;
+	struct ct_buf *json = &x->scratch;
+	size_t len, jlen = 0;
+
+	if (!ct_packet_is_ip(ev)) {
+		/* UNIX and others: the JSON line, built first to know its size. */
+		json->len = 0;
+		ct_fmt_json_event(json, ev, proc, wall_ns, ct_export_host(x->info, input));
+		jlen = json->len - 1; /* without its '\n' */
+	}
+	size_t need = 2 * (28 + CT_FRAME_MAX + 32) + jlen + 8 + ct_packet_comment_max(proc);
+	uint8_t *start = (uint8_t *)ct_out_reserve(x->out, need);
+	if (!start)
+		return -1;
+	uint8_t *pkt = start + 28;
+	if (ct_packet_is_ip(ev)) {
+		len = ct_packet_frame_ip(pkt, ev);
+	} else {
+		len = ct_packet_eth(pkt, CT_ETHERTYPE_CONNTRAIL, 0);
+		memcpy(pkt + len, json->p, jlen);
+		len += jlen;
+		json->len = 0;
+	}
+	memset(pkt + len, 0, pad4(len) - len);
+	epb_head(start, id, ns, len);
+	uint8_t *opt = pkt + pad4(len);
+	size_t clen = ct_packet_comment((char *)opt + 4, ev, proc);
+	if (clen > 0xfff0)
+		clen = 0xfff0;
+	size_t used = epb_tail(start, opt, EPB_OUTBOUND, clen);
+	touch(&x->ifs[id], ns);
+
+	if (x->replies) {
+		uint8_t *r = start + used;
+		size_t rlen = ct_packet_frame_ip_reply(r + 28, ev);
+		if (rlen) {
+			uint64_t rns = ns + ((ev->flags & CT_EV_LATENCY) ? ev->latency_ns : 0);
+			memset(r + 28 + rlen, 0, pad4(rlen) - rlen);
+			epb_head(r, id, rns, rlen);
+			used += epb_tail(r, r + 28 + pad4(rlen), EPB_INBOUND, 0);
+			touch(&x->ifs[id], rns);
+		}
+	}
+	ct_out_commit(x->out, used);
+	return 0;
+}
+
+static int pcapng_lost(struct ct_exporter *x, const struct ct_lost *l, unsigned input,
+		       int64_t wall_ns)
+{
+	(void)wall_ns;
+	x->ifs[host_of(x, input)].drops += l->count;
+	return 0;
+}
+
+static int pcapng_close(struct ct_exporter *x)
+{
+	int rc = 0;
+
+	if (!x)
+		return -1;
+	if (!x->out->err) {
+		for (unsigned i = 0; i < x->nifs; i++)
+			isb(x, i);
+		rc = flush_scratch(x);
+	}
+	if (ct_out_flush(x->out) < 0)
+		rc = -1;
+	pcapng_free(x);
+	return rc;
+}
+
+const struct ct_export_format ct_export_pcapng = {
+    .name = "pcapng",
+    .open = pcapng_open,
+    .event = pcapng_event,
+    .lost = pcapng_lost,
+    .close = pcapng_close,
+};

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * export_tracee.c: one JSON object per line in the shape Tracee's json
+ * printer writes for its security_socket_connect event, so tools that read
+ * Tracee output can read ours.
+ *
+ * Reference: aquasecurity/tracee v0.24.1
+ *   types/trace/trace.go            Event struct and its JSON tags (order)
+ *   pkg/events/core.go              SecuritySocketConnect: id 736 (700 +
+ *                                   its place in the common IDs), fields
+ *                                   sockfd (int32), type (int32, parsed to
+ *                                   a "string" SOCK_*), remote_addr (SockAddr)
+ *   pkg/bufferdecoder/eventsreader.go  remote_addr as a map of strings:
+ *                                   sa_family, sin_port, sin_addr /
+ *                                   sin6_port, sin6_flowinfo, sin6_addr,
+ *                                   sin6_scopeid / sun_path ('@' abstract)
+ *   pkg/cmd/printer/printer.go      json.Marshal(event), one per line
+ * Go's encoding/json writes map keys sorted, escapes <, >, & as \u003c..,
+ * and replaces invalid UTF-8 with U+FFFD; we do the same.
+ *
+ * What conntrail does not know is written as Tracee's zero value:
+ * threadStartTime, processorId, namespaces, entity ids 0; stackAddresses
+ * null. processId = hostProcessId (we record host pids). returnValue holds
+ * the connect's result when it was recorded (Tracee's hook reports 0).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eventfmt.h"
+#include "export.h"
+
+#define TRACEE_EVENT_ID "736"
+
+struct ct_exporter {
+	struct ct_out *out;
+	const struct ct_export_info *info;
+	struct ct_buf line;
+};
+
+static int tracee_open(struct ct_exporter **out, struct ct_out *o,
+		       const struct ct_export_info *info)
+{
+	struct ct_exporter *x = calloc(1, sizeof(*x));
+	if (!x) {
+		o->err = ENOMEM;
+		return -1;
+	}
+	x->out = o;
+	x->info = info;
+	*out = x;
+	return 0;
+}
+
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	unsigned cp;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A JSON string the way Go's encoding/json writes it. */
+static void go_str(struct ct_buf *b, const char *str, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+
+	ct_buf_put(b, "\"", 1);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		if (c >= 0x80) {
+			size_t len = utf8_len(s + i, n - i);
+			if (!len) {
+				ct_buf_puts(b, "\\ufffd");
+				i++;
+				continue;
+			}
+			/* U+2028 and U+2029 break JavaScript; Go escapes them. */
+			if (len == 3 && c == 0xe2 && s[i + 1] == 0x80 &&
+			    (s[i + 2] & 0xfe) == 0xa8) {
+				ct_buf_puts(b, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
+			} else {
+				ct_buf_put(b, s + i, len);
+			}
+			i += len;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			ct_buf_puts(b, "\\\"");
+			break;
+		case '\\':
+			ct_buf_puts(b, "\\\\");
+			break;
+		case '\n':
+			ct_buf_puts(b, "\\n");
+			break;
+		case '\r':
+			ct_buf_puts(b, "\\r");
+			break;
+		case '\t':
+			ct_buf_puts(b, "\\t");
+			break;
+		default:
+			if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+				char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+				ct_buf_put(b, e, 6);
+			} else {
+				ct_buf_put(b, &c, 1);
+			}
+		}
+		i++;
+	}
+	ct_buf_put(b, "\"", 1);
+}
+
+static void go_cstr(struct ct_buf *b, const char *s)
+{
+	go_str(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void num_u(struct ct_buf *b, uint64_t v)
+{
+	char t[24];
+	ct_buf_put(b, t, ct_u64_dec(t, v));
+}
+
+static void num_i(struct ct_buf *b, int64_t v)
+{
+	char t[24];
+	ct_buf_put(b, t, ct_i64_dec(t, v));
+}
+
+/* Address family names as Tracee's parser spells them (linux socket.h). */
+static const char *af_name(uint16_t f)
+{
+	static const char *const names[] = {
+	    [0] = "AF_UNSPEC",	    [1] = "AF_UNIX",	   [2] = "AF_INET",
+	    [3] = "AF_AX25",	    [4] = "AF_IPX",	   [5] = "AF_APPLETALK",
+	    [6] = "AF_NETROM",	    [7] = "AF_BRIDGE",	   [8] = "AF_ATMPVC",
+	    [9] = "AF_X25",	    [10] = "AF_INET6",	   [11] = "AF_ROSE",
+	    [12] = "AF_DECnet",	    [13] = "AF_NETBEUI",   [14] = "AF_SECURITY",
+	    [15] = "AF_KEY",	    [16] = "AF_NETLINK",   [17] = "AF_PACKET",
+	    [18] = "AF_ASH",	    [19] = "AF_ECONET",	   [20] = "AF_ATMSVC",
+	    [21] = "AF_RDS",	    [22] = "AF_SNA",	   [23] = "AF_IRDA",
+	    [24] = "AF_PPPOX",	    [25] = "AF_WANPIPE",   [26] = "AF_LLC",
+	    [27] = "AF_IB",	    [28] = "AF_MPLS",	   [29] = "AF_CAN",
+	    [30] = "AF_TIPC",	    [31] = "AF_BLUETOOTH", [32] = "AF_IUCV",
+	    [33] = "AF_RXRPC",	    [34] = "AF_ISDN",	   [35] = "AF_PHONET",
+	    [36] = "AF_IEEE802154", [37] = "AF_CAIF",	   [38] = "AF_ALG",
+	    [39] = "AF_NFC",	    [40] = "AF_VSOCK",	   [41] = "AF_KCM",
+	    [42] = "AF_QIPCRTR",    [43] = "AF_SMC",	   [44] = "AF_XDP",
+	    [45] = "AF_MCTP",
+	};
+	if (f < sizeof(names) / sizeof(names[0]) && names[f])
+		return names[f];
+	return "AF_UNSPEC"; /* what Tracee prints when it cannot name it */
+}
+
+static void remote_addr(struct ct_buf *b, const struct ct_event *ev)
+{
+	char a[INET6_ADDRSTRLEN], t[24];
+
+	ct_buf_puts(b, "{\"sa_family\":");
+	go_cstr(b, af_name(ev->family));
+	if (ev->family == 2) {
+		inet_ntop(AF_INET, ev->daddr, a, sizeof(a));
+		ct_buf_puts(b, ",\"sin_addr\":");
+		go_cstr(b, a);
+		ct_buf_puts(b, ",\"sin_port\":\"");
+		ct_buf_put(b, t, ct_u64_dec(t, ev->dport));
+		ct_buf_puts(b, "\"");
+	} else if (ev->family == 10) {
+		inet_ntop(AF_INET6, ev->daddr, a, sizeof(a));
+		ct_buf_puts(b, ",\"sin6_addr\":");
+		go_cstr(b, a);
+		ct_buf_puts(b, ",\"sin6_flowinfo\":\"0\",\"sin6_port\":\"");
+		ct_buf_put(b, t, ct_u64_dec(t, ev->dport));
+		ct_buf_puts(b, "\",\"sin6_scopeid\":\"");
+		ct_buf_put(b, t, ct_u64_dec(t, ev->scope_id));
+		ct_buf_puts(b, "\"");
+	} else if (ev->family == 1) {
+		size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
+		char path[CT_UNIX_PATH_MAX + 1];
+		size_t m = 0;
+		/* Tracee reads up to the first NUL; an abstract name's leading
+		 * NUL is shown as '@'. */
+		size_t i = 0;
+		if ((ev->flags & CT_EV_ABSTRACT) && n > 0 && ev->path[0] == '\0') {
+			path[m++] = '@';
+			i = 1;
+		}
+		for (; i < n && ev->path[i]; i++)
+			path[m++] = ev->path[i];
+		ct_buf_puts(b, ",\"sun_path\":");
+		go_str(b, path, m);
+	}
+	ct_buf_puts(b, "}");
+}
+
+static int tracee_event(struct ct_exporter *x, const struct ct_event *ev,
+			const struct ct_proc_info *proc, unsigned input, int64_t wall_ns)
+{
+	struct ct_buf *b = &x->line;
+	const char *host = ct_export_host(x->info, input);
+	const char *container = proc->container && proc->container[0] ? proc->container : NULL;
+	const char *type;
+
+	b->len = 0;
+	ct_buf_puts(b, "{\"timestamp\":");
+	num_i(b, wall_ns);
+	ct_buf_puts(b, ",\"threadStartTime\":0,\"processorId\":0,\"processId\":");
+	num_u(b, ev->pid);
+	ct_buf_puts(b, ",\"cgroupId\":");
+	num_u(b, ev->cgroup_id);
+	ct_buf_puts(b, ",\"threadId\":");
+	num_u(b, ev->tid);
+	ct_buf_puts(b, ",\"parentProcessId\":");
+	num_u(b, ev->ppid);
+	ct_buf_puts(b, ",\"hostProcessId\":");
+	num_u(b, ev->pid);
+	ct_buf_puts(b, ",\"hostThreadId\":");
+	num_u(b, ev->tid);
+	ct_buf_puts(b, ",\"hostParentProcessId\":");
+	num_u(b, ev->ppid);
+	ct_buf_puts(b, ",\"userId\":");
+	num_u(b, ev->uid);
+	ct_buf_puts(b, ",\"mountNamespace\":0,\"pidNamespace\":0,\"processName\":");
+	go_str(b, ev->comm, strnlen(ev->comm, CT_COMM_LEN));
+	ct_buf_puts(b, ",\"executable\":{\"path\":");
+	go_cstr(b, proc->exe);
+	ct_buf_puts(b, "},\"hostName\":");
+	go_cstr(b, host);
+	ct_buf_puts(b, ",\"containerId\":");
+	go_cstr(b, container);
+	if (container) {
+		ct_buf_puts(b, ",\"container\":{\"id\":");
+		go_cstr(b, container);
+		ct_buf_puts(b, "}");
+	} else {
+		ct_buf_puts(b, ",\"container\":{}");
+	}
+	ct_buf_puts(b, ",\"kubernetes\":{},\"eventId\":\"" TRACEE_EVENT_ID
+		       "\",\"eventName\":\"security_socket_connect\",\"matchedPolicies\":[\"\"],"
+		       "\"argsNum\":3,\"returnValue\":");
+	num_i(b, (ev->flags & CT_EV_RET) ? ev->ret : 0);
+	ct_buf_puts(b, ev->sockfd >= 0 ? ",\"syscall\":\"connect\"" : ",\"syscall\":\"\"");
+	ct_buf_puts(b, ",\"stackAddresses\":null,\"contextFlags\":{\"containerStarted\":");
+	ct_buf_puts(b, container ? "true" : "false");
+	ct_buf_puts(b, ",\"isCompat\":false},\"threadEntityId\":0,\"processEntityId\":0,"
+		       "\"parentEntityId\":0,\"args\":[{\"name\":\"sockfd\",\"type\":\"int32\","
+		       "\"value\":");
+	num_i(b, ev->sockfd);
+	ct_buf_puts(b, "},{\"name\":\"type\",\"type\":\"string\",\"value\":");
+	if ((type = ct_type_name(ev->type))) {
+		go_cstr(b, type);
+	} else {
+		char t[24];
+		ct_buf_puts(b, "\"");
+		ct_buf_put(b, t, ct_u64_dec(t, ev->type));
+		ct_buf_puts(b, "\"");
+	}
+	ct_buf_puts(b, "},{\"name\":\"remote_addr\",\"type\":\"SockAddr\",\"value\":");
+	remote_addr(b, ev);
+	ct_buf_puts(b, "}]}\n");
+	return ct_out_write(x->out, b->p, b->len);
+}
+
+static int tracee_lost(struct ct_exporter *x, const struct ct_lost *l, unsigned input,
+		       int64_t wall_ns)
+{
+	(void)x;
+	(void)l;
+	(void)input;
+	(void)wall_ns;
+	return 0;
+}
+
+static int tracee_close(struct ct_exporter *x)
+{
+	int rc = ct_out_flush(x->out);
+	ct_buf_free(&x->line);
+	free(x);
+	return rc;
+}
+
+const struct ct_export_format ct_export_tracee = {
+    .name = "tracee-json",
+    .open = tracee_open,
+    .event = tracee_event,
+    .lost = tracee_lost,
+    .close = tracee_close,
+};

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_export: every convert sink on hand-made events, read back by the
+ * real consumer where one exists in C (libpcap for pcapng and pcap), and by
+ * exact expectations for the text formats (CSV quoting, JSON lines equal to
+ * ct_fmt_json_event, the Tracee shape).
+ */
+#include <arpa/inet.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "report/eventfmt.h"
+#include "report/export.h"
+
+static int fails;
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			fails++;                                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define BASE_NS 1700000000123456789LL
+
+static struct ct_header hdr = {
+    .hostname = "web-1",
+    .kernel = "6.18.0",
+    .arch = "x86_64",
+    .recorder = "conntrail 0.1.0",
+    .backend = "tracepoint",
+    .cmdline = "conntrail record -o t.ctr",
+};
+static struct ct_export_input inputs[1] = {{.path = "t.ctr", .hdr = &hdr, .host_index = 0}};
+
+enum { N_EV = 8 };
+static struct ct_event evs[N_EV];
+static struct ct_proc_info procs[N_EV];
+
+static void base(struct ct_event *e, uint32_t pid, const char *comm)
+{
+	memset(e, 0, sizeof(*e));
+	e->pid = e->tid = pid;
+	e->ppid = 1;
+	e->uid = 1000;
+	e->gid = 1000;
+	e->sockfd = 3;
+	memcpy(e->comm, comm, strnlen(comm, CT_COMM_LEN));
+}
+
+static void make_events(void)
+{
+	struct ct_event *e = evs;
+
+	/* 0: IPv4 TCP, succeeded, with latency */
+	base(e, 100, "curl");
+	e->family = 2, e->type = 1, e->proto = 6;
+	inet_pton(AF_INET, "93.184.216.34", e->daddr);
+	e->dport = 443;
+	e->flags = CT_EV_RET | CT_EV_LATENCY;
+	e->latency_ns = 12345;
+	procs[0].exe = "/usr/bin/curl";
+	/* 1: IPv4 TCP refused, bound source known, a comm that needs quoting */
+	base(++e, 101, "a,\"b");
+	e->family = 2, e->type = 1, e->proto = 6;
+	inet_pton(AF_INET, "127.0.0.1", e->daddr);
+	inet_pton(AF_INET, "127.0.0.1", e->saddr);
+	e->dport = 9, e->sport = 40000;
+	e->ret = -111;
+	e->flags = CT_EV_RET | CT_EV_SADDR;
+	/* 2: IPv6 UDP with scope id */
+	base(++e, 102, "dig");
+	e->family = 10, e->type = 2, e->proto = 17;
+	inet_pton(AF_INET6, "fe80::1", e->daddr);
+	e->dport = 53;
+	e->scope_id = 2;
+	e->sockfd = -1;
+	/* 3: UNIX path */
+	base(++e, 103, "systemctl");
+	e->family = 1, e->type = 1;
+	strcpy(e->path, "/run/x.sock");
+	e->path_len = (uint8_t)strlen(e->path);
+	e->flags = CT_EV_RET;
+	procs[3].container = "abc123";
+	/* 4: UNIX abstract name with an '&' (Go escapes it) */
+	base(++e, 104, "dbus");
+	e->family = 1, e->type = 1;
+	memcpy(e->path, "\0a&b", 4);
+	e->path_len = 4;
+	e->flags = CT_EV_ABSTRACT;
+	/* 5: AF_NETLINK */
+	base(++e, 105, "ip");
+	e->family = 16, e->type = 3;
+	/* 6: IPv4 ping socket */
+	base(++e, 106, "ping");
+	e->family = 2, e->type = 2, e->proto = 1;
+	inet_pton(AF_INET, "10.0.0.1", e->daddr);
+	/* 7: IPv6 TCP host unreachable */
+	base(++e, 107, "wget");
+	e->family = 10, e->type = 1, e->proto = 6;
+	inet_pton(AF_INET6, "2001:db8::7", e->daddr);
+	e->dport = 80;
+	e->ret = -113;
+	e->flags = CT_EV_RET;
+}
+
+/* Run a sink over all events into a temporary file; returns its path. */
+static char *run_sink(const struct ct_export_format *fmt, int replies)
+{
+	static char path[64];
+	snprintf(path, sizeof(path), "/tmp/test_export.XXXXXX");
+	int fd = mkstemp(path);
+	struct ct_out out;
+	struct ct_export_info info = {.ninputs = 1,
+				      .inputs = inputs,
+				      .nhosts = 1,
+				      .cmdline = "conntrail convert t.ctr",
+				      .replies = replies};
+	struct ct_exporter *x = NULL;
+
+	CHECK(fd >= 0, "mkstemp");
+	CHECK(ct_out_init(&out, fd, 256) == 0, "ct_out_init"); /* tiny: exercise flushing */
+	CHECK(fmt->open(&x, &out, &info) == 0, "%s open", fmt->name);
+	for (int i = 0; i < N_EV; i++)
+		CHECK(fmt->event(x, &evs[i], &procs[i], 0, BASE_NS + i * 1000) == 0, "%s event %d",
+		      fmt->name, i);
+	struct ct_lost l = {.count = 7, .cpu = UINT32_MAX};
+	CHECK(fmt->lost(x, &l, 0, BASE_NS + 9000) == 0, "%s lost", fmt->name);
+	CHECK(fmt->close(x) == 0, "%s close", fmt->name);
+	ct_out_free(&out);
+	close(fd);
+	return path;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *p = NULL;
+	size_t cap = 0;
+	*len = 0;
+	if (!f)
+		return NULL;
+	for (;;) {
+		p = realloc(p, cap + 65536 + 1);
+		size_t n = fread(p + *len, 1, 65536, f);
+		*len += n;
+		cap += 65536;
+		if (n < 65536)
+			break;
+	}
+	fclose(f);
+	p[*len] = '\0';
+	return p;
+}
+
+static int csum_ok(const uint8_t *p, size_t n, uint32_t acc)
+{
+	for (; n >= 2; p += 2, n -= 2)
+		acc += (uint32_t)p[0] << 8 | p[1];
+	if (n)
+		acc += (uint32_t)p[0] << 8;
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return acc == 0xffff;
+}
+
+/* Checks an IP frame: header checksum, transport checksum, addresses. */
+static void check_ip_frame(const uint8_t *f, size_t len, const struct ct_event *ev, int i)
+{
+	uint16_t et = (uint16_t)(f[12] << 8 | f[13]);
+	const uint8_t *ip = f + 14;
+	uint32_t pseudo;
+	size_t l4len;
+	const uint8_t *l4;
+	uint8_t proto;
+
+	if (ev->family == 2) {
+		CHECK(et == 0x0800, "frame %d: ethertype %#x", i, et);
+		CHECK(csum_ok(ip, 20, 0), "frame %d: IPv4 header checksum", i);
+		CHECK(!memcmp(ip + 16, ev->daddr, 4), "frame %d: IPv4 destination", i);
+		proto = ip[9];
+		l4 = ip + 20;
+		l4len = len - 14 - 20;
+		pseudo = 0;
+		for (int k = 12; k < 20; k += 2)
+			pseudo += (uint32_t)ip[k] << 8 | ip[k + 1];
+	} else {
+		CHECK(et == 0x86DD, "frame %d: ethertype %#x", i, et);
+		CHECK(!memcmp(ip + 24, ev->daddr, 16), "frame %d: IPv6 destination", i);
+		proto = ip[6];
+		l4 = ip + 40;
+		l4len = len - 14 - 40;
+		pseudo = 0;
+		for (int k = 8; k < 40; k += 2)
+			pseudo += (uint32_t)ip[k] << 8 | ip[k + 1];
+	}
+	pseudo += proto + (uint32_t)l4len;
+	if (proto == 6) {
+		CHECK(l4len == 20, "frame %d: TCP length", i);
+		CHECK((l4[2] << 8 | l4[3]) == ev->dport, "frame %d: TCP dport", i);
+		CHECK(l4[13] == 0x02, "frame %d: SYN flags %#x", i, l4[13]);
+		CHECK(csum_ok(l4, l4len, pseudo), "frame %d: TCP checksum", i);
+		if (ev->flags & CT_EV_SADDR)
+			CHECK((l4[0] << 8 | l4[1]) == ev->sport, "frame %d: bound sport", i);
+	} else if (proto == 17) {
+		CHECK((l4[2] << 8 | l4[3]) == ev->dport, "frame %d: UDP dport", i);
+		CHECK(csum_ok(l4, l4len, pseudo), "frame %d: UDP checksum", i);
+	} else if (proto == 1) {
+		CHECK(l4[0] == 8, "frame %d: ICMP echo request", i);
+		CHECK(csum_ok(l4, l4len, 0), "frame %d: ICMP checksum", i);
+	} else {
+		CHECK(0, "frame %d: unexpected protocol %u", i, proto);
+	}
+}
+
+static void check_pcap_file(const char *path, int nano)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	int i = 0, r;
+
+	CHECK(p, "libpcap cannot open %s: %s", path, err);
+	if (!p)
+		return;
+	CHECK(pcap_datalink(p) == DLT_EN10MB, "%s: datalink %d", path, pcap_datalink(p));
+	while ((r = pcap_next_ex(p, &h, &d)) == 1 && i < N_EV) {
+		const struct ct_event *ev = &evs[i];
+		int64_t ns = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec;
+		if (nano)
+			CHECK(ns == BASE_NS + i * 1000, "frame %d: time %lld", i, (long long)ns);
+		if (ct_packet_is_ip(ev)) {
+			check_ip_frame(d, h->caplen, ev, i);
+		} else {
+			CHECK(d[12] == 0x88 && d[13] == 0xb5, "frame %d: conntrail ethertype", i);
+			struct ct_buf want = {0};
+			ct_fmt_json_event(&want, ev, &procs[i], BASE_NS + i * 1000, "web-1");
+			CHECK(h->caplen == 14 + want.len - 1 &&
+				  !memcmp(d + 14, want.p, want.len - 1),
+			      "frame %d: payload is the JSON line", i);
+			ct_buf_free(&want);
+		}
+		i++;
+	}
+	CHECK(r == -2, "%s: read ended with %d (%s)", path, r, r == -1 ? pcap_geterr(p) : "");
+	CHECK(i == N_EV, "%s: %d frames, want %d", path, i, N_EV);
+	pcap_close(p);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* Walk the pcapng blocks: every length sane, and the ISB's ifdrop is 7. */
+static void check_pcapng_blocks(const char *path)
+{
+	size_t len;
+	uint8_t *f = (uint8_t *)slurp(path, &len);
+	size_t off = 0;
+	int shb = 0, idb = 0, epb = 0, isb = 0;
+	uint64_t ifdrop = UINT64_MAX;
+
+	CHECK(f != NULL, "read %s", path);
+	while (f && off + 12 <= len) {
+		uint32_t type = rd32(f + off), blen = rd32(f + off + 4);
+		CHECK(blen >= 12 && blen % 4 == 0 && off + blen <= len, "block at %zu: length %u",
+		      off, blen);
+		if (blen < 12 || blen % 4 || off + blen > len)
+			break;
+		CHECK(rd32(f + off + blen - 4) == blen, "block at %zu: trailing length", off);
+		shb += type == 0x0A0D0D0A;
+		idb += type == 1;
+		epb += type == 6;
+		if (type == 5) {
+			isb++;
+			size_t o = off + 20;
+			while (o + 4 <= off + blen - 4) {
+				uint16_t code, olen;
+				memcpy(&code, f + o, 2);
+				memcpy(&olen, f + o + 2, 2);
+				if (code == 5 && olen == 8)
+					memcpy(&ifdrop, f + o + 4, 8);
+				if (code == 0)
+					break;
+				o += 4 + ((olen + 3u) & ~3u);
+			}
+		}
+		off += blen;
+	}
+	CHECK(off == len, "pcapng: %zu trailing bytes", len - off);
+	CHECK(shb == 1 && idb == 1 && isb == 1, "pcapng: SHB %d IDB %d ISB %d", shb, idb, isb);
+	CHECK(epb == N_EV, "pcapng: %d EPBs", epb);
+	CHECK(ifdrop == 7, "pcapng: isb_ifdrop %llu", (unsigned long long)ifdrop);
+	free(f);
+}
+
+static void test_pcapng(void)
+{
+	char *path = run_sink(&ct_export_pcapng, 0);
+	check_pcap_file(path, 1);
+	check_pcapng_blocks(path);
+	unlink(path);
+}
+
+static void test_pcap(void)
+{
+	char *path = run_sink(&ct_export_pcap, 0);
+	check_pcap_file(path, 1);
+	unlink(path);
+}
+
+/* --replies: SYN/ACK after 0, RST/ACK after 1, ICMPv6 unreachable after 7. */
+static void test_replies(void)
+{
+	char *path = run_sink(&ct_export_pcapng, 1);
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(path, err);
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	int n = 0, synack = 0, rst = 0, unreach = 0;
+
+	CHECK(p, "libpcap: %s", err);
+	while (p && pcap_next_ex(p, &h, &d) == 1) {
+		n++;
+		if (d[12] == 0x08 && d[14 + 9] == 6 && d[14 + 20 + 13] == 0x12)
+			synack++;
+		if (d[12] == 0x08 && d[14 + 9] == 6 && d[14 + 20 + 13] == 0x14)
+			rst++;
+		if (d[12] == 0x86 && d[14 + 6] == 58 && d[14 + 40] == 1) {
+			unreach++;
+			uint32_t pseudo = 58 + (uint32_t)(h->caplen - 54);
+			for (int k = 8; k < 40; k += 2)
+				pseudo += (uint32_t)d[14 + k] << 8 | d[14 + k + 1];
+			CHECK(csum_ok(d + 54, h->caplen - 54, pseudo), "ICMPv6 checksum");
+		}
+	}
+	CHECK(n == N_EV + 3, "replies: %d frames", n);
+	CHECK(synack == 1 && rst == 1 && unreach == 1, "replies: synack %d rst %d unreach %d",
+	      synack, rst, unreach);
+	if (p)
+		pcap_close(p);
+	unlink(path);
+}
+
+static void test_csv(void)
+{
+	size_t len;
+	char *path = run_sink(&ct_export_csv, 0);
+	char *s = slurp(path, &len);
+	int lines = 0;
+
+	for (size_t i = 0; i + 1 < len; i++)
+		if (s[i] == '\r' && s[i + 1] == '\n')
+			lines++;
+	CHECK(lines == N_EV + 1, "csv: %d CRLF lines", lines);
+	CHECK(!strncmp(s, "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,", 44), "csv header");
+	CHECK(strstr(s, "\r\n2023-11-14T22:13:20.123456789Z,1700000000123456789,web-1,100,100,1,"
+			"1000,1000,curl,/usr/bin/curl,,,3,AF_INET,SOCK_STREAM,tcp,93.184.216.34,"
+			"443,,,,,0,12345\r\n"),
+	      "csv: row 0 as expected");
+	CHECK(strstr(s, ",\"a,\"\"b\","), "csv: quoted comm with comma and doubled quote");
+	CHECK(strstr(s, ",/run/x.sock,false,0,"), "csv: UNIX path");
+	CHECK(strstr(s, ",@a&b,true,,"), "csv: abstract path");
+	CHECK(strstr(s, ",fe80::1,53,,,,,,\r\n"), "csv: IPv6 row, sockfd empty");
+	free(s);
+	unlink(path);
+}
+
+static void test_jsonl(void)
+{
+	size_t len;
+	char *path = run_sink(&ct_export_jsonl, 0);
+	char *s = slurp(path, &len);
+	struct ct_buf want = {0};
+
+	for (int i = 0; i < N_EV; i++)
+		ct_fmt_json_event(&want, &evs[i], &procs[i], BASE_NS + i * 1000, "web-1");
+	CHECK(len == want.len && !memcmp(s, want.p, len), "jsonl: bytes of ct_fmt_json_event");
+	ct_buf_free(&want);
+	free(s);
+	unlink(path);
+}
+
+static void test_tracee(void)
+{
+	size_t len;
+	char *path = run_sink(&ct_export_tracee, 0);
+	char *s = slurp(path, &len);
+	int lines = 0;
+
+	for (size_t i = 0; i < len; i++)
+		lines += s[i] == '\n';
+	CHECK(lines == N_EV, "tracee: %d lines", lines);
+	CHECK(!strncmp(s, "{\"timestamp\":1700000000123456789,\"threadStartTime\":0,", 53),
+	      "tracee: starts with timestamp");
+	CHECK(strstr(s, "\"eventId\":\"736\",\"eventName\":\"security_socket_connect\""),
+	      "tracee: event id and name");
+	CHECK(strstr(s, "{\"name\":\"remote_addr\",\"type\":\"SockAddr\",\"value\":{\"sa_family\":"
+			"\"AF_INET\",\"sin_addr\":\"93.184.216.34\",\"sin_port\":\"443\"}}"),
+	      "tracee: IPv4 sockaddr");
+	CHECK(strstr(s, "{\"sa_family\":\"AF_INET6\",\"sin6_addr\":\"fe80::1\",\"sin6_flowinfo\":"
+			"\"0\",\"sin6_port\":\"53\",\"sin6_scopeid\":\"2\"}"),
+	      "tracee: IPv6 sockaddr");
+	CHECK(strstr(s, "{\"sa_family\":\"AF_UNIX\",\"sun_path\":\"@a\\u0026b\"}"),
+	      "tracee: abstract UNIX path, Go escaping");
+	CHECK(strstr(s, "{\"sa_family\":\"AF_NETLINK\"}"), "tracee: netlink family");
+	CHECK(strstr(s, "\"containerId\":\"abc123\",\"container\":{\"id\":\"abc123\"}"),
+	      "tracee: container");
+	CHECK(strstr(s, "\"returnValue\":-111,\"syscall\":\"connect\""), "tracee: returnValue");
+	free(s);
+	unlink(path);
+}
+
+static void test_names(void)
+{
+	CHECK(ct_export_by_path("x.pcapng") == &ct_export_pcapng, "ext pcapng");
+	CHECK(ct_export_by_path("dir.d/x.PCAP") == &ct_export_pcap, "ext pcap");
+	CHECK(ct_export_by_path("x.csv") == &ct_export_csv, "ext csv");
+	CHECK(ct_export_by_path("x.json") == &ct_export_jsonl, "ext json");
+	CHECK(ct_export_by_path("x.jsonl") == &ct_export_jsonl, "ext jsonl");
+	CHECK(ct_export_by_path("x.tracee.json") == &ct_export_tracee, "ext tracee.json");
+	CHECK(ct_export_by_path("x.txt") == NULL, "ext txt");
+	CHECK(ct_export_by_path(".pcap") == NULL, "bare extension");
+	CHECK(ct_export_by_name("tracee-json") == &ct_export_tracee, "name tracee-json");
+	CHECK(ct_export_by_name("pcapNG") == NULL, "names are exact");
+}
+
+int main(void)
+{
+	make_events();
+	test_names();
+	test_pcapng();
+	test_pcap();
+	test_replies();
+	test_csv();
+	test_jsonl();
+	test_tracee();
+	if (fails) {
+		fprintf(stderr, "test_export: %d failures\n", fails);
+		return 1;
+	}
+	printf("test_export: ok\n");
+	return 0;
+}
