@@ -28,7 +28,9 @@ bad() {
 record_connector() {
 	run=$1
 	shift
-	conntrail record -o "$run.ctr" "$@" -- connector --log "$run.connector.jsonl" \
+	# exec keeps the pid, so record's pid (the connector's parent) is known.
+	sh -c 'echo $$ >"$0.parent.pid"; exec conntrail record -o "$0.ctr" "$@" \
+		-- connector "$0.connector.jsonl" /tmp' "$run" "$@" \
 		>"$run.record.out" 2>"$run.record.err"
 	echo $? >"$run.record.status"
 	echo "guest: $run: record exit $(cat "$run.record.status"): $(tail -n1 "$run.record.err")"
@@ -47,7 +49,8 @@ read_back() {
 	grep -qi 'index.*present\|index: *yes\|index *present' "$run.info" && ok ||
 		bad "$run: info does not say the index is present"
 	logged=$(grep -c . "$run.connector.jsonl" 2>/dev/null || echo 0)
-	events=$(grep -c '"comm":"connector"' "$run.script.jsonl" 2>/dev/null || echo 0)
+	pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$run.connector.jsonl" 2>/dev/null | head -n1)
+	events=$(grep -c "\"pid\":${pid:-none}," "$run.script.jsonl" 2>/dev/null || echo 0)
 	[ "$logged" -gt 0 ] && ok || bad "$run: the connector logged no connects"
 	[ "$events" -ge "$logged" ] && ok || bad "$run: $events connector events < $logged logged connects"
 	echo "guest: $run: $logged connects logged, $events connector events in the trace"
@@ -75,7 +78,8 @@ while [ $i -lt 120 ]; do
 	i=$((i + 1))
 done
 [ $seen = 1 ] && ok || bad "sys: the sentinel connect never reached the trace"
-connector --log sys.connector.jsonl >sys.connector.out 2>&1
+echo $$ >sys.parent.pid
+connector sys.connector.jsonl /tmp >sys.connector.out 2>&1
 echo $? >sys.connector.status
 kill -INT $rec
 wait $rec
