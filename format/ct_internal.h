@@ -55,27 +55,33 @@ enum ct_hdr_key {
 
 /* Record heads inside a chunk payload: varint, low bit 0 = event with the
  * change mask in the other bits; low bit 1 = (type << 1) | 1, then varint
- * length and that many bytes. */
+ * length and that many bytes. Mask bits, most often set first so a common
+ * event's head fits one byte: */
 enum ct_field_bit {
-	CT_F_DADDR = 1u << 0,
-	CT_F_DPORT = 1u << 1,
-	CT_F_RET = 1u << 2,
+	CT_F_PROC_REF = 1u << 0, /* process context from the chunk's table */
+	CT_F_DEST_REF = 1u << 1, /* destination from the chunk's table */
+	CT_F_TID = 1u << 2,	 /* tid - pid changed */
 	CT_F_SOCKFD = 1u << 3,
-	CT_F_TID = 1u << 4,
-	CT_F_PID = 1u << 5,
-	CT_F_LATENCY = 1u << 6,
-	CT_F_COMM = 1u << 7,
-	CT_F_PPID = 1u << 8,
-	CT_F_UID = 1u << 9,
-	CT_F_GID = 1u << 10,
-	CT_F_CGROUP = 1u << 11,
-	CT_F_FTP = 1u << 12, /* family, type, proto */
-	CT_F_FLAGS = 1u << 13,
-	CT_F_PATH = 1u << 14,
-	CT_F_SADDR = 1u << 15, /* sport + saddr */
-	CT_F_SCOPE = 1u << 16,
-	CT_F_ALL = (1u << 17) - 1,
+	CT_F_RET = 1u << 4,
+	CT_F_LATENCY = 1u << 5,
+	CT_F_FLAGS = 1u << 6,
+	CT_F_PID = 1u << 7,
+	CT_F_COMM = 1u << 8,
+	CT_F_PPID = 1u << 9,
+	CT_F_UID = 1u << 10,
+	CT_F_GID = 1u << 11,
+	CT_F_CGROUP = 1u << 12,
+	CT_F_FTP = 1u << 13, /* family, type, proto */
+	CT_F_DADDR = 1u << 14,
+	CT_F_DPORT = 1u << 15,
+	CT_F_PATH = 1u << 16,
+	CT_F_SCOPE = 1u << 17,
+	CT_F_SADDR = 1u << 18, /* sport + saddr */
+	CT_F_ALL = (1u << 19) - 1,
 };
+#define CT_F_PROC (CT_F_PID | CT_F_COMM | CT_F_PPID | CT_F_UID | CT_F_GID | CT_F_CGROUP)
+#define CT_F_DEST (CT_F_FTP | CT_F_DADDR | CT_F_DPORT | CT_F_PATH | CT_F_SCOPE)
+#define CT_TAB_MAX 65536u /* entries per table per chunk */
 
 /* Summary (Bloom filter) layout: u8 type (1), u8 k, u8 log2 bits, u8 0,
  * then 2^log2 bits. */
@@ -188,16 +194,42 @@ void ct_sum_free(struct ct_sumbuild *sb);
 /* Add every key of ev whose field bit is in mask. */
 int ct_sum_add_event(struct ct_sumbuild *sb, const struct ct_event *ev, uint32_t mask);
 
-/* Event codec: prev is the chunk's running state (zeroed at chunk start). */
+/* Event codec. A chunk's encoder and decoder both keep the previous event
+ * and two tables (process contexts, destinations) that grow the same way on
+ * both sides: an event whose process or destination changed to one not yet
+ * in the table spells the fields out and appends it; later ones refer to it. */
+struct ct_pctx {
+	uint64_t cgroup_id;
+	uint32_t pid, ppid, uid, gid;
+	char comm[CT_COMM_LEN];
+};
+struct ct_dest {
+	uint32_t scope_id;
+	uint16_t family, type, proto, dport;
+	uint8_t path_len;
+	uint8_t daddr[16];
+	char path[CT_UNIX_PATH_MAX];
+};
+struct ct_evtab {
+	struct ct_pctx *procs;
+	struct ct_dest *dests;
+	uint32_t nproc, cap_proc, ndest, cap_dest;
+	uint32_t *phash, *dhash; /* encoder only: index + 1, 0 empty */
+	uint32_t phcap, dhcap;
+};
+void ct_evtab_reset(struct ct_evtab *t);
+void ct_evtab_free(struct ct_evtab *t);
+
+/* Field-level differences (CT_F_* other than the _REF bits). */
 uint32_t ct_event_diff(const struct ct_event *prev, const struct ct_event *ev);
-/* Encode ev (already normalised) against prev; caller reserved
- * CT_EVENT_MAX_ENC bytes. */
-#define CT_EVENT_MAX_ENC (16 * 10 + 16 + 16 + 16 + CT_UNIX_PATH_MAX + 8)
-uint8_t *ct_event_encode(uint8_t *p, const struct ct_event *prev, const struct ct_event *ev,
-			 uint32_t mask);
-/* Decode the fields of mask into st in place. NULL on malformed input. */
-const uint8_t *ct_event_decode(const uint8_t *p, const uint8_t *end, struct ct_event *st,
-			       uint32_t mask);
+#define CT_EVENT_MAX_ENC (20 * 10 + 16 + 18 + CT_COMM_LEN + CT_UNIX_PATH_MAX + 8)
+/* Encode ev (normalised) after prev: head, ts delta, fields. Caller reserved
+ * CT_EVENT_MAX_ENC bytes at p. NULL on allocation failure. */
+uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *prev,
+			 const struct ct_event *ev, uint32_t diff);
+/* Apply the fields of mask to st in place. NULL on malformed input. */
+const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p, const uint8_t *end,
+			       struct ct_event *st, uint32_t mask);
 /* Zero the bytes the format does not keep (address tails, path tail...). */
 void ct_event_normalise(struct ct_event *ev);
 

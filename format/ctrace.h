@@ -164,7 +164,7 @@ struct ct_writer_io {
 };
 
 struct ct_writer_opts {
-	enum ct_compress compress;  /* default CT_COMP_ZSTD */
+	enum ct_compress compress;  /* 0 is CT_COMP_NONE; NULL opts give CT_COMP_ZSTD */
 	int level;		    /* 0 = codec default */
 	uint64_t flush_interval_ns; /* ct_writer_tick closes a chunk this old; default 1 s */
 	uint32_t chunk_events;	    /* close a chunk at this many events; default 65536 */

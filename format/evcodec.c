@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * evcodec.c: the compact event encoding of event chunks. Each event is
- * stored as the set of fields that differ from the previous event of its
- * chunk, so a decoder keeps one struct as state and patches it in place.
+ * stored as the fields that differ from the previous event of its chunk; a
+ * process context or destination seen before in the chunk is one small
+ * table index. A decoder keeps one struct as state and patches it in place.
  * Field order and byte layout: format/FORMAT.md, "Event records".
  */
+#include <stddef.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 #include "ct_internal.h"
@@ -41,7 +44,7 @@ uint32_t ct_event_diff(const struct ct_event *a, const struct ct_event *b)
 		m |= CT_F_RET;
 	if (a->sockfd != b->sockfd)
 		m |= CT_F_SOCKFD;
-	if (a->tid != b->tid)
+	if ((int64_t)a->tid - a->pid != (int64_t)b->tid - b->pid)
 		m |= CT_F_TID;
 	if (a->pid != b->pid)
 		m |= CT_F_PID;
@@ -70,23 +73,201 @@ uint32_t ct_event_diff(const struct ct_event *a, const struct ct_event *b)
 	return m;
 }
 
-/* Encoding order is decoding order: family first, since it sets how many
- * address bytes follow. */
-uint8_t *ct_event_encode(uint8_t *p, const struct ct_event *prev, const struct ct_event *ev,
-			 uint32_t m)
+/* ---------------------------------------------------------------- tables */
+
+void ct_evtab_reset(struct ct_evtab *t)
 {
-	(void)prev;
-	if (m & CT_F_FTP) {
-		p = put_varint(p, ev->family);
-		p = put_varint(p, ev->type);
-		p = put_varint(p, ev->proto);
+	t->nproc = t->ndest = 0;
+	if (t->phash)
+		memset(t->phash, 0, t->phcap * sizeof(*t->phash));
+	if (t->dhash)
+		memset(t->dhash, 0, t->dhcap * sizeof(*t->dhash));
+}
+
+void ct_evtab_free(struct ct_evtab *t)
+{
+	free(t->procs);
+	free(t->dests);
+	free(t->phash);
+	free(t->dhash);
+	memset(t, 0, sizeof(*t));
+}
+
+static void pctx_of(struct ct_pctx *c, const struct ct_event *ev)
+{
+	memset(c, 0, sizeof(*c));
+	c->cgroup_id = ev->cgroup_id;
+	c->pid = ev->pid;
+	c->ppid = ev->ppid;
+	c->uid = ev->uid;
+	c->gid = ev->gid;
+	memcpy(c->comm, ev->comm, CT_COMM_LEN);
+}
+
+static void dest_of(struct ct_dest *d, const struct ct_event *ev)
+{
+	memset(d, 0, sizeof(*d));
+	d->scope_id = ev->scope_id;
+	d->family = ev->family;
+	d->type = ev->type;
+	d->proto = ev->proto;
+	d->dport = ev->dport;
+	d->path_len = ev->path_len;
+	memcpy(d->daddr, ev->daddr, 16);
+	memcpy(d->path, ev->path, ev->path_len);
+}
+
+/* Word-at-a-time hash over the used bytes of an entry (the unused tail of
+ * a path is zero and skipped). */
+static uint64_t hash_mem(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
 	}
-	if (m & CT_F_FLAGS)
-		p = put_varint(p, ev->flags);
+	for (; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 32);
+}
+
+static size_t entry_used(int is_dest, const void *e)
+{
+	if (!is_dest)
+		return sizeof(struct ct_pctx);
+	const struct ct_dest *d = e;
+	return offsetof(struct ct_dest, path) + d->path_len;
+}
+
+/* Append to a table (both sides call this with the same entries). */
+static int push_proc(struct ct_evtab *t, const struct ct_pctx *c)
+{
+	if (t->nproc >= CT_TAB_MAX)
+		return 0;
+	if (t->nproc == t->cap_proc) {
+		uint32_t cap = t->cap_proc ? t->cap_proc * 2 : 64;
+		struct ct_pctx *p = realloc(t->procs, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		t->procs = p;
+		t->cap_proc = cap;
+	}
+	memcpy(&t->procs[t->nproc++], c, sizeof(*c));
+	return 0;
+}
+
+static int push_dest(struct ct_evtab *t, const struct ct_dest *d)
+{
+	if (t->ndest >= CT_TAB_MAX)
+		return 0;
+	if (t->ndest == t->cap_dest) {
+		uint32_t cap = t->cap_dest ? t->cap_dest * 2 : 64;
+		struct ct_dest *p = realloc(t->dests, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		t->dests = p;
+		t->cap_dest = cap;
+	}
+	memcpy(&t->dests[t->ndest++], d, sizeof(*d)); /* padding too: compared by memcmp */
+	return 0;
+}
+
+/* Encoder's lookup: index of an equal entry or -1; grows the hash index to
+ * stay at most half full. */
+static int rehash(uint32_t **hash, uint32_t *hcap, uint32_t n, const void *entries, size_t esize,
+		  int is_dest)
+{
+	if (*hcap && (n + 1) * 2 <= *hcap)
+		return 0;
+	uint32_t cap = *hcap ? *hcap * 2 : 256;
+	uint32_t *h = calloc(cap, sizeof(*h));
+	if (!h)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *e = (const uint8_t *)entries + i * esize;
+		uint64_t k = hash_mem(e, entry_used(is_dest, e));
+		uint32_t j = (uint32_t)k & (cap - 1);
+		while (h[j])
+			j = (j + 1) & (cap - 1);
+		h[j] = i + 1;
+	}
+	free(*hash);
+	*hash = h;
+	*hcap = cap;
+	return 0;
+}
+
+/* Look up e; if absent, insert it into table + hash. Returns its index when
+ * it was already there, -1 when it was added (or the table is full), -2 on
+ * allocation failure. */
+static long find_or_add(struct ct_evtab *t, int is_dest, const void *e)
+{
+	size_t esize = is_dest ? sizeof(struct ct_dest) : sizeof(struct ct_pctx);
+	uint32_t **hash = is_dest ? &t->dhash : &t->phash;
+	uint32_t *hcap = is_dest ? &t->dhcap : &t->phcap;
+	uint32_t n = is_dest ? t->ndest : t->nproc;
+	const uint8_t *entries = is_dest ? (const uint8_t *)t->dests : (const uint8_t *)t->procs;
+
+	if (rehash(hash, hcap, n, entries, esize, is_dest))
+		return -2;
+	uint32_t j = (uint32_t)hash_mem(e, entry_used(is_dest, e)) & (*hcap - 1);
+	while ((*hash)[j]) {
+		uint32_t i = (*hash)[j] - 1;
+		if (!memcmp(entries + i * esize, e, esize))
+			return i;
+		j = (j + 1) & (*hcap - 1);
+	}
+	if (n >= CT_TAB_MAX)
+		return -1;
+	int err = is_dest ? push_dest(t, e) : push_proc(t, e);
+	if (err)
+		return -2;
+	(*hash)[j] = n + 1;
+	return -1;
+}
+
+/* ---------------------------------------------------------------- encode */
+
+/* Encoding order is decoding order: the process part, the tid, then the
+ * destination (family before addresses: it says how many bytes follow). */
+uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *prev,
+			 const struct ct_event *ev, uint32_t diff)
+{
+	uint32_t m = diff;
+
+	long proc_ref = -1, dest_ref = -1;
+	if (diff & CT_F_PROC) {
+		struct ct_pctx c;
+		pctx_of(&c, ev);
+		proc_ref = find_or_add(t, 0, &c);
+		if (proc_ref == -2)
+			return NULL;
+		if (proc_ref >= 0)
+			m = (m & ~CT_F_PROC) | CT_F_PROC_REF;
+	}
+	if (diff & CT_F_DEST) {
+		struct ct_dest d;
+		dest_of(&d, ev);
+		dest_ref = find_or_add(t, 1, &d);
+		if (dest_ref == -2)
+			return NULL;
+		if (dest_ref >= 0)
+			m = (m & ~CT_F_DEST) | CT_F_DEST_REF;
+	}
+
+	p = put_varint(p, (uint64_t)m << 1);
+	p = put_varint(p, ev->ts_ns - prev->ts_ns);
+	if (m & CT_F_PROC_REF)
+		p = put_varint(p, (uint64_t)proc_ref);
 	if (m & CT_F_PID)
 		p = put_varint(p, ev->pid);
-	if (m & CT_F_TID)
-		p = put_varint(p, zigzag((int64_t)ev->tid - (int64_t)ev->pid));
 	if (m & CT_F_PPID)
 		p = put_varint(p, ev->ppid);
 	if (m & CT_F_UID)
@@ -101,6 +282,15 @@ uint8_t *ct_event_encode(uint8_t *p, const struct ct_event *prev, const struct c
 		memcpy(p, ev->comm, n);
 		p += n;
 	}
+	if (m & CT_F_TID)
+		p = put_varint(p, zigzag((int64_t)ev->tid - (int64_t)ev->pid));
+	if (m & CT_F_DEST_REF)
+		p = put_varint(p, (uint64_t)dest_ref);
+	if (m & CT_F_FTP) {
+		p = put_varint(p, ev->family);
+		p = put_varint(p, ev->type);
+		p = put_varint(p, ev->proto);
+	}
 	if (m & CT_F_DADDR) {
 		size_t n = addr_len(ev->family);
 		memcpy(p, ev->daddr, n);
@@ -110,13 +300,13 @@ uint8_t *ct_event_encode(uint8_t *p, const struct ct_event *prev, const struct c
 		put_le16(p, ev->dport);
 		p += 2;
 	}
-	if (m & CT_F_SCOPE)
-		p = put_varint(p, ev->scope_id);
 	if (m & CT_F_PATH) {
 		*p++ = ev->path_len;
 		memcpy(p, ev->path, ev->path_len);
 		p += ev->path_len;
 	}
+	if (m & CT_F_SCOPE)
+		p = put_varint(p, ev->scope_id);
 	if (m & CT_F_SADDR) {
 		size_t n = addr_len(ev->family);
 		put_le16(p, ev->sport);
@@ -129,8 +319,12 @@ uint8_t *ct_event_encode(uint8_t *p, const struct ct_event *prev, const struct c
 		p = put_varint(p, zigzag(ev->ret));
 	if (m & CT_F_LATENCY)
 		p = put_varint(p, ev->latency_ns);
+	if (m & CT_F_FLAGS)
+		p = put_varint(p, ev->flags);
 	return p;
 }
+
+/* ---------------------------------------------------------------- decode */
 
 #define GETV(dst)                                                                                  \
 	do {                                                                                       \
@@ -142,22 +336,13 @@ uint8_t *ct_event_encode(uint8_t *p, const struct ct_event *prev, const struct c
 	} while (0)
 
 /* Values wider than their field are malformed, not silently truncated. */
-#define GETV32(dst)                                                                                \
+#define GETV_MAX(dst, max)                                                                         \
 	do {                                                                                       \
 		uint64_t w_;                                                                       \
 		GETV(w_);                                                                          \
-		if (w_ > UINT32_MAX)                                                               \
+		if (w_ > (max))                                                                    \
 			return NULL;                                                               \
-		dst = (uint32_t)w_;                                                                \
-	} while (0)
-
-#define GETV16(dst)                                                                                \
-	do {                                                                                       \
-		uint64_t w_;                                                                       \
-		GETV(w_);                                                                          \
-		if (w_ > UINT16_MAX)                                                               \
-			return NULL;                                                               \
-		dst = (uint16_t)w_;                                                                \
+		dst = w_;                                                                          \
 	} while (0)
 
 #define GETZ32(dst)                                                                                \
@@ -170,39 +355,50 @@ uint8_t *ct_event_encode(uint8_t *p, const struct ct_event *prev, const struct c
 		dst = (int32_t)s_;                                                                 \
 	} while (0)
 
-const uint8_t *ct_event_decode(const uint8_t *p, const uint8_t *end, struct ct_event *st,
-			       uint32_t m)
+static void set_path(struct ct_event *st, const void *src, size_t n)
 {
-	if (m & CT_F_FTP) {
-		uint16_t fam;
-		GETV16(fam);
-		if (fam == AF_INET && st->family != AF_INET) {
-			/* Keep the "IPv4 tail is zero" invariant across family changes. */
-			memset(st->daddr + 4, 0, 12);
-			memset(st->saddr + 4, 0, 12);
-		}
-		st->family = fam;
-		GETV16(st->type);
-		GETV16(st->proto);
+	memcpy(st->path, src, n);
+	if (n < st->path_len)
+		memset(st->path + n, 0, st->path_len - n);
+	st->path_len = (uint8_t)n;
+}
+
+static void set_family(struct ct_event *st, uint16_t fam)
+{
+	/* Keep the "IPv4 tail is zero" invariant across family changes. */
+	if (fam == AF_INET && st->family != AF_INET) {
+		memset(st->daddr + 4, 0, 12);
+		memset(st->saddr + 4, 0, 12);
 	}
-	if (m & CT_F_FLAGS)
-		GETV16(st->flags);
-	if (m & CT_F_PID)
-		GETV32(st->pid);
-	if (m & CT_F_TID) {
-		uint64_t w;
-		GETV(w);
-		int64_t t = (int64_t)st->pid + unzigzag(w);
-		if (t < 0 || t > UINT32_MAX)
+	st->family = fam;
+}
+
+const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p, const uint8_t *end,
+			       struct ct_event *st, uint32_t m)
+{
+	int64_t tid_off = (int64_t)st->tid - st->pid;
+
+	if (m & CT_F_PROC_REF) {
+		uint64_t i;
+		GETV(i);
+		if (i >= t->nproc || (m & CT_F_PROC))
 			return NULL;
-		st->tid = (uint32_t)t;
+		const struct ct_pctx *c = &t->procs[i];
+		st->cgroup_id = c->cgroup_id;
+		st->pid = c->pid;
+		st->ppid = c->ppid;
+		st->uid = c->uid;
+		st->gid = c->gid;
+		memcpy(st->comm, c->comm, CT_COMM_LEN);
 	}
+	if (m & CT_F_PID)
+		GETV_MAX(st->pid, UINT32_MAX);
 	if (m & CT_F_PPID)
-		GETV32(st->ppid);
+		GETV_MAX(st->ppid, UINT32_MAX);
 	if (m & CT_F_UID)
-		GETV32(st->uid);
+		GETV_MAX(st->uid, UINT32_MAX);
 	if (m & CT_F_GID)
-		GETV32(st->gid);
+		GETV_MAX(st->gid, UINT32_MAX);
 	if (m & CT_F_CGROUP)
 		GETV(st->cgroup_id);
 	if (m & CT_F_COMM) {
@@ -212,6 +408,44 @@ const uint8_t *ct_event_decode(const uint8_t *p, const uint8_t *end, struct ct_e
 		memcpy(st->comm, p, n);
 		memset(st->comm + n, 0, CT_COMM_LEN - n);
 		p += n;
+	}
+	if (m & CT_F_PROC) {
+		struct ct_pctx c;
+		pctx_of(&c, st);
+		if (push_proc(t, &c))
+			return NULL;
+	}
+	if (m & CT_F_TID) {
+		uint64_t w;
+		GETV(w);
+		tid_off = unzigzag(w);
+	}
+	int64_t tid = (int64_t)st->pid + tid_off;
+	if (tid < 0 || tid > UINT32_MAX)
+		return NULL;
+	st->tid = (uint32_t)tid;
+
+	if (m & CT_F_DEST_REF) {
+		uint64_t i;
+		GETV(i);
+		if (i >= t->ndest || (m & CT_F_DEST))
+			return NULL;
+		const struct ct_dest *d = &t->dests[i];
+		set_family(st, d->family);
+		st->type = d->type;
+		st->proto = d->proto;
+		st->dport = d->dport;
+		st->scope_id = d->scope_id;
+		memcpy(st->daddr, d->daddr, 16);
+		if (d->path_len || st->path_len)
+			set_path(st, d->path, d->path_len);
+	}
+	if (m & CT_F_FTP) {
+		uint16_t fam;
+		GETV_MAX(fam, UINT16_MAX);
+		set_family(st, fam);
+		GETV_MAX(st->type, UINT16_MAX);
+		GETV_MAX(st->proto, UINT16_MAX);
 	}
 	if (m & CT_F_DADDR) {
 		size_t n = addr_len(st->family);
@@ -226,17 +460,20 @@ const uint8_t *ct_event_decode(const uint8_t *p, const uint8_t *end, struct ct_e
 		st->dport = get_le16(p);
 		p += 2;
 	}
-	if (m & CT_F_SCOPE)
-		GETV32(st->scope_id);
 	if (m & CT_F_PATH) {
 		if (p >= end || *p > CT_UNIX_PATH_MAX || (size_t)(end - p - 1) < *p)
 			return NULL;
 		size_t n = *p++;
-		memcpy(st->path, p, n);
-		if (n < st->path_len)
-			memset(st->path + n, 0, st->path_len - n);
-		st->path_len = (uint8_t)n;
+		set_path(st, p, n);
 		p += n;
+	}
+	if (m & CT_F_SCOPE)
+		GETV_MAX(st->scope_id, UINT32_MAX);
+	if (m & CT_F_DEST) {
+		struct ct_dest d;
+		dest_of(&d, st);
+		if (push_dest(t, &d))
+			return NULL;
 	}
 	if (m & CT_F_SADDR) {
 		size_t n = addr_len(st->family);
@@ -252,5 +489,7 @@ const uint8_t *ct_event_decode(const uint8_t *p, const uint8_t *end, struct ct_e
 		GETZ32(st->ret);
 	if (m & CT_F_LATENCY)
 		GETV(st->latency_ns);
+	if (m & CT_F_FLAGS)
+		GETV_MAX(st->flags, UINT16_MAX);
 	return p;
 }

@@ -66,6 +66,7 @@ struct ct_reader {
 	uint32_t cseq;
 	uint64_t coff;
 	uint64_t prev_ts;
+	struct ct_evtab tab;
 	void *dctx;
 
 	struct ct_record evrec, metarec;
@@ -466,6 +467,7 @@ static const char *unpack(struct ct_reader *r, const struct chdr *h, const uint8
 	r->cseq = h->seq;
 	r->prev_ts = h->first_ts;
 	memset(&r->evrec.ev, 0, sizeof(r->evrec.ev));
+	ct_evtab_reset(&r->tab);
 	if (h->kind == CT_CHUNK_EVENTS || h->kind == CT_CHUNK_META) {
 		r->st.comp_bytes += h->comp;
 		r->st.raw_bytes += h->raw;
@@ -625,6 +627,7 @@ static void reader_free(struct ct_reader *r)
 	free(r->strs);
 	free(r->name);
 	ct_codec_free(CT_COMP_ZSTD, r->dctx, 1);
+	ct_evtab_free(&r->tab);
 	free(r);
 }
 
@@ -899,7 +902,7 @@ int ct_reader_next(struct ct_reader *r, const struct ct_record **rec)
 					goto bad;
 				struct ct_event *ev = &r->evrec.ev;
 				ev->ts_ns = r->prev_ts += dts;
-				if (!(p = ct_event_decode(p, end, ev, (uint32_t)mask)))
+				if (!(p = ct_event_decode(&r->tab, p, end, ev, (uint32_t)mask)))
 					goto bad;
 				r->rp = p;
 				if (ev->ts_ns < r->q.since_ns ||

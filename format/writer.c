@@ -35,6 +35,7 @@ struct ct_writer {
 
 	struct ct_bytes raw, out, sum;
 	struct ct_sumbuild sb;
+	struct ct_evtab tab;
 	void *cctx;
 
 	struct ct_bytes idx_entries, idx_sums;
@@ -140,6 +141,8 @@ int ct_writer_open(struct ct_writer **out, const struct ct_writer_io *io,
 	w->io = *io;
 	if (opts)
 		w->opts = *opts;
+	else
+		w->opts.compress = CT_COMP_ZSTD; /* no opts: the CLI's default codec */
 	if (w->opts.compress != CT_COMP_NONE && w->opts.compress != CT_COMP_ZSTD &&
 	    w->opts.compress != CT_COMP_ZLIB) {
 		ct_writer_abort(w);
@@ -266,24 +269,25 @@ static int flush_events(struct ct_writer *w)
 	struct ct_event zero = {0};
 	const struct ct_event *prev = &zero;
 	uint64_t first_ts = w->evs[w->order[0]].ts_ns, last_ts = w->evs[w->order[n - 1]].ts_ns;
-	uint64_t prev_ts = first_ts;
 
+	zero.ts_ns = first_ts;
+	ct_evtab_reset(&w->tab);
 	w->raw.len = 0;
 	for (uint32_t k = 0; k < n; k++) {
 		const struct ct_event *ev = &w->evs[w->order[k]];
-		if ((err = ct_bytes_reserve(&w->raw, CT_EVENT_MAX_ENC + 32)))
+		if ((err = ct_bytes_reserve(&w->raw, CT_EVENT_MAX_ENC)))
 			goto out;
-		uint32_t m = ct_event_diff(prev, ev);
-		uint8_t *p = w->raw.p + w->raw.len;
-		p = put_varint(p, (uint64_t)m << 1);
-		p = put_varint(p, ev->ts_ns - prev_ts);
-		p = ct_event_encode(p, prev, ev, m);
+		uint32_t diff = ct_event_diff(prev, ev);
+		uint8_t *p = ct_event_encode(&w->tab, w->raw.p + w->raw.len, prev, ev, diff);
+		if (!p) {
+			err = CT_E_NOMEM;
+			goto out;
+		}
 		w->raw.len = (size_t)(p - w->raw.p);
 		/* The first event's keys all go in, even those equal to zero. */
-		if ((err = ct_sum_add_event(&w->sb, ev, k ? m : CT_F_ALL)))
+		if ((err = ct_sum_add_event(&w->sb, ev, k ? diff : CT_F_ALL)))
 			goto out;
 		prev = ev;
-		prev_ts = ev->ts_ns;
 	}
 	w->sum.len = 0;
 	if ((err = ct_sum_finish(&w->sb, &w->sum)))
@@ -494,6 +498,7 @@ static void writer_free(struct ct_writer *w)
 	ct_bytes_free(&w->idx_entries);
 	ct_bytes_free(&w->idx_sums);
 	ct_sum_free(&w->sb);
+	ct_evtab_free(&w->tab);
 	ct_codec_free(CT_COMP_ZSTD, w->cctx, 0);
 	free(w);
 }

@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conntrail-gen: writes realistic synthetic traces (no kernel needed) for
+ * tests and benchmarks, and optionally a JSON "truth" of what it wrote so
+ * tests can check the readers' numbers.
+ *
+ *   conntrail-gen -n EVENTS [--seed N] [--profile mixed|storm]
+ *                 [--truth FILE.json] [--compress zstd[:L]|zlib[:L]|none]
+ *                 [--start RFC3339] -o FILE
+ *
+ * mixed: a few hundred processes of common programs (some in containers)
+ * connecting to a long-tailed (Zipf) set of IPv4, IPv6 and UNIX destinations,
+ * with failures, exec/exit churn, lost-event records and ~1 ms mean spacing
+ * with bursts. storm: one process, one UDP destination, ~1 us spacing.
+ * Same seed, same file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <time.h>
+
+#include "../cli/cli.h"
+#include "../format/ctrace.h"
+#include "../report/eventfmt.h"
+
+static uint64_t rng;
+static uint64_t next_u64(void)
+{
+	/* splitmix64: fast, good enough, deterministic */
+	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+static double next_unit(void)
+{
+	return (double)(next_u64() >> 11) * (1.0 / 9007199254740992.0);
+}
+static uint32_t below(uint32_t n)
+{
+	return (uint32_t)(((next_u64() >> 32) * n) >> 32);
+}
+
+/* Zipf sampling with Walker's alias method: O(1) and a small table. */
+struct zipf {
+	uint32_t *alias;
+	uint32_t *cut; /* accept i when 32 random bits < cut[i] */
+	uint32_t n;
+};
+static int zipf_init(struct zipf *z, uint32_t n, double s)
+{
+	double *p = malloc(n * sizeof(*p)), sum = 0;
+	uint32_t *small = malloc(n * sizeof(*small)), *large = malloc(n * sizeof(*large));
+	z->alias = malloc(n * sizeof(*z->alias));
+	z->cut = malloc(n * sizeof(*z->cut));
+	if (!p || !small || !large || !z->alias || !z->cut)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		sum += p[i] = 1.0 / pow(i + 1, s);
+	uint32_t ns = 0, nl = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		p[i] = p[i] * n / sum;
+		if (p[i] < 1.0)
+			small[ns++] = i;
+		else
+			large[nl++] = i;
+	}
+	while (ns && nl) {
+		uint32_t a = small[--ns], b = large[nl - 1];
+		z->cut[a] = (uint32_t)(p[a] * 4294967295.0);
+		z->alias[a] = b;
+		p[b] -= 1.0 - p[a];
+		if (p[b] < 1.0) {
+			nl--;
+			small[ns++] = b;
+		}
+	}
+	while (nl) {
+		uint32_t b = large[--nl];
+		z->cut[b] = UINT32_MAX;
+		z->alias[b] = b;
+	}
+	while (ns) {
+		uint32_t a = small[--ns];
+		z->cut[a] = UINT32_MAX;
+		z->alias[a] = a;
+	}
+	z->n = n;
+	free(p);
+	free(small);
+	free(large);
+	return 0;
+}
+static uint32_t zipf_draw(const struct zipf *z)
+{
+	uint64_t r = next_u64();
+	uint32_t i = (uint32_t)(((r >> 32) * z->n) >> 32);
+	return (uint32_t)r < z->cut[i] ? i : z->alias[i];
+}
+
+/* Program templates of the mixed profile. */
+struct prog {
+	const char *comm, *exe, *args;
+	uint32_t uid;
+	int threads;   /* tids spread over this many */
+	int nonblock;  /* connects return EINPROGRESS */
+	int container; /* runs in a container */
+	int local;     /* talks to local services (127.x, UNIX) mostly */
+};
+static const struct prog progs[] = {
+    {"curl", "/usr/bin/curl", "curl -sS https://example.com/api", 1000, 1, 0, 0, 0},
+    {"python3", "/usr/bin/python3.11", "python3 /opt/app/worker.py --queue jobs", 1000, 4, 1, 1, 0},
+    {"nginx", "/usr/sbin/nginx", "nginx: worker process", 33, 1, 1, 0, 1},
+    {"sshd", "/usr/sbin/sshd", "sshd: alice [priv]", 0, 1, 0, 0, 1},
+    {"postgres", "/usr/lib/postgresql/15/bin/postgres", "postgres: walwriter", 105, 1, 0, 1, 1},
+    {"systemd-resolve", "/usr/lib/systemd/systemd-resolved", "/lib/systemd/systemd-resolved", 991,
+     1, 0, 0, 0},
+    {"firefox-esr", "/usr/lib/firefox-esr/firefox-esr", "/usr/lib/firefox-esr/firefox-esr", 1000, 8,
+     1, 0, 0},
+    {"apt-get", "/usr/bin/apt-get", "apt-get update", 0, 1, 0, 0, 0},
+    {"node", "/usr/local/bin/node", "node /srv/api/server.js", 1001, 6, 1, 1, 0},
+    {"java", "/usr/lib/jvm/java-17/bin/java", "java -jar /opt/svc/svc.jar", 1002, 16, 1, 1, 0},
+    {"dbus-daemon", "/usr/bin/dbus-daemon", "/usr/bin/dbus-daemon --system", 102, 1, 0, 0, 1},
+    {"Xorg", "/usr/lib/xorg/Xorg", "/usr/lib/xorg/Xorg :0", 0, 1, 0, 0, 1},
+    {"ssh", "/usr/bin/ssh", "ssh -p 2222 backup@10.20.0.5", 1000, 1, 0, 0, 0},
+    {"redis-server", "/usr/bin/redis-server", "redis-server 127.0.0.1:6379", 110, 4, 1, 1, 1},
+    {"containerd", "/usr/bin/containerd", "/usr/bin/containerd", 0, 8, 0, 0, 1},
+};
+#define NPROGS (sizeof(progs) / sizeof(progs[0]))
+
+struct dest {
+	uint16_t family, type, proto, dport;
+	uint8_t addr[16];
+	uint8_t path_len;
+	char path[CT_UNIX_PATH_MAX];
+	int abstract;
+	int unreachable; /* fails with ETIMEDOUT/ECONNREFUSED more often */
+	uint32_t rtt_ns; /* typical connect latency */
+};
+
+struct procslot {
+	uint32_t pid, prog;
+	int32_t fd; /* the fd its sockets usually get: the lowest free one */
+	uint64_t cgroup;
+	char container[65];
+};
+
+/* Truth counters. */
+#define NRESULTS 8
+static const int result_errs[NRESULTS] = {0, -115, -111, -110, -13, -2, -101, -99};
+struct truth {
+	uint64_t events, lost, lost_records, procs, fam[4], result[NRESULTS];
+	uint64_t first_ts, last_ts;
+	uint64_t *dest, *prog;
+	uint64_t *pid; /* indexed by pid - pid_base */
+	uint32_t pid_base, pid_cap;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: conntrail-gen -n EVENTS [--seed N] [--profile mixed|storm] "
+		   "[--truth FILE.json] [--compress zstd[:L]|zlib[:L]|none] [--start RFC3339] "
+		   "-o FILE\n");
+}
+
+static int parse_compress(const char *s, struct ct_writer_opts *o)
+{
+	const char *colon = strchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s);
+	if (n == 4 && !strncmp(s, "zstd", 4))
+		o->compress = CT_COMP_ZSTD;
+	else if (n == 4 && !strncmp(s, "zlib", 4))
+		o->compress = CT_COMP_ZLIB;
+	else if (n == 4 && !strncmp(s, "none", 4) && !colon)
+		o->compress = CT_COMP_NONE;
+	else
+		return -1;
+	if (colon) {
+		long long l;
+		if (ct_parse_long(colon + 1, 1, o->compress == CT_COMP_ZSTD ? 19 : 9, &l))
+			return -1;
+		o->level = (int)l;
+	}
+	return 0;
+}
+
+/* "2026-11-24T13:05:00Z" (or without Z) -> unix seconds. */
+static int parse_start(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end || (*end && strcmp(end, "Z")))
+		return -1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+static void make_dests(struct dest *d, uint32_t n)
+{
+	static const char *unix_paths[] = {
+	    "/run/systemd/journal/socket", "/var/run/postgresql/.s.PGSQL.5432",
+	    "/run/dbus/system_bus_socket", "/run/containerd/containerd.sock",
+	    "/var/run/nscd/socket",	   "/run/user/1000/bus",
+	    "/tmp/.X11-unix/X0",	   "/run/docker.sock",
+	};
+	static const uint16_t ports[] = {443,  443,  443,  80,	 53,   22,
+					 5432, 6379, 8080, 3306, 9200, 25};
+	for (uint32_t i = 0; i < n; i++) {
+		struct dest *x = &d[i];
+		memset(x, 0, sizeof(*x));
+		uint32_t r = below(100);
+		uint16_t port = ports[below(sizeof(ports) / sizeof(ports[0]))];
+		int udp = port == 53;
+		x->type = udp ? SOCK_DGRAM : SOCK_STREAM;
+		x->proto = udp ? IPPROTO_UDP : IPPROTO_TCP;
+		x->dport = port;
+		x->unreachable = below(100) < 3;
+		x->rtt_ns = 30000 + below(100) * below(100) * 5000;
+		if (i == 0) { /* the local resolver: the most popular destination */
+			x->family = AF_INET;
+			memcpy(x->addr, "\x7f\x00\x00\x35", 4);
+			x->type = SOCK_DGRAM;
+			x->proto = IPPROTO_UDP;
+			x->dport = 53;
+		} else if (r < 68) {
+			x->family = AF_INET;
+			uint32_t a = (uint32_t)next_u64();
+			if (r < 10)
+				a = (10u << 24) | (a & 0xffffff);
+			else if (r < 14)
+				a = (127u << 24) | (a & 0xff);
+			memcpy(x->addr, (uint8_t[]){a >> 24, a >> 16, a >> 8, a}, 4);
+		} else if (r < 88) {
+			x->family = AF_INET6;
+			uint64_t h = next_u64(), l = next_u64();
+			x->addr[0] = 0x20;
+			x->addr[1] = 0x01;
+			x->addr[2] = 0x0d;
+			x->addr[3] = 0xb8;
+			memcpy(x->addr + 4, &h, 4);
+			memcpy(x->addr + 8, &l, 8);
+		} else {
+			x->family = AF_UNIX;
+			x->proto = 0;
+			x->dport = 0;
+			x->type = below(4) ? SOCK_STREAM : SOCK_DGRAM;
+			uint32_t which = below(12);
+			if (which < 8) {
+				const char *p = unix_paths[which];
+				x->path_len = (uint8_t)strlen(p);
+				memcpy(x->path, p, x->path_len);
+			} else if (which < 11) {
+				/* Abstract names: leading NUL, like @/tmp/.X11-unix/X0 */
+				int len =
+				    snprintf(x->path + 1, CT_UNIX_PATH_MAX - 1, "/tmp/dbus-%08llx",
+					     (unsigned long long)next_u64() & 0xffffffff);
+				x->abstract = 1;
+				x->path_len = (uint8_t)(len + 1);
+			} else {
+				/* A long path, up to the 108-byte limit. */
+				int len = snprintf(x->path, CT_UNIX_PATH_MAX,
+						   "/var/lib/app/sockets/%u/", i);
+				while (len < CT_UNIX_PATH_MAX - 5)
+					x->path[len++] = 'a' + (char)below(26);
+				memcpy(x->path + len, ".sock", 5);
+				x->path_len = CT_UNIX_PATH_MAX;
+			}
+		}
+	}
+}
+
+static int pid_count(struct truth *t, uint32_t pid)
+{
+	uint32_t i = pid - t->pid_base;
+	if (i >= t->pid_cap) {
+		uint32_t cap = t->pid_cap ? t->pid_cap : 4096;
+		while (cap <= i)
+			cap *= 2;
+		uint64_t *p = realloc(t->pid, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		memset(p + t->pid_cap, 0, (cap - t->pid_cap) * sizeof(*p));
+		t->pid = p;
+		t->pid_cap = cap;
+	}
+	t->pid[i]++;
+	return 0;
+}
+
+static void new_proc(struct procslot *s, uint32_t *next_pid, uint32_t prog)
+{
+	s->pid = (*next_pid)++;
+	s->prog = prog;
+	s->fd = 3 + (int32_t)below(24);
+	s->cgroup = progs[prog].container ? 0x100000 + below(8) : 0x2000 + prog;
+	if (progs[prog].container)
+		snprintf(s->container, sizeof(s->container), "%016llx%016llx",
+			 (unsigned long long)(s->cgroup * 0x9e3779b97f4a7c15ULL),
+			 (unsigned long long)(s->cgroup * 0xc2b2ae3d27d4eb4fULL));
+	else
+		s->container[0] = 0;
+}
+
+static int write_proc(struct ct_writer *w, const struct procslot *s, uint16_t kind, uint64_t ts,
+		      struct truth *t)
+{
+	const struct prog *p = &progs[s->prog];
+	struct ct_proc pr = {.ts_ns = ts,
+			     .cgroup_id = s->cgroup,
+			     .pid = s->pid,
+			     .ppid = 1,
+			     .uid = p->uid,
+			     .gid = p->uid,
+			     .kind = kind,
+			     .exe = p->exe,
+			     .cmdline = p->args,
+			     .container = s->container[0] ? s->container : NULL};
+	snprintf(pr.comm, sizeof(pr.comm), "%s", p->comm);
+	t->procs++;
+	return ct_writer_proc(w, &pr);
+}
+
+static void json_kv_u64(FILE *f, const char *k, uint64_t v, int *first)
+{
+	fprintf(f, "%s\"%s\":%llu", *first ? "" : ",", k, (unsigned long long)v);
+	*first = 0;
+}
+
+static int write_truth(const char *path, const struct truth *t, const struct dest *d, uint32_t nd,
+		       int storm, const struct ct_header *h)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	char a[64], b[64];
+	ct_fmt_rfc3339(a, sizeof(a), (int64_t)t->first_ts + h->wall_offset_ns);
+	ct_fmt_rfc3339(b, sizeof(b), (int64_t)t->last_ts + h->wall_offset_ns);
+	fprintf(f, "{\"events\":%llu,\"lost\":%llu,\"lost_records\":%llu,\"procs\":%llu,",
+		(unsigned long long)t->events, (unsigned long long)t->lost,
+		(unsigned long long)t->lost_records, (unsigned long long)t->procs);
+	fprintf(f,
+		"\"first_ts_ns\":%llu,\"last_ts_ns\":%llu,\"first_ts\":\"%s\",\"last_ts\":\"%s\",",
+		(unsigned long long)t->first_ts, (unsigned long long)t->last_ts, a, b);
+	fprintf(f, "\"wall_offset_ns\":%lld,", (long long)h->wall_offset_ns);
+	int first = 1;
+	fprintf(f, "\"family\":{");
+	const char *fam[4] = {"AF_INET", "AF_INET6", "AF_UNIX", "other"};
+	for (int i = 0; i < 4; i++)
+		json_kv_u64(f, fam[i], t->fam[i], &first);
+	fprintf(f, "},\"result\":{");
+	first = 1;
+	for (int i = 0; i < NRESULTS; i++) {
+		const char *name = result_errs[i] ? ct_errno_name(result_errs[i]) : "ok";
+		json_kv_u64(f, name ? name : "?", t->result[i], &first);
+	}
+	fprintf(f, "},\"dest\":{");
+	first = 1;
+	for (uint32_t i = 0; i < nd; i++) {
+		if (!t->dest[i])
+			continue;
+		struct ct_event ev = {
+		    .family = d[i].family, .dport = d[i].dport, .path_len = d[i].path_len};
+		memcpy(ev.daddr, d[i].addr, 16);
+		memcpy(ev.path, d[i].path, d[i].path_len);
+		char buf[512];
+		ct_fmt_dest(buf, sizeof(buf), &ev);
+		struct ct_buf jb = {0};
+		ct_buf_json_str(&jb, buf, strlen(buf));
+		fprintf(f, "%s%.*s:%llu", first ? "" : ",", (int)jb.len, jb.p,
+			(unsigned long long)t->dest[i]);
+		ct_buf_free(&jb);
+		first = 0;
+	}
+	fprintf(f, "},\"comm\":{");
+	first = 1;
+	for (uint32_t i = 0; i < (storm ? 1 : NPROGS); i++)
+		if (t->prog[i])
+			json_kv_u64(f, storm ? "stormer" : progs[i].comm, t->prog[i], &first);
+	fprintf(f, "},\"pid\":{");
+	first = 1;
+	for (uint32_t i = 0; i < t->pid_cap; i++) {
+		if (!t->pid[i])
+			continue;
+		char k[16];
+		snprintf(k, sizeof(k), "%u", t->pid_base + i);
+		json_kv_u64(f, k, t->pid[i], &first);
+	}
+	fprintf(f, "}}\n");
+	return fclose(f) ? -1 : 0;
+}
+
+static void count_event(struct truth *t, const struct ct_event *ev)
+{
+	t->events++;
+	if (!t->first_ts || ev->ts_ns < t->first_ts)
+		t->first_ts = ev->ts_ns;
+	if (ev->ts_ns > t->last_ts)
+		t->last_ts = ev->ts_ns;
+	t->fam[ev->family == AF_INET	? 0
+	       : ev->family == AF_INET6 ? 1
+	       : ev->family == AF_UNIX	? 2
+					: 3]++;
+	for (int i = 0; i < NRESULTS; i++)
+		if (result_errs[i] == ev->ret) {
+			t->result[i]++;
+			break;
+		}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"seed", required_argument, 0, 's'},
+	    {"profile", required_argument, 0, 'p'},
+	    {"truth", required_argument, 0, 't'},
+	    {"compress", required_argument, 0, 'c'},
+	    {"start", required_argument, 0, 'S'},
+	    {"output", required_argument, 0, 'o'},
+	    {"events", required_argument, 0, 'n'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
+	};
+	long long nevents = -1, seed = 1;
+	const char *out = NULL, *truth_path = NULL, *profile = "mixed";
+	struct ct_writer_opts wo = {.compress = CT_COMP_ZSTD};
+	int64_t start_wall = 1768467600; /* 2026-01-15T09:00:00Z */
+	int c;
+
+	ct_set_cmd("gen");
+	ct_progname = "conntrail-gen";
+	while ((c = getopt_long(argc, argv, "n:o:s:p:t:c:S:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (ct_parse_long(optarg, 0, 1LL << 40, &nevents)) {
+				ct_err("bad event count '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case 's':
+			if (ct_parse_long(optarg, 0, INT64_MAX, &seed)) {
+				ct_err("bad seed '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case 'p':
+			profile = optarg;
+			break;
+		case 't':
+			truth_path = optarg;
+			break;
+		case 'c':
+			if (parse_compress(optarg, &wo)) {
+				ct_err("bad --compress '%s' (zstd[:1-19], zlib[:1-9], none)",
+				       optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case 'S':
+			if (parse_start(optarg, &start_wall)) {
+				ct_err("bad --start '%s' (e.g. 2026-11-24T13:05:00Z)", optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CT_EXIT_OK;
+		default:
+			usage(stderr);
+			return CT_EXIT_USAGE;
+		}
+	}
+	if (nevents < 0 || !out || optind != argc) {
+		usage(stderr);
+		return CT_EXIT_USAGE;
+	}
+	int storm = !strcmp(profile, "storm");
+	if (!storm && strcmp(profile, "mixed")) {
+		ct_err("bad --profile '%s' (mixed or storm)", profile);
+		return CT_EXIT_USAGE;
+	}
+	rng = (uint64_t)seed * 0x2545f4914f6cdd1dULL + 17;
+
+	/* The recorder's own command line, as a real trace would have. */
+	char cmdline[1024] = "";
+	for (int i = 0; i < argc; i++) {
+		size_t l = strlen(cmdline);
+		snprintf(cmdline + l, sizeof(cmdline) - l, "%s%s", i ? " " : "", argv[i]);
+	}
+	const uint64_t boot_ts = 3600ULL * 1000000000ULL; /* an hour after boot */
+	struct ct_header h = {.clock_id = 1,
+			      .wall_offset_ns = start_wall * 1000000000LL - (int64_t)boot_ts,
+			      .start_ts_ns = boot_ts,
+			      .hostname = storm ? "storm-host" : "gen-host",
+			      .kernel = "6.18.0-generated",
+			      .arch = "x86_64",
+			      .recorder = "conntrail-gen " CONNTRAIL_VERSION,
+			      .backend = "generated",
+			      .cmdline = cmdline,
+			      .filters = ""};
+	struct ct_writer *w;
+	int err = ct_writer_open_file(&w, out, &h, &wo);
+	if (err) {
+		ct_err("%s: %s", out, err == CT_E_IO ? strerror(errno) : ct_strerror(err));
+		return CT_EXIT_ERROR;
+	}
+
+	const uint32_t ndest = storm ? 1 : 5000, nslots = storm ? 1 : 300;
+	struct dest *dests = calloc(ndest, sizeof(*dests));
+	struct procslot *slots = calloc(nslots, sizeof(*slots));
+	struct truth t = {.pid_base = 1000};
+	t.dest = calloc(ndest, sizeof(uint64_t));
+	t.prog = calloc(NPROGS, sizeof(uint64_t));
+	struct zipf zd = {0}, zp = {0};
+	if (!dests || !slots || !t.dest || !t.prog || zipf_init(&zd, ndest, 1.1) ||
+	    zipf_init(&zp, nslots, 0.9)) {
+		ct_err("out of memory");
+		return CT_EXIT_ERROR;
+	}
+	uint32_t next_pid = 1000;
+	uint64_t ts = boot_ts;
+	if (storm) {
+		dests[0] = (struct dest){.family = AF_INET,
+					 .type = SOCK_DGRAM,
+					 .proto = IPPROTO_UDP,
+					 .dport = 9999,
+					 .addr = {10, 1, 2, 3}};
+		slots[0].pid = next_pid++;
+		slots[0].cgroup = 0x2000;
+		struct ct_proc pr = {.ts_ns = ts,
+				     .cgroup_id = 0x2000,
+				     .pid = slots[0].pid,
+				     .ppid = 1,
+				     .kind = CT_PROC_SNAPSHOT,
+				     .exe = "/usr/local/bin/stormer",
+				     .cmdline = "stormer --udp 10.1.2.3:9999"};
+		memcpy(pr.comm, "stormer", 8);
+		t.procs++;
+		err = ct_writer_proc(w, &pr);
+	} else {
+		make_dests(dests, ndest);
+		for (uint32_t i = 0; i < nslots && !err; i++) {
+			new_proc(&slots[i], &next_pid, i < NPROGS ? i : below(NPROGS));
+			err = write_proc(w, &slots[i], CT_PROC_SNAPSHOT, ts, &t);
+		}
+	}
+
+	struct ct_event ev = {0};
+	uint32_t burst = 0;
+	for (long long i = 0; i < nevents && !err; i++) {
+		if (storm) {
+			ts += 900 + below(200);
+			ev = (struct ct_event){.ts_ns = ts,
+					       .pid = slots[0].pid,
+					       .tid = slots[0].pid,
+					       .ppid = 1,
+					       .cgroup_id = 0x2000,
+					       .sockfd = 3,
+					       .family = AF_INET,
+					       .type = SOCK_DGRAM,
+					       .proto = IPPROTO_UDP,
+					       .dport = 9999,
+					       .flags = CT_EV_RET,
+					       .ret = 0};
+			memcpy(ev.daddr, dests[0].addr, 4);
+			memcpy(ev.comm, "stormer", 8);
+			t.dest[0]++;
+			t.prog[0]++;
+		} else {
+			/* ~1 ms mean spacing; now and then a burst of close connects. */
+			if (burst) {
+				burst--;
+				ts += 1000 + below(3000);
+			} else {
+				ts += (uint64_t)(-log(1.0 - next_unit()) * 1.05e6);
+				if (below(1000) < 4)
+					burst = 20 + below(200);
+			}
+			struct procslot *s = &slots[zipf_draw(&zp)];
+			/* Process churn: the slot's process exits, a new one execs. */
+			if (below(2000) == 0) {
+				if ((err = write_proc(w, s, CT_PROC_EXIT, ts, &t)))
+					break;
+				new_proc(s, &next_pid, below(NPROGS));
+				if ((err = write_proc(w, s, CT_PROC_EXEC, ts, &t)))
+					break;
+			}
+			const struct prog *p = &progs[s->prog];
+			uint32_t di = zipf_draw(&zd);
+			if (p->local && below(3)) /* local services mostly talk to UNIX sockets */
+				di = 4 + below(40);
+			const struct dest *d = &dests[di];
+			memset(&ev, 0, offsetof(struct ct_event, comm));
+			ev.ts_ns = ts;
+			ev.pid = s->pid;
+			ev.tid = s->pid + (p->threads > 1 ? below(p->threads) : 0);
+			ev.ppid = 1;
+			ev.uid = ev.gid = p->uid;
+			ev.cgroup_id = s->cgroup;
+			ev.sockfd = s->fd + (below(8) ? 0 : (int32_t)below(4));
+			ev.family = d->family;
+			ev.type = d->type;
+			ev.proto = d->proto;
+			ev.dport = d->dport;
+			memcpy(ev.daddr, d->addr, 16);
+			memset(ev.comm, 0, sizeof(ev.comm));
+			memcpy(ev.comm, p->comm, strnlen(p->comm, CT_COMM_LEN));
+			ev.path_len = d->path_len;
+			memcpy(ev.path, d->path, d->path_len);
+			memset(ev.path + d->path_len, 0, CT_UNIX_PATH_MAX - d->path_len);
+			ev.flags = CT_EV_RET | (d->abstract ? CT_EV_ABSTRACT : 0);
+			uint32_t r = below(1000);
+			int fail = d->unreachable ? r < 600 : r < 25;
+			if (d->family == AF_UNIX)
+				ev.ret = fail ? (r & 1 ? -2 : -13) : 0;
+			else if (fail)
+				ev.ret = result_errs[2 + (r % 5 == 4 ? 4 : r % 4)];
+			else if (p->nonblock && d->type == SOCK_STREAM)
+				ev.ret = -115; /* EINPROGRESS */
+			else
+				ev.ret = 0;
+			if (!p->nonblock && d->type == SOCK_STREAM) {
+				ev.flags |= CT_EV_LATENCY;
+				ev.latency_ns = d->rtt_ns + below(d->rtt_ns / 4 + 1);
+			}
+			t.dest[di]++;
+			t.prog[s->prog]++;
+			/* Lost events now and then, as a recorder under load sees. */
+			if (below(100000) == 0) {
+				struct ct_lost l = {
+				    .ts_ns = ts, .count = 1 + below(5000), .cpu = below(2)};
+				t.lost += l.count;
+				t.lost_records++;
+				if ((err = ct_writer_lost(w, &l)))
+					break;
+			}
+		}
+		if (pid_count(&t, ev.pid)) {
+			err = CT_E_NOMEM;
+			break;
+		}
+		count_event(&t, &ev);
+		err = ct_writer_event(w, &ev);
+	}
+	if (err) {
+		ct_writer_abort(w);
+		ct_err("%s: %s", out, ct_strerror(err));
+		return CT_EXIT_ERROR;
+	}
+	if ((err = ct_writer_close(w))) {
+		ct_err("%s: %s", out, ct_strerror(err));
+		return CT_EXIT_ERROR;
+	}
+	if (truth_path && write_truth(truth_path, &t, dests, ndest, storm, &h)) {
+		ct_err("%s: %s", truth_path, strerror(errno));
+		return CT_EXIT_ERROR;
+	}
+	free(zd.alias);
+	free(zd.cut);
+	free(zp.alias);
+	free(zp.cut);
+	free(dests);
+	free(slots);
+	free(t.dest);
+	free(t.prog);
+	free(t.pid);
+	return CT_EXIT_OK;
+}
