@@ -360,8 +360,20 @@ int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->uid = (__u32)uid_gid;
 	e->gid = uid_gid >> 32;
-	e->_pad0 = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	{
+		unsigned long start = BPF_CORE_READ(task, mm, arg_start);
+		unsigned long end = BPF_CORE_READ(task, mm, arg_end);
+		unsigned long total = end > start ? end - start : 0;
+		__u32 n = total < CTB_ARGS_MAX ? total : CTB_ARGS_MAX - 1;
+
+		/* A mask the verifier can see bounds the read to the buffer. */
+		asm volatile("%[n] &= 0x1ff" : [n] "+r"(n));
+		if (bpf_probe_read_user(e->args, n, (void *)start))
+			n = 0;
+		/* CTB_ARGS_MAX says "cut short". */
+		e->args_len = total < CTB_ARGS_MAX ? n : CTB_ARGS_MAX;
+	}
 	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + fname_off) <
 	    0)
 		e->filename[0] = 0;

@@ -19,6 +19,7 @@
 #define CTB_COMM_LEN 16
 #define CTB_PATH_MAX 108 /* sizeof(sun_path) */
 #define CTB_EXE_MAX 256
+#define CTB_ARGS_MAX 512
 
 /* First field of every record: what follows. */
 enum ctb_kind {
@@ -75,9 +76,12 @@ struct ctb_exec {
 	__u32 ppid;
 	__u32 uid;
 	__u32 gid;
-	__u32 _pad0;
+	__u32 args_len; /* bytes in args; CTB_ARGS_MAX: cut at CTB_ARGS_MAX - 1 */
 	char comm[CTB_COMM_LEN];
 	char filename[CTB_EXE_MAX]; /* as passed to execve, NUL-terminated */
+	/* argv as NUL-separated strings, read at exec time: a short-lived
+	 * process is gone before user space could read /proc/PID/cmdline. */
+	char args[CTB_ARGS_MAX];
 };
 
 /* The last thread of a process exited. */

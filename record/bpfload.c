@@ -37,10 +37,14 @@ static char libbpf_last[256];
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	va_list copy;
+
+	va_copy(copy, ap);
 	if (level == LIBBPF_WARN) {
-		vsnprintf(libbpf_last, sizeof(libbpf_last), fmt, ap);
+		vsnprintf(libbpf_last, sizeof(libbpf_last), fmt, copy);
 		libbpf_last[strcspn(libbpf_last, "\n")] = 0;
 	}
+	va_end(copy);
 	if (getenv("CONNTRAIL_BPF_DEBUG"))
 		return vfprintf(stderr, fmt, ap);
 	return 0;

@@ -187,7 +187,27 @@ static int put_exec(struct recorder *r, const struct ctb_exec *e)
 		memcpy(exe, e->filename, sizeof(e->filename));
 		exe[sizeof(e->filename) - 1] = 0;
 	}
-	procfs_read_cmdline((pid_t)e->pid, cmdline, sizeof(cmdline));
+	/* argv read by the kernel side is exact unless it was cut short. */
+	if (e->args_len > 0 && e->args_len < CTB_ARGS_MAX) {
+		size_t n = e->args_len;
+		memcpy(cmdline, e->args, n);
+		while (n > 0 && cmdline[n - 1] == 0)
+			n--;
+		for (size_t i = 0; i < n; i++)
+			if (cmdline[i] == 0)
+				cmdline[i] = ' ';
+		cmdline[n] = 0;
+	} else {
+		procfs_read_cmdline((pid_t)e->pid, cmdline, sizeof(cmdline));
+		if (!cmdline[0] && e->args_len) {
+			size_t n = CTB_ARGS_MAX - 1;
+			memcpy(cmdline, e->args, n);
+			for (size_t i = 0; i < n; i++)
+				if (cmdline[i] == 0)
+					cmdline[i] = ' ';
+			cmdline[n] = 0;
+		}
+	}
 	procfs_read_container((pid_t)e->pid, container, sizeof(container));
 	p.exe = exe[0] ? exe : NULL;
 	p.cmdline = cmdline[0] ? cmdline : NULL;
