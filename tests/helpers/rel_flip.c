@@ -312,7 +312,8 @@ static int load_trace(struct trace *t, const char *path)
 	for (uint32_t i = 0; i < t->nchunks; i++) {
 		const struct ct_chunk_info *c = ct_reader_chunk(r, i);
 		t->chunks[i].start = c->offset;
-		t->chunks[i].end = c->offset + c->comp_size; /* header added below */
+		/* Header (size found below), summary, payload. */
+		t->chunks[i].end = c->offset + c->summary_len + c->comp_size;
 		t->chunks[i].events = c->kind == CT_CHUNK_EVENTS;
 	}
 	t->wall_offset = ct_reader_header(r)->wall_offset_ns;

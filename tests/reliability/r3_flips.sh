@@ -33,6 +33,7 @@ fi
 lib_summary="not run"
 if [ ${#files[@]} -gt 0 ]; then
 	st=0
+	T_CHECKS=$((T_CHECKS + 1))
 	lib_summary=$("$REL_FLIP" --seed "$SEED" --flips "$FLIPS" --truncs "$TRUNCS" "${files[@]}") || st=$?
 	[ "$st" -eq 0 ] || fail "library: $lib_summary (exit $(status_word $st))"
 fi
@@ -50,6 +51,7 @@ if [ -f "$TMP/small-chunks.ctr" ]; then
 		k=${m%.meta}
 		read -r region lib_damage lib_openfail <"$m"
 		cli_runs=$((cli_runs + 1))
+		T_CHECKS=$((T_CHECKS + 1))
 		bad=""
 		st=0
 		timeout 10 "$CONNTRAIL" script --json "$k.ctr" >"$k.json" 2>"$k.err" || st=$?

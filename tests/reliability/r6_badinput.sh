@@ -57,6 +57,7 @@ t() {
 	fi
 	shift
 	cases=$((cases + 1))
+	T_CHECKS=$((T_CHECKS + 1))
 	rm -rf "$TMP/out"
 	local st=0
 	"$@" >"$TMP/stdout" 2>"$TMP/stderr" </dev/null || st=$?
