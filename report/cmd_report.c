@@ -960,7 +960,9 @@ static void print_json(struct report *r, struct derived *d, FILE *f)
 		}
 		ct_buf_printf(&b, ",\"host_index\":%u}", in->host_index);
 	}
-	ct_buf_printf(&b, "],\"hosts\":%u,\"events\":%llu,\"events_read\":%llu,",
+	ct_buf_puts(&b, "],");
+	json_time(&b, "trace_start", ct_session_start_wall(r->s));
+	ct_buf_printf(&b, ",\"hosts\":%u,\"events\":%llu,\"events_read\":%llu,",
 		      ct_session_nhosts(r->s), (unsigned long long)r->events,
 		      (unsigned long long)st.events);
 	if (r->events) {

@@ -64,13 +64,7 @@ static int on_begin(void *ctx, struct ct_session *s)
 	struct script *sc = ctx;
 	sc->s = s;
 	sc->show_host = ct_session_nhosts(s) > 1;
-	sc->base_wall = INT64_MAX;
-	for (unsigned i = 0; i < ct_session_ninputs(s); i++) {
-		const struct ct_header *h = ct_session_input(s, i)->hdr;
-		int64_t w = (int64_t)h->start_ts_ns + h->wall_offset_ns;
-		if (w < sc->base_wall)
-			sc->base_wall = w;
-	}
+	sc->base_wall = ct_session_start_wall(s);
 	return 0;
 }
 

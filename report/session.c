@@ -307,6 +307,11 @@ int64_t ct_session_wall_ns(const struct ct_session *s, unsigned input, uint64_t 
 	return (int64_t)ts_ns + s->inputs[input].hdr->wall_offset_ns;
 }
 
+int64_t ct_session_start_wall(const struct ct_session *s)
+{
+	return s->base_wall;
+}
+
 static int chunk_filter(void *ctx, const struct ct_chunk_info *c)
 {
 	struct chunk_ctx *cc = ctx;

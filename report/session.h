@@ -75,5 +75,8 @@ unsigned ct_session_nhosts(const struct ct_session *s);
 void ct_session_stats(const struct ct_session *s, struct ct_reader_stats *st);
 /* Wall-clock ns of an event of input i: ts_ns + that header's offset. */
 int64_t ct_session_wall_ns(const struct ct_session *s, unsigned input, uint64_t ts_ns);
+/* Earliest trace start among the inputs (wall-clock ns): what "+90s" in
+ * --since/--until and in filters counts from. */
+int64_t ct_session_start_wall(const struct ct_session *s);
 
 #endif
