@@ -10,7 +10,11 @@
 # Windows: around every 65536th event (the writer's chunk size) and a few
 # random ones, each as [ts-1ns, ts], [ts, ts], [ts, ts+1ns] and wider.
 python3 - "$TMP/all.jsonl" >"$TMP/windows.txt" <<'PY'
-import json, random, sys
+import bisect, datetime, json, random, sys
+def rfc(n):
+    s, f = divmod(n, 10**9)
+    d = datetime.datetime.fromtimestamp(s, datetime.timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%09dZ" % f
 ts = [json.loads(l)["ts_ns"] for l in open(sys.argv[1])]
 assert ts == sorted(ts), "script output not in time order"
 random.seed(7)
@@ -23,19 +27,19 @@ for i in sorted(idx):
     t = ts[i]
     for lo, hi in ((t - 1, t), (t, t), (t, t + 1), (t - 5000000, t + 5000000),
                    (t, t + 60 * 10**9)):
-        print(lo, hi, sum(1 for x in ts if lo <= x <= hi))
+        print(lo, hi, rfc(lo), rfc(hi), bisect.bisect_right(ts, hi) - bisect.bisect_left(ts, lo))
 PY
 
 rfc() { # ns -> RFC 3339 with nanoseconds, UTC
 	python3 -c 'import sys,datetime; n=int(sys.argv[1]); s,f=divmod(n,10**9); print(datetime.datetime.fromtimestamp(s,datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")+".%09dZ"%f)' "$1"
 }
-while read -r lo hi want; do
-	got=$("$CONNTRAIL" script -q --since "$(rfc "$lo")" --until "$(rfc "$hi")" "$TMP/w.ctr" | wc -l)
+while read -r lo hi lo_rfc hi_rfc want; do
+	got=$("$CONNTRAIL" script -q --since "$lo_rfc" --until "$hi_rfc" "$TMP/w.ctr" | wc -l)
 	expect_eq "window [$lo, $hi]" "$want" "$got"
 done <"$TMP/windows.txt"
 
 # The same instant written with a +01:00 zone.
-read -r lo hi want < <(sed -n 5p "$TMP/windows.txt")
+read -r lo hi lo_rfc hi_rfc want < <(sed -n 5p "$TMP/windows.txt")
 zoned=$(python3 -c 'import sys,datetime; n=int(sys.argv[1]); s,f=divmod(n,10**9); tz=datetime.timezone(datetime.timedelta(hours=1)); print(datetime.datetime.fromtimestamp(s,tz).strftime("%Y-%m-%dT%H:%M:%S")+".%09d+01:00"%f)' "$lo")
 got=$("$CONNTRAIL" script -q --since "$zoned" --until "$(rfc "$hi")" "$TMP/w.ctr" | wc -l)
 expect_eq "window with a +01:00 zone" "$want" "$got"
