@@ -27,6 +27,7 @@
 #include "bpf/conntrail_event.h"
 #include "bpfload.h"
 #include "procfs.h"
+#include "proctable.h"
 
 #define CGROUP2_MAGIC 0x63677270
 #define POLL_MS 100
@@ -68,6 +69,9 @@ struct recorder {
 	uint8_t *queue;
 	size_t qlen, qcap;
 	int queueing;
+
+	/* Live processes, written at the start of every rotated file. */
+	struct proctable *procs;
 
 	/* Output. */
 	struct ct_header hdr;
@@ -213,7 +217,10 @@ static int put_exec(struct recorder *r, const struct ctb_exec *e)
 	p.cmdline = cmdline[0] ? cmdline : NULL;
 	p.container = container[0] ? container : NULL;
 	err = ct_writer_proc(r->w, &p);
-	return err < 0 ? write_err(r, err, "write") : 0;
+	if (err < 0)
+		return write_err(r, err, "write");
+	proctable_put(r->procs, &p);
+	return 0;
 }
 
 static int put_exit(struct recorder *r, const struct ctb_exit *x)
@@ -228,6 +235,7 @@ static int put_exit(struct recorder *r, const struct ctb_exit *x)
 	p.ppid = x->ppid;
 	p.exit_code = x->exit_code;
 	memcpy(p.comm, x->comm, sizeof(p.comm));
+	proctable_remove(r->procs, x->pid);
 	err = ct_writer_proc(r->w, &p);
 	return err < 0 ? write_err(r, err, "write") : 0;
 }
@@ -344,12 +352,22 @@ static int snapshot_one(void *ctx, pid_t pid)
 		err = ct_writer_proc(r->w, &p);
 		if (err < 0)
 			write_err(r, err, "write");
+		else
+			proctable_put(r->procs, &p);
 	}
 	free(f);
 	return err < 0 ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ output */
+
+static int replay_proc(void *ctx, const struct ct_proc *p)
+{
+	struct recorder *r = ctx;
+	int err = ct_writer_proc(r->w, p);
+
+	return err < 0 ? write_err(r, err, "write") : 0;
+}
 
 static int open_output(struct recorder *r)
 {
@@ -372,8 +390,13 @@ static int open_output(struct recorder *r)
 		r->w = NULL;
 		return -1;
 	}
-	/* Every file gets the process context, so each reads on its own. */
-	procfs_each_pid(snapshot_one, r);
+	/* Every file gets the process context, so each reads on its own: the
+	 * first from /proc, later ones from what the recorder has learnt
+	 * (the processes may be gone from /proc by the time a file opens). */
+	if (r->file_index == 0 && !r->bytes_done)
+		procfs_each_pid(snapshot_one, r);
+	else
+		proctable_each(r->procs, replay_proc, r);
 	return r->write_err ? -1 : 0;
 }
 
@@ -887,6 +910,11 @@ int cmd_record(int argc, char **argv)
 	}
 	if (resolve_cgroup(r))
 		return CT_EXIT_ERROR;
+	r->procs = proctable_new();
+	if (!r->procs) {
+		ct_err("out of memory");
+		return CT_EXIT_ERROR;
+	}
 	fill_header(r, argc, argv);
 
 	sa.sa_handler = on_signal;
@@ -1031,5 +1059,6 @@ out:
 	free(r->queue);
 	free(r->pids);
 	free(r->own_cmdline);
+	proctable_free(r->procs);
 	return rc;
 }
