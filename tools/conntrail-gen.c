@@ -6,7 +6,7 @@
  *
  *   conntrail-gen -n EVENTS [--seed N] [--profile mixed|storm]
  *                 [--truth FILE.json] [--compress zstd[:L]|zlib[:L]|none]
- *                 [--start RFC3339] -o FILE
+ *                 [--start RFC3339] [--chunk-events N] -o FILE
  *
  * mixed: a few hundred processes of common programs (some in containers)
  * connecting to a long-tailed (Zipf) set of IPv4, IPv6 and UNIX destinations,
@@ -165,7 +165,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: conntrail-gen -n EVENTS [--seed N] [--profile mixed|storm] "
 		   "[--truth FILE.json] [--compress zstd[:L]|zlib[:L]|none] [--start RFC3339] "
-		   "-o FILE\n");
+		   "[--chunk-events N] -o FILE\n");
 }
 
 static int parse_compress(const char *s, struct ct_writer_opts *o)
@@ -331,6 +331,16 @@ static void json_kv_u64(FILE *f, const char *k, uint64_t v, int *first)
 	*first = 0;
 }
 
+struct named_ {
+	char *name;
+	uint64_t n;
+};
+static int cmp_named(const void *a, const void *b)
+{
+	const char *x = ((const struct named_ *)a)->name, *y = ((const struct named_ *)b)->name;
+	return strcmp(x ? x : "", y ? y : "");
+}
+
 static int write_truth(const char *path, const struct truth *t, const struct dest *d, uint32_t nd,
 		       int storm, const struct ct_header *h)
 {
@@ -358,24 +368,42 @@ static int write_truth(const char *path, const struct truth *t, const struct des
 		const char *name = result_errs[i] ? ct_errno_name(result_errs[i]) : "ok";
 		json_kv_u64(f, name ? name : "?", t->result[i], &first);
 	}
-	fprintf(f, "},\"dest\":{");
-	first = 1;
-	for (uint32_t i = 0; i < nd; i++) {
+	/* Destinations that print the same (a path used with two socket types)
+	 * are one key: sort the printed names and add up equal neighbours. */
+	struct named_ *nv = calloc(nd, sizeof(*nv));
+	uint32_t nn = 0;
+	for (uint32_t i = 0; i < nd && nv; i++) {
 		if (!t->dest[i])
 			continue;
-		struct ct_event ev = {
-		    .family = d[i].family, .dport = d[i].dport, .path_len = d[i].path_len};
+		struct ct_event ev = {.family = d[i].family,
+				      .dport = d[i].dport,
+				      .path_len = d[i].path_len,
+				      .flags = d[i].abstract ? CT_EV_ABSTRACT : 0};
 		memcpy(ev.daddr, d[i].addr, 16);
 		memcpy(ev.path, d[i].path, d[i].path_len);
 		char buf[512];
 		ct_fmt_dest(buf, sizeof(buf), &ev);
+		nv[nn].name = strdup(buf);
+		nv[nn++].n = t->dest[i];
+	}
+	if (nv)
+		qsort(nv, nn, sizeof(*nv), cmp_named);
+	fprintf(f, "},\"dest\":{");
+	first = 1;
+	for (uint32_t i = 0; i < nn; i++) {
+		uint64_t n = nv[i].n;
+		while (i + 1 < nn && !strcmp(nv[i].name, nv[i + 1].name))
+			n += nv[++i].n;
 		struct ct_buf jb = {0};
-		ct_buf_json_str(&jb, buf, strlen(buf));
+		ct_buf_json_str(&jb, nv[i].name, strlen(nv[i].name));
 		fprintf(f, "%s%.*s:%llu", first ? "" : ",", (int)jb.len, jb.p,
-			(unsigned long long)t->dest[i]);
+			(unsigned long long)n);
 		ct_buf_free(&jb);
 		first = 0;
 	}
+	for (uint32_t i = 0; i < nn; i++)
+		free(nv[i].name);
+	free(nv);
 	fprintf(f, "},\"comm\":{");
 	first = 1;
 	for (uint32_t i = 0; i < (storm ? 1 : NPROGS); i++)
@@ -415,15 +443,11 @@ static void count_event(struct truth *t, const struct ct_event *ev)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"seed", required_argument, 0, 's'},
-	    {"profile", required_argument, 0, 'p'},
-	    {"truth", required_argument, 0, 't'},
-	    {"compress", required_argument, 0, 'c'},
-	    {"start", required_argument, 0, 'S'},
-	    {"output", required_argument, 0, 'o'},
-	    {"events", required_argument, 0, 'n'},
-	    {"help", no_argument, 0, 'h'},
-	    {0, 0, 0, 0},
+	    {"seed", required_argument, 0, 's'},	 {"profile", required_argument, 0, 'p'},
+	    {"truth", required_argument, 0, 't'},	 {"compress", required_argument, 0, 'c'},
+	    {"start", required_argument, 0, 'S'},	 {"output", required_argument, 0, 'o'},
+	    {"events", required_argument, 0, 'n'},	 {"help", no_argument, 0, 'h'},
+	    {"chunk-events", required_argument, 0, 'C'}, {0, 0, 0, 0},
 	};
 	long long nevents = -1, seed = 1;
 	const char *out = NULL, *truth_path = NULL, *profile = "mixed";
@@ -433,7 +457,7 @@ int main(int argc, char **argv)
 
 	ct_set_cmd("gen");
 	ct_progname = "conntrail-gen";
-	while ((c = getopt_long(argc, argv, "n:o:s:p:t:c:S:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:o:s:p:t:c:S:C:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (ct_parse_long(optarg, 0, 1LL << 40, &nevents)) {
@@ -469,6 +493,15 @@ int main(int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
+		case 'C': {
+			long long ce;
+			if (ct_parse_long(optarg, 1, 1 << 20, &ce)) {
+				ct_err("bad --chunk-events '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			wo.chunk_events = (uint32_t)ce;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return CT_EXIT_OK;
@@ -633,7 +666,7 @@ int main(int argc, char **argv)
 			t.dest[di]++;
 			t.prog[s->prog]++;
 			/* Lost events now and then, as a recorder under load sees. */
-			if (below(100000) == 0) {
+			if (below(100000) == 0 || i == nevents / 2) {
 				struct ct_lost l = {
 				    .ts_ns = ts, .count = 1 + below(5000), .cpu = below(2)};
 				t.lost += l.count;
