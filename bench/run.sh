@@ -242,27 +242,16 @@ p1() {
 }
 
 # ----------------------------------------------------- reading the trace
-# Number of events in a trace, and the number lost, as `conntrail info`
-# tells them (falls back to counting script's lines for events).
+# What `conntrail info --json` says about a trace (cached per file).
 ct_info() {
-	[ -f "$W/info.$(basename "$1")" ] || "$CT" info "$1" >"$W/info.$(basename "$1")" 2>/dev/null
-	cat "$W/info.$(basename "$1")"
+	local cache
+	cache=$W/info.$(basename "$1").json
+	[ -s "$cache" ] || "$CT" info --json "$1" >"$cache" 2>/dev/null
+	cat "$cache"
 }
-ct_events() {
-	local v
-	v=$(ct_info "$1" | sed -n 's/^ *events[^0-9]*\([0-9][0-9]*\).*/\1/Ip' | head -n 1)
-	if [ -z "$v" ]; then
-		v=$("$CT" script "$1" 2>/dev/null | wc -l)
-		[ "$v" -gt 0 ] || v=
-	fi
-	echo "$v"
-}
-ct_backend() {
-	ct_info "$1" | sed -n 's/^ *backend[^A-Za-z]*\([A-Za-z_-]*\).*/\1/Ip' | head -n 1
-}
-ct_lost() {
-	ct_info "$1" | sed -n 's/^ *lost[^0-9]*\([0-9][0-9]*\).*/\1/Ip' | head -n 1
-}
+ct_events() { ct_info "$1" | jq -r '.events // empty' 2>/dev/null; }
+ct_lost() { ct_info "$1" | jq -r '.lost // empty' 2>/dev/null; }
+ct_backend() { ct_info "$1" | jq -r '.backend // empty' 2>/dev/null; }
 
 # timed KEY CMD...: run CMD with stdout to /dev/null; record its wall ns as
 # KEY and its peak RSS (KiB) as KEY_rss.
@@ -292,7 +281,7 @@ p2() {
 		put p2.perf_bytes "$(fsize "$PERFDATA")"
 		put p2.perf_events "$(perf_counts "$PERFDATA" | cut -d' ' -f1)"
 	fi
-	if [ -x "$GEN" ] && "$GEN" --profile mixed -n "$MIXED_N" -o "$W/mixed.ctr" \
+	if [ -x "$GEN" ] && "$GEN" --profile mixed --compress zstd -n "$MIXED_N" -o "$W/mixed.ctr" \
 		2>"$W/gen.err"; then
 		put p2.mixed_bytes "$(fsize "$W/mixed.ctr")"
 		ev=$(ct_events "$W/mixed.ctr")
@@ -306,7 +295,7 @@ p3() {
 	log "P3 read speed"
 	local r
 	if [ -x "$GEN" ]; then
-		"$GEN" -n "$SMALL_N" -o "$W/small.ctr" 2>/dev/null &&
+		"$GEN" --compress zstd -n "$SMALL_N" -o "$W/small.ctr" 2>/dev/null &&
 			"$CT" convert "$W/small.ctr" -o "$W/small.pcapng" --to pcapng 2>/dev/null
 		[ -s "$W/small.ctr" ] && put p3.small_events "$(ct_events "$W/small.ctr")"
 		[ -s "$W/small.pcapng" ] &&
@@ -332,7 +321,7 @@ p4() {
 	log "P4 index: generating $BIG_N events (mixed profile)"
 	local big=$W/big.ctr r t0
 	t0=$(now_ns)
-	if ! "$GEN" -n "$BIG_N" --profile mixed --truth "$W/big.truth.json" -o "$big" \
+	if ! "$GEN" -n "$BIG_N" --profile mixed --compress zstd --truth "$W/big.truth.json" -o "$big" \
 		2>"$W/gen.err"; then
 		note "conntrail-gen failed: $(head -c 200 "$W/gen.err")"
 		return
@@ -407,7 +396,7 @@ fi
 # P2/P3 on the storm trace; without one, a generated stand-in of the same size.
 if { want p2 || want p3; } && [ ! -s "$STORM" ] && [ -x "$GEN" ]; then
 	note "no live storm trace: P2/P3 use a generated trace of $UDP_N events instead"
-	"$GEN" --profile storm -n "$UDP_N" -o "$STORM" 2>/dev/null || rm -f "$STORM"
+	"$GEN" --profile storm --compress zstd -n "$UDP_N" -o "$STORM" 2>/dev/null || rm -f "$STORM"
 fi
 want p2 && p2
 want p3 && p3
