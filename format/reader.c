@@ -232,11 +232,13 @@ static int parse_header(struct ct_reader *r)
 
 	if (n < 0)
 		return (int)n;
+	if (n == 0)
+		return CT_E_MAGIC; /* empty: nothing says it is a trace */
 	size_t cmp = (size_t)n < CT_FILE_MAGIC_LEN ? (size_t)n : CT_FILE_MAGIC_LEN;
 	if (memcmp(p, CT_FILE_MAGIC, cmp))
 		return CT_E_MAGIC;
 	if (n < CT_FILE_FIXED)
-		return n == 0 ? CT_E_MAGIC : CT_E_TRUNCATED;
+		return CT_E_TRUNCATED;
 	r->hdr.version_major = get_le16(p + 8);
 	r->hdr.version_minor = get_le16(p + 10);
 	if (r->hdr.version_major != CT_FORMAT_MAJOR)

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/* test_format_damage: the reader on truncated, bit-flipped and hostile
+ * files (no crash, damage reported, the rest read, allocation bounded);
+ * header errors; the writer on a full disk; file creation rules. */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test_format_common.h"
+
+extern uint32_t ct_crc32(uint32_t crc, const void *buf, size_t len);
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A small trace: 300 events in chunks of 50 plus proc and lost records. */
+static void small_trace(struct membuf *m, enum ct_compress c)
+{
+	struct ct_writer_io io = mem_writer_io(m);
+	struct ct_writer_opts o = {.compress = c, .chunk_events = 50};
+	struct ct_writer *w;
+	char exe[64], cmd[64];
+	CHECK_EQ(ct_writer_open(&w, &io, &test_hdr, &o), 0);
+	for (uint64_t i = 0; i < 300; i++) {
+		struct ct_event ev;
+		if (i % 60 == 0) {
+			struct ct_proc p;
+			make_proc(&p, i, exe, cmd);
+			ct_writer_proc(w, &p);
+		}
+		make_event(&ev, i);
+		ct_writer_event(w, &ev);
+	}
+	struct ct_lost l = {.ts_ns = 5, .count = 3, .cpu = 0};
+	ct_writer_lost(w, &l);
+	CHECK_EQ(ct_writer_close(w), 0);
+}
+
+/* Read all; returns events, -1 when open failed; every event must be one
+ * of the generated ones (same fields as make_event at its position). */
+static long read_all(const uint8_t *p, size_t len, int seekable, int *open_err, long *bad)
+{
+	struct membuf m = {.p = (uint8_t *)p, .len = len};
+	struct ct_reader_io io = mem_reader_io(&m, seekable);
+	struct ct_reader_opts ro = {.on_damage = count_damage, .quiet = 1};
+	struct ct_reader *r;
+	int err = ct_reader_open(&r, &io, &ro);
+	if (open_err)
+		*open_err = err;
+	if (err)
+		return -1;
+	const struct ct_record *rec;
+	long events = 0;
+	int rc;
+	while ((rc = ct_reader_next(r, &rec)) == 1) {
+		if (rec->type != CT_REC_EVENT)
+			continue;
+		events++;
+		if (bad) {
+			/* Recover i from the timestamp: ts = 1e6 + i*1500 + (i%7)*3 */
+			uint64_t i = (rec->ev.ts_ns - 1000000) / 1500;
+			struct ct_event want;
+			make_event(&want, i);
+			*bad += !event_eq(&rec->ev, &want);
+		}
+	}
+	if (rc < 0)
+		events = -2;
+	ct_reader_close(r);
+	return events;
+}
+
+/* Cut the file at every byte: never a crash; once the header is whole,
+ * open succeeds and every chunk that ends before the cut is read. */
+static void test_truncation(void)
+{
+	struct membuf m = {0};
+	small_trace(&m, CT_COMP_ZSTD);
+	/* Where each event chunk ends and how many events it completes. */
+	size_t ends[64];
+	long counts[64];
+	int nends = 0;
+	long total = 0;
+	for (size_t i = 0; i + 56 <= m.len; i++) {
+		if (memcmp(m.p + i, "CTCK", 4))
+			continue;
+		uint32_t hs = m.p[i + 6] | m.p[i + 7] << 8;
+		uint32_t sum = m.p[i + 40] | m.p[i + 41] << 8 | m.p[i + 42] << 16;
+		uint32_t comp = m.p[i + 36] | m.p[i + 37] << 8 | m.p[i + 38] << 16;
+		if (m.p[i + 4] == CT_CHUNK_EVENTS && nends < 64) {
+			uint32_t recs = m.p[i + 12] | m.p[i + 13] << 8;
+			total += recs;
+			ends[nends] = i + hs + sum + comp;
+			counts[nends++] = total;
+		}
+	}
+	CHECK_EQ(nends, 6);
+	CHECK_EQ(total, 300);
+	for (int seekable = 0; seekable < 2; seekable++) {
+		for (size_t cut = 0; cut <= m.len; cut++) {
+			int err;
+			long bad = 0;
+			quiet_damage_count = 0;
+			long n = read_all(m.p, cut, seekable, &err, &bad);
+			CHECK_EQ(bad, 0);
+			if (n == -1) {
+				CHECK(err == CT_E_MAGIC || err == CT_E_TRUNCATED);
+				if (cut > 200)
+					CHECK(!"open failed after the header");
+				continue;
+			}
+			CHECK(n >= 0);
+			long want = 0;
+			for (int k = 0; k < nends; k++)
+				if (ends[k] <= cut)
+					want = counts[k];
+			if (cut < m.len && n < want) {
+				fprintf(stderr, "cut %zu (seekable %d): %ld events, want >= %ld\n",
+					cut, seekable, n, want);
+				t_fails++;
+			}
+			if (cut == m.len)
+				CHECK_EQ(n, 300);
+		}
+	}
+	free(m.p);
+}
+
+/* Random bit flips: never a crash, each damaged chunk reported, all other
+ * events intact. */
+static void test_bit_flips(void)
+{
+	const enum ct_compress codecs[] = {CT_COMP_ZSTD, CT_COMP_ZLIB, CT_COMP_NONE};
+	for (int c = 0; c < 3; c++) {
+		struct membuf m = {0};
+		small_trace(&m, codecs[c]);
+		uint8_t *copy = malloc(m.len);
+		for (int trial = 0; trial < 400; trial++) {
+			memcpy(copy, m.p, m.len);
+			int flips = 1 + (int)(rnd() % 3);
+			for (int f = 0; f < flips; f++) {
+				/* Past the header, so open succeeds. */
+				size_t at = 200 + rnd() % (m.len - 200);
+				copy[at] ^= (uint8_t)(1u << (rnd() % 8));
+			}
+			for (int seekable = 0; seekable < 2; seekable++) {
+				long bad = 0;
+				int err;
+				quiet_damage_count = 0;
+				long n = read_all(copy, m.len, seekable, &err, &bad);
+				CHECK_EQ(bad, 0);
+				CHECK(n >= 0);
+				/* Flips in an event chunk's payload lose <= 50 events each. */
+				CHECK(n >= 300 - 50 * flips);
+				if (n < 300)
+					CHECK(quiet_damage_count > 0);
+			}
+		}
+		free(copy);
+		free(m.p);
+	}
+}
+
+/* Header errors are clear. */
+static void test_header_errors(void)
+{
+	struct membuf m = {0};
+	small_trace(&m, CT_COMP_ZSTD);
+	int err;
+	uint8_t *c = malloc(m.len);
+
+	memcpy(c, m.p, m.len);
+	c[1] = 'X';
+	CHECK_EQ(read_all(c, m.len, 1, &err, NULL), -1);
+	CHECK_EQ(err, CT_E_MAGIC);
+	memcpy(c, m.p, m.len);
+	c[8] = 2; /* major 2 */
+	read_all(c, m.len, 0, &err, NULL);
+	CHECK_EQ(err, CT_E_VERSION);
+	read_all(m.p, 12, 1, &err, NULL);
+	CHECK_EQ(err, CT_E_TRUNCATED);
+	read_all(m.p, 40, 0, &err, NULL);
+	CHECK_EQ(err, CT_E_TRUNCATED);
+	read_all(m.p, 0, 0, &err, NULL);
+	CHECK_EQ(err, CT_E_MAGIC);
+	memcpy(c, m.p, m.len);
+	c[20] ^= 1; /* inside the TLVs: header crc */
+	read_all(c, m.len, 1, &err, NULL);
+	CHECK_EQ(err, CT_E_CORRUPT);
+	/* A newer minor version with an unknown TLV still reads. */
+	struct membuf n = {0};
+	uint32_t tlv_len = m.p[12] | m.p[13] << 8 | m.p[14] << 16;
+	size_t hdr = 16 + tlv_len + 4;
+	mem_write(&n, m.p, 16 + tlv_len);
+	mem_write(&n, "\x63\x00\x03\x00\x00\x00xyz", 9);
+	mem_write(&n, "\0\0\0\0", 4);
+	n.p[10] = 7; /* minor 7 */
+	put32(n.p + 12, tlv_len + 9);
+	put32(n.p + n.len - 4, ct_crc32(0, n.p, n.len - 4));
+	mem_write(&n, m.p + hdr, m.len - hdr);
+	/* The index offsets moved, so the reader scans; all events are there. */
+	CHECK_EQ(read_all(n.p, n.len, 1, &err, NULL), 300);
+	CHECK_EQ(read_all(n.p, n.len, 0, &err, NULL), 300);
+	free(n.p);
+	free(c);
+	free(m.p);
+}
+
+/* Lengths from the file are never trusted: a chunk that claims 64 MiB raw
+ * from a few bytes, or a huge count, does not make the reader allocate. */
+static void test_hostile_lengths(void)
+{
+	struct membuf m = {0};
+	small_trace(&m, CT_COMP_ZSTD);
+	uint32_t tlv_len = m.p[12] | m.p[13] << 8 | m.p[14] << 16;
+	size_t hdr = 16 + tlv_len + 4;
+	struct membuf h = {0};
+	mem_write(&h, m.p, hdr);
+	/* Chunk claims raw 64 MiB from 16 bytes of "zstd" and 256 KiB summary
+	 * that is not there; crcs are valid so only the bounds protect us. */
+	uint8_t ch[56 + 16] = "CTCK";
+	ch[4] = CT_CHUNK_EVENTS;
+	ch[5] = CT_COMP_ZSTD;
+	ch[6] = 56;
+	put32(ch + 12, 0xffffffff); /* records */
+	put32(ch + 32, 64u << 20);  /* raw */
+	put32(ch + 36, 16);	    /* comp */
+	put32(ch + 44, ct_crc32(0, ch + 56, 16));
+	put32(ch + 52, ct_crc32(0, ch, 52));
+	mem_write(&h, ch, sizeof(ch));
+	/* Then a chunk whose comp_size runs past the end of the file. */
+	put32(ch + 32, 100);
+	put32(ch + 36, 60u << 20);
+	put32(ch + 52, ct_crc32(0, ch, 52));
+	mem_write(&h, ch, sizeof(ch));
+	struct mallinfo2 before = mallinfo2();
+	for (int seekable = 0; seekable < 2; seekable++) {
+		quiet_damage_count = 0;
+		long n = read_all(h.p, h.len, seekable, NULL, NULL);
+		CHECK_EQ(n, 0);
+		CHECK(quiet_damage_count >= 1);
+	}
+	struct mallinfo2 after = mallinfo2();
+	CHECK(after.uordblks < before.uordblks + (8u << 20));
+	free(h.p);
+
+	/* The index claims 2^31 entries: rejected, the file is scanned. */
+	struct membuf x = {0};
+	mem_write(&x, m.p, m.len);
+	uint8_t *t = x.p + x.len - 32;
+	put32(t + 20, 0x7fffffff);
+	put32(t + 4, ct_crc32(0, t + 8, 16));
+	CHECK_EQ(read_all(x.p, x.len, 1, NULL, NULL), 300);
+	/* Trailer pointing before the header / past the end. */
+	memcpy(x.p, m.p, m.len);
+	put32(t + 8, 3);
+	put32(t + 4, ct_crc32(0, t + 8, 16));
+	CHECK_EQ(read_all(x.p, x.len, 1, NULL, NULL), 300);
+	memcpy(x.p, m.p, m.len);
+	put32(t + 12, 0x100);
+	put32(t + 4, ct_crc32(0, t + 8, 16));
+	CHECK_EQ(read_all(x.p, x.len, 1, NULL, NULL), 300);
+	free(x.p);
+	free(m.p);
+}
+
+/* Disk full: the error comes back, and what was flushed before reads. */
+static void test_nospc(void)
+{
+	struct membuf m = {0};
+	m.fail_after = 6000;
+	struct ct_writer_io io = mem_writer_io(&m);
+	struct ct_writer_opts o = {.compress = CT_COMP_ZSTD, .chunk_events = 100};
+	struct ct_writer *w;
+	CHECK_EQ(ct_writer_open(&w, &io, &test_hdr, &o), 0);
+	int err = 0;
+	uint64_t i;
+	for (i = 0; i < 100000 && !err; i++) {
+		struct ct_event ev;
+		make_event(&ev, i);
+		err = ct_writer_event(w, &ev);
+	}
+	CHECK_EQ(err, CT_E_NOSPC);
+	CHECK_EQ(ct_writer_event(w, &(struct ct_event){0}), CT_E_NOSPC);
+	CHECK_EQ(ct_writer_close(w), CT_E_NOSPC);
+	long bad = 0;
+	long n = read_all(m.p, m.len, 1, NULL, &bad);
+	CHECK(n > 0 && n % 100 == 0);
+	CHECK_EQ(bad, 0);
+	free(m.p);
+}
+
+/* Files: 0600, existing files replaced, symlinks refused. */
+static void test_files(void)
+{
+	char dir[] = "/tmp/ct-fmt-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char path[256], link[256], target[256];
+	snprintf(path, sizeof(path), "%s/t.ctr", dir);
+	snprintf(link, sizeof(link), "%s/l.ctr", dir);
+	snprintf(target, sizeof(target), "%s/target", dir);
+	mode_t old = umask(0);
+	struct ct_writer *w;
+	CHECK_EQ(ct_writer_open_file(&w, path, &test_hdr, NULL), 0);
+	struct ct_event ev;
+	make_event(&ev, 1);
+	ct_writer_event(w, &ev);
+	CHECK_EQ(ct_writer_close(w), 0);
+	struct stat st;
+	CHECK_EQ(stat(path, &st), 0);
+	CHECK_EQ(st.st_mode & 0777, 0600);
+	/* An existing world-readable file is replaced by a fresh 0600 one. */
+	chmod(path, 0644);
+	CHECK_EQ(ct_writer_open_file(&w, path, &test_hdr, NULL), 0);
+	CHECK_EQ(ct_writer_close(w), 0);
+	CHECK_EQ(stat(path, &st), 0);
+	CHECK_EQ(st.st_mode & 0777, 0600);
+	struct ct_reader *r;
+	CHECK_EQ(ct_reader_open_file(&r, path, NULL), 0);
+	const struct ct_record *rec;
+	CHECK_EQ(ct_reader_next(r, &rec), 0);
+	ct_reader_close(r);
+	/* A symlink is refused and its target untouched. */
+	int fd = open(target, O_CREAT | O_WRONLY, 0644);
+	CHECK(write(fd, "keep", 4) == 4);
+	close(fd);
+	CHECK_EQ(symlink(target, link), 0);
+	CHECK_EQ(ct_writer_open_file(&w, link, &test_hdr, NULL), CT_E_IO);
+	CHECK_EQ(errno, ELOOP);
+	CHECK_EQ(stat(target, &st), 0);
+	CHECK_EQ(st.st_size, 4);
+	/* Reading a missing file is CT_E_IO with errno. */
+	char missing[300];
+	snprintf(missing, sizeof(missing), "%s/none", dir);
+	CHECK_EQ(ct_reader_open_file(&r, missing, NULL), CT_E_IO);
+	CHECK_EQ(errno, ENOENT);
+	umask(old);
+	unlink(path);
+	unlink(link);
+	unlink(target);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	test_truncation();
+	test_bit_flips();
+	test_header_errors();
+	test_hostile_lengths();
+	test_nospc();
+	test_files();
+	if (t_fails) {
+		fprintf(stderr, "test_format_damage: %d checks failed\n", t_fails);
+		return 1;
+	}
+	printf("test_format_damage: all checks passed\n");
+	return 0;
+}
