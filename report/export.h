@@ -62,6 +62,9 @@ static inline int ct_out_write(struct ct_out *o, const void *p, size_t n)
 /* Decimal text of v at d; returns the number of bytes written (<= 20). */
 size_t ct_u64_dec(char *d, uint64_t v);
 size_t ct_i64_dec(char *d, int64_t v);
+/* "10.0.0.1" at d (16 bytes), NUL-terminated; returns the length. glibc's
+ * inet_ntop goes through sprintf for IPv4, far slower per call. */
+size_t ct_ipv4_text(char *d, const uint8_t a[4]);
 
 /* ------------------------------------------------------------- sinks */
 
@@ -161,8 +164,9 @@ uint16_t ct_packet_sport(const struct ct_event *ev);
 
 /* Packet comment "pid=1234 tid=1234 ppid=1 comm=curl exe=/usr/bin/curl
  * uid=1000 gid=1000 sockfd=3 result=ECONNREFUSED latency_ns=1200
- * container=abc dest=/run/x.sock" at d; returns its length. Needs
- * ct_packet_comment_max(proc) bytes. Unprintable bytes become \xNN. */
+ * container=abc path=/run/x.sock" at d; returns its length. Needs
+ * ct_packet_comment_max(proc) bytes. Bytes other than printable ASCII
+ * (space included) become \xNN; exe and container stop at 4096 bytes. */
 size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc);
 size_t ct_packet_comment_max(const struct ct_proc_info *proc);
 

@@ -215,14 +215,22 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev,
 	d[o++] = ',';
 	if (ct_packet_is_ip(ev)) {
 		int af = ev->family == 2 ? AF_INET : AF_INET6;
-		inet_ntop(af, ev->daddr, d + o, INET6_ADDRSTRLEN);
-		o += strlen(d + o);
+		if (af == AF_INET) {
+			o += ct_ipv4_text(d + o, ev->daddr);
+		} else {
+			inet_ntop(af, ev->daddr, d + o, INET6_ADDRSTRLEN);
+			o += strlen(d + o);
+		}
 		d[o++] = ',';
 		o += ct_u64_dec(d + o, ev->dport);
 		d[o++] = ',';
 		if (ev->flags & CT_EV_SADDR) {
-			inet_ntop(af, ev->saddr, d + o, INET6_ADDRSTRLEN);
-			o += strlen(d + o);
+			if (af == AF_INET) {
+				o += ct_ipv4_text(d + o, ev->saddr);
+			} else {
+				inet_ntop(af, ev->saddr, d + o, INET6_ADDRSTRLEN);
+				o += strlen(d + o);
+			}
 			d[o++] = ',';
 			o += ct_u64_dec(d + o, ev->sport);
 		} else {

@@ -76,15 +76,34 @@ void ct_out_free(struct ct_out *o)
 
 size_t ct_u64_dec(char *d, uint64_t v)
 {
-	char tmp[20];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		d[i] = tmp[n - 1 - i];
+	static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+				       "25262728293031323334353637383940414243444546474849"
+				       "50515253545556575859606162636465666768697071727374"
+				       "75767778798081828384858687888990919293949596979899";
+	size_t n = 1;
+	if (v >= 10000000000ull) {
+		for (uint64_t t = v; t >= 10; t /= 10)
+			n++;
+	} else {
+		static const uint64_t pow10[] = {10,	     100,	    1000,     10000,
+						 100000,     1000000,	    10000000, 100000000,
+						 1000000000, 10000000000ull};
+		while (v >= pow10[n - 1])
+			n++;
+	}
+	char *p = d + n;
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		*--p = pairs[2 * r + 1];
+		*--p = pairs[2 * r];
+	}
+	if (v >= 10) {
+		*--p = pairs[2 * v + 1];
+		*--p = pairs[2 * v];
+	} else {
+		*--p = (char)('0' + v);
+	}
 	return n;
 }
 
@@ -94,6 +113,18 @@ size_t ct_i64_dec(char *d, int64_t v)
 		return ct_u64_dec(d, (uint64_t)v);
 	d[0] = '-';
 	return 1 + ct_u64_dec(d + 1, (uint64_t)0 - (uint64_t)v);
+}
+
+size_t ct_ipv4_text(char *d, const uint8_t a[4])
+{
+	size_t o = 0;
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			d[o++] = '.';
+		o += ct_u64_dec(d + o, a[i]);
+	}
+	d[o] = '\0';
+	return o;
 }
 
 /* --------------------------------------------------------- the table */

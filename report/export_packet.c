@@ -4,6 +4,7 @@
  * wire (IPv4/IPv6 + TCP SYN, UDP, ICMP echo), shared by the pcapng and pcap
  * writers, plus the per-packet comment naming the process.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "eventfmt.h"
@@ -268,14 +269,17 @@ size_t ct_packet_frame_ip_reply(uint8_t *p, const struct ct_event *ev)
 
 /* ------------------------------------------------------------ comment */
 
-static size_t put_lit(char *d, const char *s)
+/* A string literal: its length is known at compile time. */
+#define LIT(d, s) (memcpy((d), (s), sizeof(s) - 1), sizeof(s) - 1)
+
+static size_t put_str(char *d, const char *s)
 {
 	size_t n = strlen(s);
 	memcpy(d, s, n);
 	return n;
 }
 
-/* Printable ASCII as is, spaces and '\' and everything else as \xNN, so a
+/* Printable ASCII as is; space, '\\' and everything else as \xNN, so a
  * name can never fake another key=value pair. At most 4*n bytes. */
 static size_t put_safe(char *d, const char *s, size_t n)
 {
@@ -296,55 +300,86 @@ static size_t put_safe(char *d, const char *s, size_t n)
 	return o;
 }
 
+/* Escaped forms of the strings the process table hands out (exe,
+ * container): the same few hundred come back millions of times. Slots are
+ * picked by pointer and confirmed by content, so a reused pointer is safe. */
+#define COMMENT_STR_MAX 4096 /* PATH_MAX: longer strings are cut */
+#define ESC_SLOTS 256
+#define ESC_MAX 256
+static struct esc_slot {
+	const char *ptr;
+	size_t raw_len, esc_len;
+	char raw[ESC_MAX];
+	char esc[4 * ESC_MAX];
+} * esc_cache;
+
+static size_t put_safe_cached(char *d, const char *s)
+{
+	if (!esc_cache)
+		esc_cache = calloc(ESC_SLOTS, sizeof(*esc_cache));
+	size_t slot = ((uintptr_t)s >> 4 ^ (uintptr_t)s >> 12) % ESC_SLOTS;
+	struct esc_slot *e = esc_cache ? &esc_cache[slot] : NULL;
+	if (e && e->ptr == s && !memcmp(e->raw, s, e->raw_len + 1)) {
+		memcpy(d, e->esc, e->esc_len);
+		return e->esc_len;
+	}
+	size_t n = strnlen(s, COMMENT_STR_MAX);
+	size_t o = put_safe(d, s, n);
+	if (e && n < ESC_MAX && !s[n]) {
+		e->ptr = s;
+		e->raw_len = n;
+		memcpy(e->raw, s, n + 1);
+		memcpy(e->esc, d, o);
+		e->esc_len = o;
+	}
+	return o;
+}
+
 size_t ct_packet_comment_max(const struct ct_proc_info *proc)
 {
-	size_t n = 512 + 4 * (CT_COMM_LEN + CT_UNIX_PATH_MAX);
-	if (proc->exe)
-		n += 4 * strlen(proc->exe);
-	if (proc->container)
-		n += 4 * strlen(proc->container);
-	return n;
+	(void)proc; /* exe and container are cut at COMMENT_STR_MAX bytes */
+	return 512 + 4 * (CT_COMM_LEN + CT_UNIX_PATH_MAX + 2 * COMMENT_STR_MAX);
 }
 
 size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc)
 {
 	size_t o = 0;
 
-	o += put_lit(d + o, "pid=");
+	o += LIT(d + o, "pid=");
 	o += ct_u64_dec(d + o, ev->pid);
-	o += put_lit(d + o, " tid=");
+	o += LIT(d + o, " tid=");
 	o += ct_u64_dec(d + o, ev->tid);
-	o += put_lit(d + o, " ppid=");
+	o += LIT(d + o, " ppid=");
 	o += ct_u64_dec(d + o, ev->ppid);
-	o += put_lit(d + o, " comm=");
+	o += LIT(d + o, " comm=");
 	o += put_safe(d + o, ev->comm, strnlen(ev->comm, CT_COMM_LEN));
 	if (proc->exe) {
-		o += put_lit(d + o, " exe=");
-		o += put_safe(d + o, proc->exe, strlen(proc->exe));
+		o += LIT(d + o, " exe=");
+		o += put_safe_cached(d + o, proc->exe);
 	}
-	o += put_lit(d + o, " uid=");
+	o += LIT(d + o, " uid=");
 	o += ct_u64_dec(d + o, ev->uid);
-	o += put_lit(d + o, " gid=");
+	o += LIT(d + o, " gid=");
 	o += ct_u64_dec(d + o, ev->gid);
 	if (ev->sockfd != -1) {
-		o += put_lit(d + o, " sockfd=");
+		o += LIT(d + o, " sockfd=");
 		o += ct_i64_dec(d + o, ev->sockfd);
 	}
-	o += put_lit(d + o, " result=");
-	o += put_lit(d + o, ct_fmt_result(ev));
+	o += LIT(d + o, " result=");
+	o += put_str(d + o, ct_fmt_result(ev));
 	if (ev->flags & CT_EV_LATENCY) {
-		o += put_lit(d + o, " latency_ns=");
+		o += LIT(d + o, " latency_ns=");
 		o += ct_u64_dec(d + o, ev->latency_ns);
 	}
 	if (proc->container && proc->container[0]) {
-		o += put_lit(d + o, " container=");
-		o += put_safe(d + o, proc->container, strlen(proc->container));
+		o += LIT(d + o, " container=");
+		o += put_safe_cached(d + o, proc->container);
 	}
 	if (ev->family == 1) {
 		/* '@' for the NUL of an abstract name, as script prints it. */
 		size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
 		const char *path = ev->path;
-		o += put_lit(d + o, " path=");
+		o += LIT(d + o, " path=");
 		if ((ev->flags & CT_EV_ABSTRACT) && n > 0 && path[0] == '\0') {
 			d[o++] = '@';
 			path++;

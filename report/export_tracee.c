@@ -189,7 +189,7 @@ static void remote_addr(struct ct_buf *b, const struct ct_event *ev)
 	ct_buf_puts(b, "{\"sa_family\":");
 	go_cstr(b, af_name(ev->family));
 	if (ev->family == 2) {
-		inet_ntop(AF_INET, ev->daddr, a, sizeof(a));
+		ct_ipv4_text(a, ev->daddr);
 		ct_buf_puts(b, ",\"sin_addr\":");
 		go_cstr(b, a);
 		ct_buf_puts(b, ",\"sin_port\":\"");
