@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_reader: libFuzzer harness for the trace reader. The input is a trace
+ * file in memory; it is read through pread (index, scan) and as a stream,
+ * with a time window and a Bloom-summary chunk filter, and merged with
+ * itself. Any crash, leak or sanitizer report is a bug.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../format/ctrace.h"
+
+struct mem {
+	const uint8_t *p;
+	size_t len, pos;
+};
+
+static ssize_t mem_read(void *ctx, void *buf, size_t len)
+{
+	struct mem *m = ctx;
+	size_t n = m->len - m->pos < len ? m->len - m->pos : len;
+	if (n > 777)
+		n = 777; /* short reads, like a pipe */
+	memcpy(buf, m->p + m->pos, n);
+	m->pos += n;
+	return (ssize_t)n;
+}
+
+static ssize_t mem_pread(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct mem *m = ctx;
+	if (off >= m->len)
+		return 0;
+	size_t n = m->len - off < len ? m->len - off : len;
+	memcpy(buf, m->p + off, n);
+	return (ssize_t)n;
+}
+
+static void ignore_damage(void *ctx, const struct ct_damage *d)
+{
+	(void)ctx;
+	(void)d;
+}
+
+static int filter(void *ctx, const struct ct_chunk_info *c)
+{
+	const uint8_t *key = ctx;
+	uint32_t pid;
+	memcpy(&pid, key, 4);
+	return ct_chunk_may_contain(c, CT_KEY_PID, &pid, 4) ||
+	       ct_chunk_may_contain(c, CT_KEY_DADDR, key, 4) ||
+	       ct_chunk_may_contain(c, CT_KEY_COMM, key, 16);
+}
+
+static struct ct_reader *open_mem(struct mem *m, int seekable)
+{
+	struct ct_reader_io io = {.ctx = m, .read = mem_read, .size = -1};
+	struct ct_reader_opts o = {.on_damage = ignore_damage, .quiet = 1};
+	struct ct_reader *r;
+	if (seekable) {
+		io.pread = mem_pread;
+		io.size = (int64_t)m->len;
+	}
+	return ct_reader_open(&r, &io, &o) ? NULL : r;
+}
+
+static volatile uint64_t sink;
+
+static void drain(struct ct_reader *r)
+{
+	const struct ct_record *rec;
+	while (ct_reader_next(r, &rec) == 1) {
+		sink += rec->type;
+		if (rec->type == CT_REC_PROC) {
+			/* Strings must be NUL-terminated and readable. */
+			if (rec->proc.exe)
+				sink += strlen(rec->proc.exe);
+			if (rec->proc.cmdline)
+				sink += strlen(rec->proc.cmdline);
+			if (rec->proc.container)
+				sink += strlen(rec->proc.container);
+		} else if (rec->type == CT_REC_EVENT) {
+			sink += rec->ev.path_len + rec->ev.ts_ns;
+		}
+	}
+	struct ct_reader_stats st;
+	ct_reader_stats(r, &st);
+	for (uint32_t i = 0; i < ct_reader_chunk_count(r); i++)
+		sink += ct_reader_chunk(r, i)->records;
+	const struct ct_header *h = ct_reader_header(r);
+	if (h->hostname)
+		sink += strlen(h->hostname);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t key[16] = {0};
+	memcpy(key, data, size < 16 ? size : 16);
+
+	for (int seekable = 0; seekable < 2; seekable++) {
+		struct mem m = {.p = data, .len = size};
+		struct ct_reader *r = open_mem(&m, seekable);
+		if (!r)
+			continue;
+		drain(r);
+		ct_reader_close(r);
+
+		/* Again with a query. */
+		m.pos = 0;
+		r = open_mem(&m, seekable);
+		if (!r)
+			continue;
+		uint64_t since = 0, until = 0;
+		if (size >= 32) {
+			memcpy(&since, data + size - 16, 8);
+			memcpy(&until, data + size - 8, 8);
+			since >>= 20;
+		}
+		struct ct_query q = {
+		    .since_ns = since, .until_ns = until, .chunk_filter = filter, .ctx = key};
+		ct_reader_set_query(r, &q);
+		drain(r);
+		ct_reader_close(r);
+	}
+
+	/* Merge the file with itself (one seekable, one stream). */
+	struct mem a = {.p = data, .len = size}, b = {.p = data, .len = size};
+	struct ct_reader *rs[2] = {open_mem(&a, 1), open_mem(&b, 0)};
+	if (rs[0] && rs[1]) {
+		struct ct_merge *mg;
+		if (!ct_merge_open(&mg, rs, 2)) {
+			const struct ct_record *rec;
+			unsigned in;
+			while (ct_merge_next(mg, &rec, &in) == 1)
+				sink += in;
+			ct_merge_close(mg);
+		}
+	}
+	ct_reader_close(rs[0]);
+	ct_reader_close(rs[1]);
+	return 0;
+}
