@@ -353,6 +353,18 @@ static int load_trace(struct trace *t, const char *path)
 	return 0;
 }
 
+static void free_traces(struct trace *t, int n)
+{
+	for (int i = 0; i < n; i++) {
+		for (uint32_t c = 0; c < t[i].nchunks; c++)
+			free(t[i].chunks[c].keys.v);
+		free(t[i].chunks);
+		free(t[i].all.v);
+		free(t[i].buf);
+	}
+	free(t);
+}
+
 /* ------------------------------------------------------------ damaging */
 
 enum { DMG_BIT, DMG_BYTE, DMG_TRUNC };
@@ -762,6 +774,7 @@ int main(int argc, char **argv)
 		struct ct_reader *r = open_mem(&m, 0, &res);
 		if (!r) {
 			fprintf(stderr, "rel_flip: %s: %s\n", stats, ct_strerror(res.open_err));
+			free(buf);
 			return 1;
 		}
 		const struct ct_record *rec;
@@ -779,6 +792,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)last_damage, (unsigned long long)max_off,
 		       rc < 0 ? rc : 0);
 		ct_reader_close(r);
+		free(buf);
 		return 0;
 	}
 	if (wall_offset) {
@@ -798,10 +812,15 @@ int main(int argc, char **argv)
 	}
 	struct trace *t = calloc((size_t)nfiles, sizeof(*t));
 	for (int i = 0; i < nfiles; i++)
-		if (load_trace(&t[i], files[i]))
+		if (load_trace(&t[i], files[i])) {
+			free_traces(t, i + 1);
 			return 1;
-	if (emit_dir)
-		return emit(&t[0], emit_dir, count);
+		}
+	if (emit_dir) {
+		int rc = emit(&t[0], emit_dir, count);
+		free_traces(t, nfiles);
+		return rc;
+	}
 
 	struct tally ty = {0};
 	for (unsigned k = 0; k < flips + truncs; k++) {
@@ -824,5 +843,6 @@ int main(int argc, char **argv)
 	       ty.damage_reported, ty.harmless, ty.header_rejected, ty.open_fail_bad,
 	       (unsigned long long)ty.missing, ty.missing_runs, (unsigned long long)ty.invented,
 	       ty.undetected);
+	free_traces(t, nfiles);
 	return failures ? 1 : 0;
 }
