@@ -28,6 +28,10 @@ for n, line in enumerate(open(sys.argv[1]), 1):
     if not e["ts"].endswith("Z") or len(e["ts"]) != 30:
         sys.exit(f"line {n}: ts {e['ts']}")
 PY
+# script --json and convert --to jsonl are the same bytes.
+"$CONNTRAIL" convert -q "$TMP/a.ctr" --to jsonl -o - >"$TMP/conv.jsonl" 2>/dev/null ||
+	"$CONNTRAIL" convert "$TMP/a.ctr" --to jsonl -o - >"$TMP/conv.jsonl"
+check "script --json == convert --to jsonl" cmp -s "$TMP/a.jsonl" "$TMP/conv.jsonl"
 # Text lines agree with JSON lines on the time (to the microsecond) and result.
 check "text and JSON agree" python3 - "$TMP/a.txt" "$TMP/a.jsonl" <<'PY'
 import json, sys
