@@ -7,7 +7,7 @@ log, written inside the guest: pid, tid, comm, uid, gid, sockfd, family,
 type, proto, daddr, dport, path, abstract, ret; and ppid and exe, which the
 guest knows (the connector is /bin/connector, started by a known parent). Also checks the trace
 header (backend, guest kernel release, guest host name), that the index is
-present, the record exit statuses, and, on a kernel without bpf in lsm=,
+present and nothing damaged or lost, the record exit statuses, and, on a kernel without bpf in lsm=,
 that --backend lsm failed with exit 1 and a reason.
 
 Prints one line per check group; exit 0 when all passed."""
@@ -103,21 +103,25 @@ def actual_event(ev):
 
 
 def check_info(conntrail, trace, backend, kernel, hostname, label):
-    status, out, err = run(conntrail, "info", trace)
+    """The trace header and index as the host's `info --json` reads them;
+    returns info's event count (None when info failed)."""
+    status, out, err = run(conntrail, "info", "--json", trace)
     if status != 0:
-        fail(f"{label}: host `conntrail info` exit {status}: {err.strip()[:200]}")
-        return
-    text = out.lower()
-    m = re.search(r"backend\W+([a-z]+)", text)
-    if not m or m.group(1) != backend:
-        fail(f"{label}: trace header backend is {m.group(1) if m else 'missing'}, "
-             f"expected {backend}")
-    if kernel.lower() not in text:
-        fail(f"{label}: info does not show the guest kernel {kernel}")
-    if hostname.lower() not in text:
-        fail(f"{label}: info does not show the guest host name {hostname}")
-    if not re.search(r"index\W+(present|yes)", text):
-        fail(f"{label}: info does not say the index is present")
+        fail(f"{label}: host `conntrail info --json` exit {status}: {err.strip()[:200]}")
+        return None
+    try:
+        info = json.loads(out)
+    except json.JSONDecodeError as e:
+        fail(f"{label}: info --json is not JSON: {e}")
+        return None
+    if isinstance(info, list):
+        info = info[0] if info else {}
+    want = {"backend": backend, "kernel": kernel, "host": hostname, "index": True,
+            "damaged_chunks": 0, "lost": 0}
+    for key, value in want.items():
+        if info.get(key) != value:
+            fail(f"{label}: info {key} is {info.get(key)!r}, expected {value!r}")
+    return info.get("events")
 
 
 def compare_run(args, name, backend):
@@ -135,7 +139,7 @@ def compare_run(args, name, backend):
         status = "missing"
     if status != "0":
         fail(f"{name}: record exit status {status} in the guest")
-    check_info(args.conntrail, trace, backend, args.kernel, args.hostname, name)
+    info_events = check_info(args.conntrail, trace, backend, args.kernel, args.hostname, name)
 
     logged = read_lines(log) if os.path.exists(log) else []
     if not logged:
@@ -150,6 +154,8 @@ def compare_run(args, name, backend):
             events.append(json.loads(line))
         except json.JSONDecodeError as e:
             fail(f"{name}: script --json line {n} is not JSON: {e}")
+    if info_events is not None and info_events != len(events):
+        fail(f"{name}: info counts {info_events} events, script --json gave {len(events)}")
     for ev in events:
         if ev.get("host") != args.hostname:
             fail(f"{name}: event host {ev.get('host')!r}, expected the guest's "

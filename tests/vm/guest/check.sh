@@ -48,9 +48,12 @@ read_back() {
 	[ "$(cat "$run.script.status")" = 0 ] && ok || bad "$run: script failed: $(head -n1 "$run.script.err")"
 	grep -qi 'index.*present\|index: *yes\|index *present' "$run.info" && ok ||
 		bad "$run: info does not say the index is present"
-	logged=$(grep -c . "$run.connector.jsonl" 2>/dev/null || echo 0)
+	# grep -c prints 0 itself (and exits 1) when nothing matches.
+	logged=$(grep -c . "$run.connector.jsonl" 2>/dev/null)
 	pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$run.connector.jsonl" 2>/dev/null | head -n1)
-	events=$(grep -c "\"pid\":${pid:-none}," "$run.script.jsonl" 2>/dev/null || echo 0)
+	events=$(grep -c "\"pid\":${pid:-none}," "$run.script.jsonl" 2>/dev/null)
+	logged=${logged:-0}
+	events=${events:-0}
 	[ "$logged" -gt 0 ] && ok || bad "$run: the connector logged no connects"
 	[ "$events" -ge "$logged" ] && ok || bad "$run: $events connector events < $logged logged connects"
 	echo "guest: $run: $logged connects logged, $events connector events in the trace"
