@@ -203,17 +203,21 @@ struct ct_pctx {
 	uint32_t pid, ppid, uid, gid;
 	char comm[CT_COMM_LEN];
 };
+/* Compact: the path bytes live in the table's arena (most have none). */
 struct ct_dest {
+	uint8_t daddr[16];
 	uint32_t scope_id;
 	uint16_t family, type, proto, dport;
 	uint8_t path_len;
-	uint8_t daddr[16];
-	char path[CT_UNIX_PATH_MAX];
+	uint8_t _pad[3];
+	uint32_t path_off; /* into ct_evtab.paths; not part of the key */
 };
 struct ct_evtab {
 	struct ct_pctx *procs;
 	struct ct_dest *dests;
 	uint32_t nproc, cap_proc, ndest, cap_dest;
+	char *paths;
+	size_t npaths, cap_paths;
 	uint32_t *phash, *dhash; /* encoder only: index + 1, 0 empty */
 	uint32_t phcap, dhcap;
 };

@@ -78,6 +78,7 @@ uint32_t ct_event_diff(const struct ct_event *a, const struct ct_event *b)
 void ct_evtab_reset(struct ct_evtab *t)
 {
 	t->nproc = t->ndest = 0;
+	t->npaths = 0;
 	if (t->phash)
 		memset(t->phash, 0, t->phcap * sizeof(*t->phash));
 	if (t->dhash)
@@ -88,6 +89,7 @@ void ct_evtab_free(struct ct_evtab *t)
 {
 	free(t->procs);
 	free(t->dests);
+	free(t->paths);
 	free(t->phash);
 	free(t->dhash);
 	memset(t, 0, sizeof(*t));
@@ -114,8 +116,9 @@ static void dest_of(struct ct_dest *d, const struct ct_event *ev)
 	d->dport = ev->dport;
 	d->path_len = ev->path_len;
 	memcpy(d->daddr, ev->daddr, 16);
-	memcpy(d->path, ev->path, ev->path_len);
 }
+
+#define DEST_KEY offsetof(struct ct_dest, path_off)
 
 /* Word-at-a-time hash over the used bytes of an entry (the unused tail of
  * a path is zero and skipped). */
@@ -138,14 +141,6 @@ static uint64_t hash_mem(const void *p, size_t n)
 	return h ^ (h >> 32);
 }
 
-static size_t entry_used(int is_dest, const void *e)
-{
-	if (!is_dest)
-		return sizeof(struct ct_pctx);
-	const struct ct_dest *d = e;
-	return offsetof(struct ct_dest, path) + d->path_len;
-}
-
 /* Append to a table (both sides call this with the same entries). */
 static int push_proc(struct ct_evtab *t, const struct ct_pctx *c)
 {
@@ -163,7 +158,7 @@ static int push_proc(struct ct_evtab *t, const struct ct_pctx *c)
 	return 0;
 }
 
-static int push_dest(struct ct_evtab *t, const struct ct_dest *d)
+static int push_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path)
 {
 	if (t->ndest >= CT_TAB_MAX)
 		return 0;
@@ -175,14 +170,30 @@ static int push_dest(struct ct_evtab *t, const struct ct_dest *d)
 		t->dests = p;
 		t->cap_dest = cap;
 	}
-	memcpy(&t->dests[t->ndest++], d, sizeof(*d)); /* padding too: compared by memcmp */
+	if (t->cap_paths - t->npaths < d->path_len) {
+		size_t cap = t->cap_paths ? t->cap_paths * 2 : 4096;
+		char *p = realloc(t->paths, cap);
+		if (!p)
+			return -1;
+		t->paths = p;
+		t->cap_paths = cap;
+	}
+	struct ct_dest *e = &t->dests[t->ndest++];
+	memcpy(e, d, sizeof(*d)); /* padding too: keys are compared by memcmp */
+	e->path_off = (uint32_t)t->npaths;
+	if (d->path_len)
+		memcpy(t->paths + t->npaths, path, d->path_len);
+	t->npaths += d->path_len;
 	return 0;
 }
 
-/* Encoder's lookup: index of an equal entry or -1; grows the hash index to
- * stay at most half full. */
-static int rehash(uint32_t **hash, uint32_t *hcap, uint32_t n, const void *entries, size_t esize,
-		  int is_dest)
+static uint64_t dest_hash(const struct ct_dest *d, const char *path)
+{
+	return hash_mem(d, DEST_KEY) ^ (d->path_len ? hash_mem(path, d->path_len) * 31 : 0);
+}
+
+/* The encoder's hash index over one table, kept at most half full. */
+static int grow_index(uint32_t **hash, uint32_t *hcap, uint32_t n, struct ct_evtab *t, int is_dest)
 {
 	if (*hcap && (n + 1) * 2 <= *hcap)
 		return 0;
@@ -191,8 +202,8 @@ static int rehash(uint32_t **hash, uint32_t *hcap, uint32_t n, const void *entri
 	if (!h)
 		return -1;
 	for (uint32_t i = 0; i < n; i++) {
-		const uint8_t *e = (const uint8_t *)entries + i * esize;
-		uint64_t k = hash_mem(e, entry_used(is_dest, e));
+		uint64_t k = is_dest ? dest_hash(&t->dests[i], t->paths + t->dests[i].path_off)
+				     : hash_mem(&t->procs[i], sizeof(t->procs[i]));
 		uint32_t j = (uint32_t)k & (cap - 1);
 		while (h[j])
 			j = (j + 1) & (cap - 1);
@@ -204,32 +215,44 @@ static int rehash(uint32_t **hash, uint32_t *hcap, uint32_t n, const void *entri
 	return 0;
 }
 
-/* Look up e; if absent, insert it into table + hash. Returns its index when
- * it was already there, -1 when it was added (or the table is full), -2 on
- * allocation failure. */
-static long find_or_add(struct ct_evtab *t, int is_dest, const void *e)
+/* Index of an equal entry, or -1 after adding it (or when the table is
+ * full), or -2 on allocation failure. */
+static long find_or_add_proc(struct ct_evtab *t, const struct ct_pctx *c)
 {
-	size_t esize = is_dest ? sizeof(struct ct_dest) : sizeof(struct ct_pctx);
-	uint32_t **hash = is_dest ? &t->dhash : &t->phash;
-	uint32_t *hcap = is_dest ? &t->dhcap : &t->phcap;
-	uint32_t n = is_dest ? t->ndest : t->nproc;
-	const uint8_t *entries = is_dest ? (const uint8_t *)t->dests : (const uint8_t *)t->procs;
-
-	if (rehash(hash, hcap, n, entries, esize, is_dest))
+	if (grow_index(&t->phash, &t->phcap, t->nproc, t, 0))
 		return -2;
-	uint32_t j = (uint32_t)hash_mem(e, entry_used(is_dest, e)) & (*hcap - 1);
-	while ((*hash)[j]) {
-		uint32_t i = (*hash)[j] - 1;
-		if (!memcmp(entries + i * esize, e, esize))
+	uint32_t j = (uint32_t)hash_mem(c, sizeof(*c)) & (t->phcap - 1);
+	while (t->phash[j]) {
+		uint32_t i = t->phash[j] - 1;
+		if (!memcmp(&t->procs[i], c, sizeof(*c)))
 			return i;
-		j = (j + 1) & (*hcap - 1);
+		j = (j + 1) & (t->phcap - 1);
 	}
-	if (n >= CT_TAB_MAX)
+	if (t->nproc >= CT_TAB_MAX)
 		return -1;
-	int err = is_dest ? push_dest(t, e) : push_proc(t, e);
-	if (err)
+	if (push_proc(t, c))
 		return -2;
-	(*hash)[j] = n + 1;
+	t->phash[j] = t->nproc;
+	return -1;
+}
+
+static long find_or_add_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path)
+{
+	if (grow_index(&t->dhash, &t->dhcap, t->ndest, t, 1))
+		return -2;
+	uint32_t j = (uint32_t)dest_hash(d, path) & (t->dhcap - 1);
+	while (t->dhash[j]) {
+		uint32_t i = t->dhash[j] - 1;
+		const struct ct_dest *e = &t->dests[i];
+		if (!memcmp(e, d, DEST_KEY) && !memcmp(t->paths + e->path_off, path, d->path_len))
+			return i;
+		j = (j + 1) & (t->dhcap - 1);
+	}
+	if (t->ndest >= CT_TAB_MAX)
+		return -1;
+	if (push_dest(t, d, path))
+		return -2;
+	t->dhash[j] = t->ndest;
 	return -1;
 }
 
@@ -246,7 +269,7 @@ uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *
 	if (diff & CT_F_PROC) {
 		struct ct_pctx c;
 		pctx_of(&c, ev);
-		proc_ref = find_or_add(t, 0, &c);
+		proc_ref = find_or_add_proc(t, &c);
 		if (proc_ref == -2)
 			return NULL;
 		if (proc_ref >= 0)
@@ -255,7 +278,7 @@ uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *
 	if (diff & CT_F_DEST) {
 		struct ct_dest d;
 		dest_of(&d, ev);
-		dest_ref = find_or_add(t, 1, &d);
+		dest_ref = find_or_add_dest(t, &d, ev->path);
 		if (dest_ref == -2)
 			return NULL;
 		if (dest_ref >= 0)
@@ -438,7 +461,7 @@ const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p, const uint8
 		st->scope_id = d->scope_id;
 		memcpy(st->daddr, d->daddr, 16);
 		if (d->path_len || st->path_len)
-			set_path(st, d->path, d->path_len);
+			set_path(st, t->paths + d->path_off, d->path_len);
 	}
 	if (m & CT_F_FTP) {
 		uint16_t fam;
@@ -472,7 +495,7 @@ const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p, const uint8
 	if (m & CT_F_DEST) {
 		struct ct_dest d;
 		dest_of(&d, st);
-		if (push_dest(t, &d))
+		if (push_dest(t, &d, st->path))
 			return NULL;
 	}
 	if (m & CT_F_SADDR) {
