@@ -341,7 +341,21 @@ size_t ct_packet_comment_max(const struct ct_proc_info *proc)
 	return 512 + 4 * (CT_COMM_LEN + CT_UNIX_PATH_MAX + 2 * COMMENT_STR_MAX);
 }
 
-size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc)
+/* "pid=.. tid=.. ppid=.. comm=.. exe=.. uid=.. gid=..": the same for every
+ * connect of a thread, so kept per thread and checked field by field (exe
+ * by content: a pointer may be reused for another string). */
+#define PREFIX_SLOTS 1024
+#define PREFIX_MAX 480
+static struct prefix_slot {
+	uint32_t pid, tid, ppid, uid, gid;
+	char comm[CT_COMM_LEN];
+	const char *exe_ptr;
+	uint16_t exe_len, len; /* len 0: empty slot */
+	char exe[ESC_MAX];
+	char text[PREFIX_MAX];
+} * prefix_cache;
+
+static size_t comment_prefix(char *d, const struct ct_event *ev, const struct ct_proc_info *proc)
 {
 	size_t o = 0;
 
@@ -361,6 +375,48 @@ size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_pro
 	o += ct_u64_dec(d + o, ev->uid);
 	o += LIT(d + o, " gid=");
 	o += ct_u64_dec(d + o, ev->gid);
+	return o;
+}
+
+static size_t comment_prefix_cached(char *d, const struct ct_event *ev,
+				    const struct ct_proc_info *proc)
+{
+	if (!prefix_cache)
+		prefix_cache = calloc(PREFIX_SLOTS, sizeof(*prefix_cache));
+	if (!prefix_cache)
+		return comment_prefix(d, ev, proc);
+	struct prefix_slot *e =
+	    &prefix_cache[mix32(ev->tid * 0x9e3779b1u ^ ev->pid) % PREFIX_SLOTS];
+	if (e->len && e->pid == ev->pid && e->tid == ev->tid && e->ppid == ev->ppid &&
+	    e->uid == ev->uid && e->gid == ev->gid && !memcmp(e->comm, ev->comm, CT_COMM_LEN) &&
+	    e->exe_ptr == proc->exe &&
+	    (!proc->exe || !memcmp(e->exe, proc->exe, (size_t)e->exe_len + 1))) {
+		memcpy(d, e->text, e->len);
+		return e->len;
+	}
+	size_t o = comment_prefix(d, ev, proc);
+	size_t exe_len = proc->exe ? strnlen(proc->exe, ESC_MAX) : 0;
+	if (o <= PREFIX_MAX && exe_len < ESC_MAX) {
+		e->pid = ev->pid;
+		e->tid = ev->tid;
+		e->ppid = ev->ppid;
+		e->uid = ev->uid;
+		e->gid = ev->gid;
+		memcpy(e->comm, ev->comm, CT_COMM_LEN);
+		e->exe_ptr = proc->exe;
+		e->exe_len = (uint16_t)exe_len;
+		if (proc->exe)
+			memcpy(e->exe, proc->exe, exe_len + 1);
+		memcpy(e->text, d, o);
+		e->len = (uint16_t)o;
+	}
+	return o;
+}
+
+size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc)
+{
+	size_t o = comment_prefix_cached(d, ev, proc);
+
 	if (ev->sockfd != -1) {
 		o += LIT(d + o, " sockfd=");
 		o += ct_i64_dec(d + o, ev->sockfd);

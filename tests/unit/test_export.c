@@ -421,6 +421,32 @@ static void test_tracee(void)
 	unlink(path);
 }
 
+/* The per-thread comment cache never serves stale text. */
+static void test_comment_cache(void)
+{
+	struct ct_event ev = evs[0];
+	char exe[32] = "/usr/bin/curl";
+	struct ct_proc_info proc = {.exe = exe};
+	char *a = malloc(ct_packet_comment_max(&proc)), *b = malloc(ct_packet_comment_max(&proc));
+	size_t n = ct_packet_comment(a, &ev, &proc);
+	size_t m = ct_packet_comment(b, &ev, &proc);
+	CHECK(n == m && !memcmp(a, b, n), "same event, same comment");
+	strcpy(exe, "/usr/bin/wget"); /* same pointer, new content (exec) */
+	m = ct_packet_comment(b, &ev, &proc);
+	b[m] = '\0';
+	CHECK(strstr(b, " exe=/usr/bin/wget ") != NULL, "exe change seen: %s", b);
+	ev.uid = 0;
+	m = ct_packet_comment(b, &ev, &proc);
+	b[m] = '\0';
+	CHECK(strstr(b, " uid=0 ") != NULL, "uid change seen: %s", b);
+	memcpy(ev.comm, "x y\\z", 6);
+	m = ct_packet_comment(b, &ev, &proc);
+	b[m] = '\0';
+	CHECK(strstr(b, " comm=x\\x20y\\x5cz ") != NULL, "comm escaped: %s", b);
+	free(a);
+	free(b);
+}
+
 static void test_names(void)
 {
 	CHECK(ct_export_by_path("x.pcapng") == &ct_export_pcapng, "ext pcapng");
@@ -439,6 +465,7 @@ int main(void)
 {
 	make_events();
 	test_names();
+	test_comment_cache();
 	test_pcapng();
 	test_pcap();
 	test_replies();
