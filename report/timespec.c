@@ -155,6 +155,9 @@ int ct_time_parse(const char *s, struct ct_time *out, char *err, size_t errsize)
 	if (*p)
 		return fail(err, errsize, "unexpected text after the time");
 	int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - zone_s;
+	/* ns since 1970 fit int64 only from 1677 to 2262. */
+	if (secs >= INT64_MAX / 1000000000 || secs <= INT64_MIN / 1000000000)
+		return fail(err, errsize, "time out of range (years 1678 to 2261)");
 	out->is_offset = 0;
 	out->ns = secs * 1000000000 + ns;
 	return 0;
