@@ -52,11 +52,12 @@ struct {
 	__type(value, __u8);
 } traced SEC(".maps");
 
-/* Connects between sys_enter and sys_exit, by tid. LRU so that entries of a
- * thread that vanished cannot fill the map. */
+/* One entry per thread that connects, by tid: the attempt between sys_enter
+ * and sys_exit, else CTB_IDLE. Entries are reused in place (no update or
+ * delete per connect) and removed when the thread exits. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
 	__type(key, __u32);
 	__type(value, struct ctb_connect);
 } pending SEC(".maps");
@@ -115,80 +116,82 @@ static __always_inline void emit_connect(struct ctb_connect *c)
 		count_lost(CTB_LOST_CONNECT);
 }
 
+/* Who: direct loads through the BTF task pointer, cheaper than probe reads. */
 static __always_inline void fill_task(struct ctb_connect *c, __u64 pid_tgid)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 uid_gid = bpf_get_current_uid_gid();
 
 	c->pid = pid_tgid >> 32;
 	c->tid = (__u32)pid_tgid;
-	c->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	c->ppid = task->real_parent->tgid;
 	c->uid = (__u32)uid_gid;
 	c->gid = uid_gid >> 32;
 	c->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(c->comm, sizeof(c->comm));
 }
 
-/* Bytes of sun_path that addrlen covers, bounded for the verifier. */
-static __always_inline __u32 unix_path_len(int addrlen)
-{
-	int n = addrlen - (int)offsetof(struct sockaddr_un, sun_path);
-
-	if (n <= 0)
-		return 0;
-	if (n > CTB_PATH_MAX)
-		n = CTB_PATH_MAX;
-	return (__u32)n;
-}
-
-/* Decode a sockaddr of `family` at addr (kernel or user memory). */
+/*
+ * Where: the sockaddr at addr (user or kernel memory) in one read, at
+ * raw_family, so that sun_path lands in path; then decoded from there.
+ */
 static __always_inline void read_sockaddr(struct ctb_connect *c, const void *addr, int addrlen,
 					  bool user)
 {
-	long (*rd)(void *, __u32, const void *) =
-	    user ? bpf_probe_read_user : bpf_probe_read_kernel;
+	__u32 n = addrlen <= 0 ? 0 : addrlen > 2 + CTB_PATH_MAX ? 2 + CTB_PATH_MAX : addrlen;
+	const __u8 *raw = (const __u8 *)c->path; /* the bytes after sa_family */
 
+	asm volatile("%[n] &= 0x7f" : [n] "+r"(n)); /* a bound the verifier sees */
+	if (n < 2)
+		return;
+	if ((user ? bpf_probe_read_user(&c->raw_family, n, addr)
+		  : bpf_probe_read_kernel(&c->raw_family, n, addr)))
+		return;
+	c->family = c->raw_family;
 	switch (c->family) {
-	case AF_INET: {
-		struct sockaddr_in sin = {};
-
-		if (addrlen < (int)sizeof(sin) || rd(&sin, sizeof(sin), addr))
-			return;
-		c->dport = bpf_ntohs(sin.sin_port);
-		__builtin_memcpy(c->daddr, &sin.sin_addr, 4);
+	case AF_INET: /* port at 2, address at 4 */
+		if (n < 16)
+			break;
+		c->dport = ((__u16)raw[0] << 8) | raw[1];
+		__builtin_memcpy(c->daddr, raw + 2, 4);
 		break;
-	}
-	case AF_INET6: {
-		struct sockaddr_in6 sin6 = {};
-
+	case AF_INET6: /* port at 2, flowinfo at 4, address at 8, scope at 24 */
 		/* The kernel accepts the 24-byte RFC 2133 form without scope id. */
-		if (addrlen < 24 || rd(&sin6, sizeof(sin6), addr))
-			return;
-		c->dport = bpf_ntohs(sin6.sin6_port);
-		__builtin_memcpy(c->daddr, &sin6.sin6_addr, 16);
-		if (addrlen >= (int)sizeof(sin6))
-			c->scope_id = sin6.sin6_scope_id;
+		if (n < 24)
+			break;
+		c->dport = ((__u16)raw[0] << 8) | raw[1];
+		__builtin_memcpy(c->daddr, raw + 6, 16);
+		if (n >= 28)
+			__builtin_memcpy(&c->scope_id, raw + 22, 4);
 		break;
-	}
-	case AF_UNIX: {
-		__u32 n = unix_path_len(addrlen);
-		const char *path = (const char *)addr + offsetof(struct sockaddr_un, sun_path);
-
-		asm volatile("%[n] &= 0x7f" : [n] "+r"(n)); /* keep the bound visible */
-		if (n > CTB_PATH_MAX)
-			return;
-		/* The 6.1 and 6.12 verifiers lose n's bound in lsm/fentry (seen in
-		 * the tests/vm guests), so read the kernel's copy with a constant
-		 * size: it sits in a sockaddr_storage, 128 bytes, always readable. */
-		if (user ? rd(c->path, n, path)
-			 : bpf_probe_read_kernel(c->path, CTB_PATH_MAX, path))
-			return;
-		c->path_len = n;
-		if (n > 0 && c->path[0] == 0)
+	case AF_UNIX:
+		c->path_len = n - 2;
+		if (n > 2 && raw[0] == 0)
 			c->flags |= CTB_F_ABSTRACT;
 		break;
 	}
-	}
+}
+
+/* The struct socket behind fd of the current task, or NULL. */
+static __always_inline struct socket *socket_of_fd(int fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
+	struct file **fds, *file = NULL;
+	struct socket *sock = NULL;
+	struct file *back = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	fds = fdt->fd;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	/* A socket's file points at it and it points back at the file. */
+	if (bpf_probe_read_kernel(&sock, sizeof(sock), &file->private_data) || !sock)
+		return NULL;
+	if (bpf_probe_read_kernel(&back, sizeof(back), &sock->file) || back != file)
+		return NULL;
+	return sock;
 }
 
 static __always_inline void read_socket(struct ctb_connect *c, struct socket *sock)
@@ -197,31 +200,11 @@ static __always_inline void read_socket(struct ctb_connect *c, struct socket *so
 	c->proto = BPF_CORE_READ(sock, sk, sk_protocol);
 }
 
-/* The struct socket behind fd of the current task, or NULL. */
-static __always_inline struct socket *socket_of_fd(int fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *file = NULL;
-
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return NULL;
-	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return NULL;
-	return (struct socket *)BPF_CORE_READ(file, private_data);
-}
-
 static __always_inline struct ctb_connect *scratch_connect(void)
 {
 	__u32 zero = 0;
-	struct ctb_connect *c = bpf_map_lookup_elem(&scratch, &zero);
 
-	if (c)
-		__builtin_memset(c, 0, CTB_CONNECT_SHORT);
-	return c;
+	return bpf_map_lookup_elem(&scratch, &zero);
 }
 
 SEC("tp/syscalls/sys_enter_connect")
@@ -229,37 +212,39 @@ int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct ctb_connect *c, *stale;
+	struct ctb_connect *c;
+	bool fresh = false;
 
 	if (!wanted(pid_tgid >> 32))
 		return 0;
-	c = scratch_connect();
-	if (!c)
-		return 0;
-	/* A previous attempt of this thread whose exit we never saw. */
-	stale = bpf_map_lookup_elem(&pending, &tid);
-	if (stale && stale->kind == CTB_CONNECT)
-		emit_connect(stale);
-
+	c = bpf_map_lookup_elem(&pending, &tid);
+	if (c) {
+		/* A previous attempt of this thread whose exit we never saw. */
+		if (c->kind == CTB_CONNECT)
+			emit_connect(c);
+	} else {
+		c = scratch_connect();
+		if (!c)
+			return 0;
+		fresh = true;
+	}
+	__builtin_memset(c, 0, CTB_CONNECT_SHORT);
 	c->ts_ns = bpf_ktime_get_ns();
 	c->sockfd = (int)ctx->args[0];
 	c->tid = tid;
 	if (backend_tracepoint) {
-		const void *uaddr = (const void *)ctx->args[1];
-		int addrlen = (int)ctx->args[2];
 		struct socket *sock;
 
 		fill_task(c, pid_tgid);
-		if (addrlen >= 2)
-			bpf_probe_read_user(&c->family, sizeof(c->family), uaddr);
-		read_sockaddr(c, uaddr, addrlen, true);
+		read_sockaddr(c, (const void *)ctx->args[1], (int)ctx->args[2], true);
 		sock = socket_of_fd(c->sockfd);
 		if (sock)
 			read_socket(c, sock);
 		c->kind = CTB_CONNECT;
 	}
 	/* else kind stays 0 until the LSM/fentry hook fills the entry. */
-	bpf_map_update_elem(&pending, &tid, c, BPF_ANY);
+	if (fresh && bpf_map_update_elem(&pending, &tid, c, BPF_NOEXIST) && c->kind == CTB_CONNECT)
+		count_lost(CTB_LOST_CONNECT); /* map full: this one cannot be kept */
 	return 0;
 }
 
@@ -269,7 +254,7 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct ctb_connect *c = bpf_map_lookup_elem(&pending, &tid);
 
-	if (!c)
+	if (!c || c->kind == CTB_IDLE)
 		return 0;
 	if (c->kind == CTB_CONNECT) {
 		c->ret = (int)ctx->ret;
@@ -277,7 +262,7 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		c->flags |= CTB_F_RET | CTB_F_LATENCY;
 		emit_connect(c);
 	}
-	bpf_map_delete_elem(&pending, &tid);
+	c->kind = CTB_IDLE;
 	return 0;
 }
 
@@ -293,16 +278,17 @@ static __always_inline void hook_connect(struct socket *sock, struct sockaddr *a
 		return;
 	c = bpf_map_lookup_elem(&pending, &tid);
 	if (!c || c->kind != 0) {
-		/* Not from connect(2), or a second hook in one call. */
+		/* Not from connect(2) (io_uring, the kernel), or a second
+		 * hook in one call: emit at once, without an outcome. */
 		c = scratch_connect();
 		if (!c)
 			return;
+		__builtin_memset(c, 0, CTB_CONNECT_SHORT);
 		c->ts_ns = bpf_ktime_get_ns();
 		c->sockfd = -1;
 		direct = true;
 	}
 	fill_task(c, pid_tgid);
-	c->family = BPF_CORE_READ(address, sa_family);
 	read_sockaddr(c, address, addrlen, false);
 	read_socket(c, sock);
 	if (direct)
@@ -387,21 +373,22 @@ int tp_exit(void *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct ctb_connect *c;
 	struct ctb_exit x = {};
 
-	if (!wanted(tgid))
-		return 0;
-	/* A connect this thread started but will never finish. */
+	/* This thread's pending entry goes, whatever the filters say now; a
+	 * connect it started but will never finish is still reported. */
 	c = bpf_map_lookup_elem(&pending, &tid);
 	if (c) {
 		if (c->kind == CTB_CONNECT)
 			emit_connect(c);
 		bpf_map_delete_elem(&pending, &tid);
 	}
+	if (!wanted(tgid))
+		return 0;
 	/* do_exit has already counted this thread out of signal->live. */
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (task->signal->live.counter != 0)
 		return 0;
 	if (filter_pids && tgid != probe_tgid)
 		bpf_map_delete_elem(&traced, &tgid);
@@ -409,8 +396,8 @@ int tp_exit(void *ctx)
 	x.pid = tgid;
 	x.ts_ns = bpf_ktime_get_ns();
 	x.cgroup_id = bpf_get_current_cgroup_id();
-	x.ppid = BPF_CORE_READ(task, real_parent, tgid);
-	x.exit_code = BPF_CORE_READ(task, exit_code);
+	x.ppid = task->real_parent->tgid;
+	x.exit_code = task->exit_code;
 	bpf_get_current_comm(x.comm, sizeof(x.comm));
 	if (bpf_ringbuf_output(&events, &x, sizeof(x), wakeup_flag()))
 		count_lost(CTB_LOST_PROC);

@@ -33,12 +33,16 @@ enum ctb_kind {
 #define CTB_F_LATENCY 0x0002
 #define CTB_F_ABSTRACT 0x0008
 
+/* ctb_connect.kind of a per-thread pending entry that holds nothing. */
+#define CTB_IDLE 0xff
+
 /*
  * One connect attempt. Records of families other than AF_UNIX are sent
  * without the path (CTB_CONNECT_SHORT bytes), AF_UNIX ones in full.
  */
 struct ctb_connect {
-	__u32 kind; /* CTB_CONNECT; 0 while a pending entry waits for its hook */
+	__u32 kind; /* CTB_CONNECT; in the pending map also 0 (waiting for the
+		     * LSM/fentry hook) or CTB_IDLE */
 	__u32 tid;
 	__u64 ts_ns; /* CLOCK_MONOTONIC, when the attempt was seen */
 	__u64 cgroup_id;
@@ -59,13 +63,19 @@ struct ctb_connect {
 	 * pathname at its first NUL, abstract names keep their leading NUL. */
 	__u8 path_len;
 	__u8 _pad0;
-	__u8 daddr[16]; /* network order; IPv4 in daddr[0..3] */
 	char comm[CTB_COMM_LEN];
+	__u8 daddr[16]; /* network order; IPv4 in daddr[0..3] */
+	/* The sockaddr is copied here in one read: sa_family lands in
+	 * raw_family and the rest over path, which for AF_UNIX is sun_path
+	 * in place. For other families path is scratch and not sent. */
+	__u16 raw_family;
 	char path[CTB_PATH_MAX];
-	__u8 _pad1[4];
+	/* Room for any read of up to 127 bytes at raw_family, so that a
+	 * mask is bound enough for the verifier. */
+	__u8 _pad1[18];
 };
 
-#define CTB_CONNECT_SHORT 104 /* offsetof(struct ctb_connect, path) */
+#define CTB_CONNECT_SHORT 106 /* offsetof(struct ctb_connect, path) */
 
 /* A process called execve successfully. */
 struct ctb_exec {

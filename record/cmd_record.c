@@ -33,8 +33,9 @@
 #define POLL_MS 100
 #define PROBE_WAIT_NS 3000000000ull
 
-_Static_assert(sizeof(struct ctb_connect) == 216, "ctb_connect layout");
-_Static_assert(__builtin_offsetof(struct ctb_connect, path) == CTB_CONNECT_SHORT,
+_Static_assert(sizeof(struct ctb_connect) == 232, "ctb_connect layout");
+_Static_assert(__builtin_offsetof(struct ctb_connect, path) == CTB_CONNECT_SHORT &&
+		   __builtin_offsetof(struct ctb_connect, raw_family) == CTB_CONNECT_SHORT - 2,
 	       "CTB_CONNECT_SHORT");
 
 struct recorder {
