@@ -4,7 +4,8 @@ kill must be in the trace (script --json lines). Prints "checked missing
 detail"; exit 1 when any is missing.
 Usage: r1_check.py TRACE.jsonl LOAD.log KILL_MONO_NS WINDOW_MS WALL_OFFSET_NS [STRICT_MS]
 Also prints, for information, how many of the connects between STRICT_MS
-and WINDOW_MS before the kill are missing ("strict_checked strict_missing").
+and WINDOW_MS before the kill are missing ("strict_checked strict_missing"), and
+the age at the kill of the oldest missing connect in ms.
 (script's ts_ns is wall-clock; minus the header's wall_offset_ns it is the
 kernel clock the load logged.)"""
 import json
@@ -19,7 +20,7 @@ with open(logpath) as f:
         t0, t1, pid, tid, fd, dport, ret = map(int, line.split())
         log.append((t0, t1, pid, tid, fd, dport, ret))
 if not log:
-    print("0 0 0 0 empty load log")
+    print("0 0 0 0 0 empty load log")
     sys.exit(1)
 pid = log[0][2]
 
@@ -30,7 +31,7 @@ with open(trace) as f:
         try:
             ev = json.loads(line)
         except ValueError as e:
-            print(f"0 0 0 0 line {n} of script --json is not JSON: {e}")
+            print(f"0 0 0 0 0 line {n} of script --json is not JSON: {e}")
             sys.exit(1)
         if ev.get("pid") != pid:
             continue
@@ -41,23 +42,27 @@ for v in events.values():
 if not events:
     # Killed before record had attached (or nothing flushed yet): the file
     # read, and no connect of the load can be required.
-    print("0 0 0 0 no events of the load in the trace")
+    print("0 0 0 0 0 no events of the load in the trace")
     sys.exit(0)
 
 first = min(min(v) for v in events.values())
 deadline = kill_ns - window_ms * 1000000
 strict_deadline = kill_ns - strict_ms * 1000000
-checked = missing = strict_checked = strict_missing = 0
+checked = missing = strict_checked = strict_missing = oldest_missing = 0
 examples = []
 import bisect
 for t0, t1, _, tid, fd, dport, ret in log:
     # Connects before the recorder attached are not required: its first
     # event of this load marks the attach.
-    if t0 < first or t1 > strict_deadline:
+    if t0 < first or t1 > kill_ns:
         continue
     ts = events.get((tid, fd, dport), [])
     i = bisect.bisect_left(ts, t0)
     found = i < len(ts) and ts[i] <= t1
+    if not found:
+        oldest_missing = max(oldest_missing, (kill_ns - t1) // 1000000)
+    if t1 > strict_deadline:
+        continue
     if t1 > deadline:
         strict_checked += 1
         strict_missing += not found
@@ -68,5 +73,5 @@ for t0, t1, _, tid, fd, dport, ret in log:
     missing += 1
     if len(examples) < 3:
         examples.append(f"tid {tid} fd {fd} dport {dport} at {(deadline - t1) / 1e6:.0f} ms before the deadline")
-print(checked, missing, strict_checked, strict_missing, "; ".join(examples) if examples else "ok")
+print(checked, missing, strict_checked, strict_missing, oldest_missing, "; ".join(examples) if examples else "ok")
 sys.exit(1 if missing else 0)

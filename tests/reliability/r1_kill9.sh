@@ -28,6 +28,7 @@ checked=0
 missing=0
 strict_checked=0
 strict_missing=0
+oldest=0
 for i in $(seq 1 "$RUNS"); do
 	out=$TMP/kill$i.ctr
 	log=$TMP/kill$i.log
@@ -75,12 +76,13 @@ for i in $(seq 1 "$RUNS"); do
 	fi
 	res=$(python3 "$REL_DIR/r1_check.py" "$TMP/json$i" "$log" "$kill_ns" \
 		"$((FLUSH_MS + SLACK_MS))" "$off" "$FLUSH_MS") || fail "run $i: $res"
-	read -r c m sc sm _ <<<"$res"
+	read -r c m sc sm om _ <<<"$res"
+	[ "${om:-0}" -gt "$oldest" ] && oldest=$om
 	checked=$((checked + ${c:-0}))
 	missing=$((missing + ${m:-0}))
 	strict_checked=$((strict_checked + ${sc:-0}))
 	strict_missing=$((strict_missing + ${sm:-0}))
 done
 [ "$checked" -gt 0 ] || fail "no connect was old enough to check"
-echo "R1 kill-9: $RUNS runs, $readable files readable, $rebuilt index rebuilt, $missing missing connects ($checked checked, older than flush ${FLUSH_MS} ms + ${SLACK_MS} ms slack; within the slack $strict_missing of $strict_checked missing)"
+echo "R1 kill-9: $RUNS runs, $readable files readable, $rebuilt index rebuilt, $missing missing connects ($checked checked, older than flush ${FLUSH_MS} ms + ${SLACK_MS} ms slack; within the slack $strict_missing of $strict_checked missing; oldest missing ${oldest} ms before the kill)"
 done_testing
