@@ -43,11 +43,12 @@ static uint64_t hash_bytes(const void *p, size_t n)
 	return h;
 }
 
-/* Open addressing over indexes into a growing array of items of a fixed
- * size whose first key_len bytes are the key. */
+/* Open addressing over indexes into a growing array of fixed-size items
+ * whose first key_len bytes are the key. A slot holds the upper half of the
+ * key's hash and the item index + 1, so a probe touches one slot and only
+ * reads an item whose hash half matches: one cache miss per lookup. */
 struct table {
-	uint32_t *slots; /* item index + 1; 0 empty */
-	uint64_t *hashes;
+	uint64_t *slots; /* hash >> 32 << 32 | (index + 1); 0 empty */
 	size_t cap;
 	char *items;
 	size_t item_size, key_len, count, items_cap;
@@ -78,61 +79,83 @@ static void *table_item(const struct table *t, size_t i)
 static void table_rehash(struct table *t)
 {
 	size_t cap = t->cap ? t->cap * 2 : 1024;
-	uint32_t *slots = calloc(cap, sizeof(*slots));
+	uint64_t *slots = calloc(cap, sizeof(*slots));
 	if (!slots) {
 		ct_err("out of memory");
 		exit(CT_EXIT_ERROR);
 	}
 	for (size_t i = 0; i < t->count; i++) {
-		size_t j = t->hashes[i] & (cap - 1);
+		uint64_t h = hash_bytes(table_item(t, i), t->key_len);
+		size_t j = h & (cap - 1);
 		while (slots[j])
 			j = (j + 1) & (cap - 1);
-		slots[j] = (uint32_t)i + 1;
+		slots[j] = (h & 0xffffffff00000000ULL) | (i + 1);
 	}
 	free(t->slots);
 	t->slots = slots;
 	t->cap = cap;
 }
 
+/* Keys are short and mostly multiples of 8 bytes: compare words inline
+ * rather than calling memcmp for every probe. */
+static inline int key_equal(const void *a, const void *b, size_t n)
+{
+	const uint8_t *x = a, *y = b;
+	uint64_t diff = 0;
+	while (n >= 8) {
+		uint64_t u, v;
+		memcpy(&u, x, 8);
+		memcpy(&v, y, 8);
+		diff |= u ^ v;
+		x += 8;
+		y += 8;
+		n -= 8;
+	}
+	while (n--)
+		diff |= (uint64_t)(*x++ ^ *y++);
+	return diff == 0;
+}
+
 /* Index of the item with this key, created zeroed (key copied) if new. */
 static size_t table_get(struct table *t, const void *key, int *created)
 {
-	uint64_t h = hash_bytes(key, t->key_len);
 	if ((t->count + 1) * 2 > t->cap)
 		table_rehash(t);
+	uint64_t h = hash_bytes(key, t->key_len);
+	uint64_t tag = h & 0xffffffff00000000ULL;
 	size_t mask = t->cap - 1;
 	for (size_t j = h & mask;; j = (j + 1) & mask) {
-		uint32_t s = t->slots[j];
+		uint64_t s = t->slots[j];
 		if (!s) {
 			if (t->count == t->items_cap) {
 				t->items_cap = t->items_cap ? t->items_cap * 2 : 256;
 				t->items = xrealloc(t->items, t->items_cap * t->item_size);
-				t->hashes = xrealloc(t->hashes, t->items_cap * sizeof(uint64_t));
 			}
 			void *it = table_item(t, t->count);
 			memset(it, 0, t->item_size);
 			memcpy(it, key, t->key_len);
-			t->hashes[t->count] = h;
-			t->slots[j] = (uint32_t)++t->count;
+			t->slots[j] = tag | ++t->count;
 			if (created)
 				*created = 1;
 			return t->count - 1;
 		}
-		if (t->hashes[s - 1] == h && !memcmp(table_item(t, s - 1), key, t->key_len))
-			return s - 1;
+		size_t i = (size_t)(s & 0xffffffffULL) - 1;
+		if ((s & 0xffffffff00000000ULL) == tag &&
+		    !memcmp(table_item(t, i), key, t->key_len))
+			return i;
 	}
 }
 
 static void table_free(struct table *t)
 {
 	free(t->slots);
-	free(t->hashes);
 	free(t->items);
 	memset(t, 0, sizeof(*t));
 }
 
 /* ----------------------------------------------------------- aggregates */
 
+/* A destination, interned once per distinct value. */
 struct dest_key {
 	uint16_t host; /* host index when several hosts, else 0 */
 	uint16_t family;
@@ -152,18 +175,56 @@ struct dest {
 	uint32_t procs;
 };
 
-struct combo_key {
-	uint32_t dest;
+/* A process seen connecting: (host, pid, comm) -> its group. Grows with
+ * processes, not events. 24 bytes of key, no padding. */
+struct pid_key {
 	uint32_t pid;
 	uint16_t host;
+	uint16_t pad;
 	char comm[CT_COMM_LEN];
+};
+
+struct pid_entry {
+	struct pid_key k;
+	uint32_t group;
+	int exe_known;
+};
+
+/* The per-event key: which program (group) connected where. Inet
+ * destinations are in the key itself; other families carry their interned
+ * destination id. Grows with programs x destinations. 32 bytes, no padding. */
+struct combo_key {
+	uint32_t group;
+	uint16_t host;
+	uint16_t family;
+	uint16_t proto;
+	uint16_t dport;
+	uint32_t other_dest; /* non-inet: dest id */
+	uint8_t addr[16];
 };
 
 struct combo {
 	struct combo_key k;
+	uint32_t dest; /* id in the dest table */
 	uint64_t count, failed;
 	int64_t first, last;
-	const char *exe; /* interned */
+};
+
+/* A process group: (host, comm, exe), exe an interned pointer. */
+struct group_key {
+	uint16_t host;
+	uint8_t pad[6];
+	char comm[CT_COMM_LEN];
+	const char *exe;
+};
+
+struct proc_group {
+	struct group_key k;
+	uint64_t count, failed;
+	uint32_t pids;
+	uint32_t ntop;
+	uint32_t top[8]; /* top destinations */
+	uint64_t top_count[8];
 };
 
 #define RATE_BUCKETS 4096
@@ -188,10 +249,10 @@ struct report {
 	const char *by;
 	int utf8;
 	int multi_host;
-	struct table dests, combos, strings;
-	struct dest_key last_key;
-	uint32_t last_dest;
-	int have_last;
+	struct table dests, combos, groups, strings, pids;
+	struct pid_key last_pid;
+	size_t last_pid_idx;
+	int have_last_pid;
 	uint64_t events;
 	int64_t first_wall, last_wall;
 	uint64_t families[65536];
@@ -314,12 +375,23 @@ static void make_dest_key(struct dest_key *k, const struct ct_event *ev, uint16_
 	}
 }
 
+static uint32_t intern_group(struct report *r, uint16_t host, const char *comm, const char *exe)
+{
+	struct group_key gk;
+	memset(&gk, 0, sizeof(gk));
+	gk.host = host;
+	memcpy(gk.comm, comm, CT_COMM_LEN);
+	gk.exe = intern(r, exe);
+	return (uint32_t)table_get(&r->groups, &gk, NULL);
+}
+
 static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_info *proc,
 		    unsigned input)
 {
 	struct report *r = ctx;
 	int64_t wall = ct_session_wall_ns(r->s, input, ev->ts_ns);
 	uint16_t host = r->multi_host ? (uint16_t)ct_session_input(r->s, input)->host_index : 0;
+	int inet = ev->family == 2 || ev->family == 10;
 
 	r->events++;
 	if (r->events == 1 || wall < r->first_wall)
@@ -333,26 +405,55 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		r->errnos[-ev->ret]++;
 	rate_add(r, wall);
 
-	struct dest_key k;
-	make_dest_key(&k, ev, host);
-	if (!r->have_last || memcmp(&k, &r->last_key, sizeof(k))) {
-		r->last_dest = (uint32_t)table_get(&r->dests, &k, NULL);
-		r->last_key = k;
-		r->have_last = 1;
+	/* Which program: the process table, remembered per (host, pid, comm). */
+	struct pid_key pk;
+	memset(&pk, 0, sizeof(pk));
+	pk.pid = ev->pid;
+	pk.host = host;
+	memcpy(pk.comm, ev->comm, CT_COMM_LEN);
+	if (!r->have_last_pid || memcmp(&pk, &r->last_pid, sizeof(pk))) {
+		int created = 0;
+		r->last_pid_idx = table_get(&r->pids, &pk, &created);
+		struct pid_entry *pe = table_item(&r->pids, r->last_pid_idx);
+		if (created) {
+			pe->group = intern_group(r, host, ev->comm, proc->exe);
+			pe->exe_known = proc->exe != NULL;
+		}
+		r->last_pid = pk;
+		r->have_last_pid = 1;
 	}
+	struct pid_entry *pe = table_item(&r->pids, r->last_pid_idx);
+	if (!pe->exe_known && proc->exe) {
+		/* the process record came after its first connect */
+		pe->group = intern_group(r, host, ev->comm, proc->exe);
+		pe->exe_known = 1;
+	}
+
 	struct combo_key ck;
-	memset(&ck, 0, sizeof(ck)); /* padding is part of the hashed key */
-	ck.dest = r->last_dest;
-	ck.pid = ev->pid;
+	memset(&ck, 0, sizeof(ck));
+	ck.group = pe->group;
 	ck.host = host;
-	memcpy(ck.comm, ev->comm, CT_COMM_LEN);
+	ck.family = ev->family;
+	struct dest_key dk;
+	if (inet) {
+		ck.proto = ev->proto;
+		ck.dport = ev->dport;
+		memcpy(ck.addr, ev->daddr, 16);
+	} else {
+		make_dest_key(&dk, ev, host);
+		ck.other_dest = (uint32_t)table_get(&r->dests, &dk, NULL);
+	}
 	int created = 0;
 	struct combo *c = table_item(&r->combos, table_get(&r->combos, &ck, &created));
 	if (created) {
+		if (inet) {
+			make_dest_key(&dk, ev, host);
+			c->dest = (uint32_t)table_get(&r->dests, &dk, NULL);
+		} else {
+			c->dest = ck.other_dest;
+		}
 		c->first = wall;
-		c->exe = intern(r, proc->exe);
-	} else if (!c->exe && proc->exe) {
-		c->exe = intern(r, proc->exe);
+		c->last = wall;
 	}
 	c->count++;
 	c->failed += is_failure(o);
@@ -378,16 +479,6 @@ static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
 
 /* ------------------------------------------------------------- derive */
 
-struct proc_group {
-	uint16_t host;
-	char comm[CT_COMM_LEN];
-	const char *exe;
-	uint64_t count, failed;
-	uint32_t pids;
-	size_t first_combo; /* into the combos sorted by group */
-	size_t ncombos;
-};
-
 struct port_group {
 	uint16_t proto, port;
 	uint64_t count, failed;
@@ -399,35 +490,7 @@ static int cmp_u64_desc(uint64_t a, uint64_t b)
 	return a < b ? 1 : a > b ? -1 : 0;
 }
 
-static struct combo *g_combos;
 static struct dest *g_dests;
-
-static int combo_by_dest_pid(const void *a, const void *b)
-{
-	const struct combo *x = &g_combos[*(const uint32_t *)a];
-	const struct combo *y = &g_combos[*(const uint32_t *)b];
-	if (x->k.dest != y->k.dest)
-		return x->k.dest < y->k.dest ? -1 : 1;
-	if (x->k.host != y->k.host)
-		return x->k.host < y->k.host ? -1 : 1;
-	return x->k.pid < y->k.pid ? -1 : x->k.pid > y->k.pid;
-}
-
-static int combo_by_group(const void *a, const void *b)
-{
-	const struct combo *x = &g_combos[*(const uint32_t *)a];
-	const struct combo *y = &g_combos[*(const uint32_t *)b];
-	if (x->k.host != y->k.host)
-		return x->k.host < y->k.host ? -1 : 1;
-	int c = memcmp(x->k.comm, y->k.comm, CT_COMM_LEN);
-	if (c)
-		return c;
-	if (x->exe != y->exe)
-		return !x->exe ? -1 : !y->exe ? 1 : strcmp(x->exe, y->exe);
-	if (x->k.pid != y->k.pid)
-		return x->k.pid < y->k.pid ? -1 : 1;
-	return x->k.dest < y->k.dest ? -1 : x->k.dest > y->k.dest;
-}
 
 static int dest_by_count(const void *a, const void *b)
 {
@@ -443,7 +506,7 @@ static int group_by_count(const void *a, const void *b)
 {
 	const struct proc_group *x = a, *y = b;
 	int c = cmp_u64_desc(x->count, y->count);
-	return c ? c : memcmp(x->comm, y->comm, CT_COMM_LEN);
+	return c ? c : memcmp(x->k.comm, y->k.comm, CT_COMM_LEN);
 }
 
 static int port_by_count(const void *a, const void *b)
@@ -458,68 +521,70 @@ static int port_by_count(const void *a, const void *b)
 struct derived {
 	uint32_t *dest_order; /* dest indexes by count */
 	size_t ndests;
-	struct proc_group *groups;
+	struct proc_group *groups; /* sorted by count */
 	size_t ngroups;
-	uint32_t *group_combos; /* combo indexes sorted by group */
 	struct port_group *ports;
 	size_t nports;
 };
 
+/* Keep the top 8 destinations of a group, biggest first. */
+static void group_offer(struct proc_group *g, uint32_t dest, uint64_t count)
+{
+	size_t n = g->ntop, j;
+	if (n == 8) {
+		if (count <= g->top_count[7])
+			return;
+		n = 7;
+	}
+	for (j = n; j > 0 && g->top_count[j - 1] < count; j--) {
+		g->top[j] = g->top[j - 1];
+		g->top_count[j] = g->top_count[j - 1];
+	}
+	g->top[j] = dest;
+	g->top_count[j] = count;
+	g->ntop = (uint32_t)n + 1;
+}
+
 static void derive(struct report *r, struct derived *d)
 {
-	size_t nc = r->combos.count, nd = r->dests.count;
+	size_t nc = r->combos.count, nd = r->dests.count, ng = r->groups.count;
 	struct combo *combos = (struct combo *)r->combos.items;
 	struct dest *dests = (struct dest *)r->dests.items;
-	uint32_t *idx = xrealloc(NULL, (nc + 1) * sizeof(*idx));
+	struct proc_group *groups = (struct proc_group *)r->groups.items;
 
-	g_combos = combos;
-	g_dests = dests;
-	/* Destinations: sums, first/last and distinct (host, pid). */
-	for (size_t i = 0; i < nc; i++)
-		idx[i] = (uint32_t)i;
-	qsort(idx, nc, sizeof(*idx), combo_by_dest_pid);
+	/* Sums, first/last, programs per destination, top destinations per
+	 * program: each combo is one (program, destination) pair. */
 	for (size_t i = 0; i < nc; i++) {
-		const struct combo *c = &combos[idx[i]];
-		struct dest *dd = &dests[c->k.dest];
+		const struct combo *c = &combos[i];
+		struct dest *dd = &dests[c->dest];
 		if (!dd->count || c->first < dd->first)
 			dd->first = c->first;
 		if (!dd->count || c->last > dd->last)
 			dd->last = c->last;
 		dd->count += c->count;
 		dd->failed += c->failed;
-		if (i == 0 || combos[idx[i - 1]].k.dest != c->k.dest ||
-		    combos[idx[i - 1]].k.pid != c->k.pid || combos[idx[i - 1]].k.host != c->k.host)
-			dd->procs++;
+		dd->procs++;
+		struct proc_group *g = &groups[c->k.group];
+		g->count += c->count;
+		g->failed += c->failed;
+		group_offer(g, c->dest, c->count);
 	}
+	for (size_t i = 0; i < r->pids.count; i++)
+		groups[((struct pid_entry *)table_item(&r->pids, i))->group].pids++;
+
 	d->ndests = nd;
 	d->dest_order = xrealloc(NULL, (nd + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < nd; i++)
 		d->dest_order[i] = (uint32_t)i;
+	g_dests = dests;
 	qsort(d->dest_order, nd, sizeof(uint32_t), dest_by_count);
 
-	/* Processes: (host, comm, exe) groups. */
-	qsort(idx, nc, sizeof(*idx), combo_by_group);
-	d->groups = xrealloc(NULL, (nc + 1) * sizeof(*d->groups));
+	/* Groups that only held combos later regrouped (exe learnt) are empty. */
+	d->groups = xrealloc(NULL, (ng + 1) * sizeof(*d->groups));
 	d->ngroups = 0;
-	for (size_t i = 0; i < nc; i++) {
-		const struct combo *c = &combos[idx[i]];
-		struct proc_group *g = d->ngroups ? &d->groups[d->ngroups - 1] : NULL;
-		if (!g || g->host != c->k.host || memcmp(g->comm, c->k.comm, CT_COMM_LEN) ||
-		    (g->exe != c->exe && (!g->exe || !c->exe || strcmp(g->exe, c->exe)))) {
-			g = &d->groups[d->ngroups++];
-			memset(g, 0, sizeof(*g));
-			g->host = c->k.host;
-			memcpy(g->comm, c->k.comm, CT_COMM_LEN);
-			g->exe = c->exe;
-			g->first_combo = i;
-		}
-		g->count += c->count;
-		g->failed += c->failed;
-		g->ncombos++;
-		if (g->ncombos == 1 || combos[idx[i - 1]].k.pid != c->k.pid)
-			g->pids++;
-	}
-	d->group_combos = idx;
+	for (size_t i = 0; i < ng; i++)
+		if (groups[i].count)
+			d->groups[d->ngroups++] = groups[i];
 	qsort(d->groups, d->ngroups, sizeof(*d->groups), group_by_count);
 
 	/* Ports: inet destinations by (proto, dport). */
@@ -546,10 +611,8 @@ static void derived_free(struct derived *d)
 {
 	free(d->dest_order);
 	free(d->groups);
-	free(d->group_combos);
 	free(d->ports);
 }
-
 /* ------------------------------------------------------------- output */
 
 static const char *host_name(struct report *r, uint16_t host)
@@ -732,50 +795,6 @@ static void print_dests(struct report *r, struct derived *d, FILE *f, int wide)
 	}
 }
 
-/* The top destinations of one process group, best first. */
-static size_t group_top_dests(struct report *r, struct derived *d, const struct proc_group *g,
-			      uint32_t *dest_out, uint64_t *count_out, size_t max)
-{
-	struct combo *combos = (struct combo *)r->combos.items;
-	size_t n = 0;
-	for (size_t i = 0; i < g->ncombos; i++) {
-		const struct combo *c = &combos[d->group_combos[g->first_combo + i]];
-		size_t j;
-		for (j = 0; j < n; j++)
-			if (dest_out[j] == c->k.dest)
-				break;
-		if (j == n) {
-			if (n == max) {
-				/* replace the smallest if this one is bigger */
-				size_t lo = 0;
-				for (size_t k = 1; k < n; k++)
-					if (count_out[k] < count_out[lo])
-						lo = k;
-				if (count_out[lo] >= c->count)
-					continue;
-				j = lo;
-				count_out[j] = 0;
-			} else {
-				n++;
-				count_out[j] = 0;
-			}
-			dest_out[j] = c->k.dest;
-		}
-		count_out[j] += c->count;
-	}
-	/* sort by count desc (n is small) */
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && count_out[j] > count_out[j - 1]; j--) {
-			uint64_t tc = count_out[j];
-			count_out[j] = count_out[j - 1];
-			count_out[j - 1] = tc;
-			uint32_t td = dest_out[j];
-			dest_out[j] = dest_out[j - 1];
-			dest_out[j - 1] = td;
-		}
-	return n;
-}
-
 static void print_procs(struct report *r, struct derived *d, FILE *f, int wide)
 {
 	struct dest *dests = (struct dest *)r->dests.items;
@@ -788,22 +807,20 @@ static void print_procs(struct report *r, struct derived *d, FILE *f, int wide)
 	for (size_t i = 0; i < n; i++) {
 		const struct proc_group *g = &d->groups[i];
 		char comm[CT_COMM_LEN + 1];
-		memcpy(comm, g->comm, CT_COMM_LEN);
+		memcpy(comm, g->k.comm, CT_COMM_LEN);
 		comm[CT_COMM_LEN] = '\0';
 		for (char *c = comm; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				*c = '?';
 		fprintf(f, "  %10llu %5.1f%%  %-16s %5u %9llu  %s%s%s\n",
 			(unsigned long long)g->count, pct(g->count, r->events), comm, g->pids,
-			(unsigned long long)g->failed, g->exe ? g->exe : "-",
-			r->multi_host ? " on " : "", r->multi_host ? host_name(r, g->host) : "");
-		uint32_t top[8];
-		uint64_t cnt[8];
-		size_t nt = group_top_dests(r, d, g, top, cnt, wide ? 8 : 3);
+			(unsigned long long)g->failed, g->k.exe ? g->k.exe : "-",
+			r->multi_host ? " on " : "", r->multi_host ? host_name(r, g->k.host) : "");
+		size_t nt = g->ntop < (wide ? 8u : 3u) ? g->ntop : (wide ? 8u : 3u);
 		for (size_t j = 0; j < nt; j++) {
-			dest_text(text, sizeof(text), &dests[top[j]].k);
+			dest_text(text, sizeof(text), &dests[g->top[j]].k);
 			fprintf(f, "  %10s %6s    -> %-44s %llu\n", "", "", text,
-				(unsigned long long)cnt[j]);
+				(unsigned long long)g->top_count[j]);
 		}
 	}
 }
@@ -1016,13 +1033,13 @@ static void print_json(struct report *r, struct derived *d, FILE *f)
 		for (size_t i = 0; i < n; i++) {
 			const struct proc_group *g = &d->groups[i];
 			ct_buf_puts(&b, i ? ",{\"comm\":" : "{\"comm\":");
-			ct_buf_json_str(&b, g->comm, strnlen(g->comm, CT_COMM_LEN));
-			if (g->exe) {
+			ct_buf_json_str(&b, g->k.comm, strnlen(g->k.comm, CT_COMM_LEN));
+			if (g->k.exe) {
 				ct_buf_puts(&b, ",\"exe\":");
-				ct_buf_json_str(&b, g->exe, strlen(g->exe));
+				ct_buf_json_str(&b, g->k.exe, strlen(g->k.exe));
 			}
 			if (r->multi_host) {
-				const char *h = host_name(r, g->host);
+				const char *h = host_name(r, g->k.host);
 				ct_buf_puts(&b, ",\"host\":");
 				ct_buf_json_str(&b, h, strlen(h));
 			}
@@ -1030,13 +1047,12 @@ static void print_json(struct report *r, struct derived *d, FILE *f)
 			    &b,
 			    ",\"count\":%llu,\"pids\":%u,\"failed\":%llu,\"top_destinations\":[",
 			    (unsigned long long)g->count, g->pids, (unsigned long long)g->failed);
-			uint32_t top[5];
-			uint64_t cnt[5];
-			size_t nt = group_top_dests(r, d, g, top, cnt, 5);
+			size_t nt = g->ntop < 5 ? g->ntop : 5;
 			for (size_t j = 0; j < nt; j++) {
 				ct_buf_puts(&b, j ? ",{" : "{");
-				json_dest_fields(&b, &dests[top[j]].k);
-				ct_buf_printf(&b, ",\"count\":%llu}", (unsigned long long)cnt[j]);
+				json_dest_fields(&b, &dests[g->top[j]].k);
+				ct_buf_printf(&b, ",\"count\":%llu}",
+					      (unsigned long long)g->top_count[j]);
 			}
 			ct_buf_puts(&b, "]}");
 		}
@@ -1250,6 +1266,8 @@ int cmd_report(int argc, char **argv)
 	table_init(&r->dests, sizeof(struct dest), sizeof(struct dest_key));
 	table_init(&r->combos, sizeof(struct combo), sizeof(struct combo_key));
 	table_init(&r->strings, sizeof(struct str_item), sizeof(uint64_t));
+	table_init(&r->groups, sizeof(struct proc_group), sizeof(struct group_key));
+	table_init(&r->pids, sizeof(struct pid_entry), sizeof(struct pid_key));
 	static const struct ct_session_ops ops = {
 	    .begin = on_begin,
 	    .event = on_event,
@@ -1262,6 +1280,8 @@ int cmd_report(int argc, char **argv)
 	table_free(&r->dests);
 	table_free(&r->combos);
 	table_free(&r->strings);
+	table_free(&r->groups);
+	table_free(&r->pids);
 	free(r);
 	return status;
 }
