@@ -78,6 +78,7 @@ storms = [
 ]
 for mode, title in storms:
     a, b, c, d = (num(f"p1.{mode}.{x}") for x in "abcd")
+    aw, bw, cw, dw = (num(f"p1.{mode}.{x}_wall") for x in "abcd")
     n = num(f"p1.{mode}.connects", "last")
     lost = num(f"p1.{mode}.c_lost", "max")
     events = num(f"p1.{mode}.c_events", "last")
@@ -87,27 +88,38 @@ for mode, title in storms:
     ca = div(c, a)
     goal_udp = mode == "udp"
     lost_txt = "lost n/a" if lost is None else f"lost {lost:.0f}"
-    cov = ""
-    if events is not None and n:
-        cov = f", {events:,.0f} events in trace"
+    cov = "" if events is None else f", {events:,.0f} events in trace"
+    ns = "{:.0f}"
     row(f"{head}: record / none (c/a)", f(ca),
-        f"a {f(a, '{:.0f}')} ns, c {f(c, '{:.0f}')} ns/connect, {lost_txt}{cov}",
+        f"CPU a {f(a, ns)}, c {f(c, ns)} ns/connect (wall a {f(aw, ns)}, c {f(cw, ns)}; "
+        f"c/a {f(div(cw, aw))}), {lost_txt}{cov}",
         "c/a <= 1.15, 0 lost" if goal_udp else "",
-        ok_all(ca is not None and ca <= 1.15, lost is not None and lost == 0)
-        if goal_udp and ca is not None and lost is not None else None)
+        ok_all(ca <= 1.15, lost == 0) if goal_udp and ca is not None and lost is not None else None)
     row(f"{head}: record / empty BPF (c/b)", f(div(c, b)),
-        f"b {f(b, '{:.0f}')} ns, c {f(c, '{:.0f}')} ns; floor b/a {f(div(b, a))}")
+        f"CPU b {f(b, ns)}, c {f(c, ns)} ns; floor b/a {f(div(b, a))} (wall b {f(bw, ns)}, "
+        f"c/b {f(div(cw, bw))})")
     d_lost = num(f"p1.{mode}.d_lost", "last")
+    d_samples = num(f"p1.{mode}.d_events", "last")
+    made = None if n is None else n + (10000 if n >= 10000 else 0)  # storm's warm-up
+    kept = ""
+    if d_samples is not None and made:
+        kept = f", perf kept {d_samples:,.0f} samples of {made:,.0f} connects"
+        if d_samples < made:
+            kept += f" ({(1 - d_samples / made) * 100:.0f}% dropped, perf counted {f(d_lost, '{:.0f}')} lost)"
     row(f"{head}: perf record / none (d/a)", f(div(d, a)),
-        f"a {f(a, '{:.0f}')} ns, d {f(d, '{:.0f}')} ns/connect"
-        + ("" if d_lost is None else f", perf lost {d_lost:.0f}"))
+        f"CPU a {f(a, ns)}, d {f(d, ns)} ns/connect (wall d {f(dw, ns)}, d/a {f(div(dw, aw))})" + kept)
     added_c = None if c is None or a is None else c - a
     added_d = None if d is None or a is None else d - a
     share = div(added_c, added_d)
     row(f"{head}: added cost record / perf ((c-a)/(d-a))", f(share),
-        f"record +{f(added_c, '{:.0f}')} ns, perf +{f(added_d, '{:.0f}')} ns",
+        f"record +{f(added_c, ns)} ns, perf +{f(added_d, ns)} ns CPU per connect "
+        f"(wall +{f(None if cw is None or aw is None else cw - aw, ns)}, "
+        f"+{f(None if dw is None or aw is None else dw - aw, ns)})",
         "<= 0.5" if goal_udp else "",
-        (share is not None and share <= 0.5) if goal_udp and share is not None else None)
+        (share <= 0.5) if goal_udp and share is not None else None)
+    ct, pt = num(f"p1.{mode}.c_tracer_cpu"), num(f"p1.{mode}.d_tracer_cpu")
+    row(f"{head}: tracer process CPU per connect, record / perf record", f(div(ct, pt)),
+        f"record {f(ct, ns)} ns, perf record {f(pt, ns)} ns (user-space consumer, other core)")
 
 # ---------------------------------------------------------------- P2
 sb, se = num("p2.storm_bytes", "last"), num("p2.storm_events", "last")
@@ -124,6 +136,8 @@ row("P2 size, generated mixed workload: conntrail / perf.data (storm) bytes per 
     None if mixed_bpe is None else mixed_bpe <= 12)
 
 # ---------------------------------------------------------------- P3
+# Read speeds are events per second of CPU time (user + system) of the
+# reading process, so a busy shared machine does not distort them.
 def per_s(events, ns):
     return div(events, None if ns is None else ns / 1e9)
 
@@ -167,7 +181,8 @@ for kind, title in queries:
     read = num(f"p4.{kind}_chunks_read", "last")
     total = num(f"p4.{kind}_chunks_total", "last")
     frac = div(read, total)
-    detail = f"full scan {f(div(full, 1e6), '{:,.0f}')} ms, query {f(div(t, 1e6), '{:,.1f}')} ms; " \
+    detail = f"CPU full scan {f(div(full, 1e6), '{:,.0f}')} ms, query {f(div(t, 1e6), '{:,.1f}')} ms " \
+        f"(wall {f(div(num('p4.full_ns_wall'), 1e6), '{:,.0f}')}, {f(div(num(f'p4.{kind}_ns_wall'), 1e6), '{:,.1f}')} ms); " \
         f"event chunks read {f(read, '{:.0f}')}/{f(total, '{:.0f}')}"
     if frac is not None:
         detail += f" ({frac * 100:.2f}%)"
@@ -198,7 +213,9 @@ head = [
     f"{machine.get('rounds', '?')} alternating rounds (medians), load at start {machine.get('load', '?')}",
     "",
     "a = no tracing, b = empty BPF program on sys_enter/exit_connect, "
-    "c = conntrail record (system-wide, zstd), d = perf record -e syscalls:sys_enter_connect -a",
+    "c = conntrail record (system-wide, zstd), d = perf record -e syscalls:sys_enter_connect -a. "
+    "P1 figures are CPU time of the connecting thread per connect (wall in brackets); "
+    "read speeds are events per CPU second of the reader.",
     "",
 ]
 cols = ["measure", "ratio", "figures", "goal", "result"]
