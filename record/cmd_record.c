@@ -282,7 +282,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct recorder *r = ctx;
 
-	if (size < 8)
+	if (size < 8 || r->size_reached)
 		return 0;
 	if (r->probe_pid) {
 		uint32_t kind = ((const uint32_t *)data)[0];
@@ -784,6 +784,11 @@ static int fork_command(struct recorder *r, int *go_fd, int *err_fd)
 	}
 	if (r->child == 0) {
 		char c;
+		/* Until exec, a signal for the command must end it, not
+		 * run the recorder's handlers. */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
 		close(go[1]);
 		close(ex[0]);
 		if (read(go[0], &c, 1) != 1)
@@ -805,6 +810,14 @@ static int fork_command(struct recorder *r, int *go_fd, int *err_fd)
 }
 
 /* ------------------------------------------------------------ main */
+
+static int any_alive(const uint32_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (kill((pid_t)pids[i], 0) == 0 || errno != ESRCH)
+			return 1;
+	return 0;
+}
 
 static int fill_header(struct recorder *r, int argc, char **argv)
 {
@@ -999,6 +1012,8 @@ int cmd_record(int argc, char **argv)
 		}
 		if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
+		if (r->npids && !any_alive(r->pids, r->npids))
+			break; /* like perf record -p: the targets are gone */
 	}
 	(void)forwarded;
 
