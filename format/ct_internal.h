@@ -188,8 +188,9 @@ struct ct_sumbuild {
 };
 uint64_t ct_key_hash(enum ct_key key, const void *val, size_t len);
 int ct_sum_add(struct ct_sumbuild *sb, uint64_t h);
-/* Append the Bloom filter over the collected keys to out; clears sb. */
-int ct_sum_finish(struct ct_sumbuild *sb, struct ct_bytes *out);
+/* Append the Bloom filter over the collected keys to out; clears sb. seq
+ * (the chunk's) salts the bit positions. */
+int ct_sum_finish(struct ct_sumbuild *sb, uint32_t seq, struct ct_bytes *out);
 void ct_sum_free(struct ct_sumbuild *sb);
 /* Add every key of ev whose field bit is in mask. */
 int ct_sum_add_event(struct ct_sumbuild *sb, const struct ct_event *ev, uint32_t mask);

@@ -121,16 +121,19 @@ int ct_sum_add_event(struct ct_sumbuild *sb, const struct ct_event *ev, uint32_t
 	return err ? CT_E_NOMEM : 0;
 }
 
-static void bloom_positions(uint64_t h, unsigned log2, uint32_t *pos)
+/* Salted with the chunk's seq: a key that collides with common keys in one
+ * chunk does not collide the same way in every chunk. */
+static void bloom_positions(uint64_t h, uint32_t seq, unsigned log2, uint32_t *pos)
 {
-	uint64_t h1 = h, h2 = mix64(h ^ 0x5bd1e9955bd1e995ULL) | 1;
+	uint64_t h1 = mix64(h ^ ((uint64_t)seq * 0x9e3779b97f4a7c15ULL)),
+		 h2 = mix64(h1 ^ 0x5bd1e9955bd1e995ULL) | 1;
 	uint64_t mask = (1ULL << log2) - 1;
 
 	for (unsigned i = 0; i < CT_BLOOM_K; i++)
 		pos[i] = (uint32_t)((h1 + i * h2) & mask);
 }
 
-int ct_sum_finish(struct ct_sumbuild *sb, struct ct_bytes *out)
+int ct_sum_finish(struct ct_sumbuild *sb, uint32_t seq, struct ct_bytes *out)
 {
 	unsigned log2 = CT_BLOOM_MIN_LOG2;
 
@@ -151,7 +154,7 @@ int ct_sum_finish(struct ct_sumbuild *sb, struct ct_bytes *out)
 		uint32_t pos[CT_BLOOM_K];
 		if (!sb->set[i])
 			continue;
-		bloom_positions(sb->set[i], log2, pos);
+		bloom_positions(sb->set[i], seq, log2, pos);
 		for (unsigned k = 0; k < CT_BLOOM_K; k++)
 			bits[pos[k] >> 3] |= (uint8_t)(1u << (pos[k] & 7));
 		sb->set[i] = 0;
@@ -184,7 +187,7 @@ int ct_chunk_may_contain(const struct ct_chunk_info *c, enum ct_key key, const v
 	if (c->records == 0)
 		return 0;
 	uint32_t pos[CT_BLOOM_K];
-	bloom_positions(ct_key_hash(key, val, len), log2, pos);
+	bloom_positions(ct_key_hash(key, val, len), c->seq, log2, pos);
 	const uint8_t *bits = s + CT_SUM_HEAD;
 	for (unsigned i = 0; i < k; i++)
 		if (!(bits[pos[i] >> 3] & (1u << (pos[i] & 7))))

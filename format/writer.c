@@ -290,7 +290,7 @@ static int flush_events(struct ct_writer *w)
 		prev = ev;
 	}
 	w->sum.len = 0;
-	if ((err = ct_sum_finish(&w->sb, &w->sum)))
+	if ((err = ct_sum_finish(&w->sb, w->seq, &w->sum)))
 		goto out;
 	err = emit_chunk(w, CT_CHUNK_EVENTS, n, first_ts, last_ts, &w->sum, w->raw.p, w->raw.len);
 out:

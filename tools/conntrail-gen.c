@@ -545,7 +545,8 @@ int main(int argc, char **argv)
 		return CT_EXIT_ERROR;
 	}
 
-	const uint32_t ndest = storm ? 1 : 5000, nslots = storm ? 1 : 300;
+	uint32_t ndest = storm ? 1 : 5000, cap_dest = ndest;
+	const uint32_t nslots = storm ? 1 : 300;
 	struct dest *dests = calloc(ndest, sizeof(*dests));
 	struct procslot *slots = calloc(nslots, sizeof(*slots));
 	struct truth t = {.pid_base = 1000};
@@ -629,6 +630,33 @@ int main(int argc, char **argv)
 			uint32_t di = zipf_draw(&zd);
 			if (p->local && below(3)) /* local services mostly talk to UNIX sockets */
 				di = 4 + below(40);
+			/* The far end of the tail: an address seen once (a CDN node, a
+			 * peer), which is what a single-address query usually hunts. */
+			if (!p->local && below(200) == 0) {
+				if (ndest == cap_dest) {
+					cap_dest *= 2;
+					struct dest *nd = realloc(dests, cap_dest * sizeof(*nd));
+					uint64_t *nc = realloc(t.dest, cap_dest * sizeof(*nc));
+					if (nd)
+						dests = nd;
+					if (nc)
+						t.dest = nc;
+					if (!nd || !nc) {
+						err = CT_E_NOMEM;
+						break;
+					}
+				}
+				struct dest *x = &dests[ndest];
+				*x = dests[1 + below(40)]; /* a common port and type */
+				if (x->family == AF_UNIX)
+					*x = dests[0];
+				uint32_t a = (uint32_t)next_u64() | 0x01000000;
+				x->family = AF_INET;
+				memset(x->addr, 0, 16);
+				memcpy(x->addr, (uint8_t[]){a >> 24, a >> 16, a >> 8, a}, 4);
+				t.dest[ndest] = 0;
+				di = ndest++;
+			}
 			const struct dest *d = &dests[di];
 			memset(&ev, 0, offsetof(struct ct_event, comm));
 			ev.ts_ns = ts;
