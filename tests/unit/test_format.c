@@ -2,7 +2,7 @@
 /* test_format: round trips of the trace file (every codec, every family,
  * proc and lost records, header), index, time seek, Bloom summaries, pipes,
  * merge order. Damage and hostile input: test_format_damage. */
-#include <pthread.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -520,6 +520,48 @@ static void test_merge(void)
 	}
 }
 
+/* ct_writer_tick: nothing before the interval, a flush once it passed.
+ * Both checks hold however slow the machine is. */
+static void test_tick(void)
+{
+	struct membuf m = {0};
+	struct ct_writer_io io = mem_writer_io(&m);
+	struct ct_writer_opts o = {.compress = CT_COMP_ZSTD, .flush_interval_ns = 3600000000000ULL};
+	struct ct_writer *w;
+	CHECK_EQ(ct_writer_open(&w, &io, &test_hdr, &o), 0);
+	struct ct_event ev;
+	make_event(&ev, 0);
+	ct_writer_event(w, &ev);
+	size_t hdr = m.len;
+	CHECK_EQ(ct_writer_tick(w), 0);
+	CHECK_EQ(m.len, hdr); /* an hour has not passed */
+	CHECK_EQ(ct_writer_bytes(w), hdr);
+	ct_writer_abort(w);
+	free(m.p);
+
+	memset(&m, 0, sizeof(m));
+	io = mem_writer_io(&m);
+	o.flush_interval_ns = 1000000; /* 1 ms */
+	CHECK_EQ(ct_writer_open(&w, &io, &test_hdr, &o), 0);
+	ct_writer_event(w, &ev);
+	hdr = m.len;
+	struct timespec ts = {0, 5000000};
+	nanosleep(&ts, NULL);
+	CHECK_EQ(ct_writer_tick(w), 0);
+	CHECK(m.len > hdr);
+	CHECK_EQ(ct_writer_bytes(w), m.len);
+	/* The flushed chunk reads back before the writer is closed. */
+	struct ct_reader_io rio = mem_reader_io(&m, 0);
+	struct ct_reader *r;
+	CHECK_EQ(ct_reader_open(&r, &rio, NULL), 0);
+	const struct ct_record *rec;
+	CHECK_EQ(ct_reader_next(r, &rec), 1);
+	CHECK(r && event_eq(&rec->ev, &ev));
+	ct_reader_close(r);
+	CHECK_EQ(ct_writer_close(w), 0);
+	free(m.p);
+}
+
 static void test_strerror(void)
 {
 	for (int e = CT_E_NOSPC; e <= 0; e++)
@@ -536,6 +578,7 @@ int main(void)
 	test_unknown_skipped();
 	test_pipe();
 	test_merge();
+	test_tick();
 	test_strerror();
 	if (t_fails) {
 		fprintf(stderr, "test_format: %d checks failed\n", t_fails);
