@@ -65,7 +65,7 @@ struct {
 /* Records the ring buffer could not take, per CPU, by enum ctb_lost_slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CTB_LOST_SLOTS);
+	__uint(max_entries, CTB_LOST_SLOTS + 1); /* + a record counter */
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
@@ -103,6 +103,12 @@ static __always_inline void count_lost(__u32 slot)
  * the backlog is large, never once per event. */
 static __always_inline __u64 wakeup_flag(void)
 {
+	__u32 slot = CTB_LOST_SLOTS; /* the per-CPU record counter */
+	__u64 *n = bpf_map_lookup_elem(&lost, &slot);
+
+	/* Asking costs a helper call: ask on every 16th record of a CPU. */
+	if (n && (++*n & 15))
+		return BPF_RB_NO_WAKEUP;
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
 									     : BPF_RB_NO_WAKEUP;
 }
@@ -116,19 +122,19 @@ static __always_inline void emit_connect(struct ctb_connect *c)
 		count_lost(CTB_LOST_CONNECT);
 }
 
-/* Who: direct loads through the BTF task pointer, cheaper than probe reads. */
-static __always_inline void fill_task(struct ctb_connect *c, __u64 pid_tgid)
+/* Who: direct loads through the BTF task pointer. Each helper call costs a
+ * return thunk on kernels with return-stack mitigations; loads do not. */
+static __always_inline void fill_task(struct ctb_connect *c, struct task_struct *task)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 uid_gid = bpf_get_current_uid_gid();
+	const struct cred *cred = task->cred;
 
-	c->pid = pid_tgid >> 32;
-	c->tid = (__u32)pid_tgid;
+	c->pid = task->tgid;
+	c->tid = task->pid;
 	c->ppid = task->real_parent->tgid;
-	c->uid = (__u32)uid_gid;
-	c->gid = uid_gid >> 32;
-	c->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(c->comm, sizeof(c->comm));
+	c->uid = cred->uid.val;
+	c->gid = cred->gid.val;
+	c->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	__builtin_memcpy(c->comm, task->comm, sizeof(c->comm));
 }
 
 /*
@@ -172,32 +178,47 @@ static __always_inline void read_sockaddr(struct ctb_connect *c, const void *add
 	}
 }
 
-/* The struct socket behind fd of the current task, or NULL. */
-static __always_inline struct socket *socket_of_fd(int fd)
+/* The first bytes of struct socket: state, type, flags, file, sk (5.3+). */
+#define SOCK_WINDOW 48
+
+/* Type and protocol of the socket behind fd of the current task. */
+static __always_inline void socket_of_fd(struct ctb_connect *c, struct task_struct *task, int fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
-	struct file **fds, *file = NULL;
+	struct file **fds, *file = NULL, *back = NULL;
 	struct socket *sock = NULL;
-	struct file *back = NULL;
+	struct sock *sk = NULL;
+	__u64 win[SOCK_WINDOW / 8];
+	__u32 off_type = bpf_core_field_offset(struct socket, type);
+	__u32 off_file = bpf_core_field_offset(struct socket, file);
+	__u32 off_sk = bpf_core_field_offset(struct socket, sk);
+	__u16 type = 0;
 
 	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
-		return NULL;
+		return;
 	fds = fdt->fd;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return NULL;
-	/* A socket's file points at it and it points back at the file. */
+		return;
 	if (bpf_probe_read_kernel(&sock, sizeof(sock), &file->private_data) || !sock)
-		return NULL;
-	if (bpf_probe_read_kernel(&back, sizeof(back), &sock->file) || back != file)
-		return NULL;
-	return sock;
-}
-
-static __always_inline void read_socket(struct ctb_connect *c, struct socket *sock)
-{
-	c->type = BPF_CORE_READ(sock, type);
-	c->proto = BPF_CORE_READ(sock, sk, sk_protocol);
+		return;
+	if (off_type + 2 <= SOCK_WINDOW && off_file + 8 <= SOCK_WINDOW &&
+	    off_sk + 8 <= SOCK_WINDOW) {
+		/* One read for the three fields. */
+		if (bpf_probe_read_kernel(win, sizeof(win), sock))
+			return;
+		type = *(__u16 *)((char *)win + off_type);
+		back = *(struct file **)((char *)win + off_file);
+		sk = *(struct sock **)((char *)win + off_sk);
+	} else {
+		type = BPF_CORE_READ(sock, type);
+		back = BPF_CORE_READ(sock, file);
+		sk = BPF_CORE_READ(sock, sk);
+	}
+	/* A socket's file points at it and it points back at the file. */
+	if (back != file)
+		return;
+	c->type = type;
+	c->proto = BPF_CORE_READ(sk, sk_protocol);
 }
 
 static __always_inline struct ctb_connect *scratch_connect(void)
@@ -210,12 +231,12 @@ static __always_inline struct ctb_connect *scratch_connect(void)
 SEC("tp/syscalls/sys_enter_connect")
 int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tid = task->pid;
 	struct ctb_connect *c;
 	bool fresh = false;
 
-	if (!wanted(pid_tgid >> 32))
+	if (!wanted(task->tgid))
 		return 0;
 	c = bpf_map_lookup_elem(&pending, &tid);
 	if (c) {
@@ -233,13 +254,9 @@ int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 	c->sockfd = (int)ctx->args[0];
 	c->tid = tid;
 	if (backend_tracepoint) {
-		struct socket *sock;
-
-		fill_task(c, pid_tgid);
+		fill_task(c, task);
 		read_sockaddr(c, (const void *)ctx->args[1], (int)ctx->args[2], true);
-		sock = socket_of_fd(c->sockfd);
-		if (sock)
-			read_socket(c, sock);
+		socket_of_fd(c, task, c->sockfd);
 		c->kind = CTB_CONNECT;
 	}
 	/* else kind stays 0 until the LSM/fentry hook fills the entry. */
@@ -269,12 +286,12 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 /* Shared by the LSM and fentry hooks: the kernel's own copy of the address. */
 static __always_inline void hook_connect(struct socket *sock, struct sockaddr *address, int addrlen)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tid = task->pid;
 	struct ctb_connect *c;
 	bool direct = false;
 
-	if (!wanted(pid_tgid >> 32))
+	if (!wanted(task->tgid))
 		return;
 	c = bpf_map_lookup_elem(&pending, &tid);
 	if (!c || c->kind != 0) {
@@ -288,9 +305,10 @@ static __always_inline void hook_connect(struct socket *sock, struct sockaddr *a
 		c->sockfd = -1;
 		direct = true;
 	}
-	fill_task(c, pid_tgid);
+	fill_task(c, task);
 	read_sockaddr(c, address, addrlen, false);
-	read_socket(c, sock);
+	c->type = sock->type;
+	c->proto = sock->sk->sk_protocol;
 	if (direct)
 		emit_connect(c);
 	else
