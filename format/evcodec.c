@@ -244,7 +244,8 @@ static long find_or_add_dest(struct ct_evtab *t, const struct ct_dest *d, const 
 	while (t->dhash[j]) {
 		uint32_t i = t->dhash[j] - 1;
 		const struct ct_dest *e = &t->dests[i];
-		if (!memcmp(e, d, DEST_KEY) && !memcmp(t->paths + e->path_off, path, d->path_len))
+		if (!memcmp(e, d, DEST_KEY) &&
+		    (!d->path_len || !memcmp(t->paths + e->path_off, path, d->path_len)))
 			return i;
 		j = (j + 1) & (t->dhcap - 1);
 	}
@@ -380,7 +381,8 @@ uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *
 
 static void set_path(struct ct_event *st, const void *src, size_t n)
 {
-	memcpy(st->path, src, n);
+	if (n)
+		memcpy(st->path, src, n);
 	if (n < st->path_len)
 		memset(st->path + n, 0, st->path_len - n);
 	st->path_len = (uint8_t)n;
