@@ -3,11 +3,12 @@
  * cmd_report.c: `conntrail report`, one screen a responder can read: who
  * connected where, when, how often and how it ended.
  *
- * Per event the hot loop does two hash lookups: the destination (interned
- * to an id) and a "combo" (host, pid, comm, destination) that carries the
- * counts, times and failures; families, outcomes and the rate histogram
- * are array increments. Every section is derived from the combos at the
- * end, so memory grows with distinct keys, never with events.
+ * Per event the hot loop finds the program behind the pid (a memo of the
+ * last pid, else a small table), the destination id (a small table keyed
+ * by the 24 bytes of an inet destination) and bumps dense counters of both,
+ * then one count in an inline (program, destination) pair table. Families,
+ * outcomes and the rate histogram are array increments. Memory grows with
+ * processes, destinations and their pairs, never with events.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -169,10 +170,30 @@ struct dest_key {
 
 struct dest {
 	struct dest_key k;
-	/* filled at the end from the combos */
+	uint32_t procs; /* programs (comm, exe) that connected here */
+	/* copied from the dense counters at the end */
 	uint64_t count, failed;
 	int64_t first, last;
-	uint32_t procs;
+};
+
+/* Per destination counters, dense by dest id: the hot loop's writes. */
+struct dstat {
+	uint64_t count, failed;
+	int64_t first, last;
+};
+
+/* Inet destinations by their 24 key bytes -> dest id. */
+struct inet_key {
+	uint16_t host;
+	uint16_t family;
+	uint16_t proto;
+	uint16_t dport;
+	uint8_t addr[16];
+};
+
+struct inet_entry {
+	struct inet_key k;
+	uint32_t dest;
 };
 
 /* A process seen connecting: (host, pid, comm) -> its group. Grows with
@@ -190,24 +211,11 @@ struct pid_entry {
 	int exe_known;
 };
 
-/* The per-event key: which program (group) connected where. Inet
- * destinations are in the key itself; other families carry their interned
- * destination id. Grows with programs x destinations. 32 bytes, no padding. */
-struct combo_key {
-	uint32_t group;
-	uint16_t host;
-	uint16_t family;
-	uint16_t proto;
-	uint16_t dport;
-	uint32_t other_dest; /* non-inet: dest id */
-	uint8_t addr[16];
-};
-
-struct combo {
-	struct combo_key k;
-	uint32_t dest; /* id in the dest table */
-	uint64_t count, failed;
-	int64_t first, last;
+/* (program, destination) -> connects, stored inline in the slots so a
+ * lookup costs one cache line. key = (group + 1) << 32 | dest; 0 empty. */
+struct pair {
+	uint64_t key;
+	uint64_t count;
 };
 
 /* A process group: (host, comm, exe), exe an interned pointer. */
@@ -249,7 +257,14 @@ struct report {
 	const char *by;
 	int utf8;
 	int multi_host;
-	struct table dests, combos, groups, strings, pids;
+	struct table dests, inet, groups, strings, pids;
+	struct dstat *dstat;
+	size_t dstat_cap;
+	struct pair *pairs;
+	size_t pairs_cap, npairs;
+	struct dest_key last_other;
+	uint32_t last_other_dest;
+	int have_last_other;
 	struct pid_key last_pid;
 	size_t last_pid_idx;
 	int have_last_pid;
@@ -385,6 +400,85 @@ static uint32_t intern_group(struct report *r, uint16_t host, const char *comm, 
 	return (uint32_t)table_get(&r->groups, &gk, NULL);
 }
 
+/* A new destination id: its key in the dest table and zeroed counters. */
+static uint32_t new_dest(struct report *r, const struct dest_key *k)
+{
+	uint32_t id = (uint32_t)table_get(&r->dests, k, NULL);
+	if (id >= r->dstat_cap) {
+		size_t cap = r->dstat_cap ? r->dstat_cap * 2 : 1024;
+		r->dstat = xrealloc(r->dstat, cap * sizeof(*r->dstat));
+		memset(r->dstat + r->dstat_cap, 0, (cap - r->dstat_cap) * sizeof(*r->dstat));
+		r->dstat_cap = cap;
+	}
+	return id;
+}
+
+static uint32_t inet_dest(struct report *r, const struct ct_event *ev, uint16_t host)
+{
+	struct inet_key k;
+	int created = 0;
+	k.host = host;
+	k.family = ev->family;
+	k.proto = ev->proto;
+	k.dport = ev->dport;
+	memcpy(k.addr, ev->daddr, 16);
+	struct inet_entry *e = table_item(&r->inet, table_get(&r->inet, &k, &created));
+	if (created) {
+		struct dest_key dk;
+		make_dest_key(&dk, ev, host);
+		e->dest = new_dest(r, &dk);
+	}
+	return e->dest;
+}
+
+static uint32_t other_dest(struct report *r, const struct ct_event *ev, uint16_t host)
+{
+	struct dest_key dk;
+	make_dest_key(&dk, ev, host);
+	if (!r->have_last_other || memcmp(&dk, &r->last_other, sizeof(dk))) {
+		r->last_other_dest = new_dest(r, &dk);
+		r->last_other = dk;
+		r->have_last_other = 1;
+	}
+	return r->last_other_dest;
+}
+
+static void pair_add(struct report *r, uint64_t key)
+{
+	if ((r->npairs + 1) * 4 > r->pairs_cap * 3) {
+		size_t cap = r->pairs_cap ? r->pairs_cap * 2 : 4096;
+		struct pair *n = calloc(cap, sizeof(*n));
+		if (!n) {
+			ct_err("out of memory");
+			exit(CT_EXIT_ERROR);
+		}
+		for (size_t i = 0; i < r->pairs_cap; i++) {
+			if (!r->pairs[i].key)
+				continue;
+			size_t j = hash_bytes(&r->pairs[i].key, 8) & (cap - 1);
+			while (n[j].key)
+				j = (j + 1) & (cap - 1);
+			n[j] = r->pairs[i];
+		}
+		free(r->pairs);
+		r->pairs = n;
+		r->pairs_cap = cap;
+	}
+	size_t mask = r->pairs_cap - 1;
+	for (size_t j = hash_bytes(&key, 8) & mask;; j = (j + 1) & mask) {
+		if (r->pairs[j].key == key) {
+			r->pairs[j].count++;
+			return;
+		}
+		if (!r->pairs[j].key) {
+			r->pairs[j].key = key;
+			r->pairs[j].count = 1;
+			r->npairs++;
+			return;
+		}
+	}
+}
+
 static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_info *proc,
 		    unsigned input)
 {
@@ -429,38 +523,19 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		pe->exe_known = 1;
 	}
 
-	struct combo_key ck;
-	memset(&ck, 0, sizeof(ck));
-	ck.group = pe->group;
-	ck.host = host;
-	ck.family = ev->family;
-	struct dest_key dk;
-	if (inet) {
-		ck.proto = ev->proto;
-		ck.dport = ev->dport;
-		memcpy(ck.addr, ev->daddr, 16);
-	} else {
-		make_dest_key(&dk, ev, host);
-		ck.other_dest = (uint32_t)table_get(&r->dests, &dk, NULL);
-	}
-	int created = 0;
-	struct combo *c = table_item(&r->combos, table_get(&r->combos, &ck, &created));
-	if (created) {
-		if (inet) {
-			make_dest_key(&dk, ev, host);
-			c->dest = (uint32_t)table_get(&r->dests, &dk, NULL);
-		} else {
-			c->dest = ck.other_dest;
-		}
-		c->first = wall;
-		c->last = wall;
-	}
-	c->count++;
-	c->failed += is_failure(o);
-	if (wall < c->first)
-		c->first = wall;
-	if (wall > c->last)
-		c->last = wall;
+	uint32_t dest = inet ? inet_dest(r, ev, host) : other_dest(r, ev, host);
+	struct dstat *ds = &r->dstat[dest];
+	int failed = is_failure(o);
+	if (!ds->count || wall < ds->first)
+		ds->first = wall;
+	if (!ds->count || wall > ds->last)
+		ds->last = wall;
+	ds->count++;
+	ds->failed += (uint64_t)failed;
+	struct proc_group *g = table_item(&r->groups, pe->group);
+	g->count++;
+	g->failed += (uint64_t)failed;
+	pair_add(r, ((uint64_t)pe->group + 1) << 32 | dest);
 	return 0;
 }
 
@@ -547,27 +622,25 @@ static void group_offer(struct proc_group *g, uint32_t dest, uint64_t count)
 
 static void derive(struct report *r, struct derived *d)
 {
-	size_t nc = r->combos.count, nd = r->dests.count, ng = r->groups.count;
-	struct combo *combos = (struct combo *)r->combos.items;
+	size_t nd = r->dests.count, ng = r->groups.count;
 	struct dest *dests = (struct dest *)r->dests.items;
 	struct proc_group *groups = (struct proc_group *)r->groups.items;
 
-	/* Sums, first/last, programs per destination, top destinations per
-	 * program: each combo is one (program, destination) pair. */
-	for (size_t i = 0; i < nc; i++) {
-		const struct combo *c = &combos[i];
-		struct dest *dd = &dests[c->dest];
-		if (!dd->count || c->first < dd->first)
-			dd->first = c->first;
-		if (!dd->count || c->last > dd->last)
-			dd->last = c->last;
-		dd->count += c->count;
-		dd->failed += c->failed;
-		dd->procs++;
-		struct proc_group *g = &groups[c->k.group];
-		g->count += c->count;
-		g->failed += c->failed;
-		group_offer(g, c->dest, c->count);
+	for (size_t i = 0; i < nd; i++) {
+		dests[i].count = r->dstat[i].count;
+		dests[i].failed = r->dstat[i].failed;
+		dests[i].first = r->dstat[i].first;
+		dests[i].last = r->dstat[i].last;
+	}
+	/* Programs per destination and top destinations per program: each
+	 * pair is one (program, destination). */
+	for (size_t i = 0; i < r->pairs_cap; i++) {
+		const struct pair *p = &r->pairs[i];
+		if (!p->key)
+			continue;
+		uint32_t group = (uint32_t)(p->key >> 32) - 1, dest = (uint32_t)p->key;
+		dests[dest].procs++;
+		group_offer(&groups[group], dest, p->count);
 	}
 	for (size_t i = 0; i < r->pids.count; i++)
 		groups[((struct pid_entry *)table_item(&r->pids, i))->group].pids++;
@@ -1264,7 +1337,7 @@ int cmd_report(int argc, char **argv)
 	setlocale(LC_CTYPE, "C");
 
 	table_init(&r->dests, sizeof(struct dest), sizeof(struct dest_key));
-	table_init(&r->combos, sizeof(struct combo), sizeof(struct combo_key));
+	table_init(&r->inet, sizeof(struct inet_entry), sizeof(struct inet_key));
 	table_init(&r->strings, sizeof(struct str_item), sizeof(uint64_t));
 	table_init(&r->groups, sizeof(struct proc_group), sizeof(struct group_key));
 	table_init(&r->pids, sizeof(struct pid_entry), sizeof(struct pid_key));
@@ -1278,7 +1351,9 @@ int cmd_report(int argc, char **argv)
 	for (size_t i = 0; i < r->strings.count; i++)
 		free(((struct str_item *)table_item(&r->strings, i))->s);
 	table_free(&r->dests);
-	table_free(&r->combos);
+	table_free(&r->inet);
+	free(r->dstat);
+	free(r->pairs);
 	table_free(&r->strings);
 	table_free(&r->groups);
 	table_free(&r->pids);
