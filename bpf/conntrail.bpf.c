@@ -308,7 +308,11 @@ static __always_inline void hook_connect(struct socket *sock, struct sockaddr *a
 	fill_task(c, task);
 	read_sockaddr(c, address, addrlen, false);
 	c->type = sock->type;
-	c->proto = sock->sk->sk_protocol;
+	/* 6.12's verifier types sock->sk in an LSM hook as maybe NULL (seen in
+	 * the tests/vm guest): it refuses the program without this check. */
+	struct sock *sk = sock->sk;
+	if (sk)
+		c->proto = sk->sk_protocol;
 	if (direct)
 		emit_connect(c);
 	else
