@@ -229,9 +229,10 @@ void ct_evtab_free(struct ct_evtab *t);
 uint32_t ct_event_diff(const struct ct_event *prev, const struct ct_event *ev);
 #define CT_EVENT_MAX_ENC (20 * 10 + 16 + 18 + CT_COMM_LEN + CT_UNIX_PATH_MAX + 8)
 /* Encode ev (normalised) after prev: head, ts delta, fields. Caller reserved
- * CT_EVENT_MAX_ENC bytes at p. NULL on allocation failure. */
+ * CT_EVENT_MAX_ENC bytes at p. *mask gets the record's mask (diff with
+ * table references substituted). NULL on allocation failure. */
 uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *prev,
-			 const struct ct_event *ev, uint32_t diff);
+			 const struct ct_event *ev, uint32_t diff, uint32_t *mask);
 /* Apply the fields of mask to st in place. NULL on malformed input. */
 const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p, const uint8_t *end,
 			       struct ct_event *st, uint32_t mask);

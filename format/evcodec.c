@@ -262,7 +262,7 @@ static long find_or_add_dest(struct ct_evtab *t, const struct ct_dest *d, const 
 /* Encoding order is decoding order: the process part, the tid, then the
  * destination (family before addresses: it says how many bytes follow). */
 uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *prev,
-			 const struct ct_event *ev, uint32_t diff)
+			 const struct ct_event *ev, uint32_t diff, uint32_t *mask)
 {
 	uint32_t m = diff;
 
@@ -286,6 +286,7 @@ uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *
 			m = (m & ~CT_F_DEST) | CT_F_DEST_REF;
 	}
 
+	*mask = m;
 	p = put_varint(p, (uint64_t)m << 1);
 	p = put_varint(p, ev->ts_ns - prev->ts_ns);
 	if (m & CT_F_PROC_REF)

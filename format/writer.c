@@ -277,15 +277,23 @@ static int flush_events(struct ct_writer *w)
 		const struct ct_event *ev = &w->evs[w->order[k]];
 		if ((err = ct_bytes_reserve(&w->raw, CT_EVENT_MAX_ENC)))
 			goto out;
-		uint32_t diff = ct_event_diff(prev, ev);
-		uint8_t *p = ct_event_encode(&w->tab, w->raw.p + w->raw.len, prev, ev, diff);
+		uint32_t diff = ct_event_diff(prev, ev), mask;
+		uint8_t *p = ct_event_encode(&w->tab, w->raw.p + w->raw.len, prev, ev, diff, &mask);
 		if (!p) {
 			err = CT_E_NOMEM;
 			goto out;
 		}
 		w->raw.len = (size_t)(p - w->raw.p);
-		/* The first event's keys all go in, even those equal to zero. */
-		if ((err = ct_sum_add_event(&w->sb, ev, k ? diff : CT_F_ALL)))
+		/* Every key of this chunk's events is in the summary: the first
+		 * event adds all its keys (even zero ones); later ones only what
+		 * changed, and nothing for a process or destination already in the
+		 * chunk's tables (its keys went in when it was first seen). */
+		uint32_t keys = k ? diff : CT_F_ALL;
+		if (mask & CT_F_PROC_REF)
+			keys &= ~CT_F_PROC;
+		if (mask & CT_F_DEST_REF)
+			keys &= ~CT_F_DEST;
+		if (keys && (err = ct_sum_add_event(&w->sb, ev, keys)))
 			goto out;
 		prev = ev;
 	}
