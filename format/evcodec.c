@@ -417,25 +417,26 @@ const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p, const uint8
 		st->gid = c->gid;
 		memcpy(st->comm, c->comm, CT_COMM_LEN);
 	}
-	if (m & CT_F_PID)
-		GETV_MAX(st->pid, UINT32_MAX);
-	if (m & CT_F_PPID)
-		GETV_MAX(st->ppid, UINT32_MAX);
-	if (m & CT_F_UID)
-		GETV_MAX(st->uid, UINT32_MAX);
-	if (m & CT_F_GID)
-		GETV_MAX(st->gid, UINT32_MAX);
-	if (m & CT_F_CGROUP)
-		GETV(st->cgroup_id);
-	if (m & CT_F_COMM) {
-		if (p >= end || *p > CT_COMM_LEN || (size_t)(end - p - 1) < *p)
-			return NULL;
-		size_t n = *p++;
-		memcpy(st->comm, p, n);
-		memset(st->comm + n, 0, CT_COMM_LEN - n);
-		p += n;
-	}
+	/* Spelled-out process fields are rare: one branch skips them all. */
 	if (m & CT_F_PROC) {
+		if (m & CT_F_PID)
+			GETV_MAX(st->pid, UINT32_MAX);
+		if (m & CT_F_PPID)
+			GETV_MAX(st->ppid, UINT32_MAX);
+		if (m & CT_F_UID)
+			GETV_MAX(st->uid, UINT32_MAX);
+		if (m & CT_F_GID)
+			GETV_MAX(st->gid, UINT32_MAX);
+		if (m & CT_F_CGROUP)
+			GETV(st->cgroup_id);
+		if (m & CT_F_COMM) {
+			if (p >= end || *p > CT_COMM_LEN || (size_t)(end - p - 1) < *p)
+				return NULL;
+			size_t n = *p++;
+			memcpy(st->comm, p, n);
+			memset(st->comm + n, 0, CT_COMM_LEN - n);
+			p += n;
+		}
 		struct ct_pctx c;
 		pctx_of(&c, st);
 		if (push_proc(t, &c))
@@ -466,36 +467,36 @@ const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p, const uint8
 		if (d->path_len || st->path_len)
 			set_path(st, t->paths + d->path_off, d->path_len);
 	}
-	if (m & CT_F_FTP) {
-		uint16_t fam;
-		GETV_MAX(fam, UINT16_MAX);
-		set_family(st, fam);
-		GETV_MAX(st->type, UINT16_MAX);
-		GETV_MAX(st->proto, UINT16_MAX);
-	}
-	if (m & CT_F_DADDR) {
-		size_t n = addr_len(st->family);
-		if ((size_t)(end - p) < n)
-			return NULL;
-		memcpy(st->daddr, p, n);
-		p += n;
-	}
-	if (m & CT_F_DPORT) {
-		if (end - p < 2)
-			return NULL;
-		st->dport = get_le16(p);
-		p += 2;
-	}
-	if (m & CT_F_PATH) {
-		if (p >= end || *p > CT_UNIX_PATH_MAX || (size_t)(end - p - 1) < *p)
-			return NULL;
-		size_t n = *p++;
-		set_path(st, p, n);
-		p += n;
-	}
-	if (m & CT_F_SCOPE)
-		GETV_MAX(st->scope_id, UINT32_MAX);
 	if (m & CT_F_DEST) {
+		if (m & CT_F_FTP) {
+			uint16_t fam;
+			GETV_MAX(fam, UINT16_MAX);
+			set_family(st, fam);
+			GETV_MAX(st->type, UINT16_MAX);
+			GETV_MAX(st->proto, UINT16_MAX);
+		}
+		if (m & CT_F_DADDR) {
+			size_t n = addr_len(st->family);
+			if ((size_t)(end - p) < n)
+				return NULL;
+			memcpy(st->daddr, p, n);
+			p += n;
+		}
+		if (m & CT_F_DPORT) {
+			if (end - p < 2)
+				return NULL;
+			st->dport = get_le16(p);
+			p += 2;
+		}
+		if (m & CT_F_PATH) {
+			if (p >= end || *p > CT_UNIX_PATH_MAX || (size_t)(end - p - 1) < *p)
+				return NULL;
+			size_t n = *p++;
+			set_path(st, p, n);
+			p += n;
+		}
+		if (m & CT_F_SCOPE)
+			GETV_MAX(st->scope_id, UINT32_MAX);
 		struct ct_dest d;
 		dest_of(&d, st);
 		if (push_dest(t, &d, st->path))
