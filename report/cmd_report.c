@@ -675,7 +675,8 @@ static void derive(struct report *r, struct derived *d)
 	}
 	d->nports = pt.count;
 	d->ports = xrealloc(NULL, (pt.count + 1) * sizeof(*d->ports));
-	memcpy(d->ports, pt.items, pt.count * sizeof(*d->ports));
+	if (pt.count)
+		memcpy(d->ports, pt.items, pt.count * sizeof(*d->ports));
 	qsort(d->ports, d->nports, sizeof(*d->ports), port_by_count);
 	table_free(&pt);
 }

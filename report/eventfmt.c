@@ -34,6 +34,8 @@ static void buf_reserve(struct ct_buf *b, size_t extra)
 
 void ct_buf_put(struct ct_buf *b, const void *s, size_t n)
 {
+	if (!n)
+		return; /* s may be NULL then: memcpy must not see it */
 	buf_reserve(b, n);
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
