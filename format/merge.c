@@ -31,6 +31,14 @@ static uint64_t rec_ts(const struct ct_record *r)
 	return r->ev.ts_ns;
 }
 
+/* Inputs from different hosts have different clocks: order by wall-clock
+ * time (ts + the header's offset), mapped to unsigned order-preservingly. */
+static uint64_t wall_key(const struct ct_reader *r, uint64_t ts)
+{
+	int64_t w = (int64_t)ts + ct_reader_header(r)->wall_offset_ns;
+	return (uint64_t)w ^ (1ULL << 63);
+}
+
 static int less(const struct head *a, const struct head *b)
 {
 	return a->ts < b->ts || (a->ts == b->ts && a->input < b->input);
@@ -95,7 +103,9 @@ static int refill(struct ct_merge *m, unsigned i, int top)
 		}
 		return 0;
 	}
-	struct head h = {.ts = rec->type == CT_REC_EVENT ? rec_ts(rec) : 0, .input = i, .rec = rec};
+	struct head h = {.ts = rec->type == CT_REC_EVENT ? wall_key(m->readers[i], rec_ts(rec)) : 0,
+			 .input = i,
+			 .rec = rec};
 	if (top) {
 		m->heap[0] = h;
 		sift_down(m, 0);

@@ -8,6 +8,7 @@
  * from the earliest trace start among the inputs (the header's start time;
  * when a header lacks it, the first chunk's first timestamp).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,9 +396,12 @@ static int open_inputs(struct ct_session *s, const struct ct_session_opts *opts,
 			ro.on_damage = count_damage;
 			ro.damage_ctx = &s->damaged;
 		}
+		errno = 0;
 		int rc = ct_reader_open_file(&in->reader, paths[i], &ro);
 		if (rc < 0) {
-			ct_err("%s: %s", paths[i], ct_strerror(rc));
+			/* An I/O error on open is mostly ENOENT/EACCES: say which. */
+			ct_err("%s: %s", paths[i],
+			       rc == CT_E_IO && errno ? strerror(errno) : ct_strerror(rc));
 			in->reader = NULL;
 			failed = 1;
 			continue;

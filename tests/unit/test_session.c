@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_session: the session layer on small hand-written traces. The process
+ * table (snapshot, fork inherits, exec replaces, exit lingers then goes, pid
+ * reuse), time windows and filters pushed through, merging two hosts in
+ * wall-clock order, host indexes, and the exit statuses for bad arguments
+ * and missing files.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "report/session.h"
+
+static int fails;
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			fails++;                                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define SEC 1000000000ULL
+
+static void proc(struct ct_writer *w, uint64_t ts, uint16_t kind, uint32_t pid, uint32_t ppid,
+		 const char *comm, const char *exe, const char *container)
+{
+	struct ct_proc p = {.ts_ns = ts, .pid = pid, .ppid = ppid, .kind = kind};
+	snprintf(p.comm, sizeof(p.comm), "%s", comm ? comm : "");
+	p.exe = exe;
+	p.cmdline = exe;
+	p.container = container;
+	if (ct_writer_proc(w, &p))
+		fails++;
+}
+
+static void event(struct ct_writer *w, uint64_t ts, uint32_t pid, const char *comm, uint8_t last)
+{
+	struct ct_event ev = {.ts_ns = ts,
+			      .pid = pid,
+			      .tid = pid,
+			      .family = 2,
+			      .type = 1,
+			      .proto = 6,
+			      .dport = 443,
+			      .sockfd = 3,
+			      .flags = CT_EV_RET};
+	ev.daddr[0] = 10;
+	ev.daddr[3] = last;
+	snprintf(ev.comm, sizeof(ev.comm), "%s", comm);
+	if (ct_writer_event(w, &ev))
+		fails++;
+}
+
+/* Each event's exe as the session saw it, in order. */
+struct seen {
+	int n;
+	char exe[32][32];
+	char container[32][16];
+	uint64_t ts[32];
+	unsigned input[32];
+	int64_t wall[32];
+	unsigned nhosts, ninputs;
+	int64_t start;
+};
+
+static int on_begin(void *ctx, struct ct_session *s)
+{
+	struct seen *sn = ctx;
+	sn->nhosts = ct_session_nhosts(s);
+	sn->ninputs = ct_session_ninputs(s);
+	sn->start = ct_session_start_wall(s);
+	return 0;
+}
+
+static struct ct_session *cur;
+static int on_begin_keep(void *ctx, struct ct_session *s)
+{
+	cur = s;
+	return on_begin(ctx, s);
+}
+
+static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_info *pi,
+		    unsigned input)
+{
+	struct seen *sn = ctx;
+	if (sn->n >= 32)
+		return -1;
+	snprintf(sn->exe[sn->n], sizeof(sn->exe[0]), "%s", pi->exe ? pi->exe : "-");
+	snprintf(sn->container[sn->n], sizeof(sn->container[0]), "%s",
+		 pi->container ? pi->container : "-");
+	sn->ts[sn->n] = ev->ts_ns;
+	sn->input[sn->n] = input;
+	sn->wall[sn->n] = ct_session_wall_ns(cur, input, ev->ts_ns);
+	sn->n++;
+	return 0;
+}
+
+static const struct ct_session_ops ops = {.begin = on_begin_keep, .event = on_event};
+
+static char dir[] = "/tmp/ct-session.XXXXXX";
+
+static const char *path_of(const char *name)
+{
+	static char buf[4][256];
+	static int k;
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", dir, name);
+	return buf[k];
+}
+
+static void write_proc_trace(void)
+{
+	struct ct_writer *w;
+	struct ct_header h = {.clock_id = 1,
+			      .wall_offset_ns = 1000 * (int64_t)SEC,
+			      .start_ts_ns = 10 * SEC,
+			      .hostname = "h1",
+			      .backend = "generated"};
+	struct ct_writer_opts o = {.compress = CT_COMP_ZSTD, .chunk_events = 4};
+	if (ct_writer_open_file(&w, path_of("p.ctr"), &h, &o)) {
+		fails++;
+		return;
+	}
+	proc(w, 10 * SEC, CT_PROC_SNAPSHOT, 100, 1, "srv", "/usr/bin/srv", "c0ffee");
+	ct_writer_flush(w);
+	event(w, 11 * SEC, 100, "srv", 1); /* 0: snapshot's exe */
+	ct_writer_flush(w);
+	proc(w, 12 * SEC, CT_PROC_FORK, 101, 100, "srv", NULL, NULL);
+	ct_writer_flush(w);
+	event(w, 13 * SEC, 101, "srv", 2); /* 1: child inherits exe and container */
+	ct_writer_flush(w);
+	proc(w, 14 * SEC, CT_PROC_EXEC, 101, 100, "curl", "/usr/bin/curl", NULL);
+	ct_writer_flush(w);
+	event(w, 15 * SEC, 101, "curl", 3); /* 2: exec replaced exe */
+	ct_writer_flush(w);
+	proc(w, 16 * SEC, CT_PROC_EXIT, 100, 1, "srv", NULL, NULL);
+	ct_writer_flush(w);
+	event(w, 17 * SEC, 100, "srv", 4); /* 3: exited 1 s ago: still known */
+	ct_writer_flush(w);
+	/* Any process record 30 s later lets the table drop pid 100. */
+	proc(w, 46 * SEC, CT_PROC_SNAPSHOT, 200, 1, "x", "/bin/x", NULL);
+	ct_writer_flush(w);
+	event(w, 47 * SEC, 100, "srv", 5); /* 4: gone */
+	ct_writer_flush(w);
+	proc(w, 48 * SEC, CT_PROC_EXEC, 100, 1, "new", "/usr/bin/new", NULL);
+	ct_writer_flush(w);
+	event(w, 49 * SEC, 100, "new", 6); /* 5: pid reused */
+	if (ct_writer_close(w))
+		fails++;
+}
+
+static void test_proc_table(void)
+{
+	struct seen sn = {0};
+	const char *paths[] = {path_of("p.ctr")};
+	struct ct_session_opts o = {.paths = paths, .npaths = 1, .quiet = 1};
+	int st = ct_session_run(&o, &ops, &sn);
+	CHECK(st == 0, "status %d", st);
+	CHECK(sn.n == 6, "events %d", sn.n);
+	const char *want[] = {"/usr/bin/srv", "/usr/bin/srv", "/usr/bin/curl", "/usr/bin/srv", "-",
+			      "/usr/bin/new"};
+	/* exec keeps the container: the cgroup does not change */
+	const char *want_c[] = {"c0ffee", "c0ffee", "c0ffee", "c0ffee", "-", "-"};
+	for (int i = 0; i < sn.n && i < 6; i++) {
+		CHECK(!strcmp(sn.exe[i], want[i]), "event %d exe '%s', want '%s'", i, sn.exe[i],
+		      want[i]);
+		CHECK(!strcmp(sn.container[i], want_c[i]), "event %d container '%s', want '%s'", i,
+		      sn.container[i], want_c[i]);
+	}
+	CHECK(sn.start == 1010 * (int64_t)SEC, "start %lld", (long long)sn.start);
+	CHECK(sn.wall[0] == 1011 * (int64_t)SEC, "wall %lld", (long long)sn.wall[0]);
+
+	/* Window and filter: offsets from the start (10 s). */
+	memset(&sn, 0, sizeof(sn));
+	o.since = "+3s";
+	o.until = "+7s";
+	st = ct_session_run(&o, &ops, &sn);
+	CHECK(st == 0 && sn.n == 3, "window: status %d events %d", st, sn.n);
+	memset(&sn, 0, sizeof(sn));
+	o.since = "1970-01-01T00:16:53Z"; /* 1013 s */
+	o.until = NULL;
+	o.filter = "pid == 100 and exe ~ \"*/srv\"";
+	st = ct_session_run(&o, &ops, &sn);
+	CHECK(st == 0 && sn.n == 1 && sn.ts[0] == 17 * SEC, "filter: status %d events %d", st,
+	      sn.n);
+}
+
+static void write_host(const char *name, const char *host, int64_t offset, uint64_t first)
+{
+	struct ct_writer *w;
+	struct ct_header h = {.clock_id = 1,
+			      .wall_offset_ns = offset,
+			      .start_ts_ns = first,
+			      .hostname = host,
+			      .backend = "generated"};
+	struct ct_writer_opts o = {0};
+	if (ct_writer_open_file(&w, path_of(name), &h, &o)) {
+		fails++;
+		return;
+	}
+	for (int i = 0; i < 5; i++)
+		event(w, first + (uint64_t)i * 2 * SEC, 7, "c", (uint8_t)i);
+	if (ct_writer_close(w))
+		fails++;
+}
+
+static void test_merge(void)
+{
+	/* Two hosts with different clocks: a's events at wall 100, 102, ...
+	 * b's at 101, 103, ...; raw timestamps say otherwise. */
+	write_host("a.ctr", "alpha", 100 * (int64_t)SEC - 5 * (int64_t)SEC, 5 * SEC);
+	write_host("b.ctr", "beta", 101 * (int64_t)SEC - 900 * (int64_t)SEC, 900 * SEC);
+	write_host("c.ctr", "alpha", 100 * (int64_t)SEC - 5 * (int64_t)SEC, 5 * SEC);
+	struct seen sn = {0};
+	const char *paths[] = {path_of("a.ctr"), path_of("b.ctr")};
+	struct ct_session_opts o = {.paths = paths, .npaths = 2, .quiet = 1};
+	int st = ct_session_run(&o, &ops, &sn);
+	CHECK(st == 0 && sn.n == 10, "merge: status %d events %d", st, sn.n);
+	CHECK(sn.nhosts == 2 && sn.ninputs == 2, "hosts %u inputs %u", sn.nhosts, sn.ninputs);
+	int ordered = 1;
+	for (int i = 1; i < sn.n; i++)
+		ordered &= sn.wall[i] >= sn.wall[i - 1];
+	CHECK(ordered, "merged events not in wall-clock order");
+	CHECK(sn.start == 100 * (int64_t)SEC, "earliest start %lld", (long long)sn.start);
+
+	memset(&sn, 0, sizeof(sn));
+	const char *same[] = {path_of("a.ctr"), path_of("c.ctr")};
+	o.paths = same;
+	st = ct_session_run(&o, &ops, &sn);
+	CHECK(st == 0 && sn.nhosts == 1 && sn.n == 10, "same host: %d %u %d", st, sn.nhosts, sn.n);
+}
+
+static void test_errors(void)
+{
+	struct seen sn = {0};
+	const char *missing[] = {path_of("a.ctr"), path_of("nope.ctr")};
+	struct ct_session_opts o = {.paths = missing, .npaths = 2, .quiet = 1};
+	CHECK(ct_session_run(&o, &ops, &sn) == 1, "missing file: status 1");
+	CHECK(sn.n == 0, "no events after an open failure");
+	const char *ok[] = {path_of("a.ctr")};
+	o.paths = ok;
+	o.npaths = 1;
+	o.filter = "dprot == 1";
+	CHECK(ct_session_run(&o, &ops, &sn) == 2, "bad filter: status 2");
+	o.filter = NULL;
+	o.since = "tomorrow";
+	CHECK(ct_session_run(&o, &ops, &sn) == 2, "bad since: status 2");
+	o.since = "+10s";
+	o.until = "+5s";
+	CHECK(ct_session_run(&o, &ops, &sn) == 2, "until before since: status 2");
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	write_proc_trace();
+	test_proc_table();
+	test_merge();
+	test_errors();
+	const char *names[] = {"p.ctr", "a.ctr", "b.ctr", "c.ctr"};
+	for (size_t i = 0; i < 4; i++)
+		unlink(path_of(names[i]));
+	rmdir(dir);
+	if (fails) {
+		fprintf(stderr, "test_session: %d failures\n", fails);
+		return 1;
+	}
+	printf("test_session: ok\n");
+	return 0;
+}
