@@ -741,11 +741,11 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 			usage(stdout);
 			return -1;
 		default:
-			if (optopt && optopt < 256)
-				ct_err("-%c: unknown option or missing argument", optopt);
-			else
+			/* One line naming the option, not the whole usage. */
+			if (optind > 0 && !strncmp(argv[optind - 1], "--", 2))
 				ct_err("%s: unknown option or missing argument", argv[optind - 1]);
-			usage(stderr);
+			else
+				ct_err("-%c: unknown option or missing argument", optopt);
 			return CT_EXIT_USAGE;
 		}
 	}

@@ -267,6 +267,7 @@ int cmd_info(int argc, char **argv)
 	int json = 0, c;
 
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -276,7 +277,11 @@ int cmd_info(int argc, char **argv)
 			usage(stdout);
 			return CT_EXIT_OK;
 		default:
-			usage(stderr);
+			/* One line naming the option (getopt's own message is off). */
+			if (optind > 0 && !strncmp(argv[optind - 1], "--", 2))
+				ct_err("%s: unknown option or missing argument", argv[optind - 1]);
+			else
+				ct_err("-%c: unknown option or missing argument", optopt);
 			return CT_EXIT_USAGE;
 		}
 	}

@@ -1277,6 +1277,7 @@ int cmd_report(int argc, char **argv)
 	}
 	r->top = 10;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "F:S:U:n:b:jqh", longopts, NULL)) != -1) {
 		long long v;
 		switch (c) {
@@ -1321,7 +1322,11 @@ int cmd_report(int argc, char **argv)
 			free(r);
 			return CT_EXIT_OK;
 		default:
-			ct_err("see 'conntrail report --help'");
+			/* One line naming the option (getopt's own message is off). */
+			if (optind > 0 && !strncmp(argv[optind - 1], "--", 2))
+				ct_err("%s: unknown option or missing argument", argv[optind - 1]);
+			else
+				ct_err("-%c: unknown option or missing argument", optopt);
 			free(r);
 			return CT_EXIT_USAGE;
 		}

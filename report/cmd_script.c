@@ -194,6 +194,7 @@ int cmd_script(int argc, char **argv)
 	int c;
 
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "F:S:U:jrqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
@@ -221,7 +222,11 @@ int cmd_script(int argc, char **argv)
 			usage(stdout);
 			return CT_EXIT_OK;
 		default:
-			ct_err("see 'conntrail script --help'");
+			/* One line naming the option (getopt's own message is off). */
+			if (optind > 0 && !strncmp(argv[optind - 1], "--", 2))
+				ct_err("%s: unknown option or missing argument", argv[optind - 1]);
+			else
+				ct_err("-%c: unknown option or missing argument", optopt);
 			return CT_EXIT_USAGE;
 		}
 	}
