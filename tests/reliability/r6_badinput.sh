@@ -60,7 +60,7 @@ t() {
 	T_CHECKS=$((T_CHECKS + 1))
 	rm -rf "$TMP/out"
 	local st=0
-	"$@" >"$TMP/stdout" 2>"$TMP/stderr" </dev/null || st=$?
+	"$@" >"$TMP/stdout" 2>"$TMP/stderr" <"${T_STDIN:-/dev/null}" || st=$?
 	local lines why=""
 	lines=$(grep -c . "$TMP/stderr")
 	if [ "$st" -gt 128 ]; then
@@ -95,6 +95,11 @@ run_cases() {
 		t 1 "$f" 1 "$o.jsonl" -- "$ct" convert "$f" -o "$o.jsonl" --to jsonl
 		t 1 "$f" 1 "$o.pcapng" -- "$ct" convert "$good" "$f" -o "$o.pcapng"
 	done
+	# Bad input on standard input ("-").
+	T_STDIN=$pub/text.ctr t 1 "-:" 1 -- "$ct" script -
+	T_STDIN=$pub/empty.ctr t 1 "-:" 1 -- "$ct" info -
+	T_STDIN=$pub/text.gz t 1 "-:" 1 "$o.jsonl" -- "$ct" convert - -o "$o.jsonl" --to jsonl
+	T_STDIN=$pub/trunc.ctr t 1 "-:" 1 -- "$ct" report -
 	# A file the caller may not read.
 	t 1 "$pub/secret.ctr" 1 -- "${NOBODY[@]}" "$ct" script "$pub/secret.ctr"
 	t 1 "$pub/secret.ctr" 1 -- "${NOBODY[@]}" "$ct" info "$pub/secret.ctr"
