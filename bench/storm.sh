@@ -4,6 +4,9 @@
 #   a  no tracing
 #   c  conntrail record (system-wide, zstd, default buffer)
 #   d  perf record -e syscalls:sys_enter_connect -a
+#   e  perf record -e raw_syscalls:sys_enter --filter 'id == 42' -a (x86-64
+#      connect), a perf peer that does capture on kernels where d records
+#      nothing (6.18 with perf 6.1 here: d's sample count is printed)
 # in ROUNDS rounds (a c d a c d ...), so a shared machine's noise hits all
 # three alike, and prints medians: ns per connect, the ratios, lost events
 # and bytes per event. Only the storm's own loop is timed (connstorm).
@@ -24,7 +27,8 @@ for f in "$CT" "$STORM"; do
 done
 command -v perf >/dev/null || { echo "bench/storm.sh: perf is not installed" >&2; exit 1; }
 
-ns_of() { sed -n 's/.*ns_per_connect=\([0-9.]*\).*/\1/p' "$1"; }
+# "WALL CPU" ns per connect from connstorm's line.
+ns_of() { sed -n 's/.* ns_per_connect=\([0-9.]*\) cpu_ns_per_connect=\([0-9.]*\).*/\1 \2/p' "$1"; }
 # wait_file F: until F exists and is non-empty (the recorder is ready).
 wait_file() {
 	for _ in $(seq 400); do [ -s "$1" ] && return 0; sleep 0.05; done
@@ -45,9 +49,11 @@ run_record() {
 	sed -n 's/^conntrail record: \([0-9]*\) events, \([0-9]*\) lost, .* \([0-9]*\) bytes, .*/\1 \2 \3/p' "$W/rec.err" >"$W/rec.sum"
 }
 
+# run_perf EVENT [FILTER]: perf recording EVENT system-wide during the storm;
+# also notes how many samples perf really got (perf.samples).
 run_perf() {
 	rm -f "$W/perf.data"
-	perf record -q -e syscalls:sys_enter_connect -a -o "$W/perf.data" 2>"$W/perf.err" &
+	perf record -q -e "$1" ${2:+--filter "$2"} -a -o "$W/perf.data" 2>"$W/perf.err" &
 	local p=$!
 	wait_file "$W/perf.data" || { kill $p; return 1; }
 	sleep 0.5 # perf writes its header before the events are enabled
@@ -55,25 +61,37 @@ run_perf() {
 	kill -INT $p
 	wait $p
 	ns_of "$W/out"
+	perf report -i "$W/perf.data" --stats 2>/dev/null |
+		sed -n 's/^ *SAMPLE events: *\([0-9]*\).*/\1/p' | head -1 >"$W/perf.samples"
+	[ -s "$W/perf.samples" ] || echo 0 >"$W/perf.samples" # no SAMPLE line: none
 }
 
-median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+# median COLUMN: of that column of stdin.
+median() { awk -v c="$1" '{print $c}' | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
-: >"$W/a" ; : >"$W/c" ; : >"$W/d"; : >"$W/sums"
+: >"$W/a" ; : >"$W/c" ; : >"$W/d"; : >"$W/e"; : >"$W/sums"; : >"$W/dsamples"; : >"$W/esamples"
 for r in $(seq "$ROUNDS"); do
 	run_none >>"$W/a"
 	run_record >>"$W/c" && cat "$W/rec.sum" >>"$W/sums"
-	run_perf >>"$W/d"
-	echo "round $r: none $(tail -1 "$W/a") ns, record $(tail -1 "$W/c") ns, perf $(tail -1 "$W/d") ns; record events/lost/bytes: $(tail -1 "$W/sums")" >&2
+	run_perf syscalls:sys_enter_connect >>"$W/d" && cat "$W/perf.samples" >>"$W/dsamples"
+	run_perf raw_syscalls:sys_enter 'id == 42' >>"$W/e" && cat "$W/perf.samples" >>"$W/esamples"
+	echo "round $r: none $(tail -1 "$W/a"), record $(tail -1 "$W/c"), perf $(tail -1 "$W/d") ($(tail -1 "$W/dsamples") samples), perf-raw $(tail -1 "$W/e") ($(tail -1 "$W/esamples") samples) (wall cpu ns); record events/lost/bytes: $(tail -1 "$W/sums")" >&2
 done
-a=$(median <"$W/a")
-c=$(median <"$W/c")
-d=$(median <"$W/d")
+report() { # report LABEL COLUMN
+	local a c d e
+	a=$(median "$2" <"$W/a")
+	c=$(median "$2" <"$W/c")
+	d=$(median "$2" <"$W/d")
+	e=$(median "$2" <"$W/e")
+	echo "$1 (medians, ns per connect):"
+	printf '  a none          %8.1f\n' "$a"
+	printf '  c record        %8.1f   c/a %.3f  (%+.1f%%)\n' "$c" "$(echo "$c / $a" | bc -l)" "$(echo "($c / $a - 1) * 100" | bc -l)"
+	printf '  d perf connect  %8.1f   d/a %.3f  (%+.1f%%)  samples/round: %s\n' "$d" "$(echo "$d / $a" | bc -l)" "$(echo "($d / $a - 1) * 100" | bc -l)" "$(xargs <"$W/dsamples")"
+	printf '  e perf raw      %8.1f   e/a %.3f  (%+.1f%%)  samples/round: %s\n' "$e" "$(echo "$e / $a" | bc -l)" "$(echo "($e / $a - 1) * 100" | bc -l)" "$(xargs <"$W/esamples")"
+}
+echo "UDP connect storm, $N connects x $ROUNDS rounds, backend $(sed -n 's/.*backend \([a-z]*\),.*/\1/p' "$W/rec.err")"
+report "storm thread CPU time (user+sys, BPF included)" 2
+report "wall clock (noisy on a shared machine)" 1
 lost=$(awk '{s += $2} END {print s + 0}' "$W/sums")
 bpe=$(awk '{e += $1; b += $3} END {printf "%.2f", e ? b / e : 0}' "$W/sums")
-echo "UDP connect storm, $N connects x $ROUNDS rounds (medians, ns per connect):"
-printf '  a none     %8.1f\n  c record   %8.1f   c/a %.3f  (+%.1f%%)\n  d perf     %8.1f   d/a %.3f  (+%.1f%%)\n' \
-	"$a" "$c" "$(echo "$c / $a" | bc -l)" "$(echo "($c / $a - 1) * 100" | bc -l)" \
-	"$d" "$(echo "$d / $a" | bc -l)" "$(echo "($d / $a - 1) * 100" | bc -l)"
-printf '  added cost record/perf  %.2f\n' "$(echo "($c - $a) / ($d - $a)" | bc -l)"
-echo "  record: lost $lost events over all rounds; $bpe bytes per event (zstd)"
+echo "record: lost $lost events over all rounds; $bpe bytes per event (zstd)"

@@ -179,6 +179,7 @@ int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc)
 {
 	uint64_t vals[b->ncpus];
 
+	memset(vals, 0, sizeof(vals)); /* filled by the kernel; zeroed for valgrind */
 	*proc = 0;
 	for (uint32_t slot = 0; slot < CTB_LOST_SLOTS; slot++) {
 		if (bpf_map__lookup_elem(b->skel->maps.lost, &slot, sizeof(slot), vals,
