@@ -57,7 +57,7 @@ for i in $(seq 1 "$RUNS"); do
 	"$CONNTRAIL" info "$out" >"$TMP/info$i" 2>&1 || st=$?
 	if [ "$st" -ne 0 ]; then
 		fail "run $i: info exit $(status_word $st): $(head -c 300 "$TMP/info$i")"
-	elif grep -qiE 'index.*(absent|rebuilt|scan|missing|none|no)|no index|(rebuilt|scan).*index' "$TMP/info$i"; then
+	elif grep -qiE '^ *index\b.*(absent|rebuilt|scann|missing)|no index' "$TMP/info$i"; then
 		rebuilt=$((rebuilt + 1))
 		info_ok=1
 	else

@@ -17,13 +17,13 @@ trap 'umount "$mnt" 2>/dev/null; [ -n "${R4_KEEP:-}" ] && cp -r "$TMP" "$R4_KEEP
 out=$mnt/full.ctr
 
 # Addresses and ports that compress badly, at a rate that fills 512 KiB in
-# a few flushes (several chunks complete before the device is full).
-"$REL_LOAD" storm --vary-ports --rate 8000 --seconds 40 >"$TMP/storm.out" &
-load=$!
+# a few flushes (several chunks complete before the device is full). The
+# load runs under record (-- COMMAND) so other connects on this shared
+# machine do not change how fast the device fills. The load stops by
+# itself after 30 s if record leaves it behind.
 st=0
-timeout 35 "$CONNTRAIL" record -q -o "$out" 2>"$TMP/rec.err" || st=$?
-kill -TERM "$load" 2>/dev/null
-wait "$load"
+timeout 35 "$CONNTRAIL" record -q -o "$out" -- \
+	"$REL_LOAD" storm --vary-ports --rate 8000 --seconds 30 >"$TMP/storm.out" 2>"$TMP/rec.err" || st=$?
 cp "$out" "$TMP/copy.ctr" 2>/dev/null
 size=$(stat -c %s "$out" 2>/dev/null || echo 0)
 
