@@ -46,8 +46,15 @@ if [ "$suite" != "$host_suite" ]; then
 fi
 
 # The cloud metapackage depends on the current versioned kernel package.
-pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-cloud-amd64 |
-	awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}')
+resolve() {
+	apt-cache "${apt_opts[@]}" depends linux-image-cloud-amd64 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}'
+}
+pkg=$(resolve)
+if [ -z "$pkg" ] && [ "$suite" = "$host_suite" ]; then
+	apt-get "${apt_opts[@]}" update >&2 # a fresh machine may have no package lists
+	pkg=$(resolve)
+fi
 if [ -z "$pkg" ]; then
 	echo "fetch-kernel.sh: cannot resolve linux-image-cloud-amd64 for $suite" >&2
 	exit 1
