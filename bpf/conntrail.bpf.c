@@ -385,6 +385,13 @@ int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + fname_off) <
 	    0)
 		e->filename[0] = 0;
+	{
+		struct task_struct *t = bpf_get_current_task_btf();
+		const char *name = t->cgroups->dfl_cgrp->kn->name;
+
+		if (!name || bpf_probe_read_kernel_str(e->cgroup, sizeof(e->cgroup), name) < 0)
+			e->cgroup[0] = 0;
+	}
 	if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup_flag()))
 		count_lost(CTB_LOST_PROC);
 	return 0;

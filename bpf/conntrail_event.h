@@ -20,6 +20,7 @@
 #define CTB_PATH_MAX 108 /* sizeof(sun_path) */
 #define CTB_EXE_MAX 256
 #define CTB_ARGS_MAX 512
+#define CTB_CGNAME_MAX 128
 
 /* First field of every record: what follows. */
 enum ctb_kind {
@@ -92,6 +93,9 @@ struct ctb_exec {
 	/* argv as NUL-separated strings, read at exec time: a short-lived
 	 * process is gone before user space could read /proc/PID/cmdline. */
 	char args[CTB_ARGS_MAX];
+	/* Last component of the task's cgroup v2 path at exec time (e.g.
+	 * "docker-<64 hex>.scope"): the container id when /proc is too late. */
+	char cgroup[CTB_CGNAME_MAX];
 };
 
 /* The last thread of a process exited. */

@@ -213,7 +213,14 @@ static int put_exec(struct recorder *r, const struct ctb_exec *e)
 			cmdline[n] = 0;
 		}
 	}
-	procfs_read_container((pid_t)e->pid, container, sizeof(container));
+	/* The cgroup the kernel side saw at exec, else /proc (which also
+	 * knows cgroup v1 hierarchies). */
+	char cgname[CTB_CGNAME_MAX];
+	memcpy(cgname, e->cgroup, sizeof(cgname));
+	cgname[sizeof(cgname) - 1] = 0;
+	procfs_container_from_cgroup(cgname, container, sizeof(container));
+	if (!container[0])
+		procfs_read_container((pid_t)e->pid, container, sizeof(container));
 	p.exe = exe[0] ? exe : NULL;
 	p.cmdline = cmdline[0] ? cmdline : NULL;
 	p.container = container[0] ? container : NULL;
