@@ -124,6 +124,37 @@ def check_info(conntrail, trace, backend, kernel, hostname, label):
     return info.get("events")
 
 
+def check_pcap(out, events):
+    """auto.pcap, written in the guest by the static binary's libpcap, read
+    here by tshark: one packet per event, the inet ones with their ports."""
+    path = os.path.join(out, "auto.pcap")
+    try:
+        status = open(os.path.join(out, "auto.convert.status")).read().strip()
+    except OSError:
+        status = "missing"
+    if status != "0" or not os.path.exists(path):
+        fail(f"convert --to pcap in the guest: exit {status}")
+        return
+    try:
+        p = subprocess.run(["tshark", "-r", path, "-T", "fields", "-e", "tcp.dstport",
+                            "-e", "udp.dstport"], capture_output=True, text=True)
+    except OSError as e:
+        fail(f"tshark cannot run ({e.strerror}); it is needed to read the guest's pcap")
+        return
+    if p.returncode != 0:
+        fail(f"tshark -r auto.pcap: exit {p.returncode}: {p.stderr.strip()[:200]}")
+        return
+    rows = p.stdout.splitlines()
+    ports = [int(r.strip()) for r in rows if r.strip()]
+    want = [ev["dport"] for ev in events
+            if ev.get("family") in ("AF_INET", "AF_INET6") and "dport" in ev]
+    if len(rows) != len(events) or ports != want:
+        fail(f"auto.pcap: {len(rows)} packets, ports {ports}; the trace has "
+             f"{len(events)} events, ports {want}")
+    else:
+        print(f"ok: auto.pcap from the guest: {len(rows)} packets, ports equal the trace's")
+
+
 def compare_run(args, name, backend):
     out = args.out
     trace = os.path.join(out, f"{name}.ctr")
@@ -194,6 +225,8 @@ def compare_run(args, name, backend):
     extra = [ev for q in by_thread.values() for ev in q]
     if extra:
         fail(f"{name}: {len(extra)} connector events not in its log, first {extra[0]}")
+    if name == "auto":
+        check_pcap(out, events)
     if len(failures) == before:
         print(f"ok: {name}: backend {backend}, {len(logged)} logged connects == "
               f"{matched} events, every field equal; header and index checked")

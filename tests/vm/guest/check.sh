@@ -65,6 +65,12 @@ record_connector auto --backend auto
 grep -q "backend $expect" auto.record.err && ok || bad "auto: record did not report backend $expect"
 grep -qi "backend.*$expect" auto.info && ok || bad "auto: info does not show backend $expect"
 
+# The static binary's libpcap (see tests/vm/static_stubs.c) writes a pcap
+# that the host reads back with tshark.
+conntrail convert auto.ctr --to pcap -o auto.pcap 2>auto.convert.err
+echo $? >auto.convert.status
+[ "$(cat auto.convert.status)" = 0 ] && ok || bad "convert --to pcap: $(head -n1 auto.convert.err)"
+
 # 2. System-wide until SIGINT. Wait until record demonstrably captures (a
 # sentinel connect shows up in the trace) rather than sleeping a fixed time.
 conntrail record -o sys.ctr --backend auto >sys.record.out 2>sys.record.err &
