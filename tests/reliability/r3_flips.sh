@@ -38,6 +38,27 @@ if [ ${#files[@]} -gt 0 ]; then
 	[ "$st" -eq 0 ] || fail "library: $lib_summary (exit $(status_word $st))"
 fi
 
+# missing_from JSONL MUST: how many "ts_ns tid dport" lines of MUST the
+# script --json output JSONL lacks (as multisets).
+missing_from() {
+	python3 -c '
+import json, sys
+have = {}
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    k = (e["ts_ns"], e["tid"], e.get("dport", 0))
+    have[k] = have.get(k, 0) + 1
+miss = 0
+for line in open(sys.argv[2]):
+    ts, tid, dport = map(int, line.split())
+    k = (ts, tid, dport)
+    if have.get(k, 0) > 0:
+        have[k] -= 1
+    else:
+        miss += 1
+print(miss)' "$1" "$2" 2>&1
+}
+
 # Through the CLI: script --json and info on damaged copies of the
 # small-chunk trace; the events of untouched chunks must be printed.
 cli_runs=0
@@ -57,33 +78,26 @@ if [ -f "$TMP/small-chunks.ctr" ]; then
 		timeout 10 "$CONNTRAIL" script --json "$k.ctr" >"$k.json" 2>"$k.err" || st=$?
 		ist=0
 		timeout 10 "$CONNTRAIL" info "$k.ctr" >"$k.info" 2>&1 || ist=$?
+		# And as a stream (no index, no seeking), like a pipe from ssh.
+		pst=0
+		timeout 10 "$CONNTRAIL" script --json - <"$k.ctr" >"$k.pjson" 2>"$k.perr" || pst=$?
 		if [ "$st" -gt 1 ]; then
 			bad="script exit $(status_word $st)"
+		elif [ "$pst" -gt 1 ]; then
+			bad="script - (stdin) exit $(status_word $pst)"
 		elif [ "$ist" -gt 1 ]; then
 			bad="info exit $(status_word $ist)"
-		elif grep -q -E 'AddressSanitizer|runtime error' "$k.err" "$k.info"; then
+		elif grep -q -E 'AddressSanitizer|runtime error' "$k.err" "$k.info" "$k.perr"; then
 			bad="sanitizer report"
 		elif [ "$lib_openfail" = 1 ] && [ "$st" -ne 1 ]; then
 			bad="unreadable header but script exit $st"
 		elif [ "$lib_openfail" = 0 ]; then
-			miss=$(python3 -c '
-import json, sys
-have = {}
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    k = (e["ts_ns"], e["tid"], e.get("dport", 0))
-    have[k] = have.get(k, 0) + 1
-miss = 0
-for line in open(sys.argv[2]):
-    ts, tid, dport = map(int, line.split())
-    k = (ts, tid, dport)
-    if have.get(k, 0) > 0:
-        have[k] -= 1
-    else:
-        miss += 1
-print(miss)' "$k.json" "$k.must" 2>&1)
+			miss=$(missing_from "$k.json" "$k.must")
+			pmiss=$(missing_from "$k.pjson" "$k.must")
 			if [ "$miss" != 0 ]; then
 				bad="$miss events of untouched chunks missing from script --json ($region)"
+			elif [ "$pmiss" != 0 ]; then
+				bad="$pmiss events of untouched chunks missing from script --json - (stdin, $region)"
 			elif [ "$lib_damage" = 1 ] && ! [ -s "$k.err" ]; then
 				bad="library saw damage, script said nothing on stderr"
 			fi
@@ -95,5 +109,5 @@ print(miss)' "$k.json" "$k.must" 2>&1)
 		fi
 	done
 fi
-echo "R3 bit-flips: $lib_summary; CLI: $cli_runs damaged files, $cli_bad bad"
+echo "R3 bit-flips: $lib_summary; CLI: $cli_runs damaged files read by script (file and stdin) and info, $cli_bad bad"
 done_testing

@@ -11,7 +11,7 @@ export BUILD
 
 parts=(r1_kill9 r2_fuzz r3_flips r4_diskfull r5_overload r6_badinput r7_security)
 # Each part's time limit in seconds: the whole suite stays under 6 minutes.
-declare -A limit=([r1_kill9]=120 [r2_fuzz]=100 [r3_flips]=60 [r4_diskfull]=45
+declare -A limit=([r1_kill9]=120 [r2_fuzz]=100 [r3_flips]=90 [r4_diskfull]=45
 	[r5_overload]=45 [r6_badinput]=60 [r7_security]=45)
 if [ $# -gt 0 ]; then
 	sel=()
