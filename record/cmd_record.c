@@ -989,7 +989,6 @@ int cmd_record(int argc, char **argv)
 	}
 
 	uint64_t deadline = r->duration_ns ? now_ns(CLOCK_MONOTONIC) + r->duration_ns : 0;
-	int forwarded = 0;
 	while (!r->write_err && !r->size_reached) {
 		/* Wakeups are batched: the timeout is what normally ends the
 		 * wait, and then whatever is in the ring is taken. */
@@ -1007,7 +1006,6 @@ int cmd_record(int argc, char **argv)
 			signal_pending = 0;
 			if (r->command && !r->child_done) {
 				kill(r->child, stop_signal); /* like perf: the command decides */
-				forwarded = 1;
 			} else {
 				break;
 			}
@@ -1022,7 +1020,6 @@ int cmd_record(int argc, char **argv)
 		if (r->npids && !any_alive(r->pids, r->npids))
 			break; /* like perf record -p: the targets are gone */
 	}
-	(void)forwarded;
 
 	/* Stop the hooks, then take everything still in the ring buffer. */
 	rec_bpf_detach(&r->bpf);
