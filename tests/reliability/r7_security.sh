@@ -9,7 +9,9 @@ need_root RS
 need_file RS "$REL_LOAD"
 d=$TMP/sec
 mkdir -p "$d"
-cg=/sys/fs/cgroup/unified/ct-rel-$$
+# The cgroup v2 hierarchy: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid setups.
+cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+cg=${cg2:-/sys/fs/cgroup}/ct-rel-$$
 bpffs=$TMP/bpffs
 victim=/etc/ct-rel-victim.$$
 newvictim=/etc/ct-rel-created.$$

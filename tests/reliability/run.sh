@@ -43,5 +43,6 @@ for p in "${parts[@]}"; do
 	fi
 	rm -f "$log"
 done
+echo "suite time ${SECONDS} s"
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ] && [ $passed -gt 0 ]
