@@ -10,11 +10,12 @@
  *       "t0_ns t1_ns pid tid fd dport ret" with t0/t1 CLOCK_MONOTONIC taken
  *       just before and after connect(2). Prints "ready" on stderr once the
  *       listener is up.
- *   rel_load storm --count N [--vary-ports] [--seconds S] [--rate R]
+ *   rel_load storm --count N [--vary-ports] [--seconds S] [--rate R] [--threads T]
  *       UDP connects to 127.0.0.1 as fast as it can (or R a second): N of
  *       them (0 = until
  *       SIGTERM/SIGINT or S seconds); prints "generated N" on stdout, N being
- *       every connect(2) call made, successful or not.
+ *       every connect(2) call made, successful or not; T threads share
+ *       the work (so both CPUs overflow their share of the ring buffer).
  *   rel_load connect tcp|udp ADDR PORT
  *       one connect; prints "ok" or the errno name (ECONNREFUSED, EPERM, ...)
  *   rel_load listen PORTFILE
@@ -159,24 +160,28 @@ static int cmd_steady(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_storm(int argc, char **argv)
+struct storm {
+	long long count; /* this thread's share; 0 = until stopped */
+	double seconds, rate;
+	int vary;
+	uint32_t seed;
+	long long made;
+};
+
+static void *storm_thread(void *arg)
 {
-	long long count = atoll(opt_value(argc, argv, "--count", "0"));
-	double seconds = atof(opt_value(argc, argv, "--seconds", "0"));
-	int vary = opt_flag(argc, argv, "--vary-ports");
-	double rate = atof(opt_value(argc, argv, "--rate", "0"));
-	install_stop_handlers();
+	struct storm *st = arg;
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0)
 		die("socket");
 	struct sockaddr_in sa = {
 	    .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = htons(9)};
 	uint64_t start = mono_ns();
-	uint64_t end = seconds > 0 ? start + (uint64_t)(seconds * 1e9) : UINT64_MAX;
+	uint64_t end = st->seconds > 0 ? start + (uint64_t)(st->seconds * 1e9) : UINT64_MAX;
 	long long made = 0;
-	uint32_t x = 2463534242u;
-	while (!stop && (count == 0 || made < count)) {
-		if (vary) {
+	uint32_t x = st->seed;
+	while (!stop && (st->count == 0 || made < st->count)) {
+		if (st->vary) {
 			/* xorshift: ports and addresses that compress badly. */
 			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
 			sa.sin_port = htons((uint16_t)(1024 + x % 60000));
@@ -189,8 +194,8 @@ static int cmd_storm(int argc, char **argv)
 			if (now >= end)
 				break;
 			/* --rate: sleep until this many connects are due. */
-			if (rate > 0) {
-				uint64_t due = start + (uint64_t)((double)made / rate * 1e9);
+			if (st->rate > 0) {
+				uint64_t due = start + (uint64_t)((double)made / st->rate * 1e9);
 				if (due > now) {
 					struct timespec d = {
 					    .tv_sec = (time_t)((due - now) / 1000000000ull),
@@ -201,6 +206,39 @@ static int cmd_storm(int argc, char **argv)
 		}
 	}
 	close(fd);
+	st->made = made;
+	return NULL;
+}
+
+static int cmd_storm(int argc, char **argv)
+{
+	long long count = atoll(opt_value(argc, argv, "--count", "0"));
+	int threads = atoi(opt_value(argc, argv, "--threads", "1"));
+	if (threads < 1 || threads > 64)
+		threads = 1;
+	install_stop_handlers();
+	struct storm st[64];
+	pthread_t th[64];
+	for (int i = 0; i < threads; i++) {
+		st[i] = (struct storm){
+		    .count = count / threads + (i < count % threads),
+		    .seconds = atof(opt_value(argc, argv, "--seconds", "0")),
+		    .rate = atof(opt_value(argc, argv, "--rate", "0")) / threads,
+		    .vary = opt_flag(argc, argv, "--vary-ports"),
+		    .seed = 2463534242u + 7919u * (uint32_t)i,
+		};
+		if (count && !st[i].count)
+			continue;
+		if (pthread_create(&th[i], NULL, storm_thread, &st[i]))
+			die("pthread_create");
+	}
+	long long made = 0;
+	for (int i = 0; i < threads; i++) {
+		if (count && !st[i].count)
+			continue;
+		pthread_join(th[i], NULL);
+		made += st[i].made;
+	}
 	printf("generated %lld\n", made);
 	return 0;
 }

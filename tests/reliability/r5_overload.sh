@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# R5: a connect storm against a tiny ring buffer: delivered + lost ==
+# R5: a connect storm (two threads, so losses happen on both CPUs) against a tiny ring buffer: delivered + lost ==
 # generated, exactly, as shown by info and report.
 source tests/lib.sh
 source tests/reliability/common.sh
@@ -11,7 +11,7 @@ buf_opt=$("$CONNTRAIL" record --help 2>&1 | grep -o -E -- '--(buffer|ring[a-z-]*
 out=$TMP/storm.ctr
 st=0
 timeout 60 "$CONNTRAIL" record -q "$buf_opt" 4096 -o "$out" -- \
-	"$REL_LOAD" storm --count "$COUNT" >"$TMP/storm.out" 2>"$TMP/rec.err" || st=$?
+	"$REL_LOAD" storm --count "$COUNT" --threads 2 >"$TMP/storm.out" 2>"$TMP/rec.err" || st=$?
 expect_eq "record -- storm exit status" 0 "$(status_word $st)"
 generated=$(awk '/^generated/ {print $2}' "$TMP/storm.out")
 expect_eq "storm's own count" "$COUNT" "${generated:-none}"
