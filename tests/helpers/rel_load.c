@@ -13,9 +13,8 @@
  *   rel_load storm --count N [--vary-ports] [--seconds S] [--rate R] [--threads T]
  *       UDP connects to 127.0.0.1 as fast as it can (or R a second): N of
  *       them (0 = until SIGTERM/SIGINT or S seconds); prints "generated N"
- *       on stdout, N being
- *       every connect(2) call made, successful or not; T threads share
- *       the work (so both CPUs overflow their share of the ring buffer).
+ *       on stdout, N being every connect(2) call made, successful or not;
+ *       T threads share the work (so both CPUs overflow the ring buffer).
  *   rel_load connect tcp|udp ADDR PORT
  *       one connect; prints "ok" or the errno name (ECONNREFUSED, EPERM, ...)
  *   rel_load listen PORTFILE
