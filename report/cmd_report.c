@@ -191,9 +191,13 @@ struct inet_key {
 	uint8_t addr[16];
 };
 
-struct inet_entry {
+/* Inline, one cache line each: key, dest id + 1 (0 = empty), counters.
+ * Most events are inet: their destination costs one line fetch. */
+struct inet_slot {
 	struct inet_key k;
-	uint32_t dest;
+	uint32_t dest1;
+	uint32_t pad;
+	struct dstat st;
 };
 
 /* A process seen connecting: (host, pid, comm) -> its group. Grows with
@@ -257,9 +261,11 @@ struct report {
 	const char *by;
 	int utf8;
 	int multi_host;
-	struct table dests, inet, groups, strings, pids;
-	struct dstat *dstat;
+	struct table dests, groups, strings, pids;
+	struct dstat *dstat; /* non-inet destinations, by dest id */
 	size_t dstat_cap;
+	struct inet_slot *islots;
+	size_t icap, icount;
 	struct pair *pairs;
 	size_t pairs_cap, npairs;
 	struct dest_key last_other;
@@ -413,22 +419,58 @@ static uint32_t new_dest(struct report *r, const struct dest_key *k)
 	return id;
 }
 
-static uint32_t inet_dest(struct report *r, const struct ct_event *ev, uint16_t host)
+static void inet_grow(struct report *r)
+{
+	size_t cap = r->icap ? r->icap * 2 : 4096;
+	void *mem;
+	if (posix_memalign(&mem, 64, cap * sizeof(struct inet_slot))) {
+		ct_err("out of memory");
+		exit(CT_EXIT_ERROR);
+	}
+	struct inet_slot *n = mem;
+	memset(n, 0, cap * sizeof(*n));
+	for (size_t i = 0; i < r->icap; i++) {
+		if (!r->islots[i].dest1)
+			continue;
+		size_t j = hash_bytes(&r->islots[i].k, sizeof(struct inet_key)) & (cap - 1);
+		while (n[j].dest1)
+			j = (j + 1) & (cap - 1);
+		n[j] = r->islots[i];
+	}
+	free(r->islots);
+	r->islots = n;
+	r->icap = cap;
+}
+
+/* The counters of an inet destination, created on first sight. */
+static struct dstat *inet_dest(struct report *r, const struct ct_event *ev, uint16_t host,
+			       uint32_t *dest)
 {
 	struct inet_key k;
-	int created = 0;
 	k.host = host;
 	k.family = ev->family;
 	k.proto = ev->proto;
 	k.dport = ev->dport;
 	memcpy(k.addr, ev->daddr, 16);
-	struct inet_entry *e = table_item(&r->inet, table_get(&r->inet, &k, &created));
-	if (created) {
-		struct dest_key dk;
-		make_dest_key(&dk, ev, host);
-		e->dest = new_dest(r, &dk);
+	if ((r->icount + 1) * 2 > r->icap)
+		inet_grow(r);
+	size_t mask = r->icap - 1;
+	for (size_t j = hash_bytes(&k, sizeof(k)) & mask;; j = (j + 1) & mask) {
+		struct inet_slot *sl = &r->islots[j];
+		if (sl->dest1 && key_equal(&sl->k, &k, sizeof(k))) {
+			*dest = sl->dest1 - 1;
+			return &sl->st;
+		}
+		if (!sl->dest1) {
+			struct dest_key dk;
+			make_dest_key(&dk, ev, host);
+			sl->k = k;
+			*dest = new_dest(r, &dk);
+			sl->dest1 = *dest + 1;
+			r->icount++;
+			return &sl->st;
+		}
 	}
-	return e->dest;
 }
 
 static uint32_t other_dest(struct report *r, const struct ct_event *ev, uint16_t host)
@@ -523,8 +565,14 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		pe->exe_known = 1;
 	}
 
-	uint32_t dest = inet ? inet_dest(r, ev, host) : other_dest(r, ev, host);
-	struct dstat *ds = &r->dstat[dest];
+	uint32_t dest;
+	struct dstat *ds;
+	if (inet) {
+		ds = inet_dest(r, ev, host, &dest);
+	} else {
+		dest = other_dest(r, ev, host);
+		ds = &r->dstat[dest];
+	}
 	int failed = is_failure(o);
 	if (!ds->count || wall < ds->first)
 		ds->first = wall;
@@ -631,6 +679,16 @@ static void derive(struct report *r, struct derived *d)
 		dests[i].failed = r->dstat[i].failed;
 		dests[i].first = r->dstat[i].first;
 		dests[i].last = r->dstat[i].last;
+	}
+	for (size_t i = 0; i < r->icap; i++) {
+		const struct inet_slot *sl = &r->islots[i];
+		if (!sl->dest1)
+			continue;
+		struct dest *dd = &dests[sl->dest1 - 1];
+		dd->count = sl->st.count;
+		dd->failed = sl->st.failed;
+		dd->first = sl->st.first;
+		dd->last = sl->st.last;
 	}
 	/* Programs per destination and top destinations per program: each
 	 * pair is one (program, destination). */
@@ -1343,7 +1401,6 @@ int cmd_report(int argc, char **argv)
 	setlocale(LC_CTYPE, "C");
 
 	table_init(&r->dests, sizeof(struct dest), sizeof(struct dest_key));
-	table_init(&r->inet, sizeof(struct inet_entry), sizeof(struct inet_key));
 	table_init(&r->strings, sizeof(struct str_item), sizeof(uint64_t));
 	table_init(&r->groups, sizeof(struct proc_group), sizeof(struct group_key));
 	table_init(&r->pids, sizeof(struct pid_entry), sizeof(struct pid_key));
@@ -1357,7 +1414,7 @@ int cmd_report(int argc, char **argv)
 	for (size_t i = 0; i < r->strings.count; i++)
 		free(((struct str_item *)table_item(&r->strings, i))->s);
 	table_free(&r->dests);
-	table_free(&r->inet);
+	free(r->islots);
 	free(r->dstat);
 	free(r->pairs);
 	table_free(&r->strings);
