@@ -12,11 +12,13 @@ that --backend lsm failed with exit 1 and a reason.
 
 Prints one line per check group; exit 0 when all passed."""
 import argparse
+import datetime
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 
 FAMILY = {"AF_UNIX": 1, "AF_INET": 2, "AF_INET6": 10}
 TYPE = {"SOCK_STREAM": 1, "SOCK_DGRAM": 2, "SOCK_RAW": 3, "SOCK_RDM": 4,
@@ -102,7 +104,14 @@ def actual_event(ev):
     return got
 
 
-def check_info(conntrail, trace, backend, kernel, hostname, label):
+def rfc3339_seconds(text):
+    """Seconds since the epoch of "2026-11-24T13:05:00.123456789Z"."""
+    base = text.rstrip("Z").split(".")[0]
+    return datetime.datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def check_info(conntrail, trace, backend, kernel, hostname, label, booted_at):
     """The trace header and index as the host's `info --json` reads them;
     returns info's event count (None when info failed)."""
     status, out, err = run(conntrail, "info", "--json", trace)
@@ -116,6 +125,11 @@ def check_info(conntrail, trace, backend, kernel, hostname, label):
         return None
     if isinstance(info, list):
         info = info[0] if info else {}
+    # Recorded during this boot (the guest's clock is set from the host's);
+    # the slack only absorbs clock granularity, it is no timing test.
+    wall = info.get("start")
+    if not wall or not (booted_at - 120 <= rfc3339_seconds(wall) <= time.time() + 120):
+        fail(f"{label}: trace start {wall!r} is not within this boot")
     want = {"backend": backend, "kernel": kernel, "host": hostname, "index": True,
             "damaged_chunks": 0, "lost": 0}
     for key, value in want.items():
@@ -170,7 +184,8 @@ def compare_run(args, name, backend):
         status = "missing"
     if status != "0":
         fail(f"{name}: record exit status {status} in the guest")
-    info_events = check_info(args.conntrail, trace, backend, args.kernel, args.hostname, name)
+    info_events = check_info(args.conntrail, trace, backend, args.kernel, args.hostname, name,
+                             args.booted_at)
 
     logged = read_lines(log) if os.path.exists(log) else []
     if not logged:
@@ -239,8 +254,18 @@ def main():
     ap.add_argument("--expect-backend", required=True, choices=["lsm", "fentry"])
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--hostname", required=True)
+    ap.add_argument("--nonce", required=True)
+    ap.add_argument("--booted-at", type=int, required=True,
+                    help="host time (s since the epoch) just before qemu started")
     args = ap.parse_args()
     out = args.out
+
+    try:
+        nonce = open(os.path.join(out, "nonce")).read().strip()
+    except OSError:
+        nonce = None
+    if nonce != args.nonce:
+        fail(f"the guest's nonce is {nonce!r}, this boot's is {args.nonce!r}: stale output")
 
     release = open(os.path.join(out, "kernel.release")).read().strip() \
         if os.path.exists(os.path.join(out, "kernel.release")) else ""

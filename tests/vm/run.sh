@@ -85,13 +85,16 @@ for g in "${guests[@]}"; do
 	rm -rf "$dir"
 	mkdir -p "$dir/out"
 	release=$(cat "$(dirname "${kernel[$suite]}")/release")
+	# A fresh nonce per boot: what comes back must come from this boot.
+	nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+	booted_at=$(date +%s)
 	start=$SECONDS
 	# TCG: KVM may be absent or unusable (nested); -nic none skips the
 	# network boot ROM. ttyS0 is the console, ttyS1 the data channel.
 	timeout "$guest_timeout" "$qemu" -accel tcg -machine pc -m 1024 -smp 2 \
 		-display none -monitor none -no-reboot -nic none \
 		-kernel "${kernel[$suite]}" -initrd "$initrd" \
-		-append "console=ttyS0 lsm=$lsm panic=-1 quiet ct.scenario=$name ct.expect=$expect" \
+		-append "console=ttyS0 lsm=$lsm panic=-1 quiet ct.scenario=$name ct.expect=$expect ct.nonce=$nonce" \
 		-serial "file:$dir/console.log" -serial "file:$dir/serial1.txt" \
 		</dev/null >"$dir/qemu.log" 2>&1
 	qemu_status=$?
@@ -113,6 +116,7 @@ for g in "${guests[@]}"; do
 	if [ "$ok" = 1 ]; then
 		if ! python3 tests/vm/check.py --out "$dir/out" --conntrail "$BUILD/conntrail" \
 			--expect-backend "$expect" --kernel "$release" --hostname "ct-guest-$name" \
+			--nonce "$nonce" --booted-at "$booted_at" \
 			>"$dir/check.log" 2>&1; then
 			ok=0
 			why="host check failed"
