@@ -7,7 +7,8 @@ log, written inside the guest: pid, tid, comm, uid, gid, sockfd, family,
 type, proto, daddr, dport, path, abstract, ret; and ppid and exe, which the
 guest knows (the connector is /bin/connector, started by a known parent). Also checks the trace
 header (backend, guest kernel release, guest host name), that the index is
-present and nothing damaged or lost, the record exit statuses, and, on a kernel without bpf in lsm=,
+present and nothing damaged or lost, the record exit statuses, that every
+connect returned what it returns untraced (record never changes a verdict), and, on a kernel without bpf in lsm=,
 that --backend lsm failed with exit 1 and a reason.
 
 Prints one line per check group; exit 0 when all passed."""
@@ -28,6 +29,15 @@ PROTO = {"ip": 0, "icmp": 1, "tcp": 6, "udp": 17, "ipv6": 41, "icmpv6": 58,
          "sctp": 132, "udplite": 136, "mptcp": 262}
 
 failures = []
+
+# What each connector case returns on an untraced kernel. The logged ret is
+# what the syscall really returned with the recorder attached, so a
+# different value means the recorder changed a verdict (it must only watch).
+EXPECTED_RET = {
+    "tcp4-ok": {0}, "tcp4-refused": {-111}, "tcp4-nonblock": {-115, 0},
+    "udp6": {0}, "unix-path": {0}, "unix-abstract": {0}, "other-family": {-97},
+    "tcp4-thread": {0},
+}
 
 
 def fail(msg):
@@ -221,6 +231,14 @@ def compare_run(args, name, backend):
         parent = None
         fail(f"{name}: the guest sent no {name}.parent.pid")
     matched = 0
+    cases = [e.get("case") for e in logged]
+    if sorted(cases) != sorted(EXPECTED_RET):
+        fail(f"{name}: the connector logged cases {cases}, expected {sorted(EXPECTED_RET)}")
+    for entry in logged:
+        allowed = EXPECTED_RET.get(entry.get("case"))
+        if allowed is not None and entry.get("ret") not in allowed:
+            fail(f"{name}: {entry.get('case')}: connect returned {entry.get('ret')} under "
+                 f"record, expected {sorted(allowed)}: a verdict changed")
     for entry in logged:
         want = expected_event(entry)
         # Known in the guest, not by the connector: its parent and path.
@@ -274,6 +292,7 @@ def main():
 
     compare_run(args, "auto", args.expect_backend)
     compare_run(args, "sys", args.expect_backend)
+    compare_run(args, "tracepoint", "tracepoint")
     if args.expect_backend == "lsm":
         compare_run(args, "fentry", "fentry")
     else:

@@ -7,6 +7,7 @@
 #   2. system-wide record stopped by SIGINT while the connector runs.
 #   3. fentry kernels: --backend lsm must fail (exit 1) saying why.
 #   4. lsm kernels: --backend fentry works too.
+#   5. --backend tracepoint works on every guest kernel.
 # Each trace is read back here with `script --json` and `info` as well.
 scenario=$1
 expect=unknown
@@ -109,6 +110,10 @@ else
 	record_connector fentry --backend fentry
 	[ "$(cat fentry.record.status)" = 0 ] && ok || bad "fentry: record exit $(cat fentry.record.status)"
 fi
+
+# 5. The fallback on this (older) kernel too.
+record_connector tracepoint --backend tracepoint
+[ "$(cat tracepoint.record.status)" = 0 ] && ok || bad "tracepoint: record exit $(cat tracepoint.record.status)"
 
 uname -r >kernel.release
 cat /sys/kernel/security/lsm >lsm.active
