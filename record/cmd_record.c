@@ -263,9 +263,11 @@ static int dispatch(struct recorder *r, const void *data, size_t size)
 	return 0;
 }
 
+/* Entries: an 8-byte length, then the record padded to 8 bytes, so that
+ * replayed records are as aligned as in the ring buffer. */
 static int queue_record(struct recorder *r, const void *data, size_t size)
 {
-	size_t need = r->qlen + sizeof(uint32_t) + size;
+	size_t need = r->qlen + sizeof(uint64_t) + ((size + 7) & ~(size_t)7);
 
 	if (need > r->qcap) {
 		size_t cap = r->qcap ? r->qcap * 2 : 65536;
@@ -277,7 +279,7 @@ static int queue_record(struct recorder *r, const void *data, size_t size)
 		r->queue = q;
 		r->qcap = cap;
 	}
-	uint32_t len = (uint32_t)size;
+	uint64_t len = size;
 	memcpy(r->queue + r->qlen, &len, sizeof(len));
 	memcpy(r->queue + r->qlen + sizeof(len), data, size);
 	r->qlen = need;
@@ -904,8 +906,10 @@ int cmd_record(int argc, char **argv)
 	struct sigaction sa = {0};
 
 	int prc = parse_args(r, argc, argv);
-	if (prc)
-		return prc < 0 ? CT_EXIT_OK : prc;
+	if (prc) {
+		rc = prc < 0 ? CT_EXIT_OK : prc;
+		goto out;
+	}
 	/* The writer keeps a chunk's events raw until it closes: 16384 of
 	 * them are ~5 MB, which keeps the recorder under 32 MiB of RSS. */
 	r->wopts.chunk_events = 16384;
@@ -916,25 +920,25 @@ int cmd_record(int argc, char **argv)
 	}
 	if (geteuid() != 0) {
 		ct_err("record needs root (CAP_BPF and CAP_PERFMON)");
-		return CT_EXIT_ERROR;
+		goto out;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		ct_err("/sys/kernel/btf/vmlinux: no kernel BTF (CONFIG_DEBUG_INFO_BTF): %s",
 		       strerror(errno));
-		return CT_EXIT_ERROR;
+		goto out;
 	}
 	for (size_t i = 0; i < r->npids; i++) {
 		if (kill((pid_t)r->pids[i], 0) && errno == ESRCH) {
 			ct_err("-p %u: no such process", r->pids[i]);
-			return CT_EXIT_ERROR;
+			goto out;
 		}
 	}
 	if (resolve_cgroup(r))
-		return CT_EXIT_ERROR;
+		goto out;
 	r->procs = proctable_new();
 	if (!r->procs) {
 		ct_err("out of memory");
-		return CT_EXIT_ERROR;
+		goto out;
 	}
 	fill_header(r, argc, argv);
 
@@ -964,10 +968,10 @@ int cmd_record(int argc, char **argv)
 	/* Replay what came in while the hook was being proven. */
 	r->queueing = 0;
 	for (size_t off = 0; off < r->qlen && !r->write_err;) {
-		uint32_t len;
+		uint64_t len;
 		memcpy(&len, r->queue + off, sizeof(len));
 		dispatch(r, r->queue + off + sizeof(len), len);
-		off += sizeof(len) + len;
+		off += sizeof(len) + ((len + 7) & ~(uint64_t)7);
 	}
 	free(r->queue);
 	r->queue = NULL;
