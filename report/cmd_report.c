@@ -452,7 +452,7 @@ static struct dstat *inet_dest(struct report *r, const struct ct_event *ev, uint
 	k.proto = ev->proto;
 	k.dport = ev->dport;
 	memcpy(k.addr, ev->daddr, 16);
-	if ((r->icount + 1) * 2 > r->icap)
+	if ((r->icount + 1) * 4 > r->icap * 3)
 		inet_grow(r);
 	size_t mask = r->icap - 1;
 	for (size_t j = hash_bytes(&k, sizeof(k)) & mask;; j = (j + 1) & mask) {
