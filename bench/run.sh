@@ -7,7 +7,7 @@
 # Environment:
 #   BUILD          build directory with conntrail and conntrail-gen (build)
 #   BENCH_SCALE    multiplies every size (default 1; 0.1 for a quick look)
-#   BENCH_ROUNDS   alternating repeats per measurement (default 3)
+#   BENCH_ROUNDS   alternating repeats per measurement (default 5)
 #   BENCH_TMP      where scratch files go (default /var/tmp: a real disk)
 #   BENCH_KEEP=1   keep the scratch directory
 #   BENCH_BUDGET   seconds after which P3/P4 stop adding rounds (480)
@@ -19,7 +19,7 @@ set -u
 cd "$(dirname "$0")/.."
 : "${BUILD:=build}"
 SCALE=${BENCH_SCALE:-1}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 CT=$PWD/$BUILD/conntrail
 GEN=$PWD/$BUILD/conntrail-gen
 HB=$PWD/$BUILD/bench

@@ -223,7 +223,19 @@ titles = ["Measure", "Ratio", "Figures (side by side, same run)", "Goal", ""]
 table = ["| " + " | ".join(titles) + " |", "|" + "|".join("---" for _ in cols) + "|"]
 for r in rows:
     table.append("| " + " | ".join(str(r[c]) for c in cols) + " |")
-notes = samples.get("note", [])
+method = [
+    "Storms (bench/storm.c; only the loop is timed, after 10,000 untimed but traced warm-up "
+    "connects): UDP 1 socket = connect() on one UDP socket to 127.0.0.1:9 again and again; "
+    "socket per connect = socket()+connect()+close(); TCP = socket()+connect()+close() to a "
+    "loopback listener drained by an accept thread, SO_LINGER 0 so no TIME_WAIT piles up.",
+    "perf is started disabled and enabled through its control fifo, record is waited for until "
+    "it prints its backend (after its own probe connect was seen), so neither misses the start.",
+    f"tshark reads a smaller generated trace's pcapng ({f(num('p3.small_events', 'last'), '{:,.0f}')} "
+    "events) because it reads 20-100x slower; conntrail convert is timed on the same file and on "
+    "the storm.",
+    "P4 reads the mixed-profile generated trace; the window is the trace's middle minute.",
+]
+notes = method + samples.get("note", [])
 tail = [""] + ([f"- {n}" for n in notes] if notes else [])
 md = "\n".join(head + table + tail) + "\n"
 with open(md_path, "w") as out:
