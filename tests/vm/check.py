@@ -296,6 +296,16 @@ def main():
     if args.expect_backend == "lsm":
         compare_run(args, "fentry", "fentry")
     else:
+        # auto says why it passed over lsm.
+        try:
+            auto_err = open(os.path.join(out, "auto.record.err")).read()
+        except OSError:
+            auto_err = ""
+        skip = [l for l in auto_err.splitlines() if re.search(r"\blsm\b.*\bbpf\b", l)]
+        if not skip:
+            fail(f"auto: record did not say why it skipped lsm: {auto_err.strip()[:300]!r}")
+        else:
+            print(f"ok: auto skipped lsm: {skip[0]}")
         try:
             status = open(os.path.join(out, "lsm-explicit.record.status")).read().strip()
             err = open(os.path.join(out, "lsm-explicit.record.err")).read()
