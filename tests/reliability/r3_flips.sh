@@ -14,12 +14,17 @@ echo "seed $SEED (R3_SEED=$SEED to repeat)"
 files=()
 for f in "$SAMPLES"/*.ctr; do [ -f "$f" ] && files+=("$f"); done
 [ ${#files[@]} -gt 0 ] || fail "no samples/*.ctr"
-# A trace in many small chunks, so one flip hits one chunk among many.
-if "$REL_FLIP" --make-trace "$TMP/small-chunks.ctr" --events 3000 --chunk-events 50; then
-	files+=("$TMP/small-chunks.ctr")
-else
-	fail "rel_flip --make-trace failed"
-fi
+# Traces in many small chunks, so one flip hits one chunk among many; one
+# per codec.
+for codec in zstd zlib none; do
+	f=$TMP/small-chunks-$codec.ctr
+	[ $codec = zstd ] && f=$TMP/small-chunks.ctr
+	if "$REL_FLIP" --make-trace "$f" --events 3000 --chunk-events 50 --compress $codec; then
+		files+=("$f")
+	else
+		fail "rel_flip --make-trace --compress $codec failed"
+	fi
+done
 if [ -x "$GEN" ]; then
 	if "$GEN" -n 5000 --seed 7 --profile mixed -o "$TMP/gen.ctr" 2>"$TMP/gen.err"; then
 		files+=("$TMP/gen.ctr")
