@@ -2,11 +2,14 @@
 # bench/storm.sh: what `conntrail record` adds to a UDP connect() storm, next
 # to perf recording the same tracepoint. Runs as root, alternating
 #   a  no tracing
+#   b  conntrail record -p 1: the hooks attached, every connect filtered
+#      out in the kernel (the floor: syscall tracepoints + program entry)
 #   c  conntrail record (system-wide, zstd, default buffer)
 #   d  perf record -e syscalls:sys_enter_connect -a
 #   e  perf record -e raw_syscalls:sys_enter --filter 'id == 42' -a (x86-64
-#      connect), a perf peer that does capture on kernels where d records
-#      nothing (6.18 with perf 6.1 here: d's sample count is printed)
+#      connect): perf on every syscall, filtering in the kernel
+# perf starts disabled and is enabled through its control fifo, so the storm
+# only begins once its events are on; the sample counts are printed.
 # in ROUNDS rounds (a c d a c d ...), so a shared machine's noise hits all
 # three alike, and prints medians: ns per connect, the ratios, lost events
 # and bytes per event. Only the storm's own loop is timed (connstorm).
@@ -37,9 +40,9 @@ wait_file() {
 
 run_none() { "$STORM" "$N" --warmup 10000 >"$W/out"; ns_of "$W/out"; }
 
-run_record() {
+run_record() { # [RECORD ARGS..]
 	rm -f "$W/t.ctr"
-	"$CT" record -o "$W/t.ctr" 2>"$W/rec.err" &
+	"$CT" record -o "$W/t.ctr" "$@" 2>"$W/rec.err" &
 	local rec=$!
 	wait_file "$W/t.ctr" || { echo "bench/storm.sh: record did not start" >&2; kill $rec; return 1; }
 	"$STORM" "$N" --warmup 10000 >"$W/out"
@@ -52,14 +55,25 @@ run_record() {
 # run_perf EVENT [FILTER]: perf recording EVENT system-wide during the storm;
 # also notes how many samples perf really got (perf.samples).
 run_perf() {
-	rm -f "$W/perf.data"
-	perf record -q -e "$1" ${2:+--filter "$2"} -a -o "$W/perf.data" 2>"$W/perf.err" &
+	rm -f "$W/perf.data" "$W/ctl" "$W/ack"
+	mkfifo "$W/ctl" "$W/ack"
+	# Start disabled and enable through the control fifo: its ack says the
+	# events are on, which a sleep could only guess.
+	perf record -q -D -1 --control "fifo:$W/ctl,$W/ack" -e "$1" ${2:+--filter "$2"} -a \
+		-o "$W/perf.data" 2>"$W/perf.err" &
 	local p=$!
-	wait_file "$W/perf.data" || { kill $p; return 1; }
-	sleep 0.5 # perf writes its header before the events are enabled
+	exec 7<>"$W/ctl" 8<>"$W/ack"
+	echo enable >&7
+	if ! timeout 30 head -c 4 <&8 >/dev/null; then
+		echo "bench/storm.sh: perf did not acknowledge enable" >&2
+		kill $p
+		exec 7>&- 8>&-
+		return 1
+	fi
 	"$STORM" "$N" --warmup 10000 >"$W/out"
 	kill -INT $p
 	wait $p
+	exec 7>&- 8>&-
 	ns_of "$W/out"
 	perf report -i "$W/perf.data" --stats 2>/dev/null |
 		sed -n 's/^ *SAMPLE events: *\([0-9]*\).*/\1/p' | head -1 >"$W/perf.samples"
@@ -69,22 +83,25 @@ run_perf() {
 # median COLUMN: of that column of stdin.
 median() { awk -v c="$1" '{print $c}' | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
-: >"$W/a" ; : >"$W/c" ; : >"$W/d"; : >"$W/e"; : >"$W/sums"; : >"$W/dsamples"; : >"$W/esamples"
+: >"$W/a" ; : >"$W/b" ; : >"$W/c" ; : >"$W/d"; : >"$W/e"; : >"$W/sums"; : >"$W/dsamples"; : >"$W/esamples"
 for r in $(seq "$ROUNDS"); do
 	run_none >>"$W/a"
+	run_record -p 1 >>"$W/b"
 	run_record >>"$W/c" && cat "$W/rec.sum" >>"$W/sums"
 	run_perf syscalls:sys_enter_connect >>"$W/d" && cat "$W/perf.samples" >>"$W/dsamples"
 	run_perf raw_syscalls:sys_enter 'id == 42' >>"$W/e" && cat "$W/perf.samples" >>"$W/esamples"
-	echo "round $r: none $(tail -1 "$W/a"), record $(tail -1 "$W/c"), perf $(tail -1 "$W/d") ($(tail -1 "$W/dsamples") samples), perf-raw $(tail -1 "$W/e") ($(tail -1 "$W/esamples") samples) (wall cpu ns); record events/lost/bytes: $(tail -1 "$W/sums")" >&2
+	echo "round $r: none $(tail -1 "$W/a"), floor $(tail -1 "$W/b"), record $(tail -1 "$W/c"), perf $(tail -1 "$W/d") ($(tail -1 "$W/dsamples") samples), perf-raw $(tail -1 "$W/e") ($(tail -1 "$W/esamples") samples) (wall cpu ns); record events/lost/bytes: $(tail -1 "$W/sums")" >&2
 done
 report() { # report LABEL COLUMN
-	local a c d e
+	local a b c d e
 	a=$(median "$2" <"$W/a")
+	b=$(median "$2" <"$W/b")
 	c=$(median "$2" <"$W/c")
 	d=$(median "$2" <"$W/d")
 	e=$(median "$2" <"$W/e")
 	echo "$1 (medians, ns per connect):"
 	printf '  a none          %8.1f\n' "$a"
+	printf '  b floor (-p 1)  %8.1f   b/a %.3f  (%+.1f%%)\n' "$b" "$(echo "$b / $a" | bc -l)" "$(echo "($b / $a - 1) * 100" | bc -l)"
 	printf '  c record        %8.1f   c/a %.3f  (%+.1f%%)\n' "$c" "$(echo "$c / $a" | bc -l)" "$(echo "($c / $a - 1) * 100" | bc -l)"
 	printf '  d perf connect  %8.1f   d/a %.3f  (%+.1f%%)  samples/round: %s\n' "$d" "$(echo "$d / $a" | bc -l)" "$(echo "($d / $a - 1) * 100" | bc -l)" "$(xargs <"$W/dsamples")"
 	printf '  e perf raw      %8.1f   e/a %.3f  (%+.1f%%)  samples/round: %s\n' "$e" "$(echo "$e / $a" | bc -l)" "$(echo "($e / $a - 1) * 100" | bc -l)" "$(xargs <"$W/esamples")"
