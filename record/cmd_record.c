@@ -900,7 +900,11 @@ static void keep_old(const char *path)
 
 int cmd_record(int argc, char **argv)
 {
-	struct recorder rec = {.output = "conntrail.data", .backend = -1, .buffer = 8 << 20};
+	/* zstd by default (DESIGN.md, the man page): zeroed writer opts mean none. */
+	struct recorder rec = {.output = "conntrail.data",
+			       .backend = -1,
+			       .buffer = 8 << 20,
+			       .wopts = {.compress = CT_COMP_ZSTD}};
 	struct recorder *r = &rec;
 	int rc = CT_EXIT_ERROR, go_fd = -1, err_fd = -1;
 	struct sigaction sa = {0};
@@ -1038,7 +1042,10 @@ int cmd_record(int argc, char **argv)
 	rc = CT_EXIT_OK;
 	if (r->command) {
 		if (!r->child_done) {
-			kill(r->child, SIGTERM);
+			/* A full trace is no reason to end the user's command:
+			 * it runs on, untraced. --duration ends it. */
+			if (!r->size_reached)
+				kill(r->child, SIGTERM);
 			while (waitpid(r->child, &r->child_status, 0) < 0 && errno == EINTR)
 				;
 			r->child_done = 1;
