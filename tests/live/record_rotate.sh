@@ -4,6 +4,7 @@
 # the connects (no gap, no overlap) ending with the last one made. The
 # helper numbers its connects by destination port (20000 + i).
 . tests/lib.sh
+export CONNTRAIL
 STORM=$PWD/$BUILD/tests/connstorm
 cd "$TMP"
 "$CONNTRAIL" record --max-size 16k --rotate 3 -o t.ctr -- "$STORM" 45000 --seq 20000 >storm.out 2>rec.err
@@ -35,6 +36,23 @@ if runs[-1][1] != 20000 + 45000 - 1:
     print("    last connect missing: runs %s" % runs); sys.exit(1)
 if runs[0][0] == 20000:
     print("    nothing was rotated away: %s" % runs); sys.exit(1)
+PY
+# --max-size alone: recording stops at the size, the command runs on to its
+# end and its status is returned; the file holds the first connects.
+"$CONNTRAIL" record --max-size 16k -o single.ctr -- sh -c "'$STORM' 45000 --seq 20000 >single.out; exit 5" 2>single.err
+expect_eq "record returns the command's status after a size stop" 5 $?
+check "the command ran to its end" grep -q 'generated=45000 ' single.out
+check "says it stopped at --max-size" grep -q -- '--max-size 16384 reached, stopped' single.err
+check "single.ctr is at most --max-size plus one chunk" test "$(stat -c %s single.ctr)" -lt 49152
+check "single.ctr holds the first connects, consecutive" python3 - <<'PY'
+import json, subprocess, sys, os
+out = subprocess.run([os.environ.get("CONNTRAIL"), "script", "--json", "single.ctr"],
+                     capture_output=True, text=True, check=True).stdout
+ports = [json.loads(l)["dport"] for l in out.splitlines()]
+ok = ports and ports == list(range(20000, 20000 + len(ports))) and len(ports) < 45000
+if not ok:
+    print("    ports: %s .. (%d)" % (ports[:5], len(ports)))
+sys.exit(0 if ok else 1)
 PY
 # The merged view reads all three in time order too.
 expect_eq "merged script sees the three files' events" \
