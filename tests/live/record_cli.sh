@@ -64,8 +64,18 @@ for _ in $(seq 100); do [ -s int.ctr ] && break; sleep 0.05; done
 kill -INT $rec
 wait $rec
 expect_eq "SIGINT ends with status 0" 0 $?
-check "index written on SIGINT" sh -c "'$CONNTRAIL' info int.ctr | grep -Eiq 'index'"
+check "index written on SIGINT" sh -c "'$CONNTRAIL' info int.ctr | grep -Eiq 'index +present'"
 expect_eq "the connect before SIGINT is there" 1 "$("$CONNTRAIL" script --json int.ctr | jq -s 'map(select(.comm == "connstorm" and .dport == 5001)) | length')"
+
+# With a COMMAND, SIGTERM goes on to the command (like perf); record ends
+# when it does and returns its status.
+"$CONNTRAIL" record -q -o fwd.ctr -- sh -c "trap 'exit 7' TERM; touch fwd.ready; while :; do sleep 0.05; done" &
+rec=$!
+for _ in $(seq 200); do [ -e fwd.ready ] && break; sleep 0.05; done
+kill -TERM $rec
+wait $rec
+expect_eq "SIGTERM forwarded: record returns the command's status" 7 $?
+check "the trace is complete (index written)" sh -c "'$CONNTRAIL' info fwd.ctr | grep -Eiq 'index +present'"
 
 # --cgroup: only tasks in that cgroup v2 directory.
 cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
