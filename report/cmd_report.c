@@ -212,7 +212,8 @@ struct pid_key {
 struct pid_entry {
 	struct pid_key k;
 	uint32_t group;
-	int exe_known;
+	int has_group;
+	uint64_t serial; /* the session's ct_proc_info.serial the group came from */
 };
 
 /* (program, destination) -> connects, stored inline in the slots so a
@@ -550,19 +551,17 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 	if (!r->have_last_pid || memcmp(&pk, &r->last_pid, sizeof(pk))) {
 		int created = 0;
 		r->last_pid_idx = table_get(&r->pids, &pk, &created);
-		struct pid_entry *pe = table_item(&r->pids, r->last_pid_idx);
-		if (created) {
-			pe->group = intern_group(r, host, ev->comm, proc->exe);
-			pe->exe_known = proc->exe != NULL;
-		}
+		(void)created;
 		r->last_pid = pk;
 		r->have_last_pid = 1;
 	}
+	/* Each event counts for the program (comm, exe) the process table
+	 * names at that moment: exe learnt late, exec, pid reuse, expiry. */
 	struct pid_entry *pe = table_item(&r->pids, r->last_pid_idx);
-	if (!pe->exe_known && proc->exe) {
-		/* the process record came after its first connect */
+	if (!pe->has_group || pe->serial != proc->serial) {
 		pe->group = intern_group(r, host, ev->comm, proc->exe);
-		pe->exe_known = 1;
+		pe->serial = proc->serial;
+		pe->has_group = 1;
 	}
 
 	uint32_t dest;
@@ -904,7 +903,7 @@ static void print_dests(struct report *r, struct derived *d, FILE *f, int wide)
 
 	fprintf(f, "\nTop destinations (%zu of %zu)\n", n, d->ndests);
 	fprintf(f, "  %10s %6s  %-*s %5s %9s  %s\n", "CONNECTS", "%", wide ? 44 : 30, "DESTINATION",
-		"PROCS", "FAILED", wide ? "FIRST                 LAST" : "LAST");
+		"PROGS", "FAILED", wide ? "FIRST                 LAST" : "LAST");
 	for (size_t i = 0; i < n; i++) {
 		const struct dest *dd = &dests[d->dest_order[i]];
 		dest_text(text, sizeof(text), &dd->k);
@@ -1149,7 +1148,7 @@ static void print_json(struct report *r, struct derived *d, FILE *f)
 				ct_buf_puts(&b, ",\"host\":");
 				ct_buf_json_str(&b, h, strlen(h));
 			}
-			ct_buf_printf(&b, ",\"count\":%llu,\"processes\":%u,\"failed\":%llu,",
+			ct_buf_printf(&b, ",\"count\":%llu,\"programs\":%u,\"failed\":%llu,",
 				      (unsigned long long)dd->count, dd->procs,
 				      (unsigned long long)dd->failed);
 			json_time(&b, "first", dd->first);

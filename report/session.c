@@ -33,6 +33,7 @@ struct proc_entry {
 	uint32_t ppid, uid, gid;
 	char comm[CT_COMM_LEN];
 	char *exe, *cmdline, *container;
+	uint64_t serial;
 };
 
 /* Open-addressing table keyed by (host, pid), linear probing, backward-
@@ -48,6 +49,7 @@ struct proc_table {
 	} * dead;
 	size_t dead_head, dead_len, dead_cap;
 	uint64_t generation; /* bumps when entries move or change */
+	uint64_t serials;    /* last ct_proc_info.serial handed out */
 };
 
 struct chunk_ctx {
@@ -259,6 +261,7 @@ static int proc_update(struct proc_table *t, const struct ct_proc *p, unsigned h
 	if (set_str(&e->exe, p->exe) || set_str(&e->cmdline, p->cmdline) ||
 	    set_str(&e->container, p->container))
 		return -1;
+	e->serial = ++t->serials;
 	t->generation++;
 	return 0;
 }
@@ -462,6 +465,7 @@ static void fill_proc(struct ct_proc_info *pi, const struct ct_event *ev,
 	pi->exe = e ? e->exe : NULL;
 	pi->cmdline = e ? e->cmdline : NULL;
 	pi->container = e ? e->container : NULL;
+	pi->serial = e ? e->serial : 0;
 }
 
 int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_ops *ops, void *ctx)

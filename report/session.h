@@ -21,6 +21,10 @@ struct ct_proc_info {
 	const char *exe;       /* NULL when unknown */
 	const char *cmdline;   /* NULL when unknown */
 	const char *container; /* NULL when unknown */
+	/* Changes whenever the table's entry for this process is created or
+	 * updated (snapshot, fork, exec, pid reuse); 0 when the table does not
+	 * know the process. Lets callers cache what they derived from it. */
+	uint64_t serial;
 };
 
 /* One opened input file. */

@@ -80,6 +80,31 @@ for line in open(sys.argv[3]):
     pids[str(ev["pid"])] += 1
     n += 1
 eq("script lines", truth["events"], n)
+
+# Per destination, from the events themselves: distinct programs (comm, exe),
+# failures (an outcome other than 0 / EINPROGRESS / EALREADY), first/last.
+progs = collections.defaultdict(set)
+failed = collections.Counter()
+first, last = {}, {}
+for line in open(sys.argv[3]):
+    e = json.loads(line)
+    if e["family"] == "AF_INET":
+        d = f"{e['daddr']}:{e['dport']}"
+    elif e["family"] == "AF_INET6":
+        d = f"[{e['daddr']}]:{e['dport']}"
+    else:
+        d = e["path"]
+    progs[d].add((e["comm"], e.get("exe")))
+    if "ret" in e and e["ret"] not in (0, -115, -114):
+        failed[d] += 1
+    first.setdefault(d, e["ts_ns"])
+    last[d] = e["ts_ns"]
+for d in rep["destinations"]:
+    k = d["dest"]
+    eq("programs of " + k, len(progs[k]), d["programs"])
+    eq("failed of " + k, failed[k], d["failed"])
+    eq("first of " + k, first.get(k), d["first_ns"])
+    eq("last of " + k, last.get(k), d["last_ns"])
 eq("script per pid", {k: v for k, v in truth["pid"].items() if v}, dict(pids))
 for b in bad:
     print("  " + b[:400], file=sys.stderr)
