@@ -99,6 +99,29 @@ for line in open(sys.argv[3]):
         failed[d] += 1
     first.setdefault(d, e["ts_ns"])
     last[d] = e["ts_ns"]
+# Processes: per (comm, exe) count, failures, and the top destinations.
+pc = collections.Counter(); pf = collections.Counter()
+pd = collections.defaultdict(collections.Counter)
+for line in open(sys.argv[3]):
+    e = json.loads(line)
+    g = (e["comm"], e.get("exe"))
+    pc[g] += 1
+    if "ret" in e and e["ret"] not in (0, -115, -114):
+        pf[g] += 1
+    if e["family"] == "AF_INET":
+        pd[g][f"{e['daddr']}:{e['dport']}"] += 1
+    elif e["family"] == "AF_INET6":
+        pd[g][f"[{e['daddr']}]:{e['dport']}"] += 1
+    else:
+        pd[g][e["path"]] += 1
+eq("process groups", dict(pc), {(p["comm"], p.get("exe")): p["count"] for p in rep["processes"]})
+for p in rep["processes"]:
+    g = (p["comm"], p.get("exe"))
+    eq(f"failed of {g}", pf[g], p["failed"])
+    want_top = sorted(pd[g].values(), reverse=True)[:len(p["top_destinations"])]
+    eq(f"top destination counts of {g}", want_top, [t["count"] for t in p["top_destinations"]])
+    for t in p["top_destinations"]:
+        eq(f"{g} -> {t['dest']}", pd[g][t["dest"]], t["count"])
 for d in rep["destinations"]:
     k = d["dest"]
     eq("programs of " + k, len(progs[k]), d["programs"])
