@@ -812,7 +812,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "rel_flip: %s: %s\n", wall_offset, ct_strerror(rc));
 			return 1;
 		}
-		printf("%lld\n", (long long)ct_reader_header(r)->wall_offset_ns);
+		printf("%lld %u\n", (long long)ct_reader_header(r)->wall_offset_ns,
+		       ct_reader_header(r)->clock_id);
 		ct_reader_close(r);
 		return 0;
 	}

@@ -74,8 +74,13 @@ for i in $(seq 1 "$RUNS"); do
 		continue
 	fi
 	[ "$info_ok" -eq 1 ] && readable=$((readable + 1))
-	if ! off=$("$REL_FLIP" --wall-offset "$out"); then
+	if ! read -r off clock < <("$REL_FLIP" --wall-offset "$out") || [ -z "$off" ]; then
 		fail "run $i: cannot read the header's wall_offset_ns"
+		continue
+	fi
+	# The load logs CLOCK_MONOTONIC (1); the trace must say it uses it.
+	if [ "$clock" != 1 ]; then
+		fail "run $i: trace clock_id $clock, not CLOCK_MONOTONIC: the load's log cannot be compared"
 		continue
 	fi
 	res=$(python3 "$REL_DIR/r1_check.py" "$TMP/json$i" "$log" "$kill_ns" \
