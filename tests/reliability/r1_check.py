@@ -73,5 +73,23 @@ for t0, t1, _, tid, fd, dport, ret in log:
     missing += 1
     if len(examples) < 3:
         examples.append(f"tid {tid} fd {fd} dport {dport} at {(deadline - t1) / 1e6:.0f} ms before the deadline")
+# The other way round: every event of the load is one logged connect, once
+# (no invented, shifted or duplicated events).
+spans = {}
+for t0, t1, _, tid, fd, dport, ret in log:
+    spans.setdefault((tid, fd, dport), []).append((t0, t1))
+unmatched = 0
+for key, tss in events.items():
+    sp = spans.get(key, [])
+    starts = [a for a, _ in sp]
+    used = set()
+    for ts in tss:
+        i = bisect.bisect_right(starts, ts) - 1
+        if i >= 0 and sp[i][0] <= ts <= sp[i][1] and i not in used:
+            used.add(i)
+        else:
+            unmatched += 1
+if unmatched:
+    examples.append(f"{unmatched} events of the load match no logged connect")
 print(checked, missing, strict_checked, strict_missing, oldest_missing, "; ".join(examples) if examples else "ok")
-sys.exit(1 if missing else 0)
+sys.exit(1 if missing or unmatched else 0)

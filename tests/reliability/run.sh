@@ -4,6 +4,15 @@
 # Usage: tests/reliability/run.sh [r1 r2 ...]  (default: every part)
 # Prints one summary line per part and a closing "N passed, N failed".
 # Parts needing root (record) fail when not root: they are not skipped.
+#   r1_kill9     record killed with SIGKILL under load (R1_RUNS, R1_RATE, R1_SLACK_MS)
+#   r2_fuzz      tests/fuzz/run.sh for R2_SECONDS (10) per harness
+#   r3_flips     bit/byte flips and truncations (R3_FLIPS, R3_TRUNCS, R3_CLI, R3_SEED)
+#   r4_diskfull  record into a full 512 KiB tmpfs
+#   r5_overload  storm against --buffer 4096 (R5_COUNT)
+#   r6_badinput  bad command lines and files (also build-san/conntrail if built,
+#                or REL_SAN_CONNTRAIL)
+#   r7_security  0600 under umask 000, verdicts unchanged, symlinks refused
+# Helpers: tests/helpers/rel_load.c (connect load), rel_flip.c (damage, stats).
 set -u
 cd "$(dirname "$0")/../.."
 : "${BUILD:=build}"
