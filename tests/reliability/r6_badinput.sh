@@ -97,6 +97,9 @@ run_cases() {
 		t 1 "$f" 1 "$o.jsonl" -- "$ct" convert "$f" -o "$o.jsonl" --to jsonl
 		t 1 "$f" 1 "$o.pcapng" -- "$ct" convert "$good" "$f" -o "$o.pcapng"
 	done
+	# A newer major version is named as such, not as garbage.
+	t 1 "version" 1 -- "$ct" info "$pub/future.ctr"
+	t 1 "version" 1 -- "$ct" script "$pub/future.ctr"
 	# Bad input on standard input ("-").
 	T_STDIN=$pub/text.ctr t 1 "-:" 1 -- "$ct" script -
 	T_STDIN=$pub/empty.ctr t 1 "-:" 1 -- "$ct" info -
