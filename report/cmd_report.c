@@ -795,8 +795,14 @@ static void duration_text(char *buf, size_t size, int64_t ns)
 			 (long long)(s % 3600 / 60), (long long)(s % 60));
 	else if (s >= 60)
 		snprintf(buf, size, "%lldm %llds", (long long)(s / 60), (long long)(s % 60));
-	else
+	else if (ns >= 1000000000)
 		snprintf(buf, size, "%.3fs", (double)ns / 1e9);
+	else if (ns >= 1000000)
+		snprintf(buf, size, "%.1fms", (double)ns / 1e6);
+	else if (ns >= 1000)
+		snprintf(buf, size, "%.1fus", (double)ns / 1e3);
+	else
+		snprintf(buf, size, "%lldns", (long long)ns);
 }
 
 static size_t limit(const struct report *r, size_t n)
