@@ -407,6 +407,10 @@ static int open_output(struct recorder *r)
 		procfs_each_pid(snapshot_one, r);
 	else
 		proctable_each(r->procs, replay_proc, r);
+	/* On disk at once: a recorder killed in its first second still
+	 * leaves the process context behind. */
+	if (!r->write_err && (err = ct_writer_flush(r->w)) < 0)
+		write_err(r, err, "write");
 	return r->write_err ? -1 : 0;
 }
 
