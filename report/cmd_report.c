@@ -200,20 +200,20 @@ struct inet_slot {
 	struct dstat st;
 };
 
-/* A process seen connecting: (host, pid, comm) -> its group. Grows with
- * processes, not events. 24 bytes of key, no padding. */
+/* (host, pid, group): which pids ran each program. Grows with processes. */
 struct pid_key {
 	uint32_t pid;
 	uint16_t host;
 	uint16_t pad;
-	char comm[CT_COMM_LEN];
+	uint32_t group;
 };
 
-struct pid_entry {
-	struct pid_key k;
-	uint32_t group;
-	int has_group;
-	uint64_t serial; /* the session's ct_proc_info.serial the group came from */
+/* The program of a process-table state, by the session's dense serial
+ * number: one array access per event instead of a hash lookup. comm is
+ * checked because a process may rename itself without an exec. */
+struct serial_slot {
+	uint32_t group1; /* group + 1; 0 unknown */
+	char comm[CT_COMM_LEN];
 };
 
 /* (program, destination) -> connects, stored inline in the slots so a
@@ -272,9 +272,8 @@ struct report {
 	struct dest_key last_other;
 	uint32_t last_other_dest;
 	int have_last_other;
-	struct pid_key last_pid;
-	size_t last_pid_idx;
-	int have_last_pid;
+	struct serial_slot *serials;
+	size_t serials_cap;
 	uint64_t events;
 	int64_t first_wall, last_wall;
 	uint64_t families[65536];
@@ -522,6 +521,35 @@ static void pair_add(struct report *r, uint64_t key)
 	}
 }
 
+/* First event of a process state (or of a process the table does not
+ * know): intern its program, note its pid, remember it by serial. */
+static uint32_t slow_group(struct report *r, const struct ct_event *ev,
+			   const struct ct_proc_info *proc, uint16_t host)
+{
+	uint32_t group = intern_group(r, host, ev->comm, proc->exe);
+	struct pid_key pk;
+	memset(&pk, 0, sizeof(pk));
+	pk.pid = ev->pid;
+	pk.host = host;
+	pk.group = group;
+	table_get(&r->pids, &pk, NULL);
+	uint64_t sn = proc->serial;
+	if (sn && sn < (1ULL << 32)) {
+		if (sn >= r->serials_cap) {
+			size_t cap = r->serials_cap ? r->serials_cap : 1024;
+			while (cap <= sn)
+				cap *= 2;
+			r->serials = xrealloc(r->serials, cap * sizeof(*r->serials));
+			memset(r->serials + r->serials_cap, 0,
+			       (cap - r->serials_cap) * sizeof(*r->serials));
+			r->serials_cap = cap;
+		}
+		r->serials[sn].group1 = group + 1;
+		memcpy(r->serials[sn].comm, ev->comm, CT_COMM_LEN);
+	}
+	return group;
+}
+
 static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_info *proc,
 		    unsigned input)
 {
@@ -542,27 +570,15 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		r->errnos[-ev->ret]++;
 	rate_add(r, wall);
 
-	/* Which program: the process table, remembered per (host, pid, comm). */
-	struct pid_key pk;
-	memset(&pk, 0, sizeof(pk));
-	pk.pid = ev->pid;
-	pk.host = host;
-	memcpy(pk.comm, ev->comm, CT_COMM_LEN);
-	if (!r->have_last_pid || memcmp(&pk, &r->last_pid, sizeof(pk))) {
-		int created = 0;
-		r->last_pid_idx = table_get(&r->pids, &pk, &created);
-		(void)created;
-		r->last_pid = pk;
-		r->have_last_pid = 1;
-	}
-	/* Each event counts for the program (comm, exe) the process table
-	 * names at that moment: exe learnt late, exec, pid reuse, expiry. */
-	struct pid_entry *pe = table_item(&r->pids, r->last_pid_idx);
-	if (!pe->has_group || pe->serial != proc->serial) {
-		pe->group = intern_group(r, host, ev->comm, proc->exe);
-		pe->serial = proc->serial;
-		pe->has_group = 1;
-	}
+	/* Which program (comm, exe) the process table names at this moment:
+	 * exe learnt late, exec, pid reuse and expiry all change the serial. */
+	uint64_t sn = proc->serial;
+	uint32_t group;
+	if (sn && sn < r->serials_cap && r->serials[sn].group1 &&
+	    !memcmp(r->serials[sn].comm, ev->comm, CT_COMM_LEN))
+		group = r->serials[sn].group1 - 1;
+	else
+		group = slow_group(r, ev, proc, host);
 
 	uint32_t dest;
 	struct dstat *ds;
@@ -579,10 +595,10 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		ds->last = wall;
 	ds->count++;
 	ds->failed += (uint64_t)failed;
-	struct proc_group *g = table_item(&r->groups, pe->group);
+	struct proc_group *g = table_item(&r->groups, group);
 	g->count++;
 	g->failed += (uint64_t)failed;
-	pair_add(r, ((uint64_t)pe->group + 1) << 32 | dest);
+	pair_add(r, ((uint64_t)group + 1) << 32 | dest);
 	return 0;
 }
 
@@ -700,7 +716,7 @@ static void derive(struct report *r, struct derived *d)
 		group_offer(&groups[group], dest, p->count);
 	}
 	for (size_t i = 0; i < r->pids.count; i++)
-		groups[((struct pid_entry *)table_item(&r->pids, i))->group].pids++;
+		groups[((struct pid_key *)table_item(&r->pids, i))->group].pids++;
 
 	d->ndests = nd;
 	d->dest_order = xrealloc(NULL, (nd + 1) * sizeof(uint32_t));
@@ -1408,7 +1424,7 @@ int cmd_report(int argc, char **argv)
 	table_init(&r->dests, sizeof(struct dest), sizeof(struct dest_key));
 	table_init(&r->strings, sizeof(struct str_item), sizeof(uint64_t));
 	table_init(&r->groups, sizeof(struct proc_group), sizeof(struct group_key));
-	table_init(&r->pids, sizeof(struct pid_entry), sizeof(struct pid_key));
+	table_init(&r->pids, sizeof(struct pid_key), sizeof(struct pid_key));
 	static const struct ct_session_ops ops = {
 	    .begin = on_begin,
 	    .event = on_event,
@@ -1425,6 +1441,7 @@ int cmd_report(int argc, char **argv)
 	table_free(&r->strings);
 	table_free(&r->groups);
 	table_free(&r->pids);
+	free(r->serials);
 	free(r);
 	return status;
 }
