@@ -14,6 +14,7 @@ if ! mount -t tmpfs -o size=512k ct-rel-full "$mnt"; then
 	exit 1
 fi
 trap 'umount "$mnt" 2>/dev/null; [ -n "${R4_KEEP:-}" ] && cp -r "$TMP" "$R4_KEEP"; rm -rf "$TMP"' EXIT
+trap 'exit 1' TERM INT # run the EXIT trap when timed out too
 out=$mnt/full.ctr
 
 # Addresses and ports that compress badly, at a rate that fills 512 KiB in

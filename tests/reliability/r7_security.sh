@@ -27,6 +27,7 @@ cleanup() {
 	rm -rf "$TMP" "$ww" "$victim" "$newvictim"
 }
 trap cleanup EXIT
+trap 'exit 1' TERM INT # run the EXIT trap when timed out too
 
 # ---- 0600 under umask 000: -o FILE, the default conntrail.data, its .old
 modes=()
