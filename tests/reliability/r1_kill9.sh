@@ -22,6 +22,12 @@ fi
 # it was made; 250 ms covers the poll round and scheduling on a busy box.
 SLACK_MS=${R1_SLACK_MS:-250}
 
+# Never leave a recorder or a load behind, even when timed out.
+load=""
+rec=""
+trap 'for p in $rec $load; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+trap 'exit 1' TERM INT
+
 readable=0
 rebuilt=0
 checked=0
@@ -32,7 +38,7 @@ oldest=0
 for i in $(seq 1 "$RUNS"); do
 	out=$TMP/kill$i.ctr
 	log=$TMP/kill$i.log
-	"$REL_LOAD" steady --rate "$RATE" --log "$log" 2>"$TMP/load$i.err" &
+	"$REL_LOAD" steady --rate "$RATE" --seconds 30 --log "$log" 2>"$TMP/load$i.err" &
 	load=$!
 	for _ in $(seq 100); do grep -q ready "$TMP/load$i.err" && break; sleep 0.05; done
 	"$CONNTRAIL" record -q -o "$out" "${flush_opt[@]}" 2>"$TMP/rec$i.err" &
@@ -43,6 +49,7 @@ for i in $(seq 1 "$RUNS"); do
 		fail "run $i: record exited before the kill: $(head -c 300 "$TMP/rec$i.err")"
 		kill "$load"
 		wait
+		rec="" load=""
 		continue
 	fi
 	kill_ns=$("$REL_LOAD" now)
@@ -50,6 +57,8 @@ for i in $(seq 1 "$RUNS"); do
 	wait "$rec" 2>/dev/null
 	kill -TERM "$load"
 	wait "$load"
+	load_pid=$load
+	rec="" load=""
 
 	T_CHECKS=$((T_CHECKS + 1))
 	info_ok=0
@@ -68,7 +77,7 @@ for i in $(seq 1 "$RUNS"); do
 	st=0
 	"$CONNTRAIL" script --json "$out" >/dev/null 2>"$TMP/script$i.err" || st=$?
 	[ "$st" -eq 0 ] &&
-		{ "$CONNTRAIL" script --json --filter "pid == $load" "$out" >"$TMP/json$i" 2>>"$TMP/script$i.err" || st=$?; }
+		{ "$CONNTRAIL" script --json --filter "pid == $load_pid" "$out" >"$TMP/json$i" 2>>"$TMP/script$i.err" || st=$?; }
 	if [ "$st" -ne 0 ]; then
 		fail "run $i: script --json exit $(status_word $st): $(head -c 300 "$TMP/script$i.err")"
 		continue
