@@ -26,6 +26,9 @@ struct script {
 	struct ct_buf out;
 	int json, relative, show_host, stats;
 	int64_t base_wall;
+	int64_t sec; /* cached UTC text of this second */
+	int sec_valid;
+	char sec_text[48];
 	int write_failed; /* 1: EPIPE (quiet), 2: other error (reported) */
 	uint64_t events;
 };
@@ -80,6 +83,52 @@ static void fmt_latency(char *buf, size_t size, uint64_t ns)
 		snprintf(buf, size, "%.3fs", (double)ns / 1e9);
 }
 
+/* s left-aligned in width columns, then one blank. */
+static void put_padded(struct ct_buf *b, const char *s, size_t width)
+{
+	static const char blanks[] = "                                        ";
+	size_t n = strlen(s);
+	ct_buf_put(b, s, n);
+	for (size_t pad = n < width ? width - n : 0; pad > 0;) {
+		size_t k = pad < sizeof(blanks) - 1 ? pad : sizeof(blanks) - 1;
+		ct_buf_put(b, blanks, k);
+		pad -= k;
+	}
+	ct_buf_put(b, " ", 1);
+}
+
+/* "2026-11-24T13:05:00.123456Z"; the part up to the seconds is cached
+ * because consecutive events share it and gmtime is the slow step. */
+static void utc_micro(struct script *sc, char *out, int64_t wall)
+{
+	int64_t sec = wall / 1000000000, ns = wall % 1000000000;
+	if (ns < 0) {
+		ns += 1000000000;
+		sec--;
+	}
+	if (!sc->sec_valid || sec != sc->sec) {
+		char full[48];
+		ct_fmt_rfc3339(full, sizeof(full), sec * 1000000000);
+		char *dot = strchr(full, '.');
+		if (dot)
+			*dot = '\0';
+		snprintf(sc->sec_text, sizeof(sc->sec_text), "%s", full);
+		sc->sec = sec;
+		sc->sec_valid = 1;
+	}
+	size_t n = strlen(sc->sec_text);
+	memcpy(out, sc->sec_text, n);
+	out[n++] = '.';
+	int64_t us = ns / 1000;
+	for (int i = 5; i >= 0; i--) {
+		out[n + (size_t)i] = (char)('0' + us % 10);
+		us /= 10;
+	}
+	n += 6;
+	out[n++] = 'Z';
+	out[n] = '\0';
+}
+
 static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_info *proc,
 		    unsigned input)
 {
@@ -90,37 +139,45 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 	if (sc->json) {
 		ct_fmt_json_event(&sc->out, ev, proc, wall, host_of(sc->s, input));
 	} else {
-		char ts[48], dest[4 * CT_UNIX_PATH_MAX + 16], who[48], lat[32] = "";
+		char ts[48], dest[4 * CT_UNIX_PATH_MAX + 16], lat[32] = "";
 		if (sc->relative) {
 			int64_t d = wall - sc->base_wall;
 			snprintf(ts, sizeof(ts), "%c%lld.%06lld", d < 0 ? '-' : '+',
 				 (long long)(d < 0 ? -d : d) / 1000000000,
 				 ((long long)(d < 0 ? -d : d) % 1000000000) / 1000);
 		} else {
-			ct_fmt_rfc3339(ts, sizeof(ts), wall);
-			/* microseconds: drop the last three digits of the ns */
-			char *z = strchr(ts, 'Z');
-			if (z && z - ts >= 3)
-				memcpy(z - 3, "Z", 2);
+			utc_micro(sc, ts, wall);
 		}
-		char comm[CT_COMM_LEN + 1];
-		memcpy(comm, ev->comm, CT_COMM_LEN);
-		comm[CT_COMM_LEN] = '\0';
-		for (char *c = comm; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
-		snprintf(who, sizeof(who), "%s/%u", comm, ev->pid);
-		ct_fmt_dest(dest, sizeof(dest), ev);
-		if (ev->flags & CT_EV_LATENCY)
-			fmt_latency(lat, sizeof(lat), ev->latency_ns);
+		put_padded(&sc->out, ts, 0);
 		if (sc->show_host) {
 			const char *h = host_of(sc->s, input);
-			ct_buf_printf(&sc->out, "%s %-12s ", ts, h ? h : "?");
-		} else {
-			ct_buf_printf(&sc->out, "%s ", ts);
+			put_padded(&sc->out, h ? h : "?", 12);
 		}
-		ct_buf_printf(&sc->out, "%-22s %-5s %-40s %-12s %s", who,
-			      ct_family_short(ev->family), dest, ct_fmt_result(ev), lat);
+		/* comm/pid, unprintable comm bytes as '?' */
+		char who[CT_COMM_LEN + 16];
+		size_t n = 0;
+		for (size_t i = 0; i < CT_COMM_LEN && ev->comm[i]; i++) {
+			unsigned char c = (unsigned char)ev->comm[i];
+			who[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+		}
+		who[n++] = '/';
+		char num[16], *e = num + sizeof(num), *q = e;
+		uint32_t pid = ev->pid;
+		do {
+			*--q = (char)('0' + pid % 10);
+			pid /= 10;
+		} while (pid);
+		memcpy(who + n, q, (size_t)(e - q));
+		who[n + (size_t)(e - q)] = '\0';
+		put_padded(&sc->out, who, 22);
+		put_padded(&sc->out, ct_family_short(ev->family), 5);
+		ct_fmt_dest(dest, sizeof(dest), ev);
+		put_padded(&sc->out, dest, 40);
+		put_padded(&sc->out, ct_fmt_result(ev), 12);
+		if (ev->flags & CT_EV_LATENCY) {
+			fmt_latency(lat, sizeof(lat), ev->latency_ns);
+			ct_buf_puts(&sc->out, lat);
+		}
 		/* no trailing blanks when latency is absent */
 		while (sc->out.len && sc->out.p[sc->out.len - 1] == ' ')
 			sc->out.len--;
