@@ -64,6 +64,11 @@ static uint32_t socket_key(const struct ct_event *ev)
 {
 	/* The fd names the socket within the process; without one, the thread. */
 	uint32_t who = ev->sockfd >= 0 ? (uint32_t)ev->sockfd : ev->tid ^ 0x80000000u;
+	/* A TCP socket connects once: a later connect on the same fd number is a
+	 * new socket, and reusing its port would make Wireshark call the SYN a
+	 * retransmission. A UDP socket may connect again with the same port. */
+	if (ev->type == 1 /* SOCK_STREAM */)
+		who ^= mix32((uint32_t)ev->ts_ns ^ (uint32_t)(ev->ts_ns >> 32));
 	return mix32(ev->pid * 0x9e3779b1u ^ mix32(who));
 }
 

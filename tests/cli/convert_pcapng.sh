@@ -38,6 +38,9 @@ expect_eq "udp.dstport == 53" "$(count_script 'proto == udp and dport == 53')" \
 	"$(count_ts 'udp.dstport == 53')"
 expect_eq "SYN count == TCP connects" "$(count_script 'family != unix and proto == tcp')" \
 	"$(count_ts 'tcp.flags.syn == 1 && tcp.flags.ack == 0')"
+# Each TCP connect is its own conversation: no SYN that Wireshark would take
+# for a retransmission of an earlier one.
+expect_eq "no TCP retransmissions" "0" "$(count_ts 'tcp.analysis.retransmission')"
 
 # Every packet carries its process; compare the first event's comment text.
 first=$("$CONNTRAIL" script --json "$TMP/t.ctr" | head -1)
