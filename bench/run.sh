@@ -26,14 +26,18 @@ HB=$PWD/$BUILD/bench
 W=$(mktemp -d "${BENCH_TMP:-/var/tmp}/ct-bench.XXXXXX") || exit 1
 RAW=$W/raw.tsv
 : >"$RAW"
-BG_PIDS=()
+BG_PIDS=$W/bg.pids # tracers started in the background (from subshells too)
 START=$SECONDS
 
 cleanup() {
 	local p
-	for p in "${BG_PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
+	# Only ours: pids written by bg_started below, still running the command
+	# we started (its arguments name our scratch or helper directory).
+	while read -r p; do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -e "$W/" -e "$HB/" &&
+			kill -INT "$p" 2>/dev/null
+	done <"$BG_PIDS" 2>/dev/null
+	sleep 1
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench: scratch kept in $W" >&2
 	else
@@ -152,10 +156,18 @@ wait_line() {
 	return 1
 }
 
-stop_bg() { # PID SIGNAL: signal it, wait at most 60 s, then kill it
-	local pid=$1 sig=$2 i
+bg_started() { echo "$1" >>"$BG_PIDS"; }
+# Peak RSS (KiB) of PID so far, from the kernel's high-water mark.
+hwm_kib() { awk '/^VmHWM:/ { print $2 }' /proc/"$1"/status 2>/dev/null; }
+# stop_bg PID SIGNAL: signal it, wait at most 60 s, then kill it. Sets
+# STOP_HWM to its last peak RSS seen (it may still grow while finishing).
+stop_bg() {
+	local pid=$1 sig=$2 i h
+	STOP_HWM=$(hwm_kib "$pid")
 	kill "-$sig" "$pid" 2>/dev/null
 	for ((i = 0; i < 600; i++)); do
+		h=$(hwm_kib "$pid")
+		[ -n "$h" ] && STOP_HWM=$h
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -164,9 +176,9 @@ stop_bg() { # PID SIGNAL: signal it, wait at most 60 s, then kill it
 }
 
 storm_b() {
-	"$HB/bpf_loader" "$HB/empty.bpf.o" >"$W/loader.out" 2>"$W/loader.err" &
+	"$HB/bpf_loader" "$HB/empty.bpf.o" >"$W/loader.out" 2>"$W/loader.err" </dev/null &
 	local pid=$! out
-	BG_PIDS+=("$pid")
+	bg_started "$pid"
 	if ! wait_line "$W/loader.out" '^ready' 20 "$pid"; then
 		log "empty BPF loader: $(head -c 300 "$W/loader.err")"
 		stop_bg "$pid" TERM
@@ -185,26 +197,25 @@ wait_record_ready() {
 
 # The record run of P1; keeps the trace of the last round as storm-MODE.ctr.
 storm_c() {
-	local mode=$1 n=$2 file=$W/storm-$1.ctr out tpid rpid
+	local mode=$1 n=$2 file=$W/storm-$1.ctr out rpid
 	rm -f "$file" "$W/info.storm-$1.ctr.json"
-	/usr/bin/time -v -o "$W/rec.time" "$CT" record -o "$file" 2>"$W/rec.err" &
-	tpid=$!
-	BG_PIDS+=("$tpid")
-	if ! wait_record_ready "$W/rec.err" "$tpid"; then
+	# No stdout: a tracer left holding this $(...) pipe would hang the bench.
+	"$CT" record -o "$file" >/dev/null 2>"$W/rec.err" </dev/null &
+	rpid=$!
+	bg_started "$rpid"
+	if ! wait_record_ready "$W/rec.err" "$rpid"; then
 		log "record did not start: $(head -c 300 "$W/rec.err")"
-		stop_bg "$tpid" INT
+		stop_bg "$rpid" INT
 		return 1
 	fi
-	rpid=$(pgrep -P "$tpid" | head -n 1)
 	local c0 c1
-	c0=$(proc_cpu_ns "${rpid:-$tpid}")
+	c0=$(proc_cpu_ns "$rpid")
 	out=$("$HB/storm" "$mode" "$n")
-	c1=$(proc_cpu_ns "${rpid:-$tpid}")
+	c1=$(proc_cpu_ns "$rpid")
 	# What the recorder itself spent (on the other core) per connect.
 	put "p1.$mode.c_tracer_cpu" "$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')"
-	stop_bg "${rpid:-$tpid}" INT
-	wait "$tpid" 2>/dev/null
-	put "p5.record_rss_kib.$mode" "$(awk '/Maximum resident/ { print $NF }' "$W/rec.time")"
+	stop_bg "$rpid" INT
+	put "p5.record_rss_kib.$mode" "$STOP_HWM"
 	local summary lost
 	summary=$(grep -v '^\s*$' "$W/rec.err" | tail -n 1)
 	lost=$(ct_lost "$file")
@@ -226,10 +237,10 @@ storm_d() {
 	mkfifo "$W/perf.ctl" "$W/perf.ack" || return 1
 	# Start disabled and enable through the control fifo: the ack says the
 	# events are on, so the storm never starts before perf is tracing.
-	/usr/bin/time -v -o "$W/perf.time" perf record -q -e syscalls:sys_enter_connect -a \
-		-D -1 --control "fifo:$W/perf.ctl,$W/perf.ack" -o "$data" 2>"$W/perf.err" &
+	perf record -q -e syscalls:sys_enter_connect -a -D -1 \
+		--control "fifo:$W/perf.ctl,$W/perf.ack" -o "$data" >/dev/null 2>"$W/perf.err" </dev/null &
 	pid=$!
-	BG_PIDS+=("$pid")
+	bg_started "$pid"
 	exec 7<>"$W/perf.ctl" 8<>"$W/perf.ack"
 	echo enable >&7
 	if ! read -r -t 30 -u 8 ack; then
@@ -238,16 +249,14 @@ storm_d() {
 		stop_bg "$pid" INT
 		return 1
 	fi
-	local ppid c0 c1
-	ppid=$(pgrep -P "$pid" | head -n 1)
-	c0=$(proc_cpu_ns "${ppid:-$pid}")
+	local c0 c1
+	c0=$(proc_cpu_ns "$pid")
 	out=$("$HB/storm" "$mode" "$n")
-	c1=$(proc_cpu_ns "${ppid:-$pid}")
+	c1=$(proc_cpu_ns "$pid")
 	put "p1.$mode.d_tracer_cpu" "$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')"
-	stop_bg "${ppid:-$pid}" INT
-	wait "$pid" 2>/dev/null
+	stop_bg "$pid" INT
 	exec 7>&- 8>&-
-	put "p5.perf_rss_kib.$mode" "$(awk '/Maximum resident/ { print $NF }' "$W/perf.time")"
+	put "p5.perf_rss_kib.$mode" "$STOP_HWM"
 	# Samples perf kept of the storm's own connects. A BPF program that
 	# returns 0 on the same tracepoint (any other conntrail record on this
 	# shared machine) makes the kernel drop perf's samples there, so such a
@@ -278,6 +287,16 @@ foreign_tracers() {
 	bpftool perf list 2>/dev/null | grep -c 'sys_e[a-z]*_connect'
 }
 
+# Give other engineers' short-lived tracers up to 10 s to finish before a run.
+wait_quiet() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(foreign_tracers)" -eq 0 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 p1() {
 	local mode=$1 n=$2 r v c
 	log "P1 $mode storm, $n connects x $ROUNDS rounds of a b c d"
@@ -285,6 +304,7 @@ p1() {
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for c in a b c d; do
 			rm -f "$W/d.flag"
+			wait_quiet
 			put "p1.$mode.${c}_foreign" "$(foreign_tracers)"
 			if v=$("storm_$c" "$mode" "$n") && [ -n "$v" ]; then
 				if [ -f "$W/d.flag" ]; then
