@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../cli/cli.h"
@@ -171,6 +172,9 @@ struct dest_key {
 struct dest {
 	struct dest_key k;
 	uint32_t procs; /* programs (comm, exe) that connected here */
+	/* Ordinal of its first event: ties sort in first-seen order whatever
+	 * order the (pipelined) hot loop created the ids in. */
+	uint64_t first_seq;
 	/* copied from the dense counters at the end */
 	uint64_t count, failed;
 	int64_t first, last;
@@ -216,6 +220,17 @@ struct serial_slot {
 	char comm[CT_COMM_LEN];
 };
 
+/* Processes the table does not know (serial 0) by pid, direct-mapped:
+ * their program is (host, comm, no exe), stable while pid and comm are. */
+#define UNKNOWN_CACHE 1024
+struct unknown_slot {
+	uint32_t pid;
+	uint16_t host;
+	uint16_t used;
+	uint32_t group;
+	char comm[CT_COMM_LEN];
+};
+
 /* (program, destination) -> connects, stored inline in the slots so a
  * lookup costs one cache line. key = (group + 1) << 32 | dest; 0 empty. */
 struct pair {
@@ -241,6 +256,25 @@ struct proc_group {
 };
 
 #define RATE_BUCKETS 4096
+
+/* Events in flight between computing a table slot and touching it: the
+ * slot is prefetched when an event arrives and used PIPE events later, so
+ * the cache misses of the destination and pair tables overlap instead of
+ * stalling one after another. */
+#define PIPE 16
+
+struct pend_dest {
+	struct inet_key k;
+	uint64_t h;
+	int64_t wall;
+	uint64_t seq;
+	uint32_t group;
+	uint32_t failed;
+};
+
+struct pend_pair {
+	uint64_t key, h;
+};
 
 enum outcome {
 	O_OK,
@@ -274,6 +308,12 @@ struct report {
 	int have_last_other;
 	struct serial_slot *serials;
 	size_t serials_cap;
+	struct unknown_slot unknown[UNKNOWN_CACHE];
+	struct pend_dest pdest[PIPE];
+	struct pend_pair ppair[PIPE];
+	uint64_t npdest, nppair; /* ever queued; the last PIPE are pending */
+	int64_t *wall_off;	 /* per input */
+	uint16_t *host_of;	 /* per input: host index, 0 with one host */
 	uint64_t events;
 	int64_t first_wall, last_wall;
 	uint64_t families[65536];
@@ -372,8 +412,16 @@ static void rate_add(struct report *r, int64_t wall)
 static int on_begin(void *ctx, struct ct_session *s)
 {
 	struct report *r = ctx;
+	unsigned n = ct_session_ninputs(s);
 	r->s = s;
 	r->multi_host = ct_session_nhosts(s) > 1;
+	/* The per-event lookups of an input's clock offset and host index. */
+	r->wall_off = xrealloc(NULL, (n + 1) * sizeof(*r->wall_off));
+	r->host_of = xrealloc(NULL, (n + 1) * sizeof(*r->host_of));
+	for (unsigned i = 0; i < n; i++) {
+		r->wall_off[i] = ct_session_wall_ns(s, i, 0);
+		r->host_of[i] = r->multi_host ? (uint16_t)ct_session_input(s, i)->host_index : 0;
+	}
 	return 0;
 }
 
@@ -407,9 +455,12 @@ static uint32_t intern_group(struct report *r, uint16_t host, const char *comm, 
 }
 
 /* A new destination id: its key in the dest table and zeroed counters. */
-static uint32_t new_dest(struct report *r, const struct dest_key *k)
+static uint32_t new_dest(struct report *r, const struct dest_key *k, uint64_t seq)
 {
-	uint32_t id = (uint32_t)table_get(&r->dests, k, NULL);
+	int created = 0;
+	uint32_t id = (uint32_t)table_get(&r->dests, k, &created);
+	if (created)
+		((struct dest *)table_item(&r->dests, id))->first_seq = seq;
 	if (id >= r->dstat_cap) {
 		size_t cap = r->dstat_cap ? r->dstat_cap * 2 : 1024;
 		r->dstat = xrealloc(r->dstat, cap * sizeof(*r->dstat));
@@ -419,16 +470,28 @@ static uint32_t new_dest(struct report *r, const struct dest_key *k)
 	return id;
 }
 
-static void inet_grow(struct report *r)
+/* Zeroed memory for a hash table probed at random: from 1 MiB on in
+ * transparent huge pages where the kernel allows (madvise mode), so the
+ * probes do not each walk the page tables (costly under virtualisation). */
+static void *table_alloc(size_t size)
 {
-	size_t cap = r->icap ? r->icap * 2 : 4096;
+	const size_t huge = 2u << 20;
 	void *mem;
-	if (posix_memalign(&mem, 64, cap * sizeof(struct inet_slot))) {
+	if (posix_memalign(&mem, size >= (1u << 20) ? huge : 64,
+			   size >= (1u << 20) ? (size + huge - 1) / huge * huge : size)) {
 		ct_err("out of memory");
 		exit(CT_EXIT_ERROR);
 	}
-	struct inet_slot *n = mem;
-	memset(n, 0, cap * sizeof(*n));
+	if (size >= (1u << 20))
+		madvise(mem, (size + huge - 1) / huge * huge, MADV_HUGEPAGE);
+	memset(mem, 0, size);
+	return mem;
+}
+
+static void inet_grow(struct report *r)
+{
+	size_t cap = r->icap ? r->icap * 2 : 4096;
+	struct inet_slot *n = table_alloc(cap * sizeof(*n));
 	for (size_t i = 0; i < r->icap; i++) {
 		if (!r->islots[i].dest1)
 			continue;
@@ -442,35 +505,14 @@ static void inet_grow(struct report *r)
 	r->icap = cap;
 }
 
-/* The counters of an inet destination, created on first sight. */
-static struct dstat *inet_dest(struct report *r, const struct ct_event *ev, uint16_t host,
-			       uint32_t *dest)
+static void dest_from_inet(struct dest_key *dk, const struct inet_key *k)
 {
-	struct inet_key k;
-	k.host = host;
-	k.family = ev->family;
-	k.proto = ev->proto;
-	k.dport = ev->dport;
-	memcpy(k.addr, ev->daddr, 16);
-	if ((r->icount + 1) * 4 > r->icap * 3)
-		inet_grow(r);
-	size_t mask = r->icap - 1;
-	for (size_t j = hash_bytes(&k, sizeof(k)) & mask;; j = (j + 1) & mask) {
-		struct inet_slot *sl = &r->islots[j];
-		if (sl->dest1 && key_equal(&sl->k, &k, sizeof(k))) {
-			*dest = sl->dest1 - 1;
-			return &sl->st;
-		}
-		if (!sl->dest1) {
-			struct dest_key dk;
-			make_dest_key(&dk, ev, host);
-			sl->k = k;
-			*dest = new_dest(r, &dk);
-			sl->dest1 = *dest + 1;
-			r->icount++;
-			return &sl->st;
-		}
-	}
+	memset(dk, 0, sizeof(*dk));
+	dk->host = k->host;
+	dk->family = k->family;
+	dk->proto = k->proto;
+	dk->dport = k->dport;
+	memcpy(dk->addr, k->addr, 16);
 }
 
 static uint32_t other_dest(struct report *r, const struct ct_event *ev, uint16_t host)
@@ -478,36 +520,42 @@ static uint32_t other_dest(struct report *r, const struct ct_event *ev, uint16_t
 	struct dest_key dk;
 	make_dest_key(&dk, ev, host);
 	if (!r->have_last_other || memcmp(&dk, &r->last_other, sizeof(dk))) {
-		r->last_other_dest = new_dest(r, &dk);
+		r->last_other_dest = new_dest(r, &dk, r->events);
 		r->last_other = dk;
 		r->have_last_other = 1;
 	}
 	return r->last_other_dest;
 }
 
-static void pair_add(struct report *r, uint64_t key)
+static inline uint64_t pair_hash(uint64_t key)
 {
-	if ((r->npairs + 1) * 4 > r->pairs_cap * 3) {
-		size_t cap = r->pairs_cap ? r->pairs_cap * 2 : 4096;
-		struct pair *n = calloc(cap, sizeof(*n));
-		if (!n) {
-			ct_err("out of memory");
-			exit(CT_EXIT_ERROR);
-		}
-		for (size_t i = 0; i < r->pairs_cap; i++) {
-			if (!r->pairs[i].key)
-				continue;
-			size_t j = hash_bytes(&r->pairs[i].key, 8) & (cap - 1);
-			while (n[j].key)
-				j = (j + 1) & (cap - 1);
-			n[j] = r->pairs[i];
-		}
-		free(r->pairs);
-		r->pairs = n;
-		r->pairs_cap = cap;
+	uint64_t h = key * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 32);
+}
+
+static void pairs_grow(struct report *r)
+{
+	size_t cap = r->pairs_cap ? r->pairs_cap * 2 : 4096;
+	struct pair *n = table_alloc(cap * sizeof(*n));
+	for (size_t i = 0; i < r->pairs_cap; i++) {
+		if (!r->pairs[i].key)
+			continue;
+		size_t j = pair_hash(r->pairs[i].key) & (cap - 1);
+		while (n[j].key)
+			j = (j + 1) & (cap - 1);
+		n[j] = r->pairs[i];
 	}
+	free(r->pairs);
+	r->pairs = n;
+	r->pairs_cap = cap;
+}
+
+static void pair_add(struct report *r, uint64_t key, uint64_t h)
+{
+	if ((r->npairs + 1) * 4 > r->pairs_cap * 3)
+		pairs_grow(r);
 	size_t mask = r->pairs_cap - 1;
-	for (size_t j = hash_bytes(&key, 8) & mask;; j = (j + 1) & mask) {
+	for (size_t j = h & mask;; j = (j + 1) & mask) {
 		if (r->pairs[j].key == key) {
 			r->pairs[j].count++;
 			return;
@@ -521,6 +569,65 @@ static void pair_add(struct report *r, uint64_t key)
 	}
 }
 
+/* Count one (program, destination) pair PIPE pairs from now. */
+static void pair_push(struct report *r, uint32_t group, uint32_t dest)
+{
+	struct pend_pair *pp = &r->ppair[r->nppair++ % PIPE];
+	if (r->nppair > PIPE)
+		pair_add(r, pp->key, pp->h);
+	pp->key = ((uint64_t)group + 1) << 32 | dest;
+	pp->h = pair_hash(pp->key);
+	if (r->pairs_cap)
+		__builtin_prefetch(&r->pairs[pp->h & (r->pairs_cap - 1)], 1);
+}
+
+static inline void dstat_add(struct dstat *ds, int64_t wall, uint32_t failed)
+{
+	if (!ds->count || wall < ds->first)
+		ds->first = wall;
+	if (!ds->count || wall > ds->last)
+		ds->last = wall;
+	ds->count++;
+	ds->failed += failed;
+}
+
+/* The queued inet event's destination: find or create its slot (by now
+ * most likely in cache), count it, queue its pair. */
+static void dest_stage(struct report *r, const struct pend_dest *pd)
+{
+	if ((r->icount + 1) * 4 > r->icap * 3)
+		inet_grow(r);
+	size_t mask = r->icap - 1;
+	struct inet_slot *sl;
+	for (size_t j = pd->h & mask;; j = (j + 1) & mask) {
+		sl = &r->islots[j];
+		if (sl->dest1 && key_equal(&sl->k, &pd->k, sizeof(pd->k)))
+			break;
+		if (!sl->dest1) {
+			struct dest_key dk;
+			dest_from_inet(&dk, &pd->k);
+			sl->k = pd->k;
+			sl->dest1 = new_dest(r, &dk, pd->seq) + 1;
+			r->icount++;
+			break;
+		}
+	}
+	dstat_add(&sl->st, pd->wall, pd->failed);
+	pair_push(r, pd->group, sl->dest1 - 1);
+}
+
+/* Finish every queued event (before the tables are read). */
+static void pipe_drain(struct report *r)
+{
+	uint64_t n = r->npdest < PIPE ? r->npdest : PIPE;
+	for (uint64_t i = r->npdest - n; i < r->npdest; i++)
+		dest_stage(r, &r->pdest[i % PIPE]);
+	r->npdest = 0;
+	n = r->nppair < PIPE ? r->nppair : PIPE;
+	for (uint64_t i = r->nppair - n; i < r->nppair; i++)
+		pair_add(r, r->ppair[i % PIPE].key, r->ppair[i % PIPE].h);
+	r->nppair = 0;
+}
 /* First event of a process state (or of a process the table does not
  * know): intern its program, note its pid, remember it by serial. */
 static uint32_t slow_group(struct report *r, const struct ct_event *ev,
@@ -554,9 +661,8 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		    unsigned input)
 {
 	struct report *r = ctx;
-	int64_t wall = ct_session_wall_ns(r->s, input, ev->ts_ns);
-	uint16_t host = r->multi_host ? (uint16_t)ct_session_input(r->s, input)->host_index : 0;
-	int inet = ev->family == 2 || ev->family == 10;
+	int64_t wall = (int64_t)ev->ts_ns + r->wall_off[input];
+	uint16_t host = r->host_of[input];
 
 	r->events++;
 	if (r->events == 1 || wall < r->first_wall)
@@ -574,31 +680,51 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 	 * exe learnt late, exec, pid reuse and expiry all change the serial. */
 	uint64_t sn = proc->serial;
 	uint32_t group;
-	if (sn && sn < r->serials_cap && r->serials[sn].group1 &&
-	    !memcmp(r->serials[sn].comm, ev->comm, CT_COMM_LEN))
-		group = r->serials[sn].group1 - 1;
-	else
-		group = slow_group(r, ev, proc, host);
-
-	uint32_t dest;
-	struct dstat *ds;
-	if (inet) {
-		ds = inet_dest(r, ev, host, &dest);
+	if (sn) {
+		if (sn < r->serials_cap && r->serials[sn].group1 &&
+		    !memcmp(r->serials[sn].comm, ev->comm, CT_COMM_LEN))
+			group = r->serials[sn].group1 - 1;
+		else
+			group = slow_group(r, ev, proc, host);
 	} else {
-		dest = other_dest(r, ev, host);
-		ds = &r->dstat[dest];
+		struct unknown_slot *u = &r->unknown[(ev->pid * 0x9e3779b1u) >> 22];
+		if (u->used && u->pid == ev->pid && u->host == host &&
+		    !memcmp(u->comm, ev->comm, CT_COMM_LEN)) {
+			group = u->group;
+		} else {
+			group = slow_group(r, ev, proc, host);
+			*u = (struct unknown_slot){
+			    .pid = ev->pid, .host = host, .used = 1, .group = group};
+			memcpy(u->comm, ev->comm, CT_COMM_LEN);
+		}
 	}
-	int failed = is_failure(o);
-	if (!ds->count || wall < ds->first)
-		ds->first = wall;
-	if (!ds->count || wall > ds->last)
-		ds->last = wall;
-	ds->count++;
-	ds->failed += (uint64_t)failed;
+	uint32_t failed = (uint32_t)is_failure(o);
 	struct proc_group *g = table_item(&r->groups, group);
 	g->count++;
-	g->failed += (uint64_t)failed;
-	pair_add(r, ((uint64_t)group + 1) << 32 | dest);
+	g->failed += failed;
+
+	if (ev->family == 2 || ev->family == 10) {
+		/* Queue it; its slot is fetched while later events are counted. */
+		struct pend_dest *pd = &r->pdest[r->npdest++ % PIPE];
+		if (r->npdest > PIPE)
+			dest_stage(r, pd);
+		pd->k.host = host;
+		pd->k.family = ev->family;
+		pd->k.proto = ev->proto;
+		pd->k.dport = ev->dport;
+		memcpy(pd->k.addr, ev->daddr, 16);
+		pd->h = hash_bytes(&pd->k, sizeof(pd->k));
+		pd->wall = wall;
+		pd->seq = r->events;
+		pd->group = group;
+		pd->failed = failed;
+		if (r->icap)
+			__builtin_prefetch(&r->islots[pd->h & (r->icap - 1)], 1);
+	} else {
+		uint32_t dest = other_dest(r, ev, host);
+		dstat_add(&r->dstat[dest], wall, failed);
+		pair_push(r, group, dest);
+	}
 	return 0;
 }
 
@@ -637,7 +763,7 @@ static int dest_by_count(const void *a, const void *b)
 	int c = cmp_u64_desc(x->count, y->count);
 	if (c)
 		return c;
-	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+	return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
 }
 
 static int group_by_count(const void *a, const void *b)
@@ -665,16 +791,24 @@ struct derived {
 	size_t nports;
 };
 
-/* Keep the top 8 destinations of a group, biggest first. */
-static void group_offer(struct proc_group *g, uint32_t dest, uint64_t count)
+/* Keep the top 8 destinations of a group, biggest first; ties in
+ * first-seen order. */
+static int top_before(const struct dest *dests, uint32_t a, uint64_t ca, uint32_t b, uint64_t cb)
+{
+	return ca > cb || (ca == cb && dests[a].first_seq < dests[b].first_seq);
+}
+
+static void group_offer(struct proc_group *g, const struct dest *dests, uint32_t dest,
+			uint64_t count)
 {
 	size_t n = g->ntop, j;
 	if (n == 8) {
-		if (count <= g->top_count[7])
+		if (!top_before(dests, dest, count, g->top[7], g->top_count[7]))
 			return;
 		n = 7;
 	}
-	for (j = n; j > 0 && g->top_count[j - 1] < count; j--) {
+	for (j = n; j > 0 && top_before(dests, dest, count, g->top[j - 1], g->top_count[j - 1]);
+	     j--) {
 		g->top[j] = g->top[j - 1];
 		g->top_count[j] = g->top_count[j - 1];
 	}
@@ -713,7 +847,7 @@ static void derive(struct report *r, struct derived *d)
 			continue;
 		uint32_t group = (uint32_t)(p->key >> 32) - 1, dest = (uint32_t)p->key;
 		dests[dest].procs++;
-		group_offer(&groups[group], dest, p->count);
+		group_offer(&groups[group], dests, dest, p->count);
 	}
 	for (size_t i = 0; i < r->pids.count; i++)
 		groups[((struct pid_key *)table_item(&r->pids, i))->group].pids++;
@@ -1286,6 +1420,7 @@ static int on_end(void *ctx, struct ct_session *s)
 	struct report *r = ctx;
 	struct derived d = {0};
 	(void)s;
+	pipe_drain(r);
 	derive(r, &d);
 	if (r->json)
 		print_json(r, &d, stdout);
@@ -1442,6 +1577,8 @@ int cmd_report(int argc, char **argv)
 	table_free(&r->groups);
 	table_free(&r->pids);
 	free(r->serials);
+	free(r->wall_off);
+	free(r->host_of);
 	free(r);
 	return status;
 }
