@@ -218,6 +218,21 @@ struct pid_key {
 struct serial_slot {
 	uint32_t group1; /* group + 1; 0 unknown */
 	char comm[CT_COMM_LEN];
+	uint32_t pad;
+	uint64_t events;     /* counted for group1 since it was set */
+	const char *cmdline; /* interned, NULL when unknown */
+};
+
+/* Events per (program, command line): a program's most frequent one is
+ * shown. Fed from the serial slots, not per event. */
+struct cmd_key {
+	uint32_t group;
+	uint32_t pad;
+	const char *cmdline;
+};
+struct cmd_item {
+	struct cmd_key k;
+	uint64_t events;
 };
 
 /* Processes the table does not know (serial 0) by pid, direct-mapped:
@@ -253,6 +268,8 @@ struct proc_group {
 	uint32_t ntop;
 	uint32_t top[8]; /* top destinations */
 	uint64_t top_count[8];
+	const char *cmdline; /* the most frequent, NULL when unknown */
+	uint64_t cmd_events;
 };
 
 #define RATE_BUCKETS 4096
@@ -296,7 +313,7 @@ struct report {
 	const char *by;
 	int utf8;
 	int multi_host;
-	struct table dests, groups, strings, pids;
+	struct table dests, groups, strings, pids, cmds;
 	struct dstat *dstat; /* non-inet destinations, by dest id */
 	size_t dstat_cap;
 	struct inet_slot *islots;
@@ -628,6 +645,15 @@ static void pipe_drain(struct report *r)
 		pair_add(r, r->ppair[i % PIPE].key, r->ppair[i % PIPE].h);
 	r->nppair = 0;
 }
+static void cmd_tally(struct report *r, uint32_t group, const char *cmdline, uint64_t n)
+{
+	if (!cmdline)
+		return;
+	struct cmd_key k = {.group = group, .cmdline = cmdline};
+	struct cmd_item *it = table_item(&r->cmds, table_get(&r->cmds, &k, NULL));
+	it->events += n;
+}
+
 /* First event of a process state (or of a process the table does not
  * know): intern its program, note its pid, remember it by serial. */
 static uint32_t slow_group(struct report *r, const struct ct_event *ev,
@@ -651,8 +677,13 @@ static uint32_t slow_group(struct report *r, const struct ct_event *ev,
 			       (cap - r->serials_cap) * sizeof(*r->serials));
 			r->serials_cap = cap;
 		}
-		r->serials[sn].group1 = group + 1;
-		memcpy(r->serials[sn].comm, ev->comm, CT_COMM_LEN);
+		struct serial_slot *ss = &r->serials[sn];
+		if (ss->group1 && ss->events)
+			cmd_tally(r, ss->group1 - 1, ss->cmdline, ss->events);
+		ss->group1 = group + 1;
+		memcpy(ss->comm, ev->comm, CT_COMM_LEN);
+		ss->events = 0;
+		ss->cmdline = intern(r, proc->cmdline);
 	}
 	return group;
 }
@@ -686,6 +717,8 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 			group = r->serials[sn].group1 - 1;
 		else
 			group = slow_group(r, ev, proc, host);
+		if (sn < r->serials_cap)
+			r->serials[sn].events++;
 	} else {
 		struct unknown_slot *u = &r->unknown[(ev->pid * 0x9e3779b1u) >> 22];
 		if (u->used && u->pid == ev->pid && u->host == host &&
@@ -851,6 +884,21 @@ static void derive(struct report *r, struct derived *d)
 	}
 	for (size_t i = 0; i < r->pids.count; i++)
 		groups[((struct pid_key *)table_item(&r->pids, i))->group].pids++;
+	/* Command lines: the most events win; a tie keeps the first counted. */
+	for (size_t i = 0; i < r->serials_cap; i++) {
+		struct serial_slot *ss = &r->serials[i];
+		if (ss->group1 && ss->events)
+			cmd_tally(r, ss->group1 - 1, ss->cmdline, ss->events);
+		ss->events = 0;
+	}
+	for (size_t i = 0; i < r->cmds.count; i++) {
+		const struct cmd_item *it = table_item(&r->cmds, i);
+		struct proc_group *g = &groups[it->k.group];
+		if (it->events > g->cmd_events) {
+			g->cmd_events = it->events;
+			g->cmdline = it->k.cmdline;
+		}
+	}
 
 	d->ndests = nd;
 	d->dest_order = xrealloc(NULL, (nd + 1) * sizeof(uint32_t));
@@ -1082,6 +1130,21 @@ static void print_dests(struct report *r, struct derived *d, FILE *f, int wide)
 	}
 }
 
+/* "cmd: ..." under a process: one line, control bytes as '?', cut at
+ * CMD_WIDTH characters with "..." (the JSON has it whole). */
+#define CMD_WIDTH 96
+static void print_cmdline(FILE *f, const char *cmd)
+{
+	char line[CMD_WIDTH + 4];
+	size_t n = 0;
+	for (; cmd[n] && n < CMD_WIDTH; n++)
+		line[n] = (unsigned char)cmd[n] < 0x20 || cmd[n] == 0x7f ? '?' : cmd[n];
+	if (cmd[n])
+		memcpy(line + n - 3, "...", 3);
+	line[n] = '\0';
+	fprintf(f, "  %10s %6s    cmd: %s\n", "", "", line);
+}
+
 static void print_procs(struct report *r, struct derived *d, FILE *f, int wide)
 {
 	struct dest *dests = (struct dest *)r->dests.items;
@@ -1103,6 +1166,8 @@ static void print_procs(struct report *r, struct derived *d, FILE *f, int wide)
 			(unsigned long long)g->count, pct(g->count, r->events), comm, g->pids,
 			(unsigned long long)g->failed, g->k.exe ? g->k.exe : "-",
 			r->multi_host ? " on " : "", r->multi_host ? host_name(r, g->k.host) : "");
+		if (g->cmdline)
+			print_cmdline(f, g->cmdline);
 		size_t nt = g->ntop < (wide ? 8u : 3u) ? g->ntop : (wide ? 8u : 3u);
 		for (size_t j = 0; j < nt; j++) {
 			dest_text(text, sizeof(text), &dests[g->top[j]].k);
@@ -1324,6 +1389,10 @@ static void print_json(struct report *r, struct derived *d, FILE *f)
 			if (g->k.exe) {
 				ct_buf_puts(&b, ",\"exe\":");
 				ct_buf_json_str(&b, g->k.exe, strlen(g->k.exe));
+			}
+			if (g->cmdline) {
+				ct_buf_puts(&b, ",\"cmdline\":");
+				ct_buf_json_str(&b, g->cmdline, strlen(g->cmdline));
 			}
 			if (r->multi_host) {
 				const char *h = host_name(r, g->k.host);
@@ -1560,6 +1629,7 @@ int cmd_report(int argc, char **argv)
 	table_init(&r->strings, sizeof(struct str_item), sizeof(uint64_t));
 	table_init(&r->groups, sizeof(struct proc_group), sizeof(struct group_key));
 	table_init(&r->pids, sizeof(struct pid_key), sizeof(struct pid_key));
+	table_init(&r->cmds, sizeof(struct cmd_item), sizeof(struct cmd_key));
 	static const struct ct_session_ops ops = {
 	    .begin = on_begin,
 	    .event = on_event,
@@ -1576,6 +1646,7 @@ int cmd_report(int argc, char **argv)
 	table_free(&r->strings);
 	table_free(&r->groups);
 	table_free(&r->pids);
+	table_free(&r->cmds);
 	free(r->serials);
 	free(r->wall_off);
 	free(r->host_of);

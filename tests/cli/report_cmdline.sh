@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# report names the command line of each process group: the JSON "cmdline"
+# and the text "cmd:" line must be the command line the generator wrote in
+# its process records for that executable (read from its program table, the
+# generator's input, not from any conntrail output).
+. tests/lib.sh
+
+"$GEN" -n 60000 --seed 23 --profile mixed -o "$TMP/m.ctr" ||
+	{ fail "generator"; done_testing; }
+
+# exe -> command line, from the generator's program templates.
+python3 - tools/conntrail-gen.c >"$TMP/args.json" <<'PY' || fail "program table"
+import json, re, sys
+src = open(sys.argv[1]).read()
+table = src[src.index("progs[] = {"):]
+table = table[:table.index("};")]
+rows = re.findall(r'\{\s*"([^"]*)",\s*"([^"]*)",\s*"([^"]*)"', table)
+print(json.dumps({exe: args for _comm, exe, args in rows}))
+PY
+check "program table has rows" test "$(jq length "$TMP/args.json")" -ge 10
+
+check "report --json" "$CONNTRAIL" report -q --json --top 0 --by process "$TMP/m.ctr" >"$TMP/r.json"
+check "cmdline per process group" python3 - "$TMP/args.json" "$TMP/r.json" <<'PY'
+import json, sys
+args = json.load(open(sys.argv[1]))
+rep = json.load(open(sys.argv[2]))
+bad, named = [], 0
+for p in rep["processes"]:
+    exe = p.get("exe")
+    if exe is None:
+        if "cmdline" in p:
+            bad.append(f"{p['comm']}: no exe but cmdline {p['cmdline']!r}")
+        continue
+    named += 1
+    if p.get("cmdline") != args.get(exe):
+        bad.append(f"{p['comm']} {exe}: cmdline {p.get('cmdline')!r}, want {args.get(exe)!r}")
+if named < 10:
+    bad.append(f"only {named} groups with an exe")
+for b in bad:
+    print("  " + b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+
+# Text: a "cmd:" line right under each process line that has an exe.
+"$CONNTRAIL" report -q --by process --top 0 "$TMP/m.ctr" >"$TMP/r.txt"
+check "text cmd lines follow their process" python3 - "$TMP/args.json" "$TMP/r.txt" <<'PY'
+import json, re, sys
+args = json.load(open(sys.argv[1]))
+lines = open(sys.argv[2]).read().splitlines()
+bad, seen = [], 0
+for i, l in enumerate(lines):
+    m = re.match(r"^\s+\d+\s+[\d.]+%\s+\S+\s+\d+\s+\d+\s+(/\S+)$", l)
+    if not m:
+        continue
+    seen += 1
+    want = "cmd: " + args[m.group(1)]
+    nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
+    if nxt != want:
+        bad.append(f"after {l.strip()!r}: {nxt!r}, want {want!r}")
+if seen < 10:
+    bad.append(f"only {seen} process lines with an exe")
+for b in bad:
+    print("  " + b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+
+# The storm sample's one process.
+"$CONNTRAIL" report -q --json --by process "$SAMPLES/storm.ctr" >"$TMP/s.json"
+expect_eq "storm cmdline" '"stormer --udp 10.1.2.3:9999"' "$(jq -c '.processes[0].cmdline' "$TMP/s.json")"
+done_testing
