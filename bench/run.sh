@@ -253,7 +253,8 @@ storm_d() {
 	c0=$(proc_cpu_ns "$pid")
 	out=$("$HB/storm" "$mode" "$n")
 	c1=$(proc_cpu_ns "$pid")
-	put "p1.$mode.d_tracer_cpu" "$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')"
+	local tracer_cpu
+	tracer_cpu=$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
 	stop_bg "$pid" INT
 	exec 7>&- 8>&-
 	put "p5.perf_rss_kib.$mode" "$STOP_HWM"
@@ -268,8 +269,11 @@ storm_d() {
 	put "p1.$mode.d_captured" "${captured:-0}"
 	# Under 90% of the storm's connects: not perf's own overflow (which
 	# it also has on a busy machine, a few %), but samples suppressed.
-	[ "${captured:-0}" -ge "$((($2 + ($2 >= 10000 ? 10000 : 0)) * 9 / 10))" ] ||
+	if [ "${captured:-0}" -ge "$((($2 + ($2 >= 10000 ? 10000 : 0)) * 9 / 10))" ]; then
+		put "p1.$mode.d_tracer_cpu" "$tracer_cpu"
+	else
 		echo incomplete >"$W/d.flag"
+	fi
 	storm_fig "$out"
 }
 
