@@ -169,35 +169,6 @@ static inline const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, ui
 	return NULL;
 }
 
-/* Bytes a decode buffer keeps readable (zeroed) past its end, so that
- * get_varint_fast may load 8 bytes at any position up to the end. */
-#define CT_DECODE_SLACK 16
-
-/* get_varint for buffers with CT_DECODE_SLACK: one 8-byte load, the stop
- * byte found by its clear top bit, the 7-bit groups packed without a loop
- * (varints of 9-10 bytes take the slow path). */
-static inline const uint8_t *get_varint_fast(const uint8_t *p, const uint8_t *end, uint64_t *out)
-{
-	uint64_t w;
-	memcpy(&w, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	w = __builtin_bswap64(w);
-#endif
-	uint64_t stop = ~w & 0x8080808080808080ULL;
-	if (__builtin_expect(stop != 0, 1)) {
-		unsigned bits = (unsigned)__builtin_ctzll(stop) + 1; /* 8 per byte used */
-		if (bits / 8 > (size_t)(end - p))
-			return NULL;
-		uint64_t x = w & 0x7f7f7f7f7f7f7f7fULL & (~0ULL >> (64 - bits));
-		x = ((x & 0x7f007f007f007f00ULL) >> 1) | (x & 0x007f007f007f007fULL);
-		x = ((x & 0x3fff00003fff0000ULL) >> 2) | (x & 0x00003fff00003fffULL);
-		x = ((x & 0x0fffffff00000000ULL) >> 4) | (x & 0x000000000fffffffULL);
-		*out = x;
-		return p + bits / 8;
-	}
-	return get_varint(p, end, out);
-}
-
 uint32_t ct_crc32(uint32_t crc, const void *buf, size_t len);
 
 /* Codecs: compress into dst (grown as needed); decompress exactly raw_size. */
@@ -262,8 +233,7 @@ uint32_t ct_event_diff(const struct ct_event *prev, const struct ct_event *ev);
  * table references substituted). NULL on allocation failure. */
 uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *prev,
 			 const struct ct_event *ev, uint32_t diff, uint32_t *mask);
-/* Apply the fields of mask to st in place. NULL on malformed input. The
- * buffer holds CT_DECODE_SLACK readable bytes past end. */
+/* Apply the fields of mask to st in place. NULL on malformed input. */
 const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p, const uint8_t *end,
 			       struct ct_event *st, uint32_t mask);
 /* Zero the bytes the format does not keep (address tails, path tail...). */

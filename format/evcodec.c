@@ -354,7 +354,7 @@ uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *
 #define GETV(dst)                                                                                  \
 	do {                                                                                       \
 		uint64_t v_;                                                                       \
-		p = get_varint_fast(p, end, &v_);                                                  \
+		p = get_varint(p, end, &v_);                                                       \
 		if (!p)                                                                            \
 			return NULL;                                                               \
 		dst = v_;                                                                          \

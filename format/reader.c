@@ -453,9 +453,8 @@ static const char *unpack(struct ct_reader *r, const struct chdr *h, const uint8
 		return "unknown compression";
 	if ((uint64_t)h->raw > (uint64_t)h->comp * ct_codec_max_ratio(h->codec) + 64)
 		return "bad length";
-	if (r->raw_cap < (size_t)h->raw + CT_DECODE_SLACK || !r->raw) {
-		size_t cap =
-		    h->raw > 4096 ? (size_t)h->raw + CT_DECODE_SLACK : 4096 + CT_DECODE_SLACK;
+	if (r->raw_cap < h->raw || !r->raw) {
+		size_t cap = h->raw > 4096 ? h->raw : 4096;
 		uint8_t *p = realloc(r->raw, cap);
 		if (!p)
 			return "out of memory";
@@ -464,7 +463,6 @@ static const char *unpack(struct ct_reader *r, const struct chdr *h, const uint8
 	}
 	if (ct_decompress_buf(h->codec, body + h->sum_len, h->comp, r->raw, h->raw, &r->dctx))
 		return "decompression failed";
-	memset(r->raw + h->raw, 0, CT_DECODE_SLACK); /* for get_varint_fast */
 	r->rp = r->raw;
 	r->rend = r->raw + h->raw;
 	r->ckind = h->kind;
@@ -896,13 +894,13 @@ int ct_reader_next(struct ct_reader *r, const struct ct_record **rec)
 		if (r->rp && r->rp < r->rend) {
 			const uint8_t *p = r->rp, *end = r->rend;
 			uint64_t head;
-			if (!(p = get_varint_fast(p, end, &head)))
+			if (!(p = get_varint(p, end, &head)))
 				goto bad;
 			if (!(head & 1)) {
 				uint64_t mask = head >> 1, dts;
 				if ((mask & ~(uint64_t)CT_F_ALL) || r->ckind != CT_CHUNK_EVENTS)
 					goto bad;
-				if (!(p = get_varint_fast(p, end, &dts)))
+				if (!(p = get_varint(p, end, &dts)))
 					goto bad;
 				struct ct_event *ev = &r->evrec.ev;
 				ev->ts_ns = r->prev_ts += dts;
