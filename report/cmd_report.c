@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,20 @@ static uint64_t hash_bytes(const void *p, size_t n)
 	uint64_t v = 0;
 	memcpy(&v, s, n);
 	h = (h ^ v) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	return h;
+}
+
+/* hash_bytes of a 32-byte key given as words (little-endian hosts; the
+ * table only needs it to agree with itself, see inet_grow). */
+static inline uint64_t hash_words(const uint64_t w[4])
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ 32;
+	for (int i = 0; i < 4; i++) {
+		h = (h ^ w[i]) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	h = (h ^ 0) * 0xc4ceb9fe1a85ec53ULL;
 	h ^= h >> 29;
 	return h;
 }
@@ -172,10 +187,7 @@ struct dest_key {
 struct dest {
 	struct dest_key k;
 	uint32_t procs; /* programs (comm, exe) that connected here */
-	/* Ordinal of its first event: ties sort in first-seen order whatever
-	 * order the (pipelined) hot loop created the ids in. */
-	uint64_t first_seq;
-	/* copied from the dense counters at the end */
+	/* summed from the counters at the end */
 	uint64_t count, failed;
 	int64_t first, last;
 };
@@ -186,21 +198,25 @@ struct dstat {
 	int64_t first, last;
 };
 
-/* Inet destinations by their 24 key bytes -> dest id. */
+/* An inet destination and the program that connected there. */
 struct inet_key {
 	uint16_t host;
 	uint16_t family;
 	uint16_t proto;
 	uint16_t dport;
 	uint8_t addr[16];
+	uint32_t group1; /* group + 1; 0 = empty slot */
+	uint32_t dest1;	 /* dest id + 1, set at the end; 0 in the hot loop */
 };
 
-/* Inline, one cache line each: key, dest id + 1 (0 = empty), counters.
- * Most events are inet: their destination costs one line fetch. */
+_Static_assert(sizeof(struct inet_key) == 32, "inet_key is hashed as 4 words");
+
+/* Inline, one cache line each: key and counters of one (program, inet
+ * destination) pair. Most events are inet, and all they count costs this
+ * one line; per destination totals, programs per destination and top
+ * destinations per program are summed from these at the end. */
 struct inet_slot {
 	struct inet_key k;
-	uint32_t dest1;
-	uint32_t pad;
 	struct dstat st;
 };
 
@@ -218,13 +234,10 @@ struct pid_key {
 struct serial_slot {
 	uint32_t group1; /* group + 1; 0 unknown */
 	char comm[CT_COMM_LEN];
-	uint32_t pad;
-	uint64_t events;     /* counted for group1 since it was set */
-	const char *cmdline; /* interned, NULL when unknown */
 };
 
-/* Events per (program, command line): a program's most frequent one is
- * shown. Fed from the serial slots, not per event. */
+/* Processes per (program, command line): a program's most frequent one is
+ * shown. Counted once per process-table state, not per event. */
 struct cmd_key {
 	uint32_t group;
 	uint32_t pad;
@@ -232,7 +245,7 @@ struct cmd_key {
 };
 struct cmd_item {
 	struct cmd_key k;
-	uint64_t events;
+	uint64_t procs;
 };
 
 /* Processes the table does not know (serial 0) by pid, direct-mapped:
@@ -269,7 +282,7 @@ struct proc_group {
 	uint32_t top[8]; /* top destinations */
 	uint64_t top_count[8];
 	const char *cmdline; /* the most frequent, NULL when unknown */
-	uint64_t cmd_events;
+	uint64_t cmd_procs;
 };
 
 #define RATE_BUCKETS 4096
@@ -284,9 +297,7 @@ struct pend_dest {
 	struct inet_key k;
 	uint64_t h;
 	int64_t wall;
-	uint64_t seq;
-	uint32_t group;
-	uint32_t failed;
+	uint64_t failed;
 };
 
 struct pend_pair {
@@ -400,6 +411,25 @@ static enum outcome classify(const struct ct_event *ev)
 	}
 }
 
+/* classify() for the hot loop: a table over the small errnos. */
+static uint8_t outcome_of_errno[128];
+
+static void outcome_table_init(void)
+{
+	for (int e = 0; e < 128; e++) {
+		struct ct_event probe = {.flags = CT_EV_RET, .ret = -e};
+		outcome_of_errno[e] = (uint8_t)classify(&probe);
+	}
+}
+
+static inline enum outcome classify_fast(const struct ct_event *ev)
+{
+	uint64_t e = (uint64_t)(-(int64_t)ev->ret);
+	if (!(ev->flags & CT_EV_RET))
+		return O_UNKNOWN;
+	return e < 128 ? (enum outcome)outcome_of_errno[e] : O_OTHER;
+}
+
 /* A failure: an outcome known and neither success nor "in progress". */
 static int is_failure(enum outcome o)
 {
@@ -472,12 +502,9 @@ static uint32_t intern_group(struct report *r, uint16_t host, const char *comm, 
 }
 
 /* A new destination id: its key in the dest table and zeroed counters. */
-static uint32_t new_dest(struct report *r, const struct dest_key *k, uint64_t seq)
+static uint32_t new_dest(struct report *r, const struct dest_key *k)
 {
-	int created = 0;
-	uint32_t id = (uint32_t)table_get(&r->dests, k, &created);
-	if (created)
-		((struct dest *)table_item(&r->dests, id))->first_seq = seq;
+	uint32_t id = (uint32_t)table_get(&r->dests, k, NULL);
 	if (id >= r->dstat_cap) {
 		size_t cap = r->dstat_cap ? r->dstat_cap * 2 : 1024;
 		r->dstat = xrealloc(r->dstat, cap * sizeof(*r->dstat));
@@ -510,10 +537,13 @@ static void inet_grow(struct report *r)
 	size_t cap = r->icap ? r->icap * 2 : 4096;
 	struct inet_slot *n = table_alloc(cap * sizeof(*n));
 	for (size_t i = 0; i < r->icap; i++) {
-		if (!r->islots[i].dest1)
+		if (!r->islots[i].k.group1)
 			continue;
-		size_t j = hash_bytes(&r->islots[i].k, sizeof(struct inet_key)) & (cap - 1);
-		while (n[j].dest1)
+		uint64_t w[4];
+		memcpy(w, &r->islots[i].k, sizeof(w));
+		memset((char *)w + offsetof(struct inet_key, dest1), 0, 4); /* set at the end */
+		size_t j = hash_words(w) & (cap - 1);
+		while (n[j].k.group1)
 			j = (j + 1) & (cap - 1);
 		n[j] = r->islots[i];
 	}
@@ -537,7 +567,7 @@ static uint32_t other_dest(struct report *r, const struct ct_event *ev, uint16_t
 	struct dest_key dk;
 	make_dest_key(&dk, ev, host);
 	if (!r->have_last_other || memcmp(&dk, &r->last_other, sizeof(dk))) {
-		r->last_other_dest = new_dest(r, &dk, r->events);
+		r->last_other_dest = new_dest(r, &dk);
 		r->last_other = dk;
 		r->have_last_other = 1;
 	}
@@ -608,8 +638,8 @@ static inline void dstat_add(struct dstat *ds, int64_t wall, uint32_t failed)
 	ds->failed += failed;
 }
 
-/* The queued inet event's destination: find or create its slot (by now
- * most likely in cache), count it, queue its pair. */
+/* The queued inet event's (program, destination) slot: find or create it
+ * (by now most likely in cache) and count the event there. */
 static void dest_stage(struct report *r, const struct pend_dest *pd)
 {
 	if ((r->icount + 1) * 4 > r->icap * 3)
@@ -618,19 +648,15 @@ static void dest_stage(struct report *r, const struct pend_dest *pd)
 	struct inet_slot *sl;
 	for (size_t j = pd->h & mask;; j = (j + 1) & mask) {
 		sl = &r->islots[j];
-		if (sl->dest1 && key_equal(&sl->k, &pd->k, sizeof(pd->k)))
+		if (key_equal(&sl->k, &pd->k, sizeof(pd->k)))
 			break;
-		if (!sl->dest1) {
-			struct dest_key dk;
-			dest_from_inet(&dk, &pd->k);
+		if (!sl->k.group1) {
 			sl->k = pd->k;
-			sl->dest1 = new_dest(r, &dk, pd->seq) + 1;
 			r->icount++;
 			break;
 		}
 	}
-	dstat_add(&sl->st, pd->wall, pd->failed);
-	pair_push(r, pd->group, sl->dest1 - 1);
+	dstat_add(&sl->st, pd->wall, (uint32_t)pd->failed);
 }
 
 /* Finish every queued event (before the tables are read). */
@@ -645,13 +671,13 @@ static void pipe_drain(struct report *r)
 		pair_add(r, r->ppair[i % PIPE].key, r->ppair[i % PIPE].h);
 	r->nppair = 0;
 }
-static void cmd_tally(struct report *r, uint32_t group, const char *cmdline, uint64_t n)
+static void cmd_tally(struct report *r, uint32_t group, const char *cmdline)
 {
 	if (!cmdline)
 		return;
 	struct cmd_key k = {.group = group, .cmdline = cmdline};
 	struct cmd_item *it = table_item(&r->cmds, table_get(&r->cmds, &k, NULL));
-	it->events += n;
+	it->procs++;
 }
 
 /* First event of a process state (or of a process the table does not
@@ -678,12 +704,11 @@ static uint32_t slow_group(struct report *r, const struct ct_event *ev,
 			r->serials_cap = cap;
 		}
 		struct serial_slot *ss = &r->serials[sn];
-		if (ss->group1 && ss->events)
-			cmd_tally(r, ss->group1 - 1, ss->cmdline, ss->events);
+		/* A state seen again under another comm is not counted twice. */
+		if (ss->group1 != group + 1)
+			cmd_tally(r, group, intern(r, proc->cmdline));
 		ss->group1 = group + 1;
 		memcpy(ss->comm, ev->comm, CT_COMM_LEN);
-		ss->events = 0;
-		ss->cmdline = intern(r, proc->cmdline);
 	}
 	return group;
 }
@@ -701,7 +726,7 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 	if (r->events == 1 || wall > r->last_wall)
 		r->last_wall = wall;
 	r->families[ev->family]++;
-	enum outcome o = classify(ev);
+	enum outcome o = classify_fast(ev);
 	r->outcome[o]++;
 	if ((ev->flags & CT_EV_RET) && ev->ret < 0 && ev->ret > -4096)
 		r->errnos[-ev->ret]++;
@@ -717,8 +742,6 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 			group = r->serials[sn].group1 - 1;
 		else
 			group = slow_group(r, ev, proc, host);
-		if (sn < r->serials_cap)
-			r->serials[sn].events++;
 	} else {
 		struct unknown_slot *u = &r->unknown[(ev->pid * 0x9e3779b1u) >> 22];
 		if (u->used && u->pid == ev->pid && u->host == host &&
@@ -741,15 +764,27 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		struct pend_dest *pd = &r->pdest[r->npdest++ % PIPE];
 		if (r->npdest > PIPE)
 			dest_stage(r, pd);
-		pd->k.host = host;
-		pd->k.family = ev->family;
-		pd->k.proto = ev->proto;
-		pd->k.dport = ev->dport;
-		memcpy(pd->k.addr, ev->daddr, 16);
-		pd->h = hash_bytes(&pd->k, sizeof(pd->k));
+		/* The key is hashed from registers: hashing it back from
+		 * memory right after these narrow stores would stall on store
+		 * forwarding. Same value as hash_bytes over the key. */
+		uint64_t w[4];
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		w[0] = (uint64_t)host | (uint64_t)ev->family << 16 | (uint64_t)ev->proto << 32 |
+		       (uint64_t)ev->dport << 48;
+		memcpy(&w[1], ev->daddr, 16);
+		w[3] = (uint64_t)(group + 1);
+#else
+		struct inet_key k = {.host = host,
+				     .family = ev->family,
+				     .proto = ev->proto,
+				     .dport = ev->dport,
+				     .group1 = group + 1};
+		memcpy(k.addr, ev->daddr, 16);
+		memcpy(w, &k, sizeof(w));
+#endif
+		memcpy(&pd->k, w, sizeof(w));
+		pd->h = hash_words(w);
 		pd->wall = wall;
-		pd->seq = r->events;
-		pd->group = group;
 		pd->failed = failed;
 		if (r->icap)
 			__builtin_prefetch(&r->islots[pd->h & (r->icap - 1)], 1);
@@ -789,14 +824,22 @@ static int cmp_u64_desc(uint64_t a, uint64_t b)
 
 static struct dest *g_dests;
 
+/* Destinations by count, largest first; ties by first connect, then key. */
+static int dest_cmp(const struct dest *x, uint64_t cx, const struct dest *y, uint64_t cy)
+{
+	int c = cmp_u64_desc(cx, cy);
+	if (c)
+		return c;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return memcmp(&x->k, &y->k, sizeof(x->k));
+}
+
 static int dest_by_count(const void *a, const void *b)
 {
 	const struct dest *x = &g_dests[*(const uint32_t *)a];
 	const struct dest *y = &g_dests[*(const uint32_t *)b];
-	int c = cmp_u64_desc(x->count, y->count);
-	if (c)
-		return c;
-	return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
+	return dest_cmp(x, x->count, y, y->count);
 }
 
 static int group_by_count(const void *a, const void *b)
@@ -824,11 +867,10 @@ struct derived {
 	size_t nports;
 };
 
-/* Keep the top 8 destinations of a group, biggest first; ties in
- * first-seen order. */
+/* Keep the top 8 destinations of a group, biggest first, ties as dest_cmp. */
 static int top_before(const struct dest *dests, uint32_t a, uint64_t ca, uint32_t b, uint64_t cb)
 {
-	return ca > cb || (ca == cb && dests[a].first_seq < dests[b].first_seq);
+	return dest_cmp(&dests[a], ca, &dests[b], cb) < 0;
 }
 
 static void group_offer(struct proc_group *g, const struct dest *dests, uint32_t dest,
@@ -852,6 +894,15 @@ static void group_offer(struct proc_group *g, const struct dest *dests, uint32_t
 
 static void derive(struct report *r, struct derived *d)
 {
+	/* Inet destinations get their ids now, from their pairs. */
+	for (size_t i = 0; i < r->icap; i++) {
+		struct inet_slot *sl = &r->islots[i];
+		if (!sl->k.group1)
+			continue;
+		struct dest_key dk;
+		dest_from_inet(&dk, &sl->k);
+		sl->k.dest1 = new_dest(r, &dk) + 1;
+	}
 	size_t nd = r->dests.count, ng = r->groups.count;
 	struct dest *dests = (struct dest *)r->dests.items;
 	struct proc_group *groups = (struct proc_group *)r->groups.items;
@@ -864,16 +915,26 @@ static void derive(struct report *r, struct derived *d)
 	}
 	for (size_t i = 0; i < r->icap; i++) {
 		const struct inet_slot *sl = &r->islots[i];
-		if (!sl->dest1)
+		if (!sl->k.group1)
 			continue;
-		struct dest *dd = &dests[sl->dest1 - 1];
-		dd->count = sl->st.count;
-		dd->failed = sl->st.failed;
-		dd->first = sl->st.first;
-		dd->last = sl->st.last;
+		struct dest *dd = &dests[sl->k.dest1 - 1];
+		if (!dd->count || sl->st.first < dd->first)
+			dd->first = sl->st.first;
+		if (!dd->count || sl->st.last > dd->last)
+			dd->last = sl->st.last;
+		dd->count += sl->st.count;
+		dd->failed += sl->st.failed;
+		dd->procs++;
 	}
-	/* Programs per destination and top destinations per program: each
-	 * pair is one (program, destination). */
+	/* Top destinations per program (first and count of each destination
+	 * are final now: ties are ordered by them). Each inet slot and each
+	 * entry of the pair table is one (program, destination). */
+	for (size_t i = 0; i < r->icap; i++) {
+		const struct inet_slot *sl = &r->islots[i];
+		if (sl->k.group1)
+			group_offer(&groups[sl->k.group1 - 1], dests, sl->k.dest1 - 1,
+				    sl->st.count);
+	}
 	for (size_t i = 0; i < r->pairs_cap; i++) {
 		const struct pair *p = &r->pairs[i];
 		if (!p->key)
@@ -884,18 +945,12 @@ static void derive(struct report *r, struct derived *d)
 	}
 	for (size_t i = 0; i < r->pids.count; i++)
 		groups[((struct pid_key *)table_item(&r->pids, i))->group].pids++;
-	/* Command lines: the most events win; a tie keeps the first counted. */
-	for (size_t i = 0; i < r->serials_cap; i++) {
-		struct serial_slot *ss = &r->serials[i];
-		if (ss->group1 && ss->events)
-			cmd_tally(r, ss->group1 - 1, ss->cmdline, ss->events);
-		ss->events = 0;
-	}
+	/* Command lines: the most processes win; a tie keeps the first seen. */
 	for (size_t i = 0; i < r->cmds.count; i++) {
 		const struct cmd_item *it = table_item(&r->cmds, i);
 		struct proc_group *g = &groups[it->k.group];
-		if (it->events > g->cmd_events) {
-			g->cmd_events = it->events;
+		if (it->procs > g->cmd_procs) {
+			g->cmd_procs = it->procs;
 			g->cmdline = it->k.cmdline;
 		}
 	}
@@ -1625,6 +1680,7 @@ int cmd_report(int argc, char **argv)
 	r->utf8 = cs && !strcmp(cs, "UTF-8");
 	setlocale(LC_CTYPE, "C");
 
+	outcome_table_init();
 	table_init(&r->dests, sizeof(struct dest), sizeof(struct dest_key));
 	table_init(&r->strings, sizeof(struct str_item), sizeof(uint64_t));
 	table_init(&r->groups, sizeof(struct proc_group), sizeof(struct group_key));
