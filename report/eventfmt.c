@@ -74,7 +74,7 @@ void ct_buf_free(struct ct_buf *b)
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid
  * (overlong forms, surrogates and code points above U+10FFFF included). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t ct_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	size_t len;
@@ -130,7 +130,7 @@ static void json_body(struct ct_buf *b, const char *str, size_t n)
 			i++;
 			continue;
 		}
-		size_t len = c >= 0x80 ? utf8_seq(s + i, n - i) : 0;
+		size_t len = c >= 0x80 ? ct_utf8_seq(s + i, n - i) : 0;
 		if (len) {
 			memcpy(o, s + i, len);
 			o += len;

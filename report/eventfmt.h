@@ -23,6 +23,9 @@ void ct_buf_puts(struct ct_buf *b, const char *s);
 void ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ct_buf_json_str(struct ct_buf *b, const char *s, size_t n); /* quoted, escaped */
 void ct_buf_free(struct ct_buf *b);
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid
+ * (overlong forms, surrogates and code points above U+10FFFF included). */
+size_t ct_utf8_seq(const unsigned char *s, size_t n);
 
 /* "2026-11-24T13:05:00.123456789Z" into buf (at least 40 bytes). */
 void ct_fmt_rfc3339(char *buf, size_t size, int64_t wall_ns);

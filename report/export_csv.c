@@ -44,38 +44,6 @@ static int csv_open(struct ct_exporter **out, struct ct_out *o, const struct ct_
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (2..4), 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	unsigned cp;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* A text cell; at most 4 * n + 2 bytes. */
 static size_t cell_text(char *d, const char *str, size_t n)
 {
@@ -99,7 +67,7 @@ static size_t cell_text(char *d, const char *str, size_t n)
 			i++;
 			continue;
 		}
-		size_t len = utf8_len(s + i, n - i);
+		size_t len = ct_utf8_seq(s + i, n - i);
 		if (len) {
 			memcpy(d + o, s + i, len);
 			o += len;
