@@ -30,6 +30,10 @@ void ct_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Sets the command name used by ct_err. */
 void ct_set_cmd(const char *name);
 
+/* After getopt_long returned '?' or ':': one line naming the bad option;
+ * returns CT_EXIT_USAGE. */
+int ct_bad_option(char *const *argv);
+
 /* "64M", "1G", "4096", "10k" -> bytes. 0 on success, -1 on a bad string. */
 int ct_parse_size(const char *s, uint64_t *out);
 /* Decimal integer within [min, max]. 0 on success, -1 otherwise. */

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -81,4 +83,14 @@ int ct_parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = (uint64_t)v << shift;
 	return 0;
+}
+
+int ct_bad_option(char *const *argv)
+{
+	/* getopt's own message is off (opterr = 0): one line of ours instead. */
+	if (optind > 0 && !strncmp(argv[optind - 1], "--", 2))
+		ct_err("%s: unknown option or missing argument", argv[optind - 1]);
+	else
+		ct_err("-%c: unknown option or missing argument", optopt);
+	return CT_EXIT_USAGE;
 }
