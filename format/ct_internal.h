@@ -221,6 +221,9 @@ struct ct_evtab {
 	size_t npaths, cap_paths;
 	uint32_t *phash, *dhash; /* encoder only: index + 1, 0 empty */
 	uint32_t phcap, dhcap;
+	/* Decoder only: index of the entry equal to the decoded state's
+	 * process context, UINT32_MAX when none (chunk start, full table). */
+	uint32_t cur_proc;
 };
 void ct_evtab_reset(struct ct_evtab *t);
 void ct_evtab_free(struct ct_evtab *t);

@@ -307,6 +307,12 @@ int ct_reader_next(struct ct_reader *r, const struct ct_record **rec);
 
 void ct_reader_stats(const struct ct_reader *r, struct ct_reader_stats *st);
 
+/* The process context (pid, ppid, uid, gid, cgroup id, comm) of the event
+ * ct_reader_next returned last, as a token: events of this reader with the
+ * same nonzero token have the same context, so a caller may cache what it
+ * looked up for it. 0 when there is no token for it. */
+uint64_t ct_reader_event_proc_token(const struct ct_reader *r);
+
 /* File totals as the writer counted them, stored in the index (format 1.0).
  * Returns 1 and fills *t when the index was read, else 0 (*t zeroed). */
 struct ct_totals {

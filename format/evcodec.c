@@ -78,6 +78,7 @@ uint32_t ct_event_diff(const struct ct_event *a, const struct ct_event *b)
 void ct_evtab_reset(struct ct_evtab *t)
 {
 	t->nproc = t->ndest = 0;
+	t->cur_proc = UINT32_MAX;
 	t->npaths = 0;
 	if (t->phash)
 		memset(t->phash, 0, t->phcap * sizeof(*t->phash));
@@ -410,6 +411,7 @@ const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p, const uint8
 		if (i >= t->nproc || (m & CT_F_PROC))
 			return NULL;
 		const struct ct_pctx *c = &t->procs[i];
+		t->cur_proc = (uint32_t)i;
 		st->cgroup_id = c->cgroup_id;
 		st->pid = c->pid;
 		st->ppid = c->ppid;
@@ -439,8 +441,10 @@ const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p, const uint8
 		}
 		struct ct_pctx c;
 		pctx_of(&c, st);
+		uint32_t n = t->nproc;
 		if (push_proc(t, &c))
 			return NULL;
+		t->cur_proc = t->nproc > n ? n : UINT32_MAX;
 	}
 	if (m & CT_F_TID) {
 		uint64_t w;

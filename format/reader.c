@@ -66,6 +66,7 @@ struct ct_reader {
 	uint32_t cseq;
 	uint64_t coff;
 	uint64_t prev_ts;
+	uint64_t chunk_loads; /* chunks unpacked so far: part of proc tokens */
 	struct ct_evtab tab;
 	void *dctx;
 
@@ -470,6 +471,7 @@ static const char *unpack(struct ct_reader *r, const struct chdr *h, const uint8
 	r->prev_ts = h->first_ts;
 	memset(&r->evrec.ev, 0, sizeof(r->evrec.ev));
 	ct_evtab_reset(&r->tab);
+	r->chunk_loads++;
 	if (h->kind == CT_CHUNK_EVENTS || h->kind == CT_CHUNK_META) {
 		r->st.comp_bytes += h->comp;
 		r->st.raw_bytes += h->raw;
@@ -953,6 +955,13 @@ int ct_reader_next(struct ct_reader *r, const struct ct_record **rec)
 		if (rc <= 0)
 			return rc;
 	}
+}
+
+uint64_t ct_reader_event_proc_token(const struct ct_reader *r)
+{
+	if (r->tab.cur_proc == UINT32_MAX)
+		return 0;
+	return r->chunk_loads << 17 | ((uint64_t)r->tab.cur_proc + 1);
 }
 
 void ct_reader_stats(const struct ct_reader *r, struct ct_reader_stats *st)

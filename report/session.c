@@ -49,7 +49,20 @@ struct proc_table {
 	} * dead;
 	size_t dead_head, dead_len, dead_cap;
 	uint64_t generation; /* bumps when entries move or change */
+	uint64_t layout;     /* bumps when entries move, appear or go */
 	uint64_t serials;    /* last ct_proc_info.serial handed out */
+};
+
+/* The table entry of a process context, by the reader's token for it
+ * (direct-mapped): valid while the table's layout is unchanged, since an
+ * update in place keeps the entry where it is. Most events then cost no
+ * hash lookup at all. */
+#define PROC_CACHE 1024
+struct proc_cache_slot {
+	uint64_t token;
+	uint64_t layout;
+	unsigned input;
+	const struct proc_entry *e;
 };
 
 struct chunk_ctx {
@@ -68,6 +81,7 @@ struct ct_session {
 	int64_t base_wall;
 	struct proc_table procs;
 	uint64_t damaged;
+	struct proc_cache_slot pcache[PROC_CACHE];
 };
 
 /* ---------------------------------------------------------- proc table */
@@ -120,6 +134,7 @@ static int proc_grow(struct proc_table *t)
 	t->slots = slots;
 	t->cap = cap;
 	t->generation++;
+	t->layout++;
 	return 0;
 }
 
@@ -139,6 +154,7 @@ static struct proc_entry *proc_insert(struct proc_table *t, uint32_t pid, unsign
 	e->pid = pid;
 	e->host = host;
 	t->count++;
+	t->layout++;
 	return e;
 }
 
@@ -159,6 +175,7 @@ static void proc_delete(struct proc_table *t, struct proc_entry *e)
 		}
 	}
 	t->generation++;
+	t->layout++;
 }
 
 static void proc_table_free(struct proc_table *t)
@@ -590,15 +607,26 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 			if ((s.has_since && wall < s.since_wall) ||
 			    (s.has_until && wall > s.until_wall))
 				break;
-			/* Consecutive events mostly come from one process: remember
-			 * the last lookup until the table changes. */
-			if (ev->pid != cached_pid || in->host_index != cached_host ||
-			    s.procs.generation != cached_gen) {
-				cached = proc_find(&s.procs, ev->pid, in->host_index);
-				cached_pid = ev->pid;
-				cached_host = in->host_index;
-				cached_gen = s.procs.generation;
+			/* By the reader's token of the process context, else
+			 * the last pid's lookup until the table changes. */
+			uint64_t tok = ct_reader_event_proc_token(in->reader);
+			struct proc_cache_slot *pc = &s.pcache[tok % PROC_CACHE];
+			if (tok && pc->token == tok && pc->input == input &&
+			    pc->layout == s.procs.layout) {
+				cached = pc->e;
+			} else {
+				if (ev->pid != cached_pid || in->host_index != cached_host ||
+				    s.procs.generation != cached_gen)
+					cached = proc_find(&s.procs, ev->pid, in->host_index);
+				if (tok)
+					*pc = (struct proc_cache_slot){.token = tok,
+								       .layout = s.procs.layout,
+								       .input = input,
+								       .e = cached};
 			}
+			cached_pid = ev->pid;
+			cached_host = in->host_index;
+			cached_gen = s.procs.generation;
 			fill_proc(&pi, ev, cached);
 			if (s.filter && !ct_filter_match(s.filter, ev, &pi, wall))
 				break;
