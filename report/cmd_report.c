@@ -48,16 +48,18 @@ static uint64_t hash_bytes(const void *p, size_t n)
 
 /* hash_bytes of a 32-byte key given as words (little-endian hosts; the
  * table only needs it to agree with itself, see inet_grow). */
-static inline uint64_t hash_words(const uint64_t w[4])
+static inline uint64_t hash_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
+}
+
+static inline uint64_t hash_words(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ 32;
-	for (int i = 0; i < 4; i++) {
-		h = (h ^ w[i]) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	h = (h ^ 0) * 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 29;
-	return h;
+	h = hash_mix(hash_mix(hash_mix(hash_mix(h, w0), w1), w2), w3);
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
 }
 
 /* Open addressing over indexes into a growing array of fixed-size items
@@ -338,6 +340,7 @@ struct report {
 	size_t serials_cap;
 	struct unknown_slot unknown[UNKNOWN_CACHE];
 	struct pend_dest pdest[PIPE];
+	uint64_t last_w[4], last_h; /* the last inet key and its hash */
 	struct pend_pair ppair[PIPE];
 	uint64_t npdest, nppair; /* ever queued; the last PIPE are pending */
 	int64_t *wall_off;	 /* per input */
@@ -542,7 +545,7 @@ static void inet_grow(struct report *r)
 		uint64_t w[4];
 		memcpy(w, &r->islots[i].k, sizeof(w));
 		memset((char *)w + offsetof(struct inet_key, dest1), 0, 4); /* set at the end */
-		size_t j = hash_words(w) & (cap - 1);
+		size_t j = hash_words(w[0], w[1], w[2], w[3]) & (cap - 1);
 		while (n[j].k.group1)
 			j = (j + 1) & (cap - 1);
 		n[j] = r->islots[i];
@@ -767,12 +770,13 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		/* The key is hashed from registers: hashing it back from
 		 * memory right after these narrow stores would stall on store
 		 * forwarding. Same value as hash_bytes over the key. */
-		uint64_t w[4];
+		uint64_t w0, w1, w2, w3;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		w[0] = (uint64_t)host | (uint64_t)ev->family << 16 | (uint64_t)ev->proto << 32 |
-		       (uint64_t)ev->dport << 48;
-		memcpy(&w[1], ev->daddr, 16);
-		w[3] = (uint64_t)(group + 1);
+		w0 = (uint64_t)host | (uint64_t)ev->family << 16 | (uint64_t)ev->proto << 32 |
+		     (uint64_t)ev->dport << 48;
+		memcpy(&w1, ev->daddr, 8);
+		memcpy(&w2, ev->daddr + 8, 8);
+		w3 = (uint64_t)(group + 1);
 #else
 		struct inet_key k = {.host = host,
 				     .family = ev->family,
@@ -780,10 +784,25 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 				     .dport = ev->dport,
 				     .group1 = group + 1};
 		memcpy(k.addr, ev->daddr, 16);
-		memcpy(w, &k, sizeof(w));
+		memcpy(&w0, (char *)&k, 8);
+		memcpy(&w1, (char *)&k + 8, 8);
+		memcpy(&w2, (char *)&k + 16, 8);
+		memcpy(&w3, (char *)&k + 24, 8);
 #endif
-		memcpy(&pd->k, w, sizeof(w));
-		pd->h = hash_words(w);
+		memcpy((char *)&pd->k, &w0, 8);
+		memcpy((char *)&pd->k + 8, &w1, 8);
+		memcpy((char *)&pd->k + 16, &w2, 8);
+		memcpy((char *)&pd->k + 24, &w3, 8);
+		/* A storm repeats one key: its hash too. */
+		if (w0 != r->last_w[0] || w1 != r->last_w[1] || w2 != r->last_w[2] ||
+		    w3 != r->last_w[3]) {
+			r->last_w[0] = w0;
+			r->last_w[1] = w1;
+			r->last_w[2] = w2;
+			r->last_w[3] = w3;
+			r->last_h = hash_words(w0, w1, w2, w3);
+		}
+		pd->h = r->last_h;
 		pd->wall = wall;
 		pd->failed = failed;
 		if (r->icap)

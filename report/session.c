@@ -607,26 +607,29 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 			if ((s.has_since && wall < s.since_wall) ||
 			    (s.has_until && wall > s.until_wall))
 				break;
-			/* By the reader's token of the process context, else
-			 * the last pid's lookup until the table changes. */
-			uint64_t tok = ct_reader_event_proc_token(in->reader);
-			struct proc_cache_slot *pc = &s.pcache[tok % PROC_CACHE];
-			if (tok && pc->token == tok && pc->input == input &&
-			    pc->layout == s.procs.layout) {
-				cached = pc->e;
-			} else {
-				if (ev->pid != cached_pid || in->host_index != cached_host ||
-				    s.procs.generation != cached_gen)
+			/* The last pid's lookup until the table changes, else by
+			 * the reader's token of the process context, else a
+			 * lookup. */
+			if (ev->pid != cached_pid || in->host_index != cached_host ||
+			    s.procs.generation != cached_gen) {
+				uint64_t tok = ct_reader_event_proc_token(in->reader);
+				struct proc_cache_slot *pc = &s.pcache[tok % PROC_CACHE];
+				if (tok && pc->token == tok && pc->input == input &&
+				    pc->layout == s.procs.layout) {
+					cached = pc->e;
+				} else {
 					cached = proc_find(&s.procs, ev->pid, in->host_index);
-				if (tok)
-					*pc = (struct proc_cache_slot){.token = tok,
-								       .layout = s.procs.layout,
-								       .input = input,
-								       .e = cached};
+					if (tok)
+						*pc = (struct proc_cache_slot){.token = tok,
+									       .layout =
+										   s.procs.layout,
+									       .input = input,
+									       .e = cached};
+				}
+				cached_pid = ev->pid;
+				cached_host = in->host_index;
+				cached_gen = s.procs.generation;
 			}
-			cached_pid = ev->pid;
-			cached_host = in->host_index;
-			cached_gen = s.procs.generation;
 			fill_proc(&pi, ev, cached);
 			if (s.filter && !ct_filter_match(s.filter, ev, &pi, wall))
 				break;
