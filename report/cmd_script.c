@@ -71,7 +71,7 @@ static int on_begin(void *ctx, struct ct_session *s)
 	return 0;
 }
 
-static void fmt_latency(char *buf, size_t size, uint64_t ns)
+static void fmt_latency_printf(char *buf, size_t size, uint64_t ns)
 {
 	if (ns < 1000)
 		snprintf(buf, size, "%lluns", (unsigned long long)ns);
@@ -83,18 +83,87 @@ static void fmt_latency(char *buf, size_t size, uint64_t ns)
 		snprintf(buf, size, "%.3fs", (double)ns / 1e9);
 }
 
-/* s left-aligned in width columns, then one blank. */
-static void put_padded(struct ct_buf *b, const char *s, size_t width)
+/* Decimal digits of v at p (no NUL); returns the end. */
+static char *put_u64(char *p, uint64_t v)
 {
-	static const char blanks[] = "                                        ";
-	size_t n = strlen(s);
-	ct_buf_put(b, s, n);
-	for (size_t pad = n < width ? width - n : 0; pad > 0;) {
-		size_t k = pad < sizeof(blanks) - 1 ? pad : sizeof(blanks) - 1;
-		ct_buf_put(b, blanks, k);
-		pad -= k;
+	char tmp[20], *q = tmp + sizeof(tmp);
+	do {
+		*--q = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	size_t n = (size_t)(tmp + sizeof(tmp) - q);
+	memcpy(p, q, n);
+	return p + n;
+}
+
+/*
+ * The latency as fmt_latency_printf writes it, without printf: ns scaled
+ * to the unit and rounded to `digits` decimals in integers. That is the
+ * rounding printf does on the double ns / unit except at an exact tie
+ * (the double may sit on either side of it) and for huge values: those
+ * go through printf.
+ */
+static char *put_latency(char *p, uint64_t ns)
+{
+	static const struct {
+		uint64_t below, div, pow;
+		const char *unit;
+	} steps[] = {
+	    {1000000, 100, 10, "us"}, {1000000000, 10000, 100, "ms"}, {0, 1000000, 1000, "s"}};
+	if (ns < 1000) {
+		p = put_u64(p, ns);
+		memcpy(p, "ns", 2);
+		return p + 2;
 	}
-	ct_buf_put(b, " ", 1);
+	for (size_t i = 0; i < 3; i++) {
+		if (steps[i].below && ns >= steps[i].below)
+			continue;
+		uint64_t q = ns / steps[i].div, r = ns % steps[i].div;
+		if (r * 2 == steps[i].div || ns >= (1ULL << 50))
+			break;
+		q += r * 2 > steps[i].div;
+		p = put_u64(p, q / steps[i].pow);
+		*p++ = '.';
+		uint64_t frac = q % steps[i].pow;
+		for (uint64_t d = steps[i].pow / 10; d; d /= 10) {
+			*p++ = (char)('0' + frac / d);
+			frac %= d;
+		}
+		size_t n = strlen(steps[i].unit);
+		memcpy(p, steps[i].unit, n);
+		return p + n;
+	}
+	char buf[48];
+	fmt_latency_printf(buf, sizeof(buf), ns);
+	size_t n = strlen(buf);
+	memcpy(p, buf, n);
+	return p + n;
+}
+
+/* The text n bytes at s, left-aligned in width columns, then one blank. */
+static char *put_col(char *p, const char *s, size_t n, size_t width)
+{
+	memcpy(p, s, n);
+	p += n;
+	if (n < width) {
+		memset(p, ' ', width - n);
+		p += width - n;
+	}
+	*p++ = ' ';
+	return p;
+}
+
+/* "a.b.c.d:port" as inet_ntop and "%s:%u" write it. */
+static size_t fmt_inet4(char *buf, const struct ct_event *ev)
+{
+	char *p = buf;
+	for (int i = 0; i < 4; i++) {
+		p = put_u64(p, ev->daddr[i]);
+		*p++ = i < 3 ? '.' : ':';
+	}
+	p = put_u64(p, ev->dport);
+	*p = '\0';
+	return (size_t)(p - buf);
 }
 
 /* "2026-11-24T13:05:00.123456Z"; the part up to the seconds is cached
@@ -139,7 +208,9 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 	if (sc->json) {
 		ct_fmt_json_event(&sc->out, ev, proc, wall, host_of(sc->s, input));
 	} else {
-		char ts[48], dest[4 * CT_UNIX_PATH_MAX + 16], lat[32] = "";
+		/* One line built in place, then one append. */
+		char line[64 + 24 + 40 + 4 * CT_UNIX_PATH_MAX + 16 + 64 + 256], *p = line;
+		char ts[48], dest[4 * CT_UNIX_PATH_MAX + 16];
 		if (sc->relative) {
 			int64_t d = wall - sc->base_wall;
 			snprintf(ts, sizeof(ts), "%c%lld.%06lld", d < 0 ? '-' : '+',
@@ -148,10 +219,19 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		} else {
 			utc_micro(sc, ts, wall);
 		}
-		put_padded(&sc->out, ts, 0);
+		p = put_col(p, ts, strlen(ts), 0);
 		if (sc->show_host) {
+			/* A host name may be long: straight into the output. */
 			const char *h = host_of(sc->s, input);
-			put_padded(&sc->out, h ? h : "?", 12);
+			size_t hn = h ? strlen(h) : 1;
+			ct_buf_put(&sc->out, line, (size_t)(p - line));
+			ct_buf_put(&sc->out, h ? h : "?", hn);
+			p = line;
+			if (hn < 12) {
+				memset(p, ' ', 12 - hn);
+				p += 12 - hn;
+			}
+			*p++ = ' ';
 		}
 		/* comm/pid, unprintable comm bytes as '?' */
 		char who[CT_COMM_LEN + 16];
@@ -161,27 +241,27 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 			who[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
 		}
 		who[n++] = '/';
-		char num[16], *e = num + sizeof(num), *q = e;
-		uint32_t pid = ev->pid;
-		do {
-			*--q = (char)('0' + pid % 10);
-			pid /= 10;
-		} while (pid);
-		memcpy(who + n, q, (size_t)(e - q));
-		who[n + (size_t)(e - q)] = '\0';
-		put_padded(&sc->out, who, 22);
-		put_padded(&sc->out, ct_family_short(ev->family), 5);
-		ct_fmt_dest(dest, sizeof(dest), ev);
-		put_padded(&sc->out, dest, 40);
-		put_padded(&sc->out, ct_fmt_result(ev), 12);
-		if (ev->flags & CT_EV_LATENCY) {
-			fmt_latency(lat, sizeof(lat), ev->latency_ns);
-			ct_buf_puts(&sc->out, lat);
+		n = (size_t)(put_u64(who + n, ev->pid) - who);
+		p = put_col(p, who, n, 22);
+		const char *fam = ct_family_short(ev->family);
+		p = put_col(p, fam, strlen(fam), 5);
+		size_t dn;
+		if (ev->family == 2) {
+			dn = fmt_inet4(dest, ev);
+		} else {
+			ct_fmt_dest(dest, sizeof(dest), ev);
+			dn = strlen(dest);
 		}
+		p = put_col(p, dest, dn, 40);
+		const char *res = ct_fmt_result(ev);
+		p = put_col(p, res, strlen(res), 12);
+		if (ev->flags & CT_EV_LATENCY)
+			p = put_latency(p, ev->latency_ns);
 		/* no trailing blanks when latency is absent */
-		while (sc->out.len && sc->out.p[sc->out.len - 1] == ' ')
-			sc->out.len--;
-		ct_buf_put(&sc->out, "\n", 1);
+		while (p > line && p[-1] == ' ')
+			p--;
+		*p++ = '\n';
+		ct_buf_put(&sc->out, line, (size_t)(p - line));
 	}
 	(void)proc;
 	if (sc->out.len >= FLUSH_AT)
