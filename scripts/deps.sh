@@ -8,7 +8,7 @@ pkgs=(
 	libclang-rt-14-dev pkg-config
 	tshark jq python3 iproute2 procps util-linux curl
 	qemu-system-x86 busybox-static cpio
-	linux-perf valgrind time
+	linux-perf valgrind time bc
 )
 missing=()
 for p in "${pkgs[@]}"; do
