@@ -250,6 +250,8 @@ struct cmd_item {
 	uint64_t procs;
 };
 
+#define OTHER_CACHE 256
+
 /* Processes the table does not know (serial 0) by pid, direct-mapped:
  * their program is (host, comm, no exe), stable while pid and comm are. */
 #define UNKNOWN_CACHE 1024
@@ -333,9 +335,11 @@ struct report {
 	size_t icap, icount;
 	struct pair *pairs;
 	size_t pairs_cap, npairs;
-	struct dest_key last_other;
-	uint32_t last_other_dest;
-	int have_last_other;
+	struct other_slot {
+		uint64_t h;
+		uint32_t dest;
+		uint32_t used;
+	} other[256];
 	struct serial_slot *serials;
 	size_t serials_cap;
 	struct unknown_slot unknown[UNKNOWN_CACHE];
@@ -565,16 +569,34 @@ static void dest_from_inet(struct dest_key *dk, const struct inet_key *k)
 	memcpy(dk->addr, k->addr, 16);
 }
 
+/* The dest id of a UNIX or other-family destination: a direct-mapped
+ * cache by a hash of the used key bytes, checked against the interned key,
+ * saves building, hashing and comparing the whole 120-byte key. */
 static uint32_t other_dest(struct report *r, const struct ct_event *ev, uint16_t host)
 {
+	size_t n = 0;
+	uint8_t abstract = 0;
+	if (ev->family == 1) {
+		n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
+		abstract = (ev->flags & CT_EV_ABSTRACT) && n && ev->path[0] == '\0';
+		if (!abstract)
+			n = strnlen(ev->path, n);
+	}
+	uint64_t h =
+	    hash_bytes(ev->path, n) ^ ((uint64_t)host << 32 | (uint64_t)ev->family << 8 | abstract);
+	h ^= h >> 23;
+	struct other_slot *o = &r->other[h % OTHER_CACHE];
+	if (o->used && o->h == h) {
+		const struct dest_key *k =
+		    &((const struct dest *)table_item(&r->dests, o->dest))->k;
+		if (k->host == host && k->family == ev->family && k->path_len == n &&
+		    k->abstract == abstract && !memcmp(k->addr, ev->path, n))
+			return o->dest;
+	}
 	struct dest_key dk;
 	make_dest_key(&dk, ev, host);
-	if (!r->have_last_other || memcmp(&dk, &r->last_other, sizeof(dk))) {
-		r->last_other_dest = new_dest(r, &dk);
-		r->last_other = dk;
-		r->have_last_other = 1;
-	}
-	return r->last_other_dest;
+	*o = (struct other_slot){.h = h, .dest = new_dest(r, &dk), .used = 1};
+	return o->dest;
 }
 
 static inline uint64_t pair_hash(uint64_t key)
@@ -760,7 +782,8 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 	uint32_t failed = (uint32_t)is_failure(o);
 	struct proc_group *g = table_item(&r->groups, group);
 	g->count++;
-	g->failed += failed;
+	if (failed) /* a branch: vectorised with count it went through the stack */
+		g->failed++;
 
 	if (ev->family == 2 || ev->family == 10) {
 		/* Queue it; its slot is fetched while later events are counted. */
