@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf/conntrail_event.h"
@@ -78,6 +80,19 @@ int rec_lsm_active(char *why, size_t whylen)
 	return 0;
 }
 
+/* Does the running kernel's BTF have this function (a kfunc, say)? */
+static bool kernel_has_func(const char *name)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool found;
+
+	if (!vmlinux)
+		return false;
+	found = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) >= 0;
+	btf__free(vmlinux);
+	return found;
+}
+
 static uint64_t round_pow2(uint64_t v)
 {
 	uint64_t p = 4096; /* at least a page */
@@ -127,6 +142,9 @@ int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bp
 	bpf_map__set_max_entries(skel->maps.events, (uint32_t)b->buffer_bytes);
 	bpf_program__set_autoload(skel->progs.lsm_connect, which == REC_LSM);
 	bpf_program__set_autoload(skel->progs.fentry_connect, which == REC_FENTRY);
+	b->plain_loads = which == REC_TRACEPOINT && kernel_has_func("bpf_rdonly_cast");
+	bpf_program__set_autoload(skel->progs.tp_enter_connect, !b->plain_loads);
+	bpf_program__set_autoload(skel->progs.tp_enter_connect_cast, b->plain_loads);
 
 	err = conntrail_bpf__load(skel);
 	if (err) {

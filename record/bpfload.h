@@ -36,6 +36,7 @@ struct rec_bpf {
 	int ncpus;
 	uint64_t *lost_seen; /* per CPU and slot, what was already reported */
 	uint64_t buffer_bytes;
+	int plain_loads; /* tp_enter_connect_cast: socket lookup without probe reads */
 };
 
 /* Does the running kernel have the BPF LSM active? 1 yes, 0 no (why says
