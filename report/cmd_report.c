@@ -344,7 +344,8 @@ struct report {
 	size_t serials_cap;
 	struct unknown_slot unknown[UNKNOWN_CACHE];
 	struct pend_dest pdest[PIPE];
-	uint64_t last_w[4], last_h; /* the last inet key and its hash */
+	uint64_t last_w[4], last_h;  /* the last inet key and its hash */
+	struct inet_slot *last_slot; /* and its slot once known, or NULL */
 	struct pend_pair ppair[PIPE];
 	uint64_t npdest, nppair; /* ever queued; the last PIPE are pending */
 	int64_t *wall_off;	 /* per input */
@@ -557,6 +558,7 @@ static void inet_grow(struct report *r)
 	free(r->islots);
 	r->islots = n;
 	r->icap = cap;
+	r->last_slot = NULL;
 }
 
 static void dest_from_inet(struct dest_key *dk, const struct inet_key *k)
@@ -682,6 +684,8 @@ static void dest_stage(struct report *r, const struct pend_dest *pd)
 		}
 	}
 	dstat_add(&sl->st, pd->wall, (uint32_t)pd->failed);
+	if (pd->h == r->last_h && !memcmp(&pd->k, r->last_w, sizeof(r->last_w)))
+		r->last_slot = sl;
 }
 
 /* Finish every queued event (before the tables are read). */
@@ -786,12 +790,8 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		g->failed++;
 
 	if (ev->family == 2 || ev->family == 10) {
-		/* Queue it; its slot is fetched while later events are counted. */
-		struct pend_dest *pd = &r->pdest[r->npdest++ % PIPE];
-		if (r->npdest > PIPE)
-			dest_stage(r, pd);
 		/* The key is hashed from registers: hashing it back from
-		 * memory right after these narrow stores would stall on store
+		 * memory right after narrow stores would stall on store
 		 * forwarding. Same value as hash_bytes over the key. */
 		uint64_t w0, w1, w2, w3;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -812,11 +812,9 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		memcpy(&w2, (char *)&k + 16, 8);
 		memcpy(&w3, (char *)&k + 24, 8);
 #endif
-		memcpy((char *)&pd->k, &w0, 8);
-		memcpy((char *)&pd->k + 8, &w1, 8);
-		memcpy((char *)&pd->k + 16, &w2, 8);
-		memcpy((char *)&pd->k + 24, &w3, 8);
-		/* A storm repeats one key: its hash too. */
+		/* A storm repeats one key: its hash too, and once its slot is
+		 * known the event is counted there at once (the counters do
+		 * not depend on order). */
 		if (w0 != r->last_w[0] || w1 != r->last_w[1] || w2 != r->last_w[2] ||
 		    w3 != r->last_w[3]) {
 			r->last_w[0] = w0;
@@ -824,7 +822,19 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 			r->last_w[2] = w2;
 			r->last_w[3] = w3;
 			r->last_h = hash_words(w0, w1, w2, w3);
+			r->last_slot = NULL;
+		} else if (r->last_slot) {
+			dstat_add(&r->last_slot->st, wall, failed);
+			return 0;
 		}
+		/* Queue it; its slot is fetched while later events are counted. */
+		struct pend_dest *pd = &r->pdest[r->npdest++ % PIPE];
+		if (r->npdest > PIPE)
+			dest_stage(r, pd);
+		memcpy((char *)&pd->k, &w0, 8);
+		memcpy((char *)&pd->k + 8, &w1, 8);
+		memcpy((char *)&pd->k + 16, &w2, 8);
+		memcpy((char *)&pd->k + 24, &w3, 8);
 		pd->h = r->last_h;
 		pd->wall = wall;
 		pd->failed = failed;
