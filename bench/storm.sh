@@ -5,30 +5,108 @@
 #   b  conntrail record -p 1: the hooks attached, every connect filtered
 #      out in the kernel (the floor: syscall tracepoints + program entry)
 #   c  conntrail record (system-wide, zstd, default buffer)
+#   c0 (with CT_BEFORE=BINARY) the same with another conntrail build, e.g.
+#      the one before a change, side by side in the same rounds
 #   d  perf record -e syscalls:sys_enter_connect -a
 #   e  perf record -e raw_syscalls:sys_enter --filter 'id == 42' -a (x86-64
 #      connect): perf on every syscall, filtering in the kernel
+#   f  empty BPF programs on syscalls:sys_enter_connect/sys_exit_connect
+#      (what the tracepoint backend attaches to)
+#   g  empty BPF programs on tp_btf/sys_enter + sys_exit that return at
+#      once unless the syscall is connect (the raw tracepoint alternative)
 # perf starts disabled and is enabled through its control fifo, so the storm
 # only begins once its events are on; the sample counts are printed.
-# in ROUNDS rounds (a c d a c d ...), so a shared machine's noise hits all
-# three alike, and prints medians: ns per connect, the ratios, lost events
+# in ROUNDS rounds (a b c d e f g a b c ...), so a shared machine's noise hits
+# all alike, and prints medians: ns per connect, the ratios, lost events
 # and bytes per event. Only the storm's own loop is timed (connstorm).
 #
-#   STORM_N=2000000 ROUNDS=3 BUILD=build bash bench/storm.sh
+# Right after each storm, still under the same configuration, a loop of
+# SYSCALLS getppid() calls is timed too: what each configuration costs the
+# syscalls that are not connect (the syscall tracepoints make every syscall
+# take the slow path; a raw sys_enter program runs on every one).
+#
+#   STORM_N=2000000 ROUNDS=3 SYSCALLS=10000000 BUILD=build bash bench/storm.sh
+#   CT_BEFORE=/tmp/old/conntrail bash bench/storm.sh   # adds c0
 set -u
 cd "$(dirname "$0")/.."
 : "${BUILD:=build}"
 N=${STORM_N:-2000000}
 ROUNDS=${ROUNDS:-3}
+SYSCALLS=${SYSCALLS:-10000000}
 CT=$PWD/$BUILD/conntrail
+CT_BEFORE=${CT_BEFORE:-}
 STORM=$PWD/$BUILD/tests/connstorm
 W=$(mktemp -d /var/tmp/ct-storm.XXXXXX) || exit 1
 trap 'rm -rf "$W"' EXIT
 [ "$(id -u)" -eq 0 ] || { echo "bench/storm.sh: needs root" >&2; exit 1; }
-for f in "$CT" "$STORM"; do
+for f in "$CT" "$STORM" ${CT_BEFORE:+"$CT_BEFORE"}; do
 	[ -x "$f" ] || { echo "bench/storm.sh: $f missing: run make first" >&2; exit 1; }
 done
 command -v perf >/dev/null || { echo "bench/storm.sh: perf is not installed" >&2; exit 1; }
+
+# The getppid loop: CPU time of the calling thread, like connstorm.
+cat >"$W/sysloop.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+static double ns(clockid_t c)
+{
+	struct timespec t;
+	clock_gettime(c, &t);
+	return t.tv_sec * 1e9 + t.tv_nsec;
+}
+int main(int argc, char **argv)
+{
+	long n = atol(argv[1]);
+	for (long i = 0; i < 100000; i++)
+		syscall(SYS_getppid);
+	double c0 = ns(CLOCK_THREAD_CPUTIME_ID), t0 = ns(CLOCK_MONOTONIC);
+	for (long i = 0; i < n; i++)
+		syscall(SYS_getppid);
+	printf("%.1f %.1f\n", (ns(CLOCK_MONOTONIC) - t0) / n, (ns(CLOCK_THREAD_CPUTIME_ID) - c0) / n);
+	return 0;
+}
+EOF
+cc -O2 -o "$W/sysloop" "$W/sysloop.c" || { echo "bench/storm.sh: sysloop did not build" >&2; exit 1; }
+
+# The empty-program floors f and g, loaded by bench/bpf_loader.c.
+cat >"$W/floor_tp.bpf.c" <<'EOF'
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+SEC("tp/syscalls/sys_enter_connect") int enter(void *ctx) { return 0; }
+SEC("tp/syscalls/sys_exit_connect") int leave(void *ctx) { return 0; }
+char LICENSE[] SEC("license") = "GPL";
+EOF
+NR_CONNECT=$(printf '#include <sys/syscall.h>\nSYS_connect\n' | cc -E -P - | tail -1)
+cat >"$W/floor_raw.bpf.c" <<EOF
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+__u64 seen;
+SEC("tp_btf/sys_enter") int BPF_PROG(enter, struct pt_regs *regs, long id)
+{
+	if (id == $NR_CONNECT)
+		seen++;
+	return 0;
+}
+SEC("tp_btf/sys_exit") int BPF_PROG(leave, struct pt_regs *regs, long ret)
+{
+	if (regs->orig_ax == $NR_CONNECT)
+		seen++;
+	return 0;
+}
+char LICENSE[] SEC("license") = "GPL";
+EOF
+FLOORS=1
+cc -O2 -o "$W/bpf_loader" bench/bpf_loader.c -lbpf -lelf -lz 2>"$W/cc.err" || FLOORS=0
+for f in floor_tp floor_raw; do
+	[ "$FLOORS" = 1 ] || break
+	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"$BUILD" -c "$W/$f.bpf.c" -o "$W/$f.bpf.o" \
+		2>>"$W/cc.err" || FLOORS=0
+done
+[ "$FLOORS" = 1 ] || echo "bench/storm.sh: no f/g floors: $(head -c 300 "$W/cc.err")" >&2
 
 # "WALL CPU" ns per connect from connstorm's line.
 ns_of() { sed -n 's/.* ns_per_connect=\([0-9.]*\) cpu_ns_per_connect=\([0-9.]*\).*/\1 \2/p' "$1"; }
@@ -37,19 +115,35 @@ wait_file() {
 	for _ in $(seq 400); do [ -s "$1" ] && return 0; sleep 0.05; done
 	return 1
 }
+# storm: the connect storm, then the getppid loop; "WALL CPU SYSWALL SYSCPU".
+storm() {
+	"$STORM" "$N" --warmup 10000 >"$W/out"
+	echo "$(ns_of "$W/out") $("$W/sysloop" "$SYSCALLS")"
+}
 
-run_none() { "$STORM" "$N" --warmup 10000 >"$W/out"; ns_of "$W/out"; }
+run_none() { storm; }
 
-run_record() { # [RECORD ARGS..]
+run_record() { # BINARY [RECORD ARGS..]
+	local bin=$1
+	shift
 	rm -f "$W/t.ctr"
-	"$CT" record -o "$W/t.ctr" "$@" 2>"$W/rec.err" &
+	"$bin" record -o "$W/t.ctr" "$@" 2>"$W/rec.err" &
 	local rec=$!
 	wait_file "$W/t.ctr" || { echo "bench/storm.sh: record did not start" >&2; kill $rec; return 1; }
-	"$STORM" "$N" --warmup 10000 >"$W/out"
+	storm
 	kill -INT $rec
 	wait $rec
-	ns_of "$W/out"
 	sed -n 's/^conntrail record: \([0-9]*\) events, \([0-9]*\) lost, .* \([0-9]*\) bytes, .*/\1 \2 \3/p' "$W/rec.err" >"$W/rec.sum"
+}
+
+run_floor() { # OBJECT
+	"$W/bpf_loader" "$1" >"$W/loader.out" 2>"$W/loader.err" </dev/null &
+	local l=$!
+	for _ in $(seq 400); do grep -q ready "$W/loader.out" && break; sleep 0.05; done
+	grep -q ready "$W/loader.out" || { echo "bench/storm.sh: $1 did not load: $(head -c 200 "$W/loader.err")" >&2; kill $l; wait $l; return 1; }
+	storm
+	kill -INT $l
+	wait $l
 }
 
 # run_perf EVENT [FILTER]: perf recording EVENT system-wide during the storm;
@@ -70,11 +164,10 @@ run_perf() {
 		exec 7>&- 8>&-
 		return 1
 	fi
-	"$STORM" "$N" --warmup 10000 >"$W/out"
+	storm
 	kill -INT $p
 	wait $p
 	exec 7>&- 8>&-
-	ns_of "$W/out"
 	perf report -i "$W/perf.data" --stats 2>/dev/null |
 		sed -n 's/^ *SAMPLE events: *\([0-9]*\).*/\1/p' | head -1 >"$W/perf.samples"
 	[ -s "$W/perf.samples" ] || echo 0 >"$W/perf.samples" # no SAMPLE line: none
@@ -83,15 +176,29 @@ run_perf() {
 # median COLUMN: of that column of stdin.
 median() { awk -v c="$1" '{print $c}' | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
-: >"$W/a" ; : >"$W/b" ; : >"$W/c" ; : >"$W/d"; : >"$W/e"; : >"$W/sums"; : >"$W/dsamples"; : >"$W/esamples"
+for f in a b c c0 d e f g sums sums0 dsamples esamples; do : >"$W/$f"; done
 for r in $(seq "$ROUNDS"); do
 	run_none >>"$W/a"
-	run_record -p 1 >>"$W/b"
-	run_record >>"$W/c" && cat "$W/rec.sum" >>"$W/sums"
+	run_record "$CT" -p 1 >>"$W/b"
+	run_record "$CT" >>"$W/c" && cat "$W/rec.sum" >>"$W/sums"
+	if [ -n "$CT_BEFORE" ]; then
+		run_record "$CT_BEFORE" >>"$W/c0" && cat "$W/rec.sum" >>"$W/sums0"
+	fi
 	run_perf syscalls:sys_enter_connect >>"$W/d" && cat "$W/perf.samples" >>"$W/dsamples"
 	run_perf raw_syscalls:sys_enter 'id == 42' >>"$W/e" && cat "$W/perf.samples" >>"$W/esamples"
-	echo "round $r: none $(tail -1 "$W/a"), floor $(tail -1 "$W/b"), record $(tail -1 "$W/c"), perf $(tail -1 "$W/d") ($(tail -1 "$W/dsamples") samples), perf-raw $(tail -1 "$W/e") ($(tail -1 "$W/esamples") samples) (wall cpu ns); record events/lost/bytes: $(tail -1 "$W/sums")" >&2
+	if [ "$FLOORS" = 1 ]; then
+		run_floor "$W/floor_tp.bpf.o" >>"$W/f"
+		run_floor "$W/floor_raw.bpf.o" >>"$W/g"
+	fi
+	echo "round $r: none $(tail -1 "$W/a" | cut -d' ' -f1,2), floor $(tail -1 "$W/b" | cut -d' ' -f1,2), record $(tail -1 "$W/c" | cut -d' ' -f1,2), perf $(tail -1 "$W/d" | cut -d' ' -f1,2) ($(tail -1 "$W/dsamples") samples), perf-raw $(tail -1 "$W/e" | cut -d' ' -f1,2) ($(tail -1 "$W/esamples") samples) (wall cpu ns); record events/lost/bytes: $(tail -1 "$W/sums")" >&2
 done
+# row LABEL FILE COLUMN BASE [EXTRA]: one line of a report.
+row() {
+	local v
+	[ -s "$2" ] || return 0
+	v=$(median "$3" <"$2")
+	printf '  %-16s%8.1f   /a %.3f  (%+.1f%%)%s\n' "$1" "$v" "$(echo "$v / $4" | bc -l)" "$(echo "($v / $4 - 1) * 100" | bc -l)" "${5:-}"
+}
 report() { # report LABEL COLUMN
 	local a b c d e
 	a=$(median "$2" <"$W/a")
@@ -106,9 +213,36 @@ report() { # report LABEL COLUMN
 	printf '  d perf connect  %8.1f   d/a %.3f  (%+.1f%%)  samples/round: %s\n' "$d" "$(echo "$d / $a" | bc -l)" "$(echo "($d / $a - 1) * 100" | bc -l)" "$(xargs <"$W/dsamples")"
 	printf '  e perf raw      %8.1f   e/a %.3f  (%+.1f%%)  samples/round: %s\n' "$e" "$(echo "$e / $a" | bc -l)" "$(echo "($e / $a - 1) * 100" | bc -l)" "$(xargs <"$W/esamples")"
 }
+# extra LABEL COLUMN: the rows after e, and added cost record / perf.
+extra() {
+	local a c d
+	a=$(median "$2" <"$W/a")
+	c=$(median "$2" <"$W/c")
+	d=$(median "$2" <"$W/d")
+	row "c0 record before" "$W/c0" "$2" "$a"
+	row "f empty sys_*_connect" "$W/f" "$2" "$a"
+	row "g empty tp_btf sys_*" "$W/g" "$2" "$a"
+	printf '  added cost, record / perf connect ((c-a)/(d-a)): %.2f\n' "$(echo "($c - $a) / ($d - $a)" | bc -l)"
+	if [ -s "$W/c0" ]; then
+		local c0
+		c0=$(median "$2" <"$W/c0")
+		printf '  added cost, before: (c0-a)/(d-a) %.2f; record - before: %+.1f ns\n' "$(echo "($c0 - $a) / ($d - $a)" | bc -l)" "$(echo "$c - $c0" | bc -l)"
+	fi
+}
 echo "UDP connect storm, $N connects x $ROUNDS rounds, backend $(sed -n 's/.*backend \([a-z]*\),.*/\1/p' "$W/rec.err")"
 report "storm thread CPU time (user+sys, BPF included)" 2
 report "wall clock (noisy on a shared machine)" 1
 lost=$(awk '{s += $2} END {print s + 0}' "$W/sums")
 bpe=$(awk '{e += $1; b += $3} END {printf "%.2f", e ? b / e : 0}' "$W/sums")
 echo "record: lost $lost events over all rounds; $bpe bytes per event (zstd)"
+echo "more rows, storm thread CPU time (medians, ns per connect):"
+extra "cpu" 2
+[ -s "$W/sums0" ] && echo "record before: lost $(awk '{s += $2} END {print s + 0}' "$W/sums0") events over all rounds"
+echo "other syscalls: getppid() x $SYSCALLS right after each storm, same configuration (medians, CPU ns per call; added = minus a):"
+a=$(median 4 <"$W/a")
+printf '  a none          %8.1f\n' "$a"
+for k in "b floor (-p 1):b" "c record:c" "c0 record before:c0" "d perf connect:d" "e perf raw:e" "f empty sys_*_connect:f" "g empty tp_btf sys_*:g"; do
+	[ -s "$W/${k##*:}" ] || continue
+	v=$(median 4 <"$W/${k##*:}")
+	printf '  %-16s%8.1f   added %+6.1f ns a call\n' "${k%:*}" "$v" "$(echo "$v - $a" | bc -l)"
+done
