@@ -889,7 +889,9 @@ static int decode_proc(struct ct_reader *r, const uint8_t *p, const uint8_t *end
 	return 0;
 }
 
-int ct_reader_next(struct ct_reader *r, const struct ct_record **rec)
+/* Everything but the common case of ct_reader_next: records other than
+ * events, bad records, the end of a chunk. */
+static __attribute__((noinline)) int next_slow(struct ct_reader *r, const struct ct_record **rec)
 {
 	r->started = 1;
 	for (;;) {
@@ -962,6 +964,37 @@ uint64_t ct_reader_event_proc_token(const struct ct_reader *r)
 	if (r->tab.cur_proc == UINT32_MAX)
 		return 0;
 	return r->chunk_loads << 17 | ((uint64_t)r->tab.cur_proc + 1);
+}
+
+/* The common case, an event inside an event chunk, with few registers to
+ * save: the rest is next_slow's. */
+int ct_reader_next(struct ct_reader *r, const struct ct_record **rec)
+{
+	const uint8_t *p = r->rp, *end = r->rend;
+	if (__builtin_expect(!p || p >= end || r->ckind != CT_CHUNK_EVENTS, 0))
+		return next_slow(r, rec);
+	uint64_t head, dts;
+	p = get_varint(p, end, &head);
+	if (!p || (head & 1))
+		return next_slow(r, rec); /* a meta record, or damage next_slow reports */
+	uint64_t mask = head >> 1;
+	if ((mask & ~(uint64_t)CT_F_ALL) || !(p = get_varint(p, end, &dts)))
+		return next_slow(r, rec);
+	struct ct_event *ev = &r->evrec.ev;
+	ev->ts_ns = r->prev_ts += dts;
+	if (!(p = ct_event_decode(&r->tab, p, end, ev, (uint32_t)mask))) {
+		/* The state is half applied: drop the chunk as next_slow would. */
+		damage(r, r->cseq, r->coff, "bad record");
+		r->rp = r->rend = NULL;
+		return next_slow(r, rec);
+	}
+	r->rp = p;
+	r->started = 1;
+	if (ev->ts_ns < r->q.since_ns || (r->q.until_ns && ev->ts_ns > r->q.until_ns))
+		return next_slow(r, rec);
+	r->st.events++;
+	*rec = &r->evrec;
+	return 1;
 }
 
 void ct_reader_stats(const struct ct_reader *r, struct ct_reader_stats *st)
