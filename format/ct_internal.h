@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "ctrace.h"
 
@@ -236,10 +237,220 @@ uint32_t ct_event_diff(const struct ct_event *prev, const struct ct_event *ev);
  * table references substituted). NULL on allocation failure. */
 uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *prev,
 			 const struct ct_event *ev, uint32_t diff, uint32_t *mask);
-/* Apply the fields of mask to st in place. NULL on malformed input. */
-const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p, const uint8_t *end,
-			       struct ct_event *st, uint32_t mask);
+/* Append to a table (encoder and decoder call these with the same
+ * entries); a full table (CT_TAB_MAX) takes nothing. -1 on allocation
+ * failure. */
+int ct_evtab_push_proc(struct ct_evtab *t, const struct ct_pctx *c);
+int ct_evtab_push_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path);
 /* Zero the bytes the format does not keep (address tails, path tail...). */
 void ct_event_normalise(struct ct_event *ev);
+
+/* ------------------------------------------------------------ decoding */
+/* Inline here so the reader's per-event path has no call to make. */
+
+static inline size_t addr_len(uint16_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static inline void pctx_of(struct ct_pctx *c, const struct ct_event *ev)
+{
+	memset(c, 0, sizeof(*c));
+	c->cgroup_id = ev->cgroup_id;
+	c->pid = ev->pid;
+	c->ppid = ev->ppid;
+	c->uid = ev->uid;
+	c->gid = ev->gid;
+	memcpy(c->comm, ev->comm, CT_COMM_LEN);
+}
+
+static inline void dest_of(struct ct_dest *d, const struct ct_event *ev)
+{
+	memset(d, 0, sizeof(*d));
+	d->scope_id = ev->scope_id;
+	d->family = ev->family;
+	d->type = ev->type;
+	d->proto = ev->proto;
+	d->dport = ev->dport;
+	d->path_len = ev->path_len;
+	memcpy(d->daddr, ev->daddr, 16);
+}
+
+#define GETV(dst)                                                                                  \
+	do {                                                                                       \
+		uint64_t v_;                                                                       \
+		p = get_varint(p, end, &v_);                                                       \
+		if (!p)                                                                            \
+			return NULL;                                                               \
+		dst = v_;                                                                          \
+	} while (0)
+
+/* Values wider than their field are malformed, not silently truncated. */
+#define GETV_MAX(dst, max)                                                                         \
+	do {                                                                                       \
+		uint64_t w_;                                                                       \
+		GETV(w_);                                                                          \
+		if (w_ > (max))                                                                    \
+			return NULL;                                                               \
+		dst = w_;                                                                          \
+	} while (0)
+
+#define GETZ32(dst)                                                                                \
+	do {                                                                                       \
+		uint64_t w_;                                                                       \
+		GETV(w_);                                                                          \
+		int64_t s_ = unzigzag(w_);                                                         \
+		if (s_ < INT32_MIN || s_ > INT32_MAX)                                              \
+			return NULL;                                                               \
+		dst = (int32_t)s_;                                                                 \
+	} while (0)
+
+static inline void set_path(struct ct_event *st, const void *src, size_t n)
+{
+	if (n)
+		memcpy(st->path, src, n);
+	if (n < st->path_len)
+		memset(st->path + n, 0, st->path_len - n);
+	st->path_len = (uint8_t)n;
+}
+
+static inline void set_family(struct ct_event *st, uint16_t fam)
+{
+	/* Keep the "IPv4 tail is zero" invariant across family changes. */
+	if (fam == AF_INET && st->family != AF_INET) {
+		memset(st->daddr + 4, 0, 12);
+		memset(st->saddr + 4, 0, 12);
+	}
+	st->family = fam;
+}
+
+/* Apply the fields of mask to st in place. NULL on malformed input. */
+static inline const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p,
+					     const uint8_t *end, struct ct_event *st, uint32_t m)
+{
+	int64_t tid_off = (int64_t)st->tid - st->pid;
+
+	if (m & CT_F_PROC_REF) {
+		uint64_t i;
+		GETV(i);
+		if (i >= t->nproc || (m & CT_F_PROC))
+			return NULL;
+		const struct ct_pctx *c = &t->procs[i];
+		t->cur_proc = (uint32_t)i;
+		st->cgroup_id = c->cgroup_id;
+		st->pid = c->pid;
+		st->ppid = c->ppid;
+		st->uid = c->uid;
+		st->gid = c->gid;
+		memcpy(st->comm, c->comm, CT_COMM_LEN);
+	}
+	/* Spelled-out process fields are rare: one branch skips them all. */
+	if (m & CT_F_PROC) {
+		if (m & CT_F_PID)
+			GETV_MAX(st->pid, UINT32_MAX);
+		if (m & CT_F_PPID)
+			GETV_MAX(st->ppid, UINT32_MAX);
+		if (m & CT_F_UID)
+			GETV_MAX(st->uid, UINT32_MAX);
+		if (m & CT_F_GID)
+			GETV_MAX(st->gid, UINT32_MAX);
+		if (m & CT_F_CGROUP)
+			GETV(st->cgroup_id);
+		if (m & CT_F_COMM) {
+			if (p >= end || *p > CT_COMM_LEN || (size_t)(end - p - 1) < *p)
+				return NULL;
+			size_t n = *p++;
+			memcpy(st->comm, p, n);
+			memset(st->comm + n, 0, CT_COMM_LEN - n);
+			p += n;
+		}
+		struct ct_pctx c;
+		pctx_of(&c, st);
+		uint32_t n = t->nproc;
+		if (ct_evtab_push_proc(t, &c))
+			return NULL;
+		t->cur_proc = t->nproc > n ? n : UINT32_MAX;
+	}
+	if (m & CT_F_TID) {
+		uint64_t w;
+		GETV(w);
+		tid_off = unzigzag(w);
+	}
+	int64_t tid = (int64_t)st->pid + tid_off;
+	if (tid < 0 || tid > UINT32_MAX)
+		return NULL;
+	st->tid = (uint32_t)tid;
+
+	if (m & CT_F_DEST_REF) {
+		uint64_t i;
+		GETV(i);
+		if (i >= t->ndest || (m & CT_F_DEST))
+			return NULL;
+		const struct ct_dest *d = &t->dests[i];
+		set_family(st, d->family);
+		st->type = d->type;
+		st->proto = d->proto;
+		st->dport = d->dport;
+		st->scope_id = d->scope_id;
+		memcpy(st->daddr, d->daddr, 16);
+		if (d->path_len || st->path_len)
+			set_path(st, t->paths + d->path_off, d->path_len);
+	}
+	if (m & CT_F_DEST) {
+		if (m & CT_F_FTP) {
+			uint16_t fam;
+			GETV_MAX(fam, UINT16_MAX);
+			set_family(st, fam);
+			GETV_MAX(st->type, UINT16_MAX);
+			GETV_MAX(st->proto, UINT16_MAX);
+		}
+		if (m & CT_F_DADDR) {
+			size_t n = addr_len(st->family);
+			if ((size_t)(end - p) < n)
+				return NULL;
+			memcpy(st->daddr, p, n);
+			p += n;
+		}
+		if (m & CT_F_DPORT) {
+			if (end - p < 2)
+				return NULL;
+			st->dport = get_le16(p);
+			p += 2;
+		}
+		if (m & CT_F_PATH) {
+			if (p >= end || *p > CT_UNIX_PATH_MAX || (size_t)(end - p - 1) < *p)
+				return NULL;
+			size_t n = *p++;
+			set_path(st, p, n);
+			p += n;
+		}
+		if (m & CT_F_SCOPE)
+			GETV_MAX(st->scope_id, UINT32_MAX);
+		struct ct_dest d;
+		dest_of(&d, st);
+		if (ct_evtab_push_dest(t, &d, st->path))
+			return NULL;
+	}
+	if (m & CT_F_SADDR) {
+		size_t n = addr_len(st->family);
+		if ((size_t)(end - p) < n + 2)
+			return NULL;
+		st->sport = get_le16(p);
+		memcpy(st->saddr, p + 2, n);
+		p += 2 + n;
+	}
+	if (m & CT_F_SOCKFD)
+		GETZ32(st->sockfd);
+	if (m & CT_F_RET)
+		GETZ32(st->ret);
+	if (m & CT_F_LATENCY)
+		GETV(st->latency_ns);
+	if (m & CT_F_FLAGS)
+		GETV_MAX(st->flags, UINT16_MAX);
+	return p;
+}
+#undef GETV
+#undef GETV_MAX
+#undef GETZ32
 
 #endif
