@@ -2,31 +2,39 @@
 # report names the command line of each process group: the JSON "cmdline"
 # and the text "cmd:" line must be the command line the generator wrote in
 # its process records for that executable (read from its program table, the
-# generator's input, not from any conntrail output).
+# generator's input, not from any conntrail output). Small chunks: the
+# session's per-chunk process tokens repeat from chunk to chunk, so a cache
+# that mixed them up would show programs with another program's exe.
 . tests/lib.sh
 
-"$GEN" -n 60000 --seed 23 --profile mixed -o "$TMP/m.ctr" ||
+"$GEN" -n 200000 --seed 23 --profile mixed --chunk-events 3000 -o "$TMP/m.ctr" ||
 	{ fail "generator"; done_testing; }
 
-# exe -> command line, from the generator's program templates.
-python3 - tools/conntrail-gen.c >"$TMP/args.json" <<'PY' || fail "program table"
+# exe -> command line and comm -> exe, from the generator's program templates.
+python3 - tools/conntrail-gen.c "$TMP/exes.json" >"$TMP/args.json" <<'PY' || fail "program table"
 import json, re, sys
 src = open(sys.argv[1]).read()
 table = src[src.index("progs[] = {"):]
 table = table[:table.index("};")]
 rows = re.findall(r'\{\s*"([^"]*)",\s*"([^"]*)",\s*"([^"]*)"', table)
 print(json.dumps({exe: args for _comm, exe, args in rows}))
+json.dump({comm: exe for comm, exe, _args in rows}, open(sys.argv[2], "w"))
 PY
 check "program table has rows" test "$(jq length "$TMP/args.json")" -ge 10
 
 check "report --json" "$CONNTRAIL" report -q --json --top 0 --by process "$TMP/m.ctr" >"$TMP/r.json"
-check "cmdline per process group" python3 - "$TMP/args.json" "$TMP/r.json" <<'PY'
+check "cmdline per process group" python3 - "$TMP/args.json" "$TMP/r.json" "$TMP/exes.json" <<'PY'
 import json, sys
 args = json.load(open(sys.argv[1]))
 rep = json.load(open(sys.argv[2]))
+exes = json.load(open(sys.argv[3]))
 bad, named = [], 0
 for p in rep["processes"]:
     exe = p.get("exe")
+    # One trace, pids never reused: an event's process-table entry (found
+    # through the session's caches) has the exe of the program it runs.
+    if exe is not None and exes.get(p["comm"]) != exe:
+        bad.append(f"{p['comm']}: exe {exe}, the generator runs {exes.get(p['comm'])}")
     if exe is None:
         if "cmdline" in p:
             bad.append(f"{p['comm']}: no exe but cmdline {p['cmdline']!r}")
