@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -132,7 +133,6 @@ int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bp
 
 	/* Configure: settings are read-only once loaded. */
 	b->buffer_bytes = round_pow2(cfg->buffer_bytes);
-	skel->rodata->backend_tracepoint = which == REC_TRACEPOINT;
 	skel->rodata->filter_pids = cfg->filter_pids != 0;
 	skel->rodata->filter_cgroup = cfg->cgroup_id;
 	skel->rodata->self_tgid = cfg->self_tgid;
@@ -142,8 +142,11 @@ int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bp
 	bpf_map__set_max_entries(skel->maps.events, (uint32_t)b->buffer_bytes);
 	bpf_program__set_autoload(skel->progs.lsm_connect, which == REC_LSM);
 	bpf_program__set_autoload(skel->progs.fentry_connect, which == REC_FENTRY);
+	/* lsm and fentry open the entry in their hook: no sys_enter program. */
+	skel->rodata->nr_connect = SYS_connect;
 	b->plain_loads = which == REC_TRACEPOINT && kernel_has_func("bpf_rdonly_cast");
-	bpf_program__set_autoload(skel->progs.tp_enter_connect, !b->plain_loads);
+	bpf_program__set_autoload(skel->progs.tp_enter_connect,
+				  which == REC_TRACEPOINT && !b->plain_loads);
 	bpf_program__set_autoload(skel->progs.tp_enter_connect_cast, b->plain_loads);
 
 	err = conntrail_bpf__load(skel);
