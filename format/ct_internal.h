@@ -387,7 +387,19 @@ static inline const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *
 		if (i >= t->ndest || (m & CT_F_DEST))
 			return NULL;
 		const struct ct_dest *d = &t->dests[i];
-		set_family(st, d->family);
+		/* daddr comes whole from the table (an IPv4 entry's tail is
+		 * zero), so only saddr's tail is cleared on a switch to IPv4,
+		 * without a branch: the family changes at random. */
+		uint64_t keep = -(uint64_t)(d->family != AF_INET || st->family == AF_INET);
+		uint32_t s4;
+		uint64_t s8;
+		memcpy(&s4, st->saddr + 4, 4);
+		memcpy(&s8, st->saddr + 8, 8);
+		s4 &= (uint32_t)keep;
+		s8 &= keep;
+		memcpy(st->saddr + 4, &s4, 4);
+		memcpy(st->saddr + 8, &s8, 8);
+		st->family = d->family;
 		st->type = d->type;
 		st->proto = d->proto;
 		st->dport = d->dport;
