@@ -190,7 +190,7 @@ for r in $(seq "$ROUNDS"); do
 		run_floor "$W/floor_tp.bpf.o" >>"$W/f"
 		run_floor "$W/floor_raw.bpf.o" >>"$W/g"
 	fi
-	echo "round $r: none $(tail -1 "$W/a" | cut -d' ' -f1,2), floor $(tail -1 "$W/b" | cut -d' ' -f1,2), record $(tail -1 "$W/c" | cut -d' ' -f1,2), perf $(tail -1 "$W/d" | cut -d' ' -f1,2) ($(tail -1 "$W/dsamples") samples), perf-raw $(tail -1 "$W/e" | cut -d' ' -f1,2) ($(tail -1 "$W/esamples") samples) (wall cpu ns); record events/lost/bytes: $(tail -1 "$W/sums")" >&2
+	echo "round $r: none $(tail -1 "$W/a" | cut -d' ' -f1,2), floor $(tail -1 "$W/b" | cut -d' ' -f1,2), record $(tail -1 "$W/c" | cut -d' ' -f1,2), perf $(tail -1 "$W/d" | cut -d' ' -f1,2) ($(tail -1 "$W/dsamples") samples), perf-raw $(tail -1 "$W/e" | cut -d' ' -f1,2) ($(tail -1 "$W/esamples") samples) (wall cpu ns); record events/lost/bytes: $(tail -1 "$W/sums")${CT_BEFORE:+; before $(tail -1 "$W/c0" | cut -d' ' -f1,2)}; floors f $(tail -1 "$W/f" | cut -d' ' -f1,2), g $(tail -1 "$W/g" | cut -d' ' -f1,2)" >&2
 done
 # row LABEL FILE COLUMN BASE [EXTRA]: one line of a report.
 row() {
