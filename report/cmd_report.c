@@ -1712,13 +1712,8 @@ int cmd_report(int argc, char **argv)
 			free(r);
 			return CT_EXIT_OK;
 		default:
-			/* One line naming the option (getopt's own message is off). */
-			if (optind > 0 && !strncmp(argv[optind - 1], "--", 2))
-				ct_err("%s: unknown option or missing argument", argv[optind - 1]);
-			else
-				ct_err("-%c: unknown option or missing argument", optopt);
 			free(r);
-			return CT_EXIT_USAGE;
+			return ct_bad_option(argv);
 		}
 	}
 	if (r->by && !top_given)

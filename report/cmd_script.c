@@ -437,12 +437,7 @@ int cmd_script(int argc, char **argv)
 			usage(stdout);
 			return CT_EXIT_OK;
 		default:
-			/* One line naming the option (getopt's own message is off). */
-			if (optind > 0 && !strncmp(argv[optind - 1], "--", 2))
-				ct_err("%s: unknown option or missing argument", argv[optind - 1]);
-			else
-				ct_err("-%c: unknown option or missing argument", optopt);
-			return CT_EXIT_USAGE;
+			return ct_bad_option(argv);
 		}
 	}
 	opts.paths = (const char *const *)argv + optind;
