@@ -52,8 +52,8 @@ struct {
 	__type(value, __u8);
 } traced SEC(".maps");
 
-/* One entry per thread that connects: the attempt between sys_enter and
- * sys_exit, else CTB_IDLE. Task storage rather than a hash by tid: found
+/* One entry per thread that connects: the attempt from sys_enter_connect
+ * (or the lsm/fentry hook) to sys_exit_connect, else CTB_IDLE. Task storage rather than a hash by tid: found
  * through the task without hashing (about half the cost), never full, and
  * freed with the thread. Entries are reused in place. */
 struct {
@@ -324,8 +324,8 @@ static __always_inline int enter_connect(struct trace_event_raw_sys_enter *ctx, 
 	return 0;
 }
 
-/* User space autoloads one of the two: _cast where the kernel has
- * bpf_rdonly_cast and the backend is tracepoint, the other elsewhere. */
+/* Tracepoint backend only; user space autoloads one of the two: _cast
+ * where the kernel has bpf_rdonly_cast, the other where it does not. */
 SEC("tp/syscalls/sys_enter_connect")
 int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
