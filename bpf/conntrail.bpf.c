@@ -53,9 +53,10 @@ struct {
 } traced SEC(".maps");
 
 /* One entry per thread that connects: the attempt from sys_enter_connect
- * (or the lsm/fentry hook) to sys_exit_connect, else CTB_IDLE. Task storage rather than a hash by
- * tid: found through the task without hashing (about half the cost), never full, and freed with the
- * thread. Entries are reused in place. */
+ * (or the lsm/fentry hook) to sys_exit_connect, else CTB_IDLE. Task storage
+ * rather than a hash by tid: found through the task without hashing (about
+ * half the cost), never full, and freed with the thread. Entries are reused
+ * in place. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
