@@ -173,23 +173,47 @@ run_perf() {
 	[ -s "$W/perf.samples" ] || echo 0 >"$W/perf.samples" # no SAMPLE line: none
 }
 
+# BPF programs someone else has on syscall tracepoints right now (other
+# engineers' tests on a shared machine): they slow every configuration.
+foreign_tracers() { bpftool perf list 2>/dev/null | grep -c 'sys_e[a-z_]*'; }
+# Before a round, give short-lived foreign tracers up to 10 s to finish.
+wait_quiet() {
+	for _ in $(seq 50); do
+		[ "$(foreign_tracers)" -eq 0 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+# note_foreign CONFIG: called before and after each run, when ours is off.
+note_foreign() { [ "$(foreign_tracers)" -eq 0 ] || echo "$1" >>"$W/foreign"; }
+
 # median COLUMN: of that column of stdin.
 median() { awk -v c="$1" '{print $c}' | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
-for f in a b c c0 d e f g sums sums0 dsamples esamples; do : >"$W/$f"; done
+for f in a b c c0 d e f g sums sums0 dsamples esamples foreign; do : >"$W/$f"; done
 for r in $(seq "$ROUNDS"); do
+	wait_quiet
+	note_foreign "$r a"
 	run_none >>"$W/a"
+	note_foreign "$r b"
 	run_record "$CT" -p 1 >>"$W/b"
+	note_foreign "$r c"
 	run_record "$CT" >>"$W/c" && cat "$W/rec.sum" >>"$W/sums"
 	if [ -n "$CT_BEFORE" ]; then
+		note_foreign "$r c0"
 		run_record "$CT_BEFORE" >>"$W/c0" && cat "$W/rec.sum" >>"$W/sums0"
 	fi
+	note_foreign "$r d"
 	run_perf syscalls:sys_enter_connect >>"$W/d" && cat "$W/perf.samples" >>"$W/dsamples"
+	note_foreign "$r e"
 	run_perf raw_syscalls:sys_enter 'id == 42' >>"$W/e" && cat "$W/perf.samples" >>"$W/esamples"
 	if [ "$FLOORS" = 1 ]; then
+		note_foreign "$r f"
 		run_floor "$W/floor_tp.bpf.o" >>"$W/f"
+		note_foreign "$r g"
 		run_floor "$W/floor_raw.bpf.o" >>"$W/g"
 	fi
+	note_foreign "$r end"
 	echo "round $r: none $(tail -1 "$W/a" | cut -d' ' -f1,2), floor $(tail -1 "$W/b" | cut -d' ' -f1,2), record $(tail -1 "$W/c" | cut -d' ' -f1,2), perf $(tail -1 "$W/d" | cut -d' ' -f1,2) ($(tail -1 "$W/dsamples") samples), perf-raw $(tail -1 "$W/e" | cut -d' ' -f1,2) ($(tail -1 "$W/esamples") samples) (wall cpu ns); record events/lost/bytes: $(tail -1 "$W/sums")${CT_BEFORE:+; before $(tail -1 "$W/c0" | cut -d' ' -f1,2)}; floors f $(tail -1 "$W/f" | cut -d' ' -f1,2), g $(tail -1 "$W/g" | cut -d' ' -f1,2)" >&2
 done
 # row LABEL FILE COLUMN BASE [EXTRA]: one line of a report.
@@ -238,6 +262,7 @@ echo "record: lost $lost events over all rounds; $bpe bytes per event (zstd)"
 echo "more rows, storm thread CPU time (medians, ns per connect):"
 extra "cpu" 2
 [ -s "$W/sums0" ] && echo "record before: lost $(awk '{s += $2} END {print s + 0}' "$W/sums0") events over all rounds"
+[ -s "$W/foreign" ] && echo "note: other BPF programs were on syscall tracepoints around these runs (round config): $(sort -u "$W/foreign" | xargs); they slow every configuration and disturb the getppid loop"
 echo "other syscalls: getppid() x $SYSCALLS right after each storm, same configuration (medians, CPU ns per call; added = minus a):"
 a=$(median 4 <"$W/a")
 printf '  a none          %8.1f\n' "$a"
