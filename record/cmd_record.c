@@ -921,6 +921,10 @@ int cmd_record(int argc, char **argv)
 	/* The writer keeps a chunk's events raw until it closes: 16384 of
 	 * them are ~5 MB, which keeps the recorder under 32 MiB of RSS. */
 	r->wopts.chunk_events = 16384;
+	/* An event reaches us up to one poll period after it happened, and the
+	 * writer ages a chunk from when we hand it the first event: flush that
+	 * much early, so a kill -9 loses at most 1 s of connects (DESIGN.md). */
+	r->wopts.flush_interval_ns = 1000000000ull - 2ull * POLL_MS * 1000000ull;
 	if (r->max_size) {
 		/* Smaller chunks keep a file close to --max-size. */
 		uint64_t n = r->max_size / 256;
