@@ -754,12 +754,7 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 			usage(stdout);
 			return -1;
 		default:
-			/* One line naming the option, not the whole usage. */
-			if (optind > 0 && !strncmp(argv[optind - 1], "--", 2))
-				ct_err("%s: unknown option or missing argument", argv[optind - 1]);
-			else
-				ct_err("-%c: unknown option or missing argument", optopt);
-			return CT_EXIT_USAGE;
+			return ct_bad_option(argv);
 		}
 	}
 	if (optind < argc)
