@@ -115,7 +115,8 @@ static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
 {
 	struct convert *cv = ctx;
 
-	if (cv->fmt->lost(cv->x, l, input, ct_session_wall_ns(cv->s, input, l->ts_ns)) < 0)
+	if (cv->fmt->lost &&
+	    cv->fmt->lost(cv->x, l, input, ct_session_wall_ns(cv->s, input, l->ts_ns)) < 0)
 		return write_failed(cv);
 	return 0;
 }

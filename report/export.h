@@ -91,6 +91,8 @@ struct ct_export_format {
 	/* wall_ns: the event's wall-clock time; proc is never NULL. */
 	int (*event)(struct ct_exporter *x, const struct ct_event *ev,
 		     const struct ct_proc_info *proc, unsigned input, int64_t wall_ns);
+	/* Optional: NULL where the format has nowhere to keep lost counts
+	 * (pcap, CSV; JSON lines and Tracee print connects only). */
 	int (*lost)(struct ct_exporter *x, const struct ct_lost *l, unsigned input,
 		    int64_t wall_ns);
 	/* Trailer (pcapng statistics), flush of out, free of x; also on error. */

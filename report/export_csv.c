@@ -245,15 +245,6 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev,
 	return 0;
 }
 
-static int csv_lost(struct ct_exporter *x, const struct ct_lost *l, unsigned input, int64_t wall_ns)
-{
-	(void)x;
-	(void)l;
-	(void)input;
-	(void)wall_ns;
-	return 0;
-}
-
 static int csv_close(struct ct_exporter *x)
 {
 	int rc = ct_out_flush(x->out);
@@ -265,6 +256,5 @@ const struct ct_export_format ct_export_csv = {
     .name = "csv",
     .open = csv_open,
     .event = csv_event,
-    .lost = csv_lost,
     .close = csv_close,
 };

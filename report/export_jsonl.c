@@ -45,17 +45,6 @@ static int jsonl_event(struct ct_exporter *x, const struct ct_event *ev,
 	return ct_out_write(x->out, x->line.p, x->line.len);
 }
 
-static int jsonl_lost(struct ct_exporter *x, const struct ct_lost *l, unsigned input,
-		      int64_t wall_ns)
-{
-	/* script --json prints connects only; so do we. */
-	(void)x;
-	(void)l;
-	(void)input;
-	(void)wall_ns;
-	return 0;
-}
-
 static int jsonl_close(struct ct_exporter *x)
 {
 	int rc = ct_out_flush(x->out);
@@ -68,6 +57,5 @@ const struct ct_export_format ct_export_jsonl = {
     .name = "jsonl",
     .open = jsonl_open,
     .event = jsonl_event,
-    .lost = jsonl_lost,
     .close = jsonl_close,
 };

@@ -117,17 +117,6 @@ static int pcap_sink_event(struct ct_exporter *x, const struct ct_event *ev,
 	return 0;
 }
 
-static int pcap_sink_lost(struct ct_exporter *x, const struct ct_lost *l, unsigned input,
-			  int64_t wall_ns)
-{
-	/* Classic pcap has nowhere to keep drop counts. */
-	(void)x;
-	(void)l;
-	(void)input;
-	(void)wall_ns;
-	return 0;
-}
-
 static int pcap_sink_close(struct ct_exporter *x)
 {
 	int rc = 0;
@@ -147,6 +136,5 @@ const struct ct_export_format ct_export_pcap = {
     .name = "pcap",
     .open = pcap_sink_open,
     .event = pcap_sink_event,
-    .lost = pcap_sink_lost,
     .close = pcap_sink_close,
 };

@@ -260,16 +260,6 @@ static int tracee_event(struct ct_exporter *x, const struct ct_event *ev,
 	return ct_out_write(x->out, b->p, b->len);
 }
 
-static int tracee_lost(struct ct_exporter *x, const struct ct_lost *l, unsigned input,
-		       int64_t wall_ns)
-{
-	(void)x;
-	(void)l;
-	(void)input;
-	(void)wall_ns;
-	return 0;
-}
-
 static int tracee_close(struct ct_exporter *x)
 {
 	int rc = ct_out_flush(x->out);
@@ -282,6 +272,5 @@ const struct ct_export_format ct_export_tracee = {
     .name = "tracee-json",
     .open = tracee_open,
     .event = tracee_event,
-    .lost = tracee_lost,
     .close = tracee_close,
 };
