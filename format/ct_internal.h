@@ -223,8 +223,9 @@ struct ct_evtab {
 	uint32_t *phash, *dhash; /* encoder only: index + 1, 0 empty */
 	uint32_t phcap, dhcap;
 	/* Decoder only: index of the entry equal to the decoded state's
-	 * process context, UINT32_MAX when none (chunk start, full table). */
-	uint32_t cur_proc;
+	 * process context / destination, UINT32_MAX when none (chunk start,
+	 * full table). */
+	uint32_t cur_proc, cur_dest;
 };
 void ct_evtab_reset(struct ct_evtab *t);
 void ct_evtab_free(struct ct_evtab *t);
@@ -387,6 +388,7 @@ static inline const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *
 		if (i >= t->ndest || (m & CT_F_DEST))
 			return NULL;
 		const struct ct_dest *d = &t->dests[i];
+		t->cur_dest = (uint32_t)i;
 		/* daddr comes whole from the table (an IPv4 entry's tail is
 		 * zero), so only saddr's tail is cleared on a switch to IPv4,
 		 * without a branch: the family changes at random. */
@@ -440,8 +442,10 @@ static inline const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *
 			GETV_MAX(st->scope_id, UINT32_MAX);
 		struct ct_dest d;
 		dest_of(&d, st);
+		uint32_t n = t->ndest;
 		if (ct_evtab_push_dest(t, &d, st->path))
 			return NULL;
+		t->cur_dest = t->ndest > n ? n : UINT32_MAX;
 	}
 	if (m & CT_F_SADDR) {
 		size_t n = addr_len(st->family);

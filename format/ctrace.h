@@ -312,6 +312,9 @@ void ct_reader_stats(const struct ct_reader *r, struct ct_reader_stats *st);
  * same nonzero token have the same context, so a caller may cache what it
  * looked up for it. 0 when there is no token for it. */
 uint64_t ct_reader_event_proc_token(const struct ct_reader *r);
+/* The same for the destination (family, type, proto, daddr, dport, path,
+ * scope_id) of that event: equal nonzero tokens, equal destinations. */
+uint64_t ct_reader_event_dest_token(const struct ct_reader *r);
 
 /* File totals as the writer counted them, stored in the index (format 1.0).
  * Returns 1 and fills *t when the index was read, else 0 (*t zeroed). */

@@ -73,7 +73,7 @@ uint32_t ct_event_diff(const struct ct_event *a, const struct ct_event *b)
 void ct_evtab_reset(struct ct_evtab *t)
 {
 	t->nproc = t->ndest = 0;
-	t->cur_proc = UINT32_MAX;
+	t->cur_proc = t->cur_dest = UINT32_MAX;
 	t->npaths = 0;
 	if (t->phash)
 		memset(t->phash, 0, t->phcap * sizeof(*t->phash));

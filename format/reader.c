@@ -966,6 +966,13 @@ uint64_t ct_reader_event_proc_token(const struct ct_reader *r)
 	return r->chunk_loads << 17 | ((uint64_t)r->tab.cur_proc + 1);
 }
 
+uint64_t ct_reader_event_dest_token(const struct ct_reader *r)
+{
+	if (r->tab.cur_dest == UINT32_MAX)
+		return 0;
+	return r->chunk_loads << 17 | ((uint64_t)r->tab.cur_dest + 1);
+}
+
 /* The common case, an event inside an event chunk, with few registers to
  * save: the rest is next_slow's. */
 int ct_reader_next(struct ct_reader *r, const struct ct_record **rec)

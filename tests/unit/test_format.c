@@ -562,6 +562,93 @@ static void test_tick(void)
 	free(m.p);
 }
 
+/* Events with the same nonzero token have the same process context / the
+ * same destination; most events have tokens. */
+#define TOK_SLOTS 65536
+struct tok_slot {
+	uint64_t tok;
+	struct ct_event ev;
+};
+static int proc_eq(const struct ct_event *a, const struct ct_event *b)
+{
+	return a->pid == b->pid && a->ppid == b->ppid && a->uid == b->uid && a->gid == b->gid &&
+	       a->cgroup_id == b->cgroup_id && !memcmp(a->comm, b->comm, CT_COMM_LEN);
+}
+static int dest_eq(const struct ct_event *a, const struct ct_event *b)
+{
+	return a->family == b->family && a->type == b->type && a->proto == b->proto &&
+	       a->dport == b->dport && a->scope_id == b->scope_id && a->path_len == b->path_len &&
+	       !memcmp(a->daddr, b->daddr, 16) && !memcmp(a->path, b->path, CT_UNIX_PATH_MAX);
+}
+/* Returns the number of events read. */
+static uint64_t check_tokens(struct ct_reader *r)
+{
+	struct tok_slot *ps = calloc(TOK_SLOTS, sizeof(*ps)), *ds = calloc(TOK_SLOTS, sizeof(*ds));
+	const struct ct_record *rec;
+	uint64_t events = 0, no_ptok = 0, no_dtok = 0, pbad = 0, dbad = 0, phits = 0, dhits = 0;
+	while (ps && ds && ct_reader_next(r, &rec) == 1) {
+		if (rec->type != CT_REC_EVENT)
+			continue;
+		events++;
+		uint64_t pt = ct_reader_event_proc_token(r), dt = ct_reader_event_dest_token(r);
+		no_ptok += !pt;
+		no_dtok += !dt;
+		if (pt) {
+			struct tok_slot *s = &ps[(pt * 0x9e3779b97f4a7c15ULL) >> 48];
+			if (s->tok == pt) {
+				phits++;
+				pbad += !proc_eq(&s->ev, &rec->ev);
+			}
+			s->tok = pt;
+			s->ev = rec->ev;
+		}
+		if (dt) {
+			struct tok_slot *s = &ds[(dt * 0x9e3779b97f4a7c15ULL) >> 48];
+			if (s->tok == dt) {
+				dhits++;
+				dbad += !dest_eq(&s->ev, &rec->ev);
+			}
+			s->tok = dt;
+			s->ev = rec->ev;
+		}
+	}
+	CHECK_EQ(pbad, 0);
+	CHECK_EQ(dbad, 0);
+	/* Tokens exist and repeat: they are worth caching on. */
+	CHECK(no_ptok * 10 <= events);
+	CHECK(no_dtok * 10 <= events);
+	CHECK(phits * 2 >= events);
+	CHECK(dhits * 2 >= events);
+	free(ps);
+	free(ds);
+	return events;
+}
+
+static void test_tokens(void)
+{
+	struct membuf m = {0};
+	write_trace(&m, CT_COMP_ZSTD, 20000, 3000);
+	for (int seekable = 1; seekable >= 0; seekable--) {
+		struct ct_reader_io io = mem_reader_io(&m, seekable);
+		struct ct_reader *r;
+		CHECK_EQ(ct_reader_open(&r, &io, NULL), 0);
+		CHECK_EQ(check_tokens(r), 20000);
+		ct_reader_close(r);
+	}
+	free(m.p);
+	/* Format 1.0 files (row-encoded event chunks) from the repository. */
+	const char *samples[] = {"samples/small.ctr", "samples/storm.ctr"};
+	for (int i = 0; i < 2; i++) {
+		struct ct_reader *r;
+		CHECK_EQ(ct_reader_open_file(&r, samples[i], NULL), 0);
+		if (!r)
+			continue;
+		CHECK_EQ(ct_reader_header(r)->version_major, 1);
+		CHECK(check_tokens(r) > 1000);
+		ct_reader_close(r);
+	}
+}
+
 static void test_strerror(void)
 {
 	for (int e = CT_E_NOSPC; e <= 0; e++)
@@ -579,6 +666,7 @@ int main(void)
 	test_pipe();
 	test_merge();
 	test_tick();
+	test_tokens();
 	test_strerror();
 	if (t_fails) {
 		fprintf(stderr, "test_format: %d checks failed\n", t_fails);
