@@ -164,11 +164,12 @@ size_t ct_packet_frame_ip_reply(uint8_t *p, const struct ct_event *ev);
  * ephemeral port derived from (pid, sockfd) so one socket = one stream. */
 uint16_t ct_packet_sport(const struct ct_event *ev);
 
-/* Packet comment "pid=1234 tid=1234 ppid=1 comm=curl exe=/usr/bin/curl
- * uid=1000 gid=1000 sockfd=3 result=ECONNREFUSED latency_ns=1200
- * container=abc path=/run/x.sock" at d; returns its length. Needs
- * ct_packet_comment_max(proc) bytes. Bytes other than printable ASCII
- * (space included) become \xNN; exe and container stop at 4096 bytes. */
+/* Packet comment "pid=1234 tid=1234 comm=curl exe=/usr/bin/curl uid=1000
+ * container=0123456789ab sockfd=3 result=ECONNREFUSED latency_ns=1200
+ * path=/run/x.sock" at d (keys absent when unknown; a hex container id is
+ * cut to 12 digits); returns its length. Needs ct_packet_comment_max(proc)
+ * bytes. Bytes other than printable ASCII (space included) become \xNN;
+ * exe and container stop at 4096 bytes. */
 size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc);
 size_t ct_packet_comment_max(const struct ct_proc_info *proc);
 

@@ -346,19 +346,36 @@ size_t ct_packet_comment_max(const struct ct_proc_info *proc)
 	return 512 + 4 * (CT_COMM_LEN + CT_UNIX_PATH_MAX + 2 * COMMENT_STR_MAX);
 }
 
-/* "pid=.. tid=.. ppid=.. comm=.. exe=.. uid=.. gid=..": the same for every
+/* "pid=.. tid=.. comm=.. exe=.. uid=..": the same for every
  * connect of a thread, so kept per thread and checked field by field (exe
- * by content: a pointer may be reused for another string). */
+ * by content: a pointer may be reused for another string). ppid and gid are
+ * left to the JSON and CSV exports: on every packet they are noise. */
 #define PREFIX_SLOTS 1024
 #define PREFIX_MAX 480
 static struct prefix_slot {
-	uint32_t pid, tid, ppid, uid, gid;
+	uint32_t pid, tid, uid;
 	char comm[CT_COMM_LEN];
 	const char *exe_ptr;
 	uint16_t exe_len, len; /* len 0: empty slot */
 	char exe[ESC_MAX];
 	char text[PREFIX_MAX];
 } * prefix_cache;
+
+/* Container ids as `docker ps` and `podman ps` print them: a long hex id is
+ * cut to its first 12 digits (the full id stays in the JSON and CSV). */
+#define CONTAINER_SHORT 12
+static size_t put_container(char *d, const char *id)
+{
+	size_t n = strnlen(id, COMMENT_STR_MAX);
+	size_t i = 0;
+	while (i < n && ((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+		i++;
+	if (i == n && n > CONTAINER_SHORT) {
+		memcpy(d, id, CONTAINER_SHORT);
+		return CONTAINER_SHORT;
+	}
+	return put_safe_cached(d, id);
+}
 
 static size_t comment_prefix(char *d, const struct ct_event *ev, const struct ct_proc_info *proc)
 {
@@ -368,8 +385,6 @@ static size_t comment_prefix(char *d, const struct ct_event *ev, const struct ct
 	o += ct_u64_dec(d + o, ev->pid);
 	o += LIT(d + o, " tid=");
 	o += ct_u64_dec(d + o, ev->tid);
-	o += LIT(d + o, " ppid=");
-	o += ct_u64_dec(d + o, ev->ppid);
 	o += LIT(d + o, " comm=");
 	o += put_safe(d + o, ev->comm, strnlen(ev->comm, CT_COMM_LEN));
 	if (proc->exe) {
@@ -378,8 +393,6 @@ static size_t comment_prefix(char *d, const struct ct_event *ev, const struct ct
 	}
 	o += LIT(d + o, " uid=");
 	o += ct_u64_dec(d + o, ev->uid);
-	o += LIT(d + o, " gid=");
-	o += ct_u64_dec(d + o, ev->gid);
 	return o;
 }
 
@@ -392,9 +405,8 @@ static size_t comment_prefix_cached(char *d, const struct ct_event *ev,
 		return comment_prefix(d, ev, proc);
 	struct prefix_slot *e =
 	    &prefix_cache[mix32(ev->tid * 0x9e3779b1u ^ ev->pid) % PREFIX_SLOTS];
-	if (e->len && e->pid == ev->pid && e->tid == ev->tid && e->ppid == ev->ppid &&
-	    e->uid == ev->uid && e->gid == ev->gid && !memcmp(e->comm, ev->comm, CT_COMM_LEN) &&
-	    e->exe_ptr == proc->exe &&
+	if (e->len && e->pid == ev->pid && e->tid == ev->tid && e->uid == ev->uid &&
+	    !memcmp(e->comm, ev->comm, CT_COMM_LEN) && e->exe_ptr == proc->exe &&
 	    (!proc->exe || !memcmp(e->exe, proc->exe, (size_t)e->exe_len + 1))) {
 		memcpy(d, e->text, e->len);
 		return e->len;
@@ -404,9 +416,7 @@ static size_t comment_prefix_cached(char *d, const struct ct_event *ev,
 	if (o <= PREFIX_MAX && exe_len < ESC_MAX) {
 		e->pid = ev->pid;
 		e->tid = ev->tid;
-		e->ppid = ev->ppid;
 		e->uid = ev->uid;
-		e->gid = ev->gid;
 		memcpy(e->comm, ev->comm, CT_COMM_LEN);
 		e->exe_ptr = proc->exe;
 		e->exe_len = (uint16_t)exe_len;
@@ -421,6 +431,10 @@ static size_t comment_prefix_cached(char *d, const struct ct_event *ev,
 size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc)
 {
 	size_t o = comment_prefix_cached(d, ev, proc);
+	if (proc->container && proc->container[0]) {
+		o += LIT(d + o, " container=");
+		o += put_container(d + o, proc->container);
+	}
 
 	if (ev->sockfd != -1) {
 		o += LIT(d + o, " sockfd=");
@@ -431,10 +445,6 @@ size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_pro
 	if (ev->flags & CT_EV_LATENCY) {
 		o += LIT(d + o, " latency_ns=");
 		o += ct_u64_dec(d + o, ev->latency_ns);
-	}
-	if (proc->container && proc->container[0]) {
-		o += LIT(d + o, " container=");
-		o += put_safe_cached(d + o, proc->container);
 	}
 	if (ev->family == 1) {
 		/* '@' for the NUL of an abstract name, as script prints it. */

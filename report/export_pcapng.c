@@ -12,9 +12,9 @@
  *         all frames keeps libpcap/tcpdump able to read the file):
  *         if_name = hostname, if_description = backend/kernel, if_os,
  *         if_tsresol = 9.
- *   EPB   one per connect: the frame of export_packet.c, epb_flags
- *         outbound, and a comment "pid=.. tid=.. comm=.. exe=.. uid=..
- *         sockfd=.. result=.. [path=..]". UNIX (and other non-IP) connects
+ *   EPB   one per connect: the frame of export_packet.c and a comment
+ *         "pid=.. tid=.. comm=.. exe=.. uid=.. [container=..] sockfd=..
+ *         result=.. [latency_ns=..] [path=..]"; no other option. UNIX (and other non-IP) connects
  *         are frames of ethertype 0x88b5 whose payload is the event's JSON
  *         line: eth.type == 0x88b5 selects them, and
  *         frame.comment contains "/run/x.sock" or frame contains "..."
@@ -45,15 +45,11 @@
 #define IF_DESCRIPTION 3
 #define IF_TSRESOL 9
 #define IF_OS 12
-#define EPB_FLAGS 2
 #define ISB_STARTTIME 2
 #define ISB_ENDTIME 3
 #define ISB_IFRECV 4
 #define ISB_IFDROP 5
 #define ISB_USRDELIV 8
-
-#define EPB_OUTBOUND 2u
-#define EPB_INBOUND 1u
 
 struct iface {
 	unsigned host;
@@ -319,9 +315,12 @@ static inline uint8_t *epb_head(uint8_t *p, unsigned id, uint64_t ns, size_t cap
 	return p + 28;
 }
 
-/* Options after the packet (a comment of clen bytes already at p + 4),
- * the end of options and the trailing length. Returns the block size. */
-static inline size_t epb_tail(uint8_t *start, uint8_t *p, uint32_t flags, size_t clen)
+/* Options after the packet (a comment of clen bytes already at p + 4) and
+ * the trailing length. Returns the block size. No epb_flags: the Ethernet
+ * addresses already say the direction (02:..:01 is the traced host), and no
+ * opt_endofopt, which the spec lets the block's end stand for: 12 bytes a
+ * packet that Wireshark would only repeat. */
+static inline size_t epb_tail(uint8_t *start, uint8_t *p, size_t clen)
 {
 	if (clen) {
 		le16(p, OPT_COMMENT);
@@ -331,11 +330,6 @@ static inline size_t epb_tail(uint8_t *start, uint8_t *p, uint32_t flags, size_t
 		memset(p + 4 + clen, 0, padded - clen);
 		p += 4 + padded;
 	}
-	le16(p, EPB_FLAGS);
-	le16(p + 2, 4);
-	le32(p + 4, flags);
-	le32(p + 8, 0); /* opt_endofopt */
-	p += 12;
 	uint32_t total = (uint32_t)(p + 4 - start);
 	le32(p, total);
 	le32(start + 4, total);
@@ -382,7 +376,7 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev,
 	size_t clen = ct_packet_comment((char *)opt + 4, ev, proc);
 	if (clen > 0xfff0)
 		clen = 0xfff0;
-	size_t used = epb_tail(start, opt, EPB_OUTBOUND, clen);
+	size_t used = epb_tail(start, opt, clen);
 	touch(&x->ifs[id], ns);
 
 	if (x->replies) {
@@ -392,7 +386,7 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev,
 			uint64_t rns = ns + ((ev->flags & CT_EV_LATENCY) ? ev->latency_ns : 0);
 			memset(r + 28 + rlen, 0, pad4(rlen) - rlen);
 			epb_head(r, id, rns, rlen);
-			used += epb_tail(r, r + 28 + pad4(rlen), EPB_INBOUND, 0);
+			used += epb_tail(r, r + 28 + pad4(rlen), 0);
 			touch(&x->ifs[id], rns);
 		}
 	}

@@ -54,6 +54,20 @@ esac
 exe=$(jq -r '.exe // empty' <<<"$first")
 [ -z "$exe" ] || [[ "$c1" == *"exe=$exe"* ]] || fail "comment lacks exe=$exe: $c1"
 expect_eq "comments on every packet" "$events" "$(count_ts 'frame.comment contains "pid="')"
+# The comment's documented shape: no ppid/gid (the JSON has them), a hex
+# container id cut to the 12 digits docker ps shows, on exactly its packets.
+expect_eq "no ppid/gid in comments" "0" "$(count_ts 'frame.comment contains "ppid=" || frame.comment contains "gid="')"
+cont=$("$CONNTRAIL" script --json "$TMP/t.ctr" | jq -r '.container // empty' | sort | uniq -c |
+	sort -rn | awk 'NR==1{print $2}')
+if [[ "$cont" =~ ^[0-9a-f]{13,}$ ]]; then
+	expect_eq "container=${cont:0:12} comments" \
+		"$("$CONNTRAIL" script --json "$TMP/t.ctr" | jq -r '.container // empty' | grep -cxF "$cont")" \
+		"$(count_ts "frame.comment contains \"container=${cont:0:12} \"")"
+	expect_eq "no full container id in comments" "0" \
+		"$(count_ts "frame.comment contains \"$cont\"")"
+else
+	fail "no long hex container id in the generated trace ('$cont')"
+fi
 n=$(count_script 'ret == ECONNREFUSED')
 [ "$n" -gt 0 ] || fail "no ECONNREFUSED generated"
 expect_eq "result=ECONNREFUSED comments" "$n" \
