@@ -173,4 +173,14 @@ uint16_t ct_packet_sport(const struct ct_event *ev);
 size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc);
 size_t ct_packet_comment_max(const struct ct_proc_info *proc);
 
+/* The same comment with its per-thread part ("pid=.. tid=.. comm=.. exe=..
+ * uid=.. container=..") kept from an earlier packet of that thread and
+ * process-table entry (ct_proc_info.serial), so a packet costs only its own
+ * keys. A proc with serial 0 but strings is built uncached; c NULL too. */
+struct ct_comment_cache;
+struct ct_comment_cache *ct_comment_cache_new(void); /* NULL: out of memory */
+void ct_comment_cache_free(struct ct_comment_cache *c);
+size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struct ct_event *ev,
+				const struct ct_proc_info *proc);
+
 #endif

@@ -42,11 +42,25 @@ static uint32_t sum16(const uint8_t *p, size_t n, uint32_t acc)
 	return acc;
 }
 
-static uint16_t fold(uint32_t acc)
+/* Sums below stay under 2^24, so two folds always suffice. */
+static inline uint16_t fold(uint32_t acc)
 {
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
 	return (uint16_t)~acc;
+}
+
+/* sum16 of an address (4 or 16 bytes), from 32-bit loads. */
+static inline uint32_t addr_sum(const uint8_t *a, size_t n)
+{
+	uint32_t acc = 0;
+	for (size_t i = 0; i < n; i += 4) {
+		uint32_t w;
+		memcpy(&w, a + i, 4);
+		w = __builtin_bswap32(w); /* network order -> value */
+		acc += (w >> 16) + (w & 0xffff);
+	}
+	return acc;
 }
 
 /* 32-bit mix (murmur3 finaliser) for stable, well spread ports and sequences. */
@@ -60,7 +74,7 @@ static uint32_t mix32(uint32_t h)
 	return h;
 }
 
-static uint32_t socket_key(const struct ct_event *ev)
+static inline uint32_t socket_key(const struct ct_event *ev)
 {
 	/* The fd names the socket within the process; without one, the thread. */
 	uint32_t who = ev->sockfd >= 0 ? (uint32_t)ev->sockfd : ev->tid ^ 0x80000000u;
@@ -72,17 +86,22 @@ static uint32_t socket_key(const struct ct_event *ev)
 	return mix32(ev->pid * 0x9e3779b1u ^ mix32(who));
 }
 
-uint16_t ct_packet_sport(const struct ct_event *ev)
+static inline uint16_t sport_of(const struct ct_event *ev, uint32_t key)
 {
 	if ((ev->flags & CT_EV_SADDR) && ev->sport)
 		return ev->sport;
 	/* Linux's default ephemeral range, 32768..60999. */
-	return (uint16_t)(32768 + socket_key(ev) % 28232);
+	return (uint16_t)(32768 + key % 28232);
+}
+
+uint16_t ct_packet_sport(const struct ct_event *ev)
+{
+	return sport_of(ev, socket_key(ev));
 }
 
 enum l4 { L4_NONE, L4_TCP, L4_UDP, L4_ICMP };
 
-static enum l4 l4_of(const struct ct_event *ev, uint8_t *ipproto)
+static inline enum l4 l4_of(const struct ct_event *ev, uint8_t *ipproto)
 {
 	uint16_t pr = ev->proto;
 
@@ -106,23 +125,23 @@ static enum l4 l4_of(const struct ct_event *ev, uint8_t *ipproto)
 }
 
 /* IP header for src -> dst carrying l4len bytes of protocol proto; returns
- * its length and the pseudo-header sum for the transport checksum. */
-static size_t ip_header(uint8_t *p, int v6, const uint8_t *src, const uint8_t *dst, uint8_t proto,
-			size_t l4len, uint32_t *pseudo)
+ * its length and the pseudo-header sum for the transport checksum. The
+ * checksums are summed from the field values, not read back from p. */
+static inline size_t ip_header(uint8_t *p, int v6, const uint8_t *src, const uint8_t *dst,
+			       uint8_t proto, size_t l4len, uint32_t *pseudo)
 {
 	if (!v6) {
-		p[0] = 0x45;
-		p[1] = 0;
-		put16(p + 2, (uint16_t)(20 + l4len));
-		put16(p + 4, 0);
-		put16(p + 6, 0x4000); /* DF, as Linux sends a SYN */
+		uint32_t addrs = addr_sum(src, 4) + addr_sum(dst, 4);
+		uint16_t total = (uint16_t)(20 + l4len);
+		put16(p, 0x4500);
+		put16(p + 2, total);
+		put32(p + 4, 0x4000); /* id 0, DF as Linux sends a SYN */
 		p[8] = 64;
 		p[9] = proto;
-		put16(p + 10, 0);
 		memcpy(p + 12, src, 4);
 		memcpy(p + 16, dst, 4);
-		put16(p + 10, fold(sum16(p, 20, 0)));
-		*pseudo = sum16(p + 12, 8, 0) + proto + (uint32_t)l4len;
+		put16(p + 10, fold(0x4500u + total + 0x4000u + (64u << 8 | proto) + addrs));
+		*pseudo = addrs + proto + (uint32_t)l4len;
 		return 20;
 	}
 	put32(p, 0x60000000u);
@@ -131,23 +150,24 @@ static size_t ip_header(uint8_t *p, int v6, const uint8_t *src, const uint8_t *d
 	p[7] = 64;
 	memcpy(p + 8, src, 16);
 	memcpy(p + 24, dst, 16);
-	*pseudo = sum16(p + 8, 32, 0) + proto + (uint32_t)l4len;
+	*pseudo = addr_sum(src, 16) + addr_sum(dst, 16) + proto + (uint32_t)l4len;
 	return 40;
 }
 
-static size_t tcp_header(uint8_t *t, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-			 uint8_t flags, uint32_t pseudo)
+static inline size_t tcp_header(uint8_t *t, uint16_t sport, uint16_t dport, uint32_t seq,
+				uint32_t ack, uint8_t flags, uint32_t pseudo)
 {
+	uint16_t window = flags & 0x04 ? 0 : 64240;
 	put16(t, sport);
 	put16(t + 2, dport);
 	put32(t + 4, seq);
 	put32(t + 8, ack);
 	t[12] = 5 << 4;
 	t[13] = flags;
-	put16(t + 14, flags & 0x04 ? 0 : 64240);
-	put16(t + 16, 0);
+	put16(t + 14, window);
 	put16(t + 18, 0);
-	put16(t + 16, fold(sum16(t, 20, pseudo)));
+	put16(t + 16, fold(pseudo + sport + dport + (seq >> 16) + (seq & 0xffff) + (ack >> 16) +
+			   (ack & 0xffff) + (5u << 12 | flags) + window));
 	return 20;
 }
 
@@ -157,7 +177,8 @@ size_t ct_packet_ip(uint8_t *p, const struct ct_event *ev)
 {
 	int v6 = ev->family == 10;
 	const uint8_t *src = (ev->flags & CT_EV_SADDR) ? ev->saddr : zero_addr;
-	uint16_t sport = ct_packet_sport(ev);
+	uint32_t key = socket_key(ev);
+	uint16_t sport = sport_of(ev, key);
 	uint8_t proto;
 	enum l4 l4 = l4_of(ev, &proto);
 	size_t l4len = l4 == L4_TCP ? 20 : l4 == L4_NONE ? 0 : 8;
@@ -167,25 +188,23 @@ size_t ct_packet_ip(uint8_t *p, const struct ct_event *ev)
 
 	switch (l4) {
 	case L4_TCP:
-		tcp_header(t, sport, ev->dport, socket_key(ev), 0, 0x02 /* SYN */, pseudo);
+		tcp_header(t, sport, ev->dport, key, 0, 0x02 /* SYN */, pseudo);
 		break;
 	case L4_UDP: {
 		put16(t, sport);
 		put16(t + 2, ev->dport);
 		put16(t + 4, 8);
-		put16(t + 6, 0);
-		uint16_t c = fold(sum16(t, 8, pseudo));
+		uint16_t c = fold(pseudo + sport + ev->dport + 8);
 		put16(t + 6, c ? c : 0xffff);
 		break;
 	}
 	case L4_ICMP:
 		t[0] = v6 ? 128 : 8; /* echo request */
 		t[1] = 0;
-		put16(t + 2, 0);
 		put16(t + 4, sport); /* the kernel uses the socket's port as id */
 		put16(t + 6, 1);
 		/* ICMPv4 has no pseudo header; ICMPv6 does. */
-		put16(t + 2, fold(sum16(t, 8, v6 ? pseudo : 0)));
+		put16(t + 2, fold((v6 ? pseudo : 0) + ((uint32_t)t[0] << 8) + sport + 1));
 		break;
 	case L4_NONE:
 		break;
@@ -305,61 +324,13 @@ static size_t put_safe(char *d, const char *s, size_t n)
 	return o;
 }
 
-/* Escaped forms of the strings the process table hands out (exe,
- * container): the same few hundred come back millions of times. Slots are
- * picked by pointer and confirmed by content, so a reused pointer is safe. */
-#define COMMENT_STR_MAX 4096 /* PATH_MAX: longer strings are cut */
-#define ESC_SLOTS 256
-#define ESC_MAX 256
-static struct esc_slot {
-	const char *ptr;
-	size_t raw_len, esc_len;
-	char raw[ESC_MAX];
-	char esc[4 * ESC_MAX];
-} * esc_cache;
-
-static size_t put_safe_cached(char *d, const char *s)
-{
-	if (!esc_cache)
-		esc_cache = calloc(ESC_SLOTS, sizeof(*esc_cache));
-	size_t slot = ((uintptr_t)s >> 4 ^ (uintptr_t)s >> 12) % ESC_SLOTS;
-	struct esc_slot *e = esc_cache ? &esc_cache[slot] : NULL;
-	if (e && e->ptr == s && !memcmp(e->raw, s, e->raw_len + 1)) {
-		memcpy(d, e->esc, e->esc_len);
-		return e->esc_len;
-	}
-	size_t n = strnlen(s, COMMENT_STR_MAX);
-	size_t o = put_safe(d, s, n);
-	if (e && n < ESC_MAX && !s[n]) {
-		e->ptr = s;
-		e->raw_len = n;
-		memcpy(e->raw, s, n + 1);
-		memcpy(e->esc, d, o);
-		e->esc_len = o;
-	}
-	return o;
-}
+#define COMMENT_STR_MAX 4096 /* PATH_MAX: longer exe and container are cut */
 
 size_t ct_packet_comment_max(const struct ct_proc_info *proc)
 {
 	(void)proc; /* exe and container are cut at COMMENT_STR_MAX bytes */
 	return 512 + 4 * (CT_COMM_LEN + CT_UNIX_PATH_MAX + 2 * COMMENT_STR_MAX);
 }
-
-/* "pid=.. tid=.. comm=.. exe=.. uid=..": the same for every
- * connect of a thread, so kept per thread and checked field by field (exe
- * by content: a pointer may be reused for another string). ppid and gid are
- * left to the JSON and CSV exports: on every packet they are noise. */
-#define PREFIX_SLOTS 1024
-#define PREFIX_MAX 480
-static struct prefix_slot {
-	uint32_t pid, tid, uid;
-	char comm[CT_COMM_LEN];
-	const char *exe_ptr;
-	uint16_t exe_len, len; /* len 0: empty slot */
-	char exe[ESC_MAX];
-	char text[PREFIX_MAX];
-} * prefix_cache;
 
 /* Container ids as `docker ps` and `podman ps` print them: a long hex id is
  * cut to its first 12 digits (the full id stays in the JSON and CSV). */
@@ -374,9 +345,12 @@ static size_t put_container(char *d, const char *id)
 		memcpy(d, id, CONTAINER_SHORT);
 		return CONTAINER_SHORT;
 	}
-	return put_safe_cached(d, id);
+	return put_safe(d, id, n);
 }
 
+/* "pid=.. tid=.. comm=.. exe=.. uid=.. container=..": who connected, the
+ * same for every connect of a thread. ppid and gid are left to the JSON and
+ * CSV exports: on every packet they are noise. */
 static size_t comment_prefix(char *d, const struct ct_event *ev, const struct ct_proc_info *proc)
 {
 	size_t o = 0;
@@ -389,59 +363,54 @@ static size_t comment_prefix(char *d, const struct ct_event *ev, const struct ct
 	o += put_safe(d + o, ev->comm, strnlen(ev->comm, CT_COMM_LEN));
 	if (proc->exe) {
 		o += LIT(d + o, " exe=");
-		o += put_safe_cached(d + o, proc->exe);
+		o += put_safe(d + o, proc->exe, strnlen(proc->exe, COMMENT_STR_MAX));
 	}
 	o += LIT(d + o, " uid=");
 	o += ct_u64_dec(d + o, ev->uid);
-	return o;
-}
-
-static size_t comment_prefix_cached(char *d, const struct ct_event *ev,
-				    const struct ct_proc_info *proc)
-{
-	if (!prefix_cache)
-		prefix_cache = calloc(PREFIX_SLOTS, sizeof(*prefix_cache));
-	if (!prefix_cache)
-		return comment_prefix(d, ev, proc);
-	struct prefix_slot *e =
-	    &prefix_cache[mix32(ev->tid * 0x9e3779b1u ^ ev->pid) % PREFIX_SLOTS];
-	if (e->len && e->pid == ev->pid && e->tid == ev->tid && e->uid == ev->uid &&
-	    !memcmp(e->comm, ev->comm, CT_COMM_LEN) && e->exe_ptr == proc->exe &&
-	    (!proc->exe || !memcmp(e->exe, proc->exe, (size_t)e->exe_len + 1))) {
-		memcpy(d, e->text, e->len);
-		return e->len;
-	}
-	size_t o = comment_prefix(d, ev, proc);
-	size_t exe_len = proc->exe ? strnlen(proc->exe, ESC_MAX) : 0;
-	if (o <= PREFIX_MAX && exe_len < ESC_MAX) {
-		e->pid = ev->pid;
-		e->tid = ev->tid;
-		e->uid = ev->uid;
-		memcpy(e->comm, ev->comm, CT_COMM_LEN);
-		e->exe_ptr = proc->exe;
-		e->exe_len = (uint16_t)exe_len;
-		if (proc->exe)
-			memcpy(e->exe, proc->exe, exe_len + 1);
-		memcpy(e->text, d, o);
-		e->len = (uint16_t)o;
-	}
-	return o;
-}
-
-size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc)
-{
-	size_t o = comment_prefix_cached(d, ev, proc);
 	if (proc->container && proc->container[0]) {
 		o += LIT(d + o, " container=");
 		o += put_container(d + o, proc->container);
 	}
+	return o;
+}
+
+/* " result=ECONNREFUSED" and friends, spelled once per errno. */
+static size_t put_result(char *d, const struct ct_event *ev)
+{
+	static struct {
+		uint8_t len; /* 0: not spelled yet */
+		char text[31];
+	} errnos[256];
+	size_t o = LIT(d, " result=");
+
+	if (!(ev->flags & CT_EV_RET))
+		return o + LIT(d + o, "?");
+	if (ev->ret == 0)
+		return o + LIT(d + o, "ok");
+	if (ev->ret < 0 && ev->ret > -256) {
+		unsigned err = (unsigned)-ev->ret;
+		if (!errnos[err].len) {
+			const char *name = ct_fmt_result(ev);
+			size_t n = strnlen(name, sizeof(errnos[err].text));
+			memcpy(errnos[err].text, name, n);
+			errnos[err].len = (uint8_t)n;
+		}
+		memcpy(d + o, errnos[err].text, sizeof(errnos[err].text));
+		return o + errnos[err].len;
+	}
+	return o + put_str(d + o, ct_fmt_result(ev));
+}
+
+/* " sockfd=.. result=.. latency_ns=.. path=..": what this connect did. */
+static size_t comment_suffix(char *d, const struct ct_event *ev)
+{
+	size_t o = 0;
 
 	if (ev->sockfd != -1) {
 		o += LIT(d + o, " sockfd=");
 		o += ct_i64_dec(d + o, ev->sockfd);
 	}
-	o += LIT(d + o, " result=");
-	o += put_str(d + o, ct_fmt_result(ev));
+	o += put_result(d + o, ev);
 	if (ev->flags & CT_EV_LATENCY) {
 		o += LIT(d + o, " latency_ns=");
 		o += ct_u64_dec(d + o, ev->latency_ns);
@@ -459,4 +428,66 @@ size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_pro
 		o += put_safe(d + o, path, n);
 	}
 	return o;
+}
+
+size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc)
+{
+	size_t o = comment_prefix(d, ev, proc);
+	return o + comment_suffix(d + o, ev);
+}
+
+/* The prefix per thread, direct-mapped. A slot is valid for one version of
+ * the process table's entry (ct_proc_info.serial: a new one whenever exe,
+ * container or anything else of the entry changes) and the event's own
+ * pid, tid, uid and comm. */
+#define PREFIX_SLOTS 4096
+#define PREFIX_MAX 448 /* a multiple of the 32-byte copy below */
+struct ct_comment_cache {
+	struct prefix_slot {
+		uint64_t serial;
+		uint32_t pid, tid, uid;
+		uint16_t len; /* 0: empty slot */
+		char comm[CT_COMM_LEN];
+		char text[PREFIX_MAX];
+	} slots[PREFIX_SLOTS];
+};
+
+struct ct_comment_cache *ct_comment_cache_new(void)
+{
+	return calloc(1, sizeof(struct ct_comment_cache));
+}
+
+void ct_comment_cache_free(struct ct_comment_cache *c)
+{
+	free(c);
+}
+
+size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struct ct_event *ev,
+				const struct ct_proc_info *proc)
+{
+	/* Serial 0 with strings: a caller without a process table, whose
+	 * strings may change under the same pointer. */
+	if (!c || (!proc->serial && (proc->exe || proc->container)))
+		return ct_packet_comment(d, ev, proc);
+	struct prefix_slot *e = &c->slots[mix32(ev->tid * 0x9e3779b1u ^ ev->pid) % PREFIX_SLOTS];
+	size_t o;
+	if (e->len && e->serial == proc->serial && e->pid == ev->pid && e->tid == ev->tid &&
+	    e->uid == ev->uid && !memcmp(e->comm, ev->comm, CT_COMM_LEN)) {
+		/* Whole 32-byte blocks: d has ct_packet_comment_max() of room. */
+		for (o = 0; o < e->len; o += 32)
+			memcpy(d + o, e->text + o, 32);
+		o = e->len;
+	} else {
+		o = comment_prefix(d, ev, proc);
+		if (o <= PREFIX_MAX) {
+			e->serial = proc->serial;
+			e->pid = ev->pid;
+			e->tid = ev->tid;
+			e->uid = ev->uid;
+			memcpy(e->comm, ev->comm, CT_COMM_LEN);
+			memcpy(e->text, d, o);
+			e->len = (uint16_t)o;
+		}
+	}
+	return o + comment_suffix(d + o, ev);
 }

@@ -65,6 +65,7 @@ struct ct_exporter {
 	struct iface *ifs;
 	unsigned nifs, capifs;
 	struct ct_buf scratch;
+	struct ct_comment_cache *comments; /* NULL: comments built uncached */
 	int replies;
 };
 
@@ -264,6 +265,7 @@ static void isb(struct ct_exporter *x, unsigned id)
 static void pcapng_free(struct ct_exporter *x)
 {
 	ct_buf_free(&x->scratch);
+	ct_comment_cache_free(x->comments);
 	free(x->ifs);
 	free(x);
 }
@@ -279,6 +281,7 @@ static int pcapng_open(struct ct_exporter **out, struct ct_out *o,
 	x->out = o;
 	x->info = info;
 	x->replies = info->replies;
+	x->comments = ct_comment_cache_new();
 	unsigned nhosts = info->nhosts ? info->nhosts : 1;
 	shb(x);
 	int rc = flush_scratch(x);
@@ -373,7 +376,7 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev,
 	memset(pkt + len, 0, pad4(len) - len);
 	epb_head(start, id, ns, len);
 	uint8_t *opt = pkt + pad4(len);
-	size_t clen = ct_packet_comment((char *)opt + 4, ev, proc);
+	size_t clen = ct_packet_comment_cached(x->comments, (char *)opt + 4, ev, proc);
 	if (clen > 0xfff0)
 		clen = 0xfff0;
 	size_t used = epb_tail(start, opt, clen);
