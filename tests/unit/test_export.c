@@ -421,30 +421,191 @@ static void test_tracee(void)
 	unlink(path);
 }
 
-/* The per-thread comment cache never serves stale text. */
+/* The comment's exact text, and a cache that never serves stale text. */
 static void test_comment_cache(void)
 {
 	struct ct_event ev = evs[0];
 	char exe[32] = "/usr/bin/curl";
-	struct ct_proc_info proc = {.exe = exe};
+	struct ct_proc_info proc = {.exe = exe, .container = "0123456789abcdef0123", .serial = 5};
+	struct ct_comment_cache *c = ct_comment_cache_new();
 	char *a = malloc(ct_packet_comment_max(&proc)), *b = malloc(ct_packet_comment_max(&proc));
 	size_t n = ct_packet_comment(a, &ev, &proc);
-	size_t m = ct_packet_comment(b, &ev, &proc);
-	CHECK(n == m && !memcmp(a, b, n), "same event, same comment");
-	strcpy(exe, "/usr/bin/wget"); /* same pointer, new content (exec) */
-	m = ct_packet_comment(b, &ev, &proc);
+	a[n] = '\0';
+	CHECK(!strcmp(a, "pid=100 tid=100 comm=curl exe=/usr/bin/curl uid=1000 "
+			 "container=0123456789ab sockfd=3 result=ok latency_ns=12345"),
+	      "comment text: %s", a);
+	for (int i = 0; i < 2; i++) {
+		size_t m = ct_packet_comment_cached(c, b, &ev, &proc);
+		CHECK(n == m && !memcmp(a, b, n), "cached comment %d equals the uncached one", i);
+	}
+	strcpy(exe, "/usr/bin/wget"); /* same pointer, new content: exec, new serial */
+	proc.serial = 6;
+	size_t m = ct_packet_comment_cached(c, b, &ev, &proc);
 	b[m] = '\0';
 	CHECK(strstr(b, " exe=/usr/bin/wget ") != NULL, "exe change seen: %s", b);
+	strcpy(exe, "/usr/bin/nc"); /* serial 0: no table, so never cached */
+	proc.serial = 0;
+	ct_packet_comment_cached(c, b, &ev, &proc);
+	strcpy(exe, "/usr/bin/ssh");
+	m = ct_packet_comment_cached(c, b, &ev, &proc);
+	b[m] = '\0';
+	CHECK(strstr(b, " exe=/usr/bin/ssh ") != NULL, "serial 0 exe change seen: %s", b);
+	proc.serial = 6;
 	ev.uid = 0;
-	m = ct_packet_comment(b, &ev, &proc);
+	m = ct_packet_comment_cached(c, b, &ev, &proc);
 	b[m] = '\0';
 	CHECK(strstr(b, " uid=0 ") != NULL, "uid change seen: %s", b);
 	memcpy(ev.comm, "x y\\z", 6);
-	m = ct_packet_comment(b, &ev, &proc);
+	m = ct_packet_comment_cached(c, b, &ev, &proc);
 	b[m] = '\0';
 	CHECK(strstr(b, " comm=x\\x20y\\x5cz ") != NULL, "comm escaped: %s", b);
+	proc.container = "not-hex-but-long-name";
+	proc.serial = 7;
+	m = ct_packet_comment_cached(c, b, &ev, &proc);
+	b[m] = '\0';
+	CHECK(strstr(b, " container=not-hex-but-long-name ") != NULL, "non-hex container whole: %s",
+	      b);
+	ct_comment_cache_free(c);
 	free(a);
 	free(b);
+}
+
+static uint64_t rng_state = 88172645463325252ull;
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)rng_state;
+}
+
+/* Random events through the cache against the uncached comment: threads
+ * come back with the same or a changed process entry (new serial). */
+static void test_comment_cache_random(void)
+{
+	enum { THREADS = 300, PROCS = 40 };
+	static char exes[PROCS][64];
+	struct ct_proc_info procs_tab[PROCS];
+	struct ct_comment_cache *c = ct_comment_cache_new();
+	struct ct_proc_info unknown = {0};
+	char *a = malloc(ct_packet_comment_max(&unknown)),
+	     *b = malloc(ct_packet_comment_max(&unknown));
+	uint64_t serial = 1;
+	int bad = 0;
+
+	for (int i = 0; i < PROCS; i++) {
+		snprintf(exes[i], sizeof(exes[i]), "/opt/app%d/bin/server %d", i, i);
+		procs_tab[i] = (struct ct_proc_info){.exe = exes[i], .serial = serial++};
+		if (i % 3 == 0)
+			procs_tab[i].container = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c";
+	}
+	for (int k = 0; k < 200000 && !bad; k++) {
+		struct ct_event ev;
+		int t = (int)(rnd() % THREADS), pi = t % PROCS;
+		static const char comms[2][CT_COMM_LEN] = {"worker thread", "server"};
+		base(&ev, 1000 + (uint32_t)pi, comms[t & 1]);
+		ev.tid = 5000 + (uint32_t)t;
+		ev.uid = (uint32_t)(t % 7);
+		ev.family = (rnd() % 10) ? 2 : 1;
+		ev.sockfd = (int32_t)(rnd() % 40) - 1;
+		ev.flags = (uint16_t)(rnd() & (CT_EV_RET | CT_EV_LATENCY));
+		ev.ret = -(int32_t)(rnd() % 140);
+		ev.latency_ns = rnd();
+		if (ev.family == 1) {
+			ev.path_len =
+			    (uint8_t)snprintf(ev.path, sizeof(ev.path), "/run/s%u", rnd() % 9);
+		}
+		if (rnd() % 1000 == 0) { /* exec: new exe in place, new serial */
+			snprintf(exes[pi], sizeof(exes[pi]), "/usr/bin/exec%u", rnd() % 1000);
+			procs_tab[pi].serial = serial++;
+		}
+		const struct ct_proc_info *proc = (t % 50 == 49) ? &unknown : &procs_tab[pi];
+		size_t n = ct_packet_comment(a, &ev, proc);
+		size_t m = ct_packet_comment_cached(c, b, &ev, proc);
+		if (n != m || memcmp(a, b, n)) {
+			a[n] = b[m] = '\0';
+			CHECK(0, "event %d: cached '%s' != '%s'", k, b, a);
+			bad = 1;
+		}
+	}
+	ct_comment_cache_free(c);
+	free(a);
+	free(b);
+}
+
+/* One's complement check of an IP frame's header and transport checksums. */
+static int frame_csums_ok(const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + 14;
+	uint32_t pseudo = 0;
+	size_t iph;
+	uint8_t proto;
+
+	if (f[12] == 0x08 && f[13] == 0x00) {
+		if (!csum_ok(ip, 20, 0))
+			return 0;
+		iph = 20;
+		proto = ip[9];
+		for (int k = 12; k < 20; k += 2)
+			pseudo += (uint32_t)ip[k] << 8 | ip[k + 1];
+	} else {
+		iph = 40;
+		proto = ip[6];
+		for (int k = 8; k < 40; k += 2)
+			pseudo += (uint32_t)ip[k] << 8 | ip[k + 1];
+	}
+	size_t l4len = len - 14 - iph;
+	pseudo += proto + (uint32_t)l4len;
+	if (l4len == 0) /* raw and unusual sockets: the IP header alone */
+		return 1;
+	if (proto == 6 || proto == 17 || proto == 58)
+		return csum_ok(ip + iph, l4len, pseudo);
+	if (proto == 1)
+		return csum_ok(ip + iph, l4len, 0);
+	return 1;
+}
+
+/* Random IP events: every frame and reply has valid checksums and says what
+ * the event says. */
+static void test_packets_random(void)
+{
+	static const uint16_t protos[] = {0, 6, 17, 1, 58, 262, 136, 47};
+	static const int rets[] = {0, -111, -113, -101, -115, -13};
+	uint8_t f[CT_FRAME_MAX];
+	int bad = 0;
+
+	for (int k = 0; k < 100000 && bad < 5; k++) {
+		struct ct_event ev;
+		base(&ev, rnd() % 100000, "x");
+		ev.tid = ev.pid + rnd() % 3;
+		ev.ts_ns = (uint64_t)rnd() << 32 | rnd();
+		ev.family = (rnd() & 1) ? 2 : 10;
+		ev.type = (uint16_t)(1 + rnd() % 3);
+		ev.proto = protos[rnd() % (sizeof(protos) / sizeof(protos[0]))];
+		for (int i = 0; i < 16; i++) {
+			ev.daddr[i] = (uint8_t)rnd();
+			ev.saddr[i] = (uint8_t)rnd();
+		}
+		ev.dport = (uint16_t)rnd();
+		ev.sport = (uint16_t)rnd();
+		ev.sockfd = (int32_t)(rnd() % 100) - 1;
+		ev.flags = (uint16_t)(rnd() & (CT_EV_RET | CT_EV_LATENCY | CT_EV_SADDR));
+		ev.ret = rets[rnd() % (sizeof(rets) / sizeof(rets[0]))];
+		size_t len = ct_packet_frame_ip(f, &ev);
+		int ok = frame_csums_ok(f, len);
+		if (ok && ev.type == 1 && (ev.proto == 0 || ev.proto == 6 || ev.proto == 262)) {
+			check_ip_frame(f, len, &ev, k); /* addresses, ports, SYN */
+			uint16_t sport = (uint16_t)(f[len - 20] << 8 | f[len - 19]);
+			ok = sport == ct_packet_sport(&ev);
+		}
+		size_t rlen = ct_packet_frame_ip_reply(f, &ev);
+		if (ok && rlen)
+			ok = frame_csums_ok(f, rlen);
+		CHECK(ok,
+		      "random packet %d (family %u type %u proto %u ret %d): bad checksum or port",
+		      k, ev.family, ev.type, ev.proto, ev.ret);
+		bad += !ok;
+	}
 }
 
 static void test_names(void)
@@ -466,6 +627,8 @@ int main(void)
 	make_events();
 	test_names();
 	test_comment_cache();
+	test_comment_cache_random();
+	test_packets_random();
 	test_pcapng();
 	test_pcap();
 	test_replies();
