@@ -93,6 +93,10 @@ static int on_begin(void *ctx, struct ct_session *s)
 		return -1;
 	}
 	cv->out_ready = 1;
+	/* Our own temporary file: bypass the page cache (see ct_out_direct).
+	 * Not stdout, whose open file may be shared with the shell. */
+	if (cv->fd != STDOUT_FILENO)
+		ct_out_direct(&cv->out);
 	if (cv->fmt->open(&cv->x, &cv->out, &cv->info) < 0) {
 		cv->x = NULL;
 		return write_failed(cv);

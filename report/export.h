@@ -25,13 +25,20 @@ struct ct_out {
 	int fd;
 	char *buf;
 	size_t len, cap;
-	uint64_t bytes; /* handed to write(2) so far */
-	int err;	/* errno of the first failure, 0 if none */
+	uint64_t bytes;		      /* written so far (direct mode: as of its end) */
+	int err;		      /* errno of the first failure, 0 if none */
+	struct ct_out_direct *direct; /* NULL: plain write(2) from this thread */
 };
 
 /* cap 0 picks the default (4 MiB). 0 on success, -1 out of memory. */
 int ct_out_init(struct ct_out *o, int fd, size_t cap);
-/* Write the buffer out. 0, or -1 with o->err set (sticky). */
+/* Direct mode, for a regular file nothing was written to yet: full buffers
+ * go out with O_DIRECT from a background thread (no page-cache copy; the
+ * disk works while events are converted). 0, or -1 when the file or its
+ * filesystem does not allow it (plain writes then; nothing is lost). */
+int ct_out_direct(struct ct_out *o);
+/* Write the buffer out (and leave direct mode). 0, or -1 with o->err set
+ * (sticky). */
 int ct_out_flush(struct ct_out *o);
 /* Flush and free the buffer; does not close fd. */
 int ct_out_finish(struct ct_out *o);

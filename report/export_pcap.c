@@ -52,7 +52,8 @@ static int pcap_sink_open(struct ct_exporter **out, struct ct_out *o,
 	x->info = info;
 	x->replies = info->replies;
 	/* libpcap writes through stdio: give it its own descriptor and a big
-	 * buffer so that packets do not cost a syscall each. */
+	 * buffer so that packets do not cost a syscall each. The flush also
+	 * ends ct_out's direct mode: stdio's writes are not block-aligned. */
 	if (ct_out_flush(o) < 0)
 		goto fail;
 	int fd = dup(o->fd);
