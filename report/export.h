@@ -190,4 +190,18 @@ void ct_comment_cache_free(struct ct_comment_cache *c);
 size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struct ct_event *ev,
 				const struct ct_proc_info *proc);
 
+/* The JSON line of a non-IP event (the payload of its 0x88b5 frame), the
+ * bytes of ct_fmt_json_event without the '\n', in two steps: the part
+ * naming the process (",\"host\":.." up to the container; cached per thread
+ * as above; NULL when out of memory), then the line around it at d, which
+ * needs ct_json_line_max(who_len) bytes. */
+struct ct_json_cache;
+struct ct_json_cache *ct_json_cache_new(void);
+void ct_json_cache_free(struct ct_json_cache *c);
+const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *ev,
+			       const struct ct_proc_info *proc, const char *host, size_t *len);
+size_t ct_json_line_max(size_t who_len);
+size_t ct_json_line(char *d, struct ct_json_cache *c, const struct ct_event *ev, const char *who,
+		    size_t who_len, int64_t wall_ns);
+
 #endif

@@ -491,3 +491,280 @@ size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struc
 	}
 	return o + comment_suffix(d + o, ev);
 }
+
+/* -------------------------------------------------- JSON payload (UNIX) */
+
+/*
+ * The JSON line of a non-IP event, byte for byte what ct_fmt_json_event
+ * writes (test_export compares them on random events), built without its
+ * per-key strlen and buffer growth, and with the part that names the
+ * process cached per thread like the comment's prefix.
+ */
+
+/* A JSON string body as eventfmt escapes it: printable ASCII as is, '"'
+ * and '\\' escaped, valid UTF-8 kept, every other byte \u00XX. At most
+ * 6 * n bytes. */
+static size_t json_body(char *d, const char *str, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+	char *o = d;
+
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			i++;
+			continue;
+		}
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+			i++;
+			continue;
+		}
+		size_t len = c >= 0x80 ? ct_utf8_seq(s + i, n - i) : 0;
+		if (len) {
+			memcpy(o, s + i, len);
+			o += len;
+			i += len;
+			continue;
+		}
+		memcpy(o, "\\u00", 4);
+		o[4] = hex[c >> 4];
+		o[5] = hex[c & 15];
+		o += 6;
+		i++;
+	}
+	return (size_t)(o - d);
+}
+
+static size_t json_str(char *d, const char *s, size_t n)
+{
+	d[0] = '"';
+	size_t o = 1 + json_body(d + 1, s, n);
+	d[o++] = '"';
+	return o;
+}
+
+/* Longest line without its "who" part: ts, ts_ns, sockfd, family, type,
+ * proto, a 108-byte path escaped (6 bytes each), abstract, ret, latency. */
+#define JSON_REST_MAX (512 + 6 * CT_UNIX_PATH_MAX)
+#define JSON_SLOTS 1024
+#define JSON_WHO_MAX 480
+
+struct ct_json_cache {
+	int64_t ts_sec; /* the second ts_text spells; INT64_MIN: none */
+	size_t ts_len;
+	char ts_text[48];
+	char *big; /* a "who" part too long for a slot */
+	size_t big_cap;
+	struct json_slot {
+		uint64_t serial, cgroup_id;
+		const char *host;
+		uint32_t pid, tid, ppid, uid, gid;
+		uint16_t len; /* 0: empty */
+		char comm[CT_COMM_LEN];
+		char text[JSON_WHO_MAX];
+	} slots[JSON_SLOTS];
+};
+
+struct ct_json_cache *ct_json_cache_new(void)
+{
+	struct ct_json_cache *c = calloc(1, sizeof(*c));
+	if (c)
+		c->ts_sec = INT64_MIN;
+	return c;
+}
+
+void ct_json_cache_free(struct ct_json_cache *c)
+{
+	if (c)
+		free(c->big);
+	free(c);
+}
+
+/* `,"host":..,"pid":..,"tid":..,"ppid":..,"uid":..,"gid":..,"comm":..
+ * [,"exe":..][,"cgroup_id":..][,"container":..]` at d, which has room for
+ * who_max() bytes. */
+static size_t who_max(const struct ct_proc_info *proc, const char *host)
+{
+	size_t n = 256 + 6 * CT_COMM_LEN;
+	if (host)
+		n += 6 * strlen(host);
+	if (proc->exe)
+		n += 6 * strlen(proc->exe);
+	if (proc->container)
+		n += 6 * strlen(proc->container);
+	return n;
+}
+
+static size_t json_who(char *d, const struct ct_event *ev, const struct ct_proc_info *proc,
+		       const char *host)
+{
+	size_t o = 0;
+
+	if (host) {
+		o += LIT(d + o, ",\"host\":");
+		o += json_str(d + o, host, strlen(host));
+	}
+	o += LIT(d + o, ",\"pid\":");
+	o += ct_u64_dec(d + o, ev->pid);
+	o += LIT(d + o, ",\"tid\":");
+	o += ct_u64_dec(d + o, ev->tid);
+	o += LIT(d + o, ",\"ppid\":");
+	o += ct_u64_dec(d + o, ev->ppid);
+	o += LIT(d + o, ",\"uid\":");
+	o += ct_u64_dec(d + o, ev->uid);
+	o += LIT(d + o, ",\"gid\":");
+	o += ct_u64_dec(d + o, ev->gid);
+	o += LIT(d + o, ",\"comm\":");
+	o += json_str(d + o, ev->comm, strnlen(ev->comm, CT_COMM_LEN));
+	if (proc->exe) {
+		o += LIT(d + o, ",\"exe\":");
+		o += json_str(d + o, proc->exe, strlen(proc->exe));
+	}
+	if (ev->cgroup_id) {
+		o += LIT(d + o, ",\"cgroup_id\":");
+		o += ct_u64_dec(d + o, ev->cgroup_id);
+	}
+	if (proc->container && proc->container[0]) {
+		o += LIT(d + o, ",\"container\":");
+		o += json_str(d + o, proc->container, strlen(proc->container));
+	}
+	return o;
+}
+
+const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *ev,
+			       const struct ct_proc_info *proc, const char *host, size_t *len)
+{
+	struct json_slot *e = NULL;
+
+	/* Serial 0 with strings: no process table vouches for them. */
+	if (proc->serial || (!proc->exe && !proc->container)) {
+		e = &c->slots[mix32(ev->tid * 0x9e3779b1u ^ ev->pid) % JSON_SLOTS];
+		if (e->len && e->serial == proc->serial && e->host == host && e->pid == ev->pid &&
+		    e->tid == ev->tid && e->ppid == ev->ppid && e->uid == ev->uid &&
+		    e->gid == ev->gid && e->cgroup_id == ev->cgroup_id &&
+		    !memcmp(e->comm, ev->comm, CT_COMM_LEN)) {
+			*len = e->len;
+			return e->text;
+		}
+	}
+	size_t need = who_max(proc, host);
+	if (c->big_cap < need) {
+		char *p = realloc(c->big, need);
+		if (!p)
+			return NULL;
+		c->big = p;
+		c->big_cap = need;
+	}
+	*len = json_who(c->big, ev, proc, host);
+	if (!e || *len > JSON_WHO_MAX)
+		return c->big;
+	e->serial = proc->serial;
+	e->cgroup_id = ev->cgroup_id;
+	e->host = host;
+	e->pid = ev->pid;
+	e->tid = ev->tid;
+	e->ppid = ev->ppid;
+	e->uid = ev->uid;
+	e->gid = ev->gid;
+	memcpy(e->comm, ev->comm, CT_COMM_LEN);
+	memcpy(e->text, c->big, *len);
+	e->len = (uint16_t)*len;
+	return e->text;
+}
+
+size_t ct_json_line_max(size_t who_len)
+{
+	return who_len + JSON_REST_MAX;
+}
+
+/* `{"ts":"2026-01-15T09:00:00.000128850Z"`: the date and time up to the
+ * second kept while the second lasts. */
+static size_t json_ts(char *d, struct ct_json_cache *c, int64_t wall_ns)
+{
+	int64_t sec = wall_ns / 1000000000;
+	int64_t ns = wall_ns % 1000000000;
+	if (ns < 0) {
+		ns += 1000000000;
+		sec--;
+	}
+	if (sec != c->ts_sec) {
+		char full[48];
+		ct_fmt_rfc3339(full, sizeof(full), sec * 1000000000);
+		char *dot = strchr(full, '.');
+		c->ts_len = dot ? (size_t)(dot - full) : strlen(full);
+		memcpy(c->ts_text, full, c->ts_len);
+		c->ts_sec = sec;
+	}
+	size_t o = LIT(d, "{\"ts\":\"");
+	memcpy(d + o, c->ts_text, c->ts_len);
+	o += c->ts_len;
+	d[o++] = '.';
+	for (int i = 9; i >= 1; i--) {
+		d[o + (size_t)i - 1] = (char)('0' + ns % 10);
+		ns /= 10;
+	}
+	o += 9;
+	d[o++] = 'Z';
+	d[o++] = '"';
+	return o;
+}
+
+static size_t json_name_or_number(char *d, const char *name, uint64_t v)
+{
+	return name ? json_str(d, name, strlen(name)) : ct_u64_dec(d, v);
+}
+
+size_t ct_json_line(char *d, struct ct_json_cache *c, const struct ct_event *ev, const char *who,
+		    size_t who_len, int64_t wall_ns)
+{
+	size_t o = json_ts(d, c, wall_ns);
+
+	o += LIT(d + o, ",\"ts_ns\":");
+	o += ct_i64_dec(d + o, wall_ns);
+	memcpy(d + o, who, who_len);
+	o += who_len;
+	if (ev->sockfd != -1) {
+		o += LIT(d + o, ",\"sockfd\":");
+		o += ct_i64_dec(d + o, ev->sockfd);
+	}
+	o += LIT(d + o, ",\"family\":");
+	o += json_name_or_number(d + o, ct_family_name(ev->family), ev->family);
+	if (ev->type) {
+		o += LIT(d + o, ",\"type\":");
+		o += json_name_or_number(d + o, ct_type_name(ev->type), ev->type);
+	}
+	if (ev->proto) {
+		o += LIT(d + o, ",\"proto\":");
+		o += json_name_or_number(d + o, ct_proto_short(ev->proto), ev->proto);
+	}
+	if (ev->family == 1) {
+		size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
+		int abstract = (ev->flags & CT_EV_ABSTRACT) && n > 0 && ev->path[0] == '\0';
+		o += LIT(d + o, ",\"path\":\"");
+		if (abstract) {
+			d[o++] = '@';
+			o += json_body(d + o, ev->path + 1, n - 1);
+		} else {
+			o += json_body(d + o, ev->path, n);
+		}
+		d[o++] = '"';
+		if (abstract)
+			o += LIT(d + o, ",\"abstract\":true");
+		else
+			o += LIT(d + o, ",\"abstract\":false");
+	}
+	if (ev->flags & CT_EV_RET) {
+		o += LIT(d + o, ",\"ret\":");
+		o += ct_i64_dec(d + o, ev->ret);
+	}
+	if (ev->flags & CT_EV_LATENCY) {
+		o += LIT(d + o, ",\"latency_ns\":");
+		o += ct_u64_dec(d + o, ev->latency_ns);
+	}
+	d[o++] = '}';
+	return o;
+}

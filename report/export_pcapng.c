@@ -66,6 +66,7 @@ struct ct_exporter {
 	unsigned nifs, capifs;
 	struct ct_buf scratch;
 	struct ct_comment_cache *comments; /* NULL: comments built uncached */
+	struct ct_json_cache *json;
 	int replies;
 };
 
@@ -266,6 +267,7 @@ static void pcapng_free(struct ct_exporter *x)
 {
 	ct_buf_free(&x->scratch);
 	ct_comment_cache_free(x->comments);
+	ct_json_cache_free(x->json);
 	free(x->ifs);
 	free(x);
 }
@@ -282,6 +284,12 @@ static int pcapng_open(struct ct_exporter **out, struct ct_out *o,
 	x->info = info;
 	x->replies = info->replies;
 	x->comments = ct_comment_cache_new();
+	x->json = ct_json_cache_new();
+	if (!x->json) {
+		o->err = ENOMEM;
+		pcapng_free(x);
+		return -1;
+	}
 	unsigned nhosts = info->nhosts ? info->nhosts : 1;
 	shb(x);
 	int rc = flush_scratch(x);
@@ -351,27 +359,30 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev,
 {
 	unsigned id = host_of(x, input);
 	uint64_t ns = wall_ns > 0 ? (uint64_t)wall_ns : 0;
-	struct ct_buf *json = &x->scratch;
-	size_t len, jlen = 0;
+	const char *who = NULL;
+	size_t len, who_len = 0, jmax = 0;
 
 	if (!ct_packet_is_ip(ev)) {
-		/* UNIX and others: the JSON line, built first to know its size. */
-		json->len = 0;
-		ct_fmt_json_event(json, ev, proc, wall_ns, ct_export_host(x->info, input));
-		jlen = json->len - 1; /* without its '\n' */
+		/* UNIX and others: the JSON line; its process part first, to
+		 * know how much room the line needs. */
+		who =
+		    ct_json_who_cached(x->json, ev, proc, ct_export_host(x->info, input), &who_len);
+		if (!who) {
+			x->out->err = ENOMEM;
+			return -1;
+		}
+		jmax = ct_json_line_max(who_len);
 	}
-	size_t need = 2 * (28 + CT_FRAME_MAX + 32) + jlen + 8 + ct_packet_comment_max(proc);
+	size_t need = 2 * (28 + CT_FRAME_MAX + 32) + jmax + 8 + ct_packet_comment_max(proc);
 	uint8_t *start = (uint8_t *)ct_out_reserve(x->out, need);
 	if (!start)
 		return -1;
 	uint8_t *pkt = start + 28;
-	if (ct_packet_is_ip(ev)) {
+	if (!who) {
 		len = ct_packet_frame_ip(pkt, ev);
 	} else {
 		len = ct_packet_eth(pkt, CT_ETHERTYPE_CONNTRAIL, 0);
-		memcpy(pkt + len, json->p, jlen);
-		len += jlen;
-		json->len = 0;
+		len += ct_json_line((char *)pkt + len, x->json, ev, who, who_len, wall_ns);
 	}
 	memset(pkt + len, 0, pad4(len) - len);
 	epb_head(start, id, ns, len);

@@ -533,6 +533,89 @@ static void test_comment_cache_random(void)
 	free(b);
 }
 
+static void rnd_bytes(char *d, size_t n)
+{
+	static const char pool[] =
+	    "ab/\"\\\x01\x1f\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xff\xc0 .";
+	for (size_t i = 0; i < n; i++)
+		d[i] = (rnd() & 3) ? (char)('a' + rnd() % 26) : pool[rnd() % (sizeof(pool) - 1)];
+}
+
+/* The UNIX payload's fast JSON equals ct_fmt_json_event on random non-IP
+ * events: odd bytes in every string, unknown types and protocols, negative
+ * times, processes that change under one thread (serials). */
+static void test_json_random(void)
+{
+	static const uint16_t families[] = {1, 1, 1, 16, 38, 0, 17};
+	struct ct_json_cache *c = ct_json_cache_new();
+	char exes[8][40], conts[8][70], hosts[3][20];
+	struct ct_proc_info ptab[8];
+	struct ct_buf want = {0};
+	static char got[1 << 16];
+	uint64_t serial = 1;
+	int bad = 0;
+
+	for (int i = 0; i < 8; i++) {
+		rnd_bytes(exes[i], sizeof(exes[i]) - 1);
+		exes[i][sizeof(exes[i]) - 1] = '\0';
+		rnd_bytes(conts[i], sizeof(conts[i]) - 1);
+		conts[i][sizeof(conts[i]) - 1] = '\0';
+		ptab[i] = (struct ct_proc_info){.exe = (i & 1) ? exes[i] : NULL,
+						.container = (i & 2) ? conts[i] : NULL,
+						.serial = (i == 7) ? 0 : serial++};
+	}
+	ptab[7].exe = ptab[7].container = NULL; /* unknown process */
+	for (int i = 0; i < 3; i++) {
+		rnd_bytes(hosts[i], sizeof(hosts[i]) - 1);
+		hosts[i][sizeof(hosts[i]) - 1] = '\0';
+	}
+	for (int k = 0; k < 100000 && !bad; k++) {
+		struct ct_event ev;
+		char comm[CT_COMM_LEN] = {0};
+		int t = (int)(rnd() % 64), pi = t % 8;
+		rnd_bytes(comm, 1 + (t % 15));
+		base(&ev, 500 + (uint32_t)pi, comm);
+		ev.tid = 900 + (uint32_t)t;
+		ev.ppid = (uint32_t)(t % 3);
+		ev.gid = (uint32_t)(t % 5);
+		ev.cgroup_id = (t % 4) ? 0 : 4242 + (uint64_t)(rnd() % 2); /* moves cgroups */
+		ev.family = families[rnd() % (sizeof(families) / sizeof(families[0]))];
+		ev.type = (uint16_t)(rnd() % 12);
+		ev.proto = (rnd() & 1) ? 0 : (uint16_t)(rnd() % 300);
+		ev.sockfd = (int32_t)(rnd() % 40) - 1;
+		ev.flags = (uint16_t)(rnd() & (CT_EV_RET | CT_EV_LATENCY | CT_EV_ABSTRACT));
+		ev.ret = -(int32_t)(rnd() % 140);
+		ev.latency_ns = (uint64_t)rnd() << (rnd() % 32);
+		ev.path_len = (uint8_t)(rnd() % (CT_UNIX_PATH_MAX + 20));
+		rnd_bytes(ev.path, CT_UNIX_PATH_MAX);
+		if (rnd() & 1)
+			ev.path[0] = '\0';
+		if (rnd() % 500 == 0 && pi != 7) { /* exec: new strings, new serial */
+			rnd_bytes(exes[pi], 10);
+			ptab[pi].serial = serial++;
+		}
+		int64_t wall =
+		    (int64_t)((uint64_t)rnd() << 31 | rnd()) - (int64_t)(rnd() % 3) * BASE_NS;
+		const char *host = (rnd() % 4) ? hosts[t % 3] : NULL;
+		size_t wlen;
+		const char *who = ct_json_who_cached(c, &ev, &ptab[pi], host, &wlen);
+		CHECK(who != NULL, "json who");
+		if (!who || ct_json_line_max(wlen) > sizeof(got))
+			break;
+		size_t n = ct_json_line(got, c, &ev, who, wlen, wall);
+		want.len = 0;
+		ct_fmt_json_event(&want, &ev, &ptab[pi], wall, host);
+		if (n + 1 != want.len || memcmp(got, want.p, n)) {
+			got[n] = '\0';
+			want.p[want.len - 1] = '\0';
+			CHECK(0, "event %d: fast JSON\n%s\nwant\n%s", k, got, want.p);
+			bad = 1;
+		}
+	}
+	ct_buf_free(&want);
+	ct_json_cache_free(c);
+}
+
 /* One's complement check of an IP frame's header and transport checksums. */
 static int frame_csums_ok(const uint8_t *f, size_t len)
 {
@@ -697,6 +780,7 @@ int main(void)
 	test_comment_cache();
 	test_comment_cache_random();
 	test_packets_random();
+	test_json_random();
 	test_pcapng();
 	test_pcap();
 	test_replies();
