@@ -2,6 +2,10 @@
 /* codec.c: chunk compression (zstd, zlib, none), crc32 and byte buffers. */
 #include <stdlib.h>
 #include <zlib.h>
+/* For ZSTD_c_literalCompressionMode, a parameter of the stable format that
+ * the library still files as experimental: setting it may fail on another
+ * libzstd, which only costs speed. */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "ct_internal.h"
@@ -67,7 +71,7 @@ uint64_t ct_codec_max_ratio(enum ct_compress c)
 	return 0;
 }
 
-int ct_compress_buf(enum ct_compress c, int level, const uint8_t *src, size_t len,
+int ct_compress_buf(enum ct_compress c, int level, int raw_literals, const uint8_t *src, size_t len,
 		    struct ct_bytes *dst, void **cctx)
 {
 	int err;
@@ -85,8 +89,13 @@ int ct_compress_buf(enum ct_compress c, int level, const uint8_t *src, size_t le
 			return err;
 		if (!*cctx && !(*cctx = ZSTD_createCCtx()))
 			return CT_E_NOMEM;
-		size_t n =
-		    ZSTD_compressCCtx(*cctx, dst->p + dst->len, bound, src, len, level ? level : 3);
+		ZSTD_CCtx_reset(*cctx, ZSTD_reset_session_and_parameters);
+		if (ZSTD_isError(
+			ZSTD_CCtx_setParameter(*cctx, ZSTD_c_compressionLevel, level ? level : 3)))
+			return CT_E_CODEC;
+		ZSTD_CCtx_setParameter(*cctx, ZSTD_c_literalCompressionMode,
+				       raw_literals ? ZSTD_ps_disable : ZSTD_ps_auto);
+		size_t n = ZSTD_compress2(*cctx, dst->p + dst->len, bound, src, len);
 		if (ZSTD_isError(n))
 			return CT_E_CODEC;
 		dst->len += n;

@@ -172,8 +172,12 @@ static inline const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, ui
 
 uint32_t ct_crc32(uint32_t crc, const void *buf, size_t len);
 
-/* Codecs: compress into dst (grown as needed); decompress exactly raw_size. */
-int ct_compress_buf(enum ct_compress c, int level, const uint8_t *src, size_t len,
+/* Codecs: compress into dst (grown as needed); decompress exactly raw_size.
+ * raw_literals: zstd stores literals without Huffman coding (format 2.0
+ * event columns: their literals are mostly the low bytes of times and
+ * latencies, which Huffman barely shrinks but which cost the reader ~40%
+ * more time to decode). */
+int ct_compress_buf(enum ct_compress c, int level, int raw_literals, const uint8_t *src, size_t len,
 		    struct ct_bytes *dst, void **cctx);
 int ct_decompress_buf(enum ct_compress c, const uint8_t *src, size_t len, uint8_t *dst,
 		      size_t raw_size, void **dctx);
@@ -230,21 +234,87 @@ struct ct_evtab {
 void ct_evtab_reset(struct ct_evtab *t);
 void ct_evtab_free(struct ct_evtab *t);
 
-/* Field-level differences (CT_F_* other than the _REF bits). */
-uint32_t ct_event_diff(const struct ct_event *prev, const struct ct_event *ev);
-#define CT_EVENT_MAX_ENC (20 * 10 + 16 + 18 + CT_COMM_LEN + CT_UNIX_PATH_MAX + 8)
-/* Encode ev (normalised) after prev: head, ts delta, fields. Caller reserved
- * CT_EVENT_MAX_ENC bytes at p. *mask gets the record's mask (diff with
- * table references substituted). NULL on allocation failure. */
-uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *prev,
-			 const struct ct_event *ev, uint32_t diff, uint32_t *mask);
-/* Append to a table (encoder and decoder call these with the same
- * entries); a full table (CT_TAB_MAX) takes nothing. -1 on allocation
- * failure. */
+/* Append to a table (the 1.x row decoder); a full table (CT_TAB_MAX) takes
+ * nothing. -1 on allocation failure. */
 int ct_evtab_push_proc(struct ct_evtab *t, const struct ct_pctx *c);
 int ct_evtab_push_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path);
-/* Zero the bytes the format does not keep (address tails, path tail...). */
+/* The same with another bound (format 2.0 tables hold up to one entry per
+ * event). */
+int ct_evtab_push_proc_max(struct ct_evtab *t, const struct ct_pctx *c, uint32_t max);
+int ct_evtab_push_dest_max(struct ct_evtab *t, const struct ct_dest *d, const char *path,
+			   uint32_t max);
+/* Encoder: index of the entry equal to c (d + path), appended when new
+ * (*added set); -1 on allocation failure. No bound but memory. */
+long ct_evtab_intern_proc(struct ct_evtab *t, const struct ct_pctx *c, int *added);
+long ct_evtab_intern_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path,
+			  int *added);
+/* Zero the bytes the format does not keep (address tails, path tail,
+ * saddr and sport without CT_EV_SADDR...). */
 void ct_event_normalise(struct ct_event *ev);
+
+/* ------------------------------------------------ format 2.0 event chunks */
+
+/* Most events in one chunk: the writer's bound, and the reader's, which
+ * cannot trust the payload size (columns of width 0 take no bytes). */
+#define CT_CHUNK_EVENTS_MAX 131072u
+
+/* Columns of an event chunk's payload, in their order (FORMAT.md). */
+enum ct_col {
+	CT_COL_TS,	/* delta from the previous event's ts */
+	CT_COL_PROC,	/* index into the process table */
+	CT_COL_DEST,	/* index into the destination table */
+	CT_COL_TID,	/* zigzag(tid - pid) */
+	CT_COL_SOCKFD,	/* zigzag */
+	CT_COL_RET,	/* zigzag */
+	CT_COL_LATENCY, /* latency_ns */
+	CT_COL_FLAGS,
+	CT_COL_SPORT,
+	CT_NCOLS,
+};
+
+/* A column's head: width, base and where its planes are. */
+struct ct_colhead {
+	unsigned w;
+	uint64_t base;
+	const uint8_t *planes;
+};
+
+/* Events are decoded this many at a time, so the decoded values are still
+ * in the L1 cache when the reader copies them into events. */
+#define CT_COL_BLOCK 512
+
+/* A chunk's columns (reader side). Events next - bn .. next - 1 are
+ * decoded in the b_ arrays; flags are decoded whole at open. */
+struct ct_cols {
+	uint32_t n, next, bn;
+	uint64_t ts; /* of event next - 1 (first_ts before the first) */
+	struct ct_colhead h[CT_NCOLS];
+	int64_t pid_min, pid_max; /* over the process table */
+	uint16_t *flags;
+	uint32_t flags_cap;
+	const uint8_t *saddr; /* the saddr bytes, in the payload */
+	uint64_t b_ts[CT_COL_BLOCK], b_latency[CT_COL_BLOCK], b_tmp[CT_COL_BLOCK];
+	uint32_t b_pidx[CT_COL_BLOCK], b_didx[CT_COL_BLOCK];
+	uint32_t b_tdelta[CT_COL_BLOCK]; /* tid - pid, mod 2^32 */
+	int32_t b_sockfd[CT_COL_BLOCK], b_ret[CT_COL_BLOCK];
+	uint16_t b_sport[CT_COL_BLOCK];
+	uint32_t b_tmp32[CT_COL_BLOCK];
+};
+/* Check a 2.0 event payload (tables, column heads and sizes, flags, saddr
+ * bytes) and load its tables into t (reset first). NULL, or why it is
+ * malformed. */
+const char *ct_cols_open(struct ct_cols *c, struct ct_evtab *t, const uint8_t *p, size_t len,
+			 uint32_t records, uint64_t first_ts);
+/* Decode and check the next block of events (c->next < c->n). */
+const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t);
+void ct_cols_free(struct ct_cols *c);
+
+/* Encode n events (evs[order[k]], sorted by ts) as a 2.0 event payload
+ * appended to out; adds each table entry's summary keys to sb. scratch is
+ * the caller's, reused between chunks. */
+int ct_cols_encode(struct ct_evtab *t, struct ct_sumbuild *sb, const struct ct_event *evs,
+		   const uint32_t *order, uint32_t n, struct ct_bytes *scratch,
+		   struct ct_bytes *out);
 
 /* ------------------------------------------------------------ decoding */
 /* Inline here so the reader's per-event path has no call to make. */

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CT_FORMAT_MAJOR 1
+#define CT_FORMAT_MAJOR 2 /* the reader also reads 1.x */
 #define CT_FORMAT_MINOR 0
 
 #define CT_COMM_LEN 16

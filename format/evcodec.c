@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * evcodec.c: the compact event encoding of event chunks. Each event is
- * stored as the fields that differ from the previous event of its chunk; a
- * process context or destination seen before in the chunk is one small
- * table index. A decoder keeps one struct as state and patches it in place.
- * Field order and byte layout: format/FORMAT.md, "Event records".
+ * evcodec.c: the per-chunk tables of process contexts and destinations
+ * that both event encodings share, and event normalisation. The 1.x row
+ * decoder itself is inline in ct_internal.h (format/FORMAT.md, "Format 1.x
+ * event chunks"); the 2.0 columns are colcodec.c's.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -24,48 +23,11 @@ void ct_event_normalise(struct ct_event *ev)
 		memset(ev->daddr + 4, 0, 12);
 		memset(ev->saddr + 4, 0, 12);
 	}
+	if (!(ev->flags & CT_EV_SADDR)) {
+		memset(ev->saddr, 0, 16);
+		ev->sport = 0;
+	}
 	memset(ev->_pad, 0, sizeof(ev->_pad));
-}
-
-uint32_t ct_event_diff(const struct ct_event *a, const struct ct_event *b)
-{
-	uint32_t m = 0;
-
-	if (memcmp(a->daddr, b->daddr, 16))
-		m |= CT_F_DADDR;
-	if (a->dport != b->dport)
-		m |= CT_F_DPORT;
-	if (a->ret != b->ret)
-		m |= CT_F_RET;
-	if (a->sockfd != b->sockfd)
-		m |= CT_F_SOCKFD;
-	if ((int64_t)a->tid - a->pid != (int64_t)b->tid - b->pid)
-		m |= CT_F_TID;
-	if (a->pid != b->pid)
-		m |= CT_F_PID;
-	if (a->latency_ns != b->latency_ns)
-		m |= CT_F_LATENCY;
-	if (memcmp(a->comm, b->comm, CT_COMM_LEN))
-		m |= CT_F_COMM;
-	if (a->ppid != b->ppid)
-		m |= CT_F_PPID;
-	if (a->uid != b->uid)
-		m |= CT_F_UID;
-	if (a->gid != b->gid)
-		m |= CT_F_GID;
-	if (a->cgroup_id != b->cgroup_id)
-		m |= CT_F_CGROUP;
-	if (a->family != b->family || a->type != b->type || a->proto != b->proto)
-		m |= CT_F_FTP;
-	if (a->flags != b->flags)
-		m |= CT_F_FLAGS;
-	if (a->path_len != b->path_len || memcmp(a->path, b->path, a->path_len))
-		m |= CT_F_PATH;
-	if (a->sport != b->sport || memcmp(a->saddr, b->saddr, 16))
-		m |= CT_F_SADDR;
-	if (a->scope_id != b->scope_id)
-		m |= CT_F_SCOPE;
-	return m;
 }
 
 /* ---------------------------------------------------------------- tables */
@@ -114,10 +76,19 @@ static uint64_t hash_mem(const void *p, size_t n)
 	return h ^ (h >> 32);
 }
 
-/* Append to a table (both sides call this with the same entries). */
 int ct_evtab_push_proc(struct ct_evtab *t, const struct ct_pctx *c)
 {
-	if (t->nproc >= CT_TAB_MAX)
+	return ct_evtab_push_proc_max(t, c, CT_TAB_MAX);
+}
+
+int ct_evtab_push_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path)
+{
+	return ct_evtab_push_dest_max(t, d, path, CT_TAB_MAX);
+}
+
+int ct_evtab_push_proc_max(struct ct_evtab *t, const struct ct_pctx *c, uint32_t max)
+{
+	if (t->nproc >= max)
 		return 0;
 	if (t->nproc == t->cap_proc) {
 		uint32_t cap = t->cap_proc ? t->cap_proc * 2 : 64;
@@ -131,9 +102,10 @@ int ct_evtab_push_proc(struct ct_evtab *t, const struct ct_pctx *c)
 	return 0;
 }
 
-int ct_evtab_push_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path)
+int ct_evtab_push_dest_max(struct ct_evtab *t, const struct ct_dest *d, const char *path,
+			   uint32_t max)
 {
-	if (t->ndest >= CT_TAB_MAX)
+	if (t->ndest >= max)
 		return 0;
 	if (t->ndest == t->cap_dest) {
 		uint32_t cap = t->cap_dest ? t->cap_dest * 2 : 64;
@@ -188,12 +160,11 @@ static int grow_index(uint32_t **hash, uint32_t *hcap, uint32_t n, struct ct_evt
 	return 0;
 }
 
-/* Index of an equal entry, or -1 after adding it (or when the table is
- * full), or -2 on allocation failure. */
-static long find_or_add_proc(struct ct_evtab *t, const struct ct_pctx *c)
+long ct_evtab_intern_proc(struct ct_evtab *t, const struct ct_pctx *c, int *added)
 {
+	*added = 0;
 	if (grow_index(&t->phash, &t->phcap, t->nproc, t, 0))
-		return -2;
+		return -1;
 	uint32_t j = (uint32_t)hash_mem(c, sizeof(*c)) & (t->phcap - 1);
 	while (t->phash[j]) {
 		uint32_t i = t->phash[j] - 1;
@@ -201,18 +172,18 @@ static long find_or_add_proc(struct ct_evtab *t, const struct ct_pctx *c)
 			return i;
 		j = (j + 1) & (t->phcap - 1);
 	}
-	if (t->nproc >= CT_TAB_MAX)
+	if (ct_evtab_push_proc_max(t, c, UINT32_MAX - 1))
 		return -1;
-	if (ct_evtab_push_proc(t, c))
-		return -2;
 	t->phash[j] = t->nproc;
-	return -1;
+	*added = 1;
+	return (long)t->nproc - 1;
 }
 
-static long find_or_add_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path)
+long ct_evtab_intern_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path, int *added)
 {
+	*added = 0;
 	if (grow_index(&t->dhash, &t->dhcap, t->ndest, t, 1))
-		return -2;
+		return -1;
 	uint32_t j = (uint32_t)dest_hash(d, path) & (t->dhcap - 1);
 	while (t->dhash[j]) {
 		uint32_t i = t->dhash[j] - 1;
@@ -222,104 +193,9 @@ static long find_or_add_dest(struct ct_evtab *t, const struct ct_dest *d, const 
 			return i;
 		j = (j + 1) & (t->dhcap - 1);
 	}
-	if (t->ndest >= CT_TAB_MAX)
+	if (ct_evtab_push_dest_max(t, d, path, UINT32_MAX - 1))
 		return -1;
-	if (ct_evtab_push_dest(t, d, path))
-		return -2;
 	t->dhash[j] = t->ndest;
-	return -1;
+	*added = 1;
+	return (long)t->ndest - 1;
 }
-
-/* ---------------------------------------------------------------- encode */
-
-/* Encoding order is decoding order: the process part, the tid, then the
- * destination (family before addresses: it says how many bytes follow). */
-uint8_t *ct_event_encode(struct ct_evtab *t, uint8_t *p, const struct ct_event *prev,
-			 const struct ct_event *ev, uint32_t diff, uint32_t *mask)
-{
-	uint32_t m = diff;
-
-	long proc_ref = -1, dest_ref = -1;
-	if (diff & CT_F_PROC) {
-		struct ct_pctx c;
-		pctx_of(&c, ev);
-		proc_ref = find_or_add_proc(t, &c);
-		if (proc_ref == -2)
-			return NULL;
-		if (proc_ref >= 0)
-			m = (m & ~CT_F_PROC) | CT_F_PROC_REF;
-	}
-	if (diff & CT_F_DEST) {
-		struct ct_dest d;
-		dest_of(&d, ev);
-		dest_ref = find_or_add_dest(t, &d, ev->path);
-		if (dest_ref == -2)
-			return NULL;
-		if (dest_ref >= 0)
-			m = (m & ~CT_F_DEST) | CT_F_DEST_REF;
-	}
-
-	*mask = m;
-	p = put_varint(p, (uint64_t)m << 1);
-	p = put_varint(p, ev->ts_ns - prev->ts_ns);
-	if (m & CT_F_PROC_REF)
-		p = put_varint(p, (uint64_t)proc_ref);
-	if (m & CT_F_PID)
-		p = put_varint(p, ev->pid);
-	if (m & CT_F_PPID)
-		p = put_varint(p, ev->ppid);
-	if (m & CT_F_UID)
-		p = put_varint(p, ev->uid);
-	if (m & CT_F_GID)
-		p = put_varint(p, ev->gid);
-	if (m & CT_F_CGROUP)
-		p = put_varint(p, ev->cgroup_id);
-	if (m & CT_F_COMM) {
-		size_t n = strnlen(ev->comm, CT_COMM_LEN);
-		*p++ = (uint8_t)n;
-		memcpy(p, ev->comm, n);
-		p += n;
-	}
-	if (m & CT_F_TID)
-		p = put_varint(p, zigzag((int64_t)ev->tid - (int64_t)ev->pid));
-	if (m & CT_F_DEST_REF)
-		p = put_varint(p, (uint64_t)dest_ref);
-	if (m & CT_F_FTP) {
-		p = put_varint(p, ev->family);
-		p = put_varint(p, ev->type);
-		p = put_varint(p, ev->proto);
-	}
-	if (m & CT_F_DADDR) {
-		size_t n = addr_len(ev->family);
-		memcpy(p, ev->daddr, n);
-		p += n;
-	}
-	if (m & CT_F_DPORT) {
-		put_le16(p, ev->dport);
-		p += 2;
-	}
-	if (m & CT_F_PATH) {
-		*p++ = ev->path_len;
-		memcpy(p, ev->path, ev->path_len);
-		p += ev->path_len;
-	}
-	if (m & CT_F_SCOPE)
-		p = put_varint(p, ev->scope_id);
-	if (m & CT_F_SADDR) {
-		size_t n = addr_len(ev->family);
-		put_le16(p, ev->sport);
-		memcpy(p + 2, ev->saddr, n);
-		p += 2 + n;
-	}
-	if (m & CT_F_SOCKFD)
-		p = put_varint(p, zigzag(ev->sockfd));
-	if (m & CT_F_RET)
-		p = put_varint(p, zigzag(ev->ret));
-	if (m & CT_F_LATENCY)
-		p = put_varint(p, ev->latency_ns);
-	if (m & CT_F_FLAGS)
-		p = put_varint(p, ev->flags);
-	return p;
-}
-
-/* ---------------------------------------------------------------- decode */

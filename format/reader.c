@@ -68,6 +68,14 @@ struct ct_reader {
 	uint64_t prev_ts;
 	uint64_t chunk_loads; /* chunks unpacked so far: part of proc tokens */
 	struct ct_evtab tab;
+	/* Format 2.0 event chunks: the columns of the chunk (cols_live while
+	 * it has events left), decoded a block at a time; events bi .. bn - 1
+	 * of the block are still to return. */
+	int columnar, cols_live;
+	struct ct_cols cols;
+	uint32_t bi, bn, fbase; /* fbase: the block's first event in the chunk */
+	const uint8_t *saddr_p;
+	uint64_t until_max; /* the query's until, UINT64_MAX for none */
 	void *dctx;
 
 	struct ct_record evrec, metarec;
@@ -242,8 +250,9 @@ static int parse_header(struct ct_reader *r)
 		return CT_E_TRUNCATED;
 	r->hdr.version_major = get_le16(p + 8);
 	r->hdr.version_minor = get_le16(p + 10);
-	if (r->hdr.version_major != CT_FORMAT_MAJOR)
+	if (r->hdr.version_major < 1 || r->hdr.version_major > CT_FORMAT_MAJOR)
 		return CT_E_VERSION;
+	r->columnar = r->hdr.version_major >= 2;
 	uint32_t tlv_len = get_le32(p + 12);
 	if (tlv_len > CT_HEADER_MAX)
 		return CT_E_CORRUPT;
@@ -462,6 +471,8 @@ static const char *unpack(struct ct_reader *r, const struct chdr *h, const uint8
 		r->raw = p;
 		r->raw_cap = cap;
 	}
+	r->bi = r->bn = 0;
+	r->cols_live = 0;
 	if (ct_decompress_buf(h->codec, body + h->sum_len, h->comp, r->raw, h->raw, &r->dctx))
 		return "decompression failed";
 	r->rp = r->raw;
@@ -478,6 +489,15 @@ static const char *unpack(struct ct_reader *r, const struct chdr *h, const uint8
 	}
 	if (h->kind == CT_CHUNK_EVENTS)
 		r->st.chunks_read++;
+	if (h->kind == CT_CHUNK_EVENTS && r->columnar) {
+		r->rp = r->rend = NULL;
+		const char *why =
+		    ct_cols_open(&r->cols, &r->tab, r->raw, h->raw, h->records, h->first_ts);
+		if (why)
+			return why;
+		r->cols_live = 1;
+		r->saddr_p = r->cols.saddr;
+	}
 	return NULL;
 }
 
@@ -632,6 +652,7 @@ static void reader_free(struct ct_reader *r)
 	free(r->name);
 	ct_codec_free(CT_COMP_ZSTD, r->dctx, 1);
 	ct_evtab_free(&r->tab);
+	ct_cols_free(&r->cols);
 	free(r);
 }
 
@@ -889,12 +910,91 @@ static int decode_proc(struct ct_reader *r, const uint8_t *p, const uint8_t *end
 	return 0;
 }
 
+/* Event i of the decoded columns into the state event: straight copies
+ * from the columns and the two tables. The state keeps the row decoder's
+ * invariants: IPv4 address tails, the path's tail and saddr without
+ * CT_EV_SADDR are zero. */
+static inline __attribute__((always_inline)) const struct ct_event *col_event(struct ct_reader *r,
+									      uint32_t i)
+{
+	struct ct_event *ev = &r->evrec.ev;
+	const struct ct_cols *c = &r->cols;
+	uint32_t pi = c->b_pidx[i], di = c->b_didx[i];
+	uint16_t fl = c->flags[r->fbase + i];
+
+	ev->ts_ns = c->b_ts[i];
+	/* The state already holds the process or destination of the previous
+	 * event: copy only what changed (cur_* is UINT32_MAX at chunk start). */
+	if (pi != r->tab.cur_proc) {
+		const struct ct_pctx *p = &r->tab.procs[pi];
+		r->tab.cur_proc = pi;
+		ev->cgroup_id = p->cgroup_id;
+		ev->pid = p->pid;
+		ev->ppid = p->ppid;
+		ev->uid = p->uid;
+		ev->gid = p->gid;
+		memcpy(ev->comm, p->comm, CT_COMM_LEN);
+	}
+	ev->tid = ev->pid + c->b_tdelta[i];
+	ev->sockfd = c->b_sockfd[i];
+	ev->ret = c->b_ret[i];
+	ev->latency_ns = c->b_latency[i];
+	ev->sport = c->b_sport[i];
+	if (di != r->tab.cur_dest) {
+		const struct ct_dest *d = &r->tab.dests[di];
+		r->tab.cur_dest = di;
+		ev->family = d->family;
+		ev->type = d->type;
+		ev->proto = d->proto;
+		ev->dport = d->dport;
+		ev->scope_id = d->scope_id;
+		memcpy(ev->daddr, d->daddr, 16);
+		if (d->path_len | ev->path_len)
+			set_path(ev, r->tab.paths + d->path_off, d->path_len);
+	}
+	/* saddr is zero unless this event has one. */
+	if (__builtin_expect((fl | ev->flags) & CT_EV_SADDR, 0)) {
+		memset(ev->saddr, 0, 16);
+		if (fl & CT_EV_SADDR) {
+			size_t n = addr_len(ev->family);
+			memcpy(ev->saddr, r->saddr_p, n);
+			r->saddr_p += n;
+		}
+	}
+	ev->flags = fl;
+	return ev;
+}
+
 /* Everything but the common case of ct_reader_next: records other than
  * events, bad records, the end of a chunk. */
 static __attribute__((noinline)) int next_slow(struct ct_reader *r, const struct ct_record **rec)
 {
 	r->started = 1;
+	r->until_max = r->q.until_ns ? r->q.until_ns : UINT64_MAX;
 	for (;;) {
+		if (r->bi < r->bn) {
+			const struct ct_event *ev = col_event(r, r->bi++);
+			if (ev->ts_ns < r->q.since_ns || ev->ts_ns > r->until_max)
+				continue;
+			r->st.events++;
+			*rec = &r->evrec;
+			return 1;
+		}
+		if (r->cols_live) {
+			if (r->cols.next < r->cols.n) {
+				const char *why = ct_cols_block(&r->cols, &r->tab);
+				if (why) {
+					damage(r, r->cseq, r->coff, why);
+					r->cols_live = 0;
+					continue;
+				}
+				r->bi = 0;
+				r->bn = r->cols.bn;
+				r->fbase = r->cols.next - r->cols.bn;
+				continue;
+			}
+			r->cols_live = 0;
+		}
 		if (r->rp && r->rp < r->rend) {
 			const uint8_t *p = r->rp, *end = r->rend;
 			uint64_t head;
@@ -963,20 +1063,28 @@ uint64_t ct_reader_event_proc_token(const struct ct_reader *r)
 {
 	if (r->tab.cur_proc == UINT32_MAX)
 		return 0;
-	return r->chunk_loads << 17 | ((uint64_t)r->tab.cur_proc + 1);
+	return r->chunk_loads << 18 | ((uint64_t)r->tab.cur_proc + 1);
 }
 
 uint64_t ct_reader_event_dest_token(const struct ct_reader *r)
 {
 	if (r->tab.cur_dest == UINT32_MAX)
 		return 0;
-	return r->chunk_loads << 17 | ((uint64_t)r->tab.cur_dest + 1);
+	return r->chunk_loads << 18 | ((uint64_t)r->tab.cur_dest + 1);
 }
 
 /* The common case, an event inside an event chunk, with few registers to
  * save: the rest is next_slow's. */
 int ct_reader_next(struct ct_reader *r, const struct ct_record **rec)
 {
+	if (__builtin_expect(r->bi < r->bn, 1)) {
+		const struct ct_event *ev = col_event(r, r->bi++);
+		if (__builtin_expect(ev->ts_ns < r->q.since_ns || ev->ts_ns > r->until_max, 0))
+			return next_slow(r, rec);
+		r->st.events++;
+		*rec = &r->evrec;
+		return 1;
+	}
 	const uint8_t *p = r->rp, *end = r->rend;
 	if (__builtin_expect(!p || p >= end || r->ckind != CT_CHUNK_EVENTS, 0))
 		return next_slow(r, rec);

@@ -14,8 +14,7 @@
 #include "ct_internal.h"
 
 #define META_FLUSH_BYTES (8u << 20)
-#define CHUNK_EVENTS_MAX 131072u /* keeps a chunk's raw size under 64 MiB */
-#define STR_MAX 65535u		 /* longest proc string kept */
+#define STR_MAX 65535u /* longest proc string kept */
 
 struct ct_writer {
 	struct ct_writer_io io;
@@ -33,7 +32,7 @@ struct ct_writer {
 	uint32_t meta_records;
 	uint64_t meta_first, meta_last;
 
-	struct ct_bytes raw, out, sum;
+	struct ct_bytes raw, out, sum, scratch;
 	struct ct_sumbuild sb;
 	struct ct_evtab tab;
 	void *cctx;
@@ -152,8 +151,8 @@ int ct_writer_open(struct ct_writer **out, const struct ct_writer_io *io,
 		w->opts.flush_interval_ns = 1000000000ULL;
 	if (!w->opts.chunk_events)
 		w->opts.chunk_events = 65536;
-	if (w->opts.chunk_events > CHUNK_EVENTS_MAX)
-		w->opts.chunk_events = CHUNK_EVENTS_MAX;
+	if (w->opts.chunk_events > CT_CHUNK_EVENTS_MAX)
+		w->opts.chunk_events = CT_CHUNK_EVENTS_MAX;
 	int err = write_header(w, hdr);
 	if (err) {
 		ct_writer_abort(w);
@@ -180,8 +179,8 @@ static int emit_chunk(struct ct_writer *w, uint8_t kind, uint32_t records, uint6
 		memcpy(w->out.p + CT_CHUNK_HDR, summary->p, sum_len);
 		w->out.len += sum_len;
 	}
-	if ((err =
-		 ct_compress_buf(w->opts.compress, w->opts.level, raw, raw_len, &w->out, &w->cctx)))
+	if ((err = ct_compress_buf(w->opts.compress, w->opts.level, kind == CT_CHUNK_EVENTS, raw,
+				   raw_len, &w->out, &w->cctx)))
 		return err;
 	size_t comp = w->out.len - CT_CHUNK_HDR - sum_len;
 	uint8_t *h = w->out.p;
@@ -266,37 +265,13 @@ static int flush_events(struct ct_writer *w)
 	if (!sorted)
 		qsort_r(w->order, n, sizeof(*w->order), cmp_order, w->evs);
 
-	struct ct_event zero = {0};
-	const struct ct_event *prev = &zero;
 	uint64_t first_ts = w->evs[w->order[0]].ts_ns, last_ts = w->evs[w->order[n - 1]].ts_ns;
 
-	zero.ts_ns = first_ts;
-	ct_evtab_reset(&w->tab);
+	/* Every key of this chunk's events is in the summary: each table
+	 * entry adds its keys when it is created. */
 	w->raw.len = 0;
-	for (uint32_t k = 0; k < n; k++) {
-		const struct ct_event *ev = &w->evs[w->order[k]];
-		if ((err = ct_bytes_reserve(&w->raw, CT_EVENT_MAX_ENC)))
-			goto out;
-		uint32_t diff = ct_event_diff(prev, ev), mask;
-		uint8_t *p = ct_event_encode(&w->tab, w->raw.p + w->raw.len, prev, ev, diff, &mask);
-		if (!p) {
-			err = CT_E_NOMEM;
-			goto out;
-		}
-		w->raw.len = (size_t)(p - w->raw.p);
-		/* Every key of this chunk's events is in the summary: the first
-		 * event adds all its keys (even zero ones); later ones only what
-		 * changed, and nothing for a process or destination already in the
-		 * chunk's tables (its keys went in when it was first seen). */
-		uint32_t keys = k ? diff : CT_F_ALL;
-		if (mask & CT_F_PROC_REF)
-			keys &= ~CT_F_PROC;
-		if (mask & CT_F_DEST_REF)
-			keys &= ~CT_F_DEST;
-		if (keys && (err = ct_sum_add_event(&w->sb, ev, keys)))
-			goto out;
-		prev = ev;
-	}
+	if ((err = ct_cols_encode(&w->tab, &w->sb, w->evs, w->order, n, &w->scratch, &w->raw)))
+		goto out;
 	w->sum.len = 0;
 	if ((err = ct_sum_finish(&w->sb, w->seq, &w->sum)))
 		goto out;
@@ -503,6 +478,7 @@ static void writer_free(struct ct_writer *w)
 	ct_bytes_free(&w->raw);
 	ct_bytes_free(&w->out);
 	ct_bytes_free(&w->sum);
+	ct_bytes_free(&w->scratch);
 	ct_bytes_free(&w->idx_entries);
 	ct_bytes_free(&w->idx_sums);
 	ct_sum_free(&w->sb);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "test_format_common.h"
+#include "../../format/ct_internal.h"
 
 /* Writes n events (with a proc record every 97 and a lost record every 1001)
  * into m; chunk_events small so there are many chunks. */
@@ -335,13 +336,14 @@ static void test_unknown_skipped(void)
 {
 	struct membuf m = {0};
 	write_trace(&m, CT_COMP_NONE, 10, 1000);
-	/* Find the event chunk (kind 1, codec none) and insert an unknown record
-	 * (type 9, 3 bytes) in front of its payload; then append an unknown
-	 * chunk kind 7 before the index. Rebuild crcs by hand. */
+	/* Find the meta chunk (kind 2, codec none; 2.0 event chunks hold
+	 * columns, not records) and insert an unknown record (type 9, 3 bytes)
+	 * in front of its payload; then append an unknown chunk kind 7 after
+	 * it. Rebuild crcs by hand. */
 	extern uint32_t ct_crc32(uint32_t crc, const void *buf, size_t len);
 	size_t off = 0;
 	for (size_t i = 0; i + 4 <= m.len; i++)
-		if (!memcmp(m.p + i, "CTCK", 4) && m.p[i + 4] == CT_CHUNK_EVENTS) {
+		if (!memcmp(m.p + i, "CTCK", 4) && m.p[i + 4] == CT_CHUNK_META) {
 			off = i;
 			break;
 		}
@@ -374,7 +376,7 @@ static void test_unknown_skipped(void)
 		unk_chunk[52 + k] = (uint8_t)(hc >> (8 * k));
 	mem_write(&n2, unk_chunk, sizeof(unk_chunk));
 	mem_write(&n2, m.p + chunk_end, m.len - chunk_end);
-	/* Patch the event chunk: raw and comp sizes + 5, both crcs. */
+	/* Patch the meta chunk: raw and comp sizes + 5, both crcs. */
 	uint8_t *h = n2.p + off;
 	uint32_t raw = (h[32] | h[33] << 8 | h[34] << 16) + 5;
 	comp += 5;
@@ -649,6 +651,185 @@ static void test_tokens(void)
 	}
 }
 
+/* Write evs (already normalised: what the reader must give back) as one
+ * uncompressed chunk and read them back field by field, stream and index. */
+static void cols_round_trip(const struct ct_event *evs, uint32_t n, struct membuf *m)
+{
+	struct ct_writer_io io = mem_writer_io(m);
+	struct ct_writer_opts o = {.compress = CT_COMP_NONE, .chunk_events = n};
+	struct ct_writer *w;
+	CHECK_EQ(ct_writer_open(&w, &io, &test_hdr, &o), 0);
+	for (uint32_t i = 0; i < n; i++)
+		CHECK_EQ(ct_writer_event(w, &evs[i]), 0);
+	CHECK_EQ(ct_writer_close(w), 0);
+	for (int seekable = 0; seekable < 2; seekable++) {
+		struct ct_reader_io rio = mem_reader_io(m, seekable);
+		struct ct_reader_opts ro = {.on_damage = count_damage};
+		struct ct_reader *r;
+		quiet_damage_count = 0;
+		CHECK_EQ(ct_reader_open(&r, &rio, &ro), 0);
+		if (!r)
+			return;
+		CHECK_EQ(ct_reader_header(r)->version_major, 2);
+		const struct ct_record *rec;
+		uint32_t i = 0, bad = 0;
+		while (ct_reader_next(r, &rec) == 1)
+			if (rec->type == CT_REC_EVENT)
+				bad += i >= n || !event_eq(&rec->ev, &evs[i++]);
+		CHECK_EQ(i, n);
+		CHECK_EQ(bad, 0);
+		CHECK_EQ(quiet_damage_count, 0);
+		ct_reader_close(r);
+	}
+}
+
+/* The widths of the columns of the first event chunk in m (codec none). */
+static void col_widths(const struct membuf *m, unsigned *w)
+{
+	for (int k = 0; k < CT_NCOLS; k++)
+		w[k] = 99;
+	for (size_t off = 0; off + 56 <= m->len; off++) {
+		if (memcmp(m->p + off, "CTCK", 4) || m->p[off + 4] != CT_CHUNK_EVENTS)
+			continue;
+		uint32_t sum = get_le32(m->p + off + 40), raw = get_le32(m->p + off + 32);
+		const uint8_t *p = m->p + off + 56 + sum, *end = p + raw;
+		uint64_t n = 0, np = 0, nd = 0, v;
+		p = get_varint(p, end, &n);
+		p = get_varint(p, end, &np);
+		for (uint64_t i = 0; p && i < np; i++) {
+			for (int k = 0; k < 5 && p; k++)
+				p = get_varint(p, end, &v);
+			p = p ? p + 1 + *p : NULL;
+		}
+		p = p ? get_varint(p, end, &nd) : NULL;
+		for (uint64_t i = 0; p && i < nd; i++) {
+			uint64_t fam;
+			p = get_varint(p, end, &fam);
+			p = p ? get_varint(p, end, &v) : NULL;
+			p = p ? get_varint(p, end, &v) : NULL;
+			p = p ? p + (fam == AF_INET ? 4 : 16) + 2 : NULL;
+			p = p ? p + 1 + *p : NULL;
+			p = p ? get_varint(p, end, &v) : NULL;
+		}
+		for (int k = 0; p && k < CT_NCOLS; k++) {
+			w[k] = *p;
+			p = get_varint(p + 1, end, &v);
+			p = p ? p + w[k] * n : NULL;
+		}
+		CHECK(p != NULL);
+		return;
+	}
+	CHECK(!"no event chunk");
+}
+
+/* Format 2.0 columns: every width 0..8 of a 64-bit column, extreme values
+ * of every field, chunks of one event and of CT_CHUNK_EVENTS_MAX. */
+static void test_columns(void)
+{
+	struct ct_event evs[4];
+	struct membuf m = {0};
+	unsigned w[CT_NCOLS];
+
+	/* latency spans exactly k bytes: its column has width k. */
+	for (unsigned k = 0; k <= 8; k++) {
+		for (int i = 0; i < 4; i++) {
+			make_event(&evs[i], 7); /* same process and destination */
+			evs[i].ts_ns = 5000 + (uint64_t)i;
+			evs[i].latency_ns = 12345;
+		}
+		if (k == 8) {
+			evs[0].latency_ns = 0;
+			evs[2].latency_ns = UINT64_MAX;
+		} else if (k) {
+			evs[1].latency_ns = 12345 + ((1ULL << (8 * k)) - 1);
+			evs[3].latency_ns = 12345 + ((1ULL << (8 * (k - 1))));
+		}
+		for (int i = 0; i < 4; i++)
+			ct_event_normalise(&evs[i]);
+		m.len = 0;
+		cols_round_trip(evs, 4, &m);
+		col_widths(&m, w);
+		CHECK_EQ(w[CT_COL_LATENCY], k);
+		CHECK_EQ(w[CT_COL_PROC], 0);
+		CHECK_EQ(w[CT_COL_DEST], 0);
+		CHECK_EQ(w[CT_COL_TS], 1);
+	}
+
+	/* Extremes: u32/u64 limits, the widest tid offsets, int32 limits,
+	 * every flag bit, an "other" family with a path, no NUL in comm. */
+	memset(evs, 0, sizeof(evs));
+	evs[0].ts_ns = 0;
+	evs[0].pid = UINT32_MAX;
+	evs[0].tid = 0;
+	evs[0].sockfd = INT32_MIN;
+	evs[0].ret = INT32_MAX;
+	evs[0].flags = 0xffff;
+	evs[0].sport = 65535;
+	evs[0].cgroup_id = UINT64_MAX;
+	evs[0].latency_ns = UINT64_MAX;
+	evs[0].family = 0xffff;
+	evs[0].type = 0xffff;
+	evs[0].proto = 0xffff;
+	evs[0].dport = 65535;
+	evs[0].scope_id = UINT32_MAX;
+	evs[0].ppid = evs[0].uid = evs[0].gid = UINT32_MAX;
+	memset(evs[0].daddr, 0xff, 16);
+	memset(evs[0].saddr, 0xee, 16);
+	memcpy(evs[0].comm, "0123456789abcdef", 16);
+	evs[0].path_len = CT_UNIX_PATH_MAX;
+	memset(evs[0].path, 'p', CT_UNIX_PATH_MAX);
+	evs[1] = evs[0];
+	evs[1].ts_ns = UINT64_MAX; /* a delta of 8 bytes */
+	evs[1].pid = 0;
+	evs[1].tid = UINT32_MAX;
+	evs[1].sockfd = INT32_MAX;
+	evs[1].ret = INT32_MIN;
+	evs[1].flags = CT_EV_SADDR;
+	evs[1].family = AF_INET;
+	evs[1].latency_ns = 0;
+	evs[1].path_len = 0;
+	memset(evs[1].path, 0, CT_UNIX_PATH_MAX);
+	evs[2] = evs[1];
+	evs[2].flags = 0;  /* saddr and sport are dropped without the flag */
+	evs[2].tid = 0;	   /* zigzag(tid - pid) 0 .. 2^33 - 3: 5 bytes */
+	evs[2].sockfd = 0; /* zigzag 0 .. 2^32 - 1: 4 bytes */
+	for (int i = 0; i < 3; i++)
+		ct_event_normalise(&evs[i]);
+	CHECK_EQ(evs[2].sport, 0);
+	CHECK(evs[1].saddr[0] == 0xee && evs[1].saddr[4] == 0);
+	m.len = 0;
+	cols_round_trip(evs, 3, &m);
+	col_widths(&m, w);
+	CHECK_EQ(w[CT_COL_TS], 8);
+	CHECK_EQ(w[CT_COL_TID], 5);
+	CHECK_EQ(w[CT_COL_SOCKFD], 4);
+	CHECK_EQ(w[CT_COL_FLAGS], 2);
+	CHECK_EQ(w[CT_COL_SPORT], 2);
+	CHECK_EQ(w[CT_COL_PROC], 1);
+
+	/* One event; CT_CHUNK_EVENTS_MAX events in one chunk. */
+	make_event(&evs[0], 3);
+	ct_event_normalise(&evs[0]);
+	m.len = 0;
+	cols_round_trip(evs, 1, &m);
+	uint32_t n = CT_CHUNK_EVENTS_MAX;
+	struct ct_event *big = malloc(n * sizeof(*big));
+	for (uint32_t i = 0; big && i < n; i++) {
+		make_event(&big[i], i);
+		big[i].pid = 1000 + i; /* a table entry per event */
+		big[i].tid = big[i].pid + i % 3;
+		ct_event_normalise(&big[i]);
+	}
+	if (big) {
+		m.len = 0;
+		cols_round_trip(big, n, &m);
+		col_widths(&m, w);
+		CHECK_EQ(w[CT_COL_PROC], 3);
+	}
+	free(big);
+	free(m.p);
+}
+
 static void test_strerror(void)
 {
 	for (int e = CT_E_NOSPC; e <= 0; e++)
@@ -667,6 +848,7 @@ int main(void)
 	test_merge();
 	test_tick();
 	test_tokens();
+	test_columns();
 	test_strerror();
 	if (t_fails) {
 		fprintf(stderr, "test_format: %d checks failed\n", t_fails);
