@@ -189,6 +189,8 @@ struct ct_comment_cache *ct_comment_cache_new(void); /* NULL: out of memory */
 void ct_comment_cache_free(struct ct_comment_cache *c);
 size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struct ct_event *ev,
 				const struct ct_proc_info *proc);
+/* Start loading ev's cache slot, to be used a little later. */
+void ct_comment_cache_prefetch(struct ct_comment_cache *c, const struct ct_event *ev);
 
 /* The JSON line of a non-IP event (the payload of its 0x88b5 frame), the
  * bytes of ct_fmt_json_event without the '\n', in two steps: the part

@@ -289,27 +289,41 @@ size_t ct_u64_dec(char *d, uint64_t v)
 				       "25262728293031323334353637383940414243444546474849"
 				       "50515253545556575859606162636465666768697071727374"
 				       "75767778798081828384858687888990919293949596979899";
-	size_t n = 1;
-	if (v >= 10000000000ull) {
-		for (uint64_t t = v; t >= 10; t /= 10)
-			n++;
-	} else {
-		static const uint64_t pow10[] = {10,	     100,	    1000,     10000,
-						 100000,     1000000,	    10000000, 100000000,
-						 1000000000, 10000000000ull};
-		while (v >= pow10[n - 1])
-			n++;
-	}
+	/* pow10[0] is 0, not 1, so that 0 counts one digit like 1..9. */
+	static const uint64_t pow10[20] = {0,
+					   10,
+					   100,
+					   1000,
+					   10000,
+					   100000,
+					   1000000,
+					   10000000,
+					   100000000,
+					   1000000000,
+					   10000000000ull,
+					   100000000000ull,
+					   1000000000000ull,
+					   10000000000000ull,
+					   100000000000000ull,
+					   1000000000000000ull,
+					   10000000000000000ull,
+					   100000000000000000ull,
+					   1000000000000000000ull,
+					   10000000000000000000ull};
+	/* Digits from the bit length: 1233/4096 ~ log10(2) gives floor(log10 v)
+	 * or one less; one comparison settles it. */
+	unsigned t = (unsigned)((64 - __builtin_clzll(v | 1)) * 1233) >> 12;
+	size_t n = t + (v >= pow10[t]);
 	char *p = d + n;
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);
 		v /= 100;
-		*--p = pairs[2 * r + 1];
-		*--p = pairs[2 * r];
+		p -= 2;
+		memcpy(p, pairs + 2 * r, 2);
 	}
 	if (v >= 10) {
-		*--p = pairs[2 * v + 1];
-		*--p = pairs[2 * v];
+		p -= 2;
+		memcpy(p, pairs + 2 * v, 2);
 	} else {
 		*--p = (char)('0' + v);
 	}

@@ -462,6 +462,22 @@ void ct_comment_cache_free(struct ct_comment_cache *c)
 	free(c);
 }
 
+static inline struct prefix_slot *prefix_slot_of(struct ct_comment_cache *c,
+						 const struct ct_event *ev)
+{
+	return &c->slots[mix32(ev->tid * 0x9e3779b1u ^ ev->pid) % PREFIX_SLOTS];
+}
+
+void ct_comment_cache_prefetch(struct ct_comment_cache *c, const struct ct_event *ev)
+{
+	if (c) {
+		const char *p = (const char *)prefix_slot_of(c, ev);
+		__builtin_prefetch(p);
+		__builtin_prefetch(p + 64);
+		__builtin_prefetch(p + 128);
+	}
+}
+
 size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struct ct_event *ev,
 				const struct ct_proc_info *proc)
 {
@@ -469,7 +485,7 @@ size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struc
 	 * strings may change under the same pointer. */
 	if (!c || (!proc->serial && (proc->exe || proc->container)))
 		return ct_packet_comment(d, ev, proc);
-	struct prefix_slot *e = &c->slots[mix32(ev->tid * 0x9e3779b1u ^ ev->pid) % PREFIX_SLOTS];
+	struct prefix_slot *e = prefix_slot_of(c, ev);
 	size_t o;
 	if (e->len && e->serial == proc->serial && e->pid == ev->pid && e->tid == ev->tid &&
 	    e->uid == ev->uid && !memcmp(e->comm, ev->comm, CT_COMM_LEN)) {

@@ -357,6 +357,8 @@ static void touch(struct iface *f, uint64_t ns)
 static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev,
 			const struct ct_proc_info *proc, unsigned input, int64_t wall_ns)
 {
+	/* The comment's slot is needed after the frame is built: fetch it now. */
+	ct_comment_cache_prefetch(x->comments, ev);
 	unsigned id = host_of(x, input);
 	uint64_t ns = wall_ns > 0 ? (uint64_t)wall_ns : 0;
 	const char *who = NULL;

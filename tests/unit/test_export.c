@@ -758,6 +758,43 @@ static void test_out_direct(void)
 	unlink(path2);
 }
 
+/* ct_u64_dec/ct_i64_dec against printf at every power-of-ten edge and on
+ * random values of every length. */
+static void test_decimal(void)
+{
+	char a[32], b[32];
+	uint64_t p = 1;
+	int bad = 0;
+
+	for (int i = 0; i < 20 && bad < 3; i++, p *= 10) {
+		uint64_t vs[3] = {p - 1, p, p + 1};
+		for (int k = 0; k < 3; k++) {
+			a[ct_u64_dec(a, vs[k])] = '\0';
+			snprintf(b, sizeof(b), "%llu", (unsigned long long)vs[k]);
+			CHECK(!strcmp(a, b), "ct_u64_dec %s gave %s", b, a);
+			bad += !!strcmp(a, b);
+		}
+		if (i == 19)
+			break;
+	}
+	for (int i = 0; i < 200000 && bad < 3; i++) {
+		uint64_t v = ((uint64_t)rnd() << 32 | rnd()) >> (rnd() % 64);
+		int64_t sv = (int64_t)v * ((rnd() & 1) ? -1 : 1);
+		a[ct_u64_dec(a, v)] = '\0';
+		snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
+		bad += !!strcmp(a, b);
+		CHECK(!strcmp(a, b), "ct_u64_dec %s gave %s", b, a);
+		a[ct_i64_dec(a, sv)] = '\0';
+		snprintf(b, sizeof(b), "%lld", (long long)sv);
+		bad += !!strcmp(a, b);
+		CHECK(!strcmp(a, b), "ct_i64_dec %s gave %s", b, a);
+	}
+	a[ct_u64_dec(a, UINT64_MAX)] = '\0';
+	CHECK(!strcmp(a, "18446744073709551615"), "ct_u64_dec max gave %s", a);
+	a[ct_i64_dec(a, INT64_MIN)] = '\0';
+	CHECK(!strcmp(a, "-9223372036854775808"), "ct_i64_dec min gave %s", a);
+}
+
 static void test_names(void)
 {
 	CHECK(ct_export_by_path("x.pcapng") == &ct_export_pcapng, "ext pcapng");
@@ -776,6 +813,7 @@ int main(void)
 {
 	make_events();
 	test_names();
+	test_decimal();
 	test_out_direct();
 	test_comment_cache();
 	test_comment_cache_random();
