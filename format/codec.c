@@ -31,10 +31,8 @@ void ct_bytes_free(struct ct_bytes *b)
 	memset(b, 0, sizeof(*b));
 }
 
-uint32_t ct_crc32(uint32_t crc, const void *buf, size_t len)
+static uint32_t crc32_zlib(uint32_t crc, const uint8_t *p, size_t len)
 {
-	const uint8_t *p = buf;
-
 	/* zlib's crc32 takes a uInt length. */
 	while (len) {
 		uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
@@ -43,6 +41,78 @@ uint32_t ct_crc32(uint32_t crc, const void *buf, size_t len)
 		len -= n;
 	}
 	return crc;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/*
+ * The same CRC-32 (zlib's, reflected 0x04C11DB7) by carry-less multiply:
+ * four 16-byte lanes folded 64 bytes at a time, then into one lane, then a
+ * Barrett reduction (Intel, "Fast CRC Computation for Generic Polynomials
+ * Using PCLMULQDQ", 2009). Several times zlib's speed; the reader checks
+ * every chunk's payload with it. Takes len >= 64, a multiple of 16, and
+ * the CRC without zlib's pre/post inversion.
+ */
+__attribute__((target("pclmul,sse4.1"))) static uint32_t crc32_fold(uint32_t crc, const uint8_t *p,
+								    size_t len)
+{
+	const __m128i k12 = _mm_set_epi64x(0x1c6e41596LL, 0x154442bd4LL);
+	const __m128i k34 = _mm_set_epi64x(0x0ccaa009eLL, 0x1751997d0LL);
+	const __m128i k5 = _mm_set_epi64x(0, 0x163cd6124LL);
+	const __m128i poly = _mm_set_epi64x(0x1f7011641LL, 0x1db710641LL);
+	const __m128i mask32 = _mm_set_epi32(0, 0, 0, -1);
+	__m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+	__m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+	__m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+
+	x0 = _mm_xor_si128(x0, _mm_cvtsi32_si128((int)crc));
+	p += 64;
+	len -= 64;
+#define FOLD(x, k, next)                                                                           \
+	_mm_xor_si128(                                                                             \
+	    _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11)),     \
+	    next)
+	for (; len >= 64; p += 64, len -= 64) {
+		x0 = FOLD(x0, k12, _mm_loadu_si128((const __m128i *)(const void *)p));
+		x1 = FOLD(x1, k12, _mm_loadu_si128((const __m128i *)(const void *)(p + 16)));
+		x2 = FOLD(x2, k12, _mm_loadu_si128((const __m128i *)(const void *)(p + 32)));
+		x3 = FOLD(x3, k12, _mm_loadu_si128((const __m128i *)(const void *)(p + 48)));
+	}
+	x0 = FOLD(x0, k34, x1);
+	x0 = FOLD(x0, k34, x2);
+	x0 = FOLD(x0, k34, x3);
+	for (; len >= 16; p += 16, len -= 16)
+		x0 = FOLD(x0, k34, _mm_loadu_si128((const __m128i *)(const void *)p));
+#undef FOLD
+	/* 128 -> 64 bits (appending 32 zero bits), then 64 -> 32. */
+	x0 = _mm_xor_si128(_mm_srli_si128(x0, 8), _mm_clmulepi64_si128(k34, x0, 0x01));
+	x0 = _mm_xor_si128(_mm_srli_si128(x0, 4),
+			   _mm_clmulepi64_si128(_mm_and_si128(x0, mask32), k5, 0x00));
+	__m128i t = _mm_clmulepi64_si128(_mm_and_si128(x0, mask32), poly, 0x10);
+	t = _mm_clmulepi64_si128(_mm_and_si128(t, mask32), poly, 0x00);
+	return (uint32_t)_mm_extract_epi32(_mm_xor_si128(t, x0), 1);
+}
+
+static int have_clmul = -1;
+#endif
+
+uint32_t ct_crc32(uint32_t crc, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+#if defined(__x86_64__)
+	if (have_clmul < 0)
+		have_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+	if (have_clmul && len >= 64) {
+		size_t n = len & ~(size_t)15;
+		crc = ~crc32_fold(~crc, p, n);
+		p += n;
+		len -= n;
+	}
+#endif
+	return crc32_zlib(crc, p, len);
 }
 
 const char *ct_codec_name(int c)

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "test_format_common.h"
 
@@ -509,6 +510,29 @@ static void test_flips_v1(void)
 	free(m.p);
 }
 
+/* ct_crc32 (carry-less multiply where the CPU has it) equals zlib's
+ * crc32 for every length, alignment and split. */
+static void test_crc(void)
+{
+	size_t cap = 70000;
+	uint8_t *b = malloc(cap);
+	for (size_t i = 0; i < cap; i++)
+		b[i] = (uint8_t)rnd();
+	long bad = 0;
+	for (size_t len = 0; len < 600; len++)
+		for (size_t off = 0; off < 3; off++)
+			bad += ct_crc32(0, b + off, len) != crc32(0, b + off, (uInt)len);
+	for (int trial = 0; trial < 300; trial++) {
+		size_t off = rnd() % 64, len = rnd() % (cap - 64), cut = len ? rnd() % len : 0;
+		uint32_t c = ct_crc32(0, b + off, cut);
+		c = ct_crc32(c, b + off + cut, len - cut);
+		bad += c != crc32(0, b + off, (uInt)len);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(ct_crc32(0, "123456789", 9), 0xcbf43926u);
+	free(b);
+}
+
 /* Disk full: the error comes back, and what was flushed before reads. */
 static void test_nospc(void)
 {
@@ -594,6 +618,7 @@ int main(void)
 	test_hostile_lengths();
 	test_hostile_columns();
 	test_flips_v1();
+	test_crc();
 	test_nospc();
 	test_files();
 	if (t_fails) {
