@@ -17,6 +17,14 @@
 #pragma GCC optimize("vect-cost-model=dynamic")
 #endif
 
+/* The decoding loops are also built for AVX2 (twice the lanes), chosen at
+ * load time where the CPU has it. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VEC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VEC_CLONES
+#endif
+
 /* ---------------------------------------------------------------- encode */
 
 static int same_proc(const struct ct_event *a, const struct ct_event *b)
@@ -236,8 +244,9 @@ static inline __attribute__((always_inline)) uint32_t unpack32_w(uint32_t *out, 
 }
 
 /* Values start .. start + m - 1 of a 32-bit column, each at most max. */
-static int unpack32(uint32_t *out, const struct ct_colhead *h, uint32_t n, uint32_t start,
-		    uint32_t m, uint32_t max, int zz)
+static inline __attribute__((always_inline)) int unpack32(uint32_t *out, const struct ct_colhead *h,
+							  uint32_t n, uint32_t start, uint32_t m,
+							  uint32_t max, int zz)
 {
 	if (h->base > max)
 		return 1;
@@ -275,8 +284,8 @@ static inline __attribute__((always_inline)) uint32_t unpack16_w(uint16_t *out, 
 	return bad;
 }
 
-static int unpack16(uint16_t *out, const struct ct_colhead *h, uint32_t n, uint32_t start,
-		    uint32_t m)
+static inline __attribute__((always_inline)) int unpack16(uint16_t *out, const struct ct_colhead *h,
+							  uint32_t n, uint32_t start, uint32_t m)
 {
 	if (h->base > UINT16_MAX)
 		return 1;
@@ -311,8 +320,9 @@ unpack64_w(uint64_t *out, const uint8_t *p, size_t stride, uint32_t m, unsigned 
 
 /* Values of a 64-bit column; base + planes must not wrap. Up to 4 planes
  * go through 32-bit lanes (tmp32), twice as many per vector. */
-static int unpack64(uint64_t *out, uint32_t *tmp32, const struct ct_colhead *h, uint32_t n,
-		    uint32_t start, uint32_t m)
+static inline __attribute__((always_inline)) int unpack64(uint64_t *out, uint32_t *tmp32,
+							  const struct ct_colhead *h, uint32_t n,
+							  uint32_t start, uint32_t m)
 {
 	const uint8_t *p = h->planes + start;
 	uint64_t b = h->base;
@@ -396,8 +406,8 @@ static const uint8_t *get_dest(const uint8_t *p, const uint8_t *end, struct ct_d
 	return p;
 }
 
-const char *ct_cols_open(struct ct_cols *c, struct ct_evtab *t, const uint8_t *p, size_t len,
-			 uint32_t records, uint64_t first_ts)
+VEC_CLONES const char *ct_cols_open(struct ct_cols *c, struct ct_evtab *t, const uint8_t *p,
+				    size_t len, uint32_t records, uint64_t first_ts)
 {
 	const uint8_t *end = p + len;
 	uint64_t v;
@@ -475,7 +485,7 @@ const char *ct_cols_open(struct ct_cols *c, struct ct_evtab *t, const uint8_t *p
 	return NULL;
 }
 
-const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t)
+VEC_CLONES const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t)
 {
 	uint32_t n = c->n, s = c->next, m = n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK;
 	uint64_t bad = 0;
