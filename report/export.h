@@ -30,7 +30,7 @@ struct ct_out {
 	struct ct_out_direct *direct; /* NULL: plain write(2) from this thread */
 };
 
-/* cap 0 picks the default (4 MiB). 0 on success, -1 out of memory. */
+/* cap 0 picks the default (256 KiB). 0 on success, -1 out of memory. */
 int ct_out_init(struct ct_out *o, int fd, size_t cap);
 /* Direct mode, for a regular file nothing was written to yet: full buffers
  * go out with O_DIRECT from a background thread (no page-cache copy; the

@@ -338,7 +338,7 @@ static inline size_t epb_tail(uint8_t *start, uint8_t *p, size_t clen)
 		le16(p + 2, (uint16_t)clen);
 		/* comment already in place at p + 4 */
 		size_t padded = pad4(clen);
-		memset(p + 4 + clen, 0, padded - clen);
+		le32(p + 4 + clen, 0); /* the padding; what spills over is rewritten */
 		p += 4 + padded;
 	}
 	uint32_t total = (uint32_t)(p + 4 - start);
@@ -386,7 +386,7 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev,
 		len = ct_packet_eth(pkt, CT_ETHERTYPE_CONNTRAIL, 0);
 		len += ct_json_line((char *)pkt + len, x->json, ev, who, who_len, wall_ns);
 	}
-	memset(pkt + len, 0, pad4(len) - len);
+	le32(pkt + len, 0); /* padding: the options overwrite what spills over */
 	epb_head(start, id, ns, len);
 	uint8_t *opt = pkt + pad4(len);
 	size_t clen = ct_packet_comment_cached(x->comments, (char *)opt + 4, ev, proc);
@@ -400,7 +400,7 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev,
 		size_t rlen = ct_packet_frame_ip_reply(r + 28, ev);
 		if (rlen) {
 			uint64_t rns = ns + ((ev->flags & CT_EV_LATENCY) ? ev->latency_ns : 0);
-			memset(r + 28 + rlen, 0, pad4(rlen) - rlen);
+			le32(r + 28 + rlen, 0); /* padding, as above */
 			epb_head(r, id, rns, rlen);
 			used += epb_tail(r, r + 28 + pad4(rlen), 0);
 			touch(&x->ifs[id], rns);
