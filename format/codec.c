@@ -163,8 +163,13 @@ int ct_compress_buf(enum ct_compress c, int level, int raw_literals, const uint8
 		if (ZSTD_isError(
 			ZSTD_CCtx_setParameter(*cctx, ZSTD_c_compressionLevel, level ? level : 3)))
 			return CT_E_CODEC;
-		ZSTD_CCtx_setParameter(*cctx, ZSTD_c_literalCompressionMode,
-				       raw_literals ? ZSTD_ps_disable : ZSTD_ps_auto);
+		if (raw_literals) {
+			ZSTD_CCtx_setParameter(*cctx, ZSTD_c_literalCompressionMode,
+					       ZSTD_ps_disable);
+			/* Matches of 7 bytes or more: fewer sequences to decode
+			 * (they cost the reader more than the literals). */
+			ZSTD_CCtx_setParameter(*cctx, ZSTD_c_minMatch, 7);
+		}
 		size_t n = ZSTD_compress2(*cctx, dst->p + dst->len, bound, src, len);
 		if (ZSTD_isError(n))
 			return CT_E_CODEC;
