@@ -115,7 +115,10 @@ int ct_evtab_push_dest_max(struct ct_evtab *t, const struct ct_dest *d, const ch
 		t->dests = p;
 		t->cap_dest = cap;
 	}
-	if (t->cap_paths - t->npaths < d->path_len) {
+	/* Each path zero-padded to a multiple of 16 bytes: the 2.0 reader
+	 * copies whole 16-byte pieces. */
+	size_t padded = ((size_t)d->path_len + 15) & ~(size_t)15;
+	if (t->cap_paths - t->npaths < padded) {
 		size_t cap = t->cap_paths ? t->cap_paths * 2 : 4096;
 		char *p = realloc(t->paths, cap);
 		if (!p)
@@ -126,9 +129,11 @@ int ct_evtab_push_dest_max(struct ct_evtab *t, const struct ct_dest *d, const ch
 	struct ct_dest *e = &t->dests[t->ndest++];
 	memcpy(e, d, sizeof(*d)); /* padding too: keys are compared by memcmp */
 	e->path_off = (uint32_t)t->npaths;
-	if (d->path_len)
+	if (d->path_len) {
 		memcpy(t->paths + t->npaths, path, d->path_len);
-	t->npaths += d->path_len;
+		memset(t->paths + t->npaths + d->path_len, 0, padded - d->path_len);
+	}
+	t->npaths += padded;
 	return 0;
 }
 

@@ -75,7 +75,14 @@ struct ct_reader {
 	struct ct_cols cols;
 	uint32_t bi, bn, fbase; /* fbase: the block's first event in the chunk */
 	const uint8_t *saddr_p;
-	uint64_t until_max; /* the query's until, UINT64_MAX for none */
+	uint64_t until_max;	/* the query's until, UINT64_MAX for none */
+	uint64_t cfirst, clast; /* the loaded chunk's time range */
+	/* ct_reader_next_batch: a whole chunk's columns (report's). */
+	struct ct_batch batch;
+	uint64_t *bt_ts;
+	uint32_t *bt_proc, *bt_dest;
+	int32_t *bt_ret;
+	uint32_t bt_cap;
 	void *dctx;
 
 	struct ct_record evrec, metarec;
@@ -480,6 +487,8 @@ static const char *unpack(struct ct_reader *r, const struct chdr *h, const uint8
 	r->ckind = h->kind;
 	r->cseq = h->seq;
 	r->prev_ts = h->first_ts;
+	r->cfirst = h->first_ts;
+	r->clast = h->last_ts;
 	memset(&r->evrec.ev, 0, sizeof(r->evrec.ev));
 	ct_evtab_reset(&r->tab);
 	r->chunk_loads++;
@@ -648,6 +657,10 @@ static void reader_free(struct ct_reader *r)
 		free(r->hstr[i]);
 	free(r->buf);
 	free(r->raw);
+	free(r->bt_ts);
+	free(r->bt_proc);
+	free(r->bt_dest);
+	free(r->bt_ret);
 	free(r->strs);
 	free(r->name);
 	ct_codec_free(CT_COMP_ZSTD, r->dctx, 1);
@@ -914,6 +927,33 @@ static int decode_proc(struct ct_reader *r, const uint8_t *p, const uint8_t *end
  * from the columns and the two tables. The state keeps the row decoder's
  * invariants: IPv4 address tails, the path's tail and saddr without
  * CT_EV_SADDR are zero. */
+/* The state's path becomes the n bytes at src, which are zero-padded to a
+ * multiple of 16 (ct_evtab_push_dest): whole 16-byte pieces, as many as
+ * the longer of the old and new path needs (the path field's last piece
+ * is 12 bytes); no call and no string instruction for a short copy. */
+static inline __attribute__((always_inline)) void col_path(struct ct_event *ev, const char *src,
+							   uint8_t n)
+{
+	size_t want = ((size_t)n + 15) & ~(size_t)15,
+	       old = ((size_t)ev->path_len + 15) & ~(size_t)15;
+	size_t k = 0;
+	static const char zero[16];
+
+	for (; k < want; k += 16) {
+		if (k == 96)
+			memcpy(ev->path + 96, src + 96, CT_UNIX_PATH_MAX - 96);
+		else
+			memcpy(ev->path + k, src + k, 16);
+	}
+	for (; k < old; k += 16) {
+		if (k == 96)
+			memcpy(ev->path + 96, zero, CT_UNIX_PATH_MAX - 96);
+		else
+			memcpy(ev->path + k, zero, 16);
+	}
+	ev->path_len = n;
+}
+
 static inline __attribute__((always_inline)) const struct ct_event *col_event(struct ct_reader *r,
 									      uint32_t i)
 {
@@ -950,7 +990,7 @@ static inline __attribute__((always_inline)) const struct ct_event *col_event(st
 		ev->scope_id = d->scope_id;
 		memcpy(ev->daddr, d->daddr, 16);
 		if (d->path_len | ev->path_len)
-			set_path(ev, r->tab.paths + d->path_off, d->path_len);
+			col_path(ev, r->tab.paths + d->path_off, d->path_len);
 	}
 	/* saddr is zero unless this event has one. */
 	if (__builtin_expect((fl | ev->flags) & CT_EV_SADDR, 0)) {
@@ -1052,6 +1092,108 @@ static __attribute__((noinline)) int next_slow(struct ct_reader *r, const struct
 			r->rp = r->rend = NULL;
 			continue;
 		}
+		r->rp = r->rend = NULL;
+		int rc = r->list_mode ? load_list(r) : load_stream(r);
+		if (rc <= 0)
+			return rc;
+	}
+}
+
+/* ------------------------------------------------------------- batches */
+
+/* The batch types mirror the tables' entries, so a batch points at them. */
+_Static_assert(sizeof(struct ct_batch_proc) == sizeof(struct ct_pctx) &&
+		   offsetof(struct ct_batch_proc, comm) == offsetof(struct ct_pctx, comm) &&
+		   offsetof(struct ct_batch_proc, gid) == offsetof(struct ct_pctx, gid),
+	       "ct_batch_proc is ct_pctx");
+_Static_assert(sizeof(struct ct_batch_dest) == sizeof(struct ct_dest) &&
+		   offsetof(struct ct_batch_dest, scope_id) == offsetof(struct ct_dest, scope_id) &&
+		   offsetof(struct ct_batch_dest, dport) == offsetof(struct ct_dest, dport) &&
+		   offsetof(struct ct_batch_dest, path_off) == offsetof(struct ct_dest, path_off),
+	       "ct_batch_dest is ct_dest");
+
+static int batch_reserve(struct ct_reader *r, uint32_t n)
+{
+	if (n <= r->bt_cap)
+		return 0;
+	uint64_t *ts = realloc(r->bt_ts, n * sizeof(*ts));
+	if (ts)
+		r->bt_ts = ts;
+	uint32_t *pi = realloc(r->bt_proc, n * sizeof(*pi));
+	if (pi)
+		r->bt_proc = pi;
+	uint32_t *di = realloc(r->bt_dest, n * sizeof(*di));
+	if (di)
+		r->bt_dest = di;
+	int32_t *ret = realloc(r->bt_ret, n * sizeof(*ret));
+	if (ret)
+		r->bt_ret = ret;
+	if (!ts || !pi || !di || !ret)
+		return CT_E_NOMEM;
+	r->bt_cap = n;
+	return 0;
+}
+
+/* The loaded 2.0 event chunk, none of it returned yet, as one batch: its
+ * blocks decoded one after the other into whole-chunk columns. 0 when a
+ * damaged first block left nothing. */
+static int batch_gather(struct ct_reader *r)
+{
+	struct ct_cols *c = &r->cols;
+	uint32_t k = 0;
+	int err = batch_reserve(r, c->n);
+	if (err)
+		return err;
+	while (c->next < c->n) {
+		const char *why = ct_cols_block(c, &r->tab);
+		if (why) {
+			damage(r, r->cseq, r->coff, why);
+			break;
+		}
+		memcpy(r->bt_ts + k, c->b_ts, c->bn * sizeof(*r->bt_ts));
+		memcpy(r->bt_proc + k, c->b_pidx, c->bn * sizeof(*r->bt_proc));
+		memcpy(r->bt_dest + k, c->b_didx, c->bn * sizeof(*r->bt_dest));
+		memcpy(r->bt_ret + k, c->b_ret, c->bn * sizeof(*r->bt_ret));
+		k += c->bn;
+	}
+	r->cols_live = 0;
+	r->bi = r->bn = 0;
+	r->st.events += k;
+	r->batch = (struct ct_batch){.n = k,
+				     .nprocs = r->tab.nproc,
+				     .ndests = r->tab.ndest,
+				     .ts_ns = r->bt_ts,
+				     .proc = r->bt_proc,
+				     .dest = r->bt_dest,
+				     .ret = r->bt_ret,
+				     .flags = c->flags,
+				     .procs = (const struct ct_batch_proc *)r->tab.procs,
+				     .dests = (const struct ct_batch_dest *)r->tab.dests,
+				     .paths = r->tab.paths};
+	return k > 0;
+}
+
+int ct_reader_next_batch(struct ct_reader *r, const struct ct_record **rec,
+			 const struct ct_batch **batch)
+{
+	uint64_t until = r->q.until_ns ? r->q.until_ns : UINT64_MAX;
+	for (;;) {
+		/* Inside a chunk, or a chunk of rows or records: one by one. */
+		if (r->bi < r->bn || (r->rp && r->rp < r->rend))
+			return ct_reader_next(r, rec);
+		if (r->cols_live) {
+			if (r->cols.next || r->cfirst < r->q.since_ns || r->clast > until)
+				return ct_reader_next(r, rec);
+			int rc = batch_gather(r);
+			if (rc < 0)
+				return rc;
+			if (rc) {
+				*batch = &r->batch;
+				return 2;
+			}
+			continue;
+		}
+		r->started = 1;
 		r->rp = r->rend = NULL;
 		int rc = r->list_mode ? load_list(r) : load_stream(r);
 		if (rc <= 0)
