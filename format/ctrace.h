@@ -326,6 +326,43 @@ struct ct_totals {
 int ct_reader_totals(const struct ct_reader *r, struct ct_totals *t);
 int ct_reader_close(struct ct_reader *r);
 
+/* --------------------------------------------------- events as columns */
+
+/* A whole format-2.0 event chunk as the reader decoded it: n events in time
+ * order, each naming its process context and destination by an index into
+ * two tables of the chunk. For callers that count events rather than look
+ * at them one by one (report). */
+struct ct_batch_proc {
+	uint64_t cgroup_id;
+	uint32_t pid, ppid, uid, gid;
+	char comm[CT_COMM_LEN]; /* NUL-padded */
+};
+struct ct_batch_dest {
+	uint8_t daddr[16]; /* network order; IPv4 in daddr[0..3], rest zero */
+	uint32_t scope_id;
+	uint16_t family, type, proto, dport; /* dport host order */
+	uint8_t path_len;
+	uint8_t _pad[3];
+	uint32_t path_off; /* the path's bytes: paths + path_off */
+};
+struct ct_batch {
+	uint32_t n, nprocs, ndests;
+	const uint64_t *ts_ns; /* n */
+	const uint32_t *proc;  /* n, index into procs */
+	const uint32_t *dest;  /* n, index into dests */
+	const int32_t *ret;    /* n, valid with CT_EV_RET */
+	const uint16_t *flags; /* n, CT_EV_* */
+	const struct ct_batch_proc *procs;
+	const struct ct_batch_dest *dests;
+	const char *paths;
+};
+/* ct_reader_next, except that when the next records are a whole format-2.0
+ * event chunk lying inside the query's time window, they come back at once:
+ * returns 2 with *batch set (valid until the next call). Otherwise as
+ * ct_reader_next (1 with *rec, 0 at the end, <0 on error). */
+int ct_reader_next_batch(struct ct_reader *r, const struct ct_record **rec,
+			 const struct ct_batch **batch);
+
 /* ----------------------------------------------------------------- merge */
 
 /* Yields the records of several readers in time order (ties: lower input

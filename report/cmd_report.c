@@ -20,6 +20,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "../cli/cli.h"
 #include "eventfmt.h"
@@ -300,8 +303,7 @@ struct proc_group {
 struct pend_dest {
 	struct inet_key k;
 	uint64_t h;
-	int64_t wall;
-	uint64_t failed;
+	struct dstat st;
 };
 
 struct pend_pair {
@@ -348,8 +350,17 @@ struct report {
 	struct inet_slot *last_slot; /* and its slot once known, or NULL */
 	struct pend_pair ppair[PIPE];
 	uint64_t npdest, nppair; /* ever queued; the last PIPE are pending */
-	int64_t *wall_off;	 /* per input */
-	uint16_t *host_of;	 /* per input: host index, 0 with one host */
+	struct batch_scratch {
+		uint32_t *pgroup;	    /* per process of the chunk */
+		uint64_t *pcount, *pfailed; /* per process */
+		struct bdest *dst;	    /* per destination */
+		uint16_t *dflags;	    /* per destination: first event's flags */
+		uint32_t *gdest;	    /* per destination: the report's id */
+		struct pair *pairs;	    /* (program, destination) -> count */
+		size_t pcap, dcap, pairs_cap, npairs;
+	} b;
+	int64_t *wall_off; /* per input */
+	uint16_t *host_of; /* per input: host index, 0 with one host */
 	uint64_t events;
 	int64_t first_wall, last_wall;
 	uint64_t families[65536];
@@ -430,12 +441,17 @@ static void outcome_table_init(void)
 	}
 }
 
-static inline enum outcome classify_fast(const struct ct_event *ev)
+static inline enum outcome classify_raw(uint16_t flags, int32_t ret)
 {
-	uint64_t e = (uint64_t)(-(int64_t)ev->ret);
-	if (!(ev->flags & CT_EV_RET))
+	uint64_t e = (uint64_t)(-(int64_t)ret);
+	if (!(flags & CT_EV_RET))
 		return O_UNKNOWN;
 	return e < 128 ? (enum outcome)outcome_of_errno[e] : O_OTHER;
+}
+
+static inline enum outcome classify_fast(const struct ct_event *ev)
+{
+	return classify_raw(ev->flags, ev->ret);
 }
 
 /* A failure: an outcome known and neither success nor "in progress". */
@@ -444,24 +460,44 @@ static int is_failure(enum outcome o)
 	return o != O_OK && o != O_INPROGRESS && o != O_UNKNOWN;
 }
 
-static void rate_add(struct report *r, int64_t wall)
+/* A time past the last bucket: halve the resolution until it fits. */
+static __attribute__((noinline)) void rate_rescale(struct report *r, int64_t wall)
 {
-	if (r->events == 1) {
-		r->origin = wall;
-		r->shift = 20; /* ~1 ms buckets to start */
-	}
-	if (wall < r->origin)
-		wall = r->origin;
 	uint64_t b = (uint64_t)(wall - r->origin) >> r->shift;
 	while (b >= RATE_BUCKETS) {
-		/* Halve the resolution: merge bucket pairs. */
 		for (unsigned i = 0; i < RATE_BUCKETS / 2; i++)
 			r->rate[i] = r->rate[2 * i] + r->rate[2 * i + 1];
 		memset(r->rate + RATE_BUCKETS / 2, 0, sizeof(r->rate) / 2);
 		r->shift++;
 		b >>= 1;
 	}
+}
+
+/* The first event: the histogram's origin. */
+static void rate_start(struct report *r, int64_t wall)
+{
+	r->origin = wall;
+	r->shift = 20; /* ~1 ms buckets to start */
+}
+
+/* rate_add once the histogram has its origin. */
+static inline void rate_add_started(struct report *r, int64_t wall)
+{
+	if (wall < r->origin)
+		wall = r->origin;
+	uint64_t b = (uint64_t)(wall - r->origin) >> r->shift;
+	if (__builtin_expect(b >= RATE_BUCKETS, 0)) {
+		rate_rescale(r, wall);
+		b = (uint64_t)(wall - r->origin) >> r->shift;
+	}
 	r->rate[b]++;
+}
+
+static inline void rate_add(struct report *r, int64_t wall)
+{
+	if (r->events == 1)
+		rate_start(r, wall);
+	rate_add_started(r, wall);
 }
 
 static int on_begin(void *ctx, struct ct_session *s)
@@ -480,23 +516,32 @@ static int on_begin(void *ctx, struct ct_session *s)
 	return 0;
 }
 
-static void make_dest_key(struct dest_key *k, const struct ct_event *ev, uint16_t host)
+/* The key of a destination from its fields (flags: CT_EV_ABSTRACT). */
+static void dest_key_of(struct dest_key *k, uint16_t host, uint16_t family, uint16_t proto,
+			uint16_t dport, const uint8_t *daddr, const char *path, size_t path_len,
+			uint16_t flags)
 {
 	memset(k, 0, sizeof(*k));
 	k->host = host;
-	k->family = ev->family;
-	if (ev->family == 2 || ev->family == 10) {
-		k->proto = ev->proto;
-		k->dport = ev->dport;
-		memcpy(k->addr, ev->daddr, 16);
-	} else if (ev->family == 1) {
-		size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
-		k->abstract = (ev->flags & CT_EV_ABSTRACT) && n && ev->path[0] == '\0';
+	k->family = family;
+	if (family == 2 || family == 10) {
+		k->proto = proto;
+		k->dport = dport;
+		memcpy(k->addr, daddr, 16);
+	} else if (family == 1) {
+		size_t n = path_len < CT_UNIX_PATH_MAX ? path_len : CT_UNIX_PATH_MAX;
+		k->abstract = (flags & CT_EV_ABSTRACT) && n && path[0] == '\0';
 		if (!k->abstract)
-			n = strnlen(ev->path, n);
+			n = strnlen(path, n);
 		k->path_len = (uint8_t)n;
-		memcpy(k->addr, ev->path, n);
+		memcpy(k->addr, path, n);
 	}
+}
+
+static void make_dest_key(struct dest_key *k, const struct ct_event *ev, uint16_t host)
+{
+	dest_key_of(k, host, ev->family, ev->proto, ev->dport, ev->daddr, ev->path, ev->path_len,
+		    ev->flags);
 }
 
 static uint32_t intern_group(struct report *r, uint16_t host, const char *comm, const char *exe)
@@ -607,21 +652,27 @@ static inline uint64_t pair_hash(uint64_t key)
 	return h ^ (h >> 32);
 }
 
-static void pairs_grow(struct report *r)
+/* Double a pair table (or make one of 4096). */
+static void pairs_grow_table(struct pair **pairs, size_t *pcap)
 {
-	size_t cap = r->pairs_cap ? r->pairs_cap * 2 : 4096;
+	size_t old = *pcap, cap = old ? old * 2 : 4096;
 	struct pair *n = table_alloc(cap * sizeof(*n));
-	for (size_t i = 0; i < r->pairs_cap; i++) {
-		if (!r->pairs[i].key)
+	for (size_t i = 0; i < old; i++) {
+		if (!(*pairs)[i].key)
 			continue;
-		size_t j = pair_hash(r->pairs[i].key) & (cap - 1);
+		size_t j = pair_hash((*pairs)[i].key) & (cap - 1);
 		while (n[j].key)
 			j = (j + 1) & (cap - 1);
-		n[j] = r->pairs[i];
+		n[j] = (*pairs)[i];
 	}
-	free(r->pairs);
-	r->pairs = n;
-	r->pairs_cap = cap;
+	free(*pairs);
+	*pairs = n;
+	*pcap = cap;
+}
+
+static void pairs_grow(struct report *r)
+{
+	pairs_grow_table(&r->pairs, &r->pairs_cap);
 }
 
 static void pair_add(struct report *r, uint64_t key, uint64_t h)
@@ -665,8 +716,18 @@ static inline void dstat_add(struct dstat *ds, int64_t wall, uint32_t failed)
 	ds->failed += failed;
 }
 
-/* The queued inet event's (program, destination) slot: find or create it
- * (by now most likely in cache) and count the event there. */
+static inline void dstat_merge(struct dstat *ds, const struct dstat *add)
+{
+	if (!ds->count || add->first < ds->first)
+		ds->first = add->first;
+	if (!ds->count || add->last > ds->last)
+		ds->last = add->last;
+	ds->count += add->count;
+	ds->failed += add->failed;
+}
+
+/* The queued counts of a (program, destination) pair: find or create its
+ * slot (by now most likely in cache) and add them there. */
 static void dest_stage(struct report *r, const struct pend_dest *pd)
 {
 	if ((r->icount + 1) * 4 > r->icap * 3)
@@ -683,9 +744,31 @@ static void dest_stage(struct report *r, const struct pend_dest *pd)
 			break;
 		}
 	}
-	dstat_add(&sl->st, pd->wall, (uint32_t)pd->failed);
+	dstat_merge(&sl->st, &pd->st);
 	if (pd->h == r->last_h && !memcmp(&pd->k, r->last_w, sizeof(r->last_w)))
 		r->last_slot = sl;
+}
+
+/* Queue counts for a pair's slot: it is prefetched now and touched PIPE
+ * queued entries later, so the cache misses overlap. */
+static inline void dest_queue(struct report *r, const struct inet_key *k, uint64_t h,
+			      const struct dstat *st)
+{
+	struct pend_dest *pd = &r->pdest[r->npdest++ % PIPE];
+	if (r->npdest > PIPE)
+		dest_stage(r, pd);
+	pd->k = *k;
+	pd->h = h;
+	pd->st = *st;
+	if (r->icap)
+		__builtin_prefetch(&r->islots[h & (r->icap - 1)], 1);
+}
+
+static inline uint64_t inet_key_hash(const struct inet_key *k)
+{
+	uint64_t w[4];
+	memcpy(w, k, sizeof(w));
+	return hash_words(w[0], w[1], w[2], w[3]);
 }
 
 /* Finish every queued event (before the tables are read). */
@@ -711,13 +794,13 @@ static void cmd_tally(struct report *r, uint32_t group, const char *cmdline)
 
 /* First event of a process state (or of a process the table does not
  * know): intern its program, note its pid, remember it by serial. */
-static uint32_t slow_group(struct report *r, const struct ct_event *ev,
+static uint32_t slow_group(struct report *r, uint32_t pid, const char *comm,
 			   const struct ct_proc_info *proc, uint16_t host)
 {
-	uint32_t group = intern_group(r, host, ev->comm, proc->exe);
+	uint32_t group = intern_group(r, host, comm, proc->exe);
 	struct pid_key pk;
 	memset(&pk, 0, sizeof(pk));
-	pk.pid = ev->pid;
+	pk.pid = pid;
 	pk.host = host;
 	pk.group = group;
 	table_get(&r->pids, &pk, NULL);
@@ -737,8 +820,29 @@ static uint32_t slow_group(struct report *r, const struct ct_event *ev,
 		if (ss->group1 != group + 1)
 			cmd_tally(r, group, intern(r, proc->cmdline));
 		ss->group1 = group + 1;
-		memcpy(ss->comm, ev->comm, CT_COMM_LEN);
+		memcpy(ss->comm, comm, CT_COMM_LEN);
 	}
+	return group;
+}
+
+/* Which program (comm, exe) the process table names at this moment: exe
+ * learnt late, exec, pid reuse and expiry all change the serial. */
+static inline uint32_t group_lookup(struct report *r, uint32_t pid, const char *comm,
+				    const struct ct_proc_info *proc, uint16_t host)
+{
+	uint64_t sn = proc->serial;
+	if (sn) {
+		if (sn < r->serials_cap && r->serials[sn].group1 &&
+		    !memcmp(r->serials[sn].comm, comm, CT_COMM_LEN))
+			return r->serials[sn].group1 - 1;
+		return slow_group(r, pid, comm, proc, host);
+	}
+	struct unknown_slot *u = &r->unknown[(pid * 0x9e3779b1u) >> 22];
+	if (u->used && u->pid == pid && u->host == host && !memcmp(u->comm, comm, CT_COMM_LEN))
+		return u->group;
+	uint32_t group = slow_group(r, pid, comm, proc, host);
+	*u = (struct unknown_slot){.pid = pid, .host = host, .used = 1, .group = group};
+	memcpy(u->comm, comm, CT_COMM_LEN);
 	return group;
 }
 
@@ -761,28 +865,7 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		r->errnos[-ev->ret]++;
 	rate_add(r, wall);
 
-	/* Which program (comm, exe) the process table names at this moment:
-	 * exe learnt late, exec, pid reuse and expiry all change the serial. */
-	uint64_t sn = proc->serial;
-	uint32_t group;
-	if (sn) {
-		if (sn < r->serials_cap && r->serials[sn].group1 &&
-		    !memcmp(r->serials[sn].comm, ev->comm, CT_COMM_LEN))
-			group = r->serials[sn].group1 - 1;
-		else
-			group = slow_group(r, ev, proc, host);
-	} else {
-		struct unknown_slot *u = &r->unknown[(ev->pid * 0x9e3779b1u) >> 22];
-		if (u->used && u->pid == ev->pid && u->host == host &&
-		    !memcmp(u->comm, ev->comm, CT_COMM_LEN)) {
-			group = u->group;
-		} else {
-			group = slow_group(r, ev, proc, host);
-			*u = (struct unknown_slot){
-			    .pid = ev->pid, .host = host, .used = 1, .group = group};
-			memcpy(u->comm, ev->comm, CT_COMM_LEN);
-		}
-	}
+	uint32_t group = group_lookup(r, ev->pid, ev->comm, proc, host);
 	uint32_t failed = (uint32_t)is_failure(o);
 	struct proc_group *g = table_item(&r->groups, group);
 	g->count++;
@@ -836,8 +919,7 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		memcpy((char *)&pd->k + 16, &w2, 8);
 		memcpy((char *)&pd->k + 24, &w3, 8);
 		pd->h = r->last_h;
-		pd->wall = wall;
-		pd->failed = failed;
+		pd->st = (struct dstat){.count = 1, .failed = failed, .first = wall, .last = wall};
 		if (r->icap)
 			__builtin_prefetch(&r->islots[pd->h & (r->icap - 1)], 1);
 	} else {
@@ -845,6 +927,209 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		dstat_add(&r->dstat[dest], wall, failed);
 		pair_push(r, group, dest);
 	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- batches */
+
+/* Bit j set where group1[j] is g1, else (no match) where group1[j] is free:
+ * the slot to count g1 in is the lowest set bit; 0 when all four hold
+ * other programs. */
+static inline unsigned group_match(const uint32_t *group1, uint32_t g1)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_loadu_si128((const __m128i *)group1);
+	unsigned eq = (unsigned)_mm_movemask_ps(
+	    _mm_castsi128_ps(_mm_cmpeq_epi32(v, _mm_set1_epi32((int)g1))));
+	unsigned fr =
+	    (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v, _mm_setzero_si128())));
+	return eq ? eq : fr;
+#else
+	unsigned eq = 0, fr = 0;
+	for (unsigned j = 0; j < 4; j++) {
+		eq |= (unsigned)(group1[j] == g1) << j;
+		fr |= (unsigned)(group1[j] == 0) << j;
+	}
+	return eq ? eq : fr;
+#endif
+}
+
+/* A destination of the chunk: its counters and, inline in the same cache
+ * line, the first programs that connected there with their counts; more
+ * programs than that go to the batch's pair table. */
+#define BDEST_GROUPS 4 /* group_match compares four at once */
+struct bdest {
+	struct dstat st;
+	uint32_t group1[BDEST_GROUPS]; /* group + 1; 0 free */
+	uint32_t count[BDEST_GROUPS];
+} __attribute__((aligned(64)));
+
+/* A whole chunk of events at once, as columns (ct_session_ops.batch): the
+ * same counts as on_event for each, gathered per process and destination of
+ * the chunk (small arrays indexed by the chunk's own table indexes) and per
+ * (process, destination) pair, then added to the report's tables once per
+ * chunk. */
+static void batch_reserve(struct report *r, const struct ct_batch *b)
+{
+	struct batch_scratch *bs = &r->b;
+	if (b->nprocs > bs->pcap) {
+		size_t cap = b->nprocs + 1024;
+		bs->pgroup = xrealloc(bs->pgroup, cap * sizeof(*bs->pgroup));
+		bs->pcount = xrealloc(bs->pcount, cap * sizeof(*bs->pcount));
+		bs->pfailed = xrealloc(bs->pfailed, cap * sizeof(*bs->pfailed));
+		memset(bs->pcount, 0, cap * sizeof(*bs->pcount));
+		memset(bs->pfailed, 0, cap * sizeof(*bs->pfailed));
+		bs->pcap = cap;
+	}
+	if (b->ndests > bs->dcap) {
+		size_t cap = b->ndests + 4096;
+		free(bs->dst);
+		bs->dst = table_alloc(cap * sizeof(*bs->dst));
+		bs->dflags = xrealloc(bs->dflags, cap * sizeof(*bs->dflags));
+		bs->gdest = xrealloc(bs->gdest, cap * sizeof(*bs->gdest));
+		bs->dcap = cap;
+	}
+	if (!bs->pairs)
+		pairs_grow_table(&bs->pairs, &bs->pairs_cap);
+}
+
+static inline void batch_pair_add(struct batch_scratch *bs, uint64_t key)
+{
+	size_t mask = bs->pairs_cap - 1;
+	for (size_t j = pair_hash(key) & mask;; j = (j + 1) & mask) {
+		if (bs->pairs[j].key == key) {
+			bs->pairs[j].count++;
+			return;
+		}
+		if (!bs->pairs[j].key) {
+			bs->pairs[j].key = key;
+			bs->pairs[j].count = 1;
+			if (++bs->npairs * 2 > bs->pairs_cap)
+				pairs_grow_table(&bs->pairs, &bs->pairs_cap);
+			return;
+		}
+	}
+}
+
+static void pair_add_n(struct report *r, uint64_t key, uint64_t n)
+{
+	if ((r->npairs + 1) * 4 > r->pairs_cap * 3)
+		pairs_grow(r);
+	size_t mask = r->pairs_cap - 1;
+	for (size_t j = pair_hash(key) & mask;; j = (j + 1) & mask) {
+		if (r->pairs[j].key == key) {
+			r->pairs[j].count += n;
+			return;
+		}
+		if (!r->pairs[j].key) {
+			r->pairs[j].key = key;
+			r->pairs[j].count = n;
+			r->npairs++;
+			return;
+		}
+	}
+}
+
+static int on_batch(void *ctx, const struct ct_batch *b, const struct ct_proc_info *procs,
+		    unsigned input)
+{
+	struct report *r = ctx;
+	struct batch_scratch *bs = &r->b;
+	int64_t off = r->wall_off[input];
+	uint16_t host = r->host_of[input];
+	uint32_t n = b->n;
+
+	if (!n)
+		return 0;
+	batch_reserve(r, b);
+	for (uint32_t j = 0; j < b->nprocs; j++)
+		bs->pgroup[j] = group_lookup(r, procs[j].pid, procs[j].comm, &procs[j], host);
+
+	/* Events are in time order within a chunk. */
+	int64_t w0 = (int64_t)b->ts_ns[0] + off, w1 = (int64_t)b->ts_ns[n - 1] + off;
+	if (!r->events || w0 < r->first_wall)
+		r->first_wall = w0;
+	if (!r->events || w1 > r->last_wall)
+		r->last_wall = w1;
+	/* The destinations' slots outgrow L1: the one of the event AHEAD on is
+	 * fetched while this one is counted. */
+	enum { AHEAD = 16 };
+	if (!r->events) /* the rate histogram starts at the first event */
+		rate_start(r, w0);
+	uint64_t events = r->events;
+	for (uint32_t i = 0; i < n; i++) {
+		if (i + AHEAD < n)
+			__builtin_prefetch(&bs->dst[b->dest[i + AHEAD]], 1);
+		int64_t wall = (int64_t)b->ts_ns[i] + off;
+		uint16_t fl = b->flags[i];
+		int32_t ret = b->ret[i];
+		events++;
+		rate_add_started(r, wall);
+		enum outcome o = classify_raw(fl, ret);
+		r->outcome[o]++;
+		if ((fl & CT_EV_RET) && ret < 0 && ret > -4096)
+			r->errnos[-ret]++;
+		uint32_t failed = (uint32_t)is_failure(o);
+		uint32_t p = b->proc[i], d = b->dest[i];
+		uint32_t g1 = bs->pgroup[p] + 1;
+		bs->pcount[p]++;
+		bs->pfailed[p] += failed;
+		struct bdest *bd = &bs->dst[d];
+		if (!bd->st.count) {
+			bd->st.first = wall;
+			bs->dflags[d] = fl;
+		}
+		bd->st.last = wall;
+		bd->st.count++;
+		bd->st.failed += failed;
+		/* This program's place among the inline ones, or the first free
+		 * one: one compare of all four. */
+		unsigned hit = group_match(bd->group1, g1);
+		if (hit) {
+			unsigned j = (unsigned)__builtin_ctz(hit);
+			bd->group1[j] = g1;
+			bd->count[j]++;
+		} else {
+			batch_pair_add(bs, ((uint64_t)(g1 - 1) << 32 | d) + 1);
+		}
+	}
+	r->events = events;
+
+	for (uint32_t j = 0; j < b->nprocs; j++) {
+		if (!bs->pcount[j])
+			continue;
+		struct proc_group *g = table_item(&r->groups, bs->pgroup[j]);
+		g->count += bs->pcount[j];
+		g->failed += bs->pfailed[j];
+		bs->pcount[j] = bs->pfailed[j] = 0;
+	}
+	/* Each destination of the chunk to its report id (once per chunk),
+	 * its counters and its programs' counts to the report's tables. */
+	for (uint32_t d = 0; d < b->ndests; d++) {
+		struct bdest *bd = &bs->dst[d];
+		if (!bd->st.count)
+			continue;
+		const struct ct_batch_dest *cd = &b->dests[d];
+		struct dest_key dk;
+		dest_key_of(&dk, host, cd->family, cd->proto, cd->dport, cd->daddr,
+			    b->paths + cd->path_off, cd->path_len, bs->dflags[d]);
+		uint32_t id = new_dest(r, &dk);
+		bs->gdest[d] = id;
+		r->families[cd->family] += bd->st.count;
+		dstat_merge(&r->dstat[id], &bd->st);
+		for (unsigned j = 0; j < BDEST_GROUPS && bd->group1[j]; j++)
+			pair_add_n(r, (uint64_t)bd->group1[j] << 32 | id, bd->count[j]);
+	}
+	for (size_t i = 0; bs->npairs && i < bs->pairs_cap; i++) {
+		struct pair *pr = &bs->pairs[i];
+		if (!pr->key)
+			continue;
+		uint64_t key = pr->key - 1;
+		pair_add_n(r, ((key >> 32) + 1) << 32 | bs->gdest[(uint32_t)key], pr->count);
+		pr->key = 0;
+	}
+	bs->npairs = 0;
+	memset(bs->dst, 0, b->ndests * sizeof(*bs->dst));
 	return 0;
 }
 
@@ -946,14 +1231,18 @@ static void group_offer(struct proc_group *g, const struct dest *dests, uint32_t
 
 static void derive(struct report *r, struct derived *d)
 {
-	/* Inet destinations get their ids now, from their pairs. */
+	/* Inet pairs counted event by event get their destination ids now and
+	 * join the rest: per-destination counters by id, and one pair table
+	 * entry per (program, destination), whichever way it was counted. */
 	for (size_t i = 0; i < r->icap; i++) {
 		struct inet_slot *sl = &r->islots[i];
 		if (!sl->k.group1)
 			continue;
 		struct dest_key dk;
 		dest_from_inet(&dk, &sl->k);
-		sl->k.dest1 = new_dest(r, &dk) + 1;
+		uint32_t id = new_dest(r, &dk);
+		dstat_merge(&r->dstat[id], &sl->st);
+		pair_add_n(r, (uint64_t)sl->k.group1 << 32 | id, sl->st.count);
 	}
 	size_t nd = r->dests.count, ng = r->groups.count;
 	struct dest *dests = (struct dest *)r->dests.items;
@@ -965,28 +1254,8 @@ static void derive(struct report *r, struct derived *d)
 		dests[i].first = r->dstat[i].first;
 		dests[i].last = r->dstat[i].last;
 	}
-	for (size_t i = 0; i < r->icap; i++) {
-		const struct inet_slot *sl = &r->islots[i];
-		if (!sl->k.group1)
-			continue;
-		struct dest *dd = &dests[sl->k.dest1 - 1];
-		if (!dd->count || sl->st.first < dd->first)
-			dd->first = sl->st.first;
-		if (!dd->count || sl->st.last > dd->last)
-			dd->last = sl->st.last;
-		dd->count += sl->st.count;
-		dd->failed += sl->st.failed;
-		dd->procs++;
-	}
 	/* Top destinations per program (first and count of each destination
-	 * are final now: ties are ordered by them). Each inet slot and each
-	 * entry of the pair table is one (program, destination). */
-	for (size_t i = 0; i < r->icap; i++) {
-		const struct inet_slot *sl = &r->islots[i];
-		if (sl->k.group1)
-			group_offer(&groups[sl->k.group1 - 1], dests, sl->k.dest1 - 1,
-				    sl->st.count);
-	}
+	 * are final now: ties are ordered by them). */
 	for (size_t i = 0; i < r->pairs_cap; i++) {
 		const struct pair *p = &r->pairs[i];
 		if (!p->key)
@@ -1736,6 +2005,7 @@ int cmd_report(int argc, char **argv)
 	static const struct ct_session_ops ops = {
 	    .begin = on_begin,
 	    .event = on_event,
+	    .batch = on_batch,
 	    .lost = on_lost,
 	    .end = on_end,
 	};
@@ -1744,6 +2014,8 @@ int cmd_report(int argc, char **argv)
 		free(((struct str_item *)table_item(&r->strings, i))->s);
 	table_free(&r->dests);
 	free(r->islots);
+	free(r->b.pgroup), free(r->b.pcount), free(r->b.pfailed);
+	free(r->b.dst), free(r->b.dflags), free(r->b.gdest), free(r->b.pairs);
 	free(r->dstat);
 	free(r->pairs);
 	table_free(&r->strings);

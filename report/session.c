@@ -82,6 +82,8 @@ struct ct_session {
 	struct proc_table procs;
 	uint64_t damaged;
 	struct proc_cache_slot pcache[PROC_CACHE];
+	struct ct_proc_info *batch_procs; /* per process of a batch */
+	size_t batch_procs_cap;
 };
 
 /* ---------------------------------------------------------- proc table */
@@ -450,6 +452,7 @@ static int open_inputs(struct ct_session *s, const struct ct_session_opts *opts,
 
 static void session_free(struct ct_session *s)
 {
+	free(s->batch_procs);
 	for (unsigned i = 0; i < s->n; i++)
 		if (s->inputs[i].reader)
 			ct_reader_close(s->inputs[i].reader);
@@ -470,19 +473,46 @@ static int parse_time_arg(const char *name, const char *val, struct ct_time *t)
 	return 0;
 }
 
-/* Fill pi for an event from the table (comm and ids from the event). */
-static void fill_proc(struct ct_proc_info *pi, const struct ct_event *ev,
-		      const struct proc_entry *e)
+/* Fill pi from a process context (ids, comm) and its table entry. */
+#define FILL_PROC(pi, ctx, e)                                                                      \
+	do {                                                                                       \
+		(pi)->pid = (ctx)->pid;                                                            \
+		(pi)->ppid = (ctx)->ppid;                                                          \
+		(pi)->uid = (ctx)->uid;                                                            \
+		(pi)->gid = (ctx)->gid;                                                            \
+		memcpy((pi)->comm, (ctx)->comm, CT_COMM_LEN);                                      \
+		fill_proc_entry(pi, e);                                                            \
+	} while (0)
+
+static inline void fill_proc_entry(struct ct_proc_info *pi, const struct proc_entry *e)
 {
-	pi->pid = ev->pid;
-	pi->ppid = ev->ppid;
-	pi->uid = ev->uid;
-	pi->gid = ev->gid;
-	memcpy(pi->comm, ev->comm, CT_COMM_LEN);
 	pi->exe = e ? e->exe : NULL;
 	pi->cmdline = e ? e->cmdline : NULL;
 	pi->container = e ? e->container : NULL;
 	pi->serial = e ? e->serial : 0;
+}
+
+/* A batch's processes, each looked up once in the table. */
+static int batch_run(struct ct_session *s, const struct ct_session_ops *ops, void *ctx,
+		     const struct ct_batch *b, unsigned input)
+{
+	const struct ct_input *in = &s->inputs[input];
+	if (b->nprocs > s->batch_procs_cap) {
+		size_t cap = b->nprocs + 256;
+		struct ct_proc_info *pi = realloc(s->batch_procs, cap * sizeof(*pi));
+		if (!pi) {
+			ct_err("out of memory");
+			return -1;
+		}
+		s->batch_procs = pi;
+		s->batch_procs_cap = cap;
+	}
+	for (uint32_t j = 0; j < b->nprocs; j++) {
+		const struct ct_batch_proc *bp = &b->procs[j];
+		const struct proc_entry *e = proc_find(&s->procs, bp->pid, in->host_index);
+		FILL_PROC(&s->batch_procs[j], bp, e);
+	}
+	return ops->batch(ctx, b, s->batch_procs, input);
 }
 
 int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_ops *ops, void *ctx)
@@ -586,11 +616,23 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 	unsigned cached_host = ~0u;
 	uint64_t cached_gen = ~0ULL;
 	uint64_t nrec = 0;
+	int batches = ops->batch && !merge && !s.filter && !s.has_since && !s.has_until;
 	for (;;) {
 		const struct ct_record *rec;
+		const struct ct_batch *batch;
 		unsigned input = 0;
-		int rc = merge ? ct_merge_next(merge, &rec, &input)
-			       : ct_reader_next(s.inputs[0].reader, &rec);
+		int rc = merge	   ? ct_merge_next(merge, &rec, &input)
+			 : batches ? ct_reader_next_batch(s.inputs[0].reader, &rec, &batch)
+				   : ct_reader_next(s.inputs[0].reader, &rec);
+		if (rc == 2) {
+			uint64_t before = nrec;
+			nrec += batch->n;
+			if (pg.on && (before >> 16) != (nrec >> 16))
+				progress_show(&pg, &s);
+			if (batch_run(&s, ops, ctx, batch, 0) < 0)
+				goto out_end;
+			continue;
+		}
 		if (rc == 0)
 			break;
 		if (rc < 0) {
@@ -630,7 +672,7 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 				cached_host = in->host_index;
 				cached_gen = s.procs.generation;
 			}
-			fill_proc(&pi, ev, cached);
+			FILL_PROC(&pi, ev, cached);
 			if (s.filter && !ct_filter_match(s.filter, ev, &pi, wall))
 				break;
 			if (ops->event && ops->event(ctx, ev, &pi, input) < 0)

@@ -55,6 +55,12 @@ struct ct_session_ops {
 	 * ct_session_input(). Return <0 to stop with that error. */
 	int (*event)(void *ctx, const struct ct_event *ev, const struct ct_proc_info *proc,
 		     unsigned input);
+	/* Optional: a whole chunk of events at once, in time order, instead of
+	 * event() for each (used when there is one input, no --filter and no
+	 * --since/--until, for chunks the reader can hand over as columns).
+	 * procs[j] is the process of b->procs[j]. */
+	int (*batch)(void *ctx, const struct ct_batch *b, const struct ct_proc_info *procs,
+		     unsigned input);
 	/* Lost-event records (never filtered out). */
 	int (*lost)(void *ctx, const struct ct_lost *l, unsigned input);
 	/* Process records, after they updated the table. Optional. */

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# An unfiltered report takes whole chunks as columns (the reader's batches,
+# counted per chunk process and destination); a filtered one goes event by
+# event. A filter that matches every event must therefore give exactly the
+# same report, text and JSON, for every grouping, on traces with many small
+# chunks, storms, UNIX and abstract destinations, failures and pid reuse.
+. tests/lib.sh
+
+"$GEN" -n 150000 --seed 5 --profile mixed --chunk-events 2000 -o "$TMP/m.ctr" ||
+	fail "generator (mixed)"
+"$GEN" -n 60000 --seed 9 --profile storm --chunk-events 7000 -o "$TMP/s.ctr" ||
+	fail "generator (storm)"
+"$GEN" -n 300000 --seed 31 --profile mixed -o "$TMP/big.ctr" || fail "generator (big)"
+
+for trace in "$TMP/m.ctr" "$TMP/s.ctr" "$TMP/big.ctr" samples/recorded.ctr samples/small.ctr; do
+	for args in "--json" "--top 40" "--by dest --top 100" "--by process" "--by port" \
+		"--by family" "--by result --json"; do
+		# shellcheck disable=SC2086
+		"$CONNTRAIL" report -q $args "$trace" >"$TMP/batch.out" 2>"$TMP/batch.err" ||
+			fail "report $args $trace: $(head -c 200 "$TMP/batch.err")"
+		# shellcheck disable=SC2086
+		"$CONNTRAIL" report -q $args --filter 'pid >= 0' "$trace" >"$TMP/each.out" \
+			2>"$TMP/each.err" || fail "report --filter $args $trace: $(head -c 200 "$TMP/each.err")"
+		check "same report ($args) on $(basename "$trace")" cmp "$TMP/batch.out" "$TMP/each.out"
+	done
+done
+# The comparisons mean something only if the reports counted the events.
+check "all events counted" test "$("$CONNTRAIL" report -q --json "$TMP/big.ctr" | jq .events)" = 300000
+done_testing
