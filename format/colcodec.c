@@ -469,7 +469,10 @@ VEC_CLONES const char *ct_cols_open(struct ct_cols *c, struct ct_evtab *t, const
 		return "bad flags";
 	/* saddr bytes: exactly those of the events with CT_EV_SADDR. */
 	size_t need = 0;
-	for (uint32_t i = 0; i < n; i++) {
+	uint16_t any = 0;
+	for (uint32_t i = 0; i < n; i++) /* vectorised: most chunks have none */
+		any |= c->flags[i];
+	for (uint32_t i = 0; (any & CT_EV_SADDR) && i < n; i++) {
 		if (!(c->flags[i] & CT_EV_SADDR))
 			continue;
 		uint32_t di;
