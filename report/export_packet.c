@@ -82,9 +82,16 @@ static inline uint32_t socket_key(const struct ct_event *ev)
 	/* A TCP socket connects once: a later connect on the same fd number is a
 	 * new socket, and reusing its port would make Wireshark call the SYN a
 	 * retransmission. A UDP socket may connect again with the same port. */
+	uint64_t h = (uint64_t)ev->pid << 32 | who;
 	if (ev->type == 1 /* SOCK_STREAM */)
-		who ^= mix32((uint32_t)ev->ts_ns ^ (uint32_t)(ev->ts_ns >> 32));
-	return mix32(ev->pid * 0x9e3779b1u ^ mix32(who));
+		h += ev->ts_ns * 0x9e3779b97f4a7c15ull;
+	/* One 64-bit mix (splitmix64's finaliser) spreads all of it. */
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	return (uint32_t)h;
 }
 
 static inline uint16_t sport_of(const struct ct_event *ev, uint32_t key)
