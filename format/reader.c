@@ -7,6 +7,7 @@
  * and the reader resynchronises on the next chunk magic.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +76,9 @@ struct ct_reader {
 	struct ct_cols cols;
 	uint32_t bi, bn, fbase; /* fbase: the block's first event in the chunk */
 	const uint8_t *saddr_p;
-	uint64_t until_max;	/* the query's until, UINT64_MAX for none */
+	/* The query's window as ts - since_ns <= win (unsigned: one compare);
+	 * win is UINT64_MAX - since_ns without an until. */
+	uint64_t win;
 	uint64_t cfirst, clast; /* the loaded chunk's time range */
 	/* ct_reader_next_batch: a whole chunk's columns (report's). */
 	struct ct_batch batch;
@@ -1010,18 +1013,19 @@ static inline __attribute__((always_inline)) const struct ct_event *col_event(st
 static __attribute__((noinline)) int next_slow(struct ct_reader *r, const struct ct_record **rec)
 {
 	r->started = 1;
-	r->until_max = r->q.until_ns ? r->q.until_ns : UINT64_MAX;
+	uint64_t until = r->q.until_ns ? r->q.until_ns : UINT64_MAX;
+	r->win = until - r->q.since_ns; /* an empty window reads no columns (below) */
 	for (;;) {
 		if (r->bi < r->bn) {
 			const struct ct_event *ev = col_event(r, r->bi++);
-			if (ev->ts_ns < r->q.since_ns || ev->ts_ns > r->until_max)
+			if (ev->ts_ns - r->q.since_ns > r->win)
 				continue;
 			r->st.events++;
 			*rec = &r->evrec;
 			return 1;
 		}
 		if (r->cols_live) {
-			if (r->cols.next < r->cols.n) {
+			if (r->cols.next < r->cols.n && until >= r->q.since_ns) {
 				const char *why = ct_cols_block(&r->cols, &r->tab);
 				if (why) {
 					damage(r, r->cseq, r->coff, why);
@@ -1137,6 +1141,19 @@ static int batch_reserve(struct ct_reader *r, uint32_t n)
 /* The loaded 2.0 event chunk, none of it returned yet, as one batch: its
  * blocks decoded one after the other into whole-chunk columns. 0 when a
  * damaged first block left nothing. */
+/* A batch hands out the tables as they are: the public structs must keep
+ * the internal layouts. */
+_Static_assert(sizeof(struct ct_batch_proc) == sizeof(struct ct_pctx) &&
+		   offsetof(struct ct_batch_proc, comm) == offsetof(struct ct_pctx, comm) &&
+		   offsetof(struct ct_batch_proc, pid) == offsetof(struct ct_pctx, pid),
+	       "ct_batch_proc is ct_pctx");
+_Static_assert(sizeof(struct ct_batch_dest) == sizeof(struct ct_dest) &&
+		   offsetof(struct ct_batch_dest, scope_id) == offsetof(struct ct_dest, scope_id) &&
+		   offsetof(struct ct_batch_dest, family) == offsetof(struct ct_dest, family) &&
+		   offsetof(struct ct_batch_dest, path_len) == offsetof(struct ct_dest, path_len) &&
+		   offsetof(struct ct_batch_dest, path_off) == offsetof(struct ct_dest, path_off),
+	       "ct_batch_dest is ct_dest");
+
 static int batch_gather(struct ct_reader *r)
 {
 	struct ct_cols *c = &r->cols;
@@ -1221,7 +1238,7 @@ int ct_reader_next(struct ct_reader *r, const struct ct_record **rec)
 {
 	if (__builtin_expect(r->bi < r->bn, 1)) {
 		const struct ct_event *ev = col_event(r, r->bi++);
-		if (__builtin_expect(ev->ts_ns < r->q.since_ns || ev->ts_ns > r->until_max, 0))
+		if (__builtin_expect(ev->ts_ns - r->q.since_ns > r->win, 0))
 			return next_slow(r, rec);
 		r->st.events++;
 		*rec = &r->evrec;

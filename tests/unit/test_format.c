@@ -225,6 +225,25 @@ static void test_time_query(void)
 	ct_reader_stats(r, &st);
 	CHECK_EQ(st.chunks_read, 2);
 	ct_reader_close(r);
+	/* since after until: no events, the process records still. */
+	for (int seekable = 1; seekable >= 0; seekable--) {
+		io = mem_reader_io(&m, seekable);
+		CHECK_EQ(ct_reader_open(&r, &io, NULL), 0);
+		/* Inside one chunk, so the chunk is read and its events checked. */
+		struct ct_event lo, hi;
+		make_event(&lo, 3400);
+		make_event(&hi, 3500);
+		struct ct_query empty = {.since_ns = hi.ts_ns, .until_ns = lo.ts_ns};
+		ct_reader_set_query(r, &empty);
+		uint64_t evs = 0, procs = 0;
+		while (ct_reader_next(r, &rec) == 1) {
+			evs += rec->type == CT_REC_EVENT;
+			procs += rec->type == CT_REC_PROC;
+		}
+		CHECK_EQ(evs, 0);
+		CHECK_EQ(procs, (n + 96) / 97);
+		ct_reader_close(r);
+	}
 	free(m.p);
 }
 
