@@ -356,9 +356,14 @@ struct report {
 		struct bdest *dst;	    /* per destination */
 		uint16_t *dflags;	    /* per destination: first event's flags */
 		uint32_t *gdest;	    /* per destination: the report's id */
-		struct pair *pairs;	    /* (program, destination) -> count */
+		uint64_t *dhash;	    /* per destination: inet_id_hash */
+		struct pair *ops;	    /* pair counts on their way */
+		size_t ops_cap;
+		struct pair *pairs; /* (program, destination) -> count */
 		size_t pcap, dcap, pairs_cap, npairs;
 	} b;
+	struct inet_id *iids; /* the batch path's inet destination ids */
+	size_t iid_cap, iid_count;
 	int64_t *wall_off; /* per input */
 	uint16_t *host_of; /* per input: host index, 0 with one host */
 	uint64_t events;
@@ -987,6 +992,7 @@ static void batch_reserve(struct report *r, const struct ct_batch *b)
 		bs->dst = table_alloc(cap * sizeof(*bs->dst));
 		bs->dflags = xrealloc(bs->dflags, cap * sizeof(*bs->dflags));
 		bs->gdest = xrealloc(bs->gdest, cap * sizeof(*bs->gdest));
+		bs->dhash = xrealloc(bs->dhash, cap * sizeof(*bs->dhash));
 		bs->dcap = cap;
 	}
 	if (!bs->pairs)
@@ -1030,6 +1036,101 @@ static void pair_add_n(struct report *r, uint64_t key, uint64_t n)
 	}
 }
 
+/* Inet destination ids by their 24 key bytes (host, family, proto, dport,
+ * address), one cache line a probe: the batch path's way to the report's
+ * destination table, whose keys are 136 bytes. */
+struct inet_id {
+	uint64_t w[3];
+	uint32_t id1; /* id + 1; 0 empty */
+	uint32_t pad;
+};
+
+static inline void inet_id_words(uint64_t w[3], uint16_t host, const struct ct_batch_dest *cd)
+{
+	w[0] = (uint64_t)host | (uint64_t)cd->family << 16 | (uint64_t)cd->proto << 32 |
+	       (uint64_t)cd->dport << 48;
+	memcpy(&w[1], cd->daddr, 8);
+	memcpy(&w[2], cd->daddr + 8, 8);
+}
+
+static inline uint64_t inet_id_hash(uint16_t host, const struct ct_batch_dest *cd)
+{
+	uint64_t w[3];
+	inet_id_words(w, host, cd);
+	return hash_words(w[0], w[1], w[2], 0);
+}
+
+/* Room for n more ids without growing (the prefetches stay valid). */
+static void inet_id_reserve(struct report *r, size_t n)
+{
+	if ((r->iid_count + n) * 2 <= r->iid_cap)
+		return;
+	size_t cap = r->iid_cap ? r->iid_cap : 4096;
+	while ((r->iid_count + n) * 2 > cap)
+		cap *= 2;
+	struct inet_id *t = table_alloc(cap * sizeof(*t));
+	for (size_t i = 0; i < r->iid_cap; i++) {
+		const struct inet_id *e = &r->iids[i];
+		if (!e->id1)
+			continue;
+		size_t j = hash_words(e->w[0], e->w[1], e->w[2], 0) & (cap - 1);
+		while (t[j].id1)
+			j = (j + 1) & (cap - 1);
+		t[j] = *e;
+	}
+	free(r->iids);
+	r->iids = t;
+	r->iid_cap = cap;
+}
+
+static inline void inet_id_prefetch(struct report *r, const struct ct_batch_dest *cd, uint64_t h)
+{
+	if (cd->family == 2 || cd->family == 10)
+		__builtin_prefetch(&r->iids[h & (r->iid_cap - 1)]);
+}
+
+/* The report's id of the chunk's destination d (its key made and looked
+ * up in the destination table only the first time it is seen). */
+static uint32_t batch_dest_id(struct report *r, const struct ct_batch *b, uint32_t d, uint16_t host)
+{
+	const struct ct_batch_dest *cd = &b->dests[d];
+	struct dest_key dk;
+	if (cd->family != 2 && cd->family != 10) {
+		dest_key_of(&dk, host, cd->family, cd->proto, cd->dport, cd->daddr,
+			    b->paths + cd->path_off, cd->path_len, r->b.dflags[d]);
+		return new_dest(r, &dk);
+	}
+	uint64_t w[3];
+	inet_id_words(w, host, cd);
+	size_t mask = r->iid_cap - 1;
+	for (size_t j = r->b.dhash[d] & mask;; j = (j + 1) & mask) {
+		struct inet_id *e = &r->iids[j];
+		if (!e->id1) {
+			dest_key_of(&dk, host, cd->family, cd->proto, cd->dport, cd->daddr, NULL, 0,
+				    0);
+			uint32_t id = new_dest(r, &dk);
+			e->w[0] = w[0];
+			e->w[1] = w[1];
+			e->w[2] = w[2];
+			e->id1 = id + 1;
+			r->iid_count++;
+			return id;
+		}
+		if (e->w[0] == w[0] && e->w[1] == w[1] && e->w[2] == w[2])
+			return e->id1 - 1;
+	}
+}
+
+/* A pair count for the report's pair table, queued. */
+static inline void batch_op(struct batch_scratch *bs, size_t *nops, uint64_t key, uint64_t count)
+{
+	if (*nops == bs->ops_cap) {
+		bs->ops_cap = bs->ops_cap ? bs->ops_cap * 2 : 4096;
+		bs->ops = xrealloc(bs->ops, bs->ops_cap * sizeof(*bs->ops));
+	}
+	bs->ops[(*nops)++] = (struct pair){.key = key, .count = count};
+}
+
 static int on_batch(void *ctx, const struct ct_batch *b, const struct ct_proc_info *procs,
 		    unsigned input)
 {
@@ -1058,8 +1159,13 @@ static int on_batch(void *ctx, const struct ct_batch *b, const struct ct_proc_in
 		rate_start(r, w0);
 	uint64_t events = r->events;
 	for (uint32_t i = 0; i < n; i++) {
-		if (i + AHEAD < n)
-			__builtin_prefetch(&bs->dst[b->dest[i + AHEAD]], 1);
+		if (i + AHEAD < n) {
+			uint32_t da = b->dest[i + AHEAD];
+			uint64_t ka = ((uint64_t)bs->pgroup[b->proc[i + AHEAD]] << 32 | da) + 1;
+			__builtin_prefetch(&bs->dst[da], 1);
+			/* in case its four inline programs are taken */
+			__builtin_prefetch(&bs->pairs[pair_hash(ka) & (bs->pairs_cap - 1)]);
+		}
 		int64_t wall = (int64_t)b->ts_ns[i] + off;
 		uint16_t fl = b->flags[i];
 		int32_t ret = b->ret[i];
@@ -1104,29 +1210,51 @@ static int on_batch(void *ctx, const struct ct_batch *b, const struct ct_proc_in
 		bs->pcount[j] = bs->pfailed[j] = 0;
 	}
 	/* Each destination of the chunk to its report id (once per chunk),
-	 * its counters and its programs' counts to the report's tables. */
-	for (uint32_t d = 0; d < b->ndests; d++) {
+	 * its counters and its programs' counts to the report's tables. The
+	 * tables are far bigger than a cache on a long trace: every pass
+	 * fetches the slot it will need LAG entries ahead. */
+	enum { LAG = 64 };
+	uint32_t nd = b->ndests;
+	for (uint32_t d = 0; d < nd; d++) {
+		const struct ct_batch_dest *cd = &b->dests[d];
+		if (bs->dst[d].st.count && (cd->family == 2 || cd->family == 10))
+			bs->dhash[d] = inet_id_hash(host, cd);
+	}
+	inet_id_reserve(r, nd);
+	for (uint32_t d = 0; d < nd; d++) {
+		if (d + LAG < nd && bs->dst[d + LAG].st.count)
+			inet_id_prefetch(r, &b->dests[d + LAG], bs->dhash[d + LAG]);
+		if (bs->dst[d].st.count)
+			bs->gdest[d] = batch_dest_id(r, b, d, host);
+	}
+	size_t nops = 0;
+	for (uint32_t d = 0; d < nd; d++) {
 		struct bdest *bd = &bs->dst[d];
+		if (d + LAG < nd && bs->dst[d + LAG].st.count)
+			__builtin_prefetch(&r->dstat[bs->gdest[d + LAG]], 1);
 		if (!bd->st.count)
 			continue;
-		const struct ct_batch_dest *cd = &b->dests[d];
-		struct dest_key dk;
-		dest_key_of(&dk, host, cd->family, cd->proto, cd->dport, cd->daddr,
-			    b->paths + cd->path_off, cd->path_len, bs->dflags[d]);
-		uint32_t id = new_dest(r, &dk);
-		bs->gdest[d] = id;
-		r->families[cd->family] += bd->st.count;
+		uint32_t id = bs->gdest[d];
+		r->families[b->dests[d].family] += bd->st.count;
 		dstat_merge(&r->dstat[id], &bd->st);
 		for (unsigned j = 0; j < BDEST_GROUPS && bd->group1[j]; j++)
-			pair_add_n(r, (uint64_t)bd->group1[j] << 32 | id, bd->count[j]);
+			batch_op(bs, &nops, (uint64_t)bd->group1[j] << 32 | id, bd->count[j]);
 	}
 	for (size_t i = 0; bs->npairs && i < bs->pairs_cap; i++) {
 		struct pair *pr = &bs->pairs[i];
 		if (!pr->key)
 			continue;
 		uint64_t key = pr->key - 1;
-		pair_add_n(r, ((key >> 32) + 1) << 32 | bs->gdest[(uint32_t)key], pr->count);
+		batch_op(bs, &nops, ((key >> 32) + 1) << 32 | bs->gdest[(uint32_t)key], pr->count);
 		pr->key = 0;
+	}
+	while ((r->npairs + nops + 1) * 4 > r->pairs_cap * 3)
+		pairs_grow(r);
+	for (size_t i = 0; i < nops; i++) {
+		if (i + LAG < nops)
+			__builtin_prefetch(
+			    &r->pairs[pair_hash(bs->ops[i + LAG].key) & (r->pairs_cap - 1)], 1);
+		pair_add_n(r, bs->ops[i].key, bs->ops[i].count);
 	}
 	bs->npairs = 0;
 	memset(bs->dst, 0, b->ndests * sizeof(*bs->dst));
@@ -2016,6 +2144,7 @@ int cmd_report(int argc, char **argv)
 	free(r->islots);
 	free(r->b.pgroup), free(r->b.pcount), free(r->b.pfailed);
 	free(r->b.dst), free(r->b.dflags), free(r->b.gdest), free(r->b.pairs);
+	free(r->b.dhash), free(r->b.ops), free(r->iids);
 	free(r->dstat);
 	free(r->pairs);
 	table_free(&r->strings);
