@@ -313,12 +313,40 @@ static size_t put_str(char *d, const char *s)
 
 /* Printable ASCII as is; space, '\\' and everything else as \xNN, so a
  * name can never fake another key=value pair. At most 4*n bytes. */
+/* Byte tests on eight bytes at once: does any byte of x lie below lo,
+ * above hi (both <= 0x7f), or equal c? */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+static inline uint64_t any_below(uint64_t x, unsigned lo)
+{
+	return (x - ONES * lo) & ~x & HIGHS;
+}
+
+static inline uint64_t any_above(uint64_t x, unsigned hi)
+{
+	return ((x + ONES * (127 - hi)) | x) & HIGHS;
+}
+
+static inline uint64_t any_equal(uint64_t x, unsigned char c)
+{
+	uint64_t y = x ^ (ONES * c);
+	return (y - ONES) & ~y & HIGHS;
+}
+
 static size_t put_safe(char *d, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
+	size_t o = 0, i = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	/* Runs of eight plain bytes are copied whole. */
+	for (; i + 8 <= n; i += 8, o += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		if (any_below(x, 0x21) | any_above(x, 0x7e) | any_equal(x, '\\'))
+			break;
+		memcpy(d + o, &x, 8);
+	}
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c > 0x20 && c < 0x7f && c != '\\') {
 			d[o++] = (char)c;
@@ -541,8 +569,18 @@ static size_t json_body(char *d, const char *str, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
 	char *o = d;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n;) {
+	/* Runs of eight bytes that need no escape are copied whole. */
+	for (; i + 8 <= n; i += 8, o += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		if (any_below(x, 0x20) | any_above(x, 0x7e) | any_equal(x, '"') |
+		    any_equal(x, '\\'))
+			break;
+		memcpy(o, &x, 8);
+	}
+	while (i < n) {
 		unsigned char c = s[i];
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
 			*o++ = (char)c;

@@ -616,6 +616,56 @@ static void test_json_random(void)
 	ct_json_cache_free(c);
 }
 
+/* The comment's escaping against a byte-by-byte reference, on random
+ * UNIX paths and comms of every length with odd bytes anywhere. */
+static size_t ref_safe(char *d, const char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c > 0x20 && c < 0x7f && c != '\\')
+			d[o++] = (char)c;
+		else
+			o += (size_t)sprintf(d + o, "\\x%02x", c);
+	}
+	return o;
+}
+
+static void test_comment_escape_random(void)
+{
+	struct ct_proc_info proc = {0};
+	char *got = malloc(ct_packet_comment_max(&proc));
+	char want[4 * CT_UNIX_PATH_MAX + 64], comm[4 * CT_COMM_LEN + 1];
+	int bad = 0;
+
+	for (int k = 0; k < 50000 && bad < 3; k++) {
+		struct ct_event ev;
+		char c16[CT_COMM_LEN] = {0};
+		rnd_bytes(c16, rnd() % CT_COMM_LEN);
+		base(&ev, 7, c16);
+		memcpy(ev.comm, c16, CT_COMM_LEN);
+		ev.family = 1;
+		ev.path_len = (uint8_t)(rnd() % (CT_UNIX_PATH_MAX + 1));
+		rnd_bytes(ev.path, ev.path_len);
+		if (rnd() % 4 == 0) /* long clean runs, one odd byte somewhere */
+			for (size_t i = 0; i < ev.path_len; i++)
+				ev.path[i] = (i == rnd() % (ev.path_len + 1u)) ? ' ' : 'p';
+		size_t n = ct_packet_comment(got, &ev, &proc);
+		got[n] = '\0';
+		size_t w = (size_t)sprintf(want, " path=");
+		w += ref_safe(want + w, ev.path, ev.path_len);
+		want[w] = '\0';
+		comm[ref_safe(comm, ev.comm, strnlen(ev.comm, CT_COMM_LEN))] = '\0';
+		char *cp = strstr(got, " comm=");
+		int ok = n >= w && !strcmp(got + n - w, want) && cp &&
+			 !strncmp(cp + 6, comm, strlen(comm)) && cp[6 + strlen(comm)] == ' ';
+		CHECK(ok, "comment %d: '%s' does not end in '%s' or lacks comm=%s", k, got, want,
+		      comm);
+		bad += !ok;
+	}
+	free(got);
+}
+
 /* One's complement check of an IP frame's header and transport checksums. */
 static int frame_csums_ok(const uint8_t *f, size_t len)
 {
@@ -819,6 +869,7 @@ int main(void)
 	test_comment_cache_random();
 	test_packets_random();
 	test_json_random();
+	test_comment_escape_random();
 	test_pcapng();
 	test_pcap();
 	test_replies();
