@@ -497,7 +497,9 @@ struct ct_comment_cache *ct_comment_cache_new(void)
 	void *p = aligned_alloc(HUGE_PAGE, size);
 	if (!p)
 		return NULL;
+#ifdef MADV_HUGEPAGE
 	madvise(p, size, MADV_HUGEPAGE);
+#endif
 	return memset(p, 0, sizeof(struct ct_comment_cache));
 }
 
