@@ -296,6 +296,12 @@ static __always_inline struct ctb_connect *scratch_connect(void)
 	return bpf_map_lookup_elem(&scratch, &zero);
 }
 
+/* What a tracepoint program returns: perf's own events on the same
+ * tracepoint record it only if the attached programs return nonzero, so 0
+ * would hide every connect, exec, fork and exit from perf users for as long
+ * as conntrail records. */
+#define TP_PASS 1
+
 /* The tracepoint backend: the whole attempt is seen at sys_enter. */
 static __always_inline int enter_connect(struct trace_event_raw_sys_enter *ctx, bool cast)
 {
@@ -303,11 +309,11 @@ static __always_inline int enter_connect(struct trace_event_raw_sys_enter *ctx, 
 	struct ctb_connect *c;
 
 	if (!wanted(task->tgid))
-		return 0;
+		return TP_PASS;
 	c = bpf_task_storage_get(&pending, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!c) {
 		count_lost(CTB_LOST_CONNECT); /* no memory for the entry */
-		return 0;
+		return TP_PASS;
 	}
 	/* A previous attempt of this thread whose exit we never saw. */
 	if (c->kind == CTB_CONNECT)
@@ -322,7 +328,7 @@ static __always_inline int enter_connect(struct trace_event_raw_sys_enter *ctx, 
 	else
 		socket_of_fd(c, task, c->sockfd);
 	c->kind = CTB_CONNECT;
-	return 0;
+	return TP_PASS;
 }
 
 /* Tracepoint backend only; user space autoloads one of the two: _cast
@@ -346,7 +352,7 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	struct ctb_connect *c = bpf_task_storage_get(&pending, task, NULL, 0);
 
 	if (!c || c->kind == CTB_IDLE)
-		return 0;
+		return TP_PASS;
 	if (c->kind == CTB_CONNECT) {
 		c->ret = (int)ctx->ret;
 		c->latency_ns = bpf_ktime_get_ns() - c->ts_ns;
@@ -354,7 +360,7 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		emit_connect(c);
 	}
 	c->kind = CTB_IDLE;
-	return 0;
+	return TP_PASS;
 }
 
 /* The syscall number a task entered the kernel with, from its user regs. */
@@ -441,7 +447,7 @@ int tp_fork(struct trace_event_raw_sched_process_fork *ctx)
 	/* A thread's id joins too; it is harmless and leaves with the process. */
 	if (filter_pids && bpf_map_lookup_elem(&traced, &parent))
 		bpf_map_update_elem(&traced, &child, &one, BPF_ANY);
-	return 0;
+	return TP_PASS;
 }
 
 SEC("tp/sched/sched_process_exec")
@@ -455,10 +461,10 @@ int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
 	struct ctb_exec *e;
 
 	if (!wanted(pid_tgid >> 32))
-		return 0;
+		return TP_PASS;
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
-		return 0;
+		return TP_PASS;
 	e->kind = CTB_EXEC;
 	e->pid = pid_tgid >> 32;
 	e->ts_ns = bpf_ktime_get_ns();
@@ -492,7 +498,7 @@ int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
 	}
 	if (bpf_ringbuf_output(&events, e, sizeof(*e), wakeup_flag()))
 		count_lost(CTB_LOST_PROC);
-	return 0;
+	return TP_PASS;
 }
 
 SEC("tp/sched/sched_process_exit")
@@ -512,10 +518,10 @@ int tp_exit(void *ctx)
 		c->kind = CTB_IDLE; /* the storage itself goes with the task */
 	}
 	if (!wanted(tgid))
-		return 0;
+		return TP_PASS;
 	/* do_exit has already counted this thread out of signal->live. */
 	if (task->signal->live.counter != 0)
-		return 0;
+		return TP_PASS;
 	if (filter_pids && tgid != probe_tgid)
 		bpf_map_delete_elem(&traced, &tgid);
 	x.kind = CTB_EXIT;
@@ -527,5 +533,5 @@ int tp_exit(void *ctx)
 	bpf_get_current_comm(x.comm, sizeof(x.comm));
 	if (bpf_ringbuf_output(&events, &x, sizeof(x), wakeup_flag()))
 		count_lost(CTB_LOST_PROC);
-	return 0;
+	return TP_PASS;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/perf_event.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -103,6 +104,85 @@ static uint64_t round_pow2(uint64_t v)
 	return p;
 }
 
+/* The id of tracepoint CAT/NAME in tracefs (mounted if it is not). */
+static long tracepoint_id(const char *cat, const char *name)
+{
+	static const char *const roots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
+	char path[256];
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+			snprintf(path, sizeof(path), "%s/events/%s/%s/id", roots[i], cat, name);
+			FILE *f = fopen(path, "re");
+			long id = -1;
+			if (!f)
+				continue;
+			if (fscanf(f, "%ld", &id) != 1)
+				id = -1;
+			fclose(f);
+			if (id >= 0)
+				return id;
+		}
+		if (attempt == 0 && mount("tracefs", roots[0], "tracefs", 0, NULL))
+			break;
+	}
+	return -1;
+}
+
+/*
+ * A "tp/CAT/NAME" program on a counting perf event of its own. The programs
+ * return nonzero (TP_PASS) so that perf users of the same tracepoints keep
+ * their samples while conntrail records; the kernel then also hands every
+ * hit to the perf event the program hangs on, and libbpf's is a sampling
+ * one (a sample prepared and dropped per hit, ~200 ns a connect). A
+ * counting event costs one add. NULL when it cannot be done this way.
+ */
+static struct bpf_link *attach_tp_counting(struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+	char cat[64], name[128];
+
+	if (!sec || sscanf(sec, "tp/%63[^/]/%127s", cat, name) != 2)
+		return NULL;
+	long id = tracepoint_id(cat, name);
+	if (id < 0)
+		return NULL;
+	struct perf_event_attr attr = {
+	    .type = PERF_TYPE_TRACEPOINT, .size = sizeof(attr), .config = (uint64_t)id};
+	int pfd = (int)syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		return NULL;
+	struct bpf_link *link = bpf_program__attach_perf_event(prog, pfd);
+	if (!link)
+		close(pfd);
+	return link;
+}
+
+/* Attach what was loaded: tracepoint programs on counting perf events
+ * (libbpf's own way if that fails), the rest by the skeleton. */
+static int attach_all(struct conntrail_bpf *skel)
+{
+	struct {
+		struct bpf_program *prog;
+		struct bpf_link **link;
+	} tps[] = {
+	    {skel->progs.tp_enter_connect, &skel->links.tp_enter_connect},
+	    {skel->progs.tp_enter_connect_cast, &skel->links.tp_enter_connect_cast},
+	    {skel->progs.tp_exit_connect, &skel->links.tp_exit_connect},
+	    {skel->progs.tp_fork, &skel->links.tp_fork},
+	    {skel->progs.tp_exec, &skel->links.tp_exec},
+	    {skel->progs.tp_exit, &skel->links.tp_exit},
+	};
+	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+		if (!bpf_program__autoload(tps[i].prog))
+			continue;
+		*tps[i].link = attach_tp_counting(tps[i].prog);
+		if (*tps[i].link)
+			bpf_program__set_autoattach(tps[i].prog, false);
+	}
+	return conntrail_bpf__attach(skel);
+}
+
 int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bpf_cfg *cfg,
 		  char *why, size_t whylen)
 {
@@ -154,7 +234,7 @@ int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bp
 		snprintf(why, whylen, "load failed: %s", strerror(-err));
 		goto fail;
 	}
-	err = conntrail_bpf__attach(skel);
+	err = attach_all(skel);
 	if (err) {
 		snprintf(why, whylen, "attach failed: %s", strerror(-err));
 		goto fail;
