@@ -493,17 +493,33 @@ VEC_CLONES const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t
 	uint32_t n = c->n, s = c->next, m = n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK;
 	uint64_t bad = 0;
 
-	/* ts: deltas from the previous event, the first from first_ts. */
-	if (unpack64(c->b_ts, c->b_tmp32, &c->h[CT_COL_TS], n, s, m))
-		return "bad timestamps";
-	uint64_t ts = c->ts;
-	for (uint32_t i = 0; i < m; i++) {
-		uint64_t next = ts + c->b_ts[i];
-		bad |= (uint64_t)(next < ts);
-		c->b_ts[i] = ts = next;
+	/* ts: deltas from the previous event, the first from first_ts. When
+	 * the deltas fit 32 bits and m of the largest cannot carry the sum
+	 * past 2^64, the running sum goes straight from the planes without a
+	 * check per event. */
+	const struct ct_colhead *th = &c->h[CT_COL_TS];
+	uint64_t ts = c->ts, step, total;
+	if (th->w <= 4 && !__builtin_add_overflow(th->base, (uint64_t)UINT32_MAX, &step) &&
+	    !__builtin_mul_overflow(step, (uint64_t)m, &total) &&
+	    !__builtin_add_overflow(ts, total, &total)) {
+		struct ct_colhead d = *th;
+		d.base = 0;
+		unpack32(c->b_tmp32, &d, n, s, m, UINT32_MAX, 0);
+		for (uint32_t i = 0; i < m; i++) {
+			ts += th->base + c->b_tmp32[i];
+			c->b_ts[i] = ts;
+		}
+	} else {
+		if (unpack64(c->b_ts, c->b_tmp32, th, n, s, m))
+			return "bad timestamps";
+		for (uint32_t i = 0; i < m; i++) {
+			uint64_t next = ts + c->b_ts[i];
+			bad |= (uint64_t)(next < ts);
+			c->b_ts[i] = ts = next;
+		}
+		if (bad)
+			return "bad timestamps";
 	}
-	if (bad)
-		return "bad timestamps";
 	if (unpack32(c->b_pidx, &c->h[CT_COL_PROC], n, s, m, t->nproc - 1, 0))
 		return "process index out of range";
 	if (unpack32(c->b_didx, &c->h[CT_COL_DEST], n, s, m, t->ndest - 1, 0))
