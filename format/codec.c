@@ -94,8 +94,6 @@ __attribute__((target("pclmul,sse4.1"))) static uint32_t crc32_fold(uint32_t crc
 	t = _mm_clmulepi64_si128(_mm_and_si128(t, mask32), poly, 0x00);
 	return (uint32_t)_mm_extract_epi32(_mm_xor_si128(t, x0), 1);
 }
-
-static int have_clmul = -1;
 #endif
 
 uint32_t ct_crc32(uint32_t crc, const void *buf, size_t len)
@@ -103,9 +101,9 @@ uint32_t ct_crc32(uint32_t crc, const void *buf, size_t len)
 	const uint8_t *p = buf;
 
 #if defined(__x86_64__)
-	if (have_clmul < 0)
-		have_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
-	if (have_clmul && len >= 64) {
+	/* The CPU's features are read once at start-up (libgcc); asking is a
+	 * load, and no state of ours is shared between threads. */
+	if (len >= 64 && __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1")) {
 		size_t n = len & ~(size_t)15;
 		crc = ~crc32_fold(~crc, p, n);
 		p += n;
