@@ -424,25 +424,52 @@ VEC_CLONES const char *ct_cols_open(struct ct_cols *c, struct ct_evtab *t, const
 	/* Tables: each entry takes bytes, so their sizes are bounded by the
 	 * payload as well as by n. */
 	uint64_t np, nd;
-	if (!(p = get_varint(p, end, &np)) || np == 0 || np > n)
+	if (!(p = get_varint(p, end, &np)) || np == 0 || np > n || np > (size_t)(end - p) / 6)
 		return "bad process table";
-	for (uint64_t i = 0; i < np; i++) {
-		struct ct_pctx e;
-		if (!(p = get_proc(p, end, &e)))
+	if (t->cap_proc < np) {
+		struct ct_pctx *e = realloc(t->procs, np * sizeof(*e));
+		if (!e)
+			return "out of memory";
+		t->procs = e;
+		t->cap_proc = (uint32_t)np;
+	}
+	/* Straight into the table: an entry is at least 6 bytes, checked. */
+	for (uint64_t i = 0; i < np; i++)
+		if (!(p = get_proc(p, end, &t->procs[i])))
 			return "bad process table";
-		if (ct_evtab_push_proc_max(t, &e, n))
-			return "out of memory";
-	}
-	if (!(p = get_varint(p, end, &nd)) || nd == 0 || nd > n)
+	t->nproc = (uint32_t)np;
+	if (!(p = get_varint(p, end, &nd)) || nd == 0 || nd > n || nd > (size_t)(end - p) / 11)
 		return "bad destination table";
-	for (uint64_t i = 0; i < nd; i++) {
-		struct ct_dest e;
-		const uint8_t *path;
-		if (!(p = get_dest(p, end, &e, &path)))
-			return "bad destination table";
-		if (ct_evtab_push_dest_max(t, &e, (const char *)path, n))
+	if (t->cap_dest < nd) {
+		struct ct_dest *e = realloc(t->dests, nd * sizeof(*e));
+		if (!e)
 			return "out of memory";
+		t->dests = e;
+		t->cap_dest = (uint32_t)nd;
 	}
+	for (uint64_t i = 0; i < nd; i++) {
+		struct ct_dest *e = &t->dests[i];
+		const uint8_t *path;
+		if (!(p = get_dest(p, end, e, &path)))
+			return "bad destination table";
+		/* Paths zero-padded to 16 bytes, as ct_evtab_push_dest keeps them. */
+		size_t padded = ((size_t)e->path_len + 15) & ~(size_t)15;
+		if (t->cap_paths - t->npaths < padded) {
+			size_t cap = t->cap_paths ? t->cap_paths * 2 : 4096;
+			char *q = realloc(t->paths, cap);
+			if (!q)
+				return "out of memory";
+			t->paths = q;
+			t->cap_paths = cap;
+		}
+		e->path_off = (uint32_t)t->npaths;
+		if (padded) {
+			memset(t->paths + t->npaths + padded - 16, 0, 16);
+			memcpy(t->paths + t->npaths, path, e->path_len);
+		}
+		t->npaths += padded;
+	}
+	t->ndest = (uint32_t)nd;
 	for (int k = 0; k < CT_NCOLS; k++) {
 		static const unsigned wmax[CT_NCOLS] = {8, 4, 4, 8, 4, 4, 8, 2, 2};
 		if ((why = col_head(&p, end, n, wmax[k], &c->h[k])))
