@@ -316,7 +316,7 @@ uint64_t ct_reader_event_proc_token(const struct ct_reader *r);
  * scope_id) of that event: equal nonzero tokens, equal destinations. */
 uint64_t ct_reader_event_dest_token(const struct ct_reader *r);
 
-/* File totals as the writer counted them, stored in the index (format 1.0).
+/* File totals as the writer counted them, stored in the index (since format 1.0).
  * Returns 1 and fills *t when the index was read, else 0 (*t zeroed). */
 struct ct_totals {
 	uint64_t events; /* connect events */
