@@ -100,6 +100,25 @@ bad=$(ts -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_check
 	wc -l)
 expect_eq "packets with bad checksums or malformed" "0" "$bad"
 
+# --replies: the answers each outcome implies, as inbound frames (MACs
+# swapped), checksums valid, and still no SYN taken for a retransmission.
+check "convert --replies" "$CONNTRAIL" convert -q --replies "$TMP/t.ctr" -o "$TMP/r.pcapng"
+tsr() { tshark -r "$TMP/r.pcapng" "$@" 2>/dev/null; }
+ok=$(count_script 'family != unix and proto == tcp and ret == 0')
+[ "$ok" -gt 0 ] || fail "no successful TCP connects generated"
+expect_eq "SYN/ACK replies == successful TCP connects" "$ok" \
+	"$(tsr -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 1 && eth.src == 02:00:00:00:00:02' | wc -l)"
+expect_eq "RST/ACK replies == refused TCP connects" \
+	"$(count_script 'family != unix and proto == tcp and ret == ECONNREFUSED')" \
+	"$(tsr -Y 'tcp.flags.reset == 1 && tcp.flags.ack == 1 && eth.dst == 02:00:00:00:00:01' | wc -l)"
+bad=$(tsr -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
+	-Y 'ip.checksum.status == "Bad" || tcp.checksum.status == "Bad" || icmp.checksum.status == "Bad" || icmpv6.checksum.status == "Bad" || _ws.malformed' |
+	wc -l)
+expect_eq "--replies: packets with bad checksums or malformed" "0" "$bad"
+expect_eq "--replies: no TCP retransmissions" "0" "$(tsr -Y 'tcp.analysis.retransmission' | wc -l)"
+expect_eq "--replies: replies carry no comment" "0" \
+	"$(tsr -Y 'eth.src == 02:00:00:00:00:02 && frame.comment' | wc -l)"
+
 # Nanosecond timestamps equal to the events' ts.
 # (capinfos -S prints all nine digits; tshark's frame.time_epoch is a double.)
 want_ts=$(grep -o '"ts_ns":[0-9]*' <<<"$first" | cut -d: -f2) # jq would round it
