@@ -351,13 +351,13 @@ struct report {
 	struct pend_pair ppair[PIPE];
 	uint64_t npdest, nppair; /* ever queued; the last PIPE are pending */
 	struct batch_scratch {
-		uint32_t *pgroup;	    /* per process of the chunk */
-		uint64_t *pcount, *pfailed; /* per process */
-		struct bdest *dst;	    /* per destination */
-		uint16_t *dflags;	    /* per destination: first event's flags */
-		uint32_t *gdest;	    /* per destination: the report's id */
-		uint64_t *dhash;	    /* per destination: inet_id_hash */
-		struct pair *ops;	    /* pair counts on their way */
+		uint32_t *pgroup;  /* per process of the chunk */
+		uint64_t *pfailed; /* per process */
+		struct bdest *dst; /* per destination */
+		uint16_t *dflags;  /* per destination: first event's flags */
+		uint32_t *gdest;   /* per destination: the report's id */
+		uint64_t *dhash;   /* per destination: inet_id_hash */
+		struct pair *ops;  /* pair counts on their way */
 		size_t ops_cap;
 		struct pair *pairs; /* (program, destination) -> count */
 		size_t pcap, dcap, pairs_cap, npairs;
@@ -980,9 +980,7 @@ static void batch_reserve(struct report *r, const struct ct_batch *b)
 	if (b->nprocs > bs->pcap) {
 		size_t cap = b->nprocs + 1024;
 		bs->pgroup = xrealloc(bs->pgroup, cap * sizeof(*bs->pgroup));
-		bs->pcount = xrealloc(bs->pcount, cap * sizeof(*bs->pcount));
 		bs->pfailed = xrealloc(bs->pfailed, cap * sizeof(*bs->pfailed));
-		memset(bs->pcount, 0, cap * sizeof(*bs->pcount));
 		memset(bs->pfailed, 0, cap * sizeof(*bs->pfailed));
 		bs->pcap = cap;
 	}
@@ -1121,9 +1119,12 @@ static uint32_t batch_dest_id(struct report *r, const struct ct_batch *b, uint32
 	}
 }
 
-/* A pair count for the report's pair table, queued. */
-static inline void batch_op(struct batch_scratch *bs, size_t *nops, uint64_t key, uint64_t count)
+/* A pair count for the report's pair table, queued; the program's total
+ * connects counted now. */
+static inline void batch_op(struct report *r, size_t *nops, uint64_t key, uint64_t count)
 {
+	struct batch_scratch *bs = &r->b;
+	((struct proc_group *)table_item(&r->groups, (key >> 32) - 1))->count += count;
 	if (*nops == bs->ops_cap) {
 		bs->ops_cap = bs->ops_cap ? bs->ops_cap * 2 : 4096;
 		bs->ops = xrealloc(bs->ops, bs->ops_cap * sizeof(*bs->ops));
@@ -1178,7 +1179,6 @@ static int on_batch(void *ctx, const struct ct_batch *b, const struct ct_proc_in
 		uint32_t failed = (uint32_t)is_failure(o);
 		uint32_t p = b->proc[i], d = b->dest[i];
 		uint32_t g1 = bs->pgroup[p] + 1;
-		bs->pcount[p]++;
 		bs->pfailed[p] += failed;
 		struct bdest *bd = &bs->dst[d];
 		if (!bd->st.count) {
@@ -1201,13 +1201,14 @@ static int on_batch(void *ctx, const struct ct_batch *b, const struct ct_proc_in
 	}
 	r->events = events;
 
+	/* Failures per program from its processes; its connects are summed
+	 * from its pairs below. */
 	for (uint32_t j = 0; j < b->nprocs; j++) {
-		if (!bs->pcount[j])
+		if (!bs->pfailed[j])
 			continue;
 		struct proc_group *g = table_item(&r->groups, bs->pgroup[j]);
-		g->count += bs->pcount[j];
 		g->failed += bs->pfailed[j];
-		bs->pcount[j] = bs->pfailed[j] = 0;
+		bs->pfailed[j] = 0;
 	}
 	/* Each destination of the chunk to its report id (once per chunk),
 	 * its counters and its programs' counts to the report's tables. The
@@ -1238,14 +1239,14 @@ static int on_batch(void *ctx, const struct ct_batch *b, const struct ct_proc_in
 		r->families[b->dests[d].family] += bd->st.count;
 		dstat_merge(&r->dstat[id], &bd->st);
 		for (unsigned j = 0; j < BDEST_GROUPS && bd->group1[j]; j++)
-			batch_op(bs, &nops, (uint64_t)bd->group1[j] << 32 | id, bd->count[j]);
+			batch_op(r, &nops, (uint64_t)bd->group1[j] << 32 | id, bd->count[j]);
 	}
 	for (size_t i = 0; bs->npairs && i < bs->pairs_cap; i++) {
 		struct pair *pr = &bs->pairs[i];
 		if (!pr->key)
 			continue;
 		uint64_t key = pr->key - 1;
-		batch_op(bs, &nops, ((key >> 32) + 1) << 32 | bs->gdest[(uint32_t)key], pr->count);
+		batch_op(r, &nops, ((key >> 32) + 1) << 32 | bs->gdest[(uint32_t)key], pr->count);
 		pr->key = 0;
 	}
 	while ((r->npairs + nops + 1) * 4 > r->pairs_cap * 3)
@@ -2142,7 +2143,7 @@ int cmd_report(int argc, char **argv)
 		free(((struct str_item *)table_item(&r->strings, i))->s);
 	table_free(&r->dests);
 	free(r->islots);
-	free(r->b.pgroup), free(r->b.pcount), free(r->b.pfailed);
+	free(r->b.pgroup), free(r->b.pfailed);
 	free(r->b.dst), free(r->b.dflags), free(r->b.gdest), free(r->b.pairs);
 	free(r->b.dhash), free(r->b.ops), free(r->iids);
 	free(r->dstat);
