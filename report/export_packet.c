@@ -311,8 +311,6 @@ static size_t put_str(char *d, const char *s)
 	return n;
 }
 
-/* Printable ASCII as is; space, '\\' and everything else as \xNN, so a
- * name can never fake another key=value pair. At most 4*n bytes. */
 /* Byte tests on eight bytes at once: does any byte of x lie below lo,
  * above hi (both <= 0x7f), or equal c? */
 #define ONES 0x0101010101010101ull
@@ -333,6 +331,8 @@ static inline uint64_t any_equal(uint64_t x, unsigned char c)
 	return (y - ONES) & ~y & HIGHS;
 }
 
+/* Printable ASCII as is; space, '\\' and everything else as \xNN, so a
+ * name can never fake another key=value pair. At most 4*n bytes. */
 static size_t put_safe(char *d, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -14,8 +14,9 @@
  *         if_tsresol = 9.
  *   EPB   one per connect: the frame of export_packet.c and a comment
  *         "pid=.. tid=.. comm=.. exe=.. uid=.. [container=..] sockfd=..
- *         result=.. [latency_ns=..] [path=..]"; no other option. UNIX (and other non-IP) connects
- *         are frames of ethertype 0x88b5 whose payload is the event's JSON
+ *         result=.. [latency_ns=..] [path=..]"; no other option. UNIX
+ *         (and other non-IP) connects are frames of ethertype 0x88b5
+ *         whose payload is the event's JSON
  *         line: eth.type == 0x88b5 selects them, and
  *         frame.comment contains "/run/x.sock" or frame contains "..."
  *         finds a path. With --replies an inbound reply frame follows where
