@@ -356,10 +356,10 @@ struct ct_batch {
 	const struct ct_batch_dest *dests;
 	const char *paths;
 };
-/* ct_reader_next, except that when the next records are a whole format-2.0
- * event chunk lying inside the query's time window, they come back at once:
- * returns 2 with *batch set (valid until the next call). Otherwise as
- * ct_reader_next (1 with *rec, 0 at the end, <0 on error). */
+/* ct_reader_next, except that the events of a format-2.0 event chunk come
+ * back at once, those of it inside the query's time window: returns 2 with
+ * *batch set (valid until the next call). Otherwise as ct_reader_next (1
+ * with *rec, 0 at the end, <0 on error). */
 int ct_reader_next_batch(struct ct_reader *r, const struct ct_record **rec,
 			 const struct ct_batch **batch);
 

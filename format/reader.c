@@ -79,7 +79,6 @@ struct ct_reader {
 	/* The query's window as ts - since_ns <= win (unsigned: one compare);
 	 * win is UINT64_MAX - since_ns without an until. */
 	uint64_t win;
-	uint64_t cfirst, clast; /* the loaded chunk's time range */
 	/* ct_reader_next_batch: a whole chunk's columns (report's). */
 	struct ct_batch batch;
 	uint64_t *bt_ts;
@@ -490,8 +489,6 @@ static const char *unpack(struct ct_reader *r, const struct chdr *h, const uint8
 	r->ckind = h->kind;
 	r->cseq = h->seq;
 	r->prev_ts = h->first_ts;
-	r->cfirst = h->first_ts;
-	r->clast = h->last_ts;
 	memset(&r->evrec.ev, 0, sizeof(r->evrec.ev));
 	ct_evtab_reset(&r->tab);
 	r->chunk_loads++;
@@ -1175,31 +1172,37 @@ static int batch_gather(struct ct_reader *r)
 	}
 	r->cols_live = 0;
 	r->bi = r->bn = 0;
-	r->st.events += k;
-	r->batch = (struct ct_batch){.n = k,
+	/* Only the events inside the query's window (times are sorted). */
+	uint64_t until = r->q.until_ns ? r->q.until_ns : UINT64_MAX;
+	uint32_t lo = 0, hi = k;
+	while (lo < hi && r->bt_ts[lo] < r->q.since_ns)
+		lo++;
+	while (hi > lo && r->bt_ts[hi - 1] > until)
+		hi--;
+	r->st.events += hi - lo;
+	r->batch = (struct ct_batch){.n = hi - lo,
 				     .nprocs = r->tab.nproc,
 				     .ndests = r->tab.ndest,
-				     .ts_ns = r->bt_ts,
-				     .proc = r->bt_proc,
-				     .dest = r->bt_dest,
-				     .ret = r->bt_ret,
-				     .flags = c->flags,
+				     .ts_ns = r->bt_ts + lo,
+				     .proc = r->bt_proc + lo,
+				     .dest = r->bt_dest + lo,
+				     .ret = r->bt_ret + lo,
+				     .flags = c->flags + lo,
 				     .procs = (const struct ct_batch_proc *)r->tab.procs,
 				     .dests = (const struct ct_batch_dest *)r->tab.dests,
 				     .paths = r->tab.paths};
-	return k > 0;
+	return hi > lo;
 }
 
 int ct_reader_next_batch(struct ct_reader *r, const struct ct_record **rec,
 			 const struct ct_batch **batch)
 {
-	uint64_t until = r->q.until_ns ? r->q.until_ns : UINT64_MAX;
 	for (;;) {
 		/* Inside a chunk, or a chunk of rows or records: one by one. */
 		if (r->bi < r->bn || (r->rp && r->rp < r->rend))
 			return ct_reader_next(r, rec);
 		if (r->cols_live) {
-			if (r->cols.next || r->cfirst < r->q.since_ns || r->clast > until)
+			if (r->cols.next)
 				return ct_reader_next(r, rec);
 			int rc = batch_gather(r);
 			if (rc < 0)

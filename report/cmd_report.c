@@ -1119,6 +1119,12 @@ static uint32_t batch_dest_id(struct report *r, const struct ct_batch *b, uint32
 	}
 }
 
+static __attribute__((noinline)) uint32_t
+batch_group(struct report *r, const struct ct_proc_info *procs, uint32_t p, uint16_t host)
+{
+	return r->b.pgroup[p] = group_lookup(r, procs[p].pid, procs[p].comm, &procs[p], host);
+}
+
 /* A pair count for the report's pair table, queued; the program's total
  * connects counted now. */
 static inline void batch_op(struct report *r, size_t *nops, uint64_t key, uint64_t count)
@@ -1144,8 +1150,10 @@ static int on_batch(void *ctx, const struct ct_batch *b, const struct ct_proc_in
 	if (!n)
 		return 0;
 	batch_reserve(r, b);
-	for (uint32_t j = 0; j < b->nprocs; j++)
-		bs->pgroup[j] = group_lookup(r, procs[j].pid, procs[j].comm, &procs[j], host);
+	/* A process's program is looked up at its first event here: a batch cut
+	 * to a time window may not hold every process of its chunk, and a
+	 * lookup notes the pid as one of its program's. */
+	memset(bs->pgroup, 0xff, b->nprocs * sizeof(*bs->pgroup));
 
 	/* Events are in time order within a chunk. */
 	int64_t w0 = (int64_t)b->ts_ns[0] + off, w1 = (int64_t)b->ts_ns[n - 1] + off;
@@ -1179,6 +1187,8 @@ static int on_batch(void *ctx, const struct ct_batch *b, const struct ct_proc_in
 		uint32_t failed = (uint32_t)is_failure(o);
 		uint32_t p = b->proc[i], d = b->dest[i];
 		uint32_t g1 = bs->pgroup[p] + 1;
+		if (__builtin_expect(!g1, 0))
+			g1 = batch_group(r, procs, p, host) + 1;
 		bs->pfailed[p] += failed;
 		struct bdest *bd = &bs->dst[d];
 		if (!bd->st.count) {

@@ -512,6 +512,28 @@ static int batch_run(struct ct_session *s, const struct ct_session_ops *ops, voi
 		const struct proc_entry *e = proc_find(&s->procs, bp->pid, in->host_index);
 		FILL_PROC(&s->batch_procs[j], bp, e);
 	}
+	/* The reader hands over only chunks inside its window, which is this
+	 * one in the file's clock; cut to the wall-clock window all the same,
+	 * so both ways of counting see exactly the same events. */
+	struct ct_batch cut;
+	uint32_t lo = 0, hi = b->n;
+	int64_t off = in->hdr->wall_offset_ns;
+	while (s->has_since && lo < hi && (int64_t)b->ts_ns[lo] + off < s->since_wall)
+		lo++;
+	while (s->has_until && hi > lo && (int64_t)b->ts_ns[hi - 1] + off > s->until_wall)
+		hi--;
+	if (lo == hi)
+		return 0;
+	if (lo || hi < b->n) {
+		cut = *b;
+		cut.n = hi - lo;
+		cut.ts_ns += lo;
+		cut.proc += lo;
+		cut.dest += lo;
+		cut.ret += lo;
+		cut.flags += lo;
+		b = &cut;
+	}
 	return ops->batch(ctx, b, s->batch_procs, input);
 }
 
@@ -616,7 +638,7 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 	unsigned cached_host = ~0u;
 	uint64_t cached_gen = ~0ULL;
 	uint64_t nrec = 0;
-	int batches = ops->batch && !merge && !s.filter && !s.has_since && !s.has_until;
+	int batches = ops->batch && !merge && !s.filter;
 	for (;;) {
 		const struct ct_record *rec;
 		const struct ct_batch *batch;

@@ -56,8 +56,9 @@ struct ct_session_ops {
 	int (*event)(void *ctx, const struct ct_event *ev, const struct ct_proc_info *proc,
 		     unsigned input);
 	/* Optional: a whole chunk of events at once, in time order, instead of
-	 * event() for each (used when there is one input, no --filter and no
-	 * --since/--until, for chunks the reader can hand over as columns).
+	 * event() for each (used when there is one input and no --filter, for
+	 * chunks the reader can hand over as columns: those inside the time
+	 * window).
 	 * procs[j] is the process of b->procs[j]. */
 	int (*batch)(void *ctx, const struct ct_batch *b, const struct ct_proc_info *procs,
 		     unsigned input);

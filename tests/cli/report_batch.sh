@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# An unfiltered report takes whole chunks as columns (the reader's batches,
+# An unfiltered report takes chunks as columns (the reader's batches,
 # counted per chunk process and destination); a filtered one goes event by
 # event. A filter that matches every event must therefore give exactly the
 # same report, text and JSON, for every grouping, on traces with many small
@@ -23,6 +23,17 @@ for trace in "$TMP/m.ctr" "$TMP/s.ctr" "$TMP/big.ctr" samples/recorded.ctr sampl
 			2>"$TMP/each.err" || fail "report --filter $args $trace: $(head -c 200 "$TMP/each.err")"
 		check "same report ($args) on $(basename "$trace")" cmp "$TMP/batch.out" "$TMP/each.out"
 	done
+done
+# Time windows cut chunks: the batches hold only their events inside, and
+# the processes and destinations of the rest must not show up.
+for win in "--since +40s --until +41.5s" "--since +75.25s" "--until +9.999s"; do
+	# shellcheck disable=SC2086
+	"$CONNTRAIL" report -q --json $win "$TMP/m.ctr" >"$TMP/batch.out" || fail "report $win"
+	# shellcheck disable=SC2086
+	"$CONNTRAIL" report -q --json $win --filter 'pid >= 0' "$TMP/m.ctr" >"$TMP/each.out" ||
+		fail "report --filter $win"
+	check "same report ($win)" cmp "$TMP/batch.out" "$TMP/each.out"
+	check "window $win not empty" test "$(jq .events "$TMP/batch.out")" -gt 0
 done
 # The comparisons mean something only if the reports counted the events.
 check "all events counted" test "$("$CONNTRAIL" report -q --json "$TMP/big.ctr" | jq .events)" = 300000
