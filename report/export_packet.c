@@ -311,26 +311,6 @@ static size_t put_str(char *d, const char *s)
 	return n;
 }
 
-/* Byte tests on eight bytes at once: does any byte of x lie below lo,
- * above hi (both <= 0x7f), or equal c? */
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-static inline uint64_t any_below(uint64_t x, unsigned lo)
-{
-	return (x - ONES * lo) & ~x & HIGHS;
-}
-
-static inline uint64_t any_above(uint64_t x, unsigned hi)
-{
-	return ((x + ONES * (127 - hi)) | x) & HIGHS;
-}
-
-static inline uint64_t any_equal(uint64_t x, unsigned char c)
-{
-	uint64_t y = x ^ (ONES * c);
-	return (y - ONES) & ~y & HIGHS;
-}
-
 /* Printable ASCII as is; space, '\\' and everything else as \xNN, so a
  * name can never fake another key=value pair. At most 4*n bytes. */
 static size_t put_safe(char *d, const char *s, size_t n)
@@ -342,7 +322,7 @@ static size_t put_safe(char *d, const char *s, size_t n)
 	for (; i + 8 <= n; i += 8, o += 8) {
 		uint64_t x;
 		memcpy(&x, s + i, 8);
-		if (any_below(x, 0x21) | any_above(x, 0x7e) | any_equal(x, '\\'))
+		if (ct_any_below(x, 0x21) | ct_any_above(x, 0x7e) | ct_any_equal(x, '\\'))
 			break;
 		memcpy(d + o, &x, 8);
 	}
@@ -563,58 +543,10 @@ size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struc
  * process cached per thread like the comment's prefix.
  */
 
-/* A JSON string body as eventfmt escapes it: printable ASCII as is, '"'
- * and '\\' escaped, valid UTF-8 kept, every other byte \u00XX. At most
- * 6 * n bytes. */
-static size_t json_body(char *d, const char *str, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)str;
-	char *o = d;
-	size_t i = 0;
-
-	/* Runs of eight bytes that need no escape are copied whole. */
-	for (; i + 8 <= n; i += 8, o += 8) {
-		uint64_t x;
-		memcpy(&x, s + i, 8);
-		if (any_below(x, 0x20) | any_above(x, 0x7e) | any_equal(x, '"') |
-		    any_equal(x, '\\'))
-			break;
-		memcpy(o, &x, 8);
-	}
-	while (i < n) {
-		unsigned char c = s[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			*o++ = (char)c;
-			i++;
-			continue;
-		}
-		if (c == '"' || c == '\\') {
-			*o++ = '\\';
-			*o++ = (char)c;
-			i++;
-			continue;
-		}
-		size_t len = c >= 0x80 ? ct_utf8_seq(s + i, n - i) : 0;
-		if (len) {
-			memcpy(o, s + i, len);
-			o += len;
-			i += len;
-			continue;
-		}
-		memcpy(o, "\\u00", 4);
-		o[4] = hex[c >> 4];
-		o[5] = hex[c & 15];
-		o += 6;
-		i++;
-	}
-	return (size_t)(o - d);
-}
-
 static size_t json_str(char *d, const char *s, size_t n)
 {
 	d[0] = '"';
-	size_t o = 1 + json_body(d + 1, s, n);
+	size_t o = 1 + ct_json_escape(d + 1, s, n);
 	d[o++] = '"';
 	return o;
 }
@@ -819,9 +751,9 @@ size_t ct_json_line(char *d, struct ct_json_cache *c, const struct ct_event *ev,
 		o += LIT(d + o, ",\"path\":\"");
 		if (abstract) {
 			d[o++] = '@';
-			o += json_body(d + o, ev->path + 1, n - 1);
+			o += ct_json_escape(d + o, ev->path + 1, n - 1);
 		} else {
-			o += json_body(d + o, ev->path, n);
+			o += ct_json_escape(d + o, ev->path, n);
 		}
 		d[o++] = '"';
 		if (abstract)
