@@ -143,7 +143,7 @@ struct ct_header {
 	const char *hostname;
 	const char *kernel;   /* uname -r */
 	const char *arch;     /* uname -m */
-	const char *recorder; /* "conntrail 0.1.0" */
+	const char *recorder; /* "conntrail 0.2.0" */
 	const char *backend;  /* "lsm", "fentry", "tracepoint", "generated" */
 	const char *cmdline;  /* recorder's own command line */
 	const char *filters;  /* e.g. "pid=1234", "cgroup=/sys/fs/...", "" */

@@ -6,7 +6,7 @@
  *
  * Layout of what we write:
  *   SHB   shb_hardware (arch), shb_os (kernel), shb_userappl ("conntrail
- *         0.1.0"), one comment line per input: host, backend, recorder,
+ *         0.2.0"), one comment line per input: host, backend, recorder,
  *         recording command line, filters; and the convert command line.
  *   IDB   one per host, LINKTYPE_ETHERNET (see export.h: one link type for
  *         all frames keeps libpcap/tcpdump able to read the file):

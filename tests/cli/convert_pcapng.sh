@@ -127,7 +127,7 @@ expect_eq "first packet time (ns)" "$want_ts" "$got_ts"
 
 # Header metadata (capinfos): application, host as interface name, comment.
 info=$(capinfos "$TMP/t.pcapng" 2>/dev/null)
-grep -q "Capture application: *conntrail 0.1.0" <<<"$info" || fail "shb_userappl missing"
+grep -q "Capture application: *$("$CONNTRAIL" --version)$" <<<"$info" || fail "shb_userappl missing"
 grep -q "Time precision = nanoseconds (9)" <<<"$info" || fail "if_tsresol 9 missing"
 host=$("$CONNTRAIL" script --json "$TMP/t.ctr" | head -1 | jq -r .host)
 grep -q "Name = $host" <<<"$info" || fail "interface not named after host $host"
