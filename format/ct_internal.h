@@ -335,6 +335,17 @@ static inline void pctx_of(struct ct_pctx *c, const struct ct_event *ev)
 	memcpy(c->comm, ev->comm, CT_COMM_LEN);
 }
 
+/* The reverse: an event takes a table's process context. */
+static inline void event_set_pctx(struct ct_event *ev, const struct ct_pctx *c)
+{
+	ev->cgroup_id = c->cgroup_id;
+	ev->pid = c->pid;
+	ev->ppid = c->ppid;
+	ev->uid = c->uid;
+	ev->gid = c->gid;
+	memcpy(ev->comm, c->comm, CT_COMM_LEN);
+}
+
 static inline void dest_of(struct ct_dest *d, const struct ct_event *ev)
 {
 	memset(d, 0, sizeof(*d));
@@ -406,14 +417,8 @@ static inline const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *
 		GETV(i);
 		if (i >= t->nproc || (m & CT_F_PROC))
 			return NULL;
-		const struct ct_pctx *c = &t->procs[i];
 		t->cur_proc = (uint32_t)i;
-		st->cgroup_id = c->cgroup_id;
-		st->pid = c->pid;
-		st->ppid = c->ppid;
-		st->uid = c->uid;
-		st->gid = c->gid;
-		memcpy(st->comm, c->comm, CT_COMM_LEN);
+		event_set_pctx(st, &t->procs[i]);
 	}
 	/* Spelled-out process fields are rare: one branch skips them all. */
 	if (m & CT_F_PROC) {

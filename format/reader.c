@@ -966,14 +966,8 @@ static inline __attribute__((always_inline)) const struct ct_event *col_event(st
 	/* The state already holds the process or destination of the previous
 	 * event: copy only what changed (cur_* is UINT32_MAX at chunk start). */
 	if (pi != r->tab.cur_proc) {
-		const struct ct_pctx *p = &r->tab.procs[pi];
 		r->tab.cur_proc = pi;
-		ev->cgroup_id = p->cgroup_id;
-		ev->pid = p->pid;
-		ev->ppid = p->ppid;
-		ev->uid = p->uid;
-		ev->gid = p->gid;
-		memcpy(ev->comm, p->comm, CT_COMM_LEN);
+		event_set_pctx(ev, &r->tab.procs[pi]);
 	}
 	ev->tid = ev->pid + c->b_tdelta[i];
 	ev->sockfd = c->b_sockfd[i];
