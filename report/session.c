@@ -474,18 +474,14 @@ static int parse_time_arg(const char *name, const char *val, struct ct_time *t)
 }
 
 /* Fill pi from a process context (ids, comm) and its table entry. */
-#define FILL_PROC(pi, ctx, e)                                                                      \
-	do {                                                                                       \
-		(pi)->pid = (ctx)->pid;                                                            \
-		(pi)->ppid = (ctx)->ppid;                                                          \
-		(pi)->uid = (ctx)->uid;                                                            \
-		(pi)->gid = (ctx)->gid;                                                            \
-		memcpy((pi)->comm, (ctx)->comm, CT_COMM_LEN);                                      \
-		fill_proc_entry(pi, e);                                                            \
-	} while (0)
-
-static inline void fill_proc_entry(struct ct_proc_info *pi, const struct proc_entry *e)
+static inline void fill_proc(struct ct_proc_info *pi, uint32_t pid, uint32_t ppid, uint32_t uid,
+			     uint32_t gid, const char *comm, const struct proc_entry *e)
 {
+	pi->pid = pid;
+	pi->ppid = ppid;
+	pi->uid = uid;
+	pi->gid = gid;
+	memcpy(pi->comm, comm, CT_COMM_LEN);
 	pi->exe = e ? e->exe : NULL;
 	pi->cmdline = e ? e->cmdline : NULL;
 	pi->container = e ? e->container : NULL;
@@ -510,7 +506,7 @@ static int batch_run(struct ct_session *s, const struct ct_session_ops *ops, voi
 	for (uint32_t j = 0; j < b->nprocs; j++) {
 		const struct ct_batch_proc *bp = &b->procs[j];
 		const struct proc_entry *e = proc_find(&s->procs, bp->pid, in->host_index);
-		FILL_PROC(&s->batch_procs[j], bp, e);
+		fill_proc(&s->batch_procs[j], bp->pid, bp->ppid, bp->uid, bp->gid, bp->comm, e);
 	}
 	/* The reader hands over only chunks inside its window, which is this
 	 * one in the file's clock; cut to the wall-clock window all the same,
@@ -694,7 +690,7 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 				cached_host = in->host_index;
 				cached_gen = s.procs.generation;
 			}
-			FILL_PROC(&pi, ev, cached);
+			fill_proc(&pi, ev->pid, ev->ppid, ev->uid, ev->gid, ev->comm, cached);
 			if (s.filter && !ct_filter_match(s.filter, ev, &pi, wall))
 				break;
 			if (ops->event && ops->event(ctx, ev, &pi, input) < 0)
