@@ -143,7 +143,9 @@ static int info_one(const char *path, int json)
 		in.meta_chunks += c->kind == CT_CHUNK_META;
 		in.comp += c->comp_size;
 		in.raw += c->raw_size;
-		if (c->compress < 8)
+		/* The codec the recorder chose is the events' one: meta chunks
+		 * and the index are stored uncompressed whatever it was. */
+		if (c->kind == CT_CHUNK_EVENTS && c->compress < 8)
 			in.codecs |= 1u << c->compress;
 	}
 	uint64_t size = st.bytes_read;
