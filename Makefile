@@ -25,7 +25,18 @@ WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
 override CFLAGS += $(WARN) $(SANFLAGS) -std=gnu11 -D_GNU_SOURCE -I. -I$(BUILD)
 override LDFLAGS += $(SANFLAGS)
-LIBS := -lzstd -lz -lpcap -lm $(EXTRA_LIBS)
+# libpcap (only `convert --to pcap` uses it) is linked statically where
+# libpcap.a exists: the shared one loads eight more libraries (dbus, systemd,
+# gcrypt...), which was half of every command's 4 ms start-up.
+PCAP_STATIC := $(filter /%,$(shell $(CC) -print-file-name=libpcap.a 2>/dev/null))
+ifneq ($(PCAP_STATIC),)
+PCAP_LIBS := -Wl,-Bstatic -lpcap -ldbus-1 -Wl,-Bdynamic
+PCAP_OBJS := $(BUILD)/obj/cli/sd_stubs.o
+else
+PCAP_LIBS := -lpcap
+PCAP_OBJS :=
+endif
+LIBS := -lzstd -lz $(PCAP_LIBS) -lm -lpthread $(EXTRA_LIBS)
 RECORD_LIBS := -lbpf -lelf
 
 ifeq ($(V),1)
@@ -55,10 +66,10 @@ TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/%)
 
 ifeq ($(OFFLINE),1)
-CONNTRAIL_OBJS := $(MAIN_OBJ) $(STUB_OBJ)
+CONNTRAIL_OBJS := $(MAIN_OBJ) $(STUB_OBJ) $(PCAP_OBJS)
 CONNTRAIL_LIBS := $(LIBS)
 else
-CONNTRAIL_OBJS := $(MAIN_OBJ) $(RECORD_OBJS)
+CONNTRAIL_OBJS := $(MAIN_OBJ) $(RECORD_OBJS) $(PCAP_OBJS)
 CONNTRAIL_LIBS := $(RECORD_LIBS) $(LIBS)
 endif
 
@@ -107,25 +118,25 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(PCAP_OBJS)
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PCAP_OBJS) $(LIBS)
 
 # Reliability helpers that read traces (tests/helpers/rel_*.c) link the library.
-$(BUILD)/tests/rel_%: tests/helpers/rel_%.c $(LIB)
+$(BUILD)/tests/rel_%: tests/helpers/rel_%.c $(LIB) $(PCAP_OBJS)
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS) -lpthread
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PCAP_OBJS) $(LIBS)
 
 $(BUILD)/tests/%: tests/helpers/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
-$(BUILD)/%: tools/%.c $(LIB)
+$(BUILD)/%: tools/%.c $(LIB) $(PCAP_OBJS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PCAP_OBJS) $(LIBS)
 
 test: all
 	$(Q)BUILD=$(BUILD) bash tests/run.sh
@@ -178,12 +189,12 @@ clean:
 # ---- Static binaries for the qemu guests of `make test-vm` (tests/vm/): the
 # guest initramfs has no shared libraries. libpcap.a pulls in libdbus-1.a,
 # which wants two libsystemd calls that are never reached here; Debian ships
-# no libsystemd.a, so tests/vm/static_stubs.c stands in for them.
+# no libsystemd.a, so cli/sd_stubs.c stands in for them.
 STATIC_LIBS := -lbpf -lelf -lpcap -ldbus-1 -lzstd -lz -lm -lpthread
 STATIC_HELPERS := $(if $(wildcard tests/helpers/connector.c),$(BUILD)/static/connector)
 static: $(BUILD)/conntrail-static $(STATIC_HELPERS)
 
-$(BUILD)/conntrail-static: $(MAIN_OBJ) $(RECORD_OBJS) $(LIB) $(BUILD)/obj/tests/vm/static_stubs.o
+$(BUILD)/conntrail-static: $(MAIN_OBJ) $(RECORD_OBJS) $(LIB) $(BUILD)/obj/cli/sd_stubs.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -static -o $@ $^ $(STATIC_LIBS) 2>$@.log || { cat $@.log >&2; exit 1; }
 

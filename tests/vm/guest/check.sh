@@ -66,7 +66,7 @@ record_connector auto --backend auto
 grep -q "backend $expect" auto.record.err && ok || bad "auto: record did not report backend $expect"
 grep -qi "backend.*$expect" auto.info && ok || bad "auto: info does not show backend $expect"
 
-# The static binary's libpcap (see tests/vm/static_stubs.c) writes a pcap
+# The static binary's libpcap (see cli/sd_stubs.c) writes a pcap
 # that the host reads back with tshark.
 conntrail convert auto.ctr --to pcap -o auto.pcap 2>auto.convert.err
 echo $? >auto.convert.status

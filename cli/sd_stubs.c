@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * static_stubs.c: linked only into build/conntrail-static (the qemu guests'
- * binary). libpcap.a -> libdbus-1.a refers to these two libsystemd calls for
- * socket activation, which conntrail never uses; Debian has no libsystemd.a.
+ * sd_stubs.c: linked wherever libpcap is linked statically (build/conntrail
+ * when libpcap.a exists, and build/conntrail-static for the qemu guests).
+ * libpcap.a -> libdbus-1.a refers to these two libsystemd calls for socket
+ * activation, which conntrail never uses; Debian has no libsystemd.a.
  */
 int sd_listen_fds(int unset_environment);
 int sd_is_socket(int fd, int family, int type, int listening);
