@@ -572,19 +572,19 @@ static uint32_t new_dest(struct report *r, const struct dest_key *k)
 	return id;
 }
 
-/* Zeroed memory for a hash table probed at random: from 1 MiB on in
+/* Zeroed memory for a hash table probed at random: from 512 KiB on in
  * transparent huge pages where the kernel allows (madvise mode), so the
  * probes do not each walk the page tables (costly under virtualisation). */
 static void *table_alloc(size_t size)
 {
 	const size_t huge = 2u << 20;
 	void *mem;
-	if (posix_memalign(&mem, size >= (1u << 20) ? huge : 64,
-			   size >= (1u << 20) ? (size + huge - 1) / huge * huge : size)) {
+	if (posix_memalign(&mem, size >= (512u << 10) ? huge : 64,
+			   size >= (512u << 10) ? (size + huge - 1) / huge * huge : size)) {
 		ct_err("out of memory");
 		exit(CT_EXIT_ERROR);
 	}
-	if (size >= (1u << 20))
+	if (size >= (512u << 10))
 		madvise(mem, (size + huge - 1) / huge * huge, MADV_HUGEPAGE);
 	memset(mem, 0, size);
 	return mem;
