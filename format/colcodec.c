@@ -515,17 +515,19 @@ VEC_CLONES const char *ct_cols_open(struct ct_cols *c, struct ct_evtab *t, const
 	return NULL;
 }
 
-VEC_CLONES const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t)
+/*
+ * Times of events s .. s + m - 1 (m <= CT_COL_BLOCK) into out, and c->ts
+ * to the last. ts is stored as deltas from the previous event, the first
+ * from first_ts. When the deltas fit 32 bits and m of the largest cannot
+ * carry the sum past 2^64, the running sum goes straight from the planes
+ * without a check per event.
+ */
+static inline __attribute__((always_inline)) const char *ts_run(struct ct_cols *c, uint32_t s,
+								 uint32_t m, uint64_t *out)
 {
-	uint32_t n = c->n, s = c->next, m = n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK;
-	uint64_t bad = 0;
-
-	/* ts: deltas from the previous event, the first from first_ts. When
-	 * the deltas fit 32 bits and m of the largest cannot carry the sum
-	 * past 2^64, the running sum goes straight from the planes without a
-	 * check per event. */
 	const struct ct_colhead *th = &c->h[CT_COL_TS];
-	uint64_t ts = c->ts, step, total;
+	uint32_t n = c->n;
+	uint64_t ts = c->ts, step, total, bad = 0;
 	if (th->w <= 4 && !__builtin_add_overflow(th->base, (uint64_t)UINT32_MAX, &step) &&
 	    !__builtin_mul_overflow(step, (uint64_t)m, &total) &&
 	    !__builtin_add_overflow(ts, total, &total)) {
@@ -534,19 +536,30 @@ VEC_CLONES const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t
 		unpack32(c->b_tmp32, &d, n, s, m, UINT32_MAX, 0);
 		for (uint32_t i = 0; i < m; i++) {
 			ts += th->base + c->b_tmp32[i];
-			c->b_ts[i] = ts;
+			out[i] = ts;
 		}
 	} else {
-		if (unpack64(c->b_ts, c->b_tmp32, th, n, s, m))
+		if (unpack64(out, c->b_tmp32, th, n, s, m))
 			return "bad timestamps";
 		for (uint32_t i = 0; i < m; i++) {
-			uint64_t next = ts + c->b_ts[i];
+			uint64_t next = ts + out[i];
 			bad |= (uint64_t)(next < ts);
-			c->b_ts[i] = ts = next;
+			out[i] = ts = next;
 		}
 		if (bad)
 			return "bad timestamps";
 	}
+	c->ts = ts;
+	return NULL;
+}
+
+VEC_CLONES const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t)
+{
+	uint32_t n = c->n, s = c->next, m = n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK;
+	const char *why;
+
+	if ((why = ts_run(c, s, m, c->b_ts)))
+		return why;
 	if (unpack32(c->b_pidx, &c->h[CT_COL_PROC], n, s, m, t->nproc - 1, 0))
 		return "process index out of range";
 	if (unpack32(c->b_didx, &c->h[CT_COL_DEST], n, s, m, t->ndest - 1, 0))
@@ -579,8 +592,27 @@ VEC_CLONES const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t
 		return "bad latency";
 	if (unpack16(c->b_sport, &c->h[CT_COL_SPORT], n, s, m))
 		return "bad sport";
-	c->ts = ts;
 	c->next = s + m;
 	c->bn = m;
+	return NULL;
+}
+
+VEC_CLONES const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t, uint64_t *ts,
+				     uint32_t *pidx, uint32_t *didx, int32_t *ret)
+{
+	uint32_t n = c->n;
+	const char *why;
+
+	for (uint32_t s = 0; s < n; s += CT_COL_BLOCK)
+		if ((why = ts_run(c, s, n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK, ts + s)))
+			return why;
+	if (unpack32(pidx, &c->h[CT_COL_PROC], n, 0, n, t->nproc - 1, 0))
+		return "process index out of range";
+	if (unpack32(didx, &c->h[CT_COL_DEST], n, 0, n, t->ndest - 1, 0))
+		return "destination index out of range";
+	if (unpack32((uint32_t *)ret, &c->h[CT_COL_RET], n, 0, n, UINT32_MAX, 1))
+		return "bad return value";
+	c->next = n;
+	c->bn = 0;
 	return NULL;
 }

@@ -307,6 +307,12 @@ const char *ct_cols_open(struct ct_cols *c, struct ct_evtab *t, const uint8_t *p
 			 uint32_t records, uint64_t first_ts);
 /* Decode and check the next block of events (c->next < c->n). */
 const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t);
+/* All events of a just-opened chunk at once, only the columns a batch
+ * hands out (ts, process and destination index, ret), each checked as
+ * ct_cols_block checks it; the other columns are not looked at. On error
+ * c->ts is changed and the caller starts again block by block. */
+const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t, uint64_t *ts,
+			  uint32_t *pidx, uint32_t *didx, int32_t *ret);
 void ct_cols_free(struct ct_cols *c);
 
 /* Encode n events (evs[order[k]], sorted by ts) as a 2.0 event payload

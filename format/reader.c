@@ -1191,6 +1191,16 @@ static int batch_gather(struct ct_reader *r)
 	int err = batch_reserve(r, c->n);
 	if (err)
 		return err;
+	/* The four columns straight into the batch; a chunk that fails a
+	 * check goes block by block instead, to keep what precedes the bad
+	 * block as event-by-event reading does. */
+	uint64_t ts0 = c->ts;
+	if (!ct_cols_batch(c, &r->tab, r->bt_ts, r->bt_proc, r->bt_dest, r->bt_ret)) {
+		k = c->n;
+	} else {
+		c->ts = ts0;
+		c->next = 0;
+	}
 	while (c->next < c->n) {
 		const char *why = ct_cols_block(c, &r->tab);
 		if (why) {
