@@ -553,21 +553,14 @@ static inline __attribute__((always_inline)) const char *ts_run(struct ct_cols *
 	return NULL;
 }
 
-VEC_CLONES const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t)
+/* tid - pid of events s .. s + m - 1 into c->b_tdelta, kept mod 2^32 once
+ * tid = pid + it is known to be in 0 .. UINT32_MAX: checked against the
+ * table's smallest and largest pid, and event by event (pidx: the events'
+ * process indexes) only when that is not enough. */
+static inline __attribute__((always_inline)) const char *
+tid_run(struct ct_cols *c, const struct ct_evtab *t, uint32_t s, uint32_t m, const uint32_t *pidx)
 {
-	uint32_t n = c->n, s = c->next, m = n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK;
-	const char *why;
-
-	if ((why = ts_run(c, s, m, c->b_ts)))
-		return why;
-	if (unpack32(c->b_pidx, &c->h[CT_COL_PROC], n, s, m, t->nproc - 1, 0))
-		return "process index out of range";
-	if (unpack32(c->b_didx, &c->h[CT_COL_DEST], n, s, m, t->ndest - 1, 0))
-		return "destination index out of range";
-	/* tid - pid, kept mod 2^32 once tid = pid + it is known to be in
-	 * 0 .. UINT32_MAX: checked against the table's smallest and largest
-	 * pid, and event by event only when that is not enough. */
-	if (unpack64(c->b_tmp, c->b_tmp32, &c->h[CT_COL_TID], n, s, m))
+	if (unpack64(c->b_tmp, c->b_tmp32, &c->h[CT_COL_TID], c->n, s, m))
 		return "bad tid";
 	int64_t omin = INT64_MAX, omax = INT64_MIN;
 	for (uint32_t i = 0; i < m; i++) {
@@ -579,11 +572,34 @@ VEC_CLONES const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t
 	if (omin < -c->pid_min || omax > (int64_t)UINT32_MAX - c->pid_max) {
 		for (uint32_t i = 0; i < m; i++) {
 			int64_t off = unzigzag(c->b_tmp[i]);
-			int64_t pid = t->procs[c->b_pidx[i]].pid;
+			int64_t pid = t->procs[pidx[i]].pid;
 			if (off < -pid || off > (int64_t)UINT32_MAX - pid)
 				return "bad tid";
 		}
 	}
+	return NULL;
+}
+
+/* 1 when no value the head's planes can hold takes the column past max. */
+static int head_fits(const struct ct_colhead *h, uint64_t max)
+{
+	uint64_t span = h->w >= 8 ? UINT64_MAX : (1ULL << (8 * h->w)) - 1;
+	return h->base <= max && span <= max - h->base;
+}
+
+VEC_CLONES const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t)
+{
+	uint32_t n = c->n, s = c->next, m = n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK;
+	const char *why;
+
+	if ((why = ts_run(c, s, m, c->b_ts)))
+		return why;
+	if (unpack32(c->b_pidx, &c->h[CT_COL_PROC], n, s, m, t->nproc - 1, 0))
+		return "process index out of range";
+	if (unpack32(c->b_didx, &c->h[CT_COL_DEST], n, s, m, t->ndest - 1, 0))
+		return "destination index out of range";
+	if ((why = tid_run(c, t, s, m, c->b_pidx)))
+		return why;
 	if (unpack32((uint32_t *)c->b_sockfd, &c->h[CT_COL_SOCKFD], n, s, m, UINT32_MAX, 1))
 		return "bad sockfd";
 	if (unpack32((uint32_t *)c->b_ret, &c->h[CT_COL_RET], n, s, m, UINT32_MAX, 1))
@@ -612,6 +628,23 @@ VEC_CLONES const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t
 		return "destination index out of range";
 	if (unpack32((uint32_t *)ret, &c->h[CT_COL_RET], n, 0, n, UINT32_MAX, 1))
 		return "bad return value";
+	/* The columns left out are checked as ct_cols_block checks them:
+	 * from their heads when the planes leave no room for a bad value (the
+	 * usual case), tid event by event otherwise, and the rest by the
+	 * caller's going block by block. */
+	if (!head_fits(&c->h[CT_COL_SOCKFD], UINT32_MAX) ||
+	    !head_fits(&c->h[CT_COL_LATENCY], UINT64_MAX) ||
+	    !head_fits(&c->h[CT_COL_SPORT], UINT16_MAX))
+		return "check block by block";
+	const struct ct_colhead *th = &c->h[CT_COL_TID];
+	uint64_t hi = th->base + (th->w >= 8 ? UINT64_MAX : (1ULL << (8 * th->w)) - 1);
+	/* unzigzag(v) for v <= hi lies in -(hi + 1) / 2 .. hi / 2 */
+	if (!head_fits(th, UINT64_MAX) || hi >= (1ULL << 40) ||
+	    (int64_t)(hi + 1) / 2 > c->pid_min || (int64_t)(hi / 2) > (int64_t)UINT32_MAX - c->pid_max)
+		for (uint32_t s = 0; s < n; s += CT_COL_BLOCK)
+			if ((why = tid_run(c, t, s, n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK,
+					   pidx + s)))
+				return why;
 	c->next = n;
 	c->bn = 0;
 	return NULL;

@@ -316,6 +316,7 @@ enum craft {
 	C_SOCKFD,
 	C_TS_OVERFLOW,
 	C_ZERO_WIDTH_MAX,
+	C_LATE_PIDX,
 	C_COUNT,
 };
 
@@ -332,6 +333,7 @@ static const char *craft_why[C_COUNT] = {
     [C_TID] = "bad tid",
     [C_SOCKFD] = "bad sockfd",
     [C_TS_OVERFLOW] = "bad timestamps",
+    [C_LATE_PIDX] = "process index out of range",
 };
 
 /* Four events (one process; an IPv4 and an IPv6 destination; the IPv6
@@ -344,6 +346,8 @@ static void craft_payload(struct membuf *m, enum craft v, uint32_t *records)
 		n = 131072 + 1;
 	if (v == C_ZERO_WIDTH_MAX)
 		n = 131072;
+	if (v == C_LATE_PIDX) /* a bad process index in the second block */
+		n = 1000;
 	*records = n + (v == C_N_MISMATCH);
 	put_v(m, n);
 	/* process table: pid 100, ppid 1, uid 0, gid 0, cgroup 7, comm "x" */
@@ -367,9 +371,14 @@ static void craft_payload(struct membuf *m, enum craft v, uint32_t *records)
 	put_b(m, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01\x35\x00\x00", 19);
 	put_v(m, 0);
 	if (n > 4) {
-		/* every column width 0: no bytes, however many events */
+		/* every column width 0: no bytes, however many events; or all
+		 * but the process index, which is 1 (past the table) at 900 */
+		uint64_t *pidx = calloc(n, sizeof(*pidx));
+		pidx[n > 900 ? 900 : 0] = v == C_LATE_PIDX;
 		for (int k = 0; k < 9; k++)
-			put_col(m, 0, k == 4 ? 6 : 0, NULL, n); /* sockfd 3 */
+			put_col(m, k == 1 && v == C_LATE_PIDX, k == 4 ? 6 : 0, pidx,
+				n); /* sockfd 3 */
+		free(pidx);
 		return;
 	}
 	uint64_t ts[4] = {0, 1, 2, 3}, dest[4] = {0, 1, 0, 1}, flags[4] = {0, 4, 0, 4};
@@ -455,7 +464,8 @@ static void test_hostile_columns(void)
 				CHECK_EQ(events, v == C_OK ? 4 : 131072);
 				CHECK_EQ(quiet_damage_count, 0);
 			} else {
-				CHECK_EQ(events, 0);
+				/* the blocks before the bad one are kept */
+				CHECK_EQ(events, v == C_LATE_PIDX ? 512 : 0);
 				CHECK_EQ(quiet_damage_count, 1);
 				if (strcmp(last_why, craft_why[v])) {
 					fprintf(stderr, "variant %d: damage '%s', want '%s'\n", v,
@@ -463,6 +473,26 @@ static void test_hostile_columns(void)
 					t_fails++;
 				}
 			}
+			ct_reader_close(r);
+			/* Batches (report's way) keep and report exactly the same. */
+			char why1[64];
+			int damage1 = quiet_damage_count;
+			snprintf(why1, sizeof(why1), "%s", last_why);
+			in = (struct membuf){.p = f.p, .len = f.len};
+			io = mem_reader_io(&in, seekable);
+			quiet_damage_count = 0;
+			last_why[0] = 0;
+			CHECK_EQ(ct_reader_open(&r, &io, &ro), 0);
+			if (!r)
+				continue;
+			const struct ct_batch *b;
+			long bevents = 0;
+			while ((rc = ct_reader_next_batch(r, &rec, &b)) > 0)
+				bevents += rc == 2 ? (long)b->n : rec->type == CT_REC_EVENT;
+			CHECK_EQ(rc, 0);
+			CHECK_EQ(bevents, events);
+			CHECK_EQ(quiet_damage_count, damage1);
+			CHECK(!strcmp(last_why, why1));
 			ct_reader_close(r);
 		}
 		struct mallinfo2 after = mallinfo2();
