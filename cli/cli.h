@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#define CONNTRAIL_VERSION "0.2.0"
+#define CONNTRAIL_VERSION "0.2.1"
 
 /* Exit statuses of the CLI contract. */
 enum { CT_EXIT_OK = 0, CT_EXIT_ERROR = 1, CT_EXIT_USAGE = 2 };

@@ -271,6 +271,8 @@ struct ct_reader_stats {
 	uint64_t lost;	 /* sum of ct_lost.count returned so far */
 	uint64_t bytes_read;
 	uint64_t comp_bytes, raw_bytes; /* over the chunks read */
+	int summaries_damaged; /* the index's summaries failed their checksum:
+				  none is used, no chunk skipped by filter */
 };
 
 /* Open and read the header. With pread, also the index (or, when there is
@@ -286,7 +288,9 @@ const struct ct_header *ct_reader_header(const struct ct_reader *r);
  * without: those scanned so far, all after ct_reader_scan). */
 int ct_reader_scan(struct ct_reader *r); /* build the chunk list without an index */
 uint32_t ct_reader_chunk_count(const struct ct_reader *r);
-const struct ct_chunk_info *ct_reader_chunk(const struct ct_reader *r, uint32_t i);
+/* The summaries of an index that has section checksums are read at the
+ * first call of this, or of ct_reader_set_query with a chunk_filter. */
+const struct ct_chunk_info *ct_reader_chunk(struct ct_reader *r, uint32_t i);
 
 /* Restrict what ct_reader_next returns. Event chunks outside [since, until]
  * or rejected by chunk_filter are not decompressed; meta chunks are always

@@ -47,6 +47,12 @@ struct ct_reader {
 	uint32_t nchunks, cap_chunks;
 	uint8_t *index_sums; /* one block when from the index */
 	int own_sums;	     /* else each summary was malloc'd */
+	/* The index's summaries, when its head has section checksums: read
+	 * only once something asks for them (a time window needs none). */
+	int sums_pending;
+	uint64_t sums_off;
+	size_t sums_len;
+	uint32_t sums_crc;
 	int list_mode;	     /* 1: walk chunks[]; 0: stream from pos */
 	uint32_t cur;
 	uint64_t pos;
@@ -551,6 +557,116 @@ static int query_skips(struct ct_reader *r, const struct ct_chunk_info *c)
 
 /* ----------------------------------------------------------------- index */
 
+/* Fill chunks[] from the index entries at x (n of esize bytes each, the
+ * summaries area of sums_len bytes after them); summaries point into sums
+ * (NULL: left for later). 0, 1 when an entry is out of bounds, or <0. */
+static int parse_entries(struct ct_reader *r, const uint8_t *x, uint32_t nent, uint32_t esize,
+			 uint64_t ioff, const uint8_t *sums, size_t sums_len)
+{
+	struct ct_chunk_info *cs = nent ? calloc(nent, sizeof(*cs)) : NULL;
+	if (nent && !cs)
+		return CT_E_NOMEM;
+	size_t so = 0;
+	uint32_t evc = 0;
+	for (uint32_t i = 0; i < nent; i++) {
+		const uint8_t *e = x + CT_INDEX_HEAD + (size_t)i * esize;
+		struct ct_chunk_info *c = &cs[i];
+		c->offset = get_le64(e);
+		c->first_ts = get_le64(e + 8);
+		c->last_ts = get_le64(e + 16);
+		c->seq = get_le32(e + 24);
+		c->records = get_le32(e + 28);
+		c->comp_size = get_le32(e + 32);
+		c->raw_size = get_le32(e + 36);
+		c->summary_len = get_le32(e + 40);
+		c->kind = e[44];
+		c->compress = e[45];
+		if (c->summary_len > sums_len - so || c->offset < r->pos || c->offset >= ioff ||
+		    c->comp_size > ioff - c->offset) {
+			free(cs);
+			return 1;
+		}
+		c->summary = c->summary_len && sums ? sums + so : NULL;
+		so += c->summary_len;
+		if (c->kind == CT_CHUNK_EVENTS)
+			evc++;
+	}
+	r->chunks = cs;
+	r->nchunks = r->cap_chunks = nent;
+	r->own_sums = 0;
+	r->st.event_chunks = evc;
+	r->tot_events = get_le64(x);
+	r->tot_lost = get_le64(x + 8);
+	r->tot_procs = get_le64(x + 16);
+	r->has_totals = 1;
+	r->st.index_present = 1;
+	return 0;
+}
+
+/* A stored index whose head carries section checksums (x: its payload,
+ * the head at least in memory): read and check the head and entries only,
+ * the summaries later (load_summaries). 0 done, 1 unusable, 2 no section
+ * checksums (read it whole), <0 error. */
+static int read_index_sections(struct ct_reader *r, const struct chdr *h, uint64_t ioff,
+			       uint32_t count, const uint8_t *x)
+{
+	uint32_t crc_e = get_le32(x + 32), crc_s = get_le32(x + 36);
+	if (!crc_e && !crc_s)
+		return 2;
+	uint32_t nent = get_le32(x + 24), esize = get_le32(x + 28);
+	if (nent != count || esize < CT_INDEX_ENTRY || esize > 4096 ||
+	    (uint64_t)nent * esize > h->raw - CT_INDEX_HEAD)
+		return 1;
+	size_t ents = (size_t)nent * esize;
+	const uint8_t *p;
+	ssize_t n = fetch(r, ioff, (size_t)h->hsize + CT_INDEX_HEAD + ents, &p);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n != (size_t)h->hsize + CT_INDEX_HEAD + ents)
+		return 1;
+	x = p + h->hsize;
+	if (ct_crc32(ct_crc32(0, x, 32), x + CT_INDEX_HEAD, ents) != crc_e)
+		return 1;
+	r->sums_len = h->raw - CT_INDEX_HEAD - ents;
+	r->sums_off = ioff + h->hsize + CT_INDEX_HEAD + ents;
+	r->sums_crc = crc_s;
+	int rc = parse_entries(r, x, nent, esize, ioff, NULL, r->sums_len);
+	r->sums_pending = rc == 0 && r->sums_len;
+	return rc;
+}
+
+/* The summaries of a sectioned index, when first asked for. If they
+ * cannot be read or fail their checksum, chunks keep no summary: nothing
+ * is skipped by filter (never an event lost), and a note says so. */
+static void load_summaries(struct ct_reader *r)
+{
+	if (!r->sums_pending)
+		return;
+	r->sums_pending = 0;
+	uint8_t *sums = big_alloc(r->sums_len);
+	size_t got = 0;
+	while (sums && got < r->sums_len) {
+		ssize_t n = r->io.pread(r->io.ctx, sums + got, r->sums_len - got, r->sums_off + got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	r->st.bytes_read += got;
+	if (got != r->sums_len || ct_crc32(0, sums, got) != r->sums_crc) {
+		free(sums);
+		r->st.summaries_damaged = 1;
+		note(r, "index summaries damaged or unreadable: no chunk is skipped by filter");
+		return;
+	}
+	r->index_sums = sums;
+	size_t so = 0;
+	for (uint32_t i = 0; i < r->nchunks; i++) {
+		struct ct_chunk_info *c = &r->chunks[i];
+		c->summary = c->summary_len ? sums + so : NULL;
+		so += c->summary_len;
+	}
+}
+
 /* 0: index read; 1: none usable (scan instead); <0: I/O error. */
 static int read_index(struct ct_reader *r)
 {
@@ -568,12 +684,27 @@ static int read_index(struct ct_reader *r)
 	uint32_t isize = get_le32(p + 16), count = get_le32(p + 20);
 	if (ioff < r->pos || ioff > toff || isize != toff - ioff)
 		return 1;
-	n = fetch(r, ioff, isize, &p);
+	/* First the chunk header and the index head: with section checksums
+	 * (stored index, 0.2.1 on) the entries are read and checked alone. */
+	size_t first = isize < CT_CHUNK_HDR_MAX + CT_INDEX_HEAD ? isize
+								: CT_CHUNK_HDR_MAX + CT_INDEX_HEAD;
+	n = fetch(r, ioff, first, &p);
 	if (n < 0)
 		return (int)n;
 	struct chdr h;
-	if ((size_t)n != isize || parse_chdr(p, isize, &h) != HDR_OK || h.kind != CT_CHUNK_INDEX ||
-	    chunk_total(&h) != isize)
+	if ((size_t)n != first || parse_chdr(p, first, &h) != HDR_OK ||
+	    h.kind != CT_CHUNK_INDEX || chunk_total(&h) != isize)
+		return 1;
+	if (h.codec == CT_COMP_NONE && !h.sum_len && h.comp == h.raw && h.raw >= CT_INDEX_HEAD &&
+	    first >= (size_t)h.hsize + CT_INDEX_HEAD) {
+		int rc = read_index_sections(r, &h, ioff, count, p + h.hsize);
+		if (rc != 2) /* 2: no section checksums, read it whole below */
+			return rc;
+	}
+	n = fetch(r, ioff, isize, &p);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n != isize)
 		return 1;
 	/* The index's payload becomes the block its summaries point into:
 	 * kept where it was read (stored as it is) or where it was
@@ -604,49 +735,15 @@ static int read_index(struct ct_reader *r)
 	if (len < CT_INDEX_HEAD || nent != count || esize < CT_INDEX_ENTRY || esize > 4096 ||
 	    (uint64_t)nent * esize > len - CT_INDEX_HEAD)
 		goto unusable;
-	size_t sums_off = CT_INDEX_HEAD + (size_t)nent * esize, sums_len = len - sums_off;
-	const uint8_t *sums = x + sums_off;
-	struct ct_chunk_info *cs = nent ? calloc(nent, sizeof(*cs)) : NULL;
-	if (nent && !cs) {
+	size_t sums_off = CT_INDEX_HEAD + (size_t)nent * esize;
+	int rc = parse_entries(r, x, nent, esize, ioff, x + sums_off, len - sums_off);
+	if (rc < 0) {
 		free(r->index_sums);
 		r->index_sums = NULL;
-		return CT_E_NOMEM;
+		return rc;
 	}
-	size_t so = 0;
-	uint32_t evc = 0;
-	for (uint32_t i = 0; i < nent; i++) {
-		const uint8_t *e = x + CT_INDEX_HEAD + (size_t)i * esize;
-		struct ct_chunk_info *c = &cs[i];
-		c->offset = get_le64(e);
-		c->first_ts = get_le64(e + 8);
-		c->last_ts = get_le64(e + 16);
-		c->seq = get_le32(e + 24);
-		c->records = get_le32(e + 28);
-		c->comp_size = get_le32(e + 32);
-		c->raw_size = get_le32(e + 36);
-		c->summary_len = get_le32(e + 40);
-		c->kind = e[44];
-		c->compress = e[45];
-		if (c->summary_len > sums_len - so || c->offset < r->pos || c->offset >= ioff ||
-		    c->comp_size > ioff - c->offset) {
-			free(cs);
-			goto unusable;
-		}
-		c->summary = c->summary_len ? sums + so : NULL;
-		so += c->summary_len;
-		if (c->kind == CT_CHUNK_EVENTS)
-			evc++;
-	}
-	r->chunks = cs;
-	r->nchunks = r->cap_chunks = nent;
-	r->own_sums = 0;
-	r->st.event_chunks = evc;
-	r->tot_events = get_le64(x);
-	r->tot_lost = get_le64(x + 8);
-	r->tot_procs = get_le64(x + 16);
-	r->has_totals = 1;
-	r->st.index_present = 1;
-	return 0;
+	if (rc == 0)
+		return 0;
 unusable:
 	free(r->index_sums);
 	r->index_sums = NULL;
@@ -768,8 +865,9 @@ uint32_t ct_reader_chunk_count(const struct ct_reader *r)
 	return r->nchunks;
 }
 
-const struct ct_chunk_info *ct_reader_chunk(const struct ct_reader *r, uint32_t i)
+const struct ct_chunk_info *ct_reader_chunk(struct ct_reader *r, uint32_t i)
 {
+	load_summaries(r);
 	return i < r->nchunks ? &r->chunks[i] : NULL;
 }
 
@@ -781,6 +879,8 @@ int ct_reader_set_query(struct ct_reader *r, const struct ct_query *q)
 		r->q = *q;
 	else
 		memset(&r->q, 0, sizeof(r->q));
+	if (r->q.chunk_filter)
+		load_summaries(r);
 	return 0;
 }
 
