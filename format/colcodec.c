@@ -523,7 +523,7 @@ VEC_CLONES const char *ct_cols_open(struct ct_cols *c, struct ct_evtab *t, const
  * without a check per event.
  */
 static inline __attribute__((always_inline)) const char *ts_run(struct ct_cols *c, uint32_t s,
-								 uint32_t m, uint64_t *out)
+								uint32_t m, uint64_t *out)
 {
 	const struct ct_colhead *th = &c->h[CT_COL_TS];
 	uint32_t n = c->n;
@@ -640,7 +640,8 @@ VEC_CLONES const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t
 	uint64_t hi = th->base + (th->w >= 8 ? UINT64_MAX : (1ULL << (8 * th->w)) - 1);
 	/* unzigzag(v) for v <= hi lies in -(hi + 1) / 2 .. hi / 2 */
 	if (!head_fits(th, UINT64_MAX) || hi >= (1ULL << 40) ||
-	    (int64_t)(hi + 1) / 2 > c->pid_min || (int64_t)(hi / 2) > (int64_t)UINT32_MAX - c->pid_max)
+	    (int64_t)(hi + 1) / 2 > c->pid_min ||
+	    (int64_t)(hi / 2) > (int64_t)UINT32_MAX - c->pid_max)
 		for (uint32_t s = 0; s < n; s += CT_COL_BLOCK)
 			if ((why = tid_run(c, t, s, n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK,
 					   pidx + s)))

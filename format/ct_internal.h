@@ -312,8 +312,8 @@ const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t);
  * as ct_cols_block checks it (the others mostly from their heads). On
  * error c->ts is changed and the caller starts again block by block, which
  * finds the same fault, or none. */
-const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t, uint64_t *ts,
-			  uint32_t *pidx, uint32_t *didx, int32_t *ret);
+const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t, uint64_t *ts, uint32_t *pidx,
+			  uint32_t *didx, int32_t *ret);
 void ct_cols_free(struct ct_cols *c);
 
 /* Encode n events (evs[order[k]], sorted by ts) as a 2.0 event payload

@@ -271,8 +271,8 @@ struct ct_reader_stats {
 	uint64_t lost;	 /* sum of ct_lost.count returned so far */
 	uint64_t bytes_read;
 	uint64_t comp_bytes, raw_bytes; /* over the chunks read */
-	int summaries_damaged; /* the index's summaries failed their checksum:
-				  none is used, no chunk skipped by filter */
+	int summaries_damaged;		/* the index's summaries failed their checksum:
+					   none is used, no chunk skipped by filter */
 };
 
 /* Open and read the header. With pread, also the index (or, when there is

@@ -53,7 +53,7 @@ struct ct_reader {
 	uint64_t sums_off;
 	size_t sums_len;
 	uint32_t sums_crc;
-	int list_mode;	     /* 1: walk chunks[]; 0: stream from pos */
+	int list_mode; /* 1: walk chunks[]; 0: stream from pos */
 	uint32_t cur;
 	uint64_t pos;
 	int resyncing;
@@ -646,7 +646,8 @@ static void load_summaries(struct ct_reader *r)
 	uint8_t *sums = big_alloc(r->sums_len);
 	size_t got = 0;
 	while (sums && got < r->sums_len) {
-		ssize_t n = r->io.pread(r->io.ctx, sums + got, r->sums_len - got, r->sums_off + got);
+		ssize_t n =
+		    r->io.pread(r->io.ctx, sums + got, r->sums_len - got, r->sums_off + got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
@@ -686,14 +687,14 @@ static int read_index(struct ct_reader *r)
 		return 1;
 	/* First the chunk header and the index head: with section checksums
 	 * (stored index, 0.2.1 on) the entries are read and checked alone. */
-	size_t first = isize < CT_CHUNK_HDR_MAX + CT_INDEX_HEAD ? isize
-								: CT_CHUNK_HDR_MAX + CT_INDEX_HEAD;
+	size_t first =
+	    isize < CT_CHUNK_HDR_MAX + CT_INDEX_HEAD ? isize : CT_CHUNK_HDR_MAX + CT_INDEX_HEAD;
 	n = fetch(r, ioff, first, &p);
 	if (n < 0)
 		return (int)n;
 	struct chdr h;
-	if ((size_t)n != first || parse_chdr(p, first, &h) != HDR_OK ||
-	    h.kind != CT_CHUNK_INDEX || chunk_total(&h) != isize)
+	if ((size_t)n != first || parse_chdr(p, first, &h) != HDR_OK || h.kind != CT_CHUNK_INDEX ||
+	    chunk_total(&h) != isize)
 		return 1;
 	if (h.codec == CT_COMP_NONE && !h.sum_len && h.comp == h.raw && h.raw >= CT_INDEX_HEAD &&
 	    first >= (size_t)h.hsize + CT_INDEX_HEAD) {

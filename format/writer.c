@@ -462,9 +462,10 @@ static int write_index(struct ct_writer *w)
 		memcpy(ix.p + CT_INDEX_HEAD + w->idx_entries.len, w->idx_sums.p, w->idx_sums.len);
 	/* Section checksums, so a reader can check the entries without reading
 	 * the summaries (a time window needs none of them). */
-	put_le32(ix.p + 32, ct_crc32(ct_crc32(0, ix.p, 32), ix.p + CT_INDEX_HEAD,
-				     w->idx_entries.len));
-	put_le32(ix.p + 36, ct_crc32(0, ix.p + CT_INDEX_HEAD + w->idx_entries.len, w->idx_sums.len));
+	put_le32(ix.p + 32,
+		 ct_crc32(ct_crc32(0, ix.p, 32), ix.p + CT_INDEX_HEAD, w->idx_entries.len));
+	put_le32(ix.p + 36,
+		 ct_crc32(0, ix.p + CT_INDEX_HEAD + w->idx_entries.len, w->idx_sums.len));
 	ix.len = len;
 
 	uint64_t index_off = w->bytes;

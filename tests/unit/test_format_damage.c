@@ -560,7 +560,8 @@ static void test_index_sections(void)
 	CHECK(le32_at(x + 32) != 0 && le32_at(x + 36) != 0);
 	CHECK(sums_len > 0);
 	CHECK_EQ(ct_crc32(0, x + ents_end, sums_len), le32_at(x + 36));
-	uint64_t since = 1000000 + 100 * 1500 + (100 % 7) * 3, until = 1000000 + 149 * 1500 + (149 % 7) * 3;
+	uint64_t since = 1000000 + 100 * 1500 + (100 % 7) * 3,
+		 until = 1000000 + 149 * 1500 + (149 % 7) * 3;
 
 	enum { INTACT, SUMS_FLIP, ENTRY_FLIP, NO_SECTIONS, NVAR };
 	for (int v = 0; v < NVAR; v++) {
