@@ -369,6 +369,8 @@ struct report {
 	uint64_t events;
 	int64_t first_wall, last_wall;
 	uint64_t families[65536];
+	/* A bit per family counted: the printers visit those, not 512 KiB. */
+	uint64_t family_seen[65536 / 64];
 	uint64_t errnos[4096];
 	uint64_t outcome[O_N];
 	/* rate histogram: bucket = (wall - origin) >> shift */
@@ -572,22 +574,49 @@ static uint32_t new_dest(struct report *r, const struct dest_key *k)
 	return id;
 }
 
-/* Zeroed memory for a hash table probed at random: from 512 KiB on in
- * transparent huge pages where the kernel allows (madvise mode), so the
- * probes do not each walk the page tables (costly under virtualisation). */
+/* Zeroed memory for a hash table probed at random: from 512 KiB on, a
+ * mapping of its own in transparent huge pages where the kernel allows
+ * (madvise mode), so the probes do not each walk the page tables (costly
+ * under virtualisation); the kernel's zeroing is all it needs. Given back
+ * with table_release and the same size. */
+#define TABLE_HUGE (2u << 20)
+#define TABLE_HUGE_FROM (512u << 10)
 static void *table_alloc(size_t size)
 {
-	const size_t huge = 2u << 20;
-	void *mem;
-	if (posix_memalign(&mem, size >= (512u << 10) ? huge : 64,
-			   size >= (512u << 10) ? (size + huge - 1) / huge * huge : size)) {
+	if (size < TABLE_HUGE_FROM) {
+		void *mem;
+		if (posix_memalign(&mem, 64, size ? size : 64)) {
+			ct_err("out of memory");
+			exit(CT_EXIT_ERROR);
+		}
+		memset(mem, 0, size);
+		return mem;
+	}
+	size_t len = (size + TABLE_HUGE - 1) / TABLE_HUGE * TABLE_HUGE;
+	uint8_t *m = mmap(NULL, len + TABLE_HUGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
 		ct_err("out of memory");
 		exit(CT_EXIT_ERROR);
 	}
-	if (size >= (512u << 10))
-		madvise(mem, (size + huge - 1) / huge * huge, MADV_HUGEPAGE);
-	memset(mem, 0, size);
-	return mem;
+	/* Keep the 2 MiB-aligned part. */
+	uint8_t *a = (uint8_t *)(((uintptr_t)m + TABLE_HUGE - 1) & ~(uintptr_t)(TABLE_HUGE - 1));
+	if (a > m)
+		munmap(m, (size_t)(a - m));
+	if (m + len + TABLE_HUGE > a + len)
+		munmap(a + len, (size_t)(m + len + TABLE_HUGE - (a + len)));
+	madvise(a, len, MADV_HUGEPAGE);
+	return a;
+}
+
+static void table_release(void *mem, size_t size)
+{
+	if (!mem)
+		return;
+	if (size < TABLE_HUGE_FROM)
+		free(mem);
+	else
+		munmap(mem, (size + TABLE_HUGE - 1) / TABLE_HUGE * TABLE_HUGE);
 }
 
 static void inet_grow(struct report *r)
@@ -605,7 +634,7 @@ static void inet_grow(struct report *r)
 			j = (j + 1) & (cap - 1);
 		n[j] = r->islots[i];
 	}
-	free(r->islots);
+	table_release(r->islots, r->icap * sizeof(*r->islots));
 	r->islots = n;
 	r->icap = cap;
 	r->last_slot = NULL;
@@ -670,7 +699,7 @@ static void pairs_grow_table(struct pair **pairs, size_t *pcap)
 			j = (j + 1) & (cap - 1);
 		n[j] = (*pairs)[i];
 	}
-	free(*pairs);
+	table_release(*pairs, old * sizeof(**pairs));
 	*pairs = n;
 	*pcap = cap;
 }
@@ -864,6 +893,7 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 	if (r->events == 1 || wall > r->last_wall)
 		r->last_wall = wall;
 	r->families[ev->family]++;
+	r->family_seen[ev->family >> 6] |= 1ull << (ev->family & 63);
 	enum outcome o = classify_fast(ev);
 	r->outcome[o]++;
 	if ((ev->flags & CT_EV_RET) && ev->ret < 0 && ev->ret > -4096)
@@ -986,7 +1016,7 @@ static void batch_reserve(struct report *r, const struct ct_batch *b)
 	}
 	if (b->ndests > bs->dcap) {
 		size_t cap = b->ndests + 4096;
-		free(bs->dst);
+		table_release(bs->dst, bs->dcap * sizeof(*bs->dst));
 		bs->dst = table_alloc(cap * sizeof(*bs->dst));
 		bs->dflags = xrealloc(bs->dflags, cap * sizeof(*bs->dflags));
 		bs->gdest = xrealloc(bs->gdest, cap * sizeof(*bs->gdest));
@@ -1076,7 +1106,7 @@ static void inet_id_reserve(struct report *r, size_t n)
 			j = (j + 1) & (cap - 1);
 		t[j] = *e;
 	}
-	free(r->iids);
+	table_release(r->iids, r->iid_cap * sizeof(*r->iids));
 	r->iids = t;
 	r->iid_cap = cap;
 }
@@ -1246,7 +1276,9 @@ static int on_batch(void *ctx, const struct ct_batch *b, const struct ct_proc_in
 		if (!bd->st.count)
 			continue;
 		uint32_t id = bs->gdest[d];
-		r->families[b->dests[d].family] += bd->st.count;
+		uint16_t fam = b->dests[d].family;
+		r->families[fam] += bd->st.count;
+		r->family_seen[fam >> 6] |= 1ull << (fam & 63);
 		dstat_merge(&r->dstat[id], &bd->st);
 		for (unsigned j = 0; j < BDEST_GROUPS && bd->group1[j]; j++)
 			batch_op(r, &nops, (uint64_t)bd->group1[j] << 32 | id, bd->count[j]);
@@ -1710,10 +1742,22 @@ static void print_ports(struct report *r, struct derived *d, FILE *f)
 	}
 }
 
+/* The next family from fam on that was counted, or 65536. */
+static unsigned next_family(const struct report *r, unsigned fam)
+{
+	while (fam < 65536) {
+		uint64_t w = r->family_seen[fam >> 6] >> (fam & 63);
+		if (w)
+			return fam + (unsigned)__builtin_ctzll(w);
+		fam = (fam | 63) + 1;
+	}
+	return fam;
+}
+
 static void print_families(struct report *r, FILE *f)
 {
 	fprintf(f, "\nFamilies\n");
-	for (unsigned fam = 0; fam < 65536; fam++) {
+	for (unsigned fam = next_family(r, 0); fam < 65536; fam = next_family(r, fam + 1)) {
 		if (!r->families[fam])
 			continue;
 		const char *n = ct_family_name((uint16_t)fam);
@@ -1950,7 +1994,7 @@ static void print_json(struct report *r, struct derived *d, FILE *f)
 	if (!by || !strcmp(by, "family")) {
 		ct_buf_puts(&b, ",\"families\":{");
 		int first = 1;
-		for (unsigned fam = 0; fam < 65536; fam++) {
+		for (unsigned fam = next_family(r, 0); fam < 65536; fam = next_family(r, fam + 1)) {
 			if (!r->families[fam])
 				continue;
 			const char *n = ct_family_name((uint16_t)fam);
@@ -2152,12 +2196,15 @@ int cmd_report(int argc, char **argv)
 	for (size_t i = 0; i < r->strings.count; i++)
 		free(((struct str_item *)table_item(&r->strings, i))->s);
 	table_free(&r->dests);
-	free(r->islots);
+	table_release(r->islots, r->icap * sizeof(*r->islots));
 	free(r->b.pgroup), free(r->b.pfailed);
-	free(r->b.dst), free(r->b.dflags), free(r->b.gdest), free(r->b.pairs);
-	free(r->b.dhash), free(r->b.ops), free(r->iids);
+	table_release(r->b.dst, r->b.dcap * sizeof(*r->b.dst));
+	table_release(r->b.pairs, r->b.pairs_cap * sizeof(*r->b.pairs));
+	free(r->b.dflags), free(r->b.gdest);
+	free(r->b.dhash), free(r->b.ops);
+	table_release(r->iids, r->iid_cap * sizeof(*r->iids));
 	free(r->dstat);
-	free(r->pairs);
+	table_release(r->pairs, r->pairs_cap * sizeof(*r->pairs));
 	table_free(&r->strings);
 	table_free(&r->groups);
 	table_free(&r->pids);
