@@ -101,6 +101,7 @@ struct node {
 struct ct_filter {
 	struct node *root;
 	int uses_proc;
+	uint32_t fields; /* bit per enum field the expression reads */
 };
 
 /* ---------------------------------------------------------------- lexer */
@@ -116,6 +117,7 @@ struct parser {
 	size_t text_len; /* strings may hold NUL bytes */
 	enum op op;	 /* for T_OP */
 	int uses_proc;
+	uint32_t fields;
 	struct ct_filter_error *err;
 	int failed;
 };
@@ -448,6 +450,7 @@ static struct node *parse_cmp(struct parser *p)
 		return perr(p, p->tok_pos, "unknown field '%s'", p->text), NULL;
 	struct node *n = new_node(N_CMP);
 	n->field = fields[fi].field;
+	p->fields |= 1u << n->field;
 	if (n->field == F_EXE || n->field == F_CONTAINER)
 		p->uses_proc = 1;
 	size_t field_end = p->pos;
@@ -599,6 +602,7 @@ int ct_filter_compile(const char *expr, struct ct_filter **out, struct ct_filter
 	}
 	f->root = root;
 	f->uses_proc = p.uses_proc;
+	f->fields = p.fields;
 	ct_filter_set_base(f, 0);
 	*out = f;
 	return 0;
@@ -630,6 +634,11 @@ void ct_filter_set_base(struct ct_filter *f, int64_t base_wall_ns)
 int ct_filter_uses_proc(const struct ct_filter *f)
 {
 	return f->uses_proc;
+}
+
+int ct_filter_batchable(const struct ct_filter *f)
+{
+	return !(f->fields & (1u << F_TID | 1u << F_SADDR | 1u << F_SPORT | 1u << F_SOCKFD));
 }
 
 /* ----------------------------------------------------------- evaluation */

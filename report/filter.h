@@ -57,6 +57,10 @@ enum ct_tri ct_filter_chunk(const struct ct_filter *f, const struct ct_chunk_inf
 /* 1 when the expression reads exe or container (needs the process table). */
 int ct_filter_uses_proc(const struct ct_filter *f);
 
+/* 1 when it reads only fields a ct_batch carries: not tid, saddr, sport or
+ * sockfd (an event built from a batch leaves those zero). */
+int ct_filter_batchable(const struct ct_filter *f);
+
 /* After the one-line error: the expression and a caret line under the
  * offending column, on stderr. */
 void ct_filter_print_caret(const char *expr, const struct ct_filter_error *err);

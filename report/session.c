@@ -84,6 +84,12 @@ struct ct_session {
 	struct proc_cache_slot pcache[PROC_CACHE];
 	struct ct_proc_info *batch_procs; /* per process of a batch */
 	size_t batch_procs_cap;
+	/* The events of a batch a filter keeps (batch_filter). */
+	uint64_t *fb_ts;
+	uint32_t *fb_proc, *fb_dest;
+	int32_t *fb_ret;
+	uint16_t *fb_flags;
+	uint32_t fb_cap;
 };
 
 /* ---------------------------------------------------------- proc table */
@@ -453,6 +459,7 @@ static int open_inputs(struct ct_session *s, const struct ct_session_opts *opts,
 static void session_free(struct ct_session *s)
 {
 	free(s->batch_procs);
+	free(s->fb_ts), free(s->fb_proc), free(s->fb_dest), free(s->fb_ret), free(s->fb_flags);
 	for (unsigned i = 0; i < s->n; i++)
 		if (s->inputs[i].reader)
 			ct_reader_close(s->inputs[i].reader);
@@ -486,6 +493,81 @@ static inline void fill_proc(struct ct_proc_info *pi, uint32_t pid, uint32_t ppi
 	pi->cmdline = e ? e->cmdline : NULL;
 	pi->container = e ? e->container : NULL;
 	pi->serial = e ? e->serial : 0;
+}
+
+/*
+ * The events of a batch that the filter keeps, as a batch of their own.
+ * Each is the event the event-by-event path would test, built from the
+ * chunk's tables, except for tid, saddr, sport and sockfd, which a batch
+ * does not carry and a batchable filter does not read (left zero).
+ */
+static int batch_filter(struct ct_session *s, const struct ct_batch *b, unsigned input,
+			struct ct_batch *out)
+{
+	if (b->n > s->fb_cap) {
+		uint32_t cap = b->n;
+		free(s->fb_ts), free(s->fb_proc), free(s->fb_dest), free(s->fb_ret),
+		    free(s->fb_flags);
+		s->fb_ts = malloc(cap * sizeof(*s->fb_ts));
+		s->fb_proc = malloc(cap * sizeof(*s->fb_proc));
+		s->fb_dest = malloc(cap * sizeof(*s->fb_dest));
+		s->fb_ret = malloc(cap * sizeof(*s->fb_ret));
+		s->fb_flags = malloc(cap * sizeof(*s->fb_flags));
+		s->fb_cap = cap;
+		if (!s->fb_ts || !s->fb_proc || !s->fb_dest || !s->fb_ret || !s->fb_flags) {
+			s->fb_cap = 0;
+			ct_err("out of memory");
+			return -1;
+		}
+	}
+	int64_t off = s->inputs[input].hdr->wall_offset_ns;
+	struct ct_event ev;
+	memset(&ev, 0, sizeof(ev));
+	uint32_t k = 0, last_p = UINT32_MAX, last_d = UINT32_MAX;
+	for (uint32_t i = 0; i < b->n; i++) {
+		uint32_t p = b->proc[i], d = b->dest[i];
+		if (p != last_p) {
+			const struct ct_batch_proc *bp = &b->procs[p];
+			ev.pid = bp->pid;
+			ev.ppid = bp->ppid;
+			ev.uid = bp->uid;
+			ev.gid = bp->gid;
+			ev.cgroup_id = bp->cgroup_id;
+			memcpy(ev.comm, bp->comm, CT_COMM_LEN);
+			last_p = p;
+		}
+		if (d != last_d) {
+			const struct ct_batch_dest *bd = &b->dests[d];
+			ev.family = bd->family;
+			ev.type = bd->type;
+			ev.proto = bd->proto;
+			ev.dport = bd->dport;
+			ev.scope_id = bd->scope_id;
+			memcpy(ev.daddr, bd->daddr, sizeof(ev.daddr));
+			ev.path_len = bd->path_len;
+			memcpy(ev.path, b->paths + bd->path_off, bd->path_len);
+			last_d = d;
+		}
+		ev.ts_ns = b->ts_ns[i];
+		ev.ret = b->ret[i];
+		ev.flags = b->flags[i];
+		if (!ct_filter_match(s->filter, &ev, &s->batch_procs[p], (int64_t)ev.ts_ns + off))
+			continue;
+		s->fb_ts[k] = ev.ts_ns;
+		s->fb_proc[k] = p;
+		s->fb_dest[k] = d;
+		s->fb_ret[k] = ev.ret;
+		s->fb_flags[k] = ev.flags;
+		k++;
+	}
+	*out = *b;
+	out->n = k;
+	out->ts_ns = s->fb_ts;
+	out->proc = s->fb_proc;
+	out->dest = s->fb_dest;
+	out->ret = s->fb_ret;
+	out->flags = s->fb_flags;
+	return 0;
 }
 
 /* A batch's processes, each looked up once in the table. */
@@ -529,6 +611,14 @@ static int batch_run(struct ct_session *s, const struct ct_session_ops *ops, voi
 		cut.ret += lo;
 		cut.flags += lo;
 		b = &cut;
+	}
+	struct ct_batch kept;
+	if (s->filter) {
+		if (batch_filter(s, b, input, &kept) < 0)
+			return -1;
+		if (!kept.n)
+			return 0;
+		b = &kept;
 	}
 	return ops->batch(ctx, b, s->batch_procs, input);
 }
@@ -634,7 +724,9 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 	unsigned cached_host = ~0u;
 	uint64_t cached_gen = ~0ULL;
 	uint64_t nrec = 0;
-	int batches = ops->batch && !merge && !s.filter;
+	/* One input, and a filter (if any) that reads only what a batch
+	 * carries: chunks as columns. */
+	int batches = ops->batch && !merge && (!s.filter || ct_filter_batchable(s.filter));
 	for (;;) {
 		const struct ct_record *rec;
 		const struct ct_batch *batch;

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# An unfiltered report takes chunks as columns (the reader's batches,
-# counted per chunk process and destination); a filtered one goes event by
-# event. A filter that matches every event must therefore give exactly the
-# same report, text and JSON, for every grouping, on traces with many small
-# chunks, storms, UNIX and abstract destinations, failures and pid reuse.
+# A report of one input takes chunks as columns (the reader's batches,
+# counted per chunk process and destination), also under a filter that
+# reads only what a batch carries; a filter on tid, saddr, sport or sockfd
+# sends it event by event. 'tid >= 0' matches every event, so adding it
+# must give exactly the same report, text and JSON, for every grouping, on
+# traces with many small chunks, storms, UNIX and abstract destinations,
+# failures and pid reuse, with and without a filter of the batch's own.
 . tests/lib.sh
 
 "$GEN" -n 150000 --seed 5 --profile mixed --chunk-events 2000 -o "$TMP/m.ctr" ||
@@ -19,7 +21,7 @@ for trace in "$TMP/m.ctr" "$TMP/s.ctr" "$TMP/big.ctr" samples/recorded.ctr sampl
 		"$CONNTRAIL" report -q $args "$trace" >"$TMP/batch.out" 2>"$TMP/batch.err" ||
 			fail "report $args $trace: $(head -c 200 "$TMP/batch.err")"
 		# shellcheck disable=SC2086
-		"$CONNTRAIL" report -q $args --filter 'pid >= 0' "$trace" >"$TMP/each.out" \
+		"$CONNTRAIL" report -q $args --filter 'tid >= 0' "$trace" >"$TMP/each.out" \
 			2>"$TMP/each.err" || fail "report --filter $args $trace: $(head -c 200 "$TMP/each.err")"
 		check "same report ($args) on $(basename "$trace")" cmp "$TMP/batch.out" "$TMP/each.out"
 	done
@@ -30,10 +32,28 @@ for win in "--since +40s --until +41.5s" "--since +75.25s" "--until +9.999s"; do
 	# shellcheck disable=SC2086
 	"$CONNTRAIL" report -q --json $win "$TMP/m.ctr" >"$TMP/batch.out" || fail "report $win"
 	# shellcheck disable=SC2086
-	"$CONNTRAIL" report -q --json $win --filter 'pid >= 0' "$TMP/m.ctr" >"$TMP/each.out" ||
+	"$CONNTRAIL" report -q --json $win --filter 'tid >= 0' "$TMP/m.ctr" >"$TMP/each.out" ||
 		fail "report --filter $win"
 	check "same report ($win)" cmp "$TMP/batch.out" "$TMP/each.out"
 	check "window $win not empty" test "$(jq .events "$TMP/batch.out")" -gt 0
+done
+# Filters evaluated on batches (each event built from the chunk's tables)
+# select exactly what they select event by event: process, destination,
+# UNIX path, result and time fields, exe (the process table), negations.
+for f in 'dport == 443' 'family == inet6 or comm == "curl"' 'daddr in 10.0.0.0/8' \
+	'path ~ "*sock*"' 'ret == ECONNREFUSED' 'not ret == 0' 'uid == 0 and proto == udp' \
+	'exe ~ "*bin*"' 'ts >= +30s and ts < +90s' 'pid > 1200' 'type == dgram'; do
+	for trace in "$TMP/m.ctr" "$TMP/s.ctr"; do
+		"$CONNTRAIL" report -q --json --filter "$f" "$trace" >"$TMP/batch.out" 2>"$TMP/batch.err" ||
+			fail "report --filter '$f': $(head -c 200 "$TMP/batch.err")"
+		"$CONNTRAIL" report -q --json --filter "($f) and tid >= 0" "$trace" >"$TMP/each.out" ||
+			fail "report --filter '($f) and tid >= 0'"
+		check "same filtered report ($f) on $(basename "$trace")" cmp "$TMP/batch.out" "$TMP/each.out"
+	done
+	# On the mixed trace every one of them selects some events, not all.
+	"$CONNTRAIL" report -q --json --filter "$f" "$TMP/m.ctr" >"$TMP/batch.out"
+	n=$(jq .events "$TMP/batch.out")
+	check "filter '$f' selects some of the mixed trace ($n)" test "$n" -gt 0 -a "$n" -lt 150000
 done
 # The comparisons mean something only if the reports counted the events.
 check "all events counted" test "$("$CONNTRAIL" report -q --json "$TMP/big.ctr" | jq .events)" = 300000

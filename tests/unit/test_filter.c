@@ -582,9 +582,40 @@ static void test_pushdown(void)
 	free(file.p);
 }
 
+/* Which expressions a batch (no tid, saddr, sport or sockfd) can decide. */
+static void test_batchable(void)
+{
+	static const struct {
+		const char *expr;
+		int batchable;
+	} cases[] = {
+	    {"dport == 443", 1},
+	    {"exe ~ \"*curl\" or container == \"abc\"", 1},
+	    {"ret == ECONNREFUSED and ts >= +1s", 1},
+	    {"not (pid == 1 or path ~ \"/run/*\")", 1},
+	    {"daddr in 10.0.0.0/8 and cgroup > 0 and uid == 0", 1},
+	    {"tid == 5", 0},
+	    {"saddr == 127.0.0.1", 0},
+	    {"dport == 53 or sport == 5353", 0},
+	    {"not (sockfd == -1)", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ct_filter *f;
+		struct ct_filter_error err;
+		int rc = ct_filter_compile(cases[i].expr, &f, &err);
+		CHECK(rc == 0, "compile %s: %s", cases[i].expr, err.msg);
+		if (rc)
+			continue;
+		CHECK(ct_filter_batchable(f) == cases[i].batchable, "batchable(%s) != %d",
+		      cases[i].expr, cases[i].batchable);
+		ct_filter_free(f);
+	}
+}
+
 int main(void)
 {
 	test_fields();
+	test_batchable();
 	test_precedence();
 	test_errors();
 	test_times();
