@@ -545,7 +545,8 @@ static int batch_filter(struct ct_session *s, const struct ct_batch *b, unsigned
 			ev.scope_id = bd->scope_id;
 			memcpy(ev.daddr, bd->daddr, sizeof(ev.daddr));
 			ev.path_len = bd->path_len;
-			memcpy(ev.path, b->paths + bd->path_off, bd->path_len);
+			if (bd->path_len) /* paths is NULL in a chunk without any */
+				memcpy(ev.path, b->paths + bd->path_off, bd->path_len);
 			last_d = d;
 		}
 		ev.ts_ns = b->ts_ns[i];
