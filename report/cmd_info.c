@@ -134,8 +134,6 @@ static int info_one(const char *path, int json)
 		ct_reader_close(r);
 		return CT_EXIT_ERROR;
 	}
-	struct ct_reader_stats st;
-	ct_reader_stats(r, &st);
 	in.chunks = ct_reader_chunk_count(r);
 	for (uint32_t i = 0; i < in.chunks; i++) {
 		const struct ct_chunk_info *c = ct_reader_chunk(r, i);
@@ -148,6 +146,9 @@ static int info_one(const char *path, int json)
 		if (c->kind == CT_CHUNK_EVENTS && c->compress < 8)
 			in.codecs |= 1u << c->compress;
 	}
+	/* After the chunk list: asking for it reads the index's summaries. */
+	struct ct_reader_stats st;
+	ct_reader_stats(r, &st);
 	uint64_t size = st.bytes_read;
 	struct stat sb;
 	if (strcmp(path, "-") && stat(path, &sb) == 0)
@@ -221,6 +222,8 @@ static int info_one(const char *path, int json)
 		ct_buf_printf(&b, ",\"raw_bytes\":%llu,\"comp_bytes\":%llu,\"index\":%s",
 			      (unsigned long long)in.raw, (unsigned long long)in.comp,
 			      st.index_present ? "true" : "false");
+		ct_buf_printf(&b, ",\"index_summaries_damaged\":%s",
+			      st.summaries_damaged ? "true" : "false");
 		ct_buf_printf(&b, ",\"damaged_chunks\":%u,\"damage\":[", dl.total);
 		for (unsigned i = 0; i < dl.n; i++) {
 			ct_buf_printf(&b, "%s{\"seq\":%u,\"offset\":%llu,\"what\":", i ? "," : "",
@@ -236,7 +239,10 @@ static int info_one(const char *path, int json)
 			      "compression", *codecs ? codecs : "-", ratio,
 			      (unsigned long long)in.raw, (unsigned long long)in.comp);
 		ct_buf_printf(&b, "  %-16s %s\n", "index",
-			      st.index_present	  ? "present"
+			      st.summaries_damaged
+				  ? "present, but its summaries are damaged: no chunk "
+				    "is skipped by filter"
+			      : st.index_present  ? "present"
 			      : strcmp(path, "-") ? "missing, rebuilt by scanning"
 						  : "not used (stream)");
 		ct_buf_printf(&b, "  %-16s %u\n", "damaged chunks", dl.total);

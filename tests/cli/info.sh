@@ -65,6 +65,42 @@ expect_eq "killed: events" "$(j .events "$TMP/mixed.truth")" "$(j .events "$TMP/
 expect_eq "killed: no damage" 0 "$(j .damaged_chunks "$TMP/killed.info")"
 check "killed: says it scans" grep -q "no index (writer was killed?), scanning" "$TMP/killed.err"
 
+# A flipped bit in the index's Bloom summaries (section checksums, 0.2.1):
+# info says so, every event still reads, and a filter finds what it finds
+# on the intact file, reading every chunk instead of skipping.
+python3 - "$TMP/mixed.ctr" "$TMP/sums.ctr" <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+ioff = struct.unpack("<Q", d[-24:-16])[0]
+hsize = struct.unpack("<H", d[ioff + 6:ioff + 8])[0]
+x = ioff + hsize
+n, esize = struct.unpack("<II", d[x + 24:x + 32])
+raw = struct.unpack("<I", d[ioff + 32:ioff + 36])[0]
+assert struct.unpack("<I", d[x + 36:x + 40])[0] != 0, "no section checksums"
+sums = x + 40 + n * esize
+d[sums + (x + raw - sums) // 2] ^= 0x04
+open(sys.argv[2], "wb").write(d)
+PY
+"$CONNTRAIL" info --json "$TMP/sums.ctr" >"$TMP/sums.info" 2>"$TMP/sums.err"
+expect_eq "summaries: flagged" true "$(j .index_summaries_damaged "$TMP/sums.info")"
+expect_eq "summaries: intact file not flagged" false \
+	"$("$CONNTRAIL" info --json "$TMP/mixed.ctr" | jq .index_summaries_damaged)"
+expect_eq "summaries: every event" "$(j .events "$TMP/mixed.truth")" "$(j .events "$TMP/sums.info")"
+"$CONNTRAIL" info "$TMP/sums.ctr" >"$TMP/sums.txt" 2>/dev/null
+check "summaries: text says so" grep -Eq '^  index +present, but its summaries are damaged' "$TMP/sums.txt"
+# an IPv4 address the trace has one connect to: the intact index skips
+# the chunks without it, the damaged one cannot
+rare=$("$CONNTRAIL" script --json "$TMP/mixed.ctr" | jq -rs '[.[] | select(.family == "AF_INET")
+	| .daddr] | group_by(.) | map(select(length == 1)) | .[0][0]')
+f="daddr == $rare"
+"$CONNTRAIL" report --json --filter "$f" "$TMP/mixed.ctr" >"$TMP/sums.a" 2>/dev/null
+"$CONNTRAIL" report --json --filter "$f" "$TMP/sums.ctr" >"$TMP/sums.b" 2>"$TMP/sums.rerr"
+expect_eq "summaries: the filter finds the one connect ($f)" 1 "$(j .events "$TMP/sums.a")"
+expect_eq "summaries: the same through damaged summaries" 1 "$(j .events "$TMP/sums.b")"
+check "summaries: intact, chunks skipped" test "$(j .chunks.read "$TMP/sums.a")" -lt 15
+expect_eq "summaries: damaged, every event chunk read" 15 "$(j .chunks.read "$TMP/sums.b")"
+check "summaries: report says so" grep -q "index summaries damaged" "$TMP/sums.rerr"
+
 # Cut in the middle of the last event chunk: the rest reads, damage reported.
 head -c $((ioff - 100)) "$TMP/mixed.ctr" >"$TMP/cut.ctr"
 "$CONNTRAIL" info --json "$TMP/cut.ctr" >"$TMP/cut.info" 2>/dev/null
