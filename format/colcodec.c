@@ -580,11 +580,16 @@ tid_run(struct ct_cols *c, const struct ct_evtab *t, uint32_t s, uint32_t m, con
 	return NULL;
 }
 
+/* The largest value a column's planes can add to its base. */
+static uint64_t head_span(const struct ct_colhead *h)
+{
+	return h->w >= 8 ? UINT64_MAX : (1ULL << (8 * h->w)) - 1;
+}
+
 /* 1 when no value the head's planes can hold takes the column past max. */
 static int head_fits(const struct ct_colhead *h, uint64_t max)
 {
-	uint64_t span = h->w >= 8 ? UINT64_MAX : (1ULL << (8 * h->w)) - 1;
-	return h->base <= max && span <= max - h->base;
+	return h->base <= max && head_span(h) <= max - h->base;
 }
 
 VEC_CLONES const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t)
@@ -613,8 +618,12 @@ VEC_CLONES const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t
 	return NULL;
 }
 
-VEC_CLONES const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t, uint64_t *ts,
-				     uint32_t *pidx, uint32_t *didx, int32_t *ret)
+/* ct_cols_batch's checks and decoding; the wrapper puts the cursor back
+ * when one fails. */
+static inline __attribute__((always_inline)) const char *cols_batch(struct ct_cols *c,
+								    const struct ct_evtab *t,
+								    uint64_t *ts, uint32_t *pidx,
+								    uint32_t *didx, int32_t *ret)
 {
 	uint32_t n = c->n;
 	const char *why;
@@ -637,7 +646,7 @@ VEC_CLONES const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t
 	    !head_fits(&c->h[CT_COL_SPORT], UINT16_MAX))
 		return "check block by block";
 	const struct ct_colhead *th = &c->h[CT_COL_TID];
-	uint64_t hi = th->base + (th->w >= 8 ? UINT64_MAX : (1ULL << (8 * th->w)) - 1);
+	uint64_t hi = th->base + head_span(th);
 	/* unzigzag(v) for v <= hi lies in -(hi + 1) / 2 .. hi / 2 */
 	if (!head_fits(th, UINT64_MAX) || hi >= (1ULL << 40) ||
 	    (int64_t)(hi + 1) / 2 > c->pid_min ||
@@ -646,7 +655,20 @@ VEC_CLONES const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t
 			if ((why = tid_run(c, t, s, n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK,
 					   pidx + s)))
 				return why;
-	c->next = n;
+	return NULL;
+}
+
+VEC_CLONES const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t, uint64_t *ts,
+				     uint32_t *pidx, uint32_t *didx, int32_t *ret)
+{
+	uint64_t ts0 = c->ts;
+	const char *why = cols_batch(c, t, ts, pidx, didx, ret);
+
+	if (why) {
+		c->ts = ts0; /* as opened: block by block from the start */
+		return why;
+	}
+	c->next = c->n;
 	c->bn = 0;
 	return NULL;
 }

@@ -310,7 +310,7 @@ const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t);
 /* All events of a just-opened chunk at once, only the columns a batch
  * hands out (ts, process and destination index, ret), every column checked
  * as ct_cols_block checks it (the others mostly from their heads). On
- * error c->ts is changed and the caller starts again block by block, which
+ * error c is left as opened, for the caller to go block by block, which
  * finds the same fault, or none. */
 const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t, uint64_t *ts, uint32_t *pidx,
 			  uint32_t *didx, int32_t *ret);

@@ -366,6 +366,11 @@ struct ct_batch {
  * with *rec, 0 at the end, <0 on error). */
 int ct_reader_next_batch(struct ct_reader *r, const struct ct_record **rec,
 			 const struct ct_batch **batch);
+/* Event i of a batch as ct_reader_next returns it, except for what a batch
+ * does not carry: tid, sockfd, latency, saddr and sport are zero. When ev
+ * holds event prev of the same batch, only what differs is copied; pass
+ * UINT32_MAX (any prev >= n) otherwise. */
+void ct_batch_event(const struct ct_batch *b, uint32_t i, uint32_t prev, struct ct_event *ev);
 
 /* ----------------------------------------------------------------- merge */
 

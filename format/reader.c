@@ -187,6 +187,23 @@ static int buf_reserve(struct ct_reader *r, size_t need)
 	return 0;
 }
 
+/* Up to len bytes at off into buf, fewer only at the end of the file:
+ * how many, or a negative error. */
+static ssize_t pread_full(struct ct_reader *r, uint8_t *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = r->io.pread(r->io.ctx, buf + got, len - got, off + got);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	r->st.bytes_read += got;
+	return (ssize_t)got;
+}
+
 /*
  * Make [off, off + len) available; *p points at it. Returns how many of the
  * len bytes exist (fewer at the end of the file) or a negative error.
@@ -211,16 +228,10 @@ static ssize_t fetch(struct ct_reader *r, uint64_t off, size_t len, const uint8_
 		size_t want = len < 4096 && r->size - off >= 4096 ? 4096 : len;
 		if ((err = buf_reserve(r, want)))
 			return err;
-		size_t got = 0;
-		while (got < want) {
-			ssize_t n = r->io.pread(r->io.ctx, r->buf + got, want - got, off + got);
-			if (n < 0)
-				return n;
-			if (n == 0)
-				break;
-			got += (size_t)n;
-		}
-		r->st.bytes_read += got;
+		ssize_t n = pread_full(r, r->buf, want, off);
+		if (n < 0)
+			return n;
+		size_t got = (size_t)n;
 		r->buf_off = off;
 		r->buf_len = got;
 		*p = r->buf;
@@ -557,6 +568,29 @@ static int query_skips(struct ct_reader *r, const struct ct_chunk_info *c)
 
 /* ----------------------------------------------------------------- index */
 
+/* The index head at x (len payload bytes): its entry count (as the
+ * trailer says) and entry size. 0, or 1 when it does not hold. */
+static int index_head(const uint8_t *x, size_t len, uint32_t count, uint32_t *nent, uint32_t *esize)
+{
+	if (len < CT_INDEX_HEAD)
+		return 1;
+	*nent = get_le32(x + 24);
+	*esize = get_le32(x + 28);
+	return *nent != count || *esize < CT_INDEX_ENTRY || *esize > 4096 ||
+	       (uint64_t)*nent * *esize > len - CT_INDEX_HEAD;
+}
+
+/* Each chunk's summary, in order, from the summaries area at sums. */
+static void point_summaries(struct ct_reader *r, const uint8_t *sums)
+{
+	size_t so = 0;
+	for (uint32_t i = 0; i < r->nchunks; i++) {
+		struct ct_chunk_info *c = &r->chunks[i];
+		c->summary = c->summary_len ? sums + so : NULL;
+		so += c->summary_len;
+	}
+}
+
 /* Fill chunks[] from the index entries at x (n of esize bytes each, the
  * summaries area of sums_len bytes after them); summaries point into sums
  * (NULL: left for later). 0, 1 when an entry is out of bounds, or <0. */
@@ -586,13 +620,14 @@ static int parse_entries(struct ct_reader *r, const uint8_t *x, uint32_t nent, u
 			free(cs);
 			return 1;
 		}
-		c->summary = c->summary_len && sums ? sums + so : NULL;
 		so += c->summary_len;
 		if (c->kind == CT_CHUNK_EVENTS)
 			evc++;
 	}
 	r->chunks = cs;
 	r->nchunks = r->cap_chunks = nent;
+	if (sums)
+		point_summaries(r, sums);
 	r->own_sums = 0;
 	r->st.event_chunks = evc;
 	r->tot_events = get_le64(x);
@@ -610,12 +645,10 @@ static int parse_entries(struct ct_reader *r, const uint8_t *x, uint32_t nent, u
 static int read_index_sections(struct ct_reader *r, const struct chdr *h, uint64_t ioff,
 			       uint32_t count, const uint8_t *x)
 {
-	uint32_t crc_e = get_le32(x + 32), crc_s = get_le32(x + 36);
+	uint32_t crc_e = get_le32(x + 32), crc_s = get_le32(x + 36), nent, esize;
 	if (!crc_e && !crc_s)
 		return 2;
-	uint32_t nent = get_le32(x + 24), esize = get_le32(x + 28);
-	if (nent != count || esize < CT_INDEX_ENTRY || esize > 4096 ||
-	    (uint64_t)nent * esize > h->raw - CT_INDEX_HEAD)
+	if (index_head(x, h->raw, count, &nent, &esize))
 		return 1;
 	size_t ents = (size_t)nent * esize;
 	const uint8_t *p;
@@ -644,28 +677,15 @@ static void load_summaries(struct ct_reader *r)
 		return;
 	r->sums_pending = 0;
 	uint8_t *sums = big_alloc(r->sums_len);
-	size_t got = 0;
-	while (sums && got < r->sums_len) {
-		ssize_t n =
-		    r->io.pread(r->io.ctx, sums + got, r->sums_len - got, r->sums_off + got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	r->st.bytes_read += got;
-	if (got != r->sums_len || ct_crc32(0, sums, got) != r->sums_crc) {
+	if (!sums || pread_full(r, sums, r->sums_len, r->sums_off) != (ssize_t)r->sums_len ||
+	    ct_crc32(0, sums, r->sums_len) != r->sums_crc) {
 		free(sums);
 		r->st.summaries_damaged = 1;
 		note(r, "index summaries damaged or unreadable: no chunk is skipped by filter");
 		return;
 	}
 	r->index_sums = sums;
-	size_t so = 0;
-	for (uint32_t i = 0; i < r->nchunks; i++) {
-		struct ct_chunk_info *c = &r->chunks[i];
-		c->summary = c->summary_len ? sums + so : NULL;
-		so += c->summary_len;
-	}
+	point_summaries(r, sums);
 }
 
 /* 0: index read; 1: none usable (scan instead); <0: I/O error. */
@@ -730,25 +750,17 @@ static int read_index(struct ct_reader *r)
 		r->raw = NULL;
 		r->raw_cap = 0;
 	}
-	size_t len = h.raw;
-	uint32_t nent = len >= CT_INDEX_HEAD ? get_le32(x + 24) : 0,
-		 esize = len >= CT_INDEX_HEAD ? get_le32(x + 28) : 0;
-	if (len < CT_INDEX_HEAD || nent != count || esize < CT_INDEX_ENTRY || esize > 4096 ||
-	    (uint64_t)nent * esize > len - CT_INDEX_HEAD)
-		goto unusable;
-	size_t sums_off = CT_INDEX_HEAD + (size_t)nent * esize;
-	int rc = parse_entries(r, x, nent, esize, ioff, x + sums_off, len - sums_off);
-	if (rc < 0) {
+	uint32_t nent, esize;
+	int rc = index_head(x, h.raw, count, &nent, &esize);
+	if (!rc) {
+		size_t sums_off = CT_INDEX_HEAD + (size_t)nent * esize;
+		rc = parse_entries(r, x, nent, esize, ioff, x + sums_off, h.raw - sums_off);
+	}
+	if (rc) {
 		free(r->index_sums);
 		r->index_sums = NULL;
-		return rc;
 	}
-	if (rc == 0)
-		return 0;
-unusable:
-	free(r->index_sums);
-	r->index_sums = NULL;
-	return 1;
+	return rc;
 }
 
 /* No index: walk the chunk headers (payloads are not read). */
@@ -1099,6 +1111,21 @@ static inline __attribute__((always_inline)) void col_path(struct ct_event *ev, 
 	ev->path_len = n;
 }
 
+/* An event takes a table's destination (its path from the table's path
+ * area, zero-padded to 16 bytes as col_path reads it). */
+static inline __attribute__((always_inline)) void
+event_set_dest(struct ct_event *ev, const struct ct_dest *d, const char *paths)
+{
+	ev->family = d->family;
+	ev->type = d->type;
+	ev->proto = d->proto;
+	ev->dport = d->dport;
+	ev->scope_id = d->scope_id;
+	memcpy(ev->daddr, d->daddr, 16);
+	if (d->path_len | ev->path_len)
+		col_path(ev, paths + d->path_off, d->path_len);
+}
+
 static inline __attribute__((always_inline)) const struct ct_event *col_event(struct ct_reader *r,
 									      uint32_t i)
 {
@@ -1120,16 +1147,8 @@ static inline __attribute__((always_inline)) const struct ct_event *col_event(st
 	ev->latency_ns = c->b_latency[i];
 	ev->sport = c->b_sport[i];
 	if (di != r->tab.cur_dest) {
-		const struct ct_dest *d = &r->tab.dests[di];
 		r->tab.cur_dest = di;
-		ev->family = d->family;
-		ev->type = d->type;
-		ev->proto = d->proto;
-		ev->dport = d->dport;
-		ev->scope_id = d->scope_id;
-		memcpy(ev->daddr, d->daddr, 16);
-		if (d->path_len | ev->path_len)
-			col_path(ev, r->tab.paths + d->path_off, d->path_len);
+		event_set_dest(ev, &r->tab.dests[di], r->tab.paths);
 	}
 	/* saddr is zero unless this event has one. */
 	if (__builtin_expect((fl | ev->flags) & CT_EV_SADDR, 0)) {
@@ -1241,14 +1260,18 @@ static __attribute__((noinline)) int next_slow(struct ct_reader *r, const struct
 
 /* ------------------------------------------------------------- batches */
 
-/* The batch types mirror the tables' entries, so a batch points at them. */
+/* The batch types mirror the tables' entries, so a batch points at them
+ * (and ct_batch_event reads them back as such). */
 _Static_assert(sizeof(struct ct_batch_proc) == sizeof(struct ct_pctx) &&
 		   offsetof(struct ct_batch_proc, comm) == offsetof(struct ct_pctx, comm) &&
+		   offsetof(struct ct_batch_proc, pid) == offsetof(struct ct_pctx, pid) &&
 		   offsetof(struct ct_batch_proc, gid) == offsetof(struct ct_pctx, gid),
 	       "ct_batch_proc is ct_pctx");
 _Static_assert(sizeof(struct ct_batch_dest) == sizeof(struct ct_dest) &&
 		   offsetof(struct ct_batch_dest, scope_id) == offsetof(struct ct_dest, scope_id) &&
+		   offsetof(struct ct_batch_dest, family) == offsetof(struct ct_dest, family) &&
 		   offsetof(struct ct_batch_dest, dport) == offsetof(struct ct_dest, dport) &&
+		   offsetof(struct ct_batch_dest, path_len) == offsetof(struct ct_dest, path_len) &&
 		   offsetof(struct ct_batch_dest, path_off) == offsetof(struct ct_dest, path_off),
 	       "ct_batch_dest is ct_dest");
 
@@ -1270,21 +1293,8 @@ static int batch_reserve(struct ct_reader *r, uint32_t n)
 }
 
 /* The loaded 2.0 event chunk, none of it returned yet, as one batch: its
- * blocks decoded one after the other into whole-chunk columns. 0 when a
- * damaged first block left nothing. */
-/* A batch hands out the tables as they are: the public structs must keep
- * the internal layouts. */
-_Static_assert(sizeof(struct ct_batch_proc) == sizeof(struct ct_pctx) &&
-		   offsetof(struct ct_batch_proc, comm) == offsetof(struct ct_pctx, comm) &&
-		   offsetof(struct ct_batch_proc, pid) == offsetof(struct ct_pctx, pid),
-	       "ct_batch_proc is ct_pctx");
-_Static_assert(sizeof(struct ct_batch_dest) == sizeof(struct ct_dest) &&
-		   offsetof(struct ct_batch_dest, scope_id) == offsetof(struct ct_dest, scope_id) &&
-		   offsetof(struct ct_batch_dest, family) == offsetof(struct ct_dest, family) &&
-		   offsetof(struct ct_batch_dest, path_len) == offsetof(struct ct_dest, path_len) &&
-		   offsetof(struct ct_batch_dest, path_off) == offsetof(struct ct_dest, path_off),
-	       "ct_batch_dest is ct_dest");
-
+ * four columns decoded into whole-chunk arrays. 0 when a damaged first
+ * block left nothing. */
 static int batch_gather(struct ct_reader *r)
 {
 	struct ct_cols *c = &r->cols;
@@ -1295,13 +1305,8 @@ static int batch_gather(struct ct_reader *r)
 	/* The four columns straight into the batch; a chunk that fails a
 	 * check goes block by block instead, to keep what precedes the bad
 	 * block as event-by-event reading does. */
-	uint64_t ts0 = c->ts;
-	if (!ct_cols_batch(c, &r->tab, r->bt_ts, r->bt_proc, r->bt_dest, r->bt_ret)) {
+	if (!ct_cols_batch(c, &r->tab, r->bt_ts, r->bt_proc, r->bt_dest, r->bt_ret))
 		k = c->n;
-	} else {
-		c->ts = ts0;
-		c->next = 0;
-	}
 	while (c->next < c->n) {
 		const char *why = ct_cols_block(c, &r->tab);
 		if (why) {
@@ -1336,6 +1341,22 @@ static int batch_gather(struct ct_reader *r)
 				     .dests = (const struct ct_batch_dest *)r->tab.dests,
 				     .paths = r->tab.paths};
 	return hi > lo;
+}
+
+void ct_batch_event(const struct ct_batch *b, uint32_t i, uint32_t prev, struct ct_event *ev)
+{
+	uint32_t p = b->proc[i], d = b->dest[i];
+	int fresh = prev >= b->n;
+
+	if (fresh)
+		memset(ev, 0, sizeof(*ev));
+	if (fresh || b->proc[prev] != p)
+		event_set_pctx(ev, (const struct ct_pctx *)&b->procs[p]);
+	if (fresh || b->dest[prev] != d)
+		event_set_dest(ev, (const struct ct_dest *)&b->dests[d], b->paths);
+	ev->ts_ns = b->ts_ns[i];
+	ev->ret = b->ret[i];
+	ev->flags = b->flags[i];
 }
 
 int ct_reader_next_batch(struct ct_reader *r, const struct ct_record **rec,

@@ -459,7 +459,7 @@ static int open_inputs(struct ct_session *s, const struct ct_session_opts *opts,
 static void session_free(struct ct_session *s)
 {
 	free(s->batch_procs);
-	free(s->fb_ts), free(s->fb_proc), free(s->fb_dest), free(s->fb_ret), free(s->fb_flags);
+	free(s->fb_ts); /* the block of all five columns */
 	for (unsigned i = 0; i < s->n; i++)
 		if (s->inputs[i].reader)
 			ct_reader_close(s->inputs[i].reader);
@@ -495,68 +495,40 @@ static inline void fill_proc(struct ct_proc_info *pi, uint32_t pid, uint32_t ppi
 	pi->serial = e ? e->serial : 0;
 }
 
-/*
- * The events of a batch that the filter keeps, as a batch of their own.
- * Each is the event the event-by-event path would test, built from the
- * chunk's tables, except for tid, saddr, sport and sockfd, which a batch
- * does not carry and a batchable filter does not read (left zero).
- */
+/* The events of a batch that the filter keeps, as a batch of their own;
+ * each tested as the event ct_batch_event builds (a batchable filter
+ * reads nothing it leaves out). */
 static int batch_filter(struct ct_session *s, const struct ct_batch *b, unsigned input,
 			struct ct_batch *out)
 {
 	if (b->n > s->fb_cap) {
-		uint32_t cap = b->n;
-		free(s->fb_ts), free(s->fb_proc), free(s->fb_dest), free(s->fb_ret),
-		    free(s->fb_flags);
-		s->fb_ts = malloc(cap * sizeof(*s->fb_ts));
-		s->fb_proc = malloc(cap * sizeof(*s->fb_proc));
-		s->fb_dest = malloc(cap * sizeof(*s->fb_dest));
-		s->fb_ret = malloc(cap * sizeof(*s->fb_ret));
-		s->fb_flags = malloc(cap * sizeof(*s->fb_flags));
-		s->fb_cap = cap;
-		if (!s->fb_ts || !s->fb_proc || !s->fb_dest || !s->fb_ret || !s->fb_flags) {
-			s->fb_cap = 0;
+		/* One block for the five columns (fb_ts first, the one freed). */
+		size_t per = sizeof(*s->fb_ts) + sizeof(*s->fb_proc) + sizeof(*s->fb_dest) +
+			     sizeof(*s->fb_ret) + sizeof(*s->fb_flags);
+		uint8_t *block = malloc((size_t)b->n * per);
+		if (!block) {
 			ct_err("out of memory");
 			return -1;
 		}
+		free(s->fb_ts);
+		s->fb_ts = (uint64_t *)block;
+		s->fb_proc = (uint32_t *)(s->fb_ts + b->n);
+		s->fb_dest = s->fb_proc + b->n;
+		s->fb_ret = (int32_t *)(s->fb_dest + b->n);
+		s->fb_flags = (uint16_t *)(s->fb_ret + b->n);
+		s->fb_cap = b->n;
 	}
 	int64_t off = s->inputs[input].hdr->wall_offset_ns;
 	struct ct_event ev;
-	memset(&ev, 0, sizeof(ev));
-	uint32_t k = 0, last_p = UINT32_MAX, last_d = UINT32_MAX;
+	uint32_t k = 0;
 	for (uint32_t i = 0; i < b->n; i++) {
-		uint32_t p = b->proc[i], d = b->dest[i];
-		if (p != last_p) {
-			const struct ct_batch_proc *bp = &b->procs[p];
-			ev.pid = bp->pid;
-			ev.ppid = bp->ppid;
-			ev.uid = bp->uid;
-			ev.gid = bp->gid;
-			ev.cgroup_id = bp->cgroup_id;
-			memcpy(ev.comm, bp->comm, CT_COMM_LEN);
-			last_p = p;
-		}
-		if (d != last_d) {
-			const struct ct_batch_dest *bd = &b->dests[d];
-			ev.family = bd->family;
-			ev.type = bd->type;
-			ev.proto = bd->proto;
-			ev.dport = bd->dport;
-			ev.scope_id = bd->scope_id;
-			memcpy(ev.daddr, bd->daddr, sizeof(ev.daddr));
-			ev.path_len = bd->path_len;
-			if (bd->path_len) /* paths is NULL in a chunk without any */
-				memcpy(ev.path, b->paths + bd->path_off, bd->path_len);
-			last_d = d;
-		}
-		ev.ts_ns = b->ts_ns[i];
-		ev.ret = b->ret[i];
-		ev.flags = b->flags[i];
-		if (!ct_filter_match(s->filter, &ev, &s->batch_procs[p], (int64_t)ev.ts_ns + off))
+		ct_batch_event(b, i, i - 1, &ev); /* i - 1 wraps past n for the first */
+		if (!ct_filter_match(s->filter, &ev, &s->batch_procs[b->proc[i]],
+				     (int64_t)ev.ts_ns + off))
 			continue;
 		s->fb_ts[k] = ev.ts_ns;
-		s->fb_proc[k] = p;
-		s->fb_dest[k] = d;
+		s->fb_proc[k] = b->proc[i];
+		s->fb_dest[k] = b->dest[i];
 		s->fb_ret[k] = ev.ret;
 		s->fb_flags[k] = ev.flags;
 		k++;

@@ -191,10 +191,23 @@ static size_t read_all(const char *path, uint64_t since, uint64_t until, int bat
 		if (rc == 2) {
 			(*nbatches)++;
 			CHECK(b->n > 0, "empty batch");
+			struct ct_event ev;
 			for (uint32_t i = 0; i < b->n && n < cap; i++) {
 				CHECK(b->proc[i] < b->nprocs && b->dest[i] < b->ndests,
 				      "index out of its table");
-				seen_of_batch(&out[n++], b, i);
+				seen_of_batch(&out[n], b, i);
+				/* ct_batch_event, from the previous event (or afresh
+				 * at a batch's start), builds the same event, with
+				 * zero for the columns a batch does not carry. */
+				struct seen built;
+				ct_batch_event(b, i, i ? i - 1 : UINT32_MAX, &ev);
+				seen_of_event(&built, &ev);
+				CHECK(!memcmp(&built, &out[n], sizeof(built)),
+				      "ct_batch_event %u of a batch differs", i);
+				CHECK(!ev.tid && !ev.sockfd && !ev.latency_ns && !ev.sport &&
+					  !memcmp(ev.saddr, (uint8_t[16]){0}, 16),
+				      "ct_batch_event %u: a column a batch lacks is set", i);
+				n++;
 			}
 			continue;
 		}
