@@ -48,7 +48,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # Offline code: the file layer, the session layer and every reading command.
-LIB_SRCS := $(wildcard format/*.c) $(wildcard report/*.c) cli/util.c
+LIB_SRCS := $(wildcard format/*.c lib/*.c query/*.c session/*.c export/*.c cmd/*.c cmd/report/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libconntrail.a
 MAIN_OBJ := $(BUILD)/obj/cli/main.o

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 static const struct ct_cmd commands[] = {
     {"record", cmd_record, "Record connect attempts into a trace file (root)"},

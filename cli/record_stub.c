@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* record_stub.c: `record` in the offline build, which has no BPF loader. */
-#include "cli.h"
+#include "cli/cli.h"
 
 int cmd_record(int argc, char **argv)
 {

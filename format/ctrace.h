@@ -104,6 +104,20 @@ struct ct_proc {
 	const char *container; /* container id from the cgroup path */
 };
 
+/* What a process table (the session layer keeps one from process records)
+ * knows about the process behind an event. */
+struct ct_proc_info {
+	uint32_t pid, ppid, uid, gid;
+	char comm[CT_COMM_LEN];
+	const char *exe;       /* NULL when unknown */
+	const char *cmdline;   /* NULL when unknown */
+	const char *container; /* NULL when unknown */
+	/* Changes whenever the table's entry for this process is created or
+	 * updated (snapshot, fork, exec, pid reuse); 0 when the table does not
+	 * know the process. Lets callers cache what they derived from it. */
+	uint64_t serial;
+};
+
 /* Events the kernel could not deliver (ring buffer full). */
 struct ct_lost {
 	uint64_t ts_ns; /* when the recorder learned of the loss */

@@ -22,8 +22,8 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include "../cli/cli.h"
-#include "../format/ctrace.h"
+#include "cli/cli.h"
+#include "format/ctrace.h"
 #include "bpf/conntrail_event.h"
 #include "bpfload.h"
 #include "procfs.h"

@@ -8,7 +8,7 @@
 #ifndef CONNTRAIL_RECORD_PROCTABLE_H
 #define CONNTRAIL_RECORD_PROCTABLE_H
 
-#include "../format/ctrace.h"
+#include "format/ctrace.h"
 
 struct proctable;
 

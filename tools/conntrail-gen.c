@@ -24,9 +24,10 @@
 #include <netinet/in.h>
 #include <time.h>
 
-#include "../cli/cli.h"
-#include "../format/ctrace.h"
-#include "../report/eventfmt.h"
+#include "lib/util.h"
+#include "format/ctrace.h"
+#include "export/eventfmt.h"
+#include "lib/names.h"
 
 static uint64_t rng;
 static uint64_t next_u64(void)

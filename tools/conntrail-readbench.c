@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../format/ctrace.h"
+#include "format/ctrace.h"
 
 static double cpu_s(void)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/filter.h"
+#include "query/filter.h"
 
 static struct ct_event sample(int kind)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../format/ctrace.h"
+#include "format/ctrace.h"
 
 struct mem {
 	const uint8_t *p;

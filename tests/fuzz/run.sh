@@ -2,7 +2,7 @@
 # Build and run every libFuzzer harness tests/fuzz/fuzz_NAME.c for
 # FUZZ_SECONDS each (default 60) on a scratch copy of its seed corpus
 # tests/fuzz/corpus/NAME/ (new finds never land in the repository).
-# The harnesses link all of format/*.c report/*.c cli/util.c built with the
+# The harnesses link all of format/*.c lib/*.c query/*.c session/*.c export/*.c cmd/*.c cmd/report/*.c built with the
 # fuzz flags, minus any file that defines main. Fails on any crash.
 set -u
 cd "$(dirname "$0")/../.."
@@ -17,7 +17,7 @@ trap 'rm -rf "$SCRATCH"' EXIT
 FLAGS=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-std=gnu11 -D_GNU_SOURCE -I. -I"$BUILD")
 srcs=()
-for f in format/*.c report/*.c cli/util.c; do
+for f in format/*.c lib/*.c query/*.c session/*.c export/*.c cmd/*.c cmd/report/*.c; do
 	[ -f "$f" ] || continue
 	grep -Eq '^(int|static int)[[:space:]]+main[[:space:]]*\(' "$f" && continue
 	srcs+=("$f")

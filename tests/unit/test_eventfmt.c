@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "report/eventfmt.h"
+#include "export/eventfmt.h"
+#include "lib/names.h"
 
 static int fails;
 

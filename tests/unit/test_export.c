@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report/eventfmt.h"
-#include "report/export.h"
+#include "export/eventfmt.h"
+#include "export/export.h"
 
 static int fails;
 

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/filter.h"
-#include "report/timespec.h"
+#include "query/filter.h"
+#include "query/timespec.h"
 
 static int fails, checks;
 

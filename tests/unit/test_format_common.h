@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include "../../format/ctrace.h"
+#include "format/ctrace.h"
 
 static int t_fails;
 #define CHECK(cond)                                                                                \

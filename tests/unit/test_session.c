@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report/session.h"
+#include "session/session.h"
 
 static int fails;
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "timespec.h"
+#include "query/timespec.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (no timegm: not POSIX). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)

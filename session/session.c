@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../cli/cli.h"
-#include "filter.h"
-#include "session.h"
-#include "timespec.h"
+#include "lib/util.h"
+#include "query/filter.h"
+#include "session/session.h"
+#include "query/timespec.h"
 
 /* Exited processes stay in the table this long (trace time), so events
  * delivered just after the exit record still find their exe. */

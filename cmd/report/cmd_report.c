@@ -24,9 +24,10 @@
 #include <emmintrin.h>
 #endif
 
-#include "../cli/cli.h"
-#include "eventfmt.h"
-#include "session.h"
+#include "cli/cli.h"
+#include "export/eventfmt.h"
+#include "session/session.h"
+#include "lib/names.h"
 
 /* ---------------------------------------------------------- hash table */
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "eventfmt.h"
-#include "export.h"
+#include "export/eventfmt.h"
+#include "export/export.h"
 
 #define PCAP_SNAPLEN 65535
 

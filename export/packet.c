@@ -8,8 +8,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "eventfmt.h"
-#include "export.h"
+#include "export/eventfmt.h"
+#include "export/export.h"
+#include "lib/text.h"
+#include "lib/names.h"
 
 #define IPPROTO_ICMP_ 1
 #define IPPROTO_TCP_ 6

@@ -28,8 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eventfmt.h"
-#include "export.h"
+#include "export/eventfmt.h"
+#include "export/export.h"
+#include "lib/text.h"
+#include "lib/names.h"
 
 #define TRACEE_EVENT_ID "736"
 

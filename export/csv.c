@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eventfmt.h"
-#include "export.h"
+#include "export/eventfmt.h"
+#include "export/export.h"
+#include "lib/text.h"
+#include "lib/names.h"
 
 static const char header[] = "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,cgroup_id,container,"
 			     "sockfd,family,type,proto,daddr,dport,saddr,sport,path,abstract,ret,"

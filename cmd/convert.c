@@ -16,10 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../cli/cli.h"
-#include "eventfmt.h"
-#include "export.h"
-#include "session.h"
+#include "cli/cli.h"
+#include "export/eventfmt.h"
+#include "export/export.h"
+#include "session/session.h"
 
 struct convert {
 	const struct ct_export_format *fmt;

@@ -15,9 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../cli/cli.h"
-#include "eventfmt.h"
-#include "session.h"
+#include "cli/cli.h"
+#include "export/eventfmt.h"
+#include "session/session.h"
+#include "lib/names.h"
 
 #define FLUSH_AT (1u << 20)
 

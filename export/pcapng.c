@@ -28,9 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/cli.h"
-#include "eventfmt.h"
-#include "export.h"
+#include "lib/util.h"
+#include "export/eventfmt.h"
+#include "export/export.h"
 
 #define BT_SHB 0x0A0D0D0Au
 #define BT_IDB 0x00000001u

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "eventfmt.h"
-#include "export.h"
+#include "export/eventfmt.h"
+#include "export/export.h"
 
 struct ct_exporter {
 	struct ct_out *out;

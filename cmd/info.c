@@ -12,9 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../cli/cli.h"
-#include "../format/ctrace.h"
-#include "eventfmt.h"
+#include "cli/cli.h"
+#include "format/ctrace.h"
+#include "export/eventfmt.h"
+#include "lib/names.h"
 
 #define MAX_DAMAGE_SHOWN 20
 

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eventfmt.h"
-#include "filter.h"
-#include "timespec.h"
+#include "query/filter.h"
+#include "query/timespec.h"
+#include "lib/names.h"
 
 enum field {
 	F_TS,

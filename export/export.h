@@ -15,8 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../format/ctrace.h"
-#include "session.h"
+#include "format/ctrace.h"
 
 /* ------------------------------------------------------------ output */
 

@@ -20,8 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../format/ctrace.h"
-#include "session.h"
+#include "format/ctrace.h"
 
 struct ct_filter;
 

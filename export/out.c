@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "export.h"
+#include "export/export.h"
 
 #ifndef O_DIRECT
 #define O_DIRECT 0 /* never set where the system has none */

@@ -12,20 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../format/ctrace.h"
-
-/* What the process table knows about the process behind an event. */
-struct ct_proc_info {
-	uint32_t pid, ppid, uid, gid;
-	char comm[CT_COMM_LEN];
-	const char *exe;       /* NULL when unknown */
-	const char *cmdline;   /* NULL when unknown */
-	const char *container; /* NULL when unknown */
-	/* Changes whenever the table's entry for this process is created or
-	 * updated (snapshot, fork, exec, pid reuse); 0 when the table does not
-	 * know the process. Lets callers cache what they derived from it. */
-	uint64_t serial;
-};
+#include "format/ctrace.h"
 
 /* One opened input file. */
 struct ct_input {

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
+/* util.c: errors, argument parsing and allocation shared by every command. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "lib/util.h"
 
 const char *ct_progname = "conntrail";
 static const char *cmd_name;
@@ -93,4 +95,14 @@ int ct_bad_option(char *const *argv)
 	else
 		ct_err("-%c: unknown option or missing argument", optopt);
 	return CT_EXIT_USAGE;
+}
+
+void *ct_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		ct_err("out of memory");
+		exit(CT_EXIT_ERROR);
+	}
+	return p;
 }

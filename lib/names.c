@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * names.c: the one spelling of families, socket types, protocols, errnos
+ * and RFC 3339 times, shared by the query language and every output.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lib/names.h"
+
+void ct_fmt_rfc3339(char *buf, size_t size, int64_t wall_ns)
+{
+	int64_t sec = wall_ns / 1000000000;
+	int64_t ns = wall_ns % 1000000000;
+	if (ns < 0) {
+		ns += 1000000000;
+		sec--;
+	}
+	time_t t = (time_t)sec;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(buf, size, "%lld", (long long)wall_ns);
+		return;
+	}
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)ns);
+}
+
+const char *ct_family_name(uint16_t family)
+{
+	switch (family) {
+	case 1:
+		return "AF_UNIX";
+	case 2:
+		return "AF_INET";
+	case 10:
+		return "AF_INET6";
+	}
+	return NULL;
+}
+
+const char *ct_family_short(uint16_t family)
+{
+	switch (family) {
+	case 1:
+		return "unix";
+	case 2:
+		return "inet";
+	case 10:
+		return "inet6";
+	}
+	return "other";
+}
+
+static const char *const type_names[][2] = {
+    [1] = {"SOCK_STREAM", "stream"},
+    [2] = {"SOCK_DGRAM", "dgram"},
+    [3] = {"SOCK_RAW", "raw"},
+    [4] = {"SOCK_RDM", "rdm"},
+    [5] = {"SOCK_SEQPACKET", "seqpacket"},
+    [6] = {"SOCK_DCCP", "dccp"},
+    [10] = {"SOCK_PACKET", "packet"},
+};
+
+const char *ct_type_name(uint16_t type)
+{
+	if (type < sizeof(type_names) / sizeof(type_names[0]))
+		return type_names[type][0];
+	return NULL;
+}
+
+const char *ct_type_short(uint16_t type)
+{
+	if (type < sizeof(type_names) / sizeof(type_names[0]))
+		return type_names[type][1];
+	return NULL;
+}
+
+const char *ct_proto_short(uint16_t proto)
+{
+	switch (proto) {
+	case 1:
+		return "icmp";
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 33:
+		return "dccp";
+	case 58:
+		return "icmpv6";
+	case 132:
+		return "sctp";
+	case 136:
+		return "udplite";
+	case 255:
+		return "raw";
+	case 262:
+		return "mptcp";
+	}
+	return NULL;
+}
+
+/* Linux errno numbers (asm-generic/errno*.h), index = errno. */
+static const char *const errno_names[] = {
+    NULL,
+    "EPERM",
+    "ENOENT",
+    "ESRCH",
+    "EINTR",
+    "EIO",
+    "ENXIO",
+    "E2BIG",
+    "ENOEXEC",
+    "EBADF",
+    "ECHILD",
+    "EAGAIN",
+    "ENOMEM",
+    "EACCES",
+    "EFAULT",
+    "ENOTBLK",
+    "EBUSY",
+    "EEXIST",
+    "EXDEV",
+    "ENODEV",
+    "ENOTDIR",
+    "EISDIR",
+    "EINVAL",
+    "ENFILE",
+    "EMFILE",
+    "ENOTTY",
+    "ETXTBSY",
+    "EFBIG",
+    "ENOSPC",
+    "ESPIPE",
+    "EROFS",
+    "EMLINK",
+    "EPIPE",
+    "EDOM",
+    "ERANGE",
+    "EDEADLK",
+    "ENAMETOOLONG",
+    "ENOLCK",
+    "ENOSYS",
+    "ENOTEMPTY",
+    "ELOOP",
+    NULL,
+    "ENOMSG",
+    "EIDRM",
+    "ECHRNG",
+    "EL2NSYNC",
+    "EL3HLT",
+    "EL3RST",
+    "ELNRNG",
+    "EUNATCH",
+    "ENOCSI",
+    "EL2HLT",
+    "EBADE",
+    "EBADR",
+    "EXFULL",
+    "ENOANO",
+    "EBADRQC",
+    "EBADSLT",
+    NULL,
+    "EBFONT",
+    "ENOSTR",
+    "ENODATA",
+    "ETIME",
+    "ENOSR",
+    "ENONET",
+    "ENOPKG",
+    "EREMOTE",
+    "ENOLINK",
+    "EADV",
+    "ESRMNT",
+    "ECOMM",
+    "EPROTO",
+    "EMULTIHOP",
+    "EDOTDOT",
+    "EBADMSG",
+    "EOVERFLOW",
+    "ENOTUNIQ",
+    "EBADFD",
+    "EREMCHG",
+    "ELIBACC",
+    "ELIBBAD",
+    "ELIBSCN",
+    "ELIBMAX",
+    "ELIBEXEC",
+    "EILSEQ",
+    "ERESTART",
+    "ESTRPIPE",
+    "EUSERS",
+    "ENOTSOCK",
+    "EDESTADDRREQ",
+    "EMSGSIZE",
+    "EPROTOTYPE",
+    "ENOPROTOOPT",
+    "EPROTONOSUPPORT",
+    "ESOCKTNOSUPPORT",
+    "EOPNOTSUPP",
+    "EPFNOSUPPORT",
+    "EAFNOSUPPORT",
+    "EADDRINUSE",
+    "EADDRNOTAVAIL",
+    "ENETDOWN",
+    "ENETUNREACH",
+    "ENETRESET",
+    "ECONNABORTED",
+    "ECONNRESET",
+    "ENOBUFS",
+    "EISCONN",
+    "ENOTCONN",
+    "ESHUTDOWN",
+    "ETOOMANYREFS",
+    "ETIMEDOUT",
+    "ECONNREFUSED",
+    "EHOSTDOWN",
+    "EHOSTUNREACH",
+    "EALREADY",
+    "EINPROGRESS",
+    "ESTALE",
+    "EUCLEAN",
+    "ENOTNAM",
+    "ENAVAIL",
+    "EISNAM",
+    "EREMOTEIO",
+    "EDQUOT",
+    "ENOMEDIUM",
+    "EMEDIUMTYPE",
+    "ECANCELED",
+    "ENOKEY",
+    "EKEYEXPIRED",
+    "EKEYREVOKED",
+    "EKEYREJECTED",
+    "EOWNERDEAD",
+    "ENOTRECOVERABLE",
+    "ERFKILL",
+    "EHWPOISON",
+};
+#define N_ERRNO (int)(sizeof(errno_names) / sizeof(errno_names[0]))
+
+const char *ct_errno_name(int err)
+{
+	if (err < 0)
+		err = -err;
+	if (err > 0 && err < N_ERRNO)
+		return errno_names[err];
+	return NULL;
+}
+
+int ct_errno_from_name(const char *name)
+{
+	static const struct {
+		const char *name;
+		int err;
+	} aliases[] = {{"EWOULDBLOCK", 11}, {"EDEADLOCK", 35}, {"ENOTSUP", 95}};
+
+	if (!name)
+		return -1;
+	for (int i = 1; i < N_ERRNO; i++)
+		if (errno_names[i] && !strcasecmp(errno_names[i], name))
+			return i;
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (!strcasecmp(aliases[i].name, name))
+			return aliases[i].err;
+	return -1;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* names.h: the one spelling of families, types, protocols, errnos and times. */
+#ifndef CONNTRAIL_LIB_NAMES_H
+#define CONNTRAIL_LIB_NAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "2026-11-24T13:05:00.123456789Z" into buf (at least 40 bytes). */
+void ct_fmt_rfc3339(char *buf, size_t size, int64_t wall_ns);
+/* "AF_INET", "AF_INET6", "AF_UNIX" or NULL for other families. */
+const char *ct_family_name(uint16_t family);
+/* "inet", "inet6", "unix", "other" (the filter language's names). */
+const char *ct_family_short(uint16_t family);
+/* "SOCK_STREAM"... or NULL; "stream"... for the short form. */
+const char *ct_type_name(uint16_t type);
+const char *ct_type_short(uint16_t type);
+/* "tcp", "udp", ... or NULL. */
+const char *ct_proto_short(uint16_t proto);
+/* "ECONNREFUSED" for -111 or 111; NULL when unknown. */
+const char *ct_errno_name(int err);
+int ct_errno_from_name(const char *name); /* 111 for "ECONNREFUSED", -1 if unknown */
+
+#endif

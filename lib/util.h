@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * util.h: what every layer of the offline side and record share: the exit
+ * statuses of the CLI contract, one-line errors, and argument parsing.
+ */
+#ifndef CONNTRAIL_LIB_UTIL_H
+#define CONNTRAIL_LIB_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONNTRAIL_VERSION "0.2.1"
+
+/* Exit statuses of the CLI contract. */
+enum { CT_EXIT_OK = 0, CT_EXIT_ERROR = 1, CT_EXIT_USAGE = 2 };
+
+/* "conntrail" */
+extern const char *ct_progname;
+
+/* One line on stderr, "conntrail <cmd>: ..." style, newline added. */
+void ct_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Sets the command name used by ct_err. */
+void ct_set_cmd(const char *name);
+
+/* After getopt_long returned '?' or ':': one line naming the bad option;
+ * returns CT_EXIT_USAGE. */
+int ct_bad_option(char *const *argv);
+
+/* "64M", "1G", "4096", "10k" -> bytes. 0 on success, -1 on a bad string. */
+int ct_parse_size(const char *s, uint64_t *out);
+/* Decimal integer within [min, max]. 0 on success, -1 otherwise. */
+int ct_parse_long(const char *s, long long min, long long max, long long *out);
+
+/* Out of memory is fatal: one line, exit 1. */
+void *ct_xrealloc(void *p, size_t n);
+
+#endif
