@@ -27,20 +27,21 @@
 
 /* ---------------------------------------------------------------- encode */
 
-static int same_proc(const struct ct_event *a, const struct ct_event *b)
+static int same_task(const struct ct_wevent *a, const struct ct_wevent *b)
 {
-	return a->pid == b->pid && a->ppid == b->ppid && a->uid == b->uid && a->gid == b->gid &&
-	       a->cgroup_id == b->cgroup_id && !memcmp(a->comm, b->comm, CT_COMM_LEN);
+	return !memcmp(&a->task, &b->task, sizeof(a->task));
 }
 
-static int same_dest(const struct ct_event *a, const struct ct_event *b)
+static int same_dest(const struct ct_wevent *a, const struct ct_wevent *b, const char *paths)
 {
-	return a->family == b->family && a->type == b->type && a->proto == b->proto &&
-	       a->dport == b->dport && a->scope_id == b->scope_id && a->path_len == b->path_len &&
-	       !memcmp(a->daddr, b->daddr, 16) && !memcmp(a->path, b->path, a->path_len);
+	const struct ct_dest *x = &a->dest, *y = &b->dest;
+	return x->family == y->family && x->type == y->type && x->proto == y->proto &&
+	       x->dport == y->dport && x->scope_id == y->scope_id && x->path_len == y->path_len &&
+	       !memcmp(x->daddr, y->daddr, 16) &&
+	       (!x->path_len || !memcmp(paths + a->path_off, paths + b->path_off, x->path_len));
 }
 
-static uint8_t *put_proc(uint8_t *p, const struct ct_pctx *c)
+static uint8_t *put_task(uint8_t *p, const struct ct_task *c)
 {
 	size_t n = strnlen(c->comm, CT_COMM_LEN);
 
@@ -72,8 +73,7 @@ static uint8_t *put_dest(uint8_t *p, const struct ct_dest *d, const char *path)
 	return put_varint(p, d->scope_id);
 }
 
-/* u8 width, varint base = the smallest value, width planes of n bytes. */
-static int put_column(struct ct_bytes *out, const uint64_t *v, uint32_t n)
+int ct_put_column(struct ct_bytes *out, const uint64_t *v, uint32_t n)
 {
 	uint64_t min = UINT64_MAX, max = 0;
 
@@ -98,8 +98,8 @@ static int put_column(struct ct_bytes *out, const uint64_t *v, uint32_t n)
 	return 0;
 }
 
-int ct_cols_encode(struct ct_evtab *t, struct ct_sumbuild *sb, const struct ct_event *evs,
-		   const uint32_t *order, uint32_t n, struct ct_bytes *scratch,
+int ct_cols_encode(struct ct_tables *t, struct ct_sumbuild *sb, const struct ct_wevent *evs,
+		   const char *paths, const uint32_t *order, uint32_t n, struct ct_bytes *scratch,
 		   struct ct_bytes *out)
 {
 	int err;
@@ -113,68 +113,66 @@ int ct_cols_encode(struct ct_evtab *t, struct ct_sumbuild *sb, const struct ct_e
 	for (int k = 0; k < CT_NCOLS; k++)
 		col[k] = (uint64_t *)(void *)scratch->p + (size_t)k * n;
 
-	ct_evtab_reset(t);
-	const struct ct_event *prev = NULL;
+	ct_tables_reset(t);
+	const struct ct_wevent *prev = NULL;
 	uint64_t prev_ts = evs[order[0]].ts_ns;
-	long pi = 0, di = 0;
+	long ti = 0, di = 0;
 	size_t saddr_bytes = 0;
 	for (uint32_t k = 0; k < n; k++) {
-		const struct ct_event *ev = &evs[order[k]];
+		const struct ct_wevent *ev = &evs[order[k]];
 		int added;
 		/* Neighbours often share a process or a destination: no lookup. */
-		if (!prev || !same_proc(prev, ev)) {
-			struct ct_pctx c;
-			pctx_of(&c, ev);
-			if ((pi = ct_evtab_intern_proc(t, &c, &added)) < 0)
+		if (!prev || !same_task(prev, ev)) {
+			if ((ti = ct_tables_intern_task(t, &ev->task, &added)) < 0)
 				return CT_E_NOMEM;
 			/* A table entry's keys go into the summary once. */
-			if (added && (err = ct_sum_add_event(sb, ev, CT_F_PROC)))
+			if (added && (err = ct_sum_add_task(sb, &ev->task)))
 				return err;
 		}
-		if (!prev || !same_dest(prev, ev)) {
-			struct ct_dest d;
-			dest_of(&d, ev);
-			if ((di = ct_evtab_intern_dest(t, &d, ev->path, &added)) < 0)
+		if (!prev || !same_dest(prev, ev, paths)) {
+			struct ct_dest d = ev->dest;
+			d.path = paths + ev->path_off;
+			if ((di = ct_tables_intern_dest(t, &d, &added)) < 0)
 				return CT_E_NOMEM;
-			if (added && (err = ct_sum_add_event(sb, ev, CT_F_DEST)))
+			if (added && (err = ct_sum_add_dest(sb, &d)))
 				return err;
 		}
-		col[CT_COL_TS][k] = ev->ts_ns - prev_ts;
-		col[CT_COL_PROC][k] = (uint64_t)pi;
-		col[CT_COL_DEST][k] = (uint64_t)di;
-		col[CT_COL_TID][k] = zigzag((int64_t)ev->tid - (int64_t)ev->pid);
-		col[CT_COL_SOCKFD][k] = zigzag(ev->sockfd);
-		col[CT_COL_RET][k] = zigzag(ev->ret);
-		col[CT_COL_LATENCY][k] = ev->latency_ns;
-		col[CT_COL_FLAGS][k] = ev->flags;
-		col[CT_COL_SPORT][k] = ev->sport;
+		col[CT_COLP_TS][k] = ev->ts_ns - prev_ts;
+		col[CT_COLP_TASK][k] = (uint64_t)ti;
+		col[CT_COLP_DEST][k] = (uint64_t)di;
+		col[CT_COLP_TID][k] = zigzag((int64_t)ev->tid - (int64_t)ev->task.pid);
+		col[CT_COLP_SOCKFD][k] = zigzag(ev->sockfd);
+		col[CT_COLP_RET][k] = zigzag(ev->ret);
+		col[CT_COLP_LATENCY][k] = ev->latency_ns;
+		col[CT_COLP_FLAGS][k] = ev->flags;
+		col[CT_COLP_SPORT][k] = ev->sport;
 		if (ev->flags & CT_EV_SADDR)
-			saddr_bytes += addr_len(ev->family);
+			saddr_bytes += addr_len(ev->dest.family);
 		prev_ts = ev->ts_ns;
 		prev = ev;
 	}
 
 	/* Tables: the biggest entry is 5 varints + 17 bytes of comm, or 3
 	 * varints + 16 + 2 + 109 + a varint. */
-	if ((err = ct_bytes_reserve(out, 30 + (size_t)t->nproc * 70 + (size_t)t->ndest * 170)))
+	if ((err = ct_bytes_reserve(out, 30 + (size_t)t->ntasks * 70 + (size_t)t->ndests * 170)))
 		return err;
 	uint8_t *p = put_varint(out->p + out->len, n);
-	p = put_varint(p, t->nproc);
-	for (uint32_t i = 0; i < t->nproc; i++)
-		p = put_proc(p, &t->procs[i]);
-	p = put_varint(p, t->ndest);
-	for (uint32_t i = 0; i < t->ndest; i++)
-		p = put_dest(p, &t->dests[i], t->paths + t->dests[i].path_off);
+	p = put_varint(p, t->ntasks);
+	for (uint32_t i = 0; i < t->ntasks; i++)
+		p = put_task(p, &t->tasks[i]);
+	p = put_varint(p, t->ndests);
+	for (uint32_t i = 0; i < t->ndests; i++)
+		p = put_dest(p, &t->dests[i], t->paths + t->path_off[i]);
 	out->len = (size_t)(p - out->p);
 	for (int k = 0; k < CT_NCOLS; k++)
-		if ((err = put_column(out, col[k], n)))
+		if ((err = ct_put_column(out, col[k], n)))
 			return err;
 	if ((err = ct_bytes_reserve(out, saddr_bytes)))
 		return err;
 	for (uint32_t k = 0; k < n; k++) {
-		const struct ct_event *ev = &evs[order[k]];
+		const struct ct_wevent *ev = &evs[order[k]];
 		if (ev->flags & CT_EV_SADDR) {
-			size_t a = addr_len(ev->family);
+			size_t a = addr_len(ev->dest.family);
 			memcpy(out->p + out->len, ev->saddr, a);
 			out->len += a;
 		}
@@ -184,16 +182,10 @@ int ct_cols_encode(struct ct_evtab *t, struct ct_sumbuild *sb, const struct ct_e
 
 /* ---------------------------------------------------------------- decode */
 
-void ct_cols_free(struct ct_cols *c)
-{
-	free(c->flags);
-	memset(c, 0, sizeof(*c));
-}
-
 /* wmax: the widest column the field can take (4 for 32-bit fields...):
  * value - base of a wider one cannot fit. */
-static const char *col_head(const uint8_t **pp, const uint8_t *end, uint32_t n, unsigned wmax,
-			    struct ct_colhead *h)
+const char *ct_col_head(const uint8_t **pp, const uint8_t *end, uint32_t n, unsigned wmax,
+			struct ct_colhead *h)
 {
 	const uint8_t *p = *pp;
 
@@ -206,7 +198,7 @@ static const char *col_head(const uint8_t **pp, const uint8_t *end, uint32_t n, 
 		return "column too wide for its field";
 	if (!(p = get_varint(p, end, &h->base)))
 		return "truncated column";
-	if ((size_t)(end - p) / n < h->w)
+	if (n && (size_t)(end - p) / n < h->w)
 		return "truncated column";
 	h->planes = p;
 	*pp = p + (size_t)h->w * n;
@@ -215,20 +207,19 @@ static const char *col_head(const uint8_t **pp, const uint8_t *end, uint32_t n, 
 
 /*
  * Byte planes to values, one loop per column width so each is a single
- * pass the compiler vectorises: m values from p (planes stride bytes
- * apart), d = plane bytes, bad when d > lim, out = base + d (zigzag-decoded
- * when zz).
+ * pass the compiler vectorises: n values from p (planes n bytes apart),
+ * d = plane bytes, bad when d > lim, out = base + d (zigzag-decoded when
+ * zz). A bad column is rare: only then is it walked again to find where.
  */
-#define PLANE(k, T) ((T)p[(size_t)(k)*stride + i] << (8 * (k)))
+#define PLANE(k, T) ((T)p[(size_t)(k)*n + i] << (8 * (k)))
 
 static inline __attribute__((always_inline)) uint32_t unpack32_w(uint32_t *out, const uint8_t *p,
-								 size_t stride, uint32_t m,
-								 unsigned w, uint32_t base,
-								 uint32_t lim, int zz)
+								 uint32_t n, unsigned w,
+								 uint32_t base, uint32_t lim, int zz)
 {
 	uint32_t bad = 0;
 
-	for (uint32_t i = 0; i < m; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		uint32_t d = w ? PLANE(0, uint32_t) : 0;
 		if (w > 1)
 			d |= PLANE(1, uint32_t);
@@ -243,38 +234,59 @@ static inline __attribute__((always_inline)) uint32_t unpack32_w(uint32_t *out, 
 	return bad;
 }
 
-/* Values start .. start + m - 1 of a 32-bit column, each at most max. */
-static inline __attribute__((always_inline)) int unpack32(uint32_t *out, const struct ct_colhead *h,
-							  uint32_t n, uint32_t start, uint32_t m,
-							  uint32_t max, int zz)
+/* The first value of a decoded 32-bit column past max (its planes' value
+ * past lim), or n. */
+static uint32_t first_bad32(const struct ct_colhead *h, uint32_t n, uint32_t lim)
+{
+	const uint8_t *p = h->planes;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t d = 0;
+		for (unsigned k = 0; k < h->w; k++)
+			d |= (uint64_t)p[(size_t)k * n + i] << (8 * k);
+		if (d > lim)
+			return i;
+	}
+	return n;
+}
+
+/* A 32-bit column whose values are at most max; the index of the first
+ * that is not, or n. */
+static inline __attribute__((always_inline)) uint32_t unpack32(uint32_t *out,
+							       const struct ct_colhead *h,
+							       uint32_t n, uint32_t max, int zz)
 {
 	if (h->base > max)
-		return 1;
-	uint32_t base = (uint32_t)h->base, lim = max - base;
-	const uint8_t *p = h->planes + start;
+		return 0;
+	uint32_t base = (uint32_t)h->base, lim = max - base, bad;
+	const uint8_t *p = h->planes;
 
 	switch (h->w) {
 	case 0:
-		return unpack32_w(out, p, n, m, 0, base, lim, zz) != 0;
+		bad = unpack32_w(out, p, n, 0, base, lim, zz);
+		break;
 	case 1:
-		return unpack32_w(out, p, n, m, 1, base, lim, zz) != 0;
+		bad = unpack32_w(out, p, n, 1, base, lim, zz);
+		break;
 	case 2:
-		return unpack32_w(out, p, n, m, 2, base, lim, zz) != 0;
+		bad = unpack32_w(out, p, n, 2, base, lim, zz);
+		break;
 	case 3:
-		return unpack32_w(out, p, n, m, 3, base, lim, zz) != 0;
+		bad = unpack32_w(out, p, n, 3, base, lim, zz);
+		break;
 	default:
-		return unpack32_w(out, p, n, m, 4, base, lim, zz) != 0;
+		bad = unpack32_w(out, p, n, 4, base, lim, zz);
+		break;
 	}
+	return bad ? first_bad32(h, n, lim) : n;
 }
 
 static inline __attribute__((always_inline)) uint32_t unpack16_w(uint16_t *out, const uint8_t *p,
-								 size_t stride, uint32_t m,
-								 unsigned w, uint16_t base,
-								 uint16_t lim)
+								 uint32_t n, unsigned w,
+								 uint16_t base, uint16_t lim)
 {
 	uint32_t bad = 0;
 
-	for (uint32_t i = 0; i < m; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		uint16_t d = w ? PLANE(0, uint16_t) : 0;
 		if (w > 1)
 			d |= PLANE(1, uint16_t);
@@ -284,30 +296,36 @@ static inline __attribute__((always_inline)) uint32_t unpack16_w(uint16_t *out, 
 	return bad;
 }
 
-static inline __attribute__((always_inline)) int unpack16(uint16_t *out, const struct ct_colhead *h,
-							  uint32_t n, uint32_t start, uint32_t m)
+static inline __attribute__((always_inline)) uint32_t unpack16(uint16_t *out,
+							       const struct ct_colhead *h,
+							       uint32_t n)
 {
 	if (h->base > UINT16_MAX)
-		return 1;
+		return 0;
 	uint16_t base = (uint16_t)h->base, lim = (uint16_t)(UINT16_MAX - base);
-	const uint8_t *p = h->planes + start;
+	const uint8_t *p = h->planes;
+	uint32_t bad;
 
 	switch (h->w) {
 	case 0:
-		return unpack16_w(out, p, n, m, 0, base, lim) != 0;
+		bad = unpack16_w(out, p, n, 0, base, lim);
+		break;
 	case 1:
-		return unpack16_w(out, p, n, m, 1, base, lim) != 0;
+		bad = unpack16_w(out, p, n, 1, base, lim);
+		break;
 	default:
-		return unpack16_w(out, p, n, m, 2, base, lim) != 0;
+		bad = unpack16_w(out, p, n, 2, base, lim);
+		break;
 	}
+	return bad ? first_bad32(h, n, lim) : n;
 }
 
 static inline __attribute__((always_inline)) uint64_t
-unpack64_w(uint64_t *out, const uint8_t *p, size_t stride, uint32_t m, unsigned w, uint64_t base)
+unpack64_w(uint64_t *out, const uint8_t *p, uint32_t n, unsigned w, uint64_t base)
 {
 	uint64_t bad = 0;
 
-	for (uint32_t i = 0; i < m; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		uint64_t d = 0;
 		for (unsigned k = 0; k < w; k++)
 			d |= PLANE(k, uint64_t);
@@ -317,42 +335,54 @@ unpack64_w(uint64_t *out, const uint8_t *p, size_t stride, uint32_t m, unsigned 
 	}
 	return bad;
 }
+#undef PLANE
 
-/* Values of a 64-bit column; base + planes must not wrap. Up to 4 planes
- * go through 32-bit lanes (tmp32), twice as many per vector. */
-static inline __attribute__((always_inline)) int unpack64(uint64_t *out, uint32_t *tmp32,
-							  const struct ct_colhead *h, uint32_t n,
-							  uint32_t start, uint32_t m)
+/* Values of a 64-bit column; base + planes must not wrap past max. Up to 4
+ * planes go through 32-bit lanes (tmp32), twice as many per vector.
+ * Returns the index of the first bad value, or n. */
+uint32_t ct_col_unpack64(uint64_t *out, uint32_t *tmp32, const struct ct_colhead *h, uint32_t n,
+			 uint64_t max)
 {
-	const uint8_t *p = h->planes + start;
+	const uint8_t *p = h->planes;
 	uint64_t b = h->base;
+	uint64_t bad;
 
+	if (b > max)
+		return 0;
 	if (h->w <= 4) {
 		struct ct_colhead d = *h;
 		d.base = 0;
-		unpack32(tmp32, &d, n, start, m, UINT32_MAX, 0);
-		uint64_t bad = 0;
-		if (b > UINT64_MAX - UINT32_MAX)
-			for (uint32_t i = 0; i < m; i++)
-				bad |= b + tmp32[i] < b;
-		for (uint32_t i = 0; i < m; i++)
+		unpack32(tmp32, &d, n, UINT32_MAX, 0);
+		for (uint32_t i = 0; i < n; i++)
 			out[i] = b + tmp32[i];
-		return bad != 0;
+		if (max - b >= UINT32_MAX)
+			return n;
+		for (uint32_t i = 0; i < n; i++)
+			if (tmp32[i] > max - b)
+				return i;
+		return n;
 	}
 	switch (h->w) {
 	case 5:
-		return unpack64_w(out, p, n, m, 5, b) != 0;
+		bad = unpack64_w(out, p, n, 5, b);
+		break;
 	case 6:
-		return unpack64_w(out, p, n, m, 6, b) != 0;
+		bad = unpack64_w(out, p, n, 6, b);
+		break;
 	case 7:
-		return unpack64_w(out, p, n, m, 7, b) != 0;
+		bad = unpack64_w(out, p, n, 7, b);
+		break;
 	default:
-		return unpack64_w(out, p, n, m, 8, b) != 0;
+		bad = unpack64_w(out, p, n, 8, b);
+		break;
 	}
+	for (uint32_t i = 0; i < n && (bad || max != UINT64_MAX); i++)
+		if (out[i] < b || out[i] > max)
+			return i;
+	return n;
 }
-#undef PLANE
 
-static const uint8_t *get_proc(const uint8_t *p, const uint8_t *end, struct ct_pctx *c)
+static const uint8_t *get_task(const uint8_t *p, const uint8_t *end, struct ct_task *c)
 {
 	uint64_t v[5];
 
@@ -374,8 +404,7 @@ static const uint8_t *get_proc(const uint8_t *p, const uint8_t *end, struct ct_p
 	return p + n;
 }
 
-static const uint8_t *get_dest(const uint8_t *p, const uint8_t *end, struct ct_dest *d,
-			       const uint8_t **path)
+static const uint8_t *get_dest(const uint8_t *p, const uint8_t *end, struct ct_dest *d)
 {
 	uint64_t v[3];
 
@@ -397,7 +426,7 @@ static const uint8_t *get_dest(const uint8_t *p, const uint8_t *end, struct ct_d
 	if (n > CT_UNIX_PATH_MAX || (size_t)(end - p) < n)
 		return NULL;
 	d->path_len = (uint8_t)n;
-	*path = p;
+	d->path = n ? (const char *)p : NULL;
 	p += n;
 	uint64_t scope;
 	if (!(p = get_varint(p, end, &scope)) || scope > UINT32_MAX)
@@ -406,15 +435,15 @@ static const uint8_t *get_dest(const uint8_t *p, const uint8_t *end, struct ct_d
 	return p;
 }
 
-VEC_CLONES const char *ct_cols_open(struct ct_cols *c, struct ct_evtab *t, const uint8_t *p,
-				    size_t len, uint32_t records, uint64_t first_ts)
+const char *ct_cols_open(struct ct_cols *c, struct ct_tables *t, const uint8_t *p, size_t len,
+			 uint32_t records, uint64_t first_ts)
 {
 	const uint8_t *end = p + len;
 	uint64_t v;
 	const char *why;
 
-	c->n = c->next = c->bn = 0;
-	ct_evtab_reset(t);
+	c->n = 0;
+	ct_tables_reset(t);
 	if (!(p = get_varint(p, end, &v)))
 		return "truncated event count";
 	if (v != records || v == 0 || v > CT_CHUNK_EVENTS_MAX)
@@ -426,157 +455,48 @@ VEC_CLONES const char *ct_cols_open(struct ct_cols *c, struct ct_evtab *t, const
 	uint64_t np, nd;
 	if (!(p = get_varint(p, end, &np)) || np == 0 || np > n || np > (size_t)(end - p) / 6)
 		return "bad process table";
-	if (t->cap_proc < np) {
-		struct ct_pctx *e = realloc(t->procs, np * sizeof(*e));
+	if (t->cap_tasks < np) {
+		struct ct_task *e = realloc(t->tasks, np * sizeof(*e));
 		if (!e)
 			return "out of memory";
-		t->procs = e;
-		t->cap_proc = (uint32_t)np;
+		t->tasks = e;
+		t->cap_tasks = (uint32_t)np;
 	}
 	/* Straight into the table: an entry is at least 6 bytes, checked. */
 	for (uint64_t i = 0; i < np; i++)
-		if (!(p = get_proc(p, end, &t->procs[i])))
+		if (!(p = get_task(p, end, &t->tasks[i])))
 			return "bad process table";
-	t->nproc = (uint32_t)np;
+	t->ntasks = (uint32_t)np;
 	if (!(p = get_varint(p, end, &nd)) || nd == 0 || nd > n || nd > (size_t)(end - p) / 11)
 		return "bad destination table";
-	if (t->cap_dest < nd) {
+	if (t->cap_dests < nd) {
 		struct ct_dest *e = realloc(t->dests, nd * sizeof(*e));
 		if (!e)
 			return "out of memory";
 		t->dests = e;
-		t->cap_dest = (uint32_t)nd;
+		t->cap_dests = (uint32_t)nd;
 	}
-	for (uint64_t i = 0; i < nd; i++) {
-		struct ct_dest *e = &t->dests[i];
-		const uint8_t *path;
-		if (!(p = get_dest(p, end, e, &path)))
+	/* Paths stay where they are in the payload. */
+	for (uint64_t i = 0; i < nd; i++)
+		if (!(p = get_dest(p, end, &t->dests[i])))
 			return "bad destination table";
-		/* Paths zero-padded to 16 bytes, as ct_evtab_push_dest keeps them. */
-		size_t padded = ((size_t)e->path_len + 15) & ~(size_t)15;
-		if (t->cap_paths - t->npaths < padded) {
-			size_t cap = t->cap_paths ? t->cap_paths * 2 : 4096;
-			char *q = realloc(t->paths, cap);
-			if (!q)
-				return "out of memory";
-			t->paths = q;
-			t->cap_paths = cap;
-		}
-		e->path_off = (uint32_t)t->npaths;
-		if (padded) {
-			memset(t->paths + t->npaths + padded - 16, 0, 16);
-			memcpy(t->paths + t->npaths, path, e->path_len);
-		}
-		t->npaths += padded;
-	}
-	t->ndest = (uint32_t)nd;
+	t->ndests = (uint32_t)nd;
 	for (int k = 0; k < CT_NCOLS; k++) {
 		static const unsigned wmax[CT_NCOLS] = {8, 4, 4, 8, 4, 4, 8, 2, 2};
-		if ((why = col_head(&p, end, n, wmax[k], &c->h[k])))
+		if ((why = ct_col_head(&p, end, n, wmax[k], &c->h[k])))
 			return why;
 	}
 	c->pid_min = UINT32_MAX;
 	c->pid_max = 0;
-	for (uint32_t i = 0; i < t->nproc; i++) {
-		int64_t pid = t->procs[i].pid;
+	for (uint32_t i = 0; i < t->ntasks; i++) {
+		int64_t pid = t->tasks[i].pid;
 		c->pid_min = pid < c->pid_min ? pid : c->pid_min;
 		c->pid_max = pid > c->pid_max ? pid : c->pid_max;
 	}
-
-	/* flags whole (the saddr bytes depend on them), the rest block by
-	 * block as events are read. */
-	if (c->flags_cap < n) {
-		uint16_t *f = realloc(c->flags, (size_t)n * sizeof(*f));
-		if (!f)
-			return "out of memory";
-		c->flags = f;
-		c->flags_cap = n;
-	}
-	if (unpack16(c->flags, &c->h[CT_COL_FLAGS], n, 0, n))
-		return "bad flags";
-	/* saddr bytes: exactly those of the events with CT_EV_SADDR. */
-	size_t need = 0;
-	uint16_t any = 0;
-	for (uint32_t i = 0; i < n; i++) /* vectorised: most chunks have none */
-		any |= c->flags[i];
-	for (uint32_t i = 0; (any & CT_EV_SADDR) && i < n; i++) {
-		if (!(c->flags[i] & CT_EV_SADDR))
-			continue;
-		uint32_t di;
-		if (unpack32(&di, &c->h[CT_COL_DEST], n, i, 1, (uint32_t)nd - 1, 0))
-			return "destination index out of range";
-		need += addr_len(t->dests[di].family);
-	}
-	if (need != (size_t)(end - p))
-		return "bad saddr bytes";
 	c->saddr = p;
+	c->saddr_len = (size_t)(end - p);
 	c->n = n;
-	c->ts = first_ts;
-	return NULL;
-}
-
-/*
- * Times of events s .. s + m - 1 (m <= CT_COL_BLOCK) into out, and c->ts
- * to the last. ts is stored as deltas from the previous event, the first
- * from first_ts. When the deltas fit 32 bits and m of the largest cannot
- * carry the sum past 2^64, the running sum goes straight from the planes
- * without a check per event.
- */
-static inline __attribute__((always_inline)) const char *ts_run(struct ct_cols *c, uint32_t s,
-								uint32_t m, uint64_t *out)
-{
-	const struct ct_colhead *th = &c->h[CT_COL_TS];
-	uint32_t n = c->n;
-	uint64_t ts = c->ts, step, total, bad = 0;
-	if (th->w <= 4 && !__builtin_add_overflow(th->base, (uint64_t)UINT32_MAX, &step) &&
-	    !__builtin_mul_overflow(step, (uint64_t)m, &total) &&
-	    !__builtin_add_overflow(ts, total, &total)) {
-		struct ct_colhead d = *th;
-		d.base = 0;
-		unpack32(c->b_tmp32, &d, n, s, m, UINT32_MAX, 0);
-		for (uint32_t i = 0; i < m; i++) {
-			ts += th->base + c->b_tmp32[i];
-			out[i] = ts;
-		}
-	} else {
-		if (unpack64(out, c->b_tmp32, th, n, s, m))
-			return "bad timestamps";
-		for (uint32_t i = 0; i < m; i++) {
-			uint64_t next = ts + out[i];
-			bad |= (uint64_t)(next < ts);
-			out[i] = ts = next;
-		}
-		if (bad)
-			return "bad timestamps";
-	}
-	c->ts = ts;
-	return NULL;
-}
-
-/* tid - pid of events s .. s + m - 1 into c->b_tdelta, kept mod 2^32 once
- * tid = pid + it is known to be in 0 .. UINT32_MAX: checked against the
- * table's smallest and largest pid, and event by event (pidx: the events'
- * process indexes) only when that is not enough. */
-static inline __attribute__((always_inline)) const char *
-tid_run(struct ct_cols *c, const struct ct_evtab *t, uint32_t s, uint32_t m, const uint32_t *pidx)
-{
-	if (unpack64(c->b_tmp, c->b_tmp32, &c->h[CT_COL_TID], c->n, s, m))
-		return "bad tid";
-	int64_t omin = INT64_MAX, omax = INT64_MIN;
-	for (uint32_t i = 0; i < m; i++) {
-		int64_t off = unzigzag(c->b_tmp[i]);
-		omin = off < omin ? off : omin;
-		omax = off > omax ? off : omax;
-		c->b_tdelta[i] = (uint32_t)off;
-	}
-	if (omin < -c->pid_min || omax > (int64_t)UINT32_MAX - c->pid_max) {
-		for (uint32_t i = 0; i < m; i++) {
-			int64_t off = unzigzag(c->b_tmp[i]);
-			int64_t pid = t->procs[pidx[i]].pid;
-			if (off < -pid || off > (int64_t)UINT32_MAX - pid)
-				return "bad tid";
-		}
-	}
+	c->first_ts = first_ts;
 	return NULL;
 }
 
@@ -592,83 +512,162 @@ static int head_fits(const struct ct_colhead *h, uint64_t max)
 	return h->base <= max && head_span(h) <= max - h->base;
 }
 
-VEC_CLONES const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t)
+/* Times from their deltas (the first from first_ts); the first event whose
+ * running sum wraps, or n. When the deltas fit 32 bits and n of the
+ * largest cannot carry the sum past 2^64, the sum goes straight from the
+ * planes without a check per event. */
+static uint32_t ts_decode(const struct ct_cols *c, uint64_t *out, uint32_t *tmp32)
 {
-	uint32_t n = c->n, s = c->next, m = n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK;
-	const char *why;
+	const struct ct_colhead *th = &c->h[CT_COLP_TS];
+	uint32_t n = c->n;
+	uint64_t ts = c->first_ts, step, total;
 
-	if ((why = ts_run(c, s, m, c->b_ts)))
-		return why;
-	if (unpack32(c->b_pidx, &c->h[CT_COL_PROC], n, s, m, t->nproc - 1, 0))
-		return "process index out of range";
-	if (unpack32(c->b_didx, &c->h[CT_COL_DEST], n, s, m, t->ndest - 1, 0))
-		return "destination index out of range";
-	if ((why = tid_run(c, t, s, m, c->b_pidx)))
-		return why;
-	if (unpack32((uint32_t *)c->b_sockfd, &c->h[CT_COL_SOCKFD], n, s, m, UINT32_MAX, 1))
-		return "bad sockfd";
-	if (unpack32((uint32_t *)c->b_ret, &c->h[CT_COL_RET], n, s, m, UINT32_MAX, 1))
-		return "bad return value";
-	if (unpack64(c->b_latency, c->b_tmp32, &c->h[CT_COL_LATENCY], n, s, m))
-		return "bad latency";
-	if (unpack16(c->b_sport, &c->h[CT_COL_SPORT], n, s, m))
-		return "bad sport";
-	c->next = s + m;
-	c->bn = m;
-	return NULL;
+	if (th->w <= 4 && !__builtin_add_overflow(th->base, (uint64_t)UINT32_MAX, &step) &&
+	    !__builtin_mul_overflow(step, (uint64_t)n, &total) &&
+	    !__builtin_add_overflow(ts, total, &total)) {
+		struct ct_colhead d = *th;
+		d.base = 0;
+		unpack32(tmp32, &d, n, UINT32_MAX, 0);
+		for (uint32_t i = 0; i < n; i++) {
+			ts += th->base + tmp32[i];
+			out[i] = ts;
+		}
+		return n;
+	}
+	uint32_t ok = ct_col_unpack64(out, tmp32, th, n, UINT64_MAX);
+	for (uint32_t i = 0; i < ok; i++) {
+		uint64_t next = ts + out[i];
+		if (next < ts)
+			return i;
+		out[i] = ts = next;
+	}
+	return ok;
 }
 
-/* ct_cols_batch's checks and decoding; the wrapper puts the cursor back
- * when one fails. */
-static inline __attribute__((always_inline)) const char *cols_batch(struct ct_cols *c,
-								    const struct ct_evtab *t,
-								    uint64_t *ts, uint32_t *pidx,
-								    uint32_t *didx, int32_t *ret)
+/* tid = pid + zigzag'd offset must lie in 0 .. UINT32_MAX: checked against
+ * the table's smallest and largest pid, and event by event only when that
+ * is not enough. out may be NULL (checked, not kept). */
+static uint32_t tid_decode(const struct ct_cols *c, const struct ct_tables *t,
+			   const uint32_t *task, uint32_t m, uint32_t *out, uint64_t *tmp64,
+			   uint32_t *tmp32)
 {
+	const struct ct_colhead *th = &c->h[CT_COLP_TID];
 	uint32_t n = c->n;
-	const char *why;
-
-	for (uint32_t s = 0; s < n; s += CT_COL_BLOCK)
-		if ((why = ts_run(c, s, n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK, ts + s)))
-			return why;
-	if (unpack32(pidx, &c->h[CT_COL_PROC], n, 0, n, t->nproc - 1, 0))
-		return "process index out of range";
-	if (unpack32(didx, &c->h[CT_COL_DEST], n, 0, n, t->ndest - 1, 0))
-		return "destination index out of range";
-	if (unpack32((uint32_t *)ret, &c->h[CT_COL_RET], n, 0, n, UINT32_MAX, 1))
-		return "bad return value";
-	/* The columns left out are checked as ct_cols_block checks them:
-	 * from their heads when the planes leave no room for a bad value (the
-	 * usual case), tid event by event otherwise, and the rest by the
-	 * caller's going block by block. */
-	if (!head_fits(&c->h[CT_COL_SOCKFD], UINT32_MAX) ||
-	    !head_fits(&c->h[CT_COL_LATENCY], UINT64_MAX) ||
-	    !head_fits(&c->h[CT_COL_SPORT], UINT16_MAX))
-		return "check block by block";
-	const struct ct_colhead *th = &c->h[CT_COL_TID];
 	uint64_t hi = th->base + head_span(th);
 	/* unzigzag(v) for v <= hi lies in -(hi + 1) / 2 .. hi / 2 */
-	if (!head_fits(th, UINT64_MAX) || hi >= (1ULL << 40) ||
-	    (int64_t)(hi + 1) / 2 > c->pid_min ||
-	    (int64_t)(hi / 2) > (int64_t)UINT32_MAX - c->pid_max)
-		for (uint32_t s = 0; s < n; s += CT_COL_BLOCK)
-			if ((why = tid_run(c, t, s, n - s < CT_COL_BLOCK ? n - s : CT_COL_BLOCK,
-					   pidx + s)))
-				return why;
-	return NULL;
+	int by_head = head_fits(th, UINT64_MAX) && hi < (1ULL << 40) &&
+		      (int64_t)(hi + 1) / 2 <= c->pid_min &&
+		      (int64_t)(hi / 2) <= (int64_t)UINT32_MAX - c->pid_max;
+	if (by_head && !out)
+		return n;
+	uint32_t ok = ct_col_unpack64(tmp64, tmp32, th, n, UINT64_MAX);
+	if (ok > m)
+		ok = m; /* events past m have no valid process index */
+	int64_t omin = INT64_MAX, omax = INT64_MIN;
+	for (uint32_t i = 0; i < ok; i++) {
+		int64_t off = unzigzag(tmp64[i]);
+		omin = off < omin ? off : omin;
+		omax = off > omax ? off : omax;
+		if (out)
+			out[i] = t->tasks[task[i]].pid + (uint32_t)off;
+	}
+	if (omin < -c->pid_min || omax > (int64_t)UINT32_MAX - c->pid_max) {
+		for (uint32_t i = 0; i < ok; i++) {
+			int64_t off = unzigzag(tmp64[i]);
+			int64_t pid = t->tasks[task[i]].pid;
+			if (off < -pid || off > (int64_t)UINT32_MAX - pid)
+				return i;
+		}
+	}
+	return ok;
 }
 
-VEC_CLONES const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t, uint64_t *ts,
-				     uint32_t *pidx, uint32_t *didx, int32_t *ret)
+static inline uint32_t min_u32(uint32_t a, uint32_t b)
 {
-	uint64_t ts0 = c->ts;
-	const char *why = cols_batch(c, t, ts, pidx, didx, ret);
+	return a < b ? a : b;
+}
 
-	if (why) {
-		c->ts = ts0; /* as opened: block by block from the start */
-		return why;
+VEC_CLONES uint32_t ct_cols_decode(const struct ct_cols *c, const struct ct_tables *t,
+				   uint32_t want, struct ct_colbuf *o, const char **why)
+{
+	uint32_t n = c->n, ok = n, k;
+	const char *bad = NULL;
+
+	if (want & CT_COL_RESULT_NS)
+		want |= CT_COL_RESULT | CT_COL_LATENCY;
+	if (want & CT_COL_RESULT)
+		want |= CT_COL_RET;
+/* The first failing check sets why; every later one only lowers ok. */
+#define FAIL_AT(k, msg)                                                                            \
+	do {                                                                                       \
+		if ((k) < ok) {                                                                    \
+			ok = (k);                                                                  \
+			bad = (msg);                                                               \
+		}                                                                                  \
+	} while (0)
+	if ((k = ts_decode(c, o->ts, o->tmp32)) < n)
+		FAIL_AT(k, "bad timestamps");
+	if ((k = unpack32(o->task, &c->h[CT_COLP_TASK], n, t->ntasks - 1, 0)) < n)
+		FAIL_AT(k, "process index out of range");
+	if ((k = unpack32(o->dest, &c->h[CT_COLP_DEST], n, t->ndests - 1, 0)) < n)
+		FAIL_AT(k, "destination index out of range");
+	if ((k = unpack16(o->flags, &c->h[CT_COLP_FLAGS], n)) < n)
+		FAIL_AT(k, "bad flags");
+	/* The saddr bytes are those of the events with CT_EV_SADDR, exactly:
+	 * checked whole (the chunk is malformed, not cut, when they differ;
+	 * after a bad index they cannot be told apart, and none are read). */
+	uint16_t any = 0;
+	for (uint32_t i = 0; i < n; i++) /* vectorised: most chunks have none */
+		any |= o->flags[i];
+	size_t need = 0;
+	for (uint32_t i = 0; (any & CT_EV_SADDR) && i < ok; i++)
+		if (o->flags[i] & CT_EV_SADDR)
+			need += addr_len(t->dests[o->dest[i]].family);
+	if (ok == n && need != c->saddr_len) {
+		*why = "bad saddr bytes";
+		return 0;
 	}
-	c->next = c->n;
-	c->bn = 0;
-	return NULL;
+	if (ok < n)
+		any &= (uint16_t)~CT_EV_SADDR;
+
+	if ((k = tid_decode(c, t, o->task, ok, want & CT_COL_TID ? o->tid : NULL, o->tmp64,
+			    o->tmp32)) < ok)
+		FAIL_AT(k, "bad tid");
+	/* The other columns: decoded when read, else checked from their heads
+	 * when the planes leave no room for a bad value (the usual case), else
+	 * decoded into scratch to find the bad one. */
+	if ((want & CT_COL_SOCKFD) || !head_fits(&c->h[CT_COLP_SOCKFD], UINT32_MAX))
+		if ((k = unpack32(want & CT_COL_SOCKFD ? (uint32_t *)o->sockfd : o->tmp32,
+				  &c->h[CT_COLP_SOCKFD], n, UINT32_MAX, 1)) < n)
+			FAIL_AT(k, "bad sockfd");
+	if ((want & CT_COL_RET) || !head_fits(&c->h[CT_COLP_RET], UINT32_MAX))
+		if ((k = unpack32(want & CT_COL_RET ? (uint32_t *)o->ret : o->tmp32,
+				  &c->h[CT_COLP_RET], n, UINT32_MAX, 1)) < n)
+			FAIL_AT(k, "bad return value");
+	if ((want & CT_COL_LATENCY) || !head_fits(&c->h[CT_COLP_LATENCY], UINT64_MAX))
+		if ((k = ct_col_unpack64(want & CT_COL_LATENCY ? o->latency : o->tmp64, o->tmp32,
+					 &c->h[CT_COLP_LATENCY], n, UINT64_MAX)) < n)
+			FAIL_AT(k, "bad latency");
+	if ((want & CT_COL_LOCAL) || !head_fits(&c->h[CT_COLP_SPORT], UINT16_MAX))
+		if ((k = unpack16(want & CT_COL_LOCAL ? o->sport : (uint16_t *)o->tmp32,
+				  &c->h[CT_COLP_SPORT], n)) < n)
+			FAIL_AT(k, "bad sport");
+	if (want & CT_COL_LOCAL) {
+		const uint8_t *s = c->saddr;
+		memset(o->saddr, 0, (size_t)n * sizeof(*o->saddr));
+		for (uint32_t i = 0; (any & CT_EV_SADDR) && i < ok; i++) {
+			if (!(o->flags[i] & CT_EV_SADDR))
+				continue;
+			size_t a = addr_len(t->dests[o->dest[i]].family);
+			memcpy(o->saddr[i], s, a);
+			s += a;
+		}
+	}
+#undef FAIL_AT
+	if (ok < n) {
+		*why = bad;
+		return ok / CT_COL_BLOCK * CT_COL_BLOCK;
+	}
+	*why = NULL;
+	return n;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ct_internal.h: what the writer, reader and summary code of format/ share.
- * The byte layouts named here are specified in format/FORMAT.md.
+ * ct_internal.h: what the writer, reader and codecs of format/ share. The
+ * byte layouts named here are specified in format/FORMAT.md.
  */
 #ifndef CONNTRAIL_CT_INTERNAL_H
 #define CONNTRAIL_CT_INTERNAL_H
@@ -54,43 +54,21 @@ enum ct_hdr_key {
 #define CT_INDEX_HEAD 40
 #define CT_INDEX_ENTRY 56
 
-/* Record heads inside a chunk payload: varint, low bit 0 = event with the
- * change mask in the other bits; low bit 1 = (type << 1) | 1, then varint
- * length and that many bytes. Mask bits, most often set first so a common
- * event's head fits one byte: */
-enum ct_field_bit {
-	CT_F_PROC_REF = 1u << 0, /* process context from the chunk's table */
-	CT_F_DEST_REF = 1u << 1, /* destination from the chunk's table */
-	CT_F_TID = 1u << 2,	 /* tid - pid changed */
-	CT_F_SOCKFD = 1u << 3,
-	CT_F_RET = 1u << 4,
-	CT_F_LATENCY = 1u << 5,
-	CT_F_FLAGS = 1u << 6,
-	CT_F_PID = 1u << 7,
-	CT_F_COMM = 1u << 8,
-	CT_F_PPID = 1u << 9,
-	CT_F_UID = 1u << 10,
-	CT_F_GID = 1u << 11,
-	CT_F_CGROUP = 1u << 12,
-	CT_F_FTP = 1u << 13, /* family, type, proto */
-	CT_F_DADDR = 1u << 14,
-	CT_F_DPORT = 1u << 15,
-	CT_F_PATH = 1u << 16,
-	CT_F_SCOPE = 1u << 17,
-	CT_F_SADDR = 1u << 18, /* sport + saddr */
-	CT_F_ALL = (1u << 19) - 1,
-};
-#define CT_F_PROC (CT_F_PID | CT_F_COMM | CT_F_PPID | CT_F_UID | CT_F_GID | CT_F_CGROUP)
-#define CT_F_DEST (CT_F_FTP | CT_F_DADDR | CT_F_DPORT | CT_F_PATH | CT_F_SCOPE)
-#define CT_TAB_MAX 65536u /* entries per table per chunk */
-
-/* Summary (Bloom filter) layout: u8 type (1), u8 k, u8 log2 bits, u8 0,
- * then 2^log2 bits. */
+/* Summary (Bloom filter) layout: u8 type (1), u8 k, u8 log2 bits, u8 key
+ * set (CT_SUM_KEYS_*), then 2^log2 bits. */
 #define CT_SUM_BLOOM 1
 #define CT_SUM_HEAD 4
+#define CT_SUM_KEYS_RESULT 1 /* the keys include CT_KEY_RESULT (2.1 on) */
 #define CT_BLOOM_K 7
 #define CT_BLOOM_MIN_LOG2 6
 #define CT_BLOOM_MAX_LOG2 20
+
+/* Most events in one chunk: the writer's bound, and the reader's, which
+ * cannot trust the payload size (columns of width 0 take no bytes). */
+#define CT_CHUNK_EVENTS_MAX 131072u
+/* Events are checked this many at a time: a bad value ends its chunk, and
+ * the events of the blocks before it are kept. */
+#define CT_COL_BLOCK 512
 
 static inline void put_le16(uint8_t *p, uint16_t v)
 {
@@ -186,6 +164,13 @@ void ct_codec_free(enum ct_compress c, void *ctx, int decompress);
 uint64_t ct_codec_max_ratio(enum ct_compress c);
 const char *ct_codec_name(int c);
 
+static inline size_t addr_len(uint16_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+/* ---------------------------------------------------------------- summary */
+
 /* Summary builder: collects distinct key hashes of one chunk. */
 struct ct_sumbuild {
 	uint64_t *set; /* open addressing, 0 = empty */
@@ -193,82 +178,74 @@ struct ct_sumbuild {
 };
 uint64_t ct_key_hash(enum ct_key key, const void *val, size_t len);
 int ct_sum_add(struct ct_sumbuild *sb, uint64_t h);
+/* The keys of a process context, of a destination, of a final outcome. */
+int ct_sum_add_task(struct ct_sumbuild *sb, const struct ct_task *t);
+int ct_sum_add_dest(struct ct_sumbuild *sb, const struct ct_dest *d);
+int ct_sum_add_result(struct ct_sumbuild *sb, int32_t key);
 /* Append the Bloom filter over the collected keys to out; clears sb. seq
  * (the chunk's) salts the bit positions. */
 int ct_sum_finish(struct ct_sumbuild *sb, uint32_t seq, struct ct_bytes *out);
 void ct_sum_free(struct ct_sumbuild *sb);
-/* Add every key of ev whose field bit is in mask. */
-int ct_sum_add_event(struct ct_sumbuild *sb, const struct ct_event *ev, uint32_t mask);
 
-/* Event codec. A chunk's encoder and decoder both keep the previous event
- * and two tables (process contexts, destinations) that grow the same way on
- * both sides: an event whose process or destination changed to one not yet
- * in the table spells the fields out and appends it; later ones refer to it. */
-struct ct_pctx {
-	uint64_t cgroup_id;
-	uint32_t pid, ppid, uid, gid;
-	char comm[CT_COMM_LEN];
-};
-/* Compact: the path bytes live in the table's arena (most have none). */
-struct ct_dest {
-	uint8_t daddr[16];
-	uint32_t scope_id;
-	uint16_t family, type, proto, dport;
-	uint8_t path_len;
-	uint8_t _pad[3];
-	uint32_t path_off; /* into ct_evtab.paths; not part of the key */
-};
-struct ct_evtab {
-	struct ct_pctx *procs;
+/* ---------------------------------------------------------------- tables */
+
+/* A chunk's process contexts and destinations. The encoder interns them
+ * (hash index, paths in its own area); the decoders fill them, paths
+ * pointing into the decoded payload or into paths. */
+struct ct_tables {
+	struct ct_task *tasks;
 	struct ct_dest *dests;
-	uint32_t nproc, cap_proc, ndest, cap_dest;
-	char *paths;
+	uint32_t ntasks, cap_tasks, ndests, cap_dests;
+	char *paths; /* interned paths, each padded to 16 bytes */
 	size_t npaths, cap_paths;
-	uint32_t *phash, *dhash; /* encoder only: index + 1, 0 empty */
-	uint32_t phcap, dhcap;
-	/* Decoder only: index of the entry equal to the decoded state's
-	 * process context / destination, UINT32_MAX when none (chunk start,
-	 * full table). */
-	uint32_t cur_proc, cur_dest;
+	uint32_t *thash, *dhash; /* intern index: entry + 1, 0 empty */
+	uint32_t thcap, dhcap;
+	uint32_t *path_off; /* interned dests: their path's offset in paths */
+	uint32_t cap_path_off;
 };
-void ct_evtab_reset(struct ct_evtab *t);
-void ct_evtab_free(struct ct_evtab *t);
+void ct_tables_reset(struct ct_tables *t);
+void ct_tables_free(struct ct_tables *t);
+/* Index of the entry equal to x, appended when new (*added set); -1 out of
+ * memory. An interned dest's path points into t->paths only after
+ * ct_tables_fix_paths (the area moves while it grows). */
+long ct_tables_intern_task(struct ct_tables *t, const struct ct_task *x, int *added);
+long ct_tables_intern_dest(struct ct_tables *t, const struct ct_dest *x, int *added);
+void ct_tables_fix_paths(struct ct_tables *t);
+/* Bytes a task and a dest entry may differ in: what interning compares. */
+void ct_task_normalise(struct ct_task *t);
+void ct_dest_normalise(struct ct_dest *d);
 
-/* Append to a table (the 1.x row decoder); a full table (CT_TAB_MAX) takes
- * nothing. -1 on allocation failure. */
-int ct_evtab_push_proc(struct ct_evtab *t, const struct ct_pctx *c);
-int ct_evtab_push_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path);
-/* The same with another bound (format 2.0 tables hold up to one entry per
- * event). */
-int ct_evtab_push_proc_max(struct ct_evtab *t, const struct ct_pctx *c, uint32_t max);
-int ct_evtab_push_dest_max(struct ct_evtab *t, const struct ct_dest *d, const char *path,
-			   uint32_t max);
-/* Encoder: index of the entry equal to c (d + path), appended when new
- * (*added set); -1 on allocation failure. No bound but memory. */
-long ct_evtab_intern_proc(struct ct_evtab *t, const struct ct_pctx *c, int *added);
-long ct_evtab_intern_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path,
-			  int *added);
-/* Zero the bytes the format does not keep (address tails, path tail,
- * saddr and sport without CT_EV_SADDR...). */
-void ct_event_normalise(struct ct_event *ev);
+/* -------------------------------------------------- decoded event columns */
+
+/* Columns of one chunk's events as the reader decodes them (n each). */
+struct ct_colbuf {
+	uint32_t cap;
+	uint64_t *ts;
+	uint32_t *task, *dest, *tid;
+	uint16_t *flags, *sport;
+	int32_t *sockfd, *ret, *result;
+	uint64_t *latency, *result_ns, *closed_ns, *tx, *rx;
+	uint8_t (*saddr)[16];
+	/* scratch for checking columns the caller does not read */
+	uint64_t *tmp64;
+	uint32_t *tmp32;
+};
+int ct_colbuf_reserve(struct ct_colbuf *c, uint32_t n);
+void ct_colbuf_free(struct ct_colbuf *c);
 
 /* ------------------------------------------------ format 2.0 event chunks */
 
-/* Most events in one chunk: the writer's bound, and the reader's, which
- * cannot trust the payload size (columns of width 0 take no bytes). */
-#define CT_CHUNK_EVENTS_MAX 131072u
-
 /* Columns of an event chunk's payload, in their order (FORMAT.md). */
 enum ct_col {
-	CT_COL_TS,	/* delta from the previous event's ts */
-	CT_COL_PROC,	/* index into the process table */
-	CT_COL_DEST,	/* index into the destination table */
-	CT_COL_TID,	/* zigzag(tid - pid) */
-	CT_COL_SOCKFD,	/* zigzag */
-	CT_COL_RET,	/* zigzag */
-	CT_COL_LATENCY, /* latency_ns */
-	CT_COL_FLAGS,
-	CT_COL_SPORT,
+	CT_COLP_TS,	 /* delta from the previous event's ts */
+	CT_COLP_TASK,	 /* index into the process table */
+	CT_COLP_DEST,	 /* index into the destination table */
+	CT_COLP_TID,	 /* zigzag(tid - pid) */
+	CT_COLP_SOCKFD,	 /* zigzag */
+	CT_COLP_RET,	 /* zigzag */
+	CT_COLP_LATENCY, /* latency_ns */
+	CT_COLP_FLAGS,
+	CT_COLP_SPORT,
 	CT_NCOLS,
 };
 
@@ -279,276 +256,86 @@ struct ct_colhead {
 	const uint8_t *planes;
 };
 
-/* Events are decoded this many at a time, so the decoded values are still
- * in the L1 cache when the reader copies them into events. */
-#define CT_COL_BLOCK 512
-
-/* A chunk's columns (reader side). Events next - bn .. next - 1 are
- * decoded in the b_ arrays; flags are decoded whole at open. */
+/* An opened 2.0 event payload: its tables are loaded, its columns not yet. */
 struct ct_cols {
-	uint32_t n, next, bn;
-	uint64_t ts; /* of event next - 1 (first_ts before the first) */
+	uint32_t n;
+	uint64_t first_ts;
 	struct ct_colhead h[CT_NCOLS];
 	int64_t pid_min, pid_max; /* over the process table */
-	uint16_t *flags;
-	uint32_t flags_cap;
-	const uint8_t *saddr; /* the saddr bytes, in the payload */
-	uint64_t b_ts[CT_COL_BLOCK], b_latency[CT_COL_BLOCK], b_tmp[CT_COL_BLOCK];
-	uint32_t b_pidx[CT_COL_BLOCK], b_didx[CT_COL_BLOCK];
-	uint32_t b_tdelta[CT_COL_BLOCK]; /* tid - pid, mod 2^32 */
-	int32_t b_sockfd[CT_COL_BLOCK], b_ret[CT_COL_BLOCK];
-	uint16_t b_sport[CT_COL_BLOCK];
-	uint32_t b_tmp32[CT_COL_BLOCK];
+	const uint8_t *saddr;	  /* the saddr bytes, in the payload */
+	size_t saddr_len;
 };
-/* Check a 2.0 event payload (tables, column heads and sizes, flags, saddr
- * bytes) and load its tables into t (reset first). NULL, or why it is
+/* Check a 2.0 event payload's tables and column heads and sizes, and load
+ * its tables into t (their paths point into p). NULL, or why it is
  * malformed. */
-const char *ct_cols_open(struct ct_cols *c, struct ct_evtab *t, const uint8_t *p, size_t len,
+const char *ct_cols_open(struct ct_cols *c, struct ct_tables *t, const uint8_t *p, size_t len,
 			 uint32_t records, uint64_t first_ts);
-/* Decode and check the next block of events (c->next < c->n). */
-const char *ct_cols_block(struct ct_cols *c, const struct ct_evtab *t);
-/* All events of a just-opened chunk at once, only the columns a batch
- * hands out (ts, process and destination index, ret), every column checked
- * as ct_cols_block checks it (the others mostly from their heads). On
- * error c is left as opened, for the caller to go block by block, which
- * finds the same fault, or none. */
-const char *ct_cols_batch(struct ct_cols *c, const struct ct_evtab *t, uint64_t *ts, uint32_t *pidx,
-			  uint32_t *didx, int32_t *ret);
-void ct_cols_free(struct ct_cols *c);
+/* Decode the columns the caller reads (CT_COL_* in want; ts, task, dest
+ * and flags always) into out, and check every column, read or not. Returns
+ * the number of events that passed (n, or fewer: then the chunk is
+ * damaged from that block on and *why says why). */
+uint32_t ct_cols_decode(const struct ct_cols *c, const struct ct_tables *t, uint32_t want,
+			struct ct_colbuf *out, const char **why);
 
-/* Encode n events (evs[order[k]], sorted by ts) as a 2.0 event payload
- * appended to out; adds each table entry's summary keys to sb. scratch is
- * the caller's, reused between chunks. */
-int ct_cols_encode(struct ct_evtab *t, struct ct_sumbuild *sb, const struct ct_event *evs,
-		   const uint32_t *order, uint32_t n, struct ct_bytes *scratch,
+/* What the encoder stores of one event (the writer's copy of ct_event,
+ * task and dest by value, the path in the writer's area). */
+struct ct_wevent {
+	uint64_t ts_ns, latency_ns;
+	struct ct_task task;
+	struct ct_dest dest; /* dest.path: NULL, path bytes at path_off */
+	uint32_t path_off;
+	uint32_t tid;
+	int32_t sockfd, ret;
+	uint16_t sport, flags;
+	uint8_t saddr[16];
+};
+/* Encode n events (evs[order[k]], sorted by ts; paths in the writer's area)
+ * as a 2.0 event payload appended to out; adds each table entry's summary
+ * keys to sb. scratch is the caller's, reused between chunks. */
+int ct_cols_encode(struct ct_tables *t, struct ct_sumbuild *sb, const struct ct_wevent *evs,
+		   const char *paths, const uint32_t *order, uint32_t n, struct ct_bytes *scratch,
 		   struct ct_bytes *out);
 
-/* ------------------------------------------------------------ decoding */
-/* Inline here so the reader's per-event path has no call to make. */
+/* Shared with the outcome codec: a column as byte planes of value - base. */
+int ct_put_column(struct ct_bytes *out, const uint64_t *v, uint32_t n);
+const char *ct_col_head(const uint8_t **pp, const uint8_t *end, uint32_t n, unsigned wmax,
+			struct ct_colhead *h);
+/* Values of a column into out; the index of the first value past max, or n. */
+uint32_t ct_col_unpack64(uint64_t *out, uint32_t *tmp32, const struct ct_colhead *h, uint32_t n,
+			 uint64_t max);
 
-static inline size_t addr_len(uint16_t family)
-{
-	return family == AF_INET ? 4 : 16;
-}
+/* ---------------------------------------------------- outcome chunks (2.1) */
 
-static inline void pctx_of(struct ct_pctx *c, const struct ct_event *ev)
-{
-	memset(c, 0, sizeof(*c));
-	c->cgroup_id = ev->cgroup_id;
-	c->pid = ev->pid;
-	c->ppid = ev->ppid;
-	c->uid = ev->uid;
-	c->gid = ev->gid;
-	memcpy(c->comm, ev->comm, CT_COMM_LEN);
-}
+/* One outcome record as stored: the attempt is event position index of
+ * event chunk seq (and ts_ns, tid for checking and for streams). */
+struct ct_oc_rec {
+	uint32_t seq, index;
+	uint64_t ts_ns;
+	uint32_t tid, flags;
+	int32_t result;
+	uint32_t _pad;
+	uint64_t result_ns, closed_ns, tx_bytes, rx_bytes;
+};
+/* Encode n records, sorted by (seq, index), appended to out; first_ts is
+ * the chunk header's (the smallest ts of the records). */
+int ct_oc_encode(const struct ct_oc_rec *r, uint32_t n, uint64_t first_ts, struct ct_bytes *scratch,
+		 struct ct_bytes *out);
+/* Decode an outcome payload of `records` records into *out (grown as
+ * needed). NULL, or why it is malformed. */
+const char *ct_oc_decode(const uint8_t *p, size_t len, uint32_t records, uint64_t first_ts,
+			 struct ct_oc_rec **out, uint32_t *cap);
 
-/* The reverse: an event takes a table's process context. */
-static inline void event_set_pctx(struct ct_event *ev, const struct ct_pctx *c)
-{
-	ev->cgroup_id = c->cgroup_id;
-	ev->pid = c->pid;
-	ev->ppid = c->ppid;
-	ev->uid = c->uid;
-	ev->gid = c->gid;
-	memcpy(ev->comm, c->comm, CT_COMM_LEN);
-}
+/* ------------------------------------------------- format 1.x event chunks */
 
-static inline void dest_of(struct ct_dest *d, const struct ct_event *ev)
-{
-	memset(d, 0, sizeof(*d));
-	d->scope_id = ev->scope_id;
-	d->family = ev->family;
-	d->type = ev->type;
-	d->proto = ev->proto;
-	d->dport = ev->dport;
-	d->path_len = ev->path_len;
-	memcpy(d->daddr, ev->daddr, 16);
-}
-
-#define GETV(dst)                                                                                  \
-	do {                                                                                       \
-		uint64_t v_;                                                                       \
-		p = get_varint(p, end, &v_);                                                       \
-		if (!p)                                                                            \
-			return NULL;                                                               \
-		dst = v_;                                                                          \
-	} while (0)
-
-/* Values wider than their field are malformed, not silently truncated. */
-#define GETV_MAX(dst, max)                                                                         \
-	do {                                                                                       \
-		uint64_t w_;                                                                       \
-		GETV(w_);                                                                          \
-		if (w_ > (max))                                                                    \
-			return NULL;                                                               \
-		dst = w_;                                                                          \
-	} while (0)
-
-#define GETZ32(dst)                                                                                \
-	do {                                                                                       \
-		uint64_t w_;                                                                       \
-		GETV(w_);                                                                          \
-		int64_t s_ = unzigzag(w_);                                                         \
-		if (s_ < INT32_MIN || s_ > INT32_MAX)                                              \
-			return NULL;                                                               \
-		dst = (int32_t)s_;                                                                 \
-	} while (0)
-
-static inline void set_path(struct ct_event *st, const void *src, size_t n)
-{
-	if (n)
-		memcpy(st->path, src, n);
-	if (n < st->path_len)
-		memset(st->path + n, 0, st->path_len - n);
-	st->path_len = (uint8_t)n;
-}
-
-static inline void set_family(struct ct_event *st, uint16_t fam)
-{
-	/* Keep the "IPv4 tail is zero" invariant across family changes. */
-	if (fam == AF_INET && st->family != AF_INET) {
-		memset(st->daddr + 4, 0, 12);
-		memset(st->saddr + 4, 0, 12);
-	}
-	st->family = fam;
-}
-
-/* Apply the fields of mask to st in place. NULL on malformed input. */
-static inline const uint8_t *ct_event_decode(struct ct_evtab *t, const uint8_t *p,
-					     const uint8_t *end, struct ct_event *st, uint32_t m)
-{
-	int64_t tid_off = (int64_t)st->tid - st->pid;
-
-	if (m & CT_F_PROC_REF) {
-		uint64_t i;
-		GETV(i);
-		if (i >= t->nproc || (m & CT_F_PROC))
-			return NULL;
-		t->cur_proc = (uint32_t)i;
-		event_set_pctx(st, &t->procs[i]);
-	}
-	/* Spelled-out process fields are rare: one branch skips them all. */
-	if (m & CT_F_PROC) {
-		if (m & CT_F_PID)
-			GETV_MAX(st->pid, UINT32_MAX);
-		if (m & CT_F_PPID)
-			GETV_MAX(st->ppid, UINT32_MAX);
-		if (m & CT_F_UID)
-			GETV_MAX(st->uid, UINT32_MAX);
-		if (m & CT_F_GID)
-			GETV_MAX(st->gid, UINT32_MAX);
-		if (m & CT_F_CGROUP)
-			GETV(st->cgroup_id);
-		if (m & CT_F_COMM) {
-			if (p >= end || *p > CT_COMM_LEN || (size_t)(end - p - 1) < *p)
-				return NULL;
-			size_t n = *p++;
-			memcpy(st->comm, p, n);
-			memset(st->comm + n, 0, CT_COMM_LEN - n);
-			p += n;
-		}
-		struct ct_pctx c;
-		pctx_of(&c, st);
-		uint32_t n = t->nproc;
-		if (ct_evtab_push_proc(t, &c))
-			return NULL;
-		t->cur_proc = t->nproc > n ? n : UINT32_MAX;
-	}
-	if (m & CT_F_TID) {
-		uint64_t w;
-		GETV(w);
-		tid_off = unzigzag(w);
-	}
-	int64_t tid = (int64_t)st->pid + tid_off;
-	if (tid < 0 || tid > UINT32_MAX)
-		return NULL;
-	st->tid = (uint32_t)tid;
-
-	if (m & CT_F_DEST_REF) {
-		uint64_t i;
-		GETV(i);
-		if (i >= t->ndest || (m & CT_F_DEST))
-			return NULL;
-		const struct ct_dest *d = &t->dests[i];
-		t->cur_dest = (uint32_t)i;
-		/* daddr comes whole from the table (an IPv4 entry's tail is
-		 * zero), so only saddr's tail is cleared on a switch to IPv4,
-		 * without a branch: the family changes at random. */
-		uint64_t keep = -(uint64_t)(d->family != AF_INET || st->family == AF_INET);
-		uint32_t s4;
-		uint64_t s8;
-		memcpy(&s4, st->saddr + 4, 4);
-		memcpy(&s8, st->saddr + 8, 8);
-		s4 &= (uint32_t)keep;
-		s8 &= keep;
-		memcpy(st->saddr + 4, &s4, 4);
-		memcpy(st->saddr + 8, &s8, 8);
-		st->family = d->family;
-		st->type = d->type;
-		st->proto = d->proto;
-		st->dport = d->dport;
-		st->scope_id = d->scope_id;
-		memcpy(st->daddr, d->daddr, 16);
-		if (d->path_len || st->path_len)
-			set_path(st, t->paths + d->path_off, d->path_len);
-	}
-	if (m & CT_F_DEST) {
-		if (m & CT_F_FTP) {
-			uint16_t fam;
-			GETV_MAX(fam, UINT16_MAX);
-			set_family(st, fam);
-			GETV_MAX(st->type, UINT16_MAX);
-			GETV_MAX(st->proto, UINT16_MAX);
-		}
-		if (m & CT_F_DADDR) {
-			size_t n = addr_len(st->family);
-			if ((size_t)(end - p) < n)
-				return NULL;
-			memcpy(st->daddr, p, n);
-			p += n;
-		}
-		if (m & CT_F_DPORT) {
-			if (end - p < 2)
-				return NULL;
-			st->dport = get_le16(p);
-			p += 2;
-		}
-		if (m & CT_F_PATH) {
-			if (p >= end || *p > CT_UNIX_PATH_MAX || (size_t)(end - p - 1) < *p)
-				return NULL;
-			size_t n = *p++;
-			set_path(st, p, n);
-			p += n;
-		}
-		if (m & CT_F_SCOPE)
-			GETV_MAX(st->scope_id, UINT32_MAX);
-		struct ct_dest d;
-		dest_of(&d, st);
-		uint32_t n = t->ndest;
-		if (ct_evtab_push_dest(t, &d, st->path))
-			return NULL;
-		t->cur_dest = t->ndest > n ? n : UINT32_MAX;
-	}
-	if (m & CT_F_SADDR) {
-		size_t n = addr_len(st->family);
-		if ((size_t)(end - p) < n + 2)
-			return NULL;
-		st->sport = get_le16(p);
-		memcpy(st->saddr, p + 2, n);
-		p += 2 + n;
-	}
-	if (m & CT_F_SOCKFD)
-		GETZ32(st->sockfd);
-	if (m & CT_F_RET)
-		GETZ32(st->ret);
-	if (m & CT_F_LATENCY)
-		GETV(st->latency_ns);
-	if (m & CT_F_FLAGS)
-		GETV_MAX(st->flags, UINT16_MAX);
-	return p;
-}
-#undef GETV
-#undef GETV_MAX
-#undef GETZ32
+/* The event records of a 1.x event chunk's payload into columns, with
+ * tables interned as the encoder interns them. Records of other types
+ * among them are skipped; more events than records (the chunk header's
+ * count) are malformed. Returns the events decoded; *why is set when a
+ * record is malformed (the chunk ends there, the events before it kept). */
+struct ct_rows;
+uint32_t ct_rows_decode(struct ct_rows **rs, struct ct_tables *t, const uint8_t *p,
+			const uint8_t *end, uint64_t first_ts, uint32_t records, struct ct_colbuf *out,
+			const char **why);
+void ct_rows_free(struct ct_rows *rs);
 
 #endif

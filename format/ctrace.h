@@ -7,6 +7,11 @@
  * and a negative CT_E_* code on failure; ct_strerror() names it.
  * Reader and writer do all I/O through callbacks so tests run in memory.
  *
+ * One event type flows through every layer: struct ct_event, which names
+ * its process context (struct ct_task) and destination (struct ct_dest) by
+ * pointer. The reader hands out events a chunk at a time, as the columns of
+ * a struct ct_batch; an event is a view of one row of it (ct_batch_event).
+ *
  * Byte order: everything in these structs is host byte order except the
  * address bytes (daddr, saddr), which are network byte order as on the wire.
  */
@@ -18,7 +23,7 @@
 #include <sys/types.h>
 
 #define CT_FORMAT_MAJOR 2 /* the reader also reads 1.x */
-#define CT_FORMAT_MINOR 0
+#define CT_FORMAT_MINOR 1
 
 #define CT_COMM_LEN 16
 #define CT_UNIX_PATH_MAX 108
@@ -44,40 +49,102 @@ enum ct_compress {
 	CT_COMP_ZLIB = 2,
 };
 
-/* ct_event.flags */
-#define CT_EV_RET 0x0001      /* ret holds the connect's outcome */
-#define CT_EV_LATENCY 0x0002  /* latency_ns holds how long connect blocked */
-#define CT_EV_SADDR 0x0004    /* saddr/sport hold the socket's bound address */
-#define CT_EV_ABSTRACT 0x0008 /* AF_UNIX abstract name: path[0] is the NUL */
+/* ----------------------------------------------------------------- events */
 
-/*
- * One connect attempt. Families, types and protocols are Linux numbers
- * (AF_INET = 2, AF_INET6 = 10, AF_UNIX = 1; SOCK_STREAM = 1; IPPROTO_TCP = 6).
- */
-struct ct_event {
-	uint64_t ts_ns;	     /* kernel clock (header.clock_id), see ct_header */
-	uint64_t cgroup_id;  /* cgroup v2 id of the task, 0 unknown */
-	uint64_t latency_ns; /* valid with CT_EV_LATENCY */
-	uint32_t pid;	     /* tgid */
-	uint32_t tid;
+/* Who connected: the process context of an event, as the process table of
+ * a chunk holds it. */
+struct ct_task {
+	uint64_t cgroup_id; /* cgroup v2 id of the task, 0 unknown */
+	uint32_t pid;	    /* tgid */
 	uint32_t ppid;
 	uint32_t uid;
 	uint32_t gid;
-	int32_t sockfd;	   /* connect(2)'s fd; -1 when not from that syscall */
-	int32_t ret;	   /* 0 or -errno; valid with CT_EV_RET */
+	char comm[CT_COMM_LEN]; /* NUL-padded */
+};
+
+/* Where to: the address the connect asked for, as the destination table of
+ * a chunk holds it. Families, types and protocols are Linux numbers
+ * (AF_INET = 2, AF_INET6 = 10, AF_UNIX = 1; SOCK_STREAM = 1; TCP = 6). */
+struct ct_dest {
+	uint8_t daddr[16]; /* network order; IPv4 in daddr[0..3], the rest zero */
 	uint32_t scope_id; /* IPv6 sin6_scope_id */
 	uint16_t family;
 	uint16_t type; /* SOCK_STREAM, SOCK_DGRAM, ... (flags masked off) */
 	uint16_t proto;
 	uint16_t dport;	  /* host byte order */
-	uint16_t sport;	  /* host byte order, valid with CT_EV_SADDR */
-	uint16_t flags;	  /* CT_EV_* */
-	uint8_t path_len; /* bytes used in path, abstract names count their NUL */
-	uint8_t _pad[7];
-	uint8_t daddr[16];	     /* network order; IPv4 in daddr[0..3] */
-	uint8_t saddr[16];	     /* network order; valid with CT_EV_SADDR */
-	char comm[CT_COMM_LEN];	     /* NUL-padded */
-	char path[CT_UNIX_PATH_MAX]; /* sun_path bytes, path_len of them */
+	uint8_t path_len; /* bytes of path; an abstract name counts its NUL */
+	uint8_t _pad[3];
+	const char *path; /* sun_path bytes (path_len of them), not NUL-terminated */
+};
+
+/* What a process table knows about the process behind an event beyond its
+ * context: the session layer keeps one from process records. Strings are
+ * NULL when unknown. */
+struct ct_procinfo {
+	const char *exe;       /* absolute path of the executable */
+	const char *cmdline;   /* arguments joined by single spaces */
+	const char *container; /* container id from the cgroup path */
+	/* Changes whenever the table's entry for this process is created or
+	 * updated (snapshot, fork, exec, pid reuse); 0 when the table does not
+	 * know the process. Lets callers cache what they derived from it. */
+	uint64_t serial;
+};
+
+/* ct_event.flags. The low byte is stored with the event; the outcome bits
+ * come from outcome records joined at read time. */
+#define CT_EV_RET 0x0001      /* ret holds what connect(2) returned */
+#define CT_EV_LATENCY 0x0002  /* latency_ns holds how long connect blocked */
+#define CT_EV_SADDR 0x0004    /* saddr/sport hold the local end the kernel chose */
+#define CT_EV_ABSTRACT 0x0008 /* AF_UNIX abstract name: path[0] is the NUL */
+#define CT_EV_TRACKED 0x0010  /* the recorder followed this TCP handshake */
+#define CT_EV_STORED 0x00ff   /* the bits a writer keeps */
+#define CT_EV_RESULT 0x0100   /* result holds the final outcome */
+#define CT_EV_ABANDONED 0x0200 /* closed by its program before the handshake ended */
+#define CT_EV_CLOSED 0x0400    /* established, then closed: closed_ns, tx/rx_bytes */
+#define CT_EV_OPEN 0x0800      /* established and still open when recording stopped */
+#define CT_EV_OUTCOME (CT_EV_RESULT | CT_EV_ABANDONED | CT_EV_CLOSED | CT_EV_OPEN)
+
+/*
+ * One connect attempt. The final outcome (result) is, for a TCP handshake
+ * that connect(2) left in progress, what the handshake came to; for any
+ * other connect, what connect(2) returned. Neither CT_EV_RESULT nor
+ * CT_EV_ABANDONED: unknown (recording stopped, or the outcome was lost).
+ */
+struct ct_event {
+	uint64_t ts_ns;			   /* kernel clock (header.clock_id), see ct_header */
+	const struct ct_task *task;	   /* who */
+	const struct ct_dest *dest;	   /* where to */
+	const struct ct_procinfo *proc; /* set by the session layer; NULL from the reader */
+	uint32_t tid;
+	int32_t sockfd;	     /* connect(2)'s fd; -1 when not from that syscall */
+	int32_t ret;	     /* 0 or -errno; valid with CT_EV_RET */
+	int32_t result;	     /* 0 or -errno; valid with CT_EV_RESULT */
+	uint64_t latency_ns; /* valid with CT_EV_LATENCY */
+	uint64_t result_ns;  /* attempt to outcome, with CT_EV_RESULT or _ABANDONED */
+	uint64_t closed_ns;  /* attempt to close, with CT_EV_CLOSED */
+	uint64_t tx_bytes;   /* acknowledged by the peer, with CT_EV_CLOSED */
+	uint64_t rx_bytes;   /* received, with CT_EV_CLOSED */
+	uint16_t sport;	     /* host byte order, valid with CT_EV_SADDR */
+	uint16_t flags;	     /* CT_EV_* */
+	uint8_t saddr[16];   /* network order; valid with CT_EV_SADDR */
+};
+
+/* How an attempt ended, told after the event was written (the writer joins
+ * it to the event; the reader hands it to the event's fields). ts_ns and tid
+ * name the attempt; durations count from its ts_ns. */
+#define CT_OC_RESULT 0x01    /* result: the handshake's outcome */
+#define CT_OC_ABANDONED 0x02 /* closed by its program before the handshake ended */
+#define CT_OC_CLOSED 0x04    /* closed after it was established */
+#define CT_OC_OPEN 0x08	     /* still open when recording stopped */
+struct ct_outcome {
+	uint64_t ts_ns; /* the attempt's ct_event.ts_ns */
+	uint32_t tid;	/* and tid */
+	uint32_t flags; /* CT_OC_* */
+	int32_t result; /* 0 or -errno, with CT_OC_RESULT */
+	uint32_t _pad;
+	uint64_t result_ns; /* attempt to outcome (CT_OC_RESULT, CT_OC_ABANDONED) */
+	uint64_t closed_ns; /* attempt to close (CT_OC_CLOSED) */
+	uint64_t tx_bytes, rx_bytes; /* CT_OC_CLOSED */
 };
 
 enum ct_proc_kind {
@@ -87,49 +154,101 @@ enum ct_proc_kind {
 	CT_PROC_FORK = 4,     /* new process */
 };
 
-/* Process context. Strings are NUL-terminated, NULL when unknown. */
+/* A process record. Strings are NUL-terminated, NULL when unknown. */
 struct ct_proc {
 	uint64_t ts_ns;
-	uint64_t cgroup_id;
-	uint32_t pid;
-	uint32_t ppid;
-	uint32_t uid;
-	uint32_t gid;
-	int32_t exit_code; /* CT_PROC_EXIT only */
+	struct ct_task task;
+	int32_t exit_code; /* CT_PROC_EXIT only: wait(2) status */
 	uint16_t kind;	   /* enum ct_proc_kind */
 	uint16_t _pad;
-	char comm[CT_COMM_LEN];
 	const char *exe;       /* absolute path of the executable */
 	const char *cmdline;   /* arguments joined by single spaces */
 	const char *container; /* container id from the cgroup path */
 };
 
-/* What a process table (the session layer keeps one from process records)
- * knows about the process behind an event. */
-struct ct_proc_info {
-	uint32_t pid, ppid, uid, gid;
-	char comm[CT_COMM_LEN];
-	const char *exe;       /* NULL when unknown */
-	const char *cmdline;   /* NULL when unknown */
-	const char *container; /* NULL when unknown */
-	/* Changes whenever the table's entry for this process is created or
-	 * updated (snapshot, fork, exec, pid reuse); 0 when the table does not
-	 * know the process. Lets callers cache what they derived from it. */
-	uint64_t serial;
-};
-
 /* Events the kernel could not deliver (ring buffer full). */
 struct ct_lost {
 	uint64_t ts_ns; /* when the recorder learned of the loss */
-	uint64_t count; /* events lost since the previous ct_lost of this cpu */
+	uint64_t count; /* records lost since the previous ct_lost of this cpu and kind */
 	uint32_t cpu;	/* UINT32_MAX when summed over all CPUs */
-	uint32_t _pad;
+	uint32_t kind;	/* CT_LOST_* */
+};
+enum ct_lost_kind {
+	CT_LOST_CONNECTS = 0, /* connect events */
+	CT_LOST_OUTCOMES = 1, /* outcome records: those connects read "unknown" */
 };
 
+/* ----------------------------------------------------------------- batches */
+
+/* Columns of a batch, for ct_reader_set_columns: what a caller reads. ts,
+ * task, dest and flags are always there. */
+#define CT_COL_TID 0x0001
+#define CT_COL_SOCKFD 0x0002
+#define CT_COL_RET 0x0004     /* ret; needed for result too, so implied by it */
+#define CT_COL_LATENCY 0x0008 /* latency_ns */
+#define CT_COL_LOCAL 0x0010   /* sport, saddr */
+#define CT_COL_RESULT 0x0020  /* result (implies ret) */
+#define CT_COL_RESULT_NS 0x0040 /* result_ns (implies result and latency) */
+#define CT_COL_CLOSE 0x0080   /* closed_ns, tx_bytes, rx_bytes */
+#define CT_COL_ALL 0x00ff
+
+/*
+ * The events of one event chunk (or part of one: a time window, a filter,
+ * a merge's slice), n of them in time order, as columns. Each event names
+ * its process context and destination by an index into the chunk's two
+ * tables. Columns the caller did not ask for are NULL. Valid until the next
+ * call on the reader (or merge) that produced it.
+ */
+struct ct_batch {
+	uint32_t n;
+	uint32_t columns; /* CT_COL_* present */
+	const uint64_t *ts_ns;
+	const uint32_t *task; /* index into tasks */
+	const uint32_t *dest; /* index into dests */
+	const uint16_t *flags;
+	const uint32_t *tid;
+	const int32_t *sockfd;
+	const int32_t *ret;
+	const uint64_t *latency_ns;
+	const uint16_t *sport;
+	const uint8_t (*saddr)[16];
+	const int32_t *result;
+	const uint64_t *result_ns, *closed_ns, *tx_bytes, *rx_bytes;
+	uint32_t ntasks, ndests;
+	const struct ct_task *tasks;
+	const struct ct_dest *dests;
+	/* Per task entry: what the session's process table knows (NULL from
+	 * the reader). */
+	const struct ct_procinfo *procinfo;
+	/* Equal for batches of the same chunk (same tables), so a caller may
+	 * keep per-table state across them. */
+	uint64_t tables_id;
+};
+
+/* Event i of a batch (fields of absent columns zero). */
+void ct_batch_event(const struct ct_batch *b, uint32_t i, struct ct_event *ev);
+/* Events [from, to) of b as a batch of their own (no copy). */
+void ct_batch_slice(const struct ct_batch *b, uint32_t from, uint32_t to, struct ct_batch *out);
+
+/* A batch's kept events copied into columns of their own: keep[0..k) are
+ * indexes of b in increasing order. The copy lives in sel until the next
+ * ct_batch_select on it or ct_batch_sel_free. */
+struct ct_batch_sel {
+	void *mem;
+	size_t cap;
+};
+int ct_batch_select(const struct ct_batch *b, const uint32_t *keep, uint32_t k,
+		    struct ct_batch_sel *sel, struct ct_batch *out);
+void ct_batch_sel_free(struct ct_batch_sel *sel);
+
+/* What ct_reader_next hands out. */
 enum ct_record_type {
-	CT_REC_EVENT = 1,
-	CT_REC_PROC = 2,
-	CT_REC_LOST = 3,
+	CT_REC_EVENT = 1,   /* ct_reader_next_event only: one event */
+	CT_REC_PROC = 2,    /* a process record */
+	CT_REC_LOST = 3,    /* a lost-records record */
+	CT_REC_BATCH = 4,   /* events, as a batch */
+	CT_REC_OUTCOME = 5, /* read from a stream: the outcome of an attempt that
+			       was already handed out (too late to join) */
 };
 
 struct ct_record {
@@ -138,6 +257,8 @@ struct ct_record {
 		struct ct_event ev;
 		struct ct_proc proc;
 		struct ct_lost lost;
+		struct ct_outcome outcome;
+		const struct ct_batch *batch;
 	};
 };
 
@@ -157,11 +278,19 @@ struct ct_header {
 	const char *hostname;
 	const char *kernel;   /* uname -r */
 	const char *arch;     /* uname -m */
-	const char *recorder; /* "conntrail 0.2.0" */
+	const char *recorder; /* "conntrail 0.3.0" */
 	const char *backend;  /* "lsm", "fentry", "tracepoint", "generated" */
 	const char *cmdline;  /* recorder's own command line */
 	const char *filters;  /* e.g. "pid=1234", "cgroup=/sys/fs/...", "" */
 };
+
+/* realtime_ns of ts_ns for an offset: saturating at the ends of int64_t, as
+ * a hostile header's offset (or a hostile time) may be anything. */
+static inline int64_t ct_wall_ns(uint64_t ts_ns, int64_t wall_offset_ns)
+{
+	__int128 w = (__int128)ts_ns + wall_offset_ns;
+	return w > INT64_MAX ? INT64_MAX : w < INT64_MIN ? INT64_MIN : (int64_t)w;
+}
 
 /* ---------------------------------------------------------------- writer */
 
@@ -178,20 +307,30 @@ struct ct_writer_io {
 };
 
 struct ct_writer_opts {
-	enum ct_compress compress;  /* 0 is CT_COMP_NONE; NULL opts give CT_COMP_ZSTD */
+	enum ct_compress compress;  /* CT_COMP_NONE (0), _ZSTD or _ZLIB */
 	int level;		    /* 0 = codec default */
 	uint64_t flush_interval_ns; /* ct_writer_tick closes a chunk this old; default 1 s */
 	uint32_t chunk_events;	    /* close a chunk at this many events; default 65536 */
+	/* Attempts (CT_EV_TRACKED events) kept to place outcomes that arrive
+	 * after the attempt's chunk was written; default 1 M. */
+	uint32_t pending_max;
 };
 
-/* Zeroed opts are valid and give the defaults. hdr strings are copied. */
+/* NULL opts are the defaults: zstd, 1 s, 65536 events. Zeroed opts are the
+ * same defaults except that compress 0 means none. hdr strings are copied. */
 int ct_writer_open(struct ct_writer **out, const struct ct_writer_io *io,
 		   const struct ct_header *hdr, const struct ct_writer_opts *opts);
 /* path "-" writes to stdout. Creates the file 0600, refusing symlinks. */
 int ct_writer_open_file(struct ct_writer **out, const char *path, const struct ct_header *hdr,
 			const struct ct_writer_opts *opts);
 
+/* ev->task and ev->dest are copied; ev->proc and the outcome fields are
+ * ignored (outcomes go through ct_writer_outcome). */
 int ct_writer_event(struct ct_writer *w, const struct ct_event *ev);
+/* The outcome of an attempt written with ct_writer_event (in either order,
+ * and any time later: an attempt's handshake and its close may be told
+ * separately). One that names no attempt the writer knows is dropped. */
+int ct_writer_outcome(struct ct_writer *w, const struct ct_outcome *o);
 int ct_writer_proc(struct ct_writer *w, const struct ct_proc *p);
 int ct_writer_lost(struct ct_writer *w, const struct ct_lost *l);
 /* Close the open chunk now (if any) and flush the io. */
@@ -202,7 +341,10 @@ int ct_writer_tick(struct ct_writer *w);
 /* Bytes written so far (what the file size will be, index excluded). */
 uint64_t ct_writer_bytes(const struct ct_writer *w);
 uint64_t ct_writer_events(const struct ct_writer *w);
-/* Final chunk, index, trailer; frees w even on error. */
+/* Outcomes dropped so far because no attempt they name was known. */
+uint64_t ct_writer_outcomes_dropped(const struct ct_writer *w);
+/* Final chunk, "still open" for attempts established and not yet closed,
+ * index, trailer; frees w even on error. */
 int ct_writer_close(struct ct_writer *w);
 /* Free without writing anything more (e.g. after a write error). */
 void ct_writer_abort(struct ct_writer *w);
@@ -226,20 +368,26 @@ struct ct_reader_io {
 /* What the index (or a scan) knows about one chunk. */
 struct ct_chunk_info {
 	uint32_t seq;	  /* chunk number in the file, from 0 */
-	uint8_t kind;	  /* CT_CHUNK_EVENTS or CT_CHUNK_META */
+	uint8_t kind;	  /* enum ct_chunk_kind */
 	uint8_t compress; /* enum ct_compress */
 	uint16_t _pad;
 	uint64_t offset; /* of the chunk header in the file */
+	/* Time range of the events; of an outcome chunk, of the attempts its
+	 * records name. */
 	uint64_t first_ts, last_ts;
 	uint32_t records;
 	uint32_t comp_size, raw_size;
 	uint32_t summary_len;
+	uint32_t min_seq; /* outcome chunk: the oldest event chunk it names */
+	uint32_t _pad2;
 	const uint8_t *summary; /* opaque; ask ct_chunk_may_contain() */
 };
 
 enum ct_chunk_kind {
-	CT_CHUNK_EVENTS = 1, /* connect events only */
-	CT_CHUNK_META = 2,   /* process and lost records; never skipped */
+	CT_CHUNK_EVENTS = 1,   /* connect events only */
+	CT_CHUNK_META = 2,     /* process and lost records; never skipped */
+	CT_CHUNK_OUTCOMES = 4, /* how handshakes ended, by event chunk and position */
+	CT_CHUNK_CLOSES = 5,   /* how established connections ended, likewise */
 };
 
 /* Keys kept in each event chunk's summary (a Bloom filter). */
@@ -251,7 +399,14 @@ enum ct_key {
 	CT_KEY_COMM = 5,   /* string up to 16 bytes, without padding */
 	CT_KEY_PATH = 6,   /* UNIX path bytes (path_len) */
 	CT_KEY_FAMILY = 7, /* uint16_t */
+	/* int32_t: the final outcome as known when the chunk was written (0 or
+	 * -errno; CT_RESULT_KEY_ABANDONED, _UNKNOWN), and CT_RESULT_KEY_PENDING
+	 * when an outcome may still come later. In summaries from 2.1 on. */
+	CT_KEY_RESULT = 8,
 };
+#define CT_RESULT_KEY_ABANDONED 1
+#define CT_RESULT_KEY_UNKNOWN 2
+#define CT_RESULT_KEY_PENDING 3
 
 /* 0: the chunk surely has no event with this key; 1: it may. */
 int ct_chunk_may_contain(const struct ct_chunk_info *c, enum ct_key key, const void *val,
@@ -276,17 +431,21 @@ struct ct_reader_opts {
 /* Stats as of now; complete after ct_reader_next has returned 0. */
 struct ct_reader_stats {
 	int index_present; /* 1: trailer + index read; 0: rebuilt by scanning */
-	uint32_t chunks;   /* all chunks known (events + meta) */
+	uint32_t chunks;   /* all chunks known (events + meta + outcomes) */
 	uint32_t event_chunks;
 	uint32_t chunks_read;	 /* event chunks decompressed */
 	uint32_t chunks_skipped; /* event chunks skipped by the query */
 	uint32_t chunks_damaged;
 	uint64_t events; /* events returned so far */
-	uint64_t lost;	 /* sum of ct_lost.count returned so far */
+	uint64_t lost;	 /* sum of ct_lost.count (connects) returned so far */
 	uint64_t bytes_read;
 	uint64_t comp_bytes, raw_bytes; /* over the chunks read */
 	int summaries_damaged;		/* the index's summaries failed their checksum:
 					   none is used, no chunk skipped by filter */
+	uint64_t outcomes_joined;	/* outcome records joined to their attempts */
+	uint64_t outcomes_late;		/* stream: handed out as CT_REC_OUTCOME */
+	uint64_t outcomes_unmatched;	/* naming no attempt that was read */
+	uint64_t outcomes_over_budget;	/* not held: the join's memory budget was full */
 };
 
 /* Open and read the header. With pread, also the index (or, when there is
@@ -298,9 +457,8 @@ int ct_reader_open_file(struct ct_reader **out, const char *path,
 			const struct ct_reader_opts *opts);
 const struct ct_header *ct_reader_header(const struct ct_reader *r);
 
-/* Index access: number of chunks known now (with an index: all of them;
- * without: those scanned so far, all after ct_reader_scan). */
-int ct_reader_scan(struct ct_reader *r); /* build the chunk list without an index */
+/* Index access: number of chunks known now (with an index or a scan at
+ * open: all of them; a stream: those read so far). */
 uint32_t ct_reader_chunk_count(const struct ct_reader *r);
 /* The summaries of an index that has section checksums are read at the
  * first call of this, or of ct_reader_set_query with a chunk_filter. */
@@ -317,22 +475,20 @@ struct ct_query {
 	void *ctx;
 };
 int ct_reader_set_query(struct ct_reader *r, const struct ct_query *q);
+/* Which CT_COL_* columns batches carry (default CT_COL_ALL): a caller that
+ * counts reads only what it needs. Call before the first ct_reader_next. */
+int ct_reader_set_columns(struct ct_reader *r, uint32_t columns);
 
-/* Next record in file order: 1 and *rec set, 0 at the end, <0 on a fatal
- * error. *rec (and its strings) stay valid until the next call. Damaged
- * chunks are reported through on_damage and skipped. */
+/* Next record in file order: 1 and *rec set (CT_REC_BATCH, _PROC, _LOST,
+ * _OUTCOME), 0 at the end, <0 on a fatal error. *rec (its batch and
+ * strings) stay valid until the next call. Damaged chunks are reported
+ * through on_damage and skipped. */
 int ct_reader_next(struct ct_reader *r, const struct ct_record **rec);
+/* The same with the events of each batch one at a time (CT_REC_EVENT):
+ * for callers that look at events one by one. */
+int ct_reader_next_event(struct ct_reader *r, const struct ct_record **rec);
 
 void ct_reader_stats(const struct ct_reader *r, struct ct_reader_stats *st);
-
-/* The process context (pid, ppid, uid, gid, cgroup id, comm) of the event
- * ct_reader_next returned last, as a token: events of this reader with the
- * same nonzero token have the same context, so a caller may cache what it
- * looked up for it. 0 when there is no token for it. */
-uint64_t ct_reader_event_proc_token(const struct ct_reader *r);
-/* The same for the destination (family, type, proto, daddr, dport, path,
- * scope_id) of that event: equal nonzero tokens, equal destinations. */
-uint64_t ct_reader_event_dest_token(const struct ct_reader *r);
 
 /* File totals as the writer counted them, stored in the index (since format 1.0).
  * Returns 1 and fills *t when the index was read, else 0 (*t zeroed). */
@@ -344,52 +500,11 @@ struct ct_totals {
 int ct_reader_totals(const struct ct_reader *r, struct ct_totals *t);
 int ct_reader_close(struct ct_reader *r);
 
-/* --------------------------------------------------- events as columns */
-
-/* A whole format-2.0 event chunk as the reader decoded it: n events in time
- * order, each naming its process context and destination by an index into
- * two tables of the chunk. For callers that count events rather than look
- * at them one by one (report). */
-struct ct_batch_proc {
-	uint64_t cgroup_id;
-	uint32_t pid, ppid, uid, gid;
-	char comm[CT_COMM_LEN]; /* NUL-padded */
-};
-struct ct_batch_dest {
-	uint8_t daddr[16]; /* network order; IPv4 in daddr[0..3], rest zero */
-	uint32_t scope_id;
-	uint16_t family, type, proto, dport; /* dport host order */
-	uint8_t path_len;
-	uint8_t _pad[3];
-	uint32_t path_off; /* the path's bytes: paths + path_off */
-};
-struct ct_batch {
-	uint32_t n, nprocs, ndests;
-	const uint64_t *ts_ns; /* n */
-	const uint32_t *proc;  /* n, index into procs */
-	const uint32_t *dest;  /* n, index into dests */
-	const int32_t *ret;    /* n, valid with CT_EV_RET */
-	const uint16_t *flags; /* n, CT_EV_* */
-	const struct ct_batch_proc *procs;
-	const struct ct_batch_dest *dests;
-	const char *paths;
-};
-/* ct_reader_next, except that the events of a format-2.0 event chunk come
- * back at once, those of it inside the query's time window: returns 2 with
- * *batch set (valid until the next call). Otherwise as ct_reader_next (1
- * with *rec, 0 at the end, <0 on error). */
-int ct_reader_next_batch(struct ct_reader *r, const struct ct_record **rec,
-			 const struct ct_batch **batch);
-/* Event i of a batch as ct_reader_next returns it, except for what a batch
- * does not carry: tid, sockfd, latency, saddr and sport are zero. When ev
- * holds event prev of the same batch, only what differs is copied; pass
- * UINT32_MAX (any prev >= n) otherwise. */
-void ct_batch_event(const struct ct_batch *b, uint32_t i, uint32_t prev, struct ct_event *ev);
-
 /* ----------------------------------------------------------------- merge */
 
 /* Yields the records of several readers in time order (ties: lower input
- * first). Does not own the readers. */
+ * first): batches are cut into slices so that events come out in wall-clock
+ * order across inputs. Does not own the readers. */
 struct ct_merge;
 int ct_merge_open(struct ct_merge **out, struct ct_reader *const *readers, unsigned n);
 /* 1 and *rec, *input set; 0 at the end; <0 on a fatal error of an input

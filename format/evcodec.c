@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * evcodec.c: the per-chunk tables of process contexts and destinations
- * that both event encodings share, and event normalisation. The 1.x row
- * decoder itself is inline in ct_internal.h (format/FORMAT.md, "Format 1.x
- * event chunks"); the 2.0 columns are colcodec.c's.
+ * evcodec.c: the per-chunk tables of process contexts and destinations that
+ * the encoder interns and the decoders fill, and the decoded-column buffer.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -11,52 +9,49 @@
 
 #include "ct_internal.h"
 
-void ct_event_normalise(struct ct_event *ev)
+void ct_task_normalise(struct ct_task *t)
 {
-	size_t n = strnlen(ev->comm, CT_COMM_LEN);
+	size_t n = strnlen(t->comm, CT_COMM_LEN);
 
-	memset(ev->comm + n, 0, CT_COMM_LEN - n);
-	if (ev->path_len > CT_UNIX_PATH_MAX)
-		ev->path_len = CT_UNIX_PATH_MAX;
-	memset(ev->path + ev->path_len, 0, CT_UNIX_PATH_MAX - ev->path_len);
-	if (ev->family == AF_INET) {
-		memset(ev->daddr + 4, 0, 12);
-		memset(ev->saddr + 4, 0, 12);
-	}
-	if (!(ev->flags & CT_EV_SADDR)) {
-		memset(ev->saddr, 0, 16);
-		ev->sport = 0;
-	}
-	memset(ev->_pad, 0, sizeof(ev->_pad));
+	memset(t->comm + n, 0, CT_COMM_LEN - n);
+}
+
+void ct_dest_normalise(struct ct_dest *d)
+{
+	if (d->path_len > CT_UNIX_PATH_MAX)
+		d->path_len = CT_UNIX_PATH_MAX;
+	if (d->family == AF_INET)
+		memset(d->daddr + 4, 0, 12);
+	memset(d->_pad, 0, sizeof(d->_pad));
 }
 
 /* ---------------------------------------------------------------- tables */
 
-void ct_evtab_reset(struct ct_evtab *t)
+void ct_tables_reset(struct ct_tables *t)
 {
-	t->nproc = t->ndest = 0;
-	t->cur_proc = t->cur_dest = UINT32_MAX;
+	t->ntasks = t->ndests = 0;
 	t->npaths = 0;
-	if (t->phash)
-		memset(t->phash, 0, t->phcap * sizeof(*t->phash));
+	if (t->thash)
+		memset(t->thash, 0, t->thcap * sizeof(*t->thash));
 	if (t->dhash)
 		memset(t->dhash, 0, t->dhcap * sizeof(*t->dhash));
 }
 
-void ct_evtab_free(struct ct_evtab *t)
+void ct_tables_free(struct ct_tables *t)
 {
-	free(t->procs);
+	free(t->tasks);
 	free(t->dests);
 	free(t->paths);
-	free(t->phash);
+	free(t->thash);
 	free(t->dhash);
+	free(t->path_off);
 	memset(t, 0, sizeof(*t));
 }
 
-#define DEST_KEY offsetof(struct ct_dest, path_off)
+/* The bytes of a dest that make its key: all but the path pointer. */
+#define DEST_KEY offsetof(struct ct_dest, path)
 
-/* Word-at-a-time hash over the used bytes of an entry (the unused tail of
- * a path is zero and skipped). */
+/* Word-at-a-time hash over n bytes. */
 static uint64_t hash_mem(const void *p, size_t n)
 {
 	const uint8_t *b = p;
@@ -76,74 +71,19 @@ static uint64_t hash_mem(const void *p, size_t n)
 	return h ^ (h >> 32);
 }
 
-int ct_evtab_push_proc(struct ct_evtab *t, const struct ct_pctx *c)
-{
-	return ct_evtab_push_proc_max(t, c, CT_TAB_MAX);
-}
-
-int ct_evtab_push_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path)
-{
-	return ct_evtab_push_dest_max(t, d, path, CT_TAB_MAX);
-}
-
-int ct_evtab_push_proc_max(struct ct_evtab *t, const struct ct_pctx *c, uint32_t max)
-{
-	if (t->nproc >= max)
-		return 0;
-	if (t->nproc == t->cap_proc) {
-		uint32_t cap = t->cap_proc ? t->cap_proc * 2 : 64;
-		struct ct_pctx *p = realloc(t->procs, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		t->procs = p;
-		t->cap_proc = cap;
-	}
-	memcpy(&t->procs[t->nproc++], c, sizeof(*c));
-	return 0;
-}
-
-int ct_evtab_push_dest_max(struct ct_evtab *t, const struct ct_dest *d, const char *path,
-			   uint32_t max)
-{
-	if (t->ndest >= max)
-		return 0;
-	if (t->ndest == t->cap_dest) {
-		uint32_t cap = t->cap_dest ? t->cap_dest * 2 : 64;
-		struct ct_dest *p = realloc(t->dests, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		t->dests = p;
-		t->cap_dest = cap;
-	}
-	/* Each path zero-padded to a multiple of 16 bytes: the 2.0 reader
-	 * copies whole 16-byte pieces. */
-	size_t padded = ((size_t)d->path_len + 15) & ~(size_t)15;
-	if (t->cap_paths - t->npaths < padded) {
-		size_t cap = t->cap_paths ? t->cap_paths * 2 : 4096;
-		char *p = realloc(t->paths, cap);
-		if (!p)
-			return -1;
-		t->paths = p;
-		t->cap_paths = cap;
-	}
-	struct ct_dest *e = &t->dests[t->ndest++];
-	memcpy(e, d, sizeof(*d)); /* padding too: keys are compared by memcmp */
-	e->path_off = (uint32_t)t->npaths;
-	if (d->path_len) {
-		memcpy(t->paths + t->npaths, path, d->path_len);
-		memset(t->paths + t->npaths + d->path_len, 0, padded - d->path_len);
-	}
-	t->npaths += padded;
-	return 0;
-}
-
 static uint64_t dest_hash(const struct ct_dest *d, const char *path)
 {
 	return hash_mem(d, DEST_KEY) ^ (d->path_len ? hash_mem(path, d->path_len) * 31 : 0);
 }
 
-/* The encoder's hash index over one table, kept at most half full. */
-static int grow_index(uint32_t **hash, uint32_t *hcap, uint32_t n, struct ct_evtab *t, int is_dest)
+static const char *dest_path(const struct ct_tables *t, uint32_t i)
+{
+	return t->paths + t->path_off[i];
+}
+
+/* The intern index over one table, kept at most half full. */
+static int grow_index(uint32_t **hash, uint32_t *hcap, uint32_t n, struct ct_tables *t,
+		      int is_dest)
 {
 	if (*hcap && (n + 1) * 2 <= *hcap)
 		return 0;
@@ -152,8 +92,8 @@ static int grow_index(uint32_t **hash, uint32_t *hcap, uint32_t n, struct ct_evt
 	if (!h)
 		return -1;
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t k = is_dest ? dest_hash(&t->dests[i], t->paths + t->dests[i].path_off)
-				     : hash_mem(&t->procs[i], sizeof(t->procs[i]));
+		uint64_t k = is_dest ? dest_hash(&t->dests[i], dest_path(t, i))
+				     : hash_mem(&t->tasks[i], sizeof(t->tasks[i]));
 		uint32_t j = (uint32_t)k & (cap - 1);
 		while (h[j])
 			j = (j + 1) & (cap - 1);
@@ -165,42 +105,125 @@ static int grow_index(uint32_t **hash, uint32_t *hcap, uint32_t n, struct ct_evt
 	return 0;
 }
 
-long ct_evtab_intern_proc(struct ct_evtab *t, const struct ct_pctx *c, int *added)
+long ct_tables_intern_task(struct ct_tables *t, const struct ct_task *x, int *added)
 {
 	*added = 0;
-	if (grow_index(&t->phash, &t->phcap, t->nproc, t, 0))
+	if (grow_index(&t->thash, &t->thcap, t->ntasks, t, 0))
 		return -1;
-	uint32_t j = (uint32_t)hash_mem(c, sizeof(*c)) & (t->phcap - 1);
-	while (t->phash[j]) {
-		uint32_t i = t->phash[j] - 1;
-		if (!memcmp(&t->procs[i], c, sizeof(*c)))
+	uint32_t j = (uint32_t)hash_mem(x, sizeof(*x)) & (t->thcap - 1);
+	while (t->thash[j]) {
+		uint32_t i = t->thash[j] - 1;
+		if (!memcmp(&t->tasks[i], x, sizeof(*x)))
 			return i;
-		j = (j + 1) & (t->phcap - 1);
+		j = (j + 1) & (t->thcap - 1);
 	}
-	if (ct_evtab_push_proc_max(t, c, UINT32_MAX - 1))
-		return -1;
-	t->phash[j] = t->nproc;
+	if (t->ntasks == t->cap_tasks) {
+		uint32_t cap = t->cap_tasks ? t->cap_tasks * 2 : 64;
+		struct ct_task *p = realloc(t->tasks, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		t->tasks = p;
+		t->cap_tasks = cap;
+	}
+	t->tasks[t->ntasks++] = *x;
+	t->thash[j] = t->ntasks;
 	*added = 1;
-	return (long)t->nproc - 1;
+	return (long)t->ntasks - 1;
 }
 
-long ct_evtab_intern_dest(struct ct_evtab *t, const struct ct_dest *d, const char *path, int *added)
+long ct_tables_intern_dest(struct ct_tables *t, const struct ct_dest *x, int *added)
 {
 	*added = 0;
-	if (grow_index(&t->dhash, &t->dhcap, t->ndest, t, 1))
+	if (grow_index(&t->dhash, &t->dhcap, t->ndests, t, 1))
 		return -1;
-	uint32_t j = (uint32_t)dest_hash(d, path) & (t->dhcap - 1);
+	uint32_t j = (uint32_t)dest_hash(x, x->path) & (t->dhcap - 1);
 	while (t->dhash[j]) {
 		uint32_t i = t->dhash[j] - 1;
-		const struct ct_dest *e = &t->dests[i];
-		if (!memcmp(e, d, DEST_KEY) &&
-		    (!d->path_len || !memcmp(t->paths + e->path_off, path, d->path_len)))
+		if (!memcmp(&t->dests[i], x, DEST_KEY) &&
+		    (!x->path_len || !memcmp(dest_path(t, i), x->path, x->path_len)))
 			return i;
 		j = (j + 1) & (t->dhcap - 1);
 	}
-	if (ct_evtab_push_dest_max(t, d, path, UINT32_MAX - 1))
-		return -1;
-	t->dhash[j] = t->ndest;
+	if (t->ndests == t->cap_dests) {
+		uint32_t cap = t->cap_dests ? t->cap_dests * 2 : 64;
+		struct ct_dest *p = realloc(t->dests, cap * sizeof(*p));
+		uint32_t *o = p ? realloc(t->path_off, cap * sizeof(*o)) : NULL;
+		if (p)
+			t->dests = p;
+		if (!o)
+			return -1;
+		t->path_off = o;
+		t->cap_dests = t->cap_path_off = cap;
+	}
+	size_t padded = ((size_t)x->path_len + 15) & ~(size_t)15;
+	if (t->cap_paths - t->npaths < padded) {
+		size_t cap = t->cap_paths ? t->cap_paths * 2 : 4096;
+		while (cap - t->npaths < padded)
+			cap *= 2;
+		char *p = realloc(t->paths, cap);
+		if (!p)
+			return -1;
+		t->paths = p;
+		t->cap_paths = cap;
+	}
+	struct ct_dest *e = &t->dests[t->ndests];
+	memcpy(e, x, DEST_KEY); /* padding too: keys are compared by memcmp */
+	e->path = NULL;
+	t->path_off[t->ndests] = (uint32_t)t->npaths;
+	if (x->path_len) {
+		memcpy(t->paths + t->npaths, x->path, x->path_len);
+		memset(t->paths + t->npaths + x->path_len, 0, padded - x->path_len);
+	}
+	t->npaths += padded;
+	t->dhash[j] = ++t->ndests;
 	*added = 1;
-	return (long)t->ndest - 1;
+	return (long)t->ndests - 1;
+}
+
+void ct_tables_fix_paths(struct ct_tables *t)
+{
+	for (uint32_t i = 0; i < t->ndests; i++)
+		t->dests[i].path = t->dests[i].path_len ? dest_path(t, i) : NULL;
+}
+
+/* --------------------------------------------------------- column buffer */
+
+int ct_colbuf_reserve(struct ct_colbuf *c, uint32_t n)
+{
+	if (n <= c->cap)
+		return 0;
+	uint32_t cap = c->cap ? c->cap : 1024;
+	while (cap < n)
+		cap *= 2;
+	ct_colbuf_free(c);
+	/* One block, the widest columns first so each stays aligned. */
+	size_t per = 7 * sizeof(uint64_t) + 16 + 5 * sizeof(uint32_t) + 3 * sizeof(int32_t) +
+		     2 * sizeof(uint16_t);
+	uint8_t *m = malloc((size_t)cap * per);
+	if (!m)
+		return CT_E_NOMEM;
+	uint64_t **c64[] = {&c->ts, &c->latency, &c->result_ns, &c->closed_ns, &c->tx, &c->rx,
+			    &c->tmp64};
+	for (size_t k = 0; k < sizeof(c64) / sizeof(c64[0]); k++, m += (size_t)cap * 8)
+		*c64[k] = (uint64_t *)(void *)m;
+	c->saddr = (uint8_t(*)[16])m;
+	m += (size_t)cap * 16;
+	uint32_t **c32[] = {&c->task, &c->dest, &c->tid, &c->tmp32};
+	for (size_t k = 0; k < sizeof(c32) / sizeof(c32[0]); k++, m += (size_t)cap * 4)
+		*c32[k] = (uint32_t *)(void *)m;
+	/* tmp32 is twice as long: 16-bit scratch and 64-bit halves share it */
+	m += (size_t)cap * 4;
+	int32_t **s32[] = {&c->sockfd, &c->ret, &c->result};
+	for (size_t k = 0; k < sizeof(s32) / sizeof(s32[0]); k++, m += (size_t)cap * 4)
+		*s32[k] = (int32_t *)(void *)m;
+	c->flags = (uint16_t *)(void *)m;
+	c->sport = c->flags + cap;
+	c->cap = cap;
+	return 0;
+}
+
+void ct_colbuf_free(struct ct_colbuf *c)
+{
+	free(c->ts); /* the block's start */
+	memset(c, 0, sizeof(*c));
 }

@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * merge.c: records of several readers in time order, through a binary heap
- * keyed by (timestamp, input) so ties go to the lower input. A file stores
- * the process and lost records of a flush before its events, so a reader
- * may return them up to one flush interval early; the merge hands them out
- * as soon as they reach the head of their input (key 0) so they never hold
- * that input's events back out of order. Events come out in time order.
+ * keyed by (wall-clock time, input) so ties go to the lower input. Batches
+ * are handed out in slices: from an input's next event up to the time
+ * where another input's next event comes first. A rotated set (inputs one
+ * after another) comes out in whole batches, interleaved hosts in runs.
+ * A file stores the process and lost records of a flush before its events,
+ * so a reader may return them up to one flush interval early; the merge
+ * hands them out as soon as they reach the head of their input (key 0) so
+ * they never hold that input's events back out of order.
  */
 #include <stdlib.h>
 
 #include "ct_internal.h"
 
 struct head {
-	uint64_t ts;
+	uint64_t key;
 	unsigned input;
 	const struct ct_record *rec;
+	uint32_t pos; /* a batch: its next event */
 };
 
 struct ct_merge {
@@ -23,25 +27,21 @@ struct ct_merge {
 	int primed;
 	unsigned pending; /* input whose record was handed out last; advance it next */
 	int has_pending;
+	struct ct_record out;
+	struct ct_batch slice;
 	struct head heap[];
 };
-
-static uint64_t rec_ts(const struct ct_record *r)
-{
-	return r->ev.ts_ns;
-}
 
 /* Inputs from different hosts have different clocks: order by wall-clock
  * time (ts + the header's offset), mapped to unsigned order-preservingly. */
 static uint64_t wall_key(const struct ct_reader *r, uint64_t ts)
 {
-	int64_t w = (int64_t)ts + ct_reader_header(r)->wall_offset_ns;
-	return (uint64_t)w ^ (1ULL << 63);
+	return (uint64_t)ct_wall_ns(ts, ct_reader_header(r)->wall_offset_ns) ^ (1ULL << 63);
 }
 
 static int less(const struct head *a, const struct head *b)
 {
-	return a->ts < b->ts || (a->ts == b->ts && a->input < b->input);
+	return a->key < b->key || (a->key == b->key && a->input < b->input);
 }
 
 static void sift_down(struct ct_merge *m, unsigned i)
@@ -88,12 +88,22 @@ int ct_merge_open(struct ct_merge **out, struct ct_reader *const *readers, unsig
 	return 0;
 }
 
+static uint64_t head_key(const struct ct_merge *m, const struct head *h)
+{
+	if (h->rec->type != CT_REC_BATCH)
+		return 0;
+	return wall_key(m->readers[h->input], h->rec->batch->ts_ns[h->pos]);
+}
+
 /* Pull the next record of input i into the heap (at the top when top). */
 static int refill(struct ct_merge *m, unsigned i, int top)
 {
 	const struct ct_record *rec;
-	int rc = ct_reader_next(m->readers[i], &rec);
+	int rc;
 
+	do
+		rc = ct_reader_next(m->readers[i], &rec);
+	while (rc > 0 && rec->type == CT_REC_BATCH && !rec->batch->n);
 	if (rc < 0)
 		return rc;
 	if (rc == 0) {
@@ -103,9 +113,8 @@ static int refill(struct ct_merge *m, unsigned i, int top)
 		}
 		return 0;
 	}
-	struct head h = {.ts = rec->type == CT_REC_EVENT ? wall_key(m->readers[i], rec_ts(rec)) : 0,
-			 .input = i,
-			 .rec = rec};
+	struct head h = {.input = i, .rec = rec};
+	h.key = head_key(m, &h);
 	if (top) {
 		m->heap[0] = h;
 		sift_down(m, 0);
@@ -114,6 +123,14 @@ static int refill(struct ct_merge *m, unsigned i, int top)
 		sift_up(m, m->nheap++);
 	}
 	return 0;
+}
+
+/* The runner-up of the heap's top, or NULL. */
+static const struct head *second(const struct ct_merge *m)
+{
+	const struct head *a = m->nheap > 1 ? &m->heap[1] : NULL;
+	const struct head *b = m->nheap > 2 ? &m->heap[2] : NULL;
+	return !b || (a && less(a, b)) ? a : b;
 }
 
 int ct_merge_next(struct ct_merge *m, const struct ct_record **rec, unsigned *input)
@@ -140,11 +157,46 @@ int ct_merge_next(struct ct_merge *m, const struct ct_record **rec, unsigned *in
 	}
 	if (!m->nheap)
 		return 0;
-	*rec = m->heap[0].rec;
+	struct head *t = &m->heap[0];
 	if (input)
-		*input = m->heap[0].input;
-	m->pending = m->heap[0].input;
-	m->has_pending = 1;
+		*input = t->input;
+	if (t->rec->type != CT_REC_BATCH) {
+		*rec = t->rec;
+		m->pending = t->input;
+		m->has_pending = 1;
+		return 1;
+	}
+	/* Events of the top's batch while they still come first. */
+	const struct ct_batch *b = t->rec->batch;
+	const struct head *s = second(m);
+	uint32_t end = b->n;
+	if (s) {
+		/* ties go to the lower input */
+		uint64_t limit = s->key;
+		int take_tie = t->input < s->input;
+		uint32_t lo = t->pos + 1, hi = b->n;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			uint64_t k = wall_key(m->readers[t->input], b->ts_ns[mid]);
+			if (k < limit || (k == limit && take_tie))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		end = lo;
+	}
+	ct_batch_slice(b, t->pos, end, &m->slice);
+	m->out.type = CT_REC_BATCH;
+	m->out.batch = &m->slice;
+	*rec = &m->out;
+	if (end == b->n) {
+		m->pending = t->input;
+		m->has_pending = 1;
+	} else {
+		t->pos = end;
+		t->key = head_key(m, t);
+		sift_down(m, 0);
+	}
 	return 1;
 }
 

@@ -41,7 +41,8 @@ uint64_t ct_key_hash(enum ct_key key, const void *val, size_t len)
 
 	switch (key) {
 	case CT_KEY_PID:
-	case CT_KEY_UID: {
+	case CT_KEY_UID:
+	case CT_KEY_RESULT: {
 		uint32_t v = 0;
 		if (len == 4)
 			memcpy(&v, val, 4);
@@ -98,27 +99,28 @@ int ct_sum_add(struct ct_sumbuild *sb, uint64_t h)
 	return 0;
 }
 
-int ct_sum_add_event(struct ct_sumbuild *sb, const struct ct_event *ev, uint32_t m)
+int ct_sum_add_task(struct ct_sumbuild *sb, const struct ct_task *t)
 {
-	int err = 0;
-
-	if (m & CT_F_PID)
-		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_PID, &ev->pid, 4));
-	if (m & CT_F_UID)
-		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_UID, &ev->uid, 4));
-	if (m & CT_F_DPORT)
-		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_DPORT, &ev->dport, 2));
-	if (m & CT_F_FTP)
-		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_FAMILY, &ev->family, 2));
-	if (m & CT_F_COMM)
-		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_COMM, ev->comm, CT_COMM_LEN));
-	if ((m & (CT_F_DADDR | CT_F_FTP)) &&
-	    (ev->family == 2 /* AF_INET */ || ev->family == 10 /* AF_INET6 */))
-		err |=
-		    ct_sum_add(sb, ct_key_hash(CT_KEY_DADDR, ev->daddr, ev->family == 2 ? 4 : 16));
-	if ((m & (CT_F_PATH | CT_F_FTP)) && ev->path_len)
-		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_PATH, ev->path, ev->path_len));
+	int err = ct_sum_add(sb, ct_key_hash(CT_KEY_PID, &t->pid, 4));
+	err |= ct_sum_add(sb, ct_key_hash(CT_KEY_UID, &t->uid, 4));
+	err |= ct_sum_add(sb, ct_key_hash(CT_KEY_COMM, t->comm, CT_COMM_LEN));
 	return err ? CT_E_NOMEM : 0;
+}
+
+int ct_sum_add_dest(struct ct_sumbuild *sb, const struct ct_dest *d)
+{
+	int err = ct_sum_add(sb, ct_key_hash(CT_KEY_DPORT, &d->dport, 2));
+	err |= ct_sum_add(sb, ct_key_hash(CT_KEY_FAMILY, &d->family, 2));
+	if (d->family == 2 /* AF_INET */ || d->family == 10 /* AF_INET6 */)
+		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_DADDR, d->daddr, d->family == 2 ? 4 : 16));
+	if (d->path_len)
+		err |= ct_sum_add(sb, ct_key_hash(CT_KEY_PATH, d->path, d->path_len));
+	return err ? CT_E_NOMEM : 0;
+}
+
+int ct_sum_add_result(struct ct_sumbuild *sb, int32_t key)
+{
+	return ct_sum_add(sb, ct_key_hash(CT_KEY_RESULT, &key, 4)) ? CT_E_NOMEM : 0;
 }
 
 /* Salted with the chunk's seq: a key that collides with common keys in one
@@ -147,7 +149,7 @@ int ct_sum_finish(struct ct_sumbuild *sb, uint32_t seq, struct ct_bytes *out)
 	p[0] = CT_SUM_BLOOM;
 	p[1] = CT_BLOOM_K;
 	p[2] = (uint8_t)log2;
-	p[3] = 0;
+	p[3] = CT_SUM_KEYS_RESULT;
 	uint8_t *bits = p + CT_SUM_HEAD;
 	memset(bits, 0, nbytes);
 	for (size_t i = 0; i < sb->cap; i++) {
@@ -183,6 +185,9 @@ int ct_chunk_may_contain(const struct ct_chunk_info *c, enum ct_key key, const v
 	unsigned k = s[1], log2 = s[2];
 	if (k == 0 || k > CT_BLOOM_K || log2 < 3 || log2 > 31 ||
 	    c->summary_len < CT_SUM_HEAD + ((size_t)1 << (log2 - 3)))
+		return 1;
+	/* Summaries before 2.1 hold no results: any may be there. */
+	if (key == CT_KEY_RESULT && !(s[3] & CT_SUM_KEYS_RESULT))
 		return 1;
 	if (c->records == 0)
 		return 0;

@@ -15,18 +15,43 @@
 
 #define META_FLUSH_BYTES (8u << 20)
 #define STR_MAX 65535u /* longest proc string kept */
+#define PENDING_DEFAULT (1u << 20)
+
+/* A tracked attempt already written, waiting for its outcome or close. */
+struct pending {
+	uint64_t ts;   /* 0: empty slot */
+	uint32_t tid;
+	uint32_t seq;	/* its event chunk */
+	uint32_t index; /* its position there */
+	uint32_t established;
+};
+
+/* An outcome waiting for the flush that places it. */
+struct wout {
+	struct ct_outcome o;
+	int carried; /* its attempt was not found at one flush already */
+};
 
 struct ct_writer {
 	struct ct_writer_io io;
 	struct ct_writer_opts opts;
 	int err; /* sticky: after a failed write nothing more is written */
-	uint64_t bytes, events, lost, procs;
+	uint64_t bytes, events, lost, procs, outcomes_dropped;
 	uint32_t seq;
 	uint64_t open_since; /* CLOCK_MONOTONIC ns of the oldest unflushed record; 0 none */
 
-	struct ct_event *evs;
+	struct ct_wevent *evs;
 	uint32_t nev, cap_ev;
 	uint32_t *order;
+	char *paths; /* path bytes of the buffered events */
+	size_t npaths, cap_paths;
+
+	struct wout *outs;
+	uint32_t nouts, cap_outs;
+	struct ct_oc_rec *recs, *part;
+	uint32_t nrecs, cap_recs, cap_part;
+	struct pending *pend;
+	uint32_t pend_cap, pend_count;
 
 	struct ct_bytes meta;
 	uint32_t meta_records;
@@ -34,7 +59,7 @@ struct ct_writer {
 
 	struct ct_bytes raw, out, sum, scratch;
 	struct ct_sumbuild sb;
-	struct ct_evtab tab;
+	struct ct_tables tab;
 	void *cctx;
 
 	struct ct_bytes idx_entries, idx_sums;
@@ -153,6 +178,8 @@ int ct_writer_open(struct ct_writer **out, const struct ct_writer_io *io,
 		w->opts.chunk_events = 65536;
 	if (w->opts.chunk_events > CT_CHUNK_EVENTS_MAX)
 		w->opts.chunk_events = CT_CHUNK_EVENTS_MAX;
+	if (!w->opts.pending_max)
+		w->opts.pending_max = PENDING_DEFAULT;
 	int err = write_header(w, hdr);
 	if (err) {
 		ct_writer_abort(w);
@@ -165,8 +192,8 @@ int ct_writer_open(struct ct_writer **out, const struct ct_writer_io *io,
 /* Assemble header + summary + compressed payload, write it in one go and
  * remember it for the index. */
 static int emit_chunk(struct ct_writer *w, uint8_t kind, uint32_t records, uint64_t first_ts,
-		      uint64_t last_ts, const struct ct_bytes *summary, const uint8_t *raw,
-		      size_t raw_len)
+		      uint64_t last_ts, uint32_t min_seq, const struct ct_bytes *summary,
+		      const uint8_t *raw, size_t raw_len)
 {
 	int err;
 	size_t sum_len = summary ? summary->len : 0;
@@ -204,7 +231,7 @@ static int emit_chunk(struct ct_writer *w, uint8_t kind, uint32_t records, uint6
 	put_le32(h + 36, (uint32_t)comp);
 	put_le32(h + 40, (uint32_t)sum_len);
 	put_le32(h + 44, ct_crc32(0, w->out.p + CT_CHUNK_HDR, sum_len + comp));
-	put_le32(h + 48, 0);
+	put_le32(h + 48, min_seq);
 	put_le32(h + 52, ct_crc32(0, h, CT_CHUNK_HDR - 4));
 
 	uint64_t offset = w->bytes;
@@ -227,6 +254,7 @@ static int emit_chunk(struct ct_writer *w, uint8_t kind, uint32_t records, uint6
 	put_le32(e + 40, (uint32_t)sum_len);
 	e[44] = kind;
 	e[45] = (uint8_t)codec;
+	put_le32(e + 48, min_seq);
 	w->idx_entries.len += CT_INDEX_ENTRY;
 	if (sum_len)
 		memcpy(w->idx_sums.p + w->idx_sums.len, summary->p, sum_len);
@@ -240,8 +268,8 @@ static int flush_meta(struct ct_writer *w)
 {
 	if (!w->meta_records)
 		return 0;
-	int err = emit_chunk(w, CT_CHUNK_META, w->meta_records, w->meta_first, w->meta_last, NULL,
-			     w->meta.p, w->meta.len);
+	int err = emit_chunk(w, CT_CHUNK_META, w->meta_records, w->meta_first, w->meta_last, 0,
+			     NULL, w->meta.p, w->meta.len);
 	w->meta.len = 0;
 	w->meta_records = 0;
 	return err;
@@ -249,7 +277,7 @@ static int flush_meta(struct ct_writer *w)
 
 static int cmp_order(const void *a, const void *b, void *arg)
 {
-	const struct ct_event *evs = arg;
+	const struct ct_wevent *evs = arg;
 	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
 
 	if (evs[i].ts_ns != evs[j].ts_ns)
@@ -257,11 +285,350 @@ static int cmp_order(const void *a, const void *b, void *arg)
 	return i < j ? -1 : i > j; /* stable */
 }
 
+/* ------------------------------------------------------------ pending */
+
+static uint64_t pend_hash(uint64_t ts, uint32_t tid)
+{
+	uint64_t h = (ts ^ ((uint64_t)tid << 32 | tid)) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+static struct pending *pend_find(struct ct_writer *w, uint64_t ts, uint32_t tid)
+{
+	if (!w->pend_cap)
+		return NULL;
+	size_t mask = w->pend_cap - 1;
+	for (size_t i = pend_hash(ts, tid) & mask;; i = (i + 1) & mask) {
+		struct pending *p = &w->pend[i];
+		if (!p->ts)
+			return NULL;
+		if (p->ts == ts && p->tid == tid)
+			return p;
+	}
+}
+
+/* Backward-shift deletion: no tombstones pile up. */
+static void pend_delete(struct ct_writer *w, struct pending *p)
+{
+	size_t mask = w->pend_cap - 1, i = (size_t)(p - w->pend);
+	memset(p, 0, sizeof(*p));
+	w->pend_count--;
+	for (size_t j = (i + 1) & mask; w->pend[j].ts; j = (j + 1) & mask) {
+		size_t home = pend_hash(w->pend[j].ts, w->pend[j].tid) & mask;
+		int movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+		if (movable) {
+			w->pend[i] = w->pend[j];
+			memset(&w->pend[j], 0, sizeof(w->pend[j]));
+			i = j;
+		}
+	}
+}
+
+static int pend_add(struct ct_writer *w, const struct pending *e)
+{
+	if (w->pend_count >= w->opts.pending_max || !e->ts)
+		return 0; /* its outcome will be dropped, never misplaced */
+	if ((w->pend_count + 1) * 2 > w->pend_cap) {
+		uint32_t cap = w->pend_cap ? w->pend_cap * 2 : 1024;
+		struct pending *n = calloc(cap, sizeof(*n));
+		if (!n)
+			return CT_E_NOMEM;
+		for (uint32_t i = 0; i < w->pend_cap; i++) {
+			if (!w->pend[i].ts)
+				continue;
+			size_t j = pend_hash(w->pend[i].ts, w->pend[i].tid) & (cap - 1);
+			while (n[j].ts)
+				j = (j + 1) & (cap - 1);
+			n[j] = w->pend[i];
+		}
+		free(w->pend);
+		w->pend = n;
+		w->pend_cap = cap;
+	}
+	size_t mask = w->pend_cap - 1;
+	size_t i = pend_hash(e->ts, e->tid) & mask;
+	while (w->pend[i].ts && !(w->pend[i].ts == e->ts && w->pend[i].tid == e->tid))
+		i = (i + 1) & mask;
+	if (!w->pend[i].ts)
+		w->pend_count++;
+	w->pend[i] = *e;
+	return 0;
+}
+
+/* ------------------------------------------------------------ outcomes */
+
+/* What an outcome settles: the handshake (result or abandoned) and, once
+ * established, the close. An attempt stays pending until both are known. */
+static int settles(uint32_t flags, int32_t result)
+{
+	return (flags & (CT_OC_ABANDONED | CT_OC_CLOSED | CT_OC_OPEN)) ||
+	       ((flags & CT_OC_RESULT) && result != 0);
+}
+
+/* Position of the attempt (ts, tid) among the sorted events of the chunk
+ * being flushed, or -1. */
+static long find_event(const struct ct_writer *w, uint64_t ts, uint32_t tid)
+{
+	uint32_t lo = 0, hi = w->nev;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (w->evs[w->order[mid]].ts_ns < ts)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (uint32_t k = lo; k < w->nev && w->evs[w->order[k]].ts_ns == ts; k++)
+		if (w->evs[w->order[k]].tid == tid)
+			return (long)k;
+	return -1;
+}
+
+static void rec_merge(struct ct_oc_rec *r, const struct ct_outcome *o)
+{
+	if (o->flags & CT_OC_RESULT) {
+		r->result = o->result;
+		r->result_ns = o->result_ns;
+	}
+	if ((o->flags & CT_OC_ABANDONED) && !(r->flags & CT_OC_RESULT))
+		r->result_ns = o->result_ns;
+	if (o->flags & CT_OC_CLOSED) {
+		r->closed_ns = o->closed_ns;
+		r->tx_bytes = o->tx_bytes;
+		r->rx_bytes = o->rx_bytes;
+		r->flags &= ~(uint32_t)CT_OC_OPEN;
+	}
+	r->flags |= o->flags;
+	if (r->flags & CT_OC_CLOSED)
+		r->flags &= ~(uint32_t)CT_OC_OPEN;
+}
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const struct ct_oc_rec *x = a, *y = b;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int rec_push(struct ct_writer *w, uint32_t seq, uint32_t index, const struct ct_outcome *o)
+{
+	if (w->nrecs == w->cap_recs) {
+		uint32_t cap = w->cap_recs ? w->cap_recs * 2 : 256;
+		struct ct_oc_rec *r = realloc(w->recs, cap * sizeof(*r));
+		if (!r)
+			return CT_E_NOMEM;
+		w->recs = r;
+		w->cap_recs = cap;
+	}
+	struct ct_oc_rec *r = &w->recs[w->nrecs++];
+	memset(r, 0, sizeof(*r));
+	r->seq = seq;
+	r->index = index;
+	r->ts_ns = o->ts_ns;
+	r->tid = o->tid;
+	rec_merge(r, o);
+	return 0;
+}
+
+/* The outcomes told since the last flush, placed: on the event chunk
+ * being flushed (seq ev_seq) or on a pending attempt of an earlier one.
+ * One whose attempt is not found waits one flush (the event may still be
+ * on its way), then is dropped. Sorted by (seq, index), one record an
+ * attempt. */
+static int place_outcomes(struct ct_writer *w, uint32_t ev_seq)
+{
+	uint32_t keep = 0;
+	int err;
+
+	w->nrecs = 0;
+	for (uint32_t i = 0; i < w->nouts; i++) {
+		struct wout *wo = &w->outs[i];
+		long k = w->nev ? find_event(w, wo->o.ts_ns, wo->o.tid) : -1;
+		struct pending *p = k < 0 ? pend_find(w, wo->o.ts_ns, wo->o.tid) : NULL;
+		if (k >= 0)
+			err = rec_push(w, ev_seq, (uint32_t)k, &wo->o);
+		else if (p)
+			err = rec_push(w, p->seq, p->index, &wo->o);
+		else if (!wo->carried) {
+			wo->carried = 1;
+			w->outs[keep++] = *wo;
+			continue;
+		} else {
+			w->outcomes_dropped++;
+			continue;
+		}
+		if (err)
+			return err;
+	}
+	w->nouts = keep;
+	if (!w->nrecs)
+		return 0;
+	qsort(w->recs, w->nrecs, sizeof(*w->recs), cmp_rec);
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < w->nrecs; i++) {
+		struct ct_oc_rec *r = &w->recs[i];
+		if (n && w->recs[n - 1].seq == r->seq && w->recs[n - 1].index == r->index) {
+			struct ct_outcome o = {.flags = r->flags,
+					       .result = r->result,
+					       .result_ns = r->result_ns,
+					       .closed_ns = r->closed_ns,
+					       .tx_bytes = r->tx_bytes,
+					       .rx_bytes = r->rx_bytes};
+			rec_merge(&w->recs[n - 1], &o);
+			continue;
+		}
+		w->recs[n++] = *r;
+	}
+	w->nrecs = n;
+	return 0;
+}
+
+/* The pending set after a flush: placed outcomes settle or establish their
+ * attempts; the new chunk's tracked attempts not settled join it. */
+static int update_pending(struct ct_writer *w, uint32_t ev_seq)
+{
+	uint32_t j = 0; /* the records of this chunk, in index order */
+	for (uint32_t i = 0; i < w->nrecs; i++) {
+		const struct ct_oc_rec *r = &w->recs[i];
+		if (r->seq == ev_seq && w->nev)
+			continue;
+		struct pending *p = pend_find(w, r->ts_ns, r->tid);
+		if (!p)
+			continue;
+		if (settles(r->flags, r->result))
+			pend_delete(w, p);
+		else if (r->flags & CT_OC_RESULT)
+			p->established = 1;
+	}
+	while (j < w->nrecs && w->recs[j].seq != ev_seq)
+		j++;
+	for (uint32_t k = 0; k < w->nev; k++) {
+		const struct ct_wevent *ev = &w->evs[w->order[k]];
+		const struct ct_oc_rec *r = NULL;
+		while (j < w->nrecs && w->recs[j].seq == ev_seq && w->recs[j].index < k)
+			j++;
+		if (j < w->nrecs && w->recs[j].seq == ev_seq && w->recs[j].index == k)
+			r = &w->recs[j];
+		if (!(ev->flags & CT_EV_TRACKED) || (r && settles(r->flags, r->result)))
+			continue;
+		struct pending p = {.ts = ev->ts_ns,
+				    .tid = ev->tid,
+				    .seq = ev_seq,
+				    .index = k,
+				    /* a blocking connect that returned 0 is established */
+				    .established = r ? (r->flags & CT_OC_RESULT) != 0
+						     : (ev->flags & CT_EV_RET) && ev->ret == 0};
+		int err = pend_add(w, &p);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* The final outcome of event k as known now, as a summary key: what the
+ * record says, else what connect(2) returned unless the handshake was
+ * still going (then it may come later: pending). */
+static int add_result_keys(struct ct_writer *w, const struct ct_oc_rec *rec, uint32_t nrec,
+			   uint32_t ev_seq)
+{
+	uint32_t j = 0;
+	int err = 0;
+	while (j < nrec && rec[j].seq != ev_seq)
+		j++;
+	for (uint32_t k = 0; k < w->nev && !err; k++) {
+		const struct ct_wevent *ev = &w->evs[w->order[k]];
+		const struct ct_oc_rec *r = NULL;
+		while (j < nrec && rec[j].seq == ev_seq && rec[j].index < k)
+			j++;
+		if (j < nrec && rec[j].seq == ev_seq && rec[j].index == k)
+			r = &rec[j];
+		if (r && (r->flags & CT_OC_RESULT))
+			err = ct_sum_add_result(&w->sb, r->result);
+		else if (r && (r->flags & CT_OC_ABANDONED))
+			err = ct_sum_add_result(&w->sb, CT_RESULT_KEY_ABANDONED);
+		else if (ev->flags & CT_EV_TRACKED)
+			err = ct_sum_add_result(&w->sb, CT_RESULT_KEY_PENDING);
+		else if (!(ev->flags & CT_EV_RET) || ev->ret == -115 /* EINPROGRESS */ ||
+			 (ev->dest.proto == 6 && (ev->ret == -4 || (ev->ret <= -512 && ev->ret >= -516))))
+			err = ct_sum_add_result(&w->sb, CT_RESULT_KEY_UNKNOWN);
+		else
+			err = ct_sum_add_result(&w->sb, ev->ret);
+	}
+	return err;
+}
+
+#define OC_HANDSHAKE (CT_OC_RESULT | CT_OC_ABANDONED)
+#define OC_CLOSE (CT_OC_CLOSED | CT_OC_OPEN)
+
+/* The records' part of one kind, as a chunk: handshakes (kind 4) go apart
+ * from closes (kind 5), so a reader that wants no byte counts reads none. */
+static int flush_outcomes(struct ct_writer *w, uint8_t kind)
+{
+	uint32_t want = kind == CT_CHUNK_OUTCOMES ? OC_HANDSHAKE : OC_CLOSE, n = 0;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	uint32_t min_seq = UINT32_MAX;
+
+	if (w->cap_part < w->nrecs) {
+		struct ct_oc_rec *p = realloc(w->part, w->nrecs * sizeof(*p));
+		if (!p)
+			return CT_E_NOMEM;
+		w->part = p;
+		w->cap_part = w->nrecs;
+	}
+	for (uint32_t i = 0; i < w->nrecs; i++) {
+		const struct ct_oc_rec *r = &w->recs[i];
+		if (!(r->flags & want))
+			continue;
+		struct ct_oc_rec *x = &w->part[n++];
+		*x = (struct ct_oc_rec){.seq = r->seq,
+					.index = r->index,
+					.ts_ns = r->ts_ns,
+					.tid = r->tid,
+					.flags = r->flags & want};
+		if (kind == CT_CHUNK_OUTCOMES) {
+			x->result = r->result;
+			x->result_ns = r->result_ns;
+		} else {
+			x->closed_ns = r->closed_ns;
+			x->tx_bytes = r->tx_bytes;
+			x->rx_bytes = r->rx_bytes;
+		}
+		lo = r->ts_ns < lo ? r->ts_ns : lo;
+		hi = r->ts_ns > hi ? r->ts_ns : hi;
+		min_seq = r->seq < min_seq ? r->seq : min_seq;
+	}
+	if (!n)
+		return 0;
+	w->raw.len = 0;
+	int err = ct_oc_encode(w->part, n, lo, &w->scratch, &w->raw);
+	if (!err)
+		err = emit_chunk(w, kind, n, lo, hi, min_seq, NULL, w->raw.p, w->raw.len);
+	return err;
+}
+
 static int flush_events(struct ct_writer *w)
 {
-	if (!w->nev)
-		return 0;
 	int err;
+	uint32_t n = w->nev;
+
+	/* Every key of this chunk's events is in the summary: each table
+	 * entry adds its keys when it is created. */
+	w->raw.len = 0;
+	if ((err = ct_cols_encode(&w->tab, &w->sb, w->evs, w->paths, w->order, n, &w->scratch,
+				  &w->raw)))
+		return err;
+	w->sum.len = 0;
+	if ((err = ct_sum_finish(&w->sb, w->seq, &w->sum)))
+		return err;
+	return emit_chunk(w, CT_CHUNK_EVENTS, n, w->evs[w->order[0]].ts_ns,
+			  w->evs[w->order[n - 1]].ts_ns, 0, &w->sum, w->raw.p, w->raw.len);
+}
+
+/* Meta records, then the outcomes (so a reader of a stream has them before
+ * the events they name), then the events. */
+static int flush_all(struct ct_writer *w)
+{
+	int err = 0;
 	uint32_t n = w->nev;
 	int sorted = 1;
 
@@ -272,29 +639,34 @@ static int flush_events(struct ct_writer *w)
 	}
 	if (!sorted)
 		qsort_r(w->order, n, sizeof(*w->order), cmp_order, w->evs);
-
-	uint64_t first_ts = w->evs[w->order[0]].ts_ns, last_ts = w->evs[w->order[n - 1]].ts_ns;
-
-	/* Every key of this chunk's events is in the summary: each table
-	 * entry adds its keys when it is created. */
-	w->raw.len = 0;
-	if ((err = ct_cols_encode(&w->tab, &w->sb, w->evs, w->order, n, &w->scratch, &w->raw)))
+	/* The event chunk's seq: after the meta chunk and the outcome chunks
+	 * this flush writes (records on this chunk name it by a stand-in
+	 * until their number is known; it sorts last, as the seq will). */
+	if ((err = place_outcomes(w, UINT32_MAX)))
 		goto out;
-	w->sum.len = 0;
-	if ((err = ct_sum_finish(&w->sb, w->seq, &w->sum)))
+	uint32_t handshakes = 0, closes = 0;
+	for (uint32_t i = 0; i < w->nrecs; i++) {
+		handshakes |= (w->recs[i].flags & OC_HANDSHAKE) != 0;
+		closes |= (w->recs[i].flags & OC_CLOSE) != 0;
+	}
+	uint32_t ev_seq = w->seq + (w->meta_records ? 1 : 0) + handshakes + closes;
+	for (uint32_t i = 0; i < w->nrecs; i++)
+		if (w->recs[i].seq == UINT32_MAX)
+			w->recs[i].seq = ev_seq;
+	if (n && (err = add_result_keys(w, w->recs, w->nrecs, ev_seq)))
 		goto out;
-	err = emit_chunk(w, CT_CHUNK_EVENTS, n, first_ts, last_ts, &w->sum, w->raw.p, w->raw.len);
+	if ((err = flush_meta(w)) || (err = flush_outcomes(w, CT_CHUNK_OUTCOMES)) ||
+	    (err = flush_outcomes(w, CT_CHUNK_CLOSES)))
+		goto out;
+	if ((err = update_pending(w, ev_seq)))
+		goto out;
+	if (n)
+		err = flush_events(w);
 out:
 	w->nev = 0;
-	return err;
-}
-
-static int flush_all(struct ct_writer *w)
-{
-	int err = flush_meta(w);
-	if (!err)
-		err = flush_events(w);
-	w->open_since = 0;
+	w->npaths = 0;
+	w->nrecs = 0;
+	w->open_since = w->nouts ? mono_ns() : 0; /* carried outcomes: flush again soon */
 	return err;
 }
 
@@ -308,11 +680,13 @@ int ct_writer_event(struct ct_writer *w, const struct ct_event *ev)
 {
 	if (w->err)
 		return w->err;
+	if (!ev->task || !ev->dest)
+		return CT_E_INVAL;
 	if (w->nev == w->cap_ev) {
 		uint32_t cap = w->cap_ev ? w->cap_ev * 2 : 1024;
 		if (cap > w->opts.chunk_events)
 			cap = w->opts.chunk_events;
-		struct ct_event *e = realloc(w->evs, cap * sizeof(*e));
+		struct ct_wevent *e = realloc(w->evs, cap * sizeof(*e));
 		if (!e)
 			return CT_E_NOMEM;
 		w->evs = e;
@@ -322,14 +696,68 @@ int ct_writer_event(struct ct_writer *w, const struct ct_event *ev)
 		w->order = o;
 		w->cap_ev = cap;
 	}
-	struct ct_event *e = &w->evs[w->nev++];
-	*e = *ev;
-	ct_event_normalise(e);
+	size_t plen = ev->dest->path_len > CT_UNIX_PATH_MAX ? CT_UNIX_PATH_MAX : ev->dest->path_len;
+	if (w->cap_paths - w->npaths < plen) {
+		size_t cap = w->cap_paths ? w->cap_paths * 2 : 65536;
+		while (cap - w->npaths < plen)
+			cap *= 2;
+		char *p = realloc(w->paths, cap);
+		if (!p)
+			return CT_E_NOMEM;
+		w->paths = p;
+		w->cap_paths = cap;
+	}
+	struct ct_wevent *e = &w->evs[w->nev++];
+	memset(e, 0, sizeof(*e));
+	e->ts_ns = ev->ts_ns;
+	e->task = *ev->task;
+	ct_task_normalise(&e->task);
+	e->dest = *ev->dest;
+	ct_dest_normalise(&e->dest);
+	e->dest.path = NULL;
+	e->path_off = (uint32_t)w->npaths;
+	if (plen)
+		memcpy(w->paths + w->npaths, ev->dest->path, plen);
+	w->npaths += plen;
+	e->tid = ev->tid;
+	e->sockfd = ev->sockfd;
+	e->ret = ev->ret;
+	e->latency_ns = ev->latency_ns;
+	e->flags = ev->flags & CT_EV_STORED;
+	if (e->flags & CT_EV_SADDR) {
+		e->sport = ev->sport;
+		memcpy(e->saddr, ev->saddr, addr_len(e->dest.family));
+	}
 	w->events++;
 	note_open(w);
 	if (w->nev >= w->opts.chunk_events)
 		return flush_all(w);
 	return 0;
+}
+
+int ct_writer_outcome(struct ct_writer *w, const struct ct_outcome *o)
+{
+	if (w->err)
+		return w->err;
+	if (!o->ts_ns || (o->flags & ~(uint32_t)(CT_OC_RESULT | CT_OC_ABANDONED | CT_OC_CLOSED |
+						  CT_OC_OPEN)))
+		return CT_E_INVAL;
+	if (w->nouts == w->cap_outs) {
+		uint32_t cap = w->cap_outs ? w->cap_outs * 2 : 256;
+		struct wout *p = realloc(w->outs, cap * sizeof(*p));
+		if (!p)
+			return CT_E_NOMEM;
+		w->outs = p;
+		w->cap_outs = cap;
+	}
+	w->outs[w->nouts++] = (struct wout){.o = *o};
+	note_open(w);
+	return 0;
+}
+
+uint64_t ct_writer_outcomes_dropped(const struct ct_writer *w)
+{
+	return w->outcomes_dropped;
 }
 
 static int meta_begin(struct ct_writer *w, uint32_t type, uint64_t ts, size_t max)
@@ -379,14 +807,14 @@ int ct_writer_proc(struct ct_writer *w, const struct ct_proc *pr)
 		return err;
 	uint8_t *p = w->raw.p;
 	p = put_varint(p, pr->ts_ns);
-	p = put_varint(p, pr->cgroup_id);
-	p = put_varint(p, pr->pid);
-	p = put_varint(p, pr->ppid);
-	p = put_varint(p, pr->uid);
-	p = put_varint(p, pr->gid);
+	p = put_varint(p, pr->task.cgroup_id);
+	p = put_varint(p, pr->task.pid);
+	p = put_varint(p, pr->task.ppid);
+	p = put_varint(p, pr->task.uid);
+	p = put_varint(p, pr->task.gid);
 	p = put_varint(p, zigzag(pr->exit_code));
 	p = put_varint(p, pr->kind);
-	p = put_str(p, pr->comm, CT_COMM_LEN);
+	p = put_str(p, pr->task.comm, CT_COMM_LEN);
 	p = put_str(p, pr->exe, STR_MAX);
 	p = put_str(p, pr->cmdline, STR_MAX);
 	p = put_str(p, pr->container, STR_MAX);
@@ -408,10 +836,13 @@ int ct_writer_lost(struct ct_writer *w, const struct ct_lost *l)
 	p = put_varint(p, l->ts_ns);
 	p = put_varint(p, l->count);
 	p = put_varint(p, l->cpu);
+	if (l->kind)
+		p = put_varint(p, l->kind);
 	w->raw.len = (size_t)(p - w->raw.p);
 	if ((err = meta_begin(w, CT_REC_LOST, l->ts_ns, w->raw.len)))
 		return err;
-	w->lost += l->count;
+	if (l->kind == CT_LOST_CONNECTS)
+		w->lost += l->count;
 	return meta_end(w);
 }
 
@@ -470,7 +901,7 @@ static int write_index(struct ct_writer *w)
 
 	uint64_t index_off = w->bytes;
 	uint32_t count = w->idx_count;
-	err = emit_chunk(w, CT_CHUNK_INDEX, count, 0, 0, NULL, ix.p, ix.len);
+	err = emit_chunk(w, CT_CHUNK_INDEX, count, 0, 0, 0, NULL, ix.p, ix.len);
 	ct_bytes_free(&ix);
 	if (err)
 		return err;
@@ -484,10 +915,39 @@ static int write_index(struct ct_writer *w)
 	return w_write(w, t, sizeof(t));
 }
 
+/* Attempts established and not closed when the trace ends: "still open". */
+static int close_open_attempts(struct ct_writer *w)
+{
+	int err = 0;
+	/* Outcomes still carried name no attempt: give them their last chance. */
+	if (w->nouts && (err = flush_all(w)))
+		return err;
+	w->outcomes_dropped += w->nouts;
+	w->nouts = 0;
+	for (uint32_t i = 0; i < w->pend_cap && !err; i++) {
+		const struct pending *p = &w->pend[i];
+		if (!p->ts || !p->established)
+			continue;
+		struct ct_outcome o = {.ts_ns = p->ts, .tid = p->tid, .flags = CT_OC_OPEN};
+		err = rec_push(w, p->seq, p->index, &o);
+	}
+	if (err || !w->nrecs)
+		return err;
+	qsort(w->recs, w->nrecs, sizeof(*w->recs), cmp_rec);
+	err = flush_outcomes(w, CT_CHUNK_CLOSES);
+	w->nrecs = 0;
+	return err;
+}
+
 static void writer_free(struct ct_writer *w)
 {
 	free(w->evs);
 	free(w->order);
+	free(w->paths);
+	free(w->outs);
+	free(w->recs);
+	free(w->part);
+	free(w->pend);
 	ct_bytes_free(&w->meta);
 	ct_bytes_free(&w->raw);
 	ct_bytes_free(&w->out);
@@ -496,7 +956,7 @@ static void writer_free(struct ct_writer *w)
 	ct_bytes_free(&w->idx_entries);
 	ct_bytes_free(&w->idx_sums);
 	ct_sum_free(&w->sb);
-	ct_evtab_free(&w->tab);
+	ct_tables_free(&w->tab);
 	ct_codec_free(CT_COMP_ZSTD, w->cctx, 0);
 	free(w);
 }
@@ -506,6 +966,8 @@ int ct_writer_close(struct ct_writer *w)
 	if (!w)
 		return CT_E_INVAL;
 	int err = flush_all(w);
+	if (!err)
+		err = close_open_attempts(w);
 	if (!err)
 		err = write_index(w);
 	if (!err && w->io.flush)

@@ -11,37 +11,48 @@
 
 #include "query/filter.h"
 
+/* Three events (IPv4 refused, IPv6 handshake ended later, UNIX abstract)
+ * with their own tables. */
+static struct ct_task task = {.pid = 1234, .uid = 1000, .comm = "curl"};
+static struct ct_dest dests[3];
+static const char abstract_path[6] = "\0abs*[";
+
 static struct ct_event sample(int kind)
 {
 	struct ct_event ev;
+	struct ct_dest *d = &dests[kind];
 	memset(&ev, 0, sizeof(ev));
+	memset(d, 0, sizeof(*d));
 	ev.ts_ns = 1000000000ULL * (uint64_t)(kind + 1);
-	ev.pid = 1234;
-	ev.uid = 1000;
+	ev.task = &task;
+	ev.dest = d;
 	ev.sockfd = 3;
-	ev.flags = CT_EV_RET;
-	ev.ret = -111;
-	memcpy(ev.comm, "curl", 4);
+	ev.flags = CT_EV_RET | CT_EV_RESULT;
+	ev.ret = ev.result = -111;
 	if (kind == 0) {
-		ev.family = 2;
-		ev.type = 1;
-		ev.proto = 6;
-		ev.daddr[0] = 10;
-		ev.daddr[3] = 1;
-		ev.dport = 443;
+		d->family = 2;
+		d->type = 1;
+		d->proto = 6;
+		d->daddr[0] = 10;
+		d->daddr[3] = 1;
+		d->dport = 443;
 	} else if (kind == 1) {
-		ev.family = 10;
-		ev.daddr[0] = 0xfe;
-		ev.daddr[1] = 0x80;
-		ev.daddr[15] = 1;
-		ev.dport = 53;
-		ev.flags |= CT_EV_SADDR;
+		d->family = 10;
+		d->daddr[0] = 0xfe;
+		d->daddr[1] = 0x80;
+		d->daddr[15] = 1;
+		d->dport = 53;
+		ev.flags |= CT_EV_SADDR | CT_EV_TRACKED | CT_EV_CLOSED;
+		ev.ret = -115;
+		ev.result = 0;
+		ev.result_ns = 2000000;
+		ev.closed_ns = 9000000;
+		ev.tx_bytes = 10;
 	} else {
-		ev.family = 1;
-		ev.path[0] = '\0';
-		memcpy(ev.path + 1, "abs*[", 5);
-		ev.path_len = 6;
-		ev.flags |= CT_EV_ABSTRACT;
+		d->family = 1;
+		d->path = abstract_path;
+		d->path_len = 6;
+		ev.flags = CT_EV_ABSTRACT; /* outcome unknown */
 	}
 	return ev;
 }
@@ -65,12 +76,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	ct_filter_set_base(f, 500000000LL);
-	struct ct_proc_info pi;
-	memset(&pi, 0, sizeof(pi));
-	pi.exe = "/usr/bin/curl";
+	struct ct_procinfo pi = {.exe = "/usr/bin/curl", .serial = 1};
 	for (int k = 0; k < 3; k++) {
 		struct ct_event ev = sample(k);
-		int m = ct_filter_match(f, &ev, k == 1 ? NULL : &pi, (int64_t)ev.ts_ns);
+		ev.proc = k == 1 ? NULL : &pi;
+		int m = ct_filter_match(f, &ev, (int64_t)ev.ts_ns);
 		if (m != 0 && m != 1)
 			abort();
 	}
@@ -84,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (t != CT_TRI_NONE && t != CT_TRI_SOME && t != CT_TRI_ALL)
 		abort();
 	(void)ct_filter_uses_proc(f);
+	(void)ct_filter_columns(f);
 	ct_filter_free(f);
 	free(expr);
 	return 0;

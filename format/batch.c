@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * batch.c: an event chunk becomes a batch: its columns decoded (2.x) or its
+ * rows turned into columns (1.x), each event's final outcome from what
+ * connect(2) returned or from the outcome records that name it, cut to the
+ * query's time window. And the batch as events: views, slices, selections.
+ *
+ * Outcome records arrive in outcome chunks, each naming its attempt by
+ * event chunk and position. A stream has them before the event chunk they
+ * name (the writer puts them first); a listed file loads an outcome chunk
+ * just before the oldest event chunk it names. The records wait in runs,
+ * one a decoded outcome chunk, in a heap by the (chunk, position) they name
+ * next, and are taken as their event chunk is decoded.
+ */
+#include <stdlib.h>
+
+#include "reader_int.h"
+
+/* -------------------------------------------------------------- heap */
+
+static int run_less(const struct oc_run *a, const struct oc_run *b)
+{
+	const struct ct_oc_rec *x = &a->rec[a->pos], *y = &b->rec[b->pos];
+	return x->seq < y->seq || (x->seq == y->seq && x->index < y->index);
+}
+
+static void heap_down(struct ct_reader *r, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, m = i;
+		if (l < r->nruns && run_less(&r->runs[l], &r->runs[m]))
+			m = l;
+		if (l + 1 < r->nruns && run_less(&r->runs[l + 1], &r->runs[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		struct oc_run t = r->runs[i];
+		r->runs[i] = r->runs[m];
+		r->runs[m] = t;
+		i = m;
+	}
+}
+
+static void heap_up(struct ct_reader *r, uint32_t i)
+{
+	while (i) {
+		uint32_t p = (i - 1) / 2;
+		if (!run_less(&r->runs[i], &r->runs[p]))
+			return;
+		struct oc_run t = r->runs[i];
+		r->runs[i] = r->runs[p];
+		r->runs[p] = t;
+		i = p;
+	}
+}
+
+/* The record at the top, or NULL. */
+static const struct ct_oc_rec *heap_top(const struct ct_reader *r)
+{
+	return r->nruns ? &r->runs[0].rec[r->runs[0].pos] : NULL;
+}
+
+static void heap_pop(struct ct_reader *r)
+{
+	struct oc_run *t = &r->runs[0];
+	r->oc_held--;
+	if (++t->pos < t->n) {
+		heap_down(r, 0);
+		return;
+	}
+	free(t->rec);
+	r->runs[0] = r->runs[--r->nruns];
+	if (r->nruns)
+		heap_down(r, 0);
+}
+
+static int heap_push(struct ct_reader *r, struct ct_oc_rec *rec, uint32_t n)
+{
+	if (r->nruns == r->cap_runs) {
+		uint32_t cap = r->cap_runs ? r->cap_runs * 2 : 16;
+		struct oc_run *p = realloc(r->runs, cap * sizeof(*p));
+		if (!p)
+			return CT_E_NOMEM;
+		r->runs = p;
+		r->cap_runs = cap;
+	}
+	r->runs[r->nruns] = (struct oc_run){.rec = rec, .n = n};
+	heap_up(r, r->nruns++);
+	r->oc_held += n;
+	return 0;
+}
+
+void ct_outcomes_free(struct ct_reader *r)
+{
+	for (uint32_t i = 0; i < r->nruns; i++)
+		free(r->runs[i].rec);
+	free(r->runs);
+	free(r->oc_list);
+	free(r->late);
+	r->runs = NULL;
+	r->nruns = r->cap_runs = 0;
+}
+
+/* ---------------------------------------------------------- outcomes */
+
+int ct_outcome_chunk(struct ct_reader *r, const struct chdr *h)
+{
+	struct ct_oc_rec *rec = NULL;
+	uint32_t cap = 0;
+
+	if (r->oc_held + h->records > CT_OC_HOLD_MAX) {
+		/* Beyond the budget: those attempts read "unknown". */
+		r->st.outcomes_over_budget += h->records;
+		return 0;
+	}
+	const char *why = ct_oc_decode(r->raw, h->raw, h->records, h->first_ts, &rec, &cap);
+	if (!why && rec[0].seq != h->min_seq)
+		why = "outcome records do not match their chunk header";
+	for (uint32_t i = 0; !why && i < h->records; i++)
+		if (rec[i].ts_ns < h->first_ts || rec[i].ts_ns > h->last_ts)
+			why = "outcome record outside its chunk's time range";
+	if (why) {
+		free(rec);
+		ct_damage_report(r, h->seq, r->coff, why);
+		return 0;
+	}
+	uint32_t n = h->records, k = 0;
+	/* A stream: records naming event chunks already handed out are too
+	 * late to join; they go out on their own. */
+	while (!r->list_mode && r->have_done && k < n && rec[k].seq <= r->done_seq)
+		k++;
+	if (k) {
+		if (r->late_pos == r->nlate)
+			r->nlate = r->late_pos = 0;
+		if (r->nlate + k > r->cap_late) {
+			uint32_t c2 = (r->nlate + k) * 2;
+			struct ct_oc_rec *p = realloc(r->late, c2 * sizeof(*p));
+			if (!p) {
+				free(rec);
+				return CT_E_NOMEM;
+			}
+			r->late = p;
+			r->cap_late = c2;
+		}
+		memcpy(r->late + r->nlate, rec, k * sizeof(*rec));
+		r->nlate += k;
+		r->st.outcomes_late += k;
+	}
+	if (k == n) {
+		free(rec);
+		return 0;
+	}
+	if (k)
+		memmove(rec, rec + k, (n - k) * sizeof(*rec));
+	int err = heap_push(r, rec, n - k);
+	if (err)
+		free(rec);
+	return err;
+}
+
+static int cmp_min_seq(const void *a, const void *b, void *arg)
+{
+	const struct ct_chunk_info *cs = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	if (cs[x].min_seq != cs[y].min_seq)
+		return cs[x].min_seq < cs[y].min_seq ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+int ct_outcomes_before(struct ct_reader *r, uint32_t seq)
+{
+	if (!r->oc_listed) {
+		r->oc_listed = 1;
+		/* Closes only for a caller that reads byte counts. */
+		int closes = (r->want & CT_COL_CLOSE) != 0;
+		for (uint32_t i = 0; i < r->nchunks; i++)
+			r->noc += r->chunks[i].kind == CT_CHUNK_OUTCOMES ||
+				  (closes && r->chunks[i].kind == CT_CHUNK_CLOSES);
+		if (!r->noc)
+			return 0;
+		r->oc_list = malloc(r->noc * sizeof(*r->oc_list));
+		if (!r->oc_list)
+			return CT_E_NOMEM;
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < r->nchunks; i++)
+			if (r->chunks[i].kind == CT_CHUNK_OUTCOMES ||
+			    (closes && r->chunks[i].kind == CT_CHUNK_CLOSES))
+				r->oc_list[k++] = i;
+		qsort_r(r->oc_list, r->noc, sizeof(*r->oc_list), cmp_min_seq, r->chunks);
+	}
+	while (r->oc_next < r->noc && r->chunks[r->oc_list[r->oc_next]].min_seq <= seq) {
+		const struct ct_chunk_info *c = &r->chunks[r->oc_list[r->oc_next++]];
+		/* Records name attempts in [first_ts, last_ts]: none in the window? */
+		if ((r->q.since_ns && c->last_ts < r->q.since_ns) ||
+		    (r->q.until_ns && c->first_ts > r->q.until_ns))
+			continue;
+		const uint8_t *p;
+		uint64_t avail = r->size - c->offset,
+			 whole = (uint64_t)CT_CHUNK_HDR_MAX + c->summary_len + c->comp_size;
+		ssize_t n = ct_fetch(r, c->offset, (size_t)(whole < avail ? whole : avail), &p);
+		if (n < 0)
+			return (int)n;
+		struct chdr h;
+		if (ct_parse_chdr(p, (size_t)n, &h) != HDR_OK || h.kind != c->kind ||
+		    h.comp != c->comp_size || h.raw != c->raw_size || h.seq != c->seq ||
+		    h.records != c->records || h.min_seq != c->min_seq ||
+		    ct_chunk_total(&h) > (uint64_t)n) {
+			ct_damage_report(r, c->seq, c->offset, "chunk does not match index");
+			continue;
+		}
+		r->coff = c->offset;
+		const char *why = ct_unpack(r, &h, p);
+		if (why) {
+			ct_damage_report(r, c->seq, c->offset, why);
+			continue;
+		}
+		int err = ct_outcome_chunk(r, &h);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* What connect(2) returned is the final outcome, unless a TCP handshake
+ * went on after it: in progress, or interrupted by a signal. */
+static inline int ret_is_final(int32_t ret, uint16_t proto)
+{
+	if (ret == -115) /* EINPROGRESS */
+		return 0;
+	if (proto == 6 && (ret == -4 /* EINTR */ || (ret <= -512 && ret >= -516)))
+		return 0; /* the kernel's ERESTART* */
+	return 1;
+}
+
+/* Records for this chunk's events (seq): each joined to the event at its
+ * position when the event's ts and tid agree. */
+static void join(struct ct_reader *r, uint32_t seq, uint32_t n, int have_tid, uint32_t want)
+{
+	struct ct_colbuf *o = &r->cb;
+	const struct ct_oc_rec *x;
+
+	while ((x = heap_top(r)) && x->seq < seq) {
+		r->st.outcomes_unmatched++; /* its chunk was skipped or damaged */
+		heap_pop(r);
+	}
+	while ((x = heap_top(r)) && x->seq == seq) {
+		uint32_t k = x->index;
+		if (k >= n || o->ts[k] != x->ts_ns || (have_tid && o->tid[k] != x->tid)) {
+			r->st.outcomes_unmatched++;
+			heap_pop(r);
+			continue;
+		}
+		r->st.outcomes_joined++;
+		if (want & CT_COL_RESULT) {
+			if (x->flags & CT_OC_RESULT) {
+				o->flags[k] = (uint16_t)((o->flags[k] & ~CT_EV_ABANDONED) | CT_EV_RESULT);
+				o->result[k] = x->result;
+				if (want & CT_COL_RESULT_NS)
+					o->result_ns[k] = x->result_ns;
+			} else if (x->flags & CT_OC_ABANDONED) {
+				o->flags[k] = (uint16_t)((o->flags[k] & ~CT_EV_RESULT) | CT_EV_ABANDONED);
+				o->result[k] = 0;
+				if (want & CT_COL_RESULT_NS)
+					o->result_ns[k] = x->result_ns;
+			}
+		}
+		if (want & CT_COL_CLOSE) {
+			if (x->flags & CT_OC_CLOSED) {
+				o->flags[k] = (uint16_t)((o->flags[k] & ~CT_EV_OPEN) | CT_EV_CLOSED);
+				o->closed_ns[k] = x->closed_ns;
+				o->tx[k] = x->tx_bytes;
+				o->rx[k] = x->rx_bytes;
+			} else if ((x->flags & CT_OC_OPEN) && !(o->flags[k] & CT_EV_CLOSED)) {
+				o->flags[k] |= CT_EV_OPEN;
+			}
+		}
+		heap_pop(r);
+	}
+}
+
+/* ------------------------------------------------------------- events */
+
+int ct_event_batch(struct ct_reader *r, const struct chdr *h)
+{
+	struct ct_colbuf *o = &r->cb;
+	uint32_t want = r->want, n;
+	const char *why = NULL;
+	const struct ct_oc_rec *x = heap_top(r);
+	/* tid checks a join even when the caller does not read it */
+	int have_tid = (want & CT_COL_TID) || (x && x->seq == h->seq);
+
+	if (want & CT_COL_RESULT_NS)
+		want |= CT_COL_RESULT | CT_COL_LATENCY;
+	if (want & CT_COL_RESULT)
+		want |= CT_COL_RET;
+	r->chunk_loads++;
+	if (r->columnar) {
+		why = ct_cols_open(&r->cols, &r->tab, r->raw, h->raw, h->records, h->first_ts);
+		if (why || ct_colbuf_reserve(o, r->cols.n)) {
+			ct_damage_report(r, h->seq, r->coff, why ? why : "out of memory");
+			return 0;
+		}
+		n = ct_cols_decode(&r->cols, &r->tab, want | (have_tid ? CT_COL_TID : 0), o, &why);
+	} else {
+		n = ct_rows_decode(&r->rows, &r->tab, r->raw, r->raw + h->raw, h->first_ts, h->records,
+				   o, &why);
+		want = CT_COL_ALL; /* rows fill every stored column */
+	}
+	if (why)
+		ct_damage_report(r, h->seq, r->coff, why);
+	if (!n)
+		return 0;
+	if (want & CT_COL_RESULT) {
+		for (uint32_t i = 0; i < n; i++) {
+			uint16_t fl = o->flags[i];
+			int32_t ret = o->ret[i];
+			int known = (fl & CT_EV_RET) && ret_is_final(ret, r->tab.dests[o->dest[i]].proto);
+			o->result[i] = known ? ret : 0;
+			o->flags[i] = (uint16_t)(fl | (known ? CT_EV_RESULT : 0));
+		}
+		if (want & CT_COL_RESULT_NS)
+			for (uint32_t i = 0; i < n; i++)
+				o->result_ns[i] = (o->flags[i] & CT_EV_RESULT) && (o->flags[i] & CT_EV_LATENCY)
+						      ? o->latency[i]
+						      : 0;
+	}
+	if (want & CT_COL_CLOSE) {
+		memset(o->closed_ns, 0, n * sizeof(*o->closed_ns));
+		memset(o->tx, 0, n * sizeof(*o->tx));
+		memset(o->rx, 0, n * sizeof(*o->rx));
+	}
+	join(r, h->seq, n, have_tid, want);
+
+	/* Only the events inside the query's window (times are sorted). */
+	uint64_t until = r->q.until_ns ? r->q.until_ns : UINT64_MAX;
+	uint32_t lo = 0, hi = n;
+	while (lo < hi && o->ts[lo] < r->q.since_ns)
+		lo++;
+	while (hi > lo && o->ts[hi - 1] > until)
+		hi--;
+	if (lo == hi)
+		return 0;
+	r->st.events += hi - lo;
+	uint32_t cols = want & CT_COL_ALL;
+	if (have_tid)
+		cols |= CT_COL_TID;
+	struct ct_batch *b = &r->batch;
+	*b = (struct ct_batch){
+	    .n = n,
+	    .columns = cols,
+	    .ts_ns = o->ts,
+	    .task = o->task,
+	    .dest = o->dest,
+	    .flags = o->flags,
+	    .tid = cols & CT_COL_TID ? o->tid : NULL,
+	    .sockfd = cols & CT_COL_SOCKFD ? o->sockfd : NULL,
+	    .ret = cols & CT_COL_RET ? o->ret : NULL,
+	    .latency_ns = cols & CT_COL_LATENCY ? o->latency : NULL,
+	    .sport = cols & CT_COL_LOCAL ? o->sport : NULL,
+	    .saddr = cols & CT_COL_LOCAL ? (const uint8_t(*)[16])o->saddr : NULL,
+	    .result = cols & CT_COL_RESULT ? o->result : NULL,
+	    .result_ns = cols & CT_COL_RESULT_NS ? o->result_ns : NULL,
+	    .closed_ns = cols & CT_COL_CLOSE ? o->closed_ns : NULL,
+	    .tx_bytes = cols & CT_COL_CLOSE ? o->tx : NULL,
+	    .rx_bytes = cols & CT_COL_CLOSE ? o->rx : NULL,
+	    .ntasks = r->tab.ntasks,
+	    .ndests = r->tab.ndests,
+	    .tasks = r->tab.tasks,
+	    .dests = r->tab.dests,
+	    .tables_id = r->chunk_loads,
+	};
+	if (lo || hi < n)
+		ct_batch_slice(b, lo, hi, b);
+	return 1;
+}
+
+/* -------------------------------------------------------------- views */
+
+void ct_batch_event(const struct ct_batch *b, uint32_t i, struct ct_event *ev)
+{
+	uint32_t t = b->task[i];
+	uint16_t fl = b->flags[i];
+
+	ev->ts_ns = b->ts_ns[i];
+	ev->task = &b->tasks[t];
+	ev->dest = &b->dests[b->dest[i]];
+	ev->proc = b->procinfo ? &b->procinfo[t] : NULL;
+	ev->flags = fl;
+	ev->tid = b->tid ? b->tid[i] : 0;
+	ev->sockfd = b->sockfd ? b->sockfd[i] : 0;
+	ev->ret = b->ret ? b->ret[i] : 0;
+	ev->latency_ns = b->latency_ns ? b->latency_ns[i] : 0;
+	ev->result = b->result ? b->result[i] : 0;
+	ev->result_ns = b->result_ns ? b->result_ns[i] : 0;
+	if (b->closed_ns) {
+		ev->closed_ns = b->closed_ns[i];
+		ev->tx_bytes = b->tx_bytes[i];
+		ev->rx_bytes = b->rx_bytes[i];
+	} else {
+		ev->closed_ns = ev->tx_bytes = ev->rx_bytes = 0;
+	}
+	if (b->sport && (fl & CT_EV_SADDR)) {
+		ev->sport = b->sport[i];
+		memcpy(ev->saddr, b->saddr[i], 16);
+	} else {
+		ev->sport = 0;
+		memset(ev->saddr, 0, 16);
+	}
+}
+
+void ct_batch_slice(const struct ct_batch *b, uint32_t from, uint32_t to, struct ct_batch *out)
+{
+	struct ct_batch s = *b;
+
+	s.n = to - from;
+	s.ts_ns += from;
+	s.task += from;
+	s.dest += from;
+	s.flags += from;
+#define MOVE(f)                                                                                    \
+	if (s.f)                                                                                   \
+	s.f += from
+	MOVE(tid);
+	MOVE(sockfd);
+	MOVE(ret);
+	MOVE(latency_ns);
+	MOVE(sport);
+	MOVE(saddr);
+	MOVE(result);
+	MOVE(result_ns);
+	MOVE(closed_ns);
+	MOVE(tx_bytes);
+	MOVE(rx_bytes);
+#undef MOVE
+	*out = s;
+}
+
+int ct_batch_select(const struct ct_batch *b, const uint32_t *keep, uint32_t k,
+		    struct ct_batch_sel *sel, struct ct_batch *out)
+{
+	/* Bytes an event takes in the columns b has. */
+	size_t per = 8 + 4 + 4 + 2;
+	if (b->tid)
+		per += 4;
+	if (b->sockfd)
+		per += 4;
+	if (b->ret)
+		per += 4;
+	if (b->latency_ns)
+		per += 8;
+	if (b->sport)
+		per += 2 + 16;
+	if (b->result)
+		per += 4;
+	if (b->result_ns)
+		per += 8;
+	if (b->closed_ns)
+		per += 24;
+	size_t need = (size_t)k * per + 64;
+	if (sel->cap < need) {
+		void *m = malloc(need);
+		if (!m)
+			return CT_E_NOMEM;
+		free(sel->mem);
+		sel->mem = m;
+		sel->cap = need;
+	}
+	struct ct_batch s = *b;
+	uint8_t *m = sel->mem;
+	s.n = k;
+/* Widest columns first, so each stays aligned. */
+#define TAKE(f, T)                                                                                 \
+	do {                                                                                       \
+		if (b->f) {                                                                        \
+			T *d = (T *)(void *)m;                                                     \
+			for (uint32_t i = 0; i < k; i++)                                           \
+				d[i] = b->f[keep[i]];                                              \
+			s.f = d;                                                                   \
+			m += (size_t)k * sizeof(T);                                                \
+		}                                                                                  \
+	} while (0)
+	TAKE(ts_ns, uint64_t);
+	TAKE(latency_ns, uint64_t);
+	TAKE(result_ns, uint64_t);
+	TAKE(closed_ns, uint64_t);
+	TAKE(tx_bytes, uint64_t);
+	TAKE(rx_bytes, uint64_t);
+	TAKE(task, uint32_t);
+	TAKE(dest, uint32_t);
+	TAKE(tid, uint32_t);
+	TAKE(sockfd, int32_t);
+	TAKE(ret, int32_t);
+	TAKE(result, int32_t);
+	TAKE(flags, uint16_t);
+	TAKE(sport, uint16_t);
+#undef TAKE
+	if (b->saddr) {
+		uint8_t(*d)[16] = (uint8_t(*)[16])m;
+		for (uint32_t i = 0; i < k; i++)
+			memcpy(d[i], b->saddr[keep[i]], 16);
+		s.saddr = (const uint8_t(*)[16])d;
+	}
+	*out = s;
+	return 0;
+}
+
+void ct_batch_sel_free(struct ct_batch_sel *sel)
+{
+	free(sel->mem);
+	sel->mem = NULL;
+	sel->cap = 0;
+}
