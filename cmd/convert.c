@@ -2,7 +2,7 @@
 /*
  * cmd_convert.c: `conntrail convert`, a trace (or several, merged in time
  * order) to pcapng, pcap, CSV, JSON lines or Tracee JSON. The formats live
- * in export_*.c behind the sink interface of export.h; this file picks one,
+ * in export/ behind the sink interface of export.h; this file picks one,
  * runs the session into it and publishes the result atomically: the output
  * is written to a temporary file next to OUT (mode 0600: it says who talked
  * to whom) and renamed over OUT only when everything succeeded.
@@ -104,13 +104,12 @@ static int on_begin(void *ctx, struct ct_session *s)
 	return 0;
 }
 
-static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_info *proc,
-		    unsigned input)
+static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 {
 	struct convert *cv = ctx;
 
 	cv->events++;
-	if (cv->fmt->event(cv->x, ev, proc, input, ct_session_wall_ns(cv->s, input, ev->ts_ns)) < 0)
+	if (cv->fmt->event(cv->x, ev, input, ct_session_wall_ns(cv->s, input, ev->ts_ns)) < 0)
 		return write_failed(cv);
 	return 0;
 }
@@ -127,37 +126,37 @@ static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
 
 static void usage(FILE *f)
 {
-	fprintf(
-	    f, "usage: conntrail convert [FILE..] -o OUT [--to pcapng|pcap|csv|jsonl|tracee-json]\n"
-	       "                         [--filter EXPR] [--since T] [--until T] [--replies] [-q]\n"
-	       "\n"
-	       "Export the connect events of one or more traces (merged in time order).\n"
-	       "FILE defaults to conntrail.data; '-' reads standard input. The format comes from\n"
-	       "--to, else from OUT's name: .pcapng .pcap .csv .jsonl/.json .tracee.json.\n"
-	       "OUT is written to a temporary file and renamed when complete; '-o -' writes\n"
-	       "standard output (then --to is required).\n"
-	       "\n"
-	       "  -o, --output OUT   where to write ('-' = standard output)\n"
-	       "  -t, --to FORMAT    pcapng: one packet per connect (IP + TCP SYN/UDP), process\n"
-	       "                       in the packet comment, UNIX connects as ethertype 0x88b5\n"
-	       "                       frames holding the JSON line, lost events as drops\n"
-	       "                     pcap: the same frames, no comments (classic pcap)\n"
-	       "                     csv: RFC 4180, the JSON-lines keys as columns\n"
-	       "                     jsonl: the lines of 'conntrail script --json'\n"
-	       "                     tracee-json: Tracee's security_socket_connect events\n"
-	       "  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
-	       "  -S, --since T      from T: RFC 3339 or an offset from the trace start (+90s)\n"
-	       "  -U, --until T      up to T (inclusive)\n"
-	       "  -r, --replies      pcapng/pcap: add the reply each known outcome implies\n"
-	       "                     (SYN/ACK, RST/ACK, ICMP unreachable)\n"
-	       "  -q, --quiet        no progress bar, no notes on stderr\n"
-	       "\n"
-	       "Examples:\n"
-	       "  conntrail convert incident.ctr -o incident.pcapng && wireshark incident.pcapng\n"
-	       "  conntrail convert incident.ctr -o curl.csv --filter 'comm == \"curl\"'\n"
-	       "  conntrail convert host1.ctr host2.ctr -o both.pcapng --since +5m --until +10m\n"
-	       "  conntrail convert incident.ctr -o - --to jsonl | jq -r .daddr | sort | uniq -c\n"
-	       "  conntrail convert incident.ctr -o events.tracee.json\n");
+	fprintf(f, "usage: conntrail convert [FILE..] -o OUT [--to %s]\n"
+		   "                         [--filter EXPR] [--since T] [--until T] [--replies] [-q]\n"
+		   "\n"
+		   "Export the connect events of one or more traces (merged in time order).\n"
+		   "FILE defaults to conntrail.data; '-' reads standard input. The format comes from\n"
+		   "--to, else from OUT's name (",
+		ct_export_names());
+	for (size_t i = 0; ct_export_formats[i]; i++)
+		for (const char *const *x = ct_export_formats[i]->suffixes; x && *x; x++)
+			fprintf(f, "%s%s", i || x != ct_export_formats[i]->suffixes ? " " : "", *x);
+	fprintf(f, ").\n"
+		   "OUT is written to a temporary file and renamed when complete; '-o -' writes\n"
+		   "standard output (then --to is required).\n"
+		   "\n"
+		   "  -o, --output OUT   where to write ('-' = standard output)\n"
+		   "  -t, --to FORMAT\n");
+	for (size_t i = 0; ct_export_formats[i]; i++)
+		fprintf(f, "      %-14s %s\n", ct_export_formats[i]->name, ct_export_formats[i]->help);
+	fprintf(f, "  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
+		   "  -S, --since T      from T: RFC 3339 or an offset from the trace start (+90s)\n"
+		   "  -U, --until T      up to T (inclusive)\n"
+		   "  -r, --replies      pcapng/pcap: add the reply each outcome implies (SYN/ACK,\n"
+		   "                     RST/ACK, ICMP unreachable), stamped when it came\n"
+		   "  -q, --quiet        no progress bar, no notes on stderr\n"
+		   "\n"
+		   "Examples:\n"
+		   "  conntrail convert incident.ctr -o incident.pcapng && wireshark incident.pcapng\n"
+		   "  conntrail convert incident.ctr -o curl.csv --filter 'comm == \"curl\"'\n"
+		   "  conntrail convert host1.ctr host2.ctr -o both.pcapng --since +5m --until +10m\n"
+		   "  conntrail convert incident.ctr -o - --to jsonl | jq -r .daddr | sort | uniq -c\n"
+		   "  conntrail convert incident.ctr -o events.tracee.json\n");
 }
 
 static char *join_args(int argc, char **argv)
@@ -197,13 +196,10 @@ static int open_temp(const char *path)
 int cmd_convert(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+	    CT_SESSION_LONGOPTS,
 	    {"output", required_argument, NULL, 'o'},
 	    {"to", required_argument, NULL, 't'},
-	    {"filter", required_argument, NULL, 'F'},
-	    {"since", required_argument, NULL, 'S'},
-	    {"until", required_argument, NULL, 'U'},
 	    {"replies", no_argument, NULL, 'r'},
-	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -214,7 +210,11 @@ int cmd_convert(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:t:F:S:U:rqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CT_SESSION_SHORTOPTS "o:t:rh", longopts, NULL)) != -1) {
+		if (ct_session_opt(&opts, c, optarg)) {
+			cv.quiet = opts.quiet;
+			continue;
+		}
 		switch (c) {
 		case 'o':
 			cv.out_path = optarg;
@@ -222,20 +222,8 @@ int cmd_convert(int argc, char **argv)
 		case 't':
 			to = optarg;
 			break;
-		case 'F':
-			opts.filter = optarg;
-			break;
-		case 'S':
-			opts.since = optarg;
-			break;
-		case 'U':
-			opts.until = optarg;
-			break;
 		case 'r':
 			cv.replies = 1;
-			break;
-		case 'q':
-			opts.quiet = cv.quiet = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -251,21 +239,21 @@ int cmd_convert(int argc, char **argv)
 	if (to) {
 		cv.fmt = ct_export_by_name(to);
 		if (!cv.fmt) {
-			ct_err("--to %s: unknown format; one of %s", to, ct_export_names);
+			ct_err("--to %s: unknown format; one of %s", to, ct_export_names());
 			return CT_EXIT_USAGE;
 		}
 	} else if (!strcmp(cv.out_path, "-")) {
-		ct_err("-o -: give the format with --to (%s)", ct_export_names);
+		ct_err("-o -: give the format with --to (%s)", ct_export_names());
 		return CT_EXIT_USAGE;
 	} else {
 		cv.fmt = ct_export_by_path(cv.out_path);
 		if (!cv.fmt) {
 			ct_err("%s: cannot tell the format from the name; use --to (%s)",
-			       cv.out_path, ct_export_names);
+			       cv.out_path, ct_export_names());
 			return CT_EXIT_USAGE;
 		}
 	}
-	if (cv.replies && cv.fmt != &ct_export_pcapng && cv.fmt != &ct_export_pcap) {
+	if (cv.replies && !cv.fmt->replies) {
 		ct_err("--replies: only for pcapng and pcap, not %s", cv.fmt->name);
 		return CT_EXIT_USAGE;
 	}

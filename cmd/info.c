@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_info.c: `conntrail info FILE..` describes trace files: header, time
+ * info.c: `conntrail info FILE..` describes trace files: header, time
  * range, chunks, counts, compression, index and damage. It reads every
  * record (so the counts are what a reader really gets, not only what the
  * index claims) and keeps going when one file cannot be opened.
@@ -39,10 +39,11 @@ static void on_damage(void *ctx, const struct ct_damage *d)
 }
 
 struct info {
-	uint64_t events, procs, lost, lost_records;
+	uint64_t events, procs, lost, lost_records, lost_outcomes;
 	uint64_t first_ts, last_ts, first_lost, last_lost;
 	uint64_t comp, raw;
-	uint32_t chunks, event_chunks, meta_chunks;
+	uint64_t tracked, resolved; /* TCP handshakes followed; their outcomes known */
+	uint32_t chunks, event_chunks, meta_chunks, outcome_chunks;
 	unsigned codecs; /* bit per codec seen */
 };
 
@@ -105,16 +106,23 @@ static int info_one(const char *path, int json)
 	const struct ct_header *h = ct_reader_header(r);
 	struct info in = {0};
 	const struct ct_record *rec;
-	int rc;
-	while ((rc = ct_reader_next(r, &rec)) == 1) {
+	int rc = ct_reader_set_columns(r, CT_COL_RESULT);
+	while (rc >= 0 && (rc = ct_reader_next(r, &rec)) == 1) {
 		switch (rec->type) {
-		case CT_REC_EVENT: {
-			uint64_t ts = rec->ev.ts_ns;
-			if (!in.events || ts < in.first_ts)
-				in.first_ts = ts;
-			if (ts > in.last_ts)
-				in.last_ts = ts;
-			in.events++;
+		case CT_REC_BATCH: {
+			const struct ct_batch *b = rec->batch;
+			for (uint32_t i = 0; i < b->n; i++) {
+				uint64_t ts = b->ts_ns[i];
+				if (!in.events || ts < in.first_ts)
+					in.first_ts = ts;
+				if (ts > in.last_ts)
+					in.last_ts = ts;
+				in.events++;
+				if (b->flags[i] & CT_EV_TRACKED) {
+					in.tracked++;
+					in.resolved += !!(b->flags[i] & (CT_EV_RESULT | CT_EV_ABANDONED));
+				}
+			}
 			break;
 		}
 		case CT_REC_PROC:
@@ -125,6 +133,10 @@ static int info_one(const char *path, int json)
 				in.first_lost = rec->lost.ts_ns;
 			if (rec->lost.ts_ns > in.last_lost)
 				in.last_lost = rec->lost.ts_ns;
+			if (rec->lost.kind == CT_LOST_OUTCOMES) {
+				in.lost_outcomes += rec->lost.count;
+				break;
+			}
 			in.lost += rec->lost.count;
 			in.lost_records++;
 			break;
@@ -140,6 +152,7 @@ static int info_one(const char *path, int json)
 		const struct ct_chunk_info *c = ct_reader_chunk(r, i);
 		in.event_chunks += c->kind == CT_CHUNK_EVENTS;
 		in.meta_chunks += c->kind == CT_CHUNK_META;
+		in.outcome_chunks += c->kind == CT_CHUNK_OUTCOMES || c->kind == CT_CHUNK_CLOSES;
 		in.comp += c->comp_size;
 		in.raw += c->raw_size;
 		/* The codec the recorder chose is the events' one: meta chunks
@@ -184,12 +197,34 @@ static int info_one(const char *path, int json)
 			ct_buf_printf(&b, "  %-16s %.3f s\n", "duration", dur);
 	}
 	if (json)
-		ct_buf_printf(&b, ",\"chunks\":%u,\"event_chunks\":%u,\"meta_chunks\":%u",
-			      in.chunks, in.event_chunks, in.meta_chunks);
+		ct_buf_printf(&b,
+			      ",\"chunks\":%u,\"event_chunks\":%u,\"meta_chunks\":%u,"
+			      "\"outcome_chunks\":%u",
+			      in.chunks, in.event_chunks, in.meta_chunks, in.outcome_chunks);
 	else
-		ct_buf_printf(&b, "  %-16s %u (%u event, %u meta)\n", "chunks", in.chunks,
-			      in.event_chunks, in.meta_chunks);
+		ct_buf_printf(&b, "  %-16s %u (%u event, %u meta, %u outcome)\n", "chunks", in.chunks,
+			      in.event_chunks, in.meta_chunks, in.outcome_chunks);
 	put_u64(&b, "events", "events", in.events, json);
+	if (json) {
+		ct_buf_printf(&b,
+			      ",\"handshakes_tracked\":%llu,\"handshakes_resolved\":%llu,"
+			      "\"outcomes_joined\":%llu,\"outcomes_unmatched\":%llu,"
+			      "\"outcomes_lost\":%llu",
+			      (unsigned long long)in.tracked, (unsigned long long)in.resolved,
+			      (unsigned long long)st.outcomes_joined,
+			      (unsigned long long)st.outcomes_unmatched,
+			      (unsigned long long)in.lost_outcomes);
+	} else if (in.tracked || in.outcome_chunks) {
+		ct_buf_printf(&b, "  %-16s %llu TCP handshakes followed, %llu outcomes known",
+			      "outcomes", (unsigned long long)in.tracked,
+			      (unsigned long long)in.resolved);
+		if (st.outcomes_unmatched)
+			ct_buf_printf(&b, ", %llu outcome records naming no connect",
+				      (unsigned long long)st.outcomes_unmatched);
+		if (in.lost_outcomes)
+			ct_buf_printf(&b, ", %llu LOST", (unsigned long long)in.lost_outcomes);
+		ct_buf_puts(&b, "\n");
+	}
 	put_u64(&b, "procs", "process records", in.procs, json);
 	if (json) {
 		ct_buf_printf(&b, ",\"lost\":%llu,\"lost_records\":%llu",

@@ -57,11 +57,6 @@ static int flush_out(struct script *sc)
 	return 0;
 }
 
-static const char *host_of(const struct ct_session *s, unsigned input)
-{
-	const char *h = ct_session_input(s, input)->hdr->hostname;
-	return h && h[0] ? h : NULL;
-}
 
 static int on_begin(void *ctx, struct ct_session *s)
 {
@@ -179,7 +174,7 @@ static size_t fmt_inet6(char *buf, const struct ct_event *ev)
 {
 	unsigned g[8];
 	for (int i = 0; i < 8; i++)
-		g[i] = (unsigned)ev->daddr[2 * i] << 8 | ev->daddr[2 * i + 1];
+		g[i] = (unsigned)ev->dest->daddr[2 * i] << 8 | ev->dest->daddr[2 * i + 1];
 	int best = -1, best_len = 0;
 	for (int i = 0; i < 8;) {
 		if (g[i]) {
@@ -211,7 +206,7 @@ static size_t fmt_inet6(char *buf, const struct ct_event *ev)
 			*p++ = ':';
 		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && g[5] == 0xffff))) {
 			for (int k = 12; k < 16; k++) {
-				p = put_u64(p, ev->daddr[k]);
+				p = put_u64(p, ev->dest->daddr[k]);
 				if (k < 15)
 					*p++ = '.';
 			}
@@ -219,13 +214,13 @@ static size_t fmt_inet6(char *buf, const struct ct_event *ev)
 		}
 		p = put_hex16(p, g[i]);
 	}
-	if (ev->scope_id) {
+	if (ev->dest->scope_id) {
 		*p++ = '%';
-		p = put_u64(p, ev->scope_id);
+		p = put_u64(p, ev->dest->scope_id);
 	}
 	*p++ = ']';
 	*p++ = ':';
-	p = put_u64(p, ev->dport);
+	p = put_u64(p, ev->dest->dport);
 	*p = '\0';
 	return (size_t)(p - buf);
 }
@@ -235,10 +230,10 @@ static size_t fmt_inet4(char *buf, const struct ct_event *ev)
 {
 	char *p = buf;
 	for (int i = 0; i < 4; i++) {
-		p = put_u64(p, ev->daddr[i]);
+		p = put_u64(p, ev->dest->daddr[i]);
 		*p++ = i < 3 ? '.' : ':';
 	}
-	p = put_u64(p, ev->dport);
+	p = put_u64(p, ev->dest->dport);
 	*p = '\0';
 	return (size_t)(p - buf);
 }
@@ -275,18 +270,17 @@ static void utc_micro(struct script *sc, char *out, int64_t wall)
 	out[n] = '\0';
 }
 
-static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_info *proc,
-		    unsigned input)
+static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 {
 	struct script *sc = ctx;
 	int64_t wall = ct_session_wall_ns(sc->s, input, ev->ts_ns);
 
 	sc->events++;
 	if (sc->json) {
-		ct_fmt_json_event(&sc->out, ev, proc, wall, host_of(sc->s, input));
+		ct_fmt_json_event(&sc->out, ev, wall, ct_session_host(sc->s, input));
 	} else {
 		/* One line built in place, then one append. */
-		char line[64 + 24 + 40 + 4 * CT_UNIX_PATH_MAX + 16 + 64 + 256], *p = line;
+		char line[64 + 24 + 40 + 4 * CT_UNIX_PATH_MAX + 16 + 64 + 256 + 160], *p = line;
 		char ts[48], dest[4 * CT_UNIX_PATH_MAX + 16];
 		if (sc->relative) {
 			int64_t d = wall - sc->base_wall;
@@ -299,7 +293,7 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		p = put_col(p, ts, strlen(ts), 0);
 		if (sc->show_host) {
 			/* A host name may be long: straight into the output. */
-			const char *h = host_of(sc->s, input);
+			const char *h = ct_session_host(sc->s, input);
 			size_t hn = h ? strlen(h) : 1;
 			ct_buf_put(&sc->out, line, (size_t)(p - line));
 			ct_buf_put(&sc->out, h ? h : "?", hn);
@@ -313,36 +307,64 @@ static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_i
 		/* comm/pid, unprintable comm bytes as '?' */
 		char who[CT_COMM_LEN + 16];
 		size_t n = 0;
-		for (size_t i = 0; i < CT_COMM_LEN && ev->comm[i]; i++) {
-			unsigned char c = (unsigned char)ev->comm[i];
+		for (size_t i = 0; i < CT_COMM_LEN && ev->task->comm[i]; i++) {
+			unsigned char c = (unsigned char)ev->task->comm[i];
 			who[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
 		}
 		who[n++] = '/';
-		n = (size_t)(put_u64(who + n, ev->pid) - who);
+		n = (size_t)(put_u64(who + n, ev->task->pid) - who);
 		p = put_col(p, who, n, 22);
-		const char *fam = ct_family_short(ev->family);
+		const char *fam = ct_family_short(ev->dest->family);
 		p = put_col(p, fam, strlen(fam), 5);
 		size_t dn;
-		if (ev->family == 2) {
+		if (ev->dest->family == 2) {
 			dn = fmt_inet4(dest, ev);
-		} else if (ev->family == 10) {
+		} else if (ev->dest->family == 10) {
 			dn = fmt_inet6(dest, ev);
 		} else {
 			ct_fmt_dest(dest, sizeof(dest), ev);
 			dn = strlen(dest);
 		}
 		p = put_col(p, dest, dn, 40);
+		/* The final outcome and how long it took; when the handshake
+		 * ended after connect(2) returned, what connect returned too. */
 		const char *res = ct_fmt_result(ev);
+		int later = ct_outcome_later(ev);
 		p = put_col(p, res, strlen(res), 12);
-		if (ev->flags & CT_EV_LATENCY)
+		if (later)
+			p = put_latency(p, ev->result_ns);
+		else if (ev->flags & CT_EV_LATENCY)
 			p = put_latency(p, ev->latency_ns);
+		/* what connect(2) returned, when that was not the end: a
+		 * handshake that ended later, or one whose end is unknown */
+		if ((ev->flags & CT_EV_RET) &&
+		    (later || !(ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)))) {
+			const char *ret = ct_fmt_ret(ev);
+			memcpy(p, "  (", 3);
+			p += 3;
+			memcpy(p, ret, strlen(ret));
+			p += strlen(ret);
+			if (ev->flags & CT_EV_LATENCY) {
+				memcpy(p, " in ", 4);
+				p += 4;
+				p = put_latency(p, ev->latency_ns);
+			}
+			*p++ = ')';
+		}
+		if (ev->flags & CT_EV_CLOSED) {
+			p += sprintf(p, "  closed after ");
+			p = put_latency(p, ev->closed_ns);
+			p += sprintf(p, ", tx %llu rx %llu", (unsigned long long)ev->tx_bytes,
+				     (unsigned long long)ev->rx_bytes);
+		} else if (ev->flags & CT_EV_OPEN) {
+			p += sprintf(p, "  still open");
+		}
 		/* no trailing blanks when latency is absent */
 		while (p > line && p[-1] == ' ')
 			p--;
 		*p++ = '\n';
 		ct_buf_put(&sc->out, line, (size_t)(p - line));
 	}
-	(void)proc;
 	if (sc->out.len >= FLUSH_AT)
 		return flush_out(sc);
 	return 0;
@@ -372,7 +394,10 @@ static void usage(FILE *f)
 	    "                        [--json] [--relative] [--stats] [-q]\n"
 	    "\n"
 	    "Print the connect events of one or more traces (merged in time order), one a line:\n"
-	    "UTC time with microseconds, comm/pid, family, destination, result, latency.\n"
+	    "UTC time with microseconds, comm/pid, family, destination, how the connect ended\n"
+	    "(ok, an errno, abandoned, unknown) and how long that took; in parentheses what\n"
+	    "connect(2) returned when the handshake ended later (EINPROGRESS); then when an\n"
+	    "established connection closed and the bytes it moved, or that it was still open.\n"
 	    "With several hosts a host column follows the time. FILE defaults to conntrail.data;\n"
 	    "'-' reads standard input.\n"
 	    "\n"
@@ -389,19 +414,36 @@ static void usage(FILE *f)
 	    "  conntrail script incident.ctr\n"
 	    "  conntrail script --filter 'comm == \"curl\" and dport == 443' incident.ctr\n"
 	    "  conntrail script --since +5m --until +6m --json incident.ctr | jq .daddr\n"
-	    "  conntrail script --filter 'not ret == 0' host1.ctr host2.ctr\n");
+	    "  conntrail script --filter 'result != ok' host1.ctr host2.ctr\n");
+}
+
+/* Read from a stream: an outcome that came after its connect was printed. */
+static int on_outcome(void *ctx, const struct ct_outcome *o, unsigned input)
+{
+	struct script *sc = ctx;
+	struct ct_event ev = {.flags = (uint16_t)((o->flags & CT_OC_RESULT ? CT_EV_RESULT : 0) |
+						  (o->flags & CT_OC_ABANDONED ? CT_EV_ABANDONED : 0)),
+			      .result = o->result};
+	char ts[48];
+
+	if (sc->json || !(o->flags & (CT_OC_RESULT | CT_OC_ABANDONED)))
+		return 0; /* JSON lines stay one a connect; closes say nothing here */
+	utc_micro(sc, ts, ct_session_wall_ns(sc->s, input, o->ts_ns));
+	ct_buf_printf(&sc->out, "%s tid %u: the connect of that time ended %s after ", ts, o->tid,
+		      ct_fmt_result(&ev));
+	char lat[48], *e = put_latency(lat, o->result_ns);
+	*e = '\0';
+	ct_buf_printf(&sc->out, "%s\n", lat);
+	return sc->out.len >= FLUSH_AT ? flush_out(sc) : 0;
 }
 
 int cmd_script(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"filter", required_argument, NULL, 'F'},
-	    {"since", required_argument, NULL, 'S'},
-	    {"until", required_argument, NULL, 'U'},
+	    CT_SESSION_LONGOPTS,
 	    {"json", no_argument, NULL, 'j'},
 	    {"relative", no_argument, NULL, 'r'},
 	    {"stats", no_argument, NULL, 's'},
-	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -411,17 +453,10 @@ int cmd_script(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "F:S:U:jrqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CT_SESSION_SHORTOPTS "jrh", longopts, NULL)) != -1) {
+		if (ct_session_opt(&opts, c, optarg))
+			continue;
 		switch (c) {
-		case 'F':
-			opts.filter = optarg;
-			break;
-		case 'S':
-			opts.since = optarg;
-			break;
-		case 'U':
-			opts.until = optarg;
-			break;
 		case 'j':
 			sc.json = 1;
 			break;
@@ -430,9 +465,6 @@ int cmd_script(int argc, char **argv)
 			break;
 		case 's':
 			sc.stats = 1;
-			break;
-		case 'q':
-			opts.quiet = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -449,6 +481,7 @@ int cmd_script(int argc, char **argv)
 	static const struct ct_session_ops ops = {
 	    .begin = on_begin,
 	    .event = on_event,
+	    .outcome = on_outcome,
 	    .end = on_end,
 	};
 	int status = ct_session_run(&opts, &ops, &sc);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * export_csv.c: RFC 4180 CSV. A header row, one row per connect, CRLF line
+ * csv.c: RFC 4180 CSV. A header row, one row per connect, CRLF line
  * ends; a cell holding a comma, quote, CR or LF is quoted, quotes doubled.
  * The columns are the JSON-lines keys in the same order, and each cell
  * holds what that key's value decodes to (empty when the key is absent),
@@ -17,9 +17,10 @@
 #include "lib/text.h"
 #include "lib/names.h"
 
-static const char header[] = "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,cgroup_id,container,"
-			     "sockfd,family,type,proto,daddr,dport,saddr,sport,path,abstract,ret,"
-			     "latency_ns\r\n";
+static const char header[] =
+    "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,cmdline,cgroup_id,container,sockfd,family,type,"
+    "proto,daddr,scope_id,dport,saddr,sport,path,abstract,ret,latency_ns,result,result_ns,"
+    "outcome,closed_ns,tx_bytes,rx_bytes,still_open\r\n";
 
 struct ct_exporter {
 	struct ct_out *out;
@@ -122,14 +123,17 @@ static size_t cell_ts(struct ct_exporter *x, char *d, int64_t wall_ns)
 	return o;
 }
 
-static int csv_event(struct ct_exporter *x, const struct ct_event *ev,
-		     const struct ct_proc_info *proc, unsigned input, int64_t wall_ns)
+static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned input,
+		     int64_t wall_ns)
 {
+	static const struct ct_procinfo none;
+	const struct ct_procinfo *proc = ev->proc ? ev->proc : &none;
 	const char *host = ct_export_host(x->info, input);
 	size_t hlen = host ? strlen(host) : 0;
 	size_t elen = proc->exe ? strlen(proc->exe) : 0;
+	size_t mlen = proc->cmdline ? strlen(proc->cmdline) : 0;
 	size_t clen = proc->container ? strlen(proc->container) : 0;
-	size_t need = 512 + 4 * (hlen + elen + clen + CT_COMM_LEN + CT_UNIX_PATH_MAX);
+	size_t need = 768 + 4 * (hlen + elen + mlen + clen + CT_COMM_LEN + CT_UNIX_PATH_MAX);
 	char *d = ct_out_reserve(x->out, need);
 	const char *name;
 	size_t o = 0;
@@ -142,57 +146,59 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev,
 	d[o++] = ',';
 	o += cell_text(d + o, host, hlen);
 	d[o++] = ',';
-	o += ct_u64_dec(d + o, ev->pid);
+	o += ct_u64_dec(d + o, ev->task->pid);
 	d[o++] = ',';
 	o += ct_u64_dec(d + o, ev->tid);
 	d[o++] = ',';
-	o += ct_u64_dec(d + o, ev->ppid);
+	o += ct_u64_dec(d + o, ev->task->ppid);
 	d[o++] = ',';
-	o += ct_u64_dec(d + o, ev->uid);
+	o += ct_u64_dec(d + o, ev->task->uid);
 	d[o++] = ',';
-	o += ct_u64_dec(d + o, ev->gid);
+	o += ct_u64_dec(d + o, ev->task->gid);
 	d[o++] = ',';
-	o += cell_text(d + o, ev->comm, strnlen(ev->comm, CT_COMM_LEN));
+	o += cell_text(d + o, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN));
 	d[o++] = ',';
 	o += cell_text(d + o, proc->exe, elen);
 	d[o++] = ',';
-	if (ev->cgroup_id)
-		o += ct_u64_dec(d + o, ev->cgroup_id);
+	o += cell_text(d + o, proc->cmdline, mlen);
+	d[o++] = ',';
+	if (ev->task->cgroup_id)
+		o += ct_u64_dec(d + o, ev->task->cgroup_id);
 	d[o++] = ',';
 	o += cell_text(d + o, proc->container, clen);
 	d[o++] = ',';
 	if (ev->sockfd != -1)
 		o += ct_i64_dec(d + o, ev->sockfd);
 	d[o++] = ',';
-	if ((name = ct_family_name(ev->family)))
-		o += lit(d + o, name);
-	else
-		o += ct_u64_dec(d + o, ev->family);
+	o += ct_family_text(d + o, 16, ev->dest->family);
 	d[o++] = ',';
-	if (ev->type) {
-		if ((name = ct_type_name(ev->type)))
+	if (ev->dest->type) {
+		if ((name = ct_type_name(ev->dest->type)))
 			o += lit(d + o, name);
 		else
-			o += ct_u64_dec(d + o, ev->type);
+			o += ct_u64_dec(d + o, ev->dest->type);
 	}
 	d[o++] = ',';
-	if (ev->proto) {
-		if ((name = ct_proto_short(ev->proto)))
+	if (ev->dest->proto) {
+		if ((name = ct_proto_short(ev->dest->proto)))
 			o += lit(d + o, name);
 		else
-			o += ct_u64_dec(d + o, ev->proto);
+			o += ct_u64_dec(d + o, ev->dest->proto);
 	}
 	d[o++] = ',';
 	if (ct_packet_is_ip(ev)) {
-		int af = ev->family == 2 ? AF_INET : AF_INET6;
+		int af = ev->dest->family == 2 ? AF_INET : AF_INET6;
 		if (af == AF_INET) {
-			o += ct_ipv4_text(d + o, ev->daddr);
+			o += ct_ipv4_text(d + o, ev->dest->daddr);
 		} else {
-			inet_ntop(af, ev->daddr, d + o, INET6_ADDRSTRLEN);
+			inet_ntop(af, ev->dest->daddr, d + o, INET6_ADDRSTRLEN);
 			o += strlen(d + o);
 		}
 		d[o++] = ',';
-		o += ct_u64_dec(d + o, ev->dport);
+		if (af == AF_INET6 && ev->dest->scope_id)
+			o += ct_u64_dec(d + o, ev->dest->scope_id);
+		d[o++] = ',';
+		o += ct_u64_dec(d + o, ev->dest->dport);
 		d[o++] = ',';
 		if (ev->flags & CT_EV_SADDR) {
 			if (af == AF_INET) {
@@ -207,17 +213,17 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev,
 			d[o++] = ',';
 		}
 	} else {
-		o += lit(d + o, ",,,");
+		o += lit(d + o, ",,,,");
 	}
 	d[o++] = ',';
-	if (ev->family == 1) {
-		size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
-		int abstract = (ev->flags & CT_EV_ABSTRACT) && n > 0 && ev->path[0] == '\0';
+	if (ev->dest->family == 1) {
+		size_t n = ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
+		int abstract = (ev->flags & CT_EV_ABSTRACT) && n > 0 && ev->dest->path[0] == '\0';
 		if (abstract) {
 			/* '@' then the name; quoting decided on the name alone is
 			 * enough because '@' never needs it. */
 			char tmp[4 * CT_UNIX_PATH_MAX + 4];
-			size_t t = cell_text(tmp, ev->path + 1, n - 1);
+			size_t t = cell_text(tmp, ev->dest->path + 1, n - 1);
 			if (t && tmp[0] == '"') {
 				d[o++] = '"';
 				d[o++] = '@';
@@ -229,7 +235,7 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev,
 				o += t;
 			}
 		} else {
-			o += cell_text(d + o, ev->path, n);
+			o += cell_text(d + o, ev->dest->path, n);
 		}
 		o += lit(d + o, abstract ? ",true" : ",false");
 	} else {
@@ -241,6 +247,28 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev,
 	d[o++] = ',';
 	if (ev->flags & CT_EV_LATENCY)
 		o += ct_u64_dec(d + o, ev->latency_ns);
+	d[o++] = ',';
+	if (ev->flags & CT_EV_RESULT)
+		o += ct_i64_dec(d + o, ev->result);
+	d[o++] = ',';
+	if ((ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
+	    (ev->result_ns || (ev->flags & CT_EV_ABANDONED)))
+		o += ct_u64_dec(d + o, ev->result_ns);
+	d[o++] = ',';
+	o += lit(d + o, ct_fmt_result(ev));
+	d[o++] = ',';
+	if (ev->flags & CT_EV_CLOSED) {
+		o += ct_u64_dec(d + o, ev->closed_ns);
+		d[o++] = ',';
+		o += ct_u64_dec(d + o, ev->tx_bytes);
+		d[o++] = ',';
+		o += ct_u64_dec(d + o, ev->rx_bytes);
+	} else {
+		o += lit(d + o, ",,");
+	}
+	d[o++] = ',';
+	if (ev->flags & CT_EV_OPEN)
+		o += lit(d + o, "true");
 	d[o++] = '\r';
 	d[o++] = '\n';
 	ct_out_commit(x->out, o);
@@ -254,8 +282,12 @@ static int csv_close(struct ct_exporter *x)
 	return rc;
 }
 
+static const char *const csv_suffixes[] = {".csv", NULL};
+
 const struct ct_export_format ct_export_csv = {
     .name = "csv",
+    .suffixes = csv_suffixes,
+    .help = "RFC 4180, the JSON-lines keys as columns",
     .open = csv_open,
     .event = csv_event,
     .close = csv_close,

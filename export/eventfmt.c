@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/text.h"
+
 #include "export/eventfmt.h"
 #include "lib/names.h"
 
@@ -22,13 +24,13 @@ static int is_inet(uint16_t family)
 static void fmt_unix_path(char *buf, size_t size, const struct ct_event *ev)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
+	size_t n = ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
 	size_t o = 0;
 
 	if (!size)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)ev->path[i];
+		unsigned char c = (unsigned char)ev->dest->path[i];
 		if (i == 0 && c == 0 && (ev->flags & CT_EV_ABSTRACT)) {
 			if (o + 1 >= size)
 				break;
@@ -54,11 +56,11 @@ void ct_fmt_daddr(char *buf, size_t size, const struct ct_event *ev)
 	if (!size)
 		return;
 	buf[0] = '\0';
-	if (ev->family == 2)
-		inet_ntop(AF_INET, ev->daddr, buf, (socklen_t)size);
-	else if (ev->family == 10)
-		inet_ntop(AF_INET6, ev->daddr, buf, (socklen_t)size);
-	else if (ev->family == 1)
+	if (ev->dest->family == 2)
+		inet_ntop(AF_INET, ev->dest->daddr, buf, (socklen_t)size);
+	else if (ev->dest->family == 10)
+		inet_ntop(AF_INET6, ev->dest->daddr, buf, (socklen_t)size);
+	else if (ev->dest->family == 1)
 		fmt_unix_path(buf, size, ev);
 }
 
@@ -66,25 +68,25 @@ void ct_fmt_dest(char *buf, size_t size, const struct ct_event *ev)
 {
 	char a[INET6_ADDRSTRLEN];
 
-	if (ev->family == 2) {
-		inet_ntop(AF_INET, ev->daddr, a, sizeof(a));
-		snprintf(buf, size, "%s:%u", a, ev->dport);
-	} else if (ev->family == 10) {
-		inet_ntop(AF_INET6, ev->daddr, a, sizeof(a));
-		if (ev->scope_id)
-			snprintf(buf, size, "[%s%%%u]:%u", a, ev->scope_id, ev->dport);
+	if (ev->dest->family == 2) {
+		inet_ntop(AF_INET, ev->dest->daddr, a, sizeof(a));
+		snprintf(buf, size, "%s:%u", a, ev->dest->dport);
+	} else if (ev->dest->family == 10) {
+		inet_ntop(AF_INET6, ev->dest->daddr, a, sizeof(a));
+		if (ev->dest->scope_id)
+			snprintf(buf, size, "[%s%%%u]:%u", a, ev->dest->scope_id, ev->dest->dport);
 		else
-			snprintf(buf, size, "[%s]:%u", a, ev->dport);
-	} else if (ev->family == 1) {
+			snprintf(buf, size, "[%s]:%u", a, ev->dest->dport);
+	} else if (ev->dest->family == 1) {
 		fmt_unix_path(buf, size, ev);
 		if (!buf[0] && size > 10)
 			snprintf(buf, size, "(unnamed)");
 	} else {
-		snprintf(buf, size, "family %u", ev->family);
+		snprintf(buf, size, "family %u", ev->dest->family);
 	}
 }
 
-const char *ct_fmt_result(const struct ct_event *ev)
+const char *ct_fmt_ret(const struct ct_event *ev)
 {
 	static __thread char other[16];
 
@@ -99,149 +101,263 @@ const char *ct_fmt_result(const struct ct_event *ev)
 	return other;
 }
 
+const char *ct_fmt_result(const struct ct_event *ev)
+{
+	static __thread char other[16];
+
+	if (ev->flags & CT_EV_ABANDONED)
+		return "abandoned";
+	if (!(ev->flags & CT_EV_RESULT))
+		return "unknown";
+	if (ev->result == 0)
+		return "ok";
+	const char *n = ct_errno_name(ev->result);
+	if (n)
+		return n;
+	snprintf(other, sizeof(other), "%d", ev->result);
+	return other;
+}
+
+int ct_outcome_later(const struct ct_event *ev)
+{
+	return (ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
+	       (!(ev->flags & CT_EV_RET) || ev->ret == -115 /* EINPROGRESS */ ||
+		(ev->flags & CT_EV_ABANDONED) || ev->result != ev->ret);
+}
+
 /* ---------------------------------------------------------------- JSON */
 
-static char *u64_text(char *end, uint64_t v)
+/* A literal at d: its length. */
+#define LIT(d, s) (memcpy((d), (s), sizeof(s) - 1), sizeof(s) - 1)
+
+static size_t u64_dec(char *d, uint64_t v)
 {
-	*--end = '\0';
+	char tmp[20], *q = tmp + sizeof(tmp);
 	do {
-		*--end = (char)('0' + v % 10);
+		*--q = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	return end;
+	size_t n = (size_t)(tmp + sizeof(tmp) - q);
+	memcpy(d, q, n);
+	return n;
 }
 
-static void put_key(struct ct_buf *b, const char *key_with_quotes_colon)
+static size_t i64_dec(char *d, int64_t v)
 {
-	ct_buf_puts(b, key_with_quotes_colon);
+	if (v >= 0)
+		return u64_dec(d, (uint64_t)v);
+	d[0] = '-';
+	return 1 + u64_dec(d + 1, (uint64_t)0 - (uint64_t)v);
 }
 
-static void put_u64(struct ct_buf *b, const char *key, uint64_t v)
+static size_t json_str(char *d, const char *s, size_t n)
 {
-	char tmp[24];
-	put_key(b, key);
-	ct_buf_puts(b, u64_text(tmp + sizeof(tmp), v));
+	d[0] = '"';
+	size_t o = 1 + ct_json_escape(d + 1, s, n);
+	d[o++] = '"';
+	return o;
 }
 
-static void put_i64(struct ct_buf *b, const char *key, int64_t v)
+size_t ct_json_head(char *d, int64_t wall_ns, struct ct_json_ts *tc)
 {
-	char tmp[24];
-	put_key(b, key);
-	if (v < 0) {
-		ct_buf_put(b, "-", 1);
-		ct_buf_puts(b, u64_text(tmp + sizeof(tmp), (uint64_t)0 - (uint64_t)v));
-	} else {
-		ct_buf_puts(b, u64_text(tmp + sizeof(tmp), (uint64_t)v));
-	}
-}
-
-static void put_str(struct ct_buf *b, const char *key, const char *s, size_t n)
-{
-	put_key(b, key);
-	ct_buf_json_str(b, s, n);
-}
-
-/* The RFC 3339 date and time up to the seconds, cached: consecutive events
- * almost always share the second, and gmtime_r is the slowest step. */
-static void put_ts(struct ct_buf *b, int64_t wall_ns)
-{
-	static __thread int64_t cached_sec = INT64_MIN;
-	static __thread char cached[32];
 	int64_t sec = wall_ns / 1000000000;
 	int64_t ns = wall_ns % 1000000000;
 	if (ns < 0) {
 		ns += 1000000000;
 		sec--;
 	}
-	if (sec != cached_sec) {
+	/* The date and time up to the second, spelled once a second:
+	 * consecutive events almost always share it. */
+	if (!tc->valid || sec != tc->sec) {
 		char full[48];
 		ct_fmt_rfc3339(full, sizeof(full), sec * 1000000000);
 		char *dot = strchr(full, '.');
-		if (!dot)
-			dot = full + strlen(full);
-		*dot = '\0';
-		snprintf(cached, sizeof(cached), "%s", full);
-		cached_sec = sec;
+		tc->len = dot ? (size_t)(dot - full) : strlen(full);
+		if (tc->len > sizeof(tc->text))
+			tc->len = sizeof(tc->text);
+		memcpy(tc->text, full, tc->len);
+		tc->sec = sec;
+		tc->valid = 1;
 	}
-	char frac[11];
-	frac[0] = '.';
+	size_t o = LIT(d, "{\"ts\":\"");
+	memcpy(d + o, tc->text, tc->len);
+	o += tc->len;
+	d[o++] = '.';
 	for (int i = 9; i >= 1; i--) {
-		frac[i] = (char)('0' + ns % 10);
+		d[o + (size_t)i - 1] = (char)('0' + ns % 10);
 		ns /= 10;
 	}
-	frac[10] = 'Z';
-	ct_buf_puts(b, "{\"ts\":\"");
-	ct_buf_puts(b, cached);
-	ct_buf_put(b, frac, sizeof(frac));
-	ct_buf_put(b, "\"", 1);
+	o += 9;
+	o += LIT(d + o, "Z\",\"ts_ns\":");
+	return o + i64_dec(d + o, wall_ns);
 }
 
-void ct_fmt_json_event(struct ct_buf *b, const struct ct_event *ev, const struct ct_proc_info *proc,
-		       int64_t wall_ns, const char *host)
+size_t ct_json_who_max(const struct ct_event *ev, const char *host)
 {
-	char a[INET6_ADDRSTRLEN];
-	const char *name;
-
-	put_ts(b, wall_ns);
-	put_i64(b, ",\"ts_ns\":", wall_ns);
+	const struct ct_procinfo *p = ev->proc;
+	size_t n = 256 + 6 * CT_COMM_LEN;
 	if (host)
-		put_str(b, ",\"host\":", host, strlen(host));
-	put_u64(b, ",\"pid\":", ev->pid);
-	put_u64(b, ",\"tid\":", ev->tid);
-	put_u64(b, ",\"ppid\":", ev->ppid);
-	put_u64(b, ",\"uid\":", ev->uid);
-	put_u64(b, ",\"gid\":", ev->gid);
-	put_str(b, ",\"comm\":", ev->comm, strnlen(ev->comm, CT_COMM_LEN));
-	if (proc && proc->exe)
-		put_str(b, ",\"exe\":", proc->exe, strlen(proc->exe));
-	if (ev->cgroup_id)
-		put_u64(b, ",\"cgroup_id\":", ev->cgroup_id);
-	if (proc && proc->container && proc->container[0])
-		put_str(b, ",\"container\":", proc->container, strlen(proc->container));
-	if (ev->sockfd != -1)
-		put_i64(b, ",\"sockfd\":", ev->sockfd);
-	if ((name = ct_family_name(ev->family)))
-		put_str(b, ",\"family\":", name, strlen(name));
-	else
-		put_u64(b, ",\"family\":", ev->family);
-	if (ev->type) {
-		if ((name = ct_type_name(ev->type)))
-			put_str(b, ",\"type\":", name, strlen(name));
-		else
-			put_u64(b, ",\"type\":", ev->type);
+		n += 6 * strlen(host);
+	if (p && p->exe)
+		n += 6 * strlen(p->exe);
+	if (p && p->cmdline)
+		n += 6 * strlen(p->cmdline);
+	if (p && p->container)
+		n += 6 * strlen(p->container);
+	return n;
+}
+
+size_t ct_json_who(char *d, const struct ct_event *ev, const char *host)
+{
+	const struct ct_task *t = ev->task;
+	const struct ct_procinfo *p = ev->proc;
+	size_t o = 0;
+
+	if (host) {
+		o += LIT(d + o, ",\"host\":");
+		o += json_str(d + o, host, strlen(host));
 	}
-	if (ev->proto) {
-		if ((name = ct_proto_short(ev->proto)))
-			put_str(b, ",\"proto\":", name, strlen(name));
-		else
-			put_u64(b, ",\"proto\":", ev->proto);
+	o += LIT(d + o, ",\"pid\":");
+	o += u64_dec(d + o, t->pid);
+	o += LIT(d + o, ",\"tid\":");
+	o += u64_dec(d + o, ev->tid);
+	o += LIT(d + o, ",\"ppid\":");
+	o += u64_dec(d + o, t->ppid);
+	o += LIT(d + o, ",\"uid\":");
+	o += u64_dec(d + o, t->uid);
+	o += LIT(d + o, ",\"gid\":");
+	o += u64_dec(d + o, t->gid);
+	o += LIT(d + o, ",\"comm\":");
+	o += json_str(d + o, t->comm, strnlen(t->comm, CT_COMM_LEN));
+	if (p && p->exe) {
+		o += LIT(d + o, ",\"exe\":");
+		o += json_str(d + o, p->exe, strlen(p->exe));
 	}
-	if (is_inet(ev->family)) {
-		inet_ntop(ev->family == 2 ? AF_INET : AF_INET6, ev->daddr, a, sizeof(a));
-		put_str(b, ",\"daddr\":", a, strlen(a));
-		put_u64(b, ",\"dport\":", ev->dport);
+	if (p && p->cmdline) {
+		o += LIT(d + o, ",\"cmdline\":");
+		o += json_str(d + o, p->cmdline, strlen(p->cmdline));
+	}
+	if (t->cgroup_id) {
+		o += LIT(d + o, ",\"cgroup_id\":");
+		o += u64_dec(d + o, t->cgroup_id);
+	}
+	if (p && p->container && p->container[0]) {
+		o += LIT(d + o, ",\"container\":");
+		o += json_str(d + o, p->container, strlen(p->container));
+	}
+	return o;
+}
+
+static size_t json_family(char *d, uint16_t family)
+{
+	char name[16];
+	return json_str(d, name, ct_family_text(name, sizeof(name), family));
+}
+
+static size_t json_name_or_number(char *d, const char *name, uint64_t v)
+{
+	return name ? json_str(d, name, strlen(name)) : u64_dec(d, v);
+}
+
+size_t ct_json_tail(char *d, const struct ct_event *ev)
+{
+	const struct ct_dest *t = ev->dest;
+	char a[INET6_ADDRSTRLEN];
+	size_t o = 0;
+
+	if (ev->sockfd != -1) {
+		o += LIT(d + o, ",\"sockfd\":");
+		o += i64_dec(d + o, ev->sockfd);
+	}
+	o += LIT(d + o, ",\"family\":");
+	o += json_family(d + o, t->family);
+	if (t->type) {
+		o += LIT(d + o, ",\"type\":");
+		o += json_name_or_number(d + o, ct_type_name(t->type), t->type);
+	}
+	if (t->proto) {
+		o += LIT(d + o, ",\"proto\":");
+		o += json_name_or_number(d + o, ct_proto_short(t->proto), t->proto);
+	}
+	if (is_inet(t->family)) {
+		int af = t->family == 2 ? AF_INET : AF_INET6;
+		inet_ntop(af, t->daddr, a, sizeof(a));
+		o += LIT(d + o, ",\"daddr\":");
+		o += json_str(d + o, a, strlen(a));
+		if (t->family == 10 && t->scope_id) {
+			o += LIT(d + o, ",\"scope_id\":");
+			o += u64_dec(d + o, t->scope_id);
+		}
+		o += LIT(d + o, ",\"dport\":");
+		o += u64_dec(d + o, t->dport);
 		if (ev->flags & CT_EV_SADDR) {
-			inet_ntop(ev->family == 2 ? AF_INET : AF_INET6, ev->saddr, a, sizeof(a));
-			put_str(b, ",\"saddr\":", a, strlen(a));
-			put_u64(b, ",\"sport\":", ev->sport);
+			inet_ntop(af, ev->saddr, a, sizeof(a));
+			o += LIT(d + o, ",\"saddr\":");
+			o += json_str(d + o, a, strlen(a));
+			o += LIT(d + o, ",\"sport\":");
+			o += u64_dec(d + o, ev->sport);
 		}
 	}
-	if (ev->family == 1) {
-		size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
-		int abstract = (ev->flags & CT_EV_ABSTRACT) && n > 0 && ev->path[0] == '\0';
-		put_key(b, ",\"path\":\"");
+	if (t->family == 1) {
+		size_t n = t->path_len < CT_UNIX_PATH_MAX ? t->path_len : CT_UNIX_PATH_MAX;
+		int abstract = (ev->flags & CT_EV_ABSTRACT) && n > 0 && t->path[0] == '\0';
+		o += LIT(d + o, ",\"path\":\"");
 		if (abstract) {
-			ct_buf_put(b, "@", 1);
-			ct_buf_json_body(b, ev->path + 1, n - 1);
-		} else {
-			ct_buf_json_body(b, ev->path, n);
+			d[o++] = '@';
+			o += ct_json_escape(d + o, t->path + 1, n - 1);
+		} else if (n) {
+			o += ct_json_escape(d + o, t->path, n);
 		}
-		ct_buf_put(b, "\"", 1);
-		put_key(b, abstract ? ",\"abstract\":true" : ",\"abstract\":false");
+		d[o++] = '"';
+		if (abstract)
+			o += LIT(d + o, ",\"abstract\":true");
+		else
+			o += LIT(d + o, ",\"abstract\":false");
 	}
-	if (ev->flags & CT_EV_RET)
-		put_i64(b, ",\"ret\":", ev->ret);
-	if (ev->flags & CT_EV_LATENCY)
-		put_u64(b, ",\"latency_ns\":", ev->latency_ns);
-	ct_buf_put(b, "}\n", 2);
+	if (ev->flags & CT_EV_RET) {
+		o += LIT(d + o, ",\"ret\":");
+		o += i64_dec(d + o, ev->ret);
+	}
+	if (ev->flags & CT_EV_LATENCY) {
+		o += LIT(d + o, ",\"latency_ns\":");
+		o += u64_dec(d + o, ev->latency_ns);
+	}
+	if (ev->flags & CT_EV_RESULT) {
+		o += LIT(d + o, ",\"result\":");
+		o += i64_dec(d + o, ev->result);
+	}
+	if ((ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
+	    (ev->result_ns || (ev->flags & CT_EV_ABANDONED))) {
+		o += LIT(d + o, ",\"result_ns\":");
+		o += u64_dec(d + o, ev->result_ns);
+	}
+	o += LIT(d + o, ",\"outcome\":");
+	const char *res = ct_fmt_result(ev);
+	o += json_str(d + o, res, strlen(res));
+	if (ev->flags & CT_EV_CLOSED) {
+		o += LIT(d + o, ",\"closed_ns\":");
+		o += u64_dec(d + o, ev->closed_ns);
+		o += LIT(d + o, ",\"tx_bytes\":");
+		o += u64_dec(d + o, ev->tx_bytes);
+		o += LIT(d + o, ",\"rx_bytes\":");
+		o += u64_dec(d + o, ev->rx_bytes);
+	}
+	if (ev->flags & CT_EV_OPEN)
+		o += LIT(d + o, ",\"still_open\":true");
+	d[o++] = '}';
+	return o;
+}
+
+void ct_fmt_json_event(struct ct_buf *b, const struct ct_event *ev, int64_t wall_ns,
+		       const char *host)
+{
+	static __thread struct ct_json_ts tc;
+
+	ct_buf_reserve(b, CT_JSON_HEAD_MAX + ct_json_who_max(ev, host) + CT_JSON_TAIL_MAX + 1);
+	char *d = b->p + b->len;
+	size_t o = ct_json_head(d, wall_ns, &tc);
+	o += ct_json_who(d + o, ev, host);
+	o += ct_json_tail(d + o, ev);
+	d[o++] = '\n';
+	b->len += o;
 }

@@ -18,12 +18,37 @@
 void ct_fmt_daddr(char *buf, size_t size, const struct ct_event *ev);
 /* "10.0.0.1:443", "[::1]:53", "/run/x.sock", "@name", "family 38". */
 void ct_fmt_dest(char *buf, size_t size, const struct ct_event *ev);
-/* Outcome: "ok", "ECONNREFUSED", "EINPROGRESS", "?" when unknown. */
+/* What connect(2) returned: "ok", "ECONNREFUSED", "EINPROGRESS", "?" when
+ * unknown. */
+const char *ct_fmt_ret(const struct ct_event *ev);
+/* The final outcome: "ok", "ECONNREFUSED", "abandoned", "unknown". */
 const char *ct_fmt_result(const struct ct_event *ev);
+/* 1 when the final outcome came after connect(2) returned (a handshake). */
+int ct_outcome_later(const struct ct_event *ev);
 
 /* One JSON line (with the trailing '\n') with the keys of DESIGN.md, keys
- * absent when unknown. host may be NULL. */
-void ct_fmt_json_event(struct ct_buf *b, const struct ct_event *ev, const struct ct_proc_info *proc,
-		       int64_t wall_ns, const char *host);
+ * absent when unknown; ev->proc gives exe, cmdline and container. host may
+ * be NULL. */
+void ct_fmt_json_event(struct ct_buf *b, const struct ct_event *ev, int64_t wall_ns,
+		       const char *host);
+
+/* The same line in three parts, written at d without growth or strlen, for
+ * callers that cache the middle one (it names the process):
+ *   head: `{"ts":"...","ts_ns":N` (CT_JSON_HEAD_MAX bytes at most; tc keeps
+ *         the text of the last second);
+ *   who:  `,"host":..` up to the container (ct_json_who_max bytes at most);
+ *   tail: `,"sockfd":..` to the closing brace (CT_JSON_TAIL_MAX at most). */
+struct ct_json_ts {
+	int64_t sec;
+	int valid;
+	size_t len;
+	char text[32];
+};
+#define CT_JSON_HEAD_MAX 96
+#define CT_JSON_TAIL_MAX (640 + 6 * CT_UNIX_PATH_MAX)
+size_t ct_json_head(char *d, int64_t wall_ns, struct ct_json_ts *tc);
+size_t ct_json_who_max(const struct ct_event *ev, const char *host);
+size_t ct_json_who(char *d, const struct ct_event *ev, const char *host);
+size_t ct_json_tail(char *d, const struct ct_event *ev);
 
 #endif

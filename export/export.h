@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * export.h: the output formats of `conntrail convert`, one file each
- * (export_pcapng.c, export_pcap.c, export_csv.c, export_jsonl.c,
- * export_tracee.c) behind one small sink interface, plus the buffered
- * output and the packet builder they share.
+ * (pcapng.c, pcap.c, csv.c, jsonl.c, tracee.c) behind one small sink
+ * interface and listed in one table (formats.c), plus the buffered output
+ * (out.c) and the packet builder (packet.c) they share.
  *
  * A sink is driven as: open(info) -> event()/lost() in time order -> close().
  * Sinks never print; they return -1 and leave errno in out->err.
  */
-#ifndef CONNTRAIL_EXPORT_H
-#define CONNTRAIL_EXPORT_H
+#ifndef CONNTRAIL_EXPORT_EXPORT_H
+#define CONNTRAIL_EXPORT_EXPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -91,12 +91,16 @@ struct ct_export_info {
 
 struct ct_exporter;
 
+/* An output format: a row of the table in formats.c. */
 struct ct_export_format {
-	const char *name; /* the --to spelling */
+	const char *name;		/* the --to spelling */
+	const char *const *suffixes;	/* file names it is chosen by, longest first */
+	const char *help;		/* one line for --help */
+	int replies;			/* takes --replies */
 	int (*open)(struct ct_exporter **x, struct ct_out *out, const struct ct_export_info *info);
-	/* wall_ns: the event's wall-clock time; proc is never NULL. */
-	int (*event)(struct ct_exporter *x, const struct ct_event *ev,
-		     const struct ct_proc_info *proc, unsigned input, int64_t wall_ns);
+	/* wall_ns: the event's wall-clock time; ev->proc is set. */
+	int (*event)(struct ct_exporter *x, const struct ct_event *ev, unsigned input,
+		     int64_t wall_ns);
 	/* Optional: NULL where the format has nowhere to keep lost counts
 	 * (pcap, CSV; JSON lines and Tracee print connects only). */
 	int (*lost)(struct ct_exporter *x, const struct ct_lost *l, unsigned input,
@@ -105,21 +109,17 @@ struct ct_export_format {
 	int (*close)(struct ct_exporter *x);
 };
 
-extern const struct ct_export_format ct_export_pcapng;
-extern const struct ct_export_format ct_export_pcap;
-extern const struct ct_export_format ct_export_csv;
-extern const struct ct_export_format ct_export_jsonl;
-extern const struct ct_export_format ct_export_tracee;
-
+/* Every format, in the order --help lists them; NULL-terminated. */
+extern const struct ct_export_format *const ct_export_formats[];
 /* By --to name, or NULL. */
 const struct ct_export_format *ct_export_by_name(const char *name);
-/* By output file name (.pcapng .pcap .csv .jsonl .json .tracee.json), or NULL. */
+/* By output file name (the formats' suffixes, longest match), or NULL. */
 const struct ct_export_format *ct_export_by_path(const char *path);
+/* "pcapng, pcap, csv, jsonl, tracee-json" for messages. */
+const char *ct_export_names(void);
 /* The host an event of input came from, as script --json names it: the
  * header's hostname, NULL when it has none. */
 const char *ct_export_host(const struct ct_export_info *info, unsigned input);
-/* "pcapng, pcap, csv, jsonl, tracee-json" for messages. */
-extern const char ct_export_names[];
 
 /* ----------------------------------------------------------- packets */
 
@@ -144,7 +144,7 @@ extern const char ct_export_names[];
 /* Does the event have an IP form (AF_INET/AF_INET6)? */
 static inline int ct_packet_is_ip(const struct ct_event *ev)
 {
-	return ev->family == 2 || ev->family == 10;
+	return ev->dest->family == 2 || ev->dest->family == 10;
 }
 
 /* Ethernet header; inbound = sent by the peer. Returns CT_ETH_HLEN. */
@@ -162,6 +162,30 @@ size_t ct_packet_ip(uint8_t *p, const struct ct_event *ev);
  * p needs 2 * CT_PACKET_IP_MAX bytes (ICMP quotes the original packet). */
 size_t ct_packet_ip_reply(uint8_t *p, const struct ct_event *ev);
 
+/* Replies are stamped when the outcome came (ts + result_ns), later than
+ * the connects that follow: they wait here, in time order, until the
+ * stream of connects passes their time, so a capture stays in time order. */
+struct ct_reply {
+	uint64_t ns;
+	unsigned iface;
+	uint16_t len;
+	uint8_t frame[CT_FRAME_MAX];
+	char note[96]; /* packet comment: what the reply stands for */
+};
+struct ct_replies {
+	struct ct_reply *heap;
+	size_t n, cap;
+};
+/* 0, or -1 out of memory. */
+int ct_replies_push(struct ct_replies *q, const struct ct_reply *r);
+/* The earliest reply stamped at or before ns: 1 and *out, else 0. */
+int ct_replies_pop(struct ct_replies *q, uint64_t ns, struct ct_reply *out);
+void ct_replies_free(struct ct_replies *q);
+/* The reply to ev, if its outcome implies one, as a queued frame stamped
+ * wall_ns + result_ns: 1 and *r filled, else 0. */
+int ct_packet_reply(struct ct_reply *r, const struct ct_event *ev, uint64_t wall_ns,
+		    unsigned iface);
+
 /* The same two as Ethernet frames (CT_FRAME_MAX bytes of room). */
 size_t ct_packet_frame_ip(uint8_t *p, const struct ct_event *ev);
 size_t ct_packet_frame_ip_reply(uint8_t *p, const struct ct_event *ev);
@@ -176,18 +200,17 @@ uint16_t ct_packet_sport(const struct ct_event *ev);
  * cut to 12 digits); returns its length. Needs ct_packet_comment_max(proc)
  * bytes. Bytes other than printable ASCII (space included) become \xNN;
  * exe and container stop at 4096 bytes. */
-size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc);
-size_t ct_packet_comment_max(const struct ct_proc_info *proc);
+size_t ct_packet_comment(char *d, const struct ct_event *ev);
+size_t ct_packet_comment_max(const struct ct_event *ev);
 
 /* The same comment with its per-thread part ("pid=.. tid=.. comm=.. exe=..
  * uid=.. container=..") kept from an earlier packet of that thread and
- * process-table entry (ct_proc_info.serial), so a packet costs only its own
+ * process-table entry (ct_procinfo.serial), so a packet costs only its own
  * keys. A proc with serial 0 but strings is built uncached; c NULL too. */
 struct ct_comment_cache;
 struct ct_comment_cache *ct_comment_cache_new(void); /* NULL: out of memory */
 void ct_comment_cache_free(struct ct_comment_cache *c);
-size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struct ct_event *ev,
-				const struct ct_proc_info *proc);
+size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struct ct_event *ev);
 /* Start loading ev's cache slot, to be used a little later. */
 void ct_comment_cache_prefetch(struct ct_comment_cache *c, const struct ct_event *ev);
 
@@ -200,7 +223,7 @@ struct ct_json_cache;
 struct ct_json_cache *ct_json_cache_new(void);
 void ct_json_cache_free(struct ct_json_cache *c);
 const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *ev,
-			       const struct ct_proc_info *proc, const char *host, size_t *len);
+			       const char *host, size_t *len);
 size_t ct_json_line_max(size_t who_len);
 size_t ct_json_line(char *d, struct ct_json_cache *c, const struct ct_event *ev, const char *who,
 		    size_t who_len, int64_t wall_ns);

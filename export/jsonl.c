@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * export_jsonl.c: JSON lines, one ct_fmt_json_event line per connect, the
+ * jsonl.c: JSON lines, one ct_fmt_json_event line per connect, the
  * very bytes `conntrail script --json` prints (same host argument too).
  */
 #include <errno.h>
@@ -15,15 +15,6 @@ struct ct_exporter {
 	struct ct_buf line;
 };
 
-/* The host key: the input's hostname, absent when the header has none. */
-const char *ct_export_host(const struct ct_export_info *info, unsigned input)
-{
-	if (input >= info->ninputs)
-		return NULL;
-	const char *h = info->inputs[input].hdr->hostname;
-	return h && h[0] ? h : NULL;
-}
-
 static int jsonl_open(struct ct_exporter **out, struct ct_out *o, const struct ct_export_info *info)
 {
 	struct ct_exporter *x = calloc(1, sizeof(*x));
@@ -37,11 +28,11 @@ static int jsonl_open(struct ct_exporter **out, struct ct_out *o, const struct c
 	return 0;
 }
 
-static int jsonl_event(struct ct_exporter *x, const struct ct_event *ev,
-		       const struct ct_proc_info *proc, unsigned input, int64_t wall_ns)
+static int jsonl_event(struct ct_exporter *x, const struct ct_event *ev, unsigned input,
+		       int64_t wall_ns)
 {
 	x->line.len = 0;
-	ct_fmt_json_event(&x->line, ev, proc, wall_ns, ct_export_host(x->info, input));
+	ct_fmt_json_event(&x->line, ev, wall_ns, ct_export_host(x->info, input));
 	return ct_out_write(x->out, x->line.p, x->line.len);
 }
 
@@ -53,8 +44,12 @@ static int jsonl_close(struct ct_exporter *x)
 	return rc;
 }
 
+static const char *const jsonl_suffixes[] = {".jsonl", ".json", ".ndjson", NULL};
+
 const struct ct_export_format ct_export_jsonl = {
     .name = "jsonl",
+    .suffixes = jsonl_suffixes,
+    .help = "the lines of 'conntrail script --json'",
     .open = jsonl_open,
     .event = jsonl_event,
     .close = jsonl_close,

@@ -360,39 +360,3 @@ size_t ct_ipv4_text(char *d, const uint8_t a[4])
 }
 
 /* --------------------------------------------------------- the table */
-
-static const struct ct_export_format *const formats[] = {
-    &ct_export_pcapng, &ct_export_pcap, &ct_export_csv, &ct_export_jsonl, &ct_export_tracee,
-};
-
-const char ct_export_names[] = "pcapng, pcap, csv, jsonl, tracee-json";
-
-const struct ct_export_format *ct_export_by_name(const char *name)
-{
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
-		if (!strcmp(formats[i]->name, name))
-			return formats[i];
-	return NULL;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n > m && !strcasecmp(s + n - m, suffix);
-}
-
-const struct ct_export_format *ct_export_by_path(const char *path)
-{
-	/* Longest suffix first: x.tracee.json is Tracee, x.json is JSON lines. */
-	if (ends_with(path, ".tracee.json") || ends_with(path, ".tracee.jsonl"))
-		return &ct_export_tracee;
-	if (ends_with(path, ".pcapng"))
-		return &ct_export_pcapng;
-	if (ends_with(path, ".pcap"))
-		return &ct_export_pcap;
-	if (ends_with(path, ".csv"))
-		return &ct_export_csv;
-	if (ends_with(path, ".jsonl") || ends_with(path, ".json") || ends_with(path, ".ndjson"))
-		return &ct_export_jsonl;
-	return NULL;
-}

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * export_packet.c: a connect attempt as the packet it would have put on the
- * wire (IPv4/IPv6 + TCP SYN, UDP, ICMP echo), shared by the pcapng and pcap
- * writers, plus the per-packet comment naming the process.
+ * packet.c: a connect attempt as the packet it would have put on the wire
+ * (IPv4/IPv6 + TCP SYN, UDP, ICMP echo) and the reply its outcome implies,
+ * shared by the pcapng and pcap writers, plus the per-packet comment naming
+ * the process and the JSON payload of frames for UNIX connects.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -84,8 +86,8 @@ static inline uint32_t socket_key(const struct ct_event *ev)
 	/* A TCP socket connects once: a later connect on the same fd number is a
 	 * new socket, and reusing its port would make Wireshark call the SYN a
 	 * retransmission. A UDP socket may connect again with the same port. */
-	uint64_t h = (uint64_t)ev->pid << 32 | who;
-	if (ev->type == 1 /* SOCK_STREAM */)
+	uint64_t h = (uint64_t)ev->task->pid << 32 | who;
+	if (ev->dest->type == 1 /* SOCK_STREAM */)
 		h += ev->ts_ns * 0x9e3779b97f4a7c15ull;
 	/* One 64-bit mix (splitmix64's finaliser) spreads all of it. */
 	h ^= h >> 30;
@@ -113,24 +115,24 @@ enum l4 { L4_NONE, L4_TCP, L4_UDP, L4_ICMP };
 
 static inline enum l4 l4_of(const struct ct_event *ev, uint8_t *ipproto)
 {
-	uint16_t pr = ev->proto;
+	uint16_t pr = ev->dest->proto;
 
-	if (ev->type == 1 /* SOCK_STREAM */ &&
+	if (ev->dest->type == 1 /* SOCK_STREAM */ &&
 	    (pr == 0 || pr == IPPROTO_TCP_ || pr == IPPROTO_MPTCP_)) {
 		*ipproto = IPPROTO_TCP_;
 		return L4_TCP;
 	}
-	if (ev->type == 2 /* SOCK_DGRAM */ &&
+	if (ev->dest->type == 2 /* SOCK_DGRAM */ &&
 	    (pr == 0 || pr == IPPROTO_UDP_ || pr == IPPROTO_UDPLITE_)) {
 		*ipproto = IPPROTO_UDP_;
 		return L4_UDP;
 	}
-	if (ev->type == 2 && (pr == IPPROTO_ICMP_ || pr == IPPROTO_ICMPV6_)) {
-		*ipproto = ev->family == 10 ? IPPROTO_ICMPV6_ : IPPROTO_ICMP_;
+	if (ev->dest->type == 2 && (pr == IPPROTO_ICMP_ || pr == IPPROTO_ICMPV6_)) {
+		*ipproto = ev->dest->family == 10 ? IPPROTO_ICMPV6_ : IPPROTO_ICMP_;
 		return L4_ICMP;
 	}
 	/* Raw or unusual sockets: the IP header alone, with the protocol number. */
-	*ipproto = pr && pr < 256 ? (uint8_t)pr : (ev->family == 10 ? NEXTHDR_NONE : 255);
+	*ipproto = pr && pr < 256 ? (uint8_t)pr : (ev->dest->family == 10 ? NEXTHDR_NONE : 255);
 	return L4_NONE;
 }
 
@@ -185,7 +187,7 @@ static const uint8_t zero_addr[16];
 
 size_t ct_packet_ip(uint8_t *p, const struct ct_event *ev)
 {
-	int v6 = ev->family == 10;
+	int v6 = ev->dest->family == 10;
 	const uint8_t *src = (ev->flags & CT_EV_SADDR) ? ev->saddr : zero_addr;
 	uint32_t key = socket_key(ev);
 	uint16_t sport = sport_of(ev, key);
@@ -193,18 +195,18 @@ size_t ct_packet_ip(uint8_t *p, const struct ct_event *ev)
 	enum l4 l4 = l4_of(ev, &proto);
 	size_t l4len = l4 == L4_TCP ? 20 : l4 == L4_NONE ? 0 : 8;
 	uint32_t pseudo;
-	size_t iph = ip_header(p, v6, src, ev->daddr, proto, l4len, &pseudo);
+	size_t iph = ip_header(p, v6, src, ev->dest->daddr, proto, l4len, &pseudo);
 	uint8_t *t = p + iph;
 
 	switch (l4) {
 	case L4_TCP:
-		tcp_header(t, sport, ev->dport, key, 0, 0x02 /* SYN */, pseudo);
+		tcp_header(t, sport, ev->dest->dport, key, 0, 0x02 /* SYN */, pseudo);
 		break;
 	case L4_UDP: {
 		put16(t, sport);
-		put16(t + 2, ev->dport);
+		put16(t + 2, ev->dest->dport);
 		put16(t + 4, 8);
-		uint16_t c = fold(pseudo + sport + ev->dport + 8);
+		uint16_t c = fold(pseudo + sport + ev->dest->dport + 8);
 		put16(t + 6, c ? c : 0xffff);
 		break;
 	}
@@ -224,23 +226,32 @@ size_t ct_packet_ip(uint8_t *p, const struct ct_event *ev)
 
 size_t ct_packet_ip_reply(uint8_t *p, const struct ct_event *ev)
 {
-	if (!(ev->flags & CT_EV_RET) || !ct_packet_is_ip(ev))
+	if (!(ev->flags & CT_EV_RESULT) || !ct_packet_is_ip(ev))
 		return 0;
-	int v6 = ev->family == 10;
+	int v6 = ev->dest->family == 10;
 	const uint8_t *local = (ev->flags & CT_EV_SADDR) ? ev->saddr : zero_addr;
 	uint8_t proto;
 	enum l4 l4 = l4_of(ev, &proto);
 	uint16_t sport = ct_packet_sport(ev);
 	uint32_t seq = socket_key(ev), pseudo;
-	int err = ev->ret < 0 ? -ev->ret : ev->ret;
+	int err = ev->result < 0 ? -ev->result : ev->result;
+
+	/* Only what came back from the network. UDP connects send nothing. A
+	 * blocking TCP connect that succeeded or was refused heard a SYN/ACK or
+	 * RST; one that failed unreachable at once may never have sent (no
+	 * route), so ICMP is shown only for a handshake that failed later. */
+	if (l4 != L4_TCP)
+		return 0;
+	if (!ct_outcome_later(ev) && err != 0 && err != 111 /* ECONNREFUSED */)
+		return 0;
 
 	if (l4 == L4_TCP && (err == 0 || err == 111 /* ECONNREFUSED */)) {
-		size_t iph = ip_header(p, v6, ev->daddr, local, IPPROTO_TCP_, 20, &pseudo);
+		size_t iph = ip_header(p, v6, ev->dest->daddr, local, IPPROTO_TCP_, 20, &pseudo);
 		if (err == 0)
-			tcp_header(p + iph, ev->dport, sport, mix32(seq), seq + 1,
+			tcp_header(p + iph, ev->dest->dport, sport, mix32(seq), seq + 1,
 				   0x12 /* SYN|ACK */, pseudo);
 		else
-			tcp_header(p + iph, ev->dport, sport, 0, seq + 1, 0x14 /* RST|ACK */,
+			tcp_header(p + iph, ev->dest->dport, sport, 0, seq + 1, 0x14 /* RST|ACK */,
 				   pseudo);
 		return iph + 20;
 	}
@@ -251,7 +262,7 @@ size_t ct_packet_ip_reply(uint8_t *p, const struct ct_event *ev)
 		if (!v6 && olen > 28)
 			olen = 28; /* IP header + 8 bytes, as RFC 792 asks */
 		size_t l4len = 8 + olen;
-		size_t iph = ip_header(p, v6, ev->daddr, local,
+		size_t iph = ip_header(p, v6, ev->dest->daddr, local,
 				       v6 ? IPPROTO_ICMPV6_ : IPPROTO_ICMP_, l4len, &pseudo);
 		uint8_t *t = p + iph;
 		if (v6) {
@@ -284,7 +295,7 @@ size_t ct_packet_eth(uint8_t *p, uint16_t ethertype, int inbound)
 
 static uint16_t ip_ethertype(const struct ct_event *ev)
 {
-	return ev->family == 10 ? 0x86DD : 0x0800;
+	return ev->dest->family == 10 ? 0x86DD : 0x0800;
 }
 
 size_t ct_packet_frame_ip(uint8_t *p, const struct ct_event *ev)
@@ -299,6 +310,79 @@ size_t ct_packet_frame_ip_reply(uint8_t *p, const struct ct_event *ev)
 	if (!n)
 		return 0;
 	return ct_packet_eth(p, ip_ethertype(ev), 1) + n;
+}
+
+/* ------------------------------------------------------------ replies */
+
+static int reply_less(const struct ct_reply *a, const struct ct_reply *b)
+{
+	return a->ns < b->ns;
+}
+
+int ct_replies_push(struct ct_replies *q, const struct ct_reply *r)
+{
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 256;
+		struct ct_reply *h = realloc(q->heap, cap * sizeof(*h));
+		if (!h)
+			return -1;
+		q->heap = h;
+		q->cap = cap;
+	}
+	size_t i = q->n++;
+	q->heap[i] = *r;
+	while (i) {
+		size_t p = (i - 1) / 2;
+		if (!reply_less(&q->heap[i], &q->heap[p]))
+			break;
+		struct ct_reply t = q->heap[i];
+		q->heap[i] = q->heap[p];
+		q->heap[p] = t;
+		i = p;
+	}
+	return 0;
+}
+
+int ct_replies_pop(struct ct_replies *q, uint64_t ns, struct ct_reply *out)
+{
+	if (!q->n || q->heap[0].ns > ns)
+		return 0;
+	*out = q->heap[0];
+	q->heap[0] = q->heap[--q->n];
+	for (size_t i = 0;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < q->n && reply_less(&q->heap[l], &q->heap[m]))
+			m = l;
+		if (l + 1 < q->n && reply_less(&q->heap[l + 1], &q->heap[m]))
+			m = l + 1;
+		if (m == i)
+			break;
+		struct ct_reply t = q->heap[i];
+		q->heap[i] = q->heap[m];
+		q->heap[m] = t;
+		i = m;
+	}
+	return 1;
+}
+
+void ct_replies_free(struct ct_replies *q)
+{
+	free(q->heap);
+	memset(q, 0, sizeof(*q));
+}
+
+int ct_packet_reply(struct ct_reply *r, const struct ct_event *ev, uint64_t wall_ns,
+		    unsigned iface)
+{
+	size_t len = ct_packet_frame_ip_reply(r->frame, ev);
+	if (!len)
+		return 0;
+	r->len = (uint16_t)len;
+	r->iface = iface;
+	r->ns = wall_ns + ev->result_ns;
+	snprintf(r->note, sizeof(r->note), "synthesized by conntrail: result=%s result_ns=%llu",
+		 ct_fmt_result(ev), (unsigned long long)ev->result_ns);
+	return 1;
 }
 
 /* ------------------------------------------------------------ comment */
@@ -344,10 +428,10 @@ static size_t put_safe(char *d, const char *s, size_t n)
 
 #define COMMENT_STR_MAX 4096 /* PATH_MAX: longer exe and container are cut */
 
-size_t ct_packet_comment_max(const struct ct_proc_info *proc)
+size_t ct_packet_comment_max(const struct ct_event *ev)
 {
-	(void)proc; /* exe and container are cut at COMMENT_STR_MAX bytes */
-	return 512 + 4 * (CT_COMM_LEN + CT_UNIX_PATH_MAX + 2 * COMMENT_STR_MAX);
+	(void)ev; /* exe and container are cut at COMMENT_STR_MAX bytes */
+	return 640 + 4 * (CT_COMM_LEN + CT_UNIX_PATH_MAX + 2 * COMMENT_STR_MAX);
 }
 
 /* Container ids as `docker ps` and `podman ps` print them: a long hex id is
@@ -369,22 +453,24 @@ static size_t put_container(char *d, const char *id)
 /* "pid=.. tid=.. comm=.. exe=.. uid=.. container=..": who connected, the
  * same for every connect of a thread. ppid and gid are left to the JSON and
  * CSV exports: on every packet they are noise. */
-static size_t comment_prefix(char *d, const struct ct_event *ev, const struct ct_proc_info *proc)
+static size_t comment_prefix(char *d, const struct ct_event *ev)
 {
+	static const struct ct_procinfo none;
+	const struct ct_procinfo *proc = ev->proc ? ev->proc : &none;
 	size_t o = 0;
 
 	o += LIT(d + o, "pid=");
-	o += ct_u64_dec(d + o, ev->pid);
+	o += ct_u64_dec(d + o, ev->task->pid);
 	o += LIT(d + o, " tid=");
 	o += ct_u64_dec(d + o, ev->tid);
 	o += LIT(d + o, " comm=");
-	o += put_safe(d + o, ev->comm, strnlen(ev->comm, CT_COMM_LEN));
+	o += put_safe(d + o, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN));
 	if (proc->exe) {
 		o += LIT(d + o, " exe=");
 		o += put_safe(d + o, proc->exe, strnlen(proc->exe, COMMENT_STR_MAX));
 	}
 	o += LIT(d + o, " uid=");
-	o += ct_u64_dec(d + o, ev->uid);
+	o += ct_u64_dec(d + o, ev->task->uid);
 	if (proc->container && proc->container[0]) {
 		o += LIT(d + o, " container=");
 		o += put_container(d + o, proc->container);
@@ -393,50 +479,42 @@ static size_t comment_prefix(char *d, const struct ct_event *ev, const struct ct
 }
 
 /* " result=ECONNREFUSED" and friends, spelled once per errno. */
-static size_t put_result(char *d, const struct ct_event *ev)
+static size_t put_errno(char *d, int32_t v, const char *(*spell)(const struct ct_event *),
+			const struct ct_event *ev)
 {
 	static struct {
 		uint8_t len; /* 0: not spelled yet */
 		char text[31];
 	} errnos[256];
-	size_t o = LIT(d, " result=");
-
-	if (!(ev->flags & CT_EV_RET))
-		return o + LIT(d + o, "?");
-	if (ev->ret == 0)
-		return o + LIT(d + o, "ok");
-	if (ev->ret < 0 && ev->ret > -256) {
-		unsigned err = (unsigned)-ev->ret;
+	if (v < 0 && v > -256) {
+		unsigned err = (unsigned)-v;
 		if (!errnos[err].len) {
-			const char *name = ct_fmt_result(ev);
+			const char *name = spell(ev);
 			size_t n = strnlen(name, sizeof(errnos[err].text));
 			memcpy(errnos[err].text, name, n);
 			errnos[err].len = (uint8_t)n;
 		}
-		memcpy(d + o, errnos[err].text, sizeof(errnos[err].text));
-		return o + errnos[err].len;
+		memcpy(d, errnos[err].text, sizeof(errnos[err].text));
+		return errnos[err].len;
 	}
-	return o + put_str(d + o, ct_fmt_result(ev));
+	return put_str(d, spell(ev));
 }
 
-/* " sockfd=.. result=.. latency_ns=.. path=..": what this connect did. */
+/* " result=.. path=.. ret=.. sockfd=.. latency_ns=..": what this connect
+ * did, the outcome first (a narrow column shows the start). */
 static size_t comment_suffix(char *d, const struct ct_event *ev)
 {
 	size_t o = 0;
 
-	if (ev->sockfd != -1) {
-		o += LIT(d + o, " sockfd=");
-		o += ct_i64_dec(d + o, ev->sockfd);
-	}
-	o += put_result(d + o, ev);
-	if (ev->flags & CT_EV_LATENCY) {
-		o += LIT(d + o, " latency_ns=");
-		o += ct_u64_dec(d + o, ev->latency_ns);
-	}
-	if (ev->family == 1) {
+	o += LIT(d + o, " result=");
+	if ((ev->flags & CT_EV_RESULT) && ev->result)
+		o += put_errno(d + o, ev->result, ct_fmt_result, ev);
+	else
+		o += put_str(d + o, ct_fmt_result(ev));
+	if (ev->dest->family == 1) {
 		/* '@' for the NUL of an abstract name, as script prints it. */
-		size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
-		const char *path = ev->path;
+		size_t n = ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
+		const char *path = ev->dest->path;
 		o += LIT(d + o, " path=");
 		if ((ev->flags & CT_EV_ABSTRACT) && n > 0 && path[0] == '\0') {
 			d[o++] = '@';
@@ -445,17 +523,44 @@ static size_t comment_suffix(char *d, const struct ct_event *ev)
 		}
 		o += put_safe(d + o, path, n);
 	}
+	if (ct_outcome_later(ev)) {
+		o += LIT(d + o, " ret=");
+		o += (ev->flags & CT_EV_RET) && ev->ret ? put_errno(d + o, ev->ret, ct_fmt_ret, ev)
+							: put_str(d + o, ct_fmt_ret(ev));
+	}
+	if (ev->sockfd != -1) {
+		o += LIT(d + o, " sockfd=");
+		o += ct_i64_dec(d + o, ev->sockfd);
+	}
+	if (ev->flags & CT_EV_LATENCY) {
+		o += LIT(d + o, " latency_ns=");
+		o += ct_u64_dec(d + o, ev->latency_ns);
+	}
+	if (ct_outcome_later(ev)) {
+		o += LIT(d + o, " result_ns=");
+		o += ct_u64_dec(d + o, ev->result_ns);
+	}
+	if (ev->flags & CT_EV_CLOSED) {
+		o += LIT(d + o, " closed_ns=");
+		o += ct_u64_dec(d + o, ev->closed_ns);
+		o += LIT(d + o, " tx_bytes=");
+		o += ct_u64_dec(d + o, ev->tx_bytes);
+		o += LIT(d + o, " rx_bytes=");
+		o += ct_u64_dec(d + o, ev->rx_bytes);
+	}
+	if (ev->flags & CT_EV_OPEN)
+		o += LIT(d + o, " still_open");
 	return o;
 }
 
-size_t ct_packet_comment(char *d, const struct ct_event *ev, const struct ct_proc_info *proc)
+size_t ct_packet_comment(char *d, const struct ct_event *ev)
 {
-	size_t o = comment_prefix(d, ev, proc);
+	size_t o = comment_prefix(d, ev);
 	return o + comment_suffix(d + o, ev);
 }
 
 /* The prefix per thread, direct-mapped. A slot is valid for one version of
- * the process table's entry (ct_proc_info.serial: a new one whenever exe,
+ * the process table's entry (ct_procinfo.serial: a new one whenever exe,
  * container or anything else of the entry changes) and the event's own
  * pid, tid, uid and comm. */
 #define HUGE_PAGE (2u << 20)
@@ -493,7 +598,7 @@ void ct_comment_cache_free(struct ct_comment_cache *c)
 static inline struct prefix_slot *prefix_slot_of(struct ct_comment_cache *c,
 						 const struct ct_event *ev)
 {
-	return &c->slots[mix32(ev->tid * 0x9e3779b1u ^ ev->pid) % PREFIX_SLOTS];
+	return &c->slots[mix32(ev->tid * 0x9e3779b1u ^ ev->task->pid) % PREFIX_SLOTS];
 }
 
 void ct_comment_cache_prefetch(struct ct_comment_cache *c, const struct ct_event *ev)
@@ -506,29 +611,31 @@ void ct_comment_cache_prefetch(struct ct_comment_cache *c, const struct ct_event
 	}
 }
 
-size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struct ct_event *ev,
-				const struct ct_proc_info *proc)
+static const struct ct_procinfo no_proc;
+
+size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struct ct_event *ev)
 {
+	const struct ct_procinfo *proc = ev->proc ? ev->proc : &no_proc;
 	/* Serial 0 with strings: a caller without a process table, whose
 	 * strings may change under the same pointer. */
 	if (!c || (!proc->serial && (proc->exe || proc->container)))
-		return ct_packet_comment(d, ev, proc);
+		return ct_packet_comment(d, ev);
 	struct prefix_slot *e = prefix_slot_of(c, ev);
 	size_t o;
-	if (e->len && e->serial == proc->serial && e->pid == ev->pid && e->tid == ev->tid &&
-	    e->uid == ev->uid && !memcmp(e->comm, ev->comm, CT_COMM_LEN)) {
+	if (e->len && e->serial == proc->serial && e->pid == ev->task->pid && e->tid == ev->tid &&
+	    e->uid == ev->task->uid && !memcmp(e->comm, ev->task->comm, CT_COMM_LEN)) {
 		/* Whole 16-byte blocks: d has ct_packet_comment_max() of room. */
 		for (o = 0; o < e->len; o += 16)
 			memcpy(d + o, e->text + o, 16);
 		o = e->len;
 	} else {
-		o = comment_prefix(d, ev, proc);
+		o = comment_prefix(d, ev);
 		if (o <= PREFIX_MAX) {
 			e->serial = proc->serial;
-			e->pid = ev->pid;
+			e->pid = ev->task->pid;
 			e->tid = ev->tid;
-			e->uid = ev->uid;
-			memcpy(e->comm, ev->comm, CT_COMM_LEN);
+			e->uid = ev->task->uid;
+			memcpy(e->comm, ev->task->comm, CT_COMM_LEN);
 			memcpy(e->text, d, o);
 			e->len = (uint16_t)o;
 		}
@@ -539,30 +646,14 @@ size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struc
 /* -------------------------------------------------- JSON payload (UNIX) */
 
 /*
- * The JSON line of a non-IP event, byte for byte what ct_fmt_json_event
- * writes (test_export compares them on random events), built without its
- * per-key strlen and buffer growth, and with the part that names the
- * process cached per thread like the comment's prefix.
+ * The JSON line of a non-IP event, the bytes of ct_fmt_json_event, with the
+ * part that names the process cached per thread like the comment's prefix.
  */
-
-static size_t json_str(char *d, const char *s, size_t n)
-{
-	d[0] = '"';
-	size_t o = 1 + ct_json_escape(d + 1, s, n);
-	d[o++] = '"';
-	return o;
-}
-
-/* Longest line without its "who" part: ts, ts_ns, sockfd, family, type,
- * proto, a 108-byte path escaped (6 bytes each), abstract, ret, latency. */
-#define JSON_REST_MAX (512 + 6 * CT_UNIX_PATH_MAX)
 #define JSON_SLOTS 1024
 #define JSON_WHO_MAX 480
 
 struct ct_json_cache {
-	int64_t ts_sec; /* the second ts_text spells; INT64_MIN: none */
-	size_t ts_len;
-	char ts_text[48];
+	struct ct_json_ts ts;
 	char *big; /* a "who" part too long for a slot */
 	size_t big_cap;
 	struct json_slot {
@@ -577,10 +668,7 @@ struct ct_json_cache {
 
 struct ct_json_cache *ct_json_cache_new(void)
 {
-	struct ct_json_cache *c = calloc(1, sizeof(*c));
-	if (c)
-		c->ts_sec = INT64_MIN;
-	return c;
+	return calloc(1, sizeof(struct ct_json_cache));
 }
 
 void ct_json_cache_free(struct ct_json_cache *c)
@@ -590,74 +678,24 @@ void ct_json_cache_free(struct ct_json_cache *c)
 	free(c);
 }
 
-/* `,"host":..,"pid":..,"tid":..,"ppid":..,"uid":..,"gid":..,"comm":..
- * [,"exe":..][,"cgroup_id":..][,"container":..]` at d, which has room for
- * who_max() bytes. */
-static size_t who_max(const struct ct_proc_info *proc, const char *host)
-{
-	size_t n = 256 + 6 * CT_COMM_LEN;
-	if (host)
-		n += 6 * strlen(host);
-	if (proc->exe)
-		n += 6 * strlen(proc->exe);
-	if (proc->container)
-		n += 6 * strlen(proc->container);
-	return n;
-}
-
-static size_t json_who(char *d, const struct ct_event *ev, const struct ct_proc_info *proc,
-		       const char *host)
-{
-	size_t o = 0;
-
-	if (host) {
-		o += LIT(d + o, ",\"host\":");
-		o += json_str(d + o, host, strlen(host));
-	}
-	o += LIT(d + o, ",\"pid\":");
-	o += ct_u64_dec(d + o, ev->pid);
-	o += LIT(d + o, ",\"tid\":");
-	o += ct_u64_dec(d + o, ev->tid);
-	o += LIT(d + o, ",\"ppid\":");
-	o += ct_u64_dec(d + o, ev->ppid);
-	o += LIT(d + o, ",\"uid\":");
-	o += ct_u64_dec(d + o, ev->uid);
-	o += LIT(d + o, ",\"gid\":");
-	o += ct_u64_dec(d + o, ev->gid);
-	o += LIT(d + o, ",\"comm\":");
-	o += json_str(d + o, ev->comm, strnlen(ev->comm, CT_COMM_LEN));
-	if (proc->exe) {
-		o += LIT(d + o, ",\"exe\":");
-		o += json_str(d + o, proc->exe, strlen(proc->exe));
-	}
-	if (ev->cgroup_id) {
-		o += LIT(d + o, ",\"cgroup_id\":");
-		o += ct_u64_dec(d + o, ev->cgroup_id);
-	}
-	if (proc->container && proc->container[0]) {
-		o += LIT(d + o, ",\"container\":");
-		o += json_str(d + o, proc->container, strlen(proc->container));
-	}
-	return o;
-}
-
 const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *ev,
-			       const struct ct_proc_info *proc, const char *host, size_t *len)
+			       const char *host, size_t *len)
 {
+	const struct ct_procinfo *proc = ev->proc ? ev->proc : &no_proc;
 	struct json_slot *e = NULL;
 
 	/* Serial 0 with strings: no process table vouches for them. */
-	if (proc->serial || (!proc->exe && !proc->container)) {
-		e = &c->slots[mix32(ev->tid * 0x9e3779b1u ^ ev->pid) % JSON_SLOTS];
-		if (e->len && e->serial == proc->serial && e->host == host && e->pid == ev->pid &&
-		    e->tid == ev->tid && e->ppid == ev->ppid && e->uid == ev->uid &&
-		    e->gid == ev->gid && e->cgroup_id == ev->cgroup_id &&
-		    !memcmp(e->comm, ev->comm, CT_COMM_LEN)) {
+	if (proc->serial || (!proc->exe && !proc->cmdline && !proc->container)) {
+		e = &c->slots[mix32(ev->tid * 0x9e3779b1u ^ ev->task->pid) % JSON_SLOTS];
+		if (e->len && e->serial == proc->serial && e->host == host && e->pid == ev->task->pid &&
+		    e->tid == ev->tid && e->ppid == ev->task->ppid && e->uid == ev->task->uid &&
+		    e->gid == ev->task->gid && e->cgroup_id == ev->task->cgroup_id &&
+		    !memcmp(e->comm, ev->task->comm, CT_COMM_LEN)) {
 			*len = e->len;
 			return e->text;
 		}
 	}
-	size_t need = who_max(proc, host);
+	size_t need = ct_json_who_max(ev, host);
 	if (c->big_cap < need) {
 		char *p = realloc(c->big, need);
 		if (!p)
@@ -665,18 +703,18 @@ const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *e
 		c->big = p;
 		c->big_cap = need;
 	}
-	*len = json_who(c->big, ev, proc, host);
+	*len = ct_json_who(c->big, ev, host);
 	if (!e || *len > JSON_WHO_MAX)
 		return c->big;
 	e->serial = proc->serial;
-	e->cgroup_id = ev->cgroup_id;
+	e->cgroup_id = ev->task->cgroup_id;
 	e->host = host;
-	e->pid = ev->pid;
+	e->pid = ev->task->pid;
 	e->tid = ev->tid;
-	e->ppid = ev->ppid;
-	e->uid = ev->uid;
-	e->gid = ev->gid;
-	memcpy(e->comm, ev->comm, CT_COMM_LEN);
+	e->ppid = ev->task->ppid;
+	e->uid = ev->task->uid;
+	e->gid = ev->task->gid;
+	memcpy(e->comm, ev->task->comm, CT_COMM_LEN);
 	memcpy(e->text, c->big, *len);
 	e->len = (uint16_t)*len;
 	return e->text;
@@ -684,93 +722,14 @@ const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *e
 
 size_t ct_json_line_max(size_t who_len)
 {
-	return who_len + JSON_REST_MAX;
-}
-
-/* `{"ts":"2026-01-15T09:00:00.000128850Z"`: the date and time up to the
- * second kept while the second lasts. */
-static size_t json_ts(char *d, struct ct_json_cache *c, int64_t wall_ns)
-{
-	int64_t sec = wall_ns / 1000000000;
-	int64_t ns = wall_ns % 1000000000;
-	if (ns < 0) {
-		ns += 1000000000;
-		sec--;
-	}
-	if (sec != c->ts_sec) {
-		char full[48];
-		ct_fmt_rfc3339(full, sizeof(full), sec * 1000000000);
-		char *dot = strchr(full, '.');
-		c->ts_len = dot ? (size_t)(dot - full) : strlen(full);
-		memcpy(c->ts_text, full, c->ts_len);
-		c->ts_sec = sec;
-	}
-	size_t o = LIT(d, "{\"ts\":\"");
-	memcpy(d + o, c->ts_text, c->ts_len);
-	o += c->ts_len;
-	d[o++] = '.';
-	for (int i = 9; i >= 1; i--) {
-		d[o + (size_t)i - 1] = (char)('0' + ns % 10);
-		ns /= 10;
-	}
-	o += 9;
-	d[o++] = 'Z';
-	d[o++] = '"';
-	return o;
-}
-
-static size_t json_name_or_number(char *d, const char *name, uint64_t v)
-{
-	return name ? json_str(d, name, strlen(name)) : ct_u64_dec(d, v);
+	return CT_JSON_HEAD_MAX + who_len + CT_JSON_TAIL_MAX;
 }
 
 size_t ct_json_line(char *d, struct ct_json_cache *c, const struct ct_event *ev, const char *who,
 		    size_t who_len, int64_t wall_ns)
 {
-	size_t o = json_ts(d, c, wall_ns);
-
-	o += LIT(d + o, ",\"ts_ns\":");
-	o += ct_i64_dec(d + o, wall_ns);
+	size_t o = ct_json_head(d, wall_ns, &c->ts);
 	memcpy(d + o, who, who_len);
 	o += who_len;
-	if (ev->sockfd != -1) {
-		o += LIT(d + o, ",\"sockfd\":");
-		o += ct_i64_dec(d + o, ev->sockfd);
-	}
-	o += LIT(d + o, ",\"family\":");
-	o += json_name_or_number(d + o, ct_family_name(ev->family), ev->family);
-	if (ev->type) {
-		o += LIT(d + o, ",\"type\":");
-		o += json_name_or_number(d + o, ct_type_name(ev->type), ev->type);
-	}
-	if (ev->proto) {
-		o += LIT(d + o, ",\"proto\":");
-		o += json_name_or_number(d + o, ct_proto_short(ev->proto), ev->proto);
-	}
-	if (ev->family == 1) {
-		size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
-		int abstract = (ev->flags & CT_EV_ABSTRACT) && n > 0 && ev->path[0] == '\0';
-		o += LIT(d + o, ",\"path\":\"");
-		if (abstract) {
-			d[o++] = '@';
-			o += ct_json_escape(d + o, ev->path + 1, n - 1);
-		} else {
-			o += ct_json_escape(d + o, ev->path, n);
-		}
-		d[o++] = '"';
-		if (abstract)
-			o += LIT(d + o, ",\"abstract\":true");
-		else
-			o += LIT(d + o, ",\"abstract\":false");
-	}
-	if (ev->flags & CT_EV_RET) {
-		o += LIT(d + o, ",\"ret\":");
-		o += ct_i64_dec(d + o, ev->ret);
-	}
-	if (ev->flags & CT_EV_LATENCY) {
-		o += LIT(d + o, ",\"latency_ns\":");
-		o += ct_u64_dec(d + o, ev->latency_ns);
-	}
-	d[o++] = '}';
-	return o;
+	return o + ct_json_tail(d + o, ev);
 }

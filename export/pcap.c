@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * export_pcap.c: classic pcap through libpcap itself (pcap_open_dead with
+ * pcap.c: classic pcap through libpcap itself (pcap_open_dead with
  * nanosecond precision, pcap_dump): the same Ethernet frames as the pcapng
  * export (export.h), UNIX connects included, without the comments and
  * statistics classic pcap has no room for.
@@ -25,6 +25,7 @@ struct ct_exporter {
 	const struct ct_export_info *info;
 	struct ct_buf json;
 	int replies;
+	struct ct_replies pending; /* replies not yet due */
 };
 
 static void pcap_free(struct ct_exporter *x)
@@ -37,6 +38,7 @@ static void pcap_free(struct ct_exporter *x)
 		pcap_close(x->dead);
 	free(x->fbuf);
 	ct_buf_free(&x->json);
+	ct_replies_free(&x->pending);
 	free(x);
 }
 
@@ -93,22 +95,34 @@ static void dump(struct ct_exporter *x, const uint8_t *pkt, size_t len, uint64_t
 	pcap_dump((u_char *)x->dumper, &h, pkt);
 }
 
-static int pcap_sink_event(struct ct_exporter *x, const struct ct_event *ev,
-			   const struct ct_proc_info *proc, unsigned input, int64_t wall_ns)
+/* Queued replies stamped at or before ns (pcap keeps no comment). */
+static void flush_replies(struct ct_exporter *x, uint64_t ns)
+{
+	struct ct_reply r;
+	while (ct_replies_pop(&x->pending, ns, &r))
+		dump(x, r.frame, r.len, r.ns);
+}
+
+static int pcap_sink_event(struct ct_exporter *x, const struct ct_event *ev, unsigned input,
+			   int64_t wall_ns)
 {
 	uint8_t pkt[CT_FRAME_MAX];
 	uint64_t ns = wall_ns > 0 ? (uint64_t)wall_ns : 0;
+	struct ct_reply r;
 
+	flush_replies(x, ns);
 	if (ct_packet_is_ip(ev)) {
 		dump(x, pkt, ct_packet_frame_ip(pkt, ev), ns);
-		size_t rlen = x->replies ? ct_packet_frame_ip_reply(pkt, ev) : 0;
-		if (rlen)
-			dump(x, pkt, rlen, ns + ((ev->flags & CT_EV_LATENCY) ? ev->latency_ns : 0));
+		if (x->replies && ct_packet_reply(&r, ev, ns, 0) &&
+		    ct_replies_push(&x->pending, &r) < 0) {
+			x->out->err = ENOMEM;
+			return -1;
+		}
 	} else {
 		/* Ethernet header then the JSON line, as in the pcapng export. */
 		x->json.len = 0;
 		ct_buf_put(&x->json, pkt, ct_packet_eth(pkt, CT_ETHERTYPE_CONNTRAIL, 0));
-		ct_fmt_json_event(&x->json, ev, proc, wall_ns, ct_export_host(x->info, input));
+		ct_fmt_json_event(&x->json, ev, wall_ns, ct_export_host(x->info, input));
 		dump(x, (const uint8_t *)x->json.p, x->json.len - 1, ns);
 	}
 	if (ferror(x->file)) {
@@ -122,6 +136,7 @@ static int pcap_sink_close(struct ct_exporter *x)
 {
 	int rc = 0;
 
+	flush_replies(x, UINT64_MAX);
 	if (pcap_dump_flush(x->dumper) < 0 || ferror(x->file)) {
 		x->out->err = errno ? errno : EIO;
 		rc = -1;
@@ -133,8 +148,13 @@ static int pcap_sink_close(struct ct_exporter *x)
 	return rc;
 }
 
+static const char *const pcap_suffixes[] = {".pcap", NULL};
+
 const struct ct_export_format ct_export_pcap = {
     .name = "pcap",
+    .suffixes = pcap_suffixes,
+    .help = "the same frames, no comments (classic pcap)",
+    .replies = 1,
     .open = pcap_sink_open,
     .event = pcap_sink_event,
     .close = pcap_sink_close,

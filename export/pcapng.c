@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * export_pcapng.c: pcapng written by hand to the spec
+ * pcapng.c: pcapng written by hand to the spec
  * (draft-ietf-opsawg-pcapng: SHB, IDB, EPB, ISB; little-endian; every block
  * and option padded to 32 bits; if_tsresol 9 = nanosecond timestamps).
  *
@@ -69,6 +69,7 @@ struct ct_exporter {
 	struct ct_comment_cache *comments; /* NULL: comments built uncached */
 	struct ct_json_cache *json;
 	int replies;
+	struct ct_replies pending; /* replies not yet due */
 };
 
 static inline void le16(uint8_t *p, uint16_t v)
@@ -269,6 +270,7 @@ static void pcapng_free(struct ct_exporter *x)
 	ct_buf_free(&x->scratch);
 	ct_comment_cache_free(x->comments);
 	ct_json_cache_free(x->json);
+	ct_replies_free(&x->pending);
 	free(x->ifs);
 	free(x);
 }
@@ -355,8 +357,36 @@ static void touch(struct iface *f, uint64_t ns)
 	f->last_ns = ns;
 }
 
-static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev,
-			const struct ct_proc_info *proc, unsigned input, int64_t wall_ns)
+/* An EPB for a queued reply, with its note as the comment. */
+static int reply_epb(struct ct_exporter *x, const struct ct_reply *r)
+{
+	size_t nlen = strnlen(r->note, sizeof(r->note));
+	uint8_t *start = (uint8_t *)ct_out_reserve(x->out, 28 + CT_FRAME_MAX + 16 + nlen + 8);
+	if (!start)
+		return -1;
+	uint8_t *pkt = start + 28;
+	memcpy(pkt, r->frame, r->len);
+	le32(pkt + r->len, 0); /* padding */
+	epb_head(start, r->iface, r->ns, r->len);
+	uint8_t *opt = pkt + pad4(r->len);
+	memcpy(opt + 4, r->note, nlen);
+	ct_out_commit(x->out, epb_tail(start, opt, nlen));
+	touch(&x->ifs[r->iface], r->ns);
+	return 0;
+}
+
+/* Queued replies stamped at or before ns. */
+static int flush_replies(struct ct_exporter *x, uint64_t ns)
+{
+	struct ct_reply r;
+	while (ct_replies_pop(&x->pending, ns, &r))
+		if (reply_epb(x, &r) < 0)
+			return -1;
+	return 0;
+}
+
+static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsigned input,
+			int64_t wall_ns)
 {
 	/* The comment's slot is needed after the frame is built: fetch it now. */
 	ct_comment_cache_prefetch(x->comments, ev);
@@ -365,18 +395,19 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev,
 	const char *who = NULL;
 	size_t len, who_len = 0, jmax = 0;
 
+	if (x->pending.n && flush_replies(x, ns) < 0)
+		return -1;
 	if (!ct_packet_is_ip(ev)) {
 		/* UNIX and others: the JSON line; its process part first, to
 		 * know how much room the line needs. */
-		who =
-		    ct_json_who_cached(x->json, ev, proc, ct_export_host(x->info, input), &who_len);
+		who = ct_json_who_cached(x->json, ev, ct_export_host(x->info, input), &who_len);
 		if (!who) {
 			x->out->err = ENOMEM;
 			return -1;
 		}
 		jmax = ct_json_line_max(who_len);
 	}
-	size_t need = 2 * (28 + CT_FRAME_MAX + 32) + jmax + 8 + ct_packet_comment_max(proc);
+	size_t need = 28 + CT_FRAME_MAX + 32 + jmax + 8 + ct_packet_comment_max(ev);
 	uint8_t *start = (uint8_t *)ct_out_reserve(x->out, need);
 	if (!start)
 		return -1;
@@ -390,24 +421,17 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev,
 	le32(pkt + len, 0); /* padding: the options overwrite what spills over */
 	epb_head(start, id, ns, len);
 	uint8_t *opt = pkt + pad4(len);
-	size_t clen = ct_packet_comment_cached(x->comments, (char *)opt + 4, ev, proc);
+	size_t clen = ct_packet_comment_cached(x->comments, (char *)opt + 4, ev);
 	if (clen > 0xfff0)
 		clen = 0xfff0;
-	size_t used = epb_tail(start, opt, clen);
+	ct_out_commit(x->out, epb_tail(start, opt, clen));
 	touch(&x->ifs[id], ns);
 
-	if (x->replies) {
-		uint8_t *r = start + used;
-		size_t rlen = ct_packet_frame_ip_reply(r + 28, ev);
-		if (rlen) {
-			uint64_t rns = ns + ((ev->flags & CT_EV_LATENCY) ? ev->latency_ns : 0);
-			le32(r + 28 + rlen, 0); /* padding, as above */
-			epb_head(r, id, rns, rlen);
-			used += epb_tail(r, r + 28 + pad4(rlen), 0);
-			touch(&x->ifs[id], rns);
-		}
+	struct ct_reply r;
+	if (x->replies && ct_packet_reply(&r, ev, ns, id) && ct_replies_push(&x->pending, &r) < 0) {
+		x->out->err = ENOMEM;
+		return -1;
 	}
-	ct_out_commit(x->out, used);
 	return 0;
 }
 
@@ -425,6 +449,8 @@ static int pcapng_close(struct ct_exporter *x)
 
 	if (!x)
 		return -1;
+	if (!x->out->err && flush_replies(x, UINT64_MAX) < 0)
+		rc = -1;
 	if (!x->out->err) {
 		for (unsigned i = 0; i < x->nifs; i++)
 			isb(x, i);
@@ -436,8 +462,13 @@ static int pcapng_close(struct ct_exporter *x)
 	return rc;
 }
 
+static const char *const pcapng_suffixes[] = {".pcapng", NULL};
+
 const struct ct_export_format ct_export_pcapng = {
     .name = "pcapng",
+    .suffixes = pcapng_suffixes,
+    .help = "one packet per connect (IP + TCP SYN/UDP), the process in its comment",
+    .replies = 1,
     .open = pcapng_open,
     .event = pcapng_event,
     .lost = pcapng_lost,

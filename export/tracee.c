@@ -158,45 +158,47 @@ static void remote_addr(struct ct_buf *b, const struct ct_event *ev)
 	char a[INET6_ADDRSTRLEN], t[24];
 
 	ct_buf_puts(b, "{\"sa_family\":");
-	go_cstr(b, af_name(ev->family));
-	if (ev->family == 2) {
-		ct_ipv4_text(a, ev->daddr);
+	go_cstr(b, af_name(ev->dest->family));
+	if (ev->dest->family == 2) {
+		ct_ipv4_text(a, ev->dest->daddr);
 		ct_buf_puts(b, ",\"sin_addr\":");
 		go_cstr(b, a);
 		ct_buf_puts(b, ",\"sin_port\":\"");
-		ct_buf_put(b, t, ct_u64_dec(t, ev->dport));
+		ct_buf_put(b, t, ct_u64_dec(t, ev->dest->dport));
 		ct_buf_puts(b, "\"");
-	} else if (ev->family == 10) {
-		inet_ntop(AF_INET6, ev->daddr, a, sizeof(a));
+	} else if (ev->dest->family == 10) {
+		inet_ntop(AF_INET6, ev->dest->daddr, a, sizeof(a));
 		ct_buf_puts(b, ",\"sin6_addr\":");
 		go_cstr(b, a);
 		ct_buf_puts(b, ",\"sin6_flowinfo\":\"0\",\"sin6_port\":\"");
-		ct_buf_put(b, t, ct_u64_dec(t, ev->dport));
+		ct_buf_put(b, t, ct_u64_dec(t, ev->dest->dport));
 		ct_buf_puts(b, "\",\"sin6_scopeid\":\"");
-		ct_buf_put(b, t, ct_u64_dec(t, ev->scope_id));
+		ct_buf_put(b, t, ct_u64_dec(t, ev->dest->scope_id));
 		ct_buf_puts(b, "\"");
-	} else if (ev->family == 1) {
-		size_t n = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
+	} else if (ev->dest->family == 1) {
+		size_t n = ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
 		char path[CT_UNIX_PATH_MAX + 1];
 		size_t m = 0;
 		/* Tracee reads up to the first NUL; an abstract name's leading
 		 * NUL is shown as '@'. */
 		size_t i = 0;
-		if ((ev->flags & CT_EV_ABSTRACT) && n > 0 && ev->path[0] == '\0') {
+		if ((ev->flags & CT_EV_ABSTRACT) && n > 0 && ev->dest->path[0] == '\0') {
 			path[m++] = '@';
 			i = 1;
 		}
-		for (; i < n && ev->path[i]; i++)
-			path[m++] = ev->path[i];
+		for (; i < n && ev->dest->path[i]; i++)
+			path[m++] = ev->dest->path[i];
 		ct_buf_puts(b, ",\"sun_path\":");
 		go_str(b, path, m);
 	}
 	ct_buf_puts(b, "}");
 }
 
-static int tracee_event(struct ct_exporter *x, const struct ct_event *ev,
-			const struct ct_proc_info *proc, unsigned input, int64_t wall_ns)
+static int tracee_event(struct ct_exporter *x, const struct ct_event *ev, unsigned input,
+			int64_t wall_ns)
 {
+	static const struct ct_procinfo none;
+	const struct ct_procinfo *proc = ev->proc ? ev->proc : &none;
 	struct ct_buf *b = &x->line;
 	const char *host = ct_export_host(x->info, input);
 	const char *container = proc->container && proc->container[0] ? proc->container : NULL;
@@ -206,23 +208,23 @@ static int tracee_event(struct ct_exporter *x, const struct ct_event *ev,
 	ct_buf_puts(b, "{\"timestamp\":");
 	num_i(b, wall_ns);
 	ct_buf_puts(b, ",\"threadStartTime\":0,\"processorId\":0,\"processId\":");
-	num_u(b, ev->pid);
+	num_u(b, ev->task->pid);
 	ct_buf_puts(b, ",\"cgroupId\":");
-	num_u(b, ev->cgroup_id);
+	num_u(b, ev->task->cgroup_id);
 	ct_buf_puts(b, ",\"threadId\":");
 	num_u(b, ev->tid);
 	ct_buf_puts(b, ",\"parentProcessId\":");
-	num_u(b, ev->ppid);
+	num_u(b, ev->task->ppid);
 	ct_buf_puts(b, ",\"hostProcessId\":");
-	num_u(b, ev->pid);
+	num_u(b, ev->task->pid);
 	ct_buf_puts(b, ",\"hostThreadId\":");
 	num_u(b, ev->tid);
 	ct_buf_puts(b, ",\"hostParentProcessId\":");
-	num_u(b, ev->ppid);
+	num_u(b, ev->task->ppid);
 	ct_buf_puts(b, ",\"userId\":");
-	num_u(b, ev->uid);
+	num_u(b, ev->task->uid);
 	ct_buf_puts(b, ",\"mountNamespace\":0,\"pidNamespace\":0,\"processName\":");
-	go_str(b, ev->comm, strnlen(ev->comm, CT_COMM_LEN));
+	go_str(b, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN));
 	ct_buf_puts(b, ",\"executable\":{\"path\":");
 	go_cstr(b, proc->exe);
 	ct_buf_puts(b, "},\"hostName\":");
@@ -238,7 +240,10 @@ static int tracee_event(struct ct_exporter *x, const struct ct_event *ev,
 	}
 	ct_buf_puts(b, ",\"kubernetes\":{},\"eventId\":\"" TRACEE_EVENT_ID
 		       "\",\"eventName\":\"security_socket_connect\",\"matchedPolicies\":[\"\"],"
-		       "\"argsNum\":3,\"returnValue\":");
+		       "\"argsNum\":");
+	int known = (ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) != 0;
+	num_i(b, known ? 5 : 4);
+	ct_buf_puts(b, ",\"returnValue\":");
 	num_i(b, (ev->flags & CT_EV_RET) ? ev->ret : 0);
 	ct_buf_puts(b, ev->sockfd >= 0 ? ",\"syscall\":\"connect\"" : ",\"syscall\":\"\"");
 	ct_buf_puts(b, ",\"stackAddresses\":null,\"contextFlags\":{\"containerStarted\":");
@@ -248,16 +253,24 @@ static int tracee_event(struct ct_exporter *x, const struct ct_event *ev,
 		       "\"value\":");
 	num_i(b, ev->sockfd);
 	ct_buf_puts(b, "},{\"name\":\"type\",\"type\":\"string\",\"value\":");
-	if ((type = ct_type_name(ev->type))) {
+	if ((type = ct_type_name(ev->dest->type))) {
 		go_cstr(b, type);
 	} else {
 		char t[24];
 		ct_buf_puts(b, "\"");
-		ct_buf_put(b, t, ct_u64_dec(t, ev->type));
+		ct_buf_put(b, t, ct_u64_dec(t, ev->dest->type));
 		ct_buf_puts(b, "\"");
 	}
 	ct_buf_puts(b, "},{\"name\":\"remote_addr\",\"type\":\"SockAddr\",\"value\":");
 	remote_addr(b, ev);
+	/* Beyond Tracee's three: how the connect ended (by name: a reader
+	 * looking up Tracee's own arguments is not disturbed). */
+	ct_buf_puts(b, "},{\"name\":\"outcome\",\"type\":\"const char*\",\"value\":");
+	go_cstr(b, ct_fmt_result(ev));
+	if (known) {
+		ct_buf_puts(b, "},{\"name\":\"outcome_ns\",\"type\":\"u64\",\"value\":");
+		num_u(b, ev->result_ns);
+	}
 	ct_buf_puts(b, "}]}\n");
 	return ct_out_write(x->out, b->p, b->len);
 }
@@ -270,8 +283,12 @@ static int tracee_close(struct ct_exporter *x)
 	return rc;
 }
 
+static const char *const tracee_suffixes[] = {".tracee.json", ".tracee.jsonl", NULL};
+
 const struct ct_export_format ct_export_tracee = {
     .name = "tracee-json",
+    .suffixes = tracee_suffixes,
+    .help = "Tracee's security_socket_connect events",
     .open = tracee_open,
     .event = tracee_event,
     .close = tracee_close,

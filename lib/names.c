@@ -28,17 +28,34 @@ void ct_fmt_rfc3339(char *buf, size_t size, int64_t wall_ns)
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)ns);
 }
 
+/* Linux address families (linux/socket.h), index = family. */
+static const char *const family_names[] = {
+    [1] = "AF_UNIX",	   [2] = "AF_INET",	 [3] = "AF_AX25",	[4] = "AF_IPX",
+    [5] = "AF_APPLETALK", [6] = "AF_NETROM",	 [7] = "AF_BRIDGE",	[8] = "AF_ATMPVC",
+    [9] = "AF_X25",	   [10] = "AF_INET6",	 [11] = "AF_ROSE",	[12] = "AF_DECnet",
+    [13] = "AF_NETBEUI",  [14] = "AF_SECURITY", [15] = "AF_KEY",	[16] = "AF_NETLINK",
+    [17] = "AF_PACKET",   [18] = "AF_ASH",	 [19] = "AF_ECONET",	[20] = "AF_ATMSVC",
+    [21] = "AF_RDS",	   [22] = "AF_SNA",	 [23] = "AF_IRDA",	[24] = "AF_PPPOX",
+    [25] = "AF_WANPIPE",  [26] = "AF_LLC",	 [27] = "AF_IB",	[28] = "AF_MPLS",
+    [29] = "AF_CAN",	   [30] = "AF_TIPC",	 [31] = "AF_BLUETOOTH", [32] = "AF_IUCV",
+    [33] = "AF_RXRPC",	   [34] = "AF_ISDN",	 [35] = "AF_PHONET",	[36] = "AF_IEEE802154",
+    [37] = "AF_CAIF",	   [38] = "AF_ALG",	 [39] = "AF_NFC",	[40] = "AF_VSOCK",
+    [41] = "AF_KCM",	   [42] = "AF_QIPCRTR",	 [43] = "AF_SMC",	[44] = "AF_XDP",
+    [45] = "AF_MCTP",
+};
+
 const char *ct_family_name(uint16_t family)
 {
-	switch (family) {
-	case 1:
-		return "AF_UNIX";
-	case 2:
-		return "AF_INET";
-	case 10:
-		return "AF_INET6";
-	}
+	if (family < sizeof(family_names) / sizeof(family_names[0]))
+		return family_names[family];
 	return NULL;
+}
+
+size_t ct_family_text(char *buf, size_t size, uint16_t family)
+{
+	const char *n = ct_family_name(family);
+	int len = n ? snprintf(buf, size, "%s", n) : snprintf(buf, size, "AF_%u", family);
+	return len < 0 ? 0 : (size_t)len < size ? (size_t)len : size - 1;
 }
 
 const char *ct_family_short(uint16_t family)

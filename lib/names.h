@@ -8,8 +8,10 @@
 
 /* "2026-11-24T13:05:00.123456789Z" into buf (at least 40 bytes). */
 void ct_fmt_rfc3339(char *buf, size_t size, int64_t wall_ns);
-/* "AF_INET", "AF_INET6", "AF_UNIX" or NULL for other families. */
+/* "AF_INET", "AF_INET6", "AF_UNIX", "AF_NETLINK"... or NULL when unnamed. */
 const char *ct_family_name(uint16_t family);
+/* The name, or "AF_<n>" for an unnamed family, at buf; its length. */
+size_t ct_family_text(char *buf, size_t size, uint16_t family);
 /* "inet", "inet6", "unix", "other" (the filter language's names). */
 const char *ct_family_short(uint16_t family);
 /* "SOCK_STREAM"... or NULL; "stream"... for the short form. */

@@ -5,6 +5,10 @@
  * (numbers, masked addresses, strings), so evaluation per event is a few
  * loads and compares; the same tree answers, three-valued, whether a chunk
  * can hold a match given its index summary.
+ *
+ * Fields are rows of one table: a name, the kind of value, its range, the
+ * batch columns it reads, how to get it from an event, and its summary key.
+ * A new field is a row and its getter.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -15,80 +19,254 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/names.h"
 #include "query/filter.h"
 #include "query/timespec.h"
-#include "lib/names.h"
 
-enum field {
-	F_TS,
-	F_PID,
-	F_TID,
-	F_PPID,
-	F_UID,
-	F_GID,
-	F_COMM,
-	F_EXE,
-	F_CGROUP,
-	F_CONTAINER,
-	F_FAMILY,
-	F_TYPE,
-	F_PROTO,
-	F_DADDR,
-	F_DPORT,
-	F_SADDR,
-	F_SPORT,
-	F_PATH,
-	F_SOCKFD,
-	F_RET,
-};
+/* Deepest nesting of parentheses and 'not' an expression may have. */
+#define NEST_MAX 200
 
 enum vkind { V_NUM, V_STR, V_ADDR };
 
-static const struct {
+/* A field's value in one event. */
+struct fval {
+	int64_t num;
+	const char *str; /* V_STR: bytes (an abstract UNIX name starts with NUL) */
+	size_t len;
+	uint16_t family; /* V_ADDR */
+	const uint8_t *addr;
+};
+
+/* "family == other": none of inet, inet6, unix. */
+#define FAMILY_OTHER (-1)
+/* result values besides 0 and -errno (never compared by order). */
+#define RESULT_ABANDONED (INT64_MIN + 1)
+#define RESULT_UNKNOWN (INT64_MIN + 2)
+
+static int inet(const struct ct_event *ev)
+{
+	return ev->dest->family == 2 || ev->dest->family == 10;
+}
+
+/* Getters: 0 when the event has no such value (the comparison is false). */
+#define GETTER(name, expr)                                                                         \
+	static int name(const struct ct_event *ev, int64_t wall, struct fval *v)                  \
+	{                                                                                          \
+		(void)wall;                                                                        \
+		(void)ev;                                                                          \
+		expr;                                                                              \
+		return 1;                                                                          \
+	}
+GETTER(get_ts, v->num = wall)
+GETTER(get_pid, v->num = ev->task->pid)
+GETTER(get_tid, v->num = ev->tid)
+GETTER(get_ppid, v->num = ev->task->ppid)
+GETTER(get_uid, v->num = ev->task->uid)
+GETTER(get_gid, v->num = ev->task->gid)
+GETTER(get_cgroup, v->num = (int64_t)ev->task->cgroup_id)
+GETTER(get_family, v->num = ev->dest->family)
+GETTER(get_type, v->num = ev->dest->type)
+GETTER(get_proto, v->num = ev->dest->proto)
+GETTER(get_sockfd, v->num = ev->sockfd)
+GETTER(get_comm, v->str = ev->task->comm; v->len = strnlen(ev->task->comm, CT_COMM_LEN))
+
+static int get_dport(const struct ct_event *ev, int64_t wall, struct fval *v)
+{
+	(void)wall;
+	v->num = ev->dest->dport;
+	return inet(ev);
+}
+
+static int get_sport(const struct ct_event *ev, int64_t wall, struct fval *v)
+{
+	(void)wall;
+	v->num = ev->sport;
+	return inet(ev) && (ev->flags & CT_EV_SADDR);
+}
+
+static int get_ret(const struct ct_event *ev, int64_t wall, struct fval *v)
+{
+	(void)wall;
+	v->num = ev->ret;
+	return (ev->flags & CT_EV_RET) != 0;
+}
+
+static int get_result(const struct ct_event *ev, int64_t wall, struct fval *v)
+{
+	(void)wall;
+	v->num = ev->flags & CT_EV_RESULT	 ? ev->result
+		 : ev->flags & CT_EV_ABANDONED ? RESULT_ABANDONED
+					       : RESULT_UNKNOWN;
+	return 1;
+}
+
+static int get_daddr(const struct ct_event *ev, int64_t wall, struct fval *v)
+{
+	(void)wall;
+	v->family = ev->dest->family;
+	v->addr = ev->dest->daddr;
+	return inet(ev);
+}
+
+static int get_saddr(const struct ct_event *ev, int64_t wall, struct fval *v)
+{
+	(void)wall;
+	v->family = ev->dest->family;
+	v->addr = ev->saddr;
+	return inet(ev) && (ev->flags & CT_EV_SADDR);
+}
+
+static int get_exe(const struct ct_event *ev, int64_t wall, struct fval *v)
+{
+	(void)wall;
+	if (!ev->proc || !ev->proc->exe)
+		return 0;
+	v->str = ev->proc->exe;
+	v->len = strlen(v->str);
+	return 1;
+}
+
+static int get_container(const struct ct_event *ev, int64_t wall, struct fval *v)
+{
+	(void)wall;
+	if (!ev->proc || !ev->proc->container)
+		return 0;
+	v->str = ev->proc->container;
+	v->len = strlen(v->str);
+	return 1;
+}
+
+/* The path's bytes: a pathname up to its first NUL, an abstract name
+ * (leading NUL) whole. */
+static int get_path(const struct ct_event *ev, int64_t wall, struct fval *v)
+{
+	(void)wall;
+	const struct ct_dest *d = ev->dest;
+	if (d->family != 1)
+		return 0;
+	size_t len = d->path_len < CT_UNIX_PATH_MAX ? d->path_len : CT_UNIX_PATH_MAX;
+	int abstract = (ev->flags & CT_EV_ABSTRACT) && len && d->path[0] == '\0';
+	v->str = len ? d->path : "";
+	v->len = abstract || !len ? len : strnlen(d->path, len);
+	return 1;
+}
+
+/* Symbolic values of a numeric field: 0 and *v set, or -1. */
+static int family_value(const char *s, int64_t *v)
+{
+	if (!strcmp(s, "inet") || !strcmp(s, "ipv4") || !strcmp(s, "AF_INET"))
+		*v = 2;
+	else if (!strcmp(s, "inet6") || !strcmp(s, "ipv6") || !strcmp(s, "AF_INET6"))
+		*v = 10;
+	else if (!strcmp(s, "unix") || !strcmp(s, "local") || !strcmp(s, "AF_UNIX"))
+		*v = 1;
+	else if (!strcmp(s, "other"))
+		*v = FAMILY_OTHER;
+	else
+		return -1;
+	return 0;
+}
+
+static int lookup_name(const char *s, const char *(*name)(uint16_t), int64_t *v);
+
+static int type_value(const char *s, int64_t *v)
+{
+	return lookup_name(s, ct_type_short, v) && lookup_name(s, ct_type_name, v) ? -1 : 0;
+}
+
+static int proto_value(const char *s, int64_t *v)
+{
+	if (!strcmp(s, "ip")) {
+		*v = 0;
+		return 0;
+	}
+	return lookup_name(s, ct_proto_short, v);
+}
+
+static int errno_value(const char *s, int64_t *v)
+{
+	if (!strcmp(s, "ok")) {
+		*v = 0;
+		return 0;
+	}
+	int e = ct_errno_from_name(s);
+	if (e <= 0)
+		return -1;
+	*v = -e;
+	return 0;
+}
+
+static int result_value(const char *s, int64_t *v)
+{
+	if (!strcmp(s, "abandoned"))
+		*v = RESULT_ABANDONED;
+	else if (!strcmp(s, "unknown"))
+		*v = RESULT_UNKNOWN;
+	else
+		return errno_value(s, v);
+	return 0;
+}
+
+/* The field table. key: the summary key an equality looks up (0: none);
+ * every: every event has the field (so "!=" may use the key too). */
+static const struct field {
 	const char *name;
-	enum field field;
 	enum vkind kind;
 	int64_t min, max;
+	uint32_t columns; /* CT_COL_* it reads, beyond ts, task, dest and flags */
+	int (*get)(const struct ct_event *ev, int64_t wall, struct fval *v);
+	int (*named)(const char *s, int64_t *v); /* symbolic values */
+	const char *names_hint;			 /* "noun|hint" for an error */
+	enum ct_key key;
+	int every;
+	int needs_proc;
 } fields[] = {
-    {"ts", F_TS, V_NUM, INT64_MIN, INT64_MAX},
-    {"pid", F_PID, V_NUM, 0, UINT32_MAX},
-    {"tid", F_TID, V_NUM, 0, UINT32_MAX},
-    {"ppid", F_PPID, V_NUM, 0, UINT32_MAX},
-    {"uid", F_UID, V_NUM, 0, UINT32_MAX},
-    {"gid", F_GID, V_NUM, 0, UINT32_MAX},
-    {"comm", F_COMM, V_STR, 0, 0},
-    {"exe", F_EXE, V_STR, 0, 0},
-    {"cgroup", F_CGROUP, V_NUM, 0, INT64_MAX},
-    {"container", F_CONTAINER, V_STR, 0, 0},
-    {"family", F_FAMILY, V_NUM, 0, UINT16_MAX},
-    {"type", F_TYPE, V_NUM, 0, UINT16_MAX},
-    {"proto", F_PROTO, V_NUM, 0, UINT16_MAX},
-    {"daddr", F_DADDR, V_ADDR, 0, 0},
-    {"dport", F_DPORT, V_NUM, 0, UINT16_MAX},
-    {"saddr", F_SADDR, V_ADDR, 0, 0},
-    {"sport", F_SPORT, V_NUM, 0, UINT16_MAX},
-    {"path", F_PATH, V_STR, 0, 0},
-    {"sockfd", F_SOCKFD, V_NUM, INT32_MIN, INT32_MAX},
-    {"ret", F_RET, V_NUM, INT32_MIN, INT32_MAX},
+    {"ts", V_NUM, INT64_MIN, INT64_MAX, 0, get_ts},
+    {"pid", V_NUM, 0, UINT32_MAX, 0, get_pid, NULL, NULL, CT_KEY_PID, 1},
+    {"tid", V_NUM, 0, UINT32_MAX, CT_COL_TID, get_tid},
+    {"ppid", V_NUM, 0, UINT32_MAX, 0, get_ppid},
+    {"uid", V_NUM, 0, UINT32_MAX, 0, get_uid, NULL, NULL, CT_KEY_UID, 1},
+    {"gid", V_NUM, 0, UINT32_MAX, 0, get_gid},
+    {"comm", V_STR, 0, 0, 0, get_comm, NULL, NULL, CT_KEY_COMM, 1},
+    {"exe", V_STR, 0, 0, 0, get_exe, .needs_proc = 1},
+    {"cgroup", V_NUM, 0, INT64_MAX, 0, get_cgroup},
+    {"container", V_STR, 0, 0, 0, get_container, .needs_proc = 1},
+    {"family", V_NUM, 0, UINT16_MAX, 0, get_family, family_value,
+     "family|inet, inet6, unix, other or a number", CT_KEY_FAMILY, 1},
+    {"type", V_NUM, 0, UINT16_MAX, 0, get_type, type_value,
+     "socket type|stream, dgram, seqpacket, raw, ..."},
+    {"proto", V_NUM, 0, UINT16_MAX, 0, get_proto, proto_value,
+     "protocol|tcp, udp, icmp, sctp, ... or a number"},
+    {"daddr", V_ADDR, 0, 0, 0, get_daddr, NULL, NULL, CT_KEY_DADDR},
+    {"dport", V_NUM, 0, UINT16_MAX, 0, get_dport, NULL, NULL, CT_KEY_DPORT},
+    {"saddr", V_ADDR, 0, 0, CT_COL_LOCAL, get_saddr},
+    {"sport", V_NUM, 0, UINT16_MAX, CT_COL_LOCAL, get_sport},
+    {"path", V_STR, 0, 0, 0, get_path, NULL, NULL, CT_KEY_PATH},
+    {"sockfd", V_NUM, INT32_MIN, INT32_MAX, CT_COL_SOCKFD, get_sockfd},
+    {"ret", V_NUM, INT32_MIN, INT32_MAX, CT_COL_RET, get_ret, errno_value,
+     "errno name|e.g. ECONNREFUSED or -111"},
+    {"result", V_NUM, INT32_MIN, 0, CT_COL_RESULT, get_result, result_value,
+     "outcome|ok, abandoned, unknown, an errno name such as ETIMEDOUT, or -110"},
 };
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
+#define F_TS 0	/* fields[F_TS] */
+#define F_PATH 17 /* fields[F_PATH] */
 
 enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_GLOB, OP_IN };
 static const char *const op_text[] = {"==", "!=", "<", "<=", ">", ">=", "~", "in"};
 
 enum nkind { N_AND, N_OR, N_NOT, N_CMP };
 
-/* "family == other": none of inet, inet6, unix. */
-#define FAMILY_OTHER (-1)
-
 struct node {
 	enum nkind kind;
-	enum field field;
+	const struct field *field;
 	enum op op;
-	struct node *a, *b;
+	/* N_AND, N_OR: n children; N_NOT: one */
+	struct node **kids;
+	size_t nkids;
 	/* V_NUM */
 	int64_t num;
-	struct ct_time ts; /* F_TS before the base is applied */
+	struct ct_time ts; /* ts before the base is applied */
 	/* V_ADDR: family 4 or 6, prefix bits, address masked to the prefix */
 	int afam;
 	unsigned prefix;
@@ -101,7 +279,7 @@ struct node {
 struct ct_filter {
 	struct node *root;
 	int uses_proc;
-	uint32_t fields; /* bit per enum field the expression reads */
+	uint32_t columns;
 };
 
 /* ---------------------------------------------------------------- lexer */
@@ -117,7 +295,8 @@ struct parser {
 	size_t text_len; /* strings may hold NUL bytes */
 	enum op op;	 /* for T_OP */
 	int uses_proc;
-	uint32_t fields;
+	uint32_t columns; /* CT_COL_* the fields read */
+	int depth;	  /* '(' and 'not' open now */
 	struct ct_filter_error *err;
 	int failed;
 };
@@ -264,10 +443,25 @@ static void free_node(struct node *n)
 {
 	if (!n)
 		return;
-	free_node(n->a);
-	free_node(n->b);
+	for (size_t i = 0; i < n->nkids; i++)
+		free_node(n->kids[i]);
+	free(n->kids);
 	free(n->str);
 	free(n);
+}
+
+static void add_kid(struct node *n, struct node *kid)
+{
+	if (!(n->nkids & (n->nkids - 1))) { /* 0 or a power of two: double */
+		size_t cap = n->nkids ? n->nkids * 2 : 2;
+		struct node **k = realloc(n->kids, cap * sizeof(*k));
+		if (!k) {
+			fprintf(stderr, "conntrail: out of memory\n");
+			exit(1);
+		}
+		n->kids = k;
+	}
+	n->kids[n->nkids++] = kid;
 }
 
 static int parse_int(const char *s, int64_t *v)
@@ -296,72 +490,37 @@ static int lookup_name(const char *s, const char *(*name)(uint16_t), int64_t *v)
 	return -1;
 }
 
-static int num_value(struct parser *p, struct node *n, size_t field_idx)
+static int num_value(struct parser *p, struct node *n)
 {
 	const char *s = p->text;
 	size_t at = p->tok_pos;
-	const char *fname = fields[field_idx].name;
+	const struct field *f = n->field;
 
-	if (n->field == F_TS) {
+	if (f->get == get_ts) {
 		char why[96];
 		if (ct_time_parse(s, &n->ts, why, sizeof(why)))
 			return perr(p, at, "bad time '%s' for ts: %s", s, why);
 		return 0;
 	}
 	if (parse_int(s, &n->num) == 0) {
-		if (n->num < fields[field_idx].min || n->num > fields[field_idx].max)
-			return perr(p, at, "%s out of range for %s", s, fname);
+		if (n->num < f->min || n->num > f->max)
+			return perr(p, at, "%s out of range for %s", s, f->name);
 		return 0;
 	}
 	if (p->tok == T_STRING)
-		return perr(p, at, "%s takes a number, not a string", fname);
-	switch (n->field) {
-	case F_FAMILY:
-		if (!strcmp(s, "inet") || !strcmp(s, "ipv4") || !strcmp(s, "AF_INET"))
-			n->num = 2;
-		else if (!strcmp(s, "inet6") || !strcmp(s, "ipv6") || !strcmp(s, "AF_INET6"))
-			n->num = 10;
-		else if (!strcmp(s, "unix") || !strcmp(s, "local") || !strcmp(s, "AF_UNIX"))
-			n->num = 1;
-		else if (!strcmp(s, "other")) {
-			if (n->op != OP_EQ && n->op != OP_NE)
-				return perr(p, at, "'other' only works with == and !=");
-			n->num = FAMILY_OTHER;
-		} else
-			return perr(
-			    p, at, "unknown family '%s' (inet, inet6, unix, other or a number)", s);
-		return 0;
-	case F_TYPE:
-		if (!lookup_name(s, ct_type_short, &n->num) ||
-		    !lookup_name(s, ct_type_name, &n->num))
-			return 0;
-		return perr(p, at, "unknown socket type '%s' (stream, dgram, seqpacket, raw, ...)",
-			    s);
-	case F_PROTO:
-		if (!strcmp(s, "ip")) {
-			n->num = 0;
-			return 0;
-		}
-		if (!lookup_name(s, ct_proto_short, &n->num))
-			return 0;
-		return perr(p, at, "unknown protocol '%s' (tcp, udp, icmp, sctp, ... or a number)",
-			    s);
-	case F_RET: {
-		if (!strcmp(s, "ok")) {
-			n->num = 0;
-			return 0;
-		}
-		int e = ct_errno_from_name(s);
-		if (e > 0) {
-			n->num = -e;
-			return 0;
-		}
-		return perr(p, at, "unknown errno name '%s' for ret (e.g. ECONNREFUSED or -111)",
-			    s);
+		return perr(p, at, "%s takes a number, not a string", f->name);
+	if (!f->named)
+		return perr(p, at, "%s takes a number, not '%s'", f->name, s);
+	if (f->named(s, &n->num)) {
+		const char *bar = strchr(f->names_hint, '|');
+		return perr(p, at, "unknown %.*s '%s' for %s (%s)", (int)(bar - f->names_hint),
+			    f->names_hint, s, f->name, bar + 1);
 	}
-	default:
-		return perr(p, at, "%s takes a number, not '%s'", fname, s);
-	}
+	/* Values outside the numbers order with nothing. */
+	if ((n->num == FAMILY_OTHER || n->num == RESULT_ABANDONED || n->num == RESULT_UNKNOWN) &&
+	    n->op != OP_EQ && n->op != OP_NE)
+		return perr(p, at, "'%s' only works with == and !=", s);
+	return 0;
 }
 
 static int addr_value(struct parser *p, struct node *n, const char *fname)
@@ -425,7 +584,7 @@ static int str_value(struct parser *p, struct node *n)
 	n->str[len] = '\0';
 	n->len = len;
 	/* "@name" is an abstract UNIX name: its first byte on the wire is NUL. */
-	if (n->field == F_PATH && n->op != OP_GLOB && len && s[0] == '@')
+	if (n->field->get == get_path && n->op != OP_GLOB && len && s[0] == '@')
 		n->str[0] = '\0';
 	if (n->op == OP_GLOB && memchr(s, '\0', len))
 		return perr(p, p->tok_pos, "a glob pattern cannot hold NUL bytes");
@@ -448,35 +607,33 @@ static struct node *parse_cmp(struct parser *p)
 			break;
 	if (fi == N_FIELDS)
 		return perr(p, p->tok_pos, "unknown field '%s'", p->text), NULL;
+	const struct field *f = &fields[fi];
 	struct node *n = new_node(N_CMP);
-	n->field = fields[fi].field;
-	p->fields |= 1u << n->field;
-	if (n->field == F_EXE || n->field == F_CONTAINER)
-		p->uses_proc = 1;
+	n->field = f;
+	p->columns |= f->columns;
+	p->uses_proc |= f->needs_proc;
 	size_t field_end = p->pos;
 	if (next(p))
 		goto fail;
 	if (p->tok != T_OP) {
 		perr(p, p->tok == T_END ? field_end : p->tok_pos,
-		     "expected an operator (== != < <= > >= ~ in) after '%s'", fields[fi].name);
+		     "expected an operator (== != < <= > >= ~ in) after '%s'", f->name);
 		goto fail;
 	}
 	n->op = p->op;
 	size_t op_pos = p->tok_pos;
-	enum vkind vk = fields[fi].kind;
-	if (n->op == OP_GLOB && vk != V_STR) {
+	if (n->op == OP_GLOB && f->kind != V_STR) {
 		perr(p, op_pos, "'~' (glob) works on comm, exe, container and path, not %s",
-		     fields[fi].name);
+		     f->name);
 		goto fail;
 	}
-	if (n->op == OP_IN && vk != V_ADDR) {
-		perr(p, op_pos, "'in' takes a CIDR and works on daddr and saddr, not %s",
-		     fields[fi].name);
+	if (n->op == OP_IN && f->kind != V_ADDR) {
+		perr(p, op_pos, "'in' takes a CIDR and works on daddr and saddr, not %s", f->name);
 		goto fail;
 	}
-	if (vk != V_NUM && n->op >= OP_LT && n->op <= OP_GE) {
+	if (f->kind != V_NUM && n->op >= OP_LT && n->op <= OP_GE) {
 		perr(p, op_pos, "'%s' does not order %s values; use == != %s", op_text[n->op],
-		     fields[fi].name, vk == V_STR ? "or ~" : "or in");
+		     f->name, f->kind == V_STR ? "or ~" : "or in");
 		goto fail;
 	}
 	size_t op_end = p->pos;
@@ -488,10 +645,10 @@ static struct node *parse_cmp(struct parser *p)
 		goto fail;
 	}
 	int rc;
-	if (vk == V_NUM)
-		rc = num_value(p, n, fi);
-	else if (vk == V_ADDR)
-		rc = addr_value(p, n, fields[fi].name);
+	if (f->kind == V_NUM)
+		rc = num_value(p, n);
+	else if (f->kind == V_ADDR)
+		rc = addr_value(p, n, f->name);
 	else
 		rc = str_value(p, n);
 	if (rc || next(p))
@@ -504,14 +661,19 @@ fail:
 
 static struct node *parse_unary(struct parser *p)
 {
+	if ((p->tok == T_NOT || p->tok == T_LPAREN) && ++p->depth > NEST_MAX)
+		return perr(p, p->tok_pos, "nested too deeply (more than %d levels of '(' and 'not')",
+			    NEST_MAX),
+		       NULL;
 	if (p->tok == T_NOT) {
 		if (next(p))
 			return NULL;
 		struct node *c = parse_unary(p);
+		p->depth--;
 		if (!c)
 			return NULL;
 		struct node *n = new_node(N_NOT);
-		n->a = c;
+		add_kid(n, c);
 		return n;
 	}
 	if (p->tok == T_LPAREN) {
@@ -519,6 +681,7 @@ static struct node *parse_unary(struct parser *p)
 		if (next(p))
 			return NULL;
 		struct node *n = parse_or(p);
+		p->depth--;
 		if (!n)
 			return NULL;
 		if (p->tok != T_RPAREN) {
@@ -537,36 +700,34 @@ static struct node *parse_unary(struct parser *p)
 	return parse_cmp(p);
 }
 
-static struct node *parse_binary(struct parser *p, enum tok tok, enum nkind kind,
-				 struct node *(*sub)(struct parser *))
+/* a OP b OP c ...: one node with all of them (no depth to recurse through). */
+static struct node *parse_chain(struct parser *p, enum tok tok, enum nkind kind,
+				struct node *(*sub)(struct parser *))
 {
-	struct node *left = sub(p);
-	while (left && p->tok == tok) {
-		if (next(p)) {
-			free_node(left);
+	struct node *first = sub(p);
+	if (!first || p->tok != tok)
+		return first;
+	struct node *n = new_node(kind);
+	add_kid(n, first);
+	while (p->tok == tok) {
+		struct node *k;
+		if (next(p) || !(k = sub(p))) {
+			free_node(n);
 			return NULL;
 		}
-		struct node *right = sub(p);
-		if (!right) {
-			free_node(left);
-			return NULL;
-		}
-		struct node *n = new_node(kind);
-		n->a = left;
-		n->b = right;
-		left = n;
+		add_kid(n, k);
 	}
-	return left;
+	return n;
 }
 
 static struct node *parse_and(struct parser *p)
 {
-	return parse_binary(p, T_AND, N_AND, parse_unary);
+	return parse_chain(p, T_AND, N_AND, parse_unary);
 }
 
 static struct node *parse_or(struct parser *p)
 {
-	return parse_binary(p, T_OR, N_OR, parse_and);
+	return parse_chain(p, T_OR, N_OR, parse_and);
 }
 
 int ct_filter_compile(const char *expr, struct ct_filter **out, struct ct_filter_error *err)
@@ -602,7 +763,7 @@ int ct_filter_compile(const char *expr, struct ct_filter **out, struct ct_filter
 	}
 	f->root = root;
 	f->uses_proc = p.uses_proc;
-	f->fields = p.fields;
+	f->columns = p.columns;
 	ct_filter_set_base(f, 0);
 	*out = f;
 	return 0;
@@ -618,12 +779,10 @@ void ct_filter_free(struct ct_filter *f)
 
 static void set_base(struct node *n, int64_t base)
 {
-	if (!n)
-		return;
-	if (n->kind == N_CMP && n->field == F_TS)
+	if (n->kind == N_CMP && n->field->get == get_ts)
 		n->num = ct_time_resolve(&n->ts, base);
-	set_base(n->a, base);
-	set_base(n->b, base);
+	for (size_t i = 0; i < n->nkids; i++)
+		set_base(n->kids[i], base);
 }
 
 void ct_filter_set_base(struct ct_filter *f, int64_t base_wall_ns)
@@ -636,9 +795,9 @@ int ct_filter_uses_proc(const struct ct_filter *f)
 	return f->uses_proc;
 }
 
-int ct_filter_batchable(const struct ct_filter *f)
+uint32_t ct_filter_columns(const struct ct_filter *f)
 {
-	return !(f->fields & (1u << F_TID | 1u << F_SADDR | 1u << F_SPORT | 1u << F_SOCKFD));
+	return f->columns;
 }
 
 /* ----------------------------------------------------------- evaluation */
@@ -709,123 +868,64 @@ static int str_match(const struct node *n, const char *s, size_t len)
 	return n->op == OP_EQ ? eq : !eq;
 }
 
-static int eval_cmp(const struct node *n, const struct ct_event *ev,
-		    const struct ct_proc_info *proc, int64_t wall_ns)
+static int eval_cmp(const struct node *n, const struct ct_event *ev, int64_t wall)
 {
-	int inet = ev->family == 2 || ev->family == 10;
-	int64_t v;
+	struct fval v;
 
-	switch (n->field) {
-	case F_TS:
-		v = wall_ns;
-		break;
-	case F_PID:
-		v = ev->pid;
-		break;
-	case F_TID:
-		v = ev->tid;
-		break;
-	case F_PPID:
-		v = ev->ppid;
-		break;
-	case F_UID:
-		v = ev->uid;
-		break;
-	case F_GID:
-		v = ev->gid;
-		break;
-	case F_CGROUP:
-		v = (int64_t)ev->cgroup_id;
-		break;
-	case F_FAMILY:
-		if (n->num == FAMILY_OTHER) {
-			int other = ev->family != 1 && ev->family != 2 && ev->family != 10;
-			return n->op == OP_EQ ? other : !other;
-		}
-		v = ev->family;
-		break;
-	case F_TYPE:
-		v = ev->type;
-		break;
-	case F_PROTO:
-		v = ev->proto;
-		break;
-	case F_DPORT:
-		if (!inet)
-			return 0;
-		v = ev->dport;
-		break;
-	case F_SPORT:
-		if (!inet || !(ev->flags & CT_EV_SADDR))
-			return 0;
-		v = ev->sport;
-		break;
-	case F_SOCKFD:
-		v = ev->sockfd;
-		break;
-	case F_RET:
-		if (!(ev->flags & CT_EV_RET))
-			return 0;
-		v = ev->ret;
-		break;
-	case F_DADDR:
-	case F_SADDR: {
-		if (!inet || (n->field == F_SADDR && !(ev->flags & CT_EV_SADDR)))
-			return 0;
-		int m = addr_match(n, ev->family, n->field == F_DADDR ? ev->daddr : ev->saddr);
+	if (!n->field->get(ev, wall, &v))
+		return 0;
+	switch (n->field->kind) {
+	case V_ADDR: {
+		int m = addr_match(n, v.family, v.addr);
 		return n->op == OP_NE ? !m : m;
 	}
-	case F_COMM:
-		return str_match(n, ev->comm, strnlen(ev->comm, CT_COMM_LEN));
-	case F_EXE:
-		if (!proc || !proc->exe)
-			return 0;
-		return str_match(n, proc->exe, strlen(proc->exe));
-	case F_CONTAINER:
-		if (!proc || !proc->container)
-			return 0;
-		return str_match(n, proc->container, strlen(proc->container));
-	case F_PATH: {
-		if (ev->family != 1)
-			return 0;
-		size_t len = ev->path_len < CT_UNIX_PATH_MAX ? ev->path_len : CT_UNIX_PATH_MAX;
-		int abstract = (ev->flags & CT_EV_ABSTRACT) && len && ev->path[0] == '\0';
-		if (!abstract)
-			len = strnlen(ev->path, len);
-		if (n->op == OP_GLOB && abstract) {
+	case V_STR:
+		if (n->op == OP_GLOB && v.len && v.str[0] == '\0' && n->field->get == get_path) {
+			/* an abstract name globs as "@name" */
 			char tmp[CT_UNIX_PATH_MAX + 1];
-			memcpy(tmp, ev->path, len);
+			memcpy(tmp, v.str, v.len);
 			tmp[0] = '@';
-			return str_match(n, tmp, len);
+			return str_match(n, tmp, v.len);
 		}
-		return str_match(n, ev->path, len);
-	}
-	default:
-		return 0;
-	}
-	return cmp_num(n->op, v, n->num);
-}
-
-static int eval(const struct node *n, const struct ct_event *ev, const struct ct_proc_info *proc,
-		int64_t wall_ns)
-{
-	switch (n->kind) {
-	case N_AND:
-		return eval(n->a, ev, proc, wall_ns) && eval(n->b, ev, proc, wall_ns);
-	case N_OR:
-		return eval(n->a, ev, proc, wall_ns) || eval(n->b, ev, proc, wall_ns);
-	case N_NOT:
-		return !eval(n->a, ev, proc, wall_ns);
-	case N_CMP:
-		return eval_cmp(n, ev, proc, wall_ns);
+		return str_match(n, v.str, v.len);
+	case V_NUM:
+		if (n->num == FAMILY_OTHER && n->field->get == get_family) {
+			int other = v.num != 1 && v.num != 2 && v.num != 10;
+			return n->op == OP_EQ ? other : !other;
+		}
+		/* abandoned and unknown order with nothing */
+		if ((v.num == RESULT_ABANDONED || v.num == RESULT_UNKNOWN) && n->op != OP_EQ &&
+		    n->op != OP_NE)
+			return 0;
+		return cmp_num(n->op, v.num, n->num);
 	}
 	return 0;
 }
 
-int ct_filter_match(const struct ct_filter *f, const struct ct_event *ev,
-		    const struct ct_proc_info *proc, int64_t wall_ns)
+static int eval(const struct node *n, const struct ct_event *ev, int64_t wall)
 {
-	return eval(f->root, ev, proc, wall_ns);
+	switch (n->kind) {
+	case N_AND:
+		for (size_t i = 0; i < n->nkids; i++)
+			if (!eval(n->kids[i], ev, wall))
+				return 0;
+		return 1;
+	case N_OR:
+		for (size_t i = 0; i < n->nkids; i++)
+			if (eval(n->kids[i], ev, wall))
+				return 1;
+		return 0;
+	case N_NOT:
+		return !eval(n->kids[0], ev, wall);
+	case N_CMP:
+		return eval_cmp(n, ev, wall);
+	}
+	return 0;
+}
+
+int ct_filter_match(const struct ct_filter *f, const struct ct_event *ev, int64_t wall_ns)
+{
+	return eval(f->root, ev, wall_ns);
 }
 
 /* ------------------------------------------------------- chunk pushdown */
@@ -867,32 +967,30 @@ static enum ct_tri ts_range(enum op op, int64_t lo, int64_t hi, int64_t x)
 }
 
 /* An equality the summary can answer: NONE when the key is surely absent. */
+/* An equality the summary can answer: NONE when the key is surely absent. */
 static enum ct_tri cmp_eq_key(const struct node *n, const struct ct_chunk_info *c)
 {
-	switch (n->field) {
-	case F_PID: {
+	switch (n->field->key) {
+	case CT_KEY_PID:
+	case CT_KEY_UID: {
 		uint32_t v = (uint32_t)n->num;
-		return bloom(c, CT_KEY_PID, &v, sizeof(v));
+		return bloom(c, n->field->key, &v, sizeof(v));
 	}
-	case F_UID: {
-		uint32_t v = (uint32_t)n->num;
-		return bloom(c, CT_KEY_UID, &v, sizeof(v));
-	}
-	case F_DPORT: {
+	case CT_KEY_DPORT: {
 		uint16_t v = (uint16_t)n->num;
 		return bloom(c, CT_KEY_DPORT, &v, sizeof(v));
 	}
-	case F_FAMILY: {
+	case CT_KEY_FAMILY: {
 		if (n->num == FAMILY_OTHER)
 			return CT_TRI_SOME;
 		uint16_t v = (uint16_t)n->num;
 		return bloom(c, CT_KEY_FAMILY, &v, sizeof(v));
 	}
-	case F_COMM:
+	case CT_KEY_COMM:
 		if (n->len > CT_COMM_LEN)
 			return CT_TRI_NONE;
 		return bloom(c, CT_KEY_COMM, n->str, n->len);
-	case F_PATH: {
+	case CT_KEY_PATH: {
 		/* Keyed with path_len bytes; a writer may count a trailing NUL. */
 		char tmp[CT_UNIX_PATH_MAX + 2];
 		if (n->len > CT_UNIX_PATH_MAX)
@@ -902,7 +1000,7 @@ static enum ct_tri cmp_eq_key(const struct node *n, const struct ct_chunk_info *
 		return tri_or(bloom(c, CT_KEY_PATH, tmp, n->len),
 			      bloom(c, CT_KEY_PATH, tmp, n->len + 1));
 	}
-	case F_DADDR: {
+	case CT_KEY_DADDR: {
 		if (n->afam == 4 ? n->prefix != 32 : n->prefix != 128)
 			return CT_TRI_SOME;
 		uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -914,47 +1012,55 @@ static enum ct_tri cmp_eq_key(const struct node *n, const struct ct_chunk_info *
 		return bloom(c, CT_KEY_DADDR, n->addr, 16);
 	}
 	default:
-		return CT_TRI_SOME;
+		break;
 	}
+	if (n->field->get == get_result) {
+		/* The outcome known when the chunk was written, or one to come. */
+		int32_t pending = CT_RESULT_KEY_PENDING;
+		int32_t v = n->num == RESULT_ABANDONED ? CT_RESULT_KEY_ABANDONED
+			    : n->num == RESULT_UNKNOWN ? CT_RESULT_KEY_UNKNOWN
+						       : (int32_t)n->num;
+		return tri_or(bloom(c, CT_KEY_RESULT, &v, 4), bloom(c, CT_KEY_RESULT, &pending, 4));
+	}
+	return CT_TRI_SOME;
 }
 
 static enum ct_tri chunk_eval(const struct node *n, const struct ct_chunk_info *c, int64_t off)
 {
-	enum ct_tri a, b;
+	enum ct_tri a, t;
 
 	switch (n->kind) {
 	case N_AND:
-		a = chunk_eval(n->a, c, off);
-		if (a == CT_TRI_NONE)
-			return CT_TRI_NONE;
-		b = chunk_eval(n->b, c, off);
-		if (b == CT_TRI_NONE)
-			return CT_TRI_NONE;
-		return a == CT_TRI_ALL && b == CT_TRI_ALL ? CT_TRI_ALL : CT_TRI_SOME;
+		t = CT_TRI_ALL;
+		for (size_t i = 0; i < n->nkids; i++) {
+			a = chunk_eval(n->kids[i], c, off);
+			if (a == CT_TRI_NONE)
+				return CT_TRI_NONE;
+			if (a == CT_TRI_SOME)
+				t = CT_TRI_SOME;
+		}
+		return t;
 	case N_OR:
-		a = chunk_eval(n->a, c, off);
-		if (a == CT_TRI_ALL)
-			return CT_TRI_ALL;
-		return tri_or(a, chunk_eval(n->b, c, off));
+		t = CT_TRI_NONE;
+		for (size_t i = 0; i < n->nkids && t != CT_TRI_ALL; i++)
+			t = tri_or(t, chunk_eval(n->kids[i], c, off));
+		return t;
 	case N_NOT:
-		a = chunk_eval(n->a, c, off);
+		a = chunk_eval(n->kids[0], c, off);
 		return a == CT_TRI_SOME ? CT_TRI_SOME : a == CT_TRI_ALL ? CT_TRI_NONE : CT_TRI_ALL;
 	case N_CMP:
-		if (n->field == F_TS) {
+		if (n->field->get == get_ts) {
 			if (c->records == 0 || c->first_ts > c->last_ts)
 				return CT_TRI_SOME;
-			return ts_range(n->op, (int64_t)c->first_ts + off,
-					(int64_t)c->last_ts + off, n->num);
+			return ts_range(n->op, ct_wall_ns(c->first_ts, off), ct_wall_ns(c->last_ts, off),
+					n->num);
 		}
-		if (n->op == OP_EQ || (n->op == OP_IN && n->field == F_DADDR))
+		if (n->op == OP_EQ || (n->op == OP_IN && n->field->key == CT_KEY_DADDR))
 			return cmp_eq_key(n, c);
-		if (n->op == OP_NE) {
-			/* Every event differs when the key is absent. Only for fields
-			 * every event has, or "unknown" would be counted as a match. */
-			if (n->field == F_PID || n->field == F_UID || n->field == F_COMM ||
-			    n->field == F_FAMILY)
-				return cmp_eq_key(n, c) == CT_TRI_NONE ? CT_TRI_ALL : CT_TRI_SOME;
-		}
+		/* Every event differs when the key is absent. Only for fields
+		 * every event has, or "unknown" would be counted as a match. */
+		if (n->op == OP_NE && n->field->every)
+			return cmp_eq_key(n, c) == CT_TRI_NONE ? CT_TRI_ALL : CT_TRI_SOME;
 		return CT_TRI_SOME;
 	}
 	return CT_TRI_SOME;

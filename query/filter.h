@@ -11,8 +11,9 @@
  * An expression compiles to a small tree evaluated per event
  * (ct_filter_match) and, three-valued, per chunk against the chunk's index
  * summary (ct_filter_chunk) so chunks that cannot match are never read.
- * A comparison on a value the event does not have (ret without an outcome,
- * dport of a UNIX connect, exe unknown to the process table) is false.
+ * A comparison on a value the event does not have (ret without a return
+ * value, dport of a UNIX connect, exe unknown to the process table) is
+ * false. result has the values of ret plus abandoned and unknown.
  */
 #ifndef CONNTRAIL_FILTER_H
 #define CONNTRAIL_FILTER_H
@@ -38,10 +39,9 @@ void ct_filter_free(struct ct_filter *f);
  * (the session passes the earliest trace start). Default 0. */
 void ct_filter_set_base(struct ct_filter *f, int64_t base_wall_ns);
 
-/* 1 when the event matches. wall_ns is the event's wall-clock time; proc
- * may be NULL (exe and container then unknown). */
-int ct_filter_match(const struct ct_filter *f, const struct ct_event *ev,
-		    const struct ct_proc_info *proc, int64_t wall_ns);
+/* 1 when the event matches. wall_ns is the event's wall-clock time;
+ * ev->proc may be NULL (exe and container then unknown). */
+int ct_filter_match(const struct ct_filter *f, const struct ct_event *ev, int64_t wall_ns);
 
 /* Per chunk: what the summary proves about all of its events. */
 enum ct_tri {
@@ -56,9 +56,8 @@ enum ct_tri ct_filter_chunk(const struct ct_filter *f, const struct ct_chunk_inf
 /* 1 when the expression reads exe or container (needs the process table). */
 int ct_filter_uses_proc(const struct ct_filter *f);
 
-/* 1 when it reads only fields a ct_batch carries: not tid, saddr, sport or
- * sockfd (an event built from a batch leaves those zero). */
-int ct_filter_batchable(const struct ct_filter *f);
+/* The batch columns (CT_COL_*) the expression reads. */
+uint32_t ct_filter_columns(const struct ct_filter *f);
 
 /* After the one-line error: the expression and a caret line under the
  * offending column, on stderr. */

@@ -127,7 +127,7 @@ int procfs_read(pid_t pid, struct proc_facts *f)
 	char path[64], text[1024], *p, *close_paren;
 
 	memset(f, 0, sizeof(*f));
-	f->pid = (uint32_t)pid;
+	f->task.pid = (uint32_t)pid;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (read_small(path, text, sizeof(text)) <= 0)
 		return -1;
@@ -137,9 +137,9 @@ int procfs_read(pid_t pid, struct proc_facts *f)
 	if (!p || !close_paren || close_paren < p)
 		return -1;
 	size_t clen = (size_t)(close_paren - p - 1);
-	if (clen >= sizeof(f->comm))
-		clen = sizeof(f->comm) - 1;
-	memcpy(f->comm, p + 1, clen);
+	if (clen > sizeof(f->task.comm))
+		clen = sizeof(f->task.comm);
+	memcpy(f->task.comm, p + 1, clen);
 	{
 		char state;
 		int ppid;
@@ -151,7 +151,7 @@ int procfs_read(pid_t pid, struct proc_facts *f)
 			   "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
 			   "%*d %llu",
 			   &state, &ppid, &start) >= 2)
-			f->ppid = (uint32_t)ppid;
+			f->task.ppid = (uint32_t)ppid;
 		f->start_ticks = start;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -159,9 +159,9 @@ int procfs_read(pid_t pid, struct proc_facts *f)
 		char *uid = strstr(text, "\nUid:");
 		char *gid = strstr(text, "\nGid:");
 		if (uid)
-			f->uid = (uint32_t)strtoul(uid + 5, NULL, 10);
+			f->task.uid = (uint32_t)strtoul(uid + 5, NULL, 10);
 		if (gid)
-			f->gid = (uint32_t)strtoul(gid + 5, NULL, 10);
+			f->task.gid = (uint32_t)strtoul(gid + 5, NULL, 10);
 	}
 	procfs_read_exe(pid, f->exe, sizeof(f->exe));
 	procfs_read_cmdline(pid, f->cmdline, sizeof(f->cmdline));

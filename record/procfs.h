@@ -7,10 +7,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "format/ctrace.h"
+
 /* What /proc tells about one process; strings are "" when unknown. */
 struct proc_facts {
-	uint32_t pid, ppid, uid, gid;
-	char comm[16];
+	struct ct_task task; /* cgroup_id 0: /proc does not tell it */
 	char exe[4096];
 	char cmdline[4096];   /* arguments joined by single spaces */
 	char container[65];   /* 64-hex container id or "" */

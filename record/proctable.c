@@ -50,9 +50,9 @@ void proctable_free(struct proctable *t)
 
 int proctable_put(struct proctable *t, const struct ct_proc *p)
 {
-	struct entry **head = &t->buckets[p->pid % NBUCKETS], *e;
+	struct entry **head = &t->buckets[p->task.pid % NBUCKETS], *e;
 
-	for (e = *head; e && e->p.pid != p->pid; e = e->next)
+	for (e = *head; e && e->p.task.pid != p->task.pid; e = e->next)
 		;
 	if (!e) {
 		e = calloc(1, sizeof(*e));
@@ -74,7 +74,7 @@ int proctable_put(struct proctable *t, const struct ct_proc *p)
 void proctable_remove(struct proctable *t, uint32_t pid)
 {
 	for (struct entry **pp = &t->buckets[pid % NBUCKETS]; *pp; pp = &(*pp)->next) {
-		if ((*pp)->p.pid == pid) {
+		if ((*pp)->p.task.pid == pid) {
 			struct entry *e = *pp;
 			*pp = e->next;
 			free_strings(&e->p);

@@ -2,7 +2,8 @@
 /*
  * session.c: opens the inputs, merges them in time order, pushes --since,
  * --until and --filter down to each reader's index, keeps the process table
- * from process records and hands matching events to the command's callbacks.
+ * from process records and hands matching events to the command's callbacks,
+ * a batch at a time (or event by event, as views of the batch).
  *
  * Offsets ("+90s") in --since/--until and in filter ts comparisons count
  * from the earliest trace start among the inputs (the header's start time;
@@ -17,53 +18,9 @@
 
 #include "lib/util.h"
 #include "query/filter.h"
-#include "session/session.h"
 #include "query/timespec.h"
-
-/* Exited processes stay in the table this long (trace time), so events
- * delivered just after the exit record still find their exe. */
-#define PROC_LINGER_NS (10ULL * 1000000000ULL)
-
-struct proc_entry {
-	uint32_t pid;
-	unsigned host;
-	int used;
-	int exited;
-	uint64_t exit_ts;
-	uint32_t ppid, uid, gid;
-	char comm[CT_COMM_LEN];
-	char *exe, *cmdline, *container;
-	uint64_t serial;
-};
-
-/* Open-addressing table keyed by (host, pid), linear probing, backward-
- * shift deletion so no tombstones accumulate. */
-struct proc_table {
-	struct proc_entry *slots;
-	size_t cap, count;
-	/* FIFO of exited (host, pid, exit_ts) waiting to be dropped. */
-	struct exited {
-		uint32_t pid;
-		unsigned host;
-		uint64_t ts;
-	} * dead;
-	size_t dead_head, dead_len, dead_cap;
-	uint64_t generation; /* bumps when entries move or change */
-	uint64_t layout;     /* bumps when entries move, appear or go */
-	uint64_t serials;    /* last ct_proc_info.serial handed out */
-};
-
-/* The table entry of a process context, by the reader's token for it
- * (direct-mapped): valid while the table's layout is unchanged, since an
- * update in place keeps the entry where it is. Most events then cost no
- * hash lookup at all. */
-#define PROC_CACHE 1024
-struct proc_cache_slot {
-	uint64_t token;
-	uint64_t layout;
-	unsigned input;
-	const struct proc_entry *e;
-};
+#include "session/procs.h"
+#include "session/session.h"
 
 struct chunk_ctx {
 	struct ct_session *s;
@@ -79,219 +36,39 @@ struct ct_session {
 	int has_since, has_until;
 	int64_t since_wall, until_wall;
 	int64_t base_wall;
-	struct proc_table procs;
+	struct ct_procs *procs;
 	uint64_t damaged;
-	struct proc_cache_slot pcache[PROC_CACHE];
-	struct ct_proc_info *batch_procs; /* per process of a batch */
-	size_t batch_procs_cap;
-	/* The events of a batch a filter keeps (batch_filter). */
-	uint64_t *fb_ts;
-	uint32_t *fb_proc, *fb_dest;
-	int32_t *fb_ret;
-	uint16_t *fb_flags;
-	uint32_t fb_cap;
+	/* What the process table says of a batch's tasks, looked up once per
+	 * chunk (and again when the table changes). */
+	struct ct_procinfo *pinfo;
+	size_t pinfo_cap;
+	uint64_t pinfo_tables, pinfo_gen;
+	unsigned pinfo_input;
+	int pinfo_valid;
+	/* The events a filter keeps. */
+	uint32_t *keep;
+	uint32_t keep_cap;
+	struct ct_batch_sel sel;
 };
 
-/* ---------------------------------------------------------- proc table */
-
-static size_t hash_key(uint32_t pid, unsigned host)
+int ct_session_opt(struct ct_session_opts *o, int c, const char *arg)
 {
-	uint64_t x = ((uint64_t)host << 32) | pid;
-	x *= 0x9e3779b97f4a7c15ULL;
-	return (size_t)(x >> 29);
-}
-
-static void entry_free(struct proc_entry *e)
-{
-	free(e->exe);
-	free(e->cmdline);
-	free(e->container);
-	memset(e, 0, sizeof(*e));
-}
-
-static struct proc_entry *proc_find(struct proc_table *t, uint32_t pid, unsigned host)
-{
-	if (!t->cap)
-		return NULL;
-	size_t mask = t->cap - 1;
-	for (size_t i = hash_key(pid, host) & mask;; i = (i + 1) & mask) {
-		struct proc_entry *e = &t->slots[i];
-		if (!e->used)
-			return NULL;
-		if (e->pid == pid && e->host == host)
-			return e;
+	switch (c) {
+	case 'F':
+		o->filter = arg;
+		return 1;
+	case 'S':
+		o->since = arg;
+		return 1;
+	case 'U':
+		o->until = arg;
+		return 1;
+	case 'q':
+		o->quiet = 1;
+		return 1;
 	}
-}
-
-static int proc_grow(struct proc_table *t)
-{
-	size_t cap = t->cap ? t->cap * 2 : 1024;
-	struct proc_entry *slots = calloc(cap, sizeof(*slots));
-	if (!slots)
-		return -1;
-	for (size_t i = 0; i < t->cap; i++) {
-		struct proc_entry *e = &t->slots[i];
-		if (!e->used)
-			continue;
-		size_t j = hash_key(e->pid, e->host) & (cap - 1);
-		while (slots[j].used)
-			j = (j + 1) & (cap - 1);
-		slots[j] = *e;
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->cap = cap;
-	t->generation++;
-	t->layout++;
 	return 0;
 }
-
-static struct proc_entry *proc_insert(struct proc_table *t, uint32_t pid, unsigned host)
-{
-	struct proc_entry *e = proc_find(t, pid, host);
-	if (e)
-		return e;
-	if ((t->count + 1) * 4 > t->cap * 3 && proc_grow(t))
-		return NULL;
-	size_t mask = t->cap - 1;
-	size_t i = hash_key(pid, host) & mask;
-	while (t->slots[i].used)
-		i = (i + 1) & mask;
-	e = &t->slots[i];
-	e->used = 1;
-	e->pid = pid;
-	e->host = host;
-	t->count++;
-	t->layout++;
-	return e;
-}
-
-static void proc_delete(struct proc_table *t, struct proc_entry *e)
-{
-	size_t mask = t->cap - 1;
-	size_t i = (size_t)(e - t->slots);
-	entry_free(e);
-	t->count--;
-	/* Backward shift: move later members of the probe run into the hole. */
-	for (size_t j = (i + 1) & mask; t->slots[j].used; j = (j + 1) & mask) {
-		size_t home = hash_key(t->slots[j].pid, t->slots[j].host) & mask;
-		int movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
-		if (movable) {
-			t->slots[i] = t->slots[j];
-			memset(&t->slots[j], 0, sizeof(t->slots[j]));
-			i = j;
-		}
-	}
-	t->generation++;
-	t->layout++;
-}
-
-static void proc_table_free(struct proc_table *t)
-{
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->slots[i].used)
-			entry_free(&t->slots[i]);
-	free(t->slots);
-	free(t->dead);
-	memset(t, 0, sizeof(*t));
-}
-
-static int set_str(char **dst, const char *src)
-{
-	if (!src)
-		return 0;
-	char *c = strdup(src);
-	if (!c)
-		return -1;
-	free(*dst);
-	*dst = c;
-	return 0;
-}
-
-static int dead_push(struct proc_table *t, uint32_t pid, unsigned host, uint64_t ts)
-{
-	if (t->dead_len == t->dead_cap) {
-		size_t cap = t->dead_cap ? t->dead_cap * 2 : 256;
-		struct exited *d = malloc(cap * sizeof(*d));
-		if (!d)
-			return -1;
-		for (size_t i = 0; i < t->dead_len; i++)
-			d[i] = t->dead[(t->dead_head + i) % t->dead_cap];
-		free(t->dead);
-		t->dead = d;
-		t->dead_cap = cap;
-		t->dead_head = 0;
-	}
-	t->dead[(t->dead_head + t->dead_len) % t->dead_cap] =
-	    (struct exited){.pid = pid, .host = host, .ts = ts};
-	t->dead_len++;
-	return 0;
-}
-
-/* Drop processes that exited more than PROC_LINGER_NS before now, so memory
- * follows the live processes, not every process the trace ever saw. Clocks
- * of different inputs are not comparable, but each host's exits are queued
- * in its own time order and a late drop only costs memory for a while. */
-static void proc_expire(struct proc_table *t, uint64_t now)
-{
-	while (t->dead_len) {
-		struct exited *d = &t->dead[t->dead_head];
-		if (d->ts + PROC_LINGER_NS > now)
-			break;
-		struct proc_entry *e = proc_find(t, d->pid, d->host);
-		if (e && e->exited && e->exit_ts == d->ts)
-			proc_delete(t, e);
-		t->dead_head = (t->dead_head + 1) % t->dead_cap;
-		t->dead_len--;
-	}
-}
-
-static int proc_update(struct proc_table *t, const struct ct_proc *p, unsigned host)
-{
-	proc_expire(t, p->ts_ns);
-	struct proc_entry *e = proc_insert(t, p->pid, host);
-	if (!e)
-		return -1;
-	if (p->kind == CT_PROC_EXIT) {
-		e->exited = 1;
-		e->exit_ts = p->ts_ns;
-		return dead_push(t, p->pid, host, p->ts_ns);
-	}
-	if (e->exited || p->kind == CT_PROC_FORK) {
-		/* A reused pid, or a new child: start from a clean entry. */
-		char *exe = NULL, *cmdline = NULL, *container = NULL;
-		if (p->kind == CT_PROC_FORK) {
-			/* A child runs its parent's program until it execs. */
-			struct proc_entry *parent = proc_find(t, p->ppid, host);
-			if (parent) {
-				exe = parent->exe ? strdup(parent->exe) : NULL;
-				cmdline = parent->cmdline ? strdup(parent->cmdline) : NULL;
-				container = parent->container ? strdup(parent->container) : NULL;
-			}
-			e = proc_find(t, p->pid, host); /* strdup does not move slots */
-		}
-		free(e->exe);
-		free(e->cmdline);
-		free(e->container);
-		e->exe = exe;
-		e->cmdline = cmdline;
-		e->container = container;
-		e->exited = 0;
-	}
-	e->ppid = p->ppid;
-	e->uid = p->uid;
-	e->gid = p->gid;
-	if (p->comm[0])
-		memcpy(e->comm, p->comm, CT_COMM_LEN);
-	if (set_str(&e->exe, p->exe) || set_str(&e->cmdline, p->cmdline) ||
-	    set_str(&e->container, p->container))
-		return -1;
-	e->serial = ++t->serials;
-	t->generation++;
-	return 0;
-}
-
-/* ------------------------------------------------------------- session */
 
 unsigned ct_session_ninputs(const struct ct_session *s)
 {
@@ -306,6 +83,12 @@ const struct ct_input *ct_session_input(const struct ct_session *s, unsigned i)
 unsigned ct_session_nhosts(const struct ct_session *s)
 {
 	return s->nhosts;
+}
+
+const char *ct_session_host(const struct ct_session *s, unsigned input)
+{
+	const char *h = s->inputs[input].hdr->hostname;
+	return h && h[0] ? h : NULL;
 }
 
 void ct_session_stats(const struct ct_session *s, struct ct_reader_stats *st)
@@ -328,12 +111,17 @@ void ct_session_stats(const struct ct_session *s, struct ct_reader_stats *st)
 		st->bytes_read += one.bytes_read;
 		st->comp_bytes += one.comp_bytes;
 		st->raw_bytes += one.raw_bytes;
+		st->summaries_damaged |= one.summaries_damaged;
+		st->outcomes_joined += one.outcomes_joined;
+		st->outcomes_late += one.outcomes_late;
+		st->outcomes_unmatched += one.outcomes_unmatched;
+		st->outcomes_over_budget += one.outcomes_over_budget;
 	}
 }
 
 int64_t ct_session_wall_ns(const struct ct_session *s, unsigned input, uint64_t ts_ns)
 {
-	return (int64_t)ts_ns + s->inputs[input].hdr->wall_offset_ns;
+	return ct_wall_ns(ts_ns, s->inputs[input].hdr->wall_offset_ns);
 }
 
 int64_t ct_session_start_wall(const struct ct_session *s)
@@ -356,13 +144,15 @@ static int64_t trace_start_wall(const struct ct_input *in)
 	uint64_t start = h->start_ts_ns;
 	if (!start && ct_reader_chunk_count(in->reader) > 0)
 		start = ct_reader_chunk(in->reader, 0)->first_ts;
-	return (int64_t)start + h->wall_offset_ns;
+	return ct_wall_ns(start, h->wall_offset_ns);
 }
 
 /* A wall-clock time in one input's own clock, clamped to the clock's range. */
 static uint64_t to_file_clock(int64_t wall, int64_t offset)
 {
-	int64_t t = wall - offset;
+	int64_t t;
+	if (__builtin_sub_overflow(wall, offset, &t))
+		return offset > 0 ? 1 : UINT64_MAX;
 	return t < 1 ? 1 : (uint64_t)t;
 }
 
@@ -458,16 +248,17 @@ static int open_inputs(struct ct_session *s, const struct ct_session_opts *opts,
 
 static void session_free(struct ct_session *s)
 {
-	free(s->batch_procs);
-	free(s->fb_ts); /* the block of all five columns */
 	for (unsigned i = 0; i < s->n; i++)
 		if (s->inputs[i].reader)
 			ct_reader_close(s->inputs[i].reader);
 	free(s->inputs);
 	free(s->chunk_ctx);
 	free(s->readers);
+	free(s->pinfo);
+	free(s->keep);
+	ct_batch_sel_free(&s->sel);
 	ct_filter_free(s->filter);
-	proc_table_free(&s->procs);
+	ct_procs_free(s->procs);
 }
 
 static int parse_time_arg(const char *name, const char *val, struct ct_time *t)
@@ -480,120 +271,90 @@ static int parse_time_arg(const char *name, const char *val, struct ct_time *t)
 	return 0;
 }
 
-/* Fill pi from a process context (ids, comm) and its table entry. */
-static inline void fill_proc(struct ct_proc_info *pi, uint32_t pid, uint32_t ppid, uint32_t uid,
-			     uint32_t gid, const char *comm, const struct proc_entry *e)
+/* The process table's view of each task of b. */
+static int fill_procinfo(struct ct_session *s, const struct ct_batch *b, unsigned input)
 {
-	pi->pid = pid;
-	pi->ppid = ppid;
-	pi->uid = uid;
-	pi->gid = gid;
-	memcpy(pi->comm, comm, CT_COMM_LEN);
-	pi->exe = e ? e->exe : NULL;
-	pi->cmdline = e ? e->cmdline : NULL;
-	pi->container = e ? e->container : NULL;
-	pi->serial = e ? e->serial : 0;
-}
-
-/* The events of a batch that the filter keeps, as a batch of their own;
- * each tested as the event ct_batch_event builds (a batchable filter
- * reads nothing it leaves out). */
-static int batch_filter(struct ct_session *s, const struct ct_batch *b, unsigned input,
-			struct ct_batch *out)
-{
-	if (b->n > s->fb_cap) {
-		/* One block for the five columns (fb_ts first, the one freed). */
-		size_t per = sizeof(*s->fb_ts) + sizeof(*s->fb_proc) + sizeof(*s->fb_dest) +
-			     sizeof(*s->fb_ret) + sizeof(*s->fb_flags);
-		uint8_t *block = malloc((size_t)b->n * per);
-		if (!block) {
-			ct_err("out of memory");
+	uint64_t gen = ct_procs_generation(s->procs);
+	if (s->pinfo_valid && s->pinfo_tables == b->tables_id && s->pinfo_input == input &&
+	    s->pinfo_gen == gen)
+		return 0;
+	if (b->ntasks > s->pinfo_cap) {
+		size_t cap = b->ntasks + 256;
+		struct ct_procinfo *p = realloc(s->pinfo, cap * sizeof(*p));
+		if (!p)
 			return -1;
-		}
-		free(s->fb_ts);
-		s->fb_ts = (uint64_t *)block;
-		s->fb_proc = (uint32_t *)(s->fb_ts + b->n);
-		s->fb_dest = s->fb_proc + b->n;
-		s->fb_ret = (int32_t *)(s->fb_dest + b->n);
-		s->fb_flags = (uint16_t *)(s->fb_ret + b->n);
-		s->fb_cap = b->n;
+		s->pinfo = p;
+		s->pinfo_cap = cap;
 	}
-	int64_t off = s->inputs[input].hdr->wall_offset_ns;
-	struct ct_event ev;
-	uint32_t k = 0;
-	for (uint32_t i = 0; i < b->n; i++) {
-		ct_batch_event(b, i, i - 1, &ev); /* i - 1 wraps past n for the first */
-		if (!ct_filter_match(s->filter, &ev, &s->batch_procs[b->proc[i]],
-				     (int64_t)ev.ts_ns + off))
-			continue;
-		s->fb_ts[k] = ev.ts_ns;
-		s->fb_proc[k] = b->proc[i];
-		s->fb_dest[k] = b->dest[i];
-		s->fb_ret[k] = ev.ret;
-		s->fb_flags[k] = ev.flags;
-		k++;
-	}
-	*out = *b;
-	out->n = k;
-	out->ts_ns = s->fb_ts;
-	out->proc = s->fb_proc;
-	out->dest = s->fb_dest;
-	out->ret = s->fb_ret;
-	out->flags = s->fb_flags;
+	unsigned host = s->inputs[input].host_index;
+	for (uint32_t j = 0; j < b->ntasks; j++)
+		ct_procs_lookup(s->procs, b->tasks[j].pid, host, &s->pinfo[j]);
+	s->pinfo_valid = 1;
+	s->pinfo_tables = b->tables_id;
+	s->pinfo_input = input;
+	s->pinfo_gen = gen;
 	return 0;
 }
 
-/* A batch's processes, each looked up once in the table. */
-static int batch_run(struct ct_session *s, const struct ct_session_ops *ops, void *ctx,
-		     const struct ct_batch *b, unsigned input)
+/* A batch through the wall-clock window and the filter to the command. */
+static int run_batch(struct ct_session *s, const struct ct_session_ops *ops, void *ctx,
+		     const struct ct_batch *in, unsigned input)
 {
-	const struct ct_input *in = &s->inputs[input];
-	if (b->nprocs > s->batch_procs_cap) {
-		size_t cap = b->nprocs + 256;
-		struct ct_proc_info *pi = realloc(s->batch_procs, cap * sizeof(*pi));
-		if (!pi) {
-			ct_err("out of memory");
-			return -1;
-		}
-		s->batch_procs = pi;
-		s->batch_procs_cap = cap;
+	struct ct_batch b = *in, kept;
+	int64_t off = s->inputs[input].hdr->wall_offset_ns;
+
+	if (fill_procinfo(s, &b, input)) {
+		ct_err("out of memory");
+		return -1;
 	}
-	for (uint32_t j = 0; j < b->nprocs; j++) {
-		const struct ct_batch_proc *bp = &b->procs[j];
-		const struct proc_entry *e = proc_find(&s->procs, bp->pid, in->host_index);
-		fill_proc(&s->batch_procs[j], bp->pid, bp->ppid, bp->uid, bp->gid, bp->comm, e);
-	}
-	/* The reader hands over only chunks inside its window, which is this
-	 * one in the file's clock; cut to the wall-clock window all the same,
-	 * so both ways of counting see exactly the same events. */
-	struct ct_batch cut;
-	uint32_t lo = 0, hi = b->n;
-	int64_t off = in->hdr->wall_offset_ns;
-	while (s->has_since && lo < hi && (int64_t)b->ts_ns[lo] + off < s->since_wall)
+	b.procinfo = s->pinfo;
+	/* The reader cut to its window in the file's clock; cut to the
+	 * wall-clock window all the same, so every input sees the same one. */
+	uint32_t lo = 0, hi = b.n;
+	while (s->has_since && lo < hi && ct_wall_ns(b.ts_ns[lo], off) < s->since_wall)
 		lo++;
-	while (s->has_until && hi > lo && (int64_t)b->ts_ns[hi - 1] + off > s->until_wall)
+	while (s->has_until && hi > lo && ct_wall_ns(b.ts_ns[hi - 1], off) > s->until_wall)
 		hi--;
 	if (lo == hi)
 		return 0;
-	if (lo || hi < b->n) {
-		cut = *b;
-		cut.n = hi - lo;
-		cut.ts_ns += lo;
-		cut.proc += lo;
-		cut.dest += lo;
-		cut.ret += lo;
-		cut.flags += lo;
-		b = &cut;
-	}
-	struct ct_batch kept;
+	if (lo || hi < b.n)
+		ct_batch_slice(&b, lo, hi, &b);
 	if (s->filter) {
-		if (batch_filter(s, b, input, &kept) < 0)
-			return -1;
-		if (!kept.n)
+		if (b.n > s->keep_cap) {
+			uint32_t *k = realloc(s->keep, (size_t)b.n * sizeof(*k));
+			if (!k) {
+				ct_err("out of memory");
+				return -1;
+			}
+			s->keep = k;
+			s->keep_cap = b.n;
+		}
+		struct ct_event ev;
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < b.n; i++) {
+			ct_batch_event(&b, i, &ev);
+			if (ct_filter_match(s->filter, &ev, ct_wall_ns(ev.ts_ns, off)))
+				s->keep[k++] = i;
+		}
+		if (!k)
 			return 0;
-		b = &kept;
+		if (k < b.n) {
+			if (ct_batch_select(&b, s->keep, k, &s->sel, &kept) < 0) {
+				ct_err("out of memory");
+				return -1;
+			}
+			b = kept;
+		}
 	}
-	return ops->batch(ctx, b, s->batch_procs, input);
+	if (ops->batch)
+		return ops->batch(ctx, &b, input);
+	struct ct_event ev;
+	for (uint32_t i = 0; i < b.n; i++) {
+		ct_batch_event(&b, i, &ev);
+		if (ops->event(ctx, &ev, input) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_ops *ops, void *ctx)
@@ -625,7 +386,8 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 	s.n = opts->npaths ? opts->npaths : 1;
 	s.inputs = calloc(s.n, sizeof(*s.inputs));
 	s.chunk_ctx = calloc(s.n, sizeof(*s.chunk_ctx));
-	if (!s.inputs || !s.chunk_ctx) {
+	s.procs = ct_procs_new();
+	if (!s.inputs || !s.chunk_ctx || !s.procs) {
 		ct_err("out of memory");
 		goto out;
 	}
@@ -649,6 +411,10 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 	if (s.filter)
 		ct_filter_set_base(s.filter, s.base_wall);
 
+	/* What the command reads, and what the filter does. */
+	uint32_t columns = opts->columns ? opts->columns : CT_COL_ALL;
+	if (s.filter)
+		columns |= ct_filter_columns(s.filter);
 	for (unsigned i = 0; i < s.n; i++) {
 		struct ct_input *in = &s.inputs[i];
 		struct ct_query q = {0};
@@ -663,6 +429,8 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 			q.ctx = &s.chunk_ctx[i];
 		}
 		int rc = ct_reader_set_query(in->reader, &q);
+		if (rc >= 0)
+			rc = ct_reader_set_columns(in->reader, columns);
 		if (rc < 0) {
 			ct_err("%s: %s", in->path, ct_strerror(rc));
 			goto out;
@@ -691,79 +459,31 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 				    total_bytes >= (64u << 20),
 			      .total = total_bytes,
 			      .last_pct = -1};
-	struct ct_proc_info pi;
-	const struct proc_entry *cached = NULL;
-	uint32_t cached_pid = 0;
-	unsigned cached_host = ~0u;
-	uint64_t cached_gen = ~0ULL;
 	uint64_t nrec = 0;
-	/* One input, and a filter (if any) that reads only what a batch
-	 * carries: chunks as columns. */
-	int batches = ops->batch && !merge && (!s.filter || ct_filter_batchable(s.filter));
 	for (;;) {
 		const struct ct_record *rec;
-		const struct ct_batch *batch;
 		unsigned input = 0;
-		int rc = merge	   ? ct_merge_next(merge, &rec, &input)
-			 : batches ? ct_reader_next_batch(s.inputs[0].reader, &rec, &batch)
-				   : ct_reader_next(s.inputs[0].reader, &rec);
-		if (rc == 2) {
-			uint64_t before = nrec;
-			nrec += batch->n;
-			if (pg.on && (before >> 16) != (nrec >> 16))
-				progress_show(&pg, &s);
-			if (batch_run(&s, ops, ctx, batch, 0) < 0)
-				goto out_end;
-			continue;
-		}
+		int rc = merge ? ct_merge_next(merge, &rec, &input)
+			       : ct_reader_next(s.inputs[0].reader, &rec);
 		if (rc == 0)
 			break;
 		if (rc < 0) {
 			ct_err("%s: %s", s.inputs[input].path, ct_strerror(rc));
 			goto out;
 		}
-		if (pg.on && (++nrec & 0xffff) == 0)
-			progress_show(&pg, &s);
 		const struct ct_input *in = &s.inputs[input];
 		switch (rec->type) {
-		case CT_REC_EVENT: {
-			const struct ct_event *ev = &rec->ev;
-			int64_t wall = (int64_t)ev->ts_ns + in->hdr->wall_offset_ns;
-			if ((s.has_since && wall < s.since_wall) ||
-			    (s.has_until && wall > s.until_wall))
-				break;
-			/* The last pid's lookup until the table changes, else by
-			 * the reader's token of the process context, else a
-			 * lookup. */
-			if (ev->pid != cached_pid || in->host_index != cached_host ||
-			    s.procs.generation != cached_gen) {
-				uint64_t tok = ct_reader_event_proc_token(in->reader);
-				struct proc_cache_slot *pc = &s.pcache[tok % PROC_CACHE];
-				if (tok && pc->token == tok && pc->input == input &&
-				    pc->layout == s.procs.layout) {
-					cached = pc->e;
-				} else {
-					cached = proc_find(&s.procs, ev->pid, in->host_index);
-					if (tok)
-						*pc = (struct proc_cache_slot){.token = tok,
-									       .layout =
-										   s.procs.layout,
-									       .input = input,
-									       .e = cached};
-				}
-				cached_pid = ev->pid;
-				cached_host = in->host_index;
-				cached_gen = s.procs.generation;
-			}
-			fill_proc(&pi, ev->pid, ev->ppid, ev->uid, ev->gid, ev->comm, cached);
-			if (s.filter && !ct_filter_match(s.filter, ev, &pi, wall))
-				break;
-			if (ops->event && ops->event(ctx, ev, &pi, input) < 0)
+		case CT_REC_BATCH: {
+			uint64_t before = nrec;
+			nrec += rec->batch->n;
+			if (pg.on && (before >> 16) != (nrec >> 16))
+				progress_show(&pg, &s);
+			if (run_batch(&s, ops, ctx, rec->batch, input) < 0)
 				goto out_end;
 			break;
 		}
 		case CT_REC_PROC:
-			if (proc_update(&s.procs, &rec->proc, in->host_index)) {
+			if (ct_procs_update(s.procs, &rec->proc, in->host_index)) {
 				ct_err("out of memory");
 				goto out;
 			}
@@ -772,6 +492,10 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 			break;
 		case CT_REC_LOST:
 			if (ops->lost && ops->lost(ctx, &rec->lost, input) < 0)
+				goto out_end;
+			break;
+		case CT_REC_OUTCOME:
+			if (ops->outcome && ops->outcome(ctx, &rec->outcome, input) < 0)
 				goto out_end;
 			break;
 		default:
@@ -789,6 +513,10 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 		ct_err("warning: %llu damaged chunk%s skipped; the rest was read",
 		       (unsigned long long)n, n == 1 ? "" : "s");
 	}
+	if (st.outcomes_over_budget && !opts->quiet)
+		ct_err("warning: the outcomes of %llu connects were not joined (more than %u held "
+		       "at once); they read as unknown",
+		       (unsigned long long)st.outcomes_over_budget, 4u << 20);
 	status = CT_EXIT_OK;
 	goto out;
 out_end:

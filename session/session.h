@@ -4,11 +4,13 @@
  * (report, script, convert). It opens the inputs, merges them in time order,
  * applies --since/--until and --filter (pushing both down to the index so
  * chunks that cannot match are never decompressed), keeps the process table
- * built from process records, and hands each matching event to callbacks.
+ * built from process records, and hands the matching events to callbacks:
+ * as batches, or one by one as views of those batches.
  */
 #ifndef CONNTRAIL_SESSION_H
 #define CONNTRAIL_SESSION_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -32,27 +34,36 @@ struct ct_session_opts {
 	const char *until;  /* --until T or NULL */
 	int quiet;	    /* no progress bar, no damage chatter */
 	int progress;	    /* 1: show a progress bar when stderr is a terminal */
+	uint32_t columns;   /* CT_COL_* the command reads (0: all) */
 };
+
+/* The options every reading command takes, for its getopt_long tables:
+ * -F/--filter, -S/--since, -U/--until, -q/--quiet. */
+#define CT_SESSION_SHORTOPTS "F:S:U:q"
+#define CT_SESSION_LONGOPTS                                                                        \
+	{"filter", required_argument, NULL, 'F'}, {"since", required_argument, NULL, 'S'},         \
+	    {"until", required_argument, NULL, 'U'}, {                                             \
+		"quiet", no_argument, NULL, 'q'                                                    \
+	}
+/* 1 when getopt's c was one of those (and o now holds it), else 0. */
+int ct_session_opt(struct ct_session_opts *o, int c, const char *arg);
 
 struct ct_session_ops {
 	/* All inputs are open: headers may be read with ct_session_input(). */
 	int (*begin)(void *ctx, struct ct_session *s);
-	/* A connect event that passed the time window and the filter. proc is
-	 * never NULL (fields unknown to the table are NULL/0). input indexes
-	 * ct_session_input(). Return <0 to stop with that error. */
-	int (*event)(void *ctx, const struct ct_event *ev, const struct ct_proc_info *proc,
-		     unsigned input);
-	/* Optional: a whole chunk of events at once, in time order, instead of
-	 * event() for each (used when there is one input and no --filter, for
-	 * chunks the reader can hand over as columns: those inside the time
-	 * window).
-	 * procs[j] is the process of b->procs[j]. */
-	int (*batch)(void *ctx, const struct ct_batch *b, const struct ct_proc_info *procs,
-		     unsigned input);
-	/* Lost-event records (never filtered out). */
+	/* Events that passed the time window and the filter, in time order,
+	 * as a batch whose procinfo is set. input indexes ct_session_input().
+	 * Return <0 to stop with that error. */
+	int (*batch)(void *ctx, const struct ct_batch *b, unsigned input);
+	/* Instead of batch: the same events one at a time (ev->proc set). */
+	int (*event)(void *ctx, const struct ct_event *ev, unsigned input);
+	/* Lost-record records (never filtered out). Optional. */
 	int (*lost)(void *ctx, const struct ct_lost *l, unsigned input);
 	/* Process records, after they updated the table. Optional. */
 	int (*proc)(void *ctx, const struct ct_proc *p, unsigned input);
+	/* Read from a stream: the outcome of an attempt handed out earlier.
+	 * Optional. */
+	int (*outcome)(void *ctx, const struct ct_outcome *o, unsigned input);
 	/* After the last record. */
 	int (*end)(void *ctx, struct ct_session *s);
 };
@@ -69,6 +80,9 @@ unsigned ct_session_ninputs(const struct ct_session *s);
 const struct ct_input *ct_session_input(const struct ct_session *s, unsigned i);
 /* Number of distinct hosts among the inputs. */
 unsigned ct_session_nhosts(const struct ct_session *s);
+/* The host an event of input i came from: the header's hostname, NULL when
+ * it has none. */
+const char *ct_session_host(const struct ct_session *s, unsigned input);
 /* Reader stats summed over the inputs (chunks read/skipped, lost, ...). */
 void ct_session_stats(const struct ct_session *s, struct ct_reader_stats *st);
 /* Wall-clock ns of an event of input i: ts_ns + that header's offset. */

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.h: `conntrail report`, in the parts perf's report has: the state
+ * and its tables (tables.c), counting batches of events into it (tally.c),
+ * ordering what was counted (derive.c), and printing it as text (text.c) or
+ * JSON (json.c); cmd_report.c is the command around them.
+ *
+ * Memory grows with processes, destinations and their pairs, never with
+ * events: per chunk, events are counted into small arrays indexed by the
+ * chunk's own tables, which are added to the report's tables once a chunk.
+ */
+#ifndef CONNTRAIL_REPORT_H
+#define CONNTRAIL_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "format/ctrace.h"
+#include "lib/strbuf.h"
+#include "session/session.h"
+
+/* ---------------------------------------------------------- tables.c */
+
+uint64_t rp_hash_bytes(const void *p, size_t n);
+
+static inline uint64_t rp_hash_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
+}
+
+/* rp_hash_bytes of a 32-byte key given as words (little-endian hosts). */
+static inline uint64_t rp_hash_words(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ 32;
+	h = rp_hash_mix(rp_hash_mix(rp_hash_mix(rp_hash_mix(h, w0), w1), w2), w3);
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
+}
+
+/* Open addressing over indexes into a growing array of fixed-size items
+ * whose first key_len bytes are the key. A slot holds the upper half of the
+ * key's hash and the item index + 1, so a probe touches one slot and only
+ * reads an item whose hash half matches: one cache miss per lookup. */
+struct table {
+	uint64_t *slots; /* hash >> 32 << 32 | (index + 1); 0 empty */
+	size_t cap;
+	char *items;
+	size_t item_size, key_len, count, items_cap;
+};
+void rp_table_init(struct table *t, size_t item_size, size_t key_len);
+static inline void *rp_table_item(const struct table *t, size_t i)
+{
+	return t->items + i * t->item_size;
+}
+/* Index of the item with this key, created zeroed (key copied) if new. */
+size_t rp_table_get(struct table *t, const void *key, int *created);
+void rp_table_free(struct table *t);
+
+/* Zeroed memory for a hash table probed at random: from 512 KiB on in
+ * transparent huge pages. Given back with rp_table_release and the same
+ * size. Out of memory is fatal. */
+void *rp_table_alloc(size_t size);
+void rp_table_release(void *mem, size_t size);
+
+/* (program, destination) -> count, inline in the slots so a lookup costs
+ * one cache line. key = (group + 1) << 32 | dest; 0 empty. */
+struct pair {
+	uint64_t key;
+	uint64_t count;
+};
+static inline uint64_t rp_pair_hash(uint64_t key)
+{
+	uint64_t h = key * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 32);
+}
+/* Add n to key's count (a slot made if new), growing at 3/4 full. */
+void rp_pairs_add(struct pair **pairs, size_t *cap, size_t *count, uint64_t key, uint64_t n);
+/* Room for more pairs: double (or make one of 4096). */
+void rp_pairs_grow(struct pair **pairs, size_t *cap);
+
+/* ------------------------------------------------------------- state */
+
+/* A destination, interned once per distinct value. */
+struct dest_key {
+	uint16_t host; /* host index when several hosts, else 0 */
+	uint16_t family;
+	uint16_t proto;
+	uint16_t dport;
+	uint8_t path_len;
+	uint8_t abstract;
+	uint8_t pad[2];
+	uint8_t addr[CT_UNIX_PATH_MAX]; /* daddr (16) or path bytes */
+};
+
+struct dest {
+	struct dest_key k;
+	uint32_t procs; /* programs (comm, exe) that connected here */
+	/* summed from the counters at the end */
+	uint64_t count, failed;
+	int64_t first, last;
+	uint64_t tx, rx; /* bytes of its closed connections (--sort bytes) */
+};
+
+/* Per destination counters, dense by dest id. */
+struct dstat {
+	uint64_t count, failed;
+	int64_t first, last;
+};
+
+/* (host, pid, group): which pids ran each program. Grows with processes. */
+struct pid_key {
+	uint32_t pid;
+	uint16_t host;
+	uint16_t pad;
+	uint32_t group;
+};
+
+/* The program of a process-table state, by the session's dense serial
+ * number: one array access per process instead of a hash lookup. comm is
+ * checked because a process may rename itself without an exec. */
+struct serial_slot {
+	uint32_t group1; /* group + 1; 0 unknown */
+	char comm[CT_COMM_LEN];
+};
+
+/* Processes per (program, command line): a program's most frequent one is
+ * shown. Counted once per process-table state, not per event. */
+struct cmd_key {
+	uint32_t group;
+	uint32_t pad;
+	const char *cmdline;
+};
+struct cmd_item {
+	struct cmd_key k;
+	uint64_t procs;
+};
+
+/* Processes the table does not know (serial 0) by pid, direct-mapped:
+ * their program is (host, comm, no exe), stable while pid and comm are. */
+#define UNKNOWN_CACHE 1024
+struct unknown_slot {
+	uint32_t pid;
+	uint16_t host;
+	uint16_t used;
+	uint32_t group;
+	char comm[CT_COMM_LEN];
+};
+
+/* A process group: (host, comm, exe), exe an interned pointer. */
+struct group_key {
+	uint16_t host;
+	uint8_t pad[6];
+	char comm[CT_COMM_LEN];
+	const char *exe;
+};
+
+struct proc_group {
+	struct group_key k;
+	uint64_t count, failed;
+	uint32_t pids;
+	uint32_t ntop;
+	uint32_t top[8]; /* top destinations */
+	uint64_t top_count[8];
+	const char *cmdline; /* the most frequent, NULL when unknown */
+	uint64_t cmd_procs;
+};
+
+#define RATE_BUCKETS 4096
+
+/* How a connect ended, finally: the handshake's outcome where connect(2)
+ * left it in progress. Abandoned and unknown are no failures. */
+enum outcome {
+	O_OK,
+	O_REFUSED,
+	O_TIMEOUT,
+	O_UNREACH,
+	O_DENIED,
+	O_OTHER,
+	O_ABANDONED,
+	O_UNKNOWN,
+	O_N
+};
+extern const char *const rp_outcome_names[O_N];
+
+/* A destination of the chunk being counted: its counters and, inline in
+ * the same cache line, the first programs that connected there with their
+ * counts; more programs than that go to the chunk's pair table. */
+#define BDEST_GROUPS 4 /* group_match compares four at once */
+struct bdest {
+	struct dstat st;
+	uint32_t group1[BDEST_GROUPS]; /* group + 1; 0 free */
+	uint32_t count[BDEST_GROUPS];
+} __attribute__((aligned(64)));
+
+/* Inet destination ids by their 24 key bytes (host, family, proto, dport,
+ * address), one cache line a probe: the way from a chunk's destination to
+ * the report's destination table, whose keys are 136 bytes. */
+struct inet_id {
+	uint64_t w[3];
+	uint32_t id1; /* id + 1; 0 empty */
+	uint32_t pad;
+};
+
+enum sort_by { SORT_CONNECTS, SORT_FAILED, SORT_BYTES };
+
+struct report {
+	struct ct_session *s;
+	int json, top;
+	const char *by;
+	enum sort_by sort;
+	int utf8;
+	int multi_host;
+	struct table dests, groups, strings, pids, cmds;
+	struct dstat *dstat; /* by dest id */
+	uint64_t (*dbytes)[2]; /* by dest id: tx, rx (--sort bytes) */
+	size_t dstat_cap;
+	struct pair *pairs;
+	size_t pairs_cap, npairs;
+	struct serial_slot *serials;
+	size_t serials_cap;
+	struct unknown_slot unknown[UNKNOWN_CACHE];
+	struct batch_scratch {
+		uint32_t *pgroup;  /* per process of the chunk: group, or ~0 */
+		uint64_t *pfailed; /* per process */
+		uint32_t *ptouched, nptouched;
+		struct bdest *dst;	/* per destination */
+		uint64_t (*dbytes)[2];	/* per destination: tx, rx */
+		uint16_t *dflags;	/* per destination: first event's flags */
+		uint32_t *gdest;	/* per destination: the report's id */
+		uint64_t *dhash;	/* per destination: inet id hash */
+		uint32_t *dtouched, ndtouched;
+		struct pair *ops; /* pair counts on their way */
+		size_t ops_cap;
+		struct pair *pairs; /* (program, destination) -> count */
+		size_t pcap, dcap, pairs_cap, npairs;
+	} b;
+	struct inet_id *iids;
+	size_t iid_cap, iid_count;
+	int64_t *wall_off; /* per input */
+	uint16_t *host_of; /* per input: host index, 0 with one host */
+	uint64_t events;
+	int64_t first_wall, last_wall;
+	uint64_t families[65536];
+	/* A bit per family counted: the printers visit those, not 512 KiB. */
+	uint64_t family_seen[65536 / 64];
+	uint64_t errnos[4096];
+	uint64_t outcome[O_N];
+	/* rate histogram: bucket = (wall - origin) >> shift */
+	uint64_t rate[RATE_BUCKETS];
+	int64_t origin;
+	unsigned shift;
+	int rate_started;
+	/* lost */
+	uint64_t lost, lost_records, lost_outcomes;
+	int64_t lost_first, lost_last;
+};
+
+/* ----------------------------------------------------------- tally.c */
+
+void rp_init(struct report *r);
+void rp_free(struct report *r);
+int rp_on_begin(void *ctx, struct ct_session *s);
+int rp_on_batch(void *ctx, const struct ct_batch *b, unsigned input);
+int rp_on_lost(void *ctx, const struct ct_lost *l, unsigned input);
+enum outcome rp_classify(uint16_t flags, int32_t result);
+/* A destination's key in the report (flags: CT_EV_ABSTRACT). */
+void rp_dest_key(struct dest_key *k, uint16_t host, const struct ct_dest *d, uint16_t flags);
+uint32_t rp_new_dest(struct report *r, const struct dest_key *k);
+
+/* ---------------------------------------------------------- derive.c */
+
+struct port_group {
+	uint16_t proto, port;
+	uint64_t count, failed;
+	uint32_t dests;
+};
+
+struct derived {
+	uint32_t *dest_order; /* dest indexes in the --sort order */
+	size_t ndests;
+	struct proc_group *groups; /* sorted by count */
+	size_t ngroups;
+	struct port_group *ports;
+	size_t nports;
+};
+void rp_derive(struct report *r, struct derived *d);
+void rp_derived_free(struct derived *d);
+
+/* ------------------------------------------------------------ text.c */
+
+void rp_print_text(struct report *r, struct derived *d, FILE *f);
+/* Shared with json.c. */
+const char *rp_host_name(struct report *r, uint16_t host);
+void rp_dest_text(char *buf, size_t size, const struct dest_key *k);
+size_t rp_limit(const struct report *r, size_t n);
+size_t rp_fold_rate(const struct report *r, uint64_t *out, size_t cols, uint64_t *width_ns);
+unsigned rp_next_family(const struct report *r, unsigned fam);
+
+/* ------------------------------------------------------------ json.c */
+
+void rp_print_json(struct report *r, struct derived *d, FILE *f);
+
+#endif

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: MIT */
+/* text.c: the report as text: one screen a responder can read. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/report/report.h"
+#include "export/eventfmt.h"
+#include "lib/names.h"
+
+const char *rp_host_name(struct report *r, uint16_t host)
+{
+	for (unsigned i = 0; i < ct_session_ninputs(r->s); i++) {
+		const struct ct_input *in = ct_session_input(r->s, i);
+		if (in->host_index == host)
+			return in->hdr->hostname && in->hdr->hostname[0] ? in->hdr->hostname : "?";
+	}
+	return "?";
+}
+
+void rp_dest_text(char *buf, size_t size, const struct dest_key *k)
+{
+	struct ct_dest d = {.family = k->family, .dport = k->dport};
+	struct ct_event ev = {.dest = &d};
+	if (k->family == 1) {
+		d.path = (const char *)k->addr;
+		d.path_len = k->path_len;
+		if (k->abstract)
+			ev.flags |= CT_EV_ABSTRACT;
+	} else {
+		memcpy(d.daddr, k->addr, 16);
+	}
+	ct_fmt_dest(buf, size, &ev);
+}
+
+static void short_time(char *buf, size_t size, int64_t wall)
+{
+	char full[48];
+	ct_fmt_rfc3339(full, sizeof(full), wall);
+	/* "2026-11-24T13:05:00.123456789Z" -> "2026-11-24T13:05:00Z" */
+	char *dot = strchr(full, '.');
+	if (dot)
+		memcpy(dot, "Z", 2);
+	snprintf(buf, size, "%s", full);
+}
+
+static void duration_text(char *buf, size_t size, int64_t ns)
+{
+	int64_t s = ns / 1000000000;
+	if (s >= 86400)
+		snprintf(buf, size, "%lldd %lldh %lldm", (long long)(s / 86400),
+			 (long long)(s % 86400 / 3600), (long long)(s % 3600 / 60));
+	else if (s >= 3600)
+		snprintf(buf, size, "%lldh %lldm %llds", (long long)(s / 3600),
+			 (long long)(s % 3600 / 60), (long long)(s % 60));
+	else if (s >= 60)
+		snprintf(buf, size, "%lldm %llds", (long long)(s / 60), (long long)(s % 60));
+	else if (ns >= 1000000000)
+		snprintf(buf, size, "%.3fs", (double)ns / 1e9);
+	else if (ns >= 1000000)
+		snprintf(buf, size, "%.1fms", (double)ns / 1e6);
+	else if (ns >= 1000)
+		snprintf(buf, size, "%.1fus", (double)ns / 1e3);
+	else
+		snprintf(buf, size, "%lldns", (long long)ns);
+}
+
+size_t rp_limit(const struct report *r, size_t n)
+{
+	return r->top > 0 && (size_t)r->top < n ? (size_t)r->top : n;
+}
+
+/* The histogram folded into at most `cols` columns; returns the column width in ns. */
+size_t rp_fold_rate(const struct report *r, uint64_t *out, size_t cols, uint64_t *width_ns)
+{
+	if (!r->events) {
+		*width_ns = 0;
+		return 0;
+	}
+	uint64_t used = ((uint64_t)(r->last_wall - r->origin) >> r->shift) + 1;
+	if (used > RATE_BUCKETS)
+		used = RATE_BUCKETS;
+	uint64_t per = (used + cols - 1) / cols;
+	size_t n = (size_t)((used + per - 1) / per);
+	memset(out, 0, cols * sizeof(*out));
+	for (uint64_t i = 0; i < used; i++)
+		out[i / per] += r->rate[i];
+	*width_ns = per << r->shift;
+	return n;
+}
+
+static void print_rate(struct report *r, FILE *f)
+{
+	uint64_t cols[64], width, max = 0;
+	size_t n = rp_fold_rate(r, cols, 64, &width);
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (cols[i] > max)
+			max = cols[i];
+	char w[32];
+	duration_text(w, sizeof(w), (int64_t)width);
+	fprintf(f, "\nRate (connects per %s, %zu intervals, max %llu)\n  ", w, n,
+		(unsigned long long)max);
+	static const char *const bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+	static const char ascii[] = " .:-=+*#";
+	for (size_t i = 0; i < n; i++) {
+		int level = max ? (int)((cols[i] * 7 + max - 1) / max) : 0;
+		if (cols[i] && level == 0)
+			level = 1;
+		if (r->utf8)
+			fputs(cols[i] ? bars[level] : " ", f);
+		else
+			fputc(cols[i] ? ascii[level] : ' ', f);
+	}
+	fputc('\n', f);
+}
+
+static double pct(uint64_t a, uint64_t b)
+{
+	return b ? 100.0 * (double)a / (double)b : 0.0;
+}
+
+static void print_header(struct report *r, FILE *f)
+{
+	struct ct_reader_stats st;
+	char a[48], b[48], dur[48];
+
+	ct_session_stats(r->s, &st);
+	for (unsigned i = 0; i < ct_session_ninputs(r->s); i++) {
+		const struct ct_input *in = ct_session_input(r->s, i);
+		const struct ct_header *h = in->hdr;
+		fprintf(f, "%-9s %s: host %s, kernel %s, backend %s%s\n", i ? "" : "trace",
+			in->path, h->hostname ? h->hostname : "?", h->kernel ? h->kernel : "?",
+			h->backend ? h->backend : "?",
+			st.index_present ? "" : " (no index: scanned)");
+	}
+	if (r->events) {
+		short_time(a, sizeof(a), r->first_wall);
+		short_time(b, sizeof(b), r->last_wall);
+		duration_text(dur, sizeof(dur), r->last_wall - r->first_wall);
+		fprintf(f, "%-9s %s .. %s (%s)\n", "span", a, b, dur);
+	}
+	fprintf(f, "%-9s %llu", "events", (unsigned long long)r->events);
+	if (st.events != r->events)
+		fprintf(f, " matching (of %llu read)", (unsigned long long)st.events);
+	fputc('\n', f);
+	if (r->lost) {
+		short_time(a, sizeof(a), r->lost_first);
+		short_time(b, sizeof(b), r->lost_last);
+		fprintf(f, "%-9s %llu events lost (%llu report%s, %s .. %s)\n", "LOST",
+			(unsigned long long)r->lost, (unsigned long long)r->lost_records,
+			r->lost_records == 1 ? "" : "s", a, b);
+	} else {
+		fprintf(f, "%-9s 0\n", "lost");
+	}
+	if (r->lost_outcomes)
+		fprintf(f, "%-9s %llu outcome records lost: those connects read unknown\n", "LOST",
+			(unsigned long long)r->lost_outcomes);
+	fprintf(f, "%-9s %u event chunks: %u read, %u skipped", "chunks", st.event_chunks,
+		st.chunks_read, st.chunks_skipped);
+	if (st.chunks_damaged)
+		fprintf(f, ", %u DAMAGED", st.chunks_damaged);
+	fputc('\n', f);
+}
+
+static void print_dests(struct report *r, struct derived *d, FILE *f, int wide)
+{
+	struct dest *dests = (struct dest *)r->dests.items;
+	size_t n = rp_limit(r, d->ndests);
+	char text[4 * CT_UNIX_PATH_MAX + 16], a[48], b[48];
+
+	int bytes = r->sort == SORT_BYTES;
+	fprintf(f, "\nTop destinations (%zu of %zu%s)\n", n, d->ndests,
+		bytes ? ", by bytes" : r->sort == SORT_FAILED ? ", by failures" : "");
+	fprintf(f, "  %10s %6s  %-*s %5s %9s  ", "CONNECTS", "%", wide ? 44 : 30, "DESTINATION",
+		"PROGS", "FAILED");
+	if (bytes)
+		fprintf(f, "%12s %12s  ", "TX", "RX");
+	fprintf(f, "%s\n", wide ? "FIRST                 LAST" : "LAST");
+	for (size_t i = 0; i < n; i++) {
+		const struct dest *dd = &dests[d->dest_order[i]];
+		rp_dest_text(text, sizeof(text), &dd->k);
+		if (r->multi_host) {
+			char tmp[sizeof(text) + 80];
+			int n =
+			    snprintf(tmp, sizeof(tmp), "%.64s %s", rp_host_name(r, dd->k.host), text);
+			if (n > 0)
+				snprintf(text, sizeof(text), "%.*s", (int)sizeof(text) - 1, tmp);
+		}
+		short_time(a, sizeof(a), dd->first);
+		short_time(b, sizeof(b), dd->last);
+		fprintf(f, "  %10llu %5.1f%%  %-*s %5u %9llu  ", (unsigned long long)dd->count,
+			pct(dd->count, r->events), wide ? 44 : 30, text, dd->procs,
+			(unsigned long long)dd->failed);
+		if (bytes)
+			fprintf(f, "%12llu %12llu  ", (unsigned long long)dd->tx,
+				(unsigned long long)dd->rx);
+		if (wide)
+			fprintf(f, "%s  %s\n", a, b);
+		else
+			fprintf(f, "%s\n", b);
+	}
+}
+
+/* "cmd: ..." under a process: one line, control bytes as '?', cut at
+ * CMD_WIDTH characters with "..." (the JSON has it whole). */
+#define CMD_WIDTH 96
+static void print_cmdline(FILE *f, const char *cmd)
+{
+	char line[CMD_WIDTH + 4];
+	size_t n = 0;
+	for (; cmd[n] && n < CMD_WIDTH; n++)
+		line[n] = (unsigned char)cmd[n] < 0x20 || cmd[n] == 0x7f ? '?' : cmd[n];
+	if (cmd[n])
+		memcpy(line + n - 3, "...", 3);
+	line[n] = '\0';
+	fprintf(f, "  %10s %6s    cmd: %s\n", "", "", line);
+}
+
+static void print_procs(struct report *r, struct derived *d, FILE *f, int wide)
+{
+	struct dest *dests = (struct dest *)r->dests.items;
+	size_t n = rp_limit(r, d->ngroups);
+	char text[4 * CT_UNIX_PATH_MAX + 16];
+
+	fprintf(f, "\nTop processes (%zu of %zu)\n", n, d->ngroups);
+	fprintf(f, "  %10s %6s  %-16s %5s %9s  %s\n", "CONNECTS", "%", "COMM", "PIDS", "FAILED",
+		"EXE");
+	for (size_t i = 0; i < n; i++) {
+		const struct proc_group *g = &d->groups[i];
+		char comm[CT_COMM_LEN + 1];
+		memcpy(comm, g->k.comm, CT_COMM_LEN);
+		comm[CT_COMM_LEN] = '\0';
+		for (char *c = comm; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		fprintf(f, "  %10llu %5.1f%%  %-16s %5u %9llu  %s%s%s\n",
+			(unsigned long long)g->count, pct(g->count, r->events), comm, g->pids,
+			(unsigned long long)g->failed, g->k.exe ? g->k.exe : "-",
+			r->multi_host ? " on " : "", r->multi_host ? rp_host_name(r, g->k.host) : "");
+		if (g->cmdline)
+			print_cmdline(f, g->cmdline);
+		size_t nt = g->ntop < (wide ? 8u : 3u) ? g->ntop : (wide ? 8u : 3u);
+		for (size_t j = 0; j < nt; j++) {
+			rp_dest_text(text, sizeof(text), &dests[g->top[j]].k);
+			fprintf(f, "  %10s %6s    -> %-44s %llu\n", "", "", text,
+				(unsigned long long)g->top_count[j]);
+		}
+	}
+}
+
+static void print_ports(struct report *r, struct derived *d, FILE *f)
+{
+	size_t n = rp_limit(r, d->nports);
+	fprintf(f, "\nPorts (%zu of %zu)\n", n, d->nports);
+	fprintf(f, "  %10s %6s  %-12s %6s %9s\n", "CONNECTS", "%", "PORT", "DESTS", "FAILED");
+	for (size_t i = 0; i < n; i++) {
+		const struct port_group *p = &d->ports[i];
+		const char *proto = ct_proto_short(p->proto);
+		char name[32];
+		if (proto)
+			snprintf(name, sizeof(name), "%s/%u", proto, p->port);
+		else
+			snprintf(name, sizeof(name), "%u/%u", p->proto, p->port);
+		fprintf(f, "  %10llu %5.1f%%  %-12s %6u %9llu\n", (unsigned long long)p->count,
+			pct(p->count, r->events), name, p->dests, (unsigned long long)p->failed);
+	}
+}
+
+/* The next family from fam on that was counted, or 65536. */
+unsigned rp_next_family(const struct report *r, unsigned fam)
+{
+	while (fam < 65536) {
+		uint64_t w = r->family_seen[fam >> 6] >> (fam & 63);
+		if (w)
+			return fam + (unsigned)__builtin_ctzll(w);
+		fam = (fam | 63) + 1;
+	}
+	return fam;
+}
+
+static void print_families(struct report *r, FILE *f)
+{
+	fprintf(f, "\nFamilies\n");
+	for (unsigned fam = rp_next_family(r, 0); fam < 65536; fam = rp_next_family(r, fam + 1)) {
+		if (!r->families[fam])
+			continue;
+		const char *n = ct_family_name((uint16_t)fam);
+		char other[24];
+		if (!n) {
+			snprintf(other, sizeof(other), "family %u", fam);
+			n = other;
+		}
+		fprintf(f, "  %10llu %5.1f%%  %s\n", (unsigned long long)r->families[fam],
+			pct(r->families[fam], r->events), n);
+	}
+}
+
+static void print_results(struct report *r, FILE *f)
+{
+	fprintf(f, "\nOutcomes\n");
+	for (int o = 0; o < O_N; o++) {
+		if (!r->outcome[o] && o != O_OK)
+			continue;
+		fprintf(f, "  %10llu %5.1f%%  %s", (unsigned long long)r->outcome[o],
+			pct(r->outcome[o], r->events), rp_outcome_names[o]);
+		if (o == O_OTHER) {
+			/* name the errnos behind "other", biggest first, up to 5 */
+			int shown[5], ns = 0;
+			for (int e = 1; e < 4096; e++) {
+				if (!r->errnos[e] || rp_classify(CT_EV_RESULT, -e) != O_OTHER)
+					continue;
+				int j = ns < 5 ? ns++ : 4;
+				if (j == 4 && ns == 5 && r->errnos[shown[4]] >= r->errnos[e])
+					continue;
+				shown[j] = e;
+				for (; j > 0 && r->errnos[shown[j]] > r->errnos[shown[j - 1]];
+				     j--) {
+					int t = shown[j];
+					shown[j] = shown[j - 1];
+					shown[j - 1] = t;
+				}
+			}
+			for (int k = 0; k < ns; k++) {
+				const char *name = ct_errno_name(shown[k]);
+				fprintf(f, "%s%s %llu", k ? ", " : " (", name ? name : "?",
+					(unsigned long long)r->errnos[shown[k]]);
+			}
+			if (ns)
+				fputc(')', f);
+		}
+		fputc('\n', f);
+	}
+}
+
+void rp_print_text(struct report *r, struct derived *d, FILE *f)
+{
+	print_header(r, f);
+	const char *by = r->by;
+	if (!by || !strcmp(by, "dest"))
+		print_dests(r, d, f, by != NULL);
+	if (!by || !strcmp(by, "process"))
+		print_procs(r, d, f, by != NULL);
+	if (!by || !strcmp(by, "port"))
+		print_ports(r, d, f);
+	if (!by || !strcmp(by, "family"))
+		print_families(r, f);
+	if (!by || !strcmp(by, "result"))
+		print_results(r, f);
+	if (!by)
+		print_rate(r, f);
+}
+

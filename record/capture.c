@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * capture.c: what the BPF programs put in the ring buffer, turned into the
+ * trace writer's events, process records and lost records. The hot path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "bpf/conntrail_event.h"
+#include "lib/util.h"
+#include "record/procfs.h"
+#include "record/record.h"
+
+_Static_assert(sizeof(struct ctb_connect) == 232, "ctb_connect layout");
+_Static_assert(__builtin_offsetof(struct ctb_connect, path) == CTB_CONNECT_SHORT &&
+		   __builtin_offsetof(struct ctb_connect, raw_family) == CTB_CONNECT_SHORT - 2,
+	       "CTB_CONNECT_SHORT");
+
+int rec_write_err(struct recorder *r, int err, const char *what)
+{
+	if (!r->write_err)
+		ct_err("%s: %s: %s", r->cur_path, what, ct_strerror(err));
+	r->write_err = err;
+	return err;
+}
+
+static int put_connect(struct recorder *r, const struct ctb_connect *c, size_t size)
+{
+	struct ct_task task = {.cgroup_id = c->cgroup_id,
+			       .pid = c->pid,
+			       .ppid = c->ppid,
+			       .uid = c->uid,
+			       .gid = c->gid};
+	struct ct_dest dest = {.scope_id = c->scope_id,
+			       .family = c->family,
+			       .type = c->type,
+			       .proto = c->proto,
+			       .dport = c->dport};
+	struct ct_event ev = {.ts_ns = c->ts_ns,
+			      .task = &task,
+			      .dest = &dest,
+			      .tid = c->tid,
+			      .sockfd = c->sockfd,
+			      .ret = c->ret,
+			      .latency_ns = c->latency_ns,
+			      .flags = c->flags & (CT_EV_RET | CT_EV_LATENCY | CT_EV_ABSTRACT)};
+	int err;
+
+	if (size < CTB_CONNECT_SHORT || (c->family == AF_UNIX && size < sizeof(*c)))
+		return 0;
+	memcpy(dest.daddr, c->daddr, sizeof(dest.daddr));
+	memcpy(task.comm, c->comm, sizeof(task.comm));
+	if (c->family == AF_UNIX) {
+		size_t n = c->path_len <= CT_UNIX_PATH_MAX ? c->path_len : CT_UNIX_PATH_MAX;
+		/* A pathname ends at its first NUL; an abstract name is all bytes. */
+		if (!(c->flags & CTB_F_ABSTRACT))
+			n = strnlen(c->path, n);
+		dest.path = c->path;
+		dest.path_len = (uint8_t)n;
+	}
+	err = ct_writer_event(r->w, &ev);
+	if (err < 0)
+		return rec_write_err(r, err, "write");
+	r->events++;
+	if (r->max_size && ct_writer_bytes(r->w) >= r->max_size)
+		return rec_rotate_or_stop(r);
+	return 0;
+}
+
+static int put_exec(struct recorder *r, const struct ctb_exec *e)
+{
+	struct ct_proc p = {0};
+	char exe[4096], cmdline[4096], container[65];
+	int err;
+
+	p.kind = CT_PROC_EXEC;
+	p.ts_ns = e->ts_ns;
+	p.task.cgroup_id = e->cgroup_id;
+	p.task.pid = e->pid;
+	p.task.ppid = e->ppid;
+	p.task.uid = e->uid;
+	p.task.gid = e->gid;
+	memcpy(p.task.comm, e->comm, sizeof(p.task.comm));
+	/* The process may be gone already: /proc is best effort, the
+	 * execve filename from the kernel is the fallback. */
+	procfs_read_exe((pid_t)e->pid, exe, sizeof(exe));
+	if (!exe[0]) {
+		memcpy(exe, e->filename, sizeof(e->filename));
+		exe[sizeof(e->filename) - 1] = 0;
+	}
+	/* argv read by the kernel side is exact unless it was cut short. */
+	if (e->args_len > 0 && e->args_len < CTB_ARGS_MAX) {
+		size_t n = e->args_len;
+		memcpy(cmdline, e->args, n);
+		while (n > 0 && cmdline[n - 1] == 0)
+			n--;
+		for (size_t i = 0; i < n; i++)
+			if (cmdline[i] == 0)
+				cmdline[i] = ' ';
+		cmdline[n] = 0;
+	} else {
+		procfs_read_cmdline((pid_t)e->pid, cmdline, sizeof(cmdline));
+		if (!cmdline[0] && e->args_len) {
+			size_t n = CTB_ARGS_MAX - 1;
+			memcpy(cmdline, e->args, n);
+			for (size_t i = 0; i < n; i++)
+				if (cmdline[i] == 0)
+					cmdline[i] = ' ';
+			cmdline[n] = 0;
+		}
+	}
+	/* The cgroup the kernel side saw at exec, else /proc (which also
+	 * knows cgroup v1 hierarchies). */
+	char cgname[CTB_CGNAME_MAX];
+	memcpy(cgname, e->cgroup, sizeof(cgname));
+	cgname[sizeof(cgname) - 1] = 0;
+	procfs_container_from_cgroup(cgname, container, sizeof(container));
+	if (!container[0])
+		procfs_read_container((pid_t)e->pid, container, sizeof(container));
+	p.exe = exe[0] ? exe : NULL;
+	p.cmdline = cmdline[0] ? cmdline : NULL;
+	p.container = container[0] ? container : NULL;
+	err = ct_writer_proc(r->w, &p);
+	if (err < 0)
+		return rec_write_err(r, err, "write");
+	proctable_put(r->procs, &p);
+	return 0;
+}
+
+static int put_exit(struct recorder *r, const struct ctb_exit *x)
+{
+	struct ct_proc p = {0};
+	int err;
+
+	p.kind = CT_PROC_EXIT;
+	p.ts_ns = x->ts_ns;
+	p.task.cgroup_id = x->cgroup_id;
+	p.task.pid = x->pid;
+	p.task.ppid = x->ppid;
+	p.exit_code = x->exit_code;
+	memcpy(p.task.comm, x->comm, sizeof(p.task.comm));
+	proctable_remove(r->procs, x->pid);
+	err = ct_writer_proc(r->w, &p);
+	return err < 0 ? rec_write_err(r, err, "write") : 0;
+}
+
+int rec_dispatch(struct recorder *r, const void *data, size_t size)
+{
+	uint32_t kind = *(const uint32_t *)data;
+
+	switch (kind) {
+	case CTB_CONNECT:
+		return put_connect(r, data, size);
+	case CTB_EXEC:
+		return size >= sizeof(struct ctb_exec) ? put_exec(r, data) : 0;
+	case CTB_EXIT:
+		return size >= sizeof(struct ctb_exit) ? put_exit(r, data) : 0;
+	}
+	return 0;
+}
+
+/* Entries: an 8-byte length, then the record padded to 8 bytes, so that
+ * replayed records are as aligned as in the ring buffer. */
+static int queue_record(struct recorder *r, const void *data, size_t size)
+{
+	size_t need = r->qlen + sizeof(uint64_t) + ((size + 7) & ~(size_t)7);
+
+	if (need > r->qcap) {
+		size_t cap = r->qcap ? r->qcap * 2 : 65536;
+		while (cap < need)
+			cap *= 2;
+		uint8_t *q = realloc(r->queue, cap);
+		if (!q)
+			return -ENOMEM;
+		r->queue = q;
+		r->qcap = cap;
+	}
+	uint64_t len = size;
+	memcpy(r->queue + r->qlen, &len, sizeof(len));
+	memcpy(r->queue + r->qlen + sizeof(len), data, size);
+	r->qlen = need;
+	return 0;
+}
+
+/* Ring-buffer callback: the hot path. */
+int rec_on_sample(void *ctx, void *data, size_t size)
+{
+	struct recorder *r = ctx;
+
+	if (size < 8 || r->size_reached)
+		return 0;
+	if (r->probe_pid) {
+		uint32_t kind = ((const uint32_t *)data)[0];
+		uint32_t pid = kind == CTB_CONNECT ? ((const struct ctb_connect *)data)->pid
+						   : ((const uint32_t *)data)[1];
+		if (pid == (uint32_t)r->probe_pid) {
+			/* Our own test connect: proof, not data. */
+			if (kind == CTB_CONNECT)
+				r->probe_seen = 1;
+			else if (kind == CTB_EXIT)
+				r->probe_pid = 0;
+			return 0;
+		}
+	}
+	if (r->queueing)
+		return queue_record(r, data, size);
+	return rec_dispatch(r, data, size);
+}
+
+int rec_flush_lost(struct recorder *r)
+{
+	uint64_t proc = 0;
+	int err;
+
+	if (rec_bpf_lost_delta(&r->bpf, r->lost_conn, &proc))
+		return 0;
+	r->proc_lost += proc;
+	for (int cpu = 0; cpu < r->bpf.ncpus; cpu++) {
+		if (!r->lost_conn[cpu])
+			continue;
+		struct ct_lost l = {.ts_ns = rec_now_ns(CLOCK_MONOTONIC),
+				    .count = r->lost_conn[cpu],
+				    .cpu = (uint32_t)cpu};
+		r->lost += l.count;
+		if (r->w && (err = ct_writer_lost(r->w, &l)) < 0)
+			return rec_write_err(r, err, "write");
+	}
+	return 0;
+}
+

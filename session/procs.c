@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * procs.c: the session's process table, built from process records: what
+ * each (host, pid) runs (exe, command line, container) as of the events
+ * being read. Exited processes linger a while, then go, so memory follows
+ * the live processes rather than every process a trace ever saw.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "session/procs.h"
+
+/* Exited processes stay in the table this long (trace time), so events
+ * delivered just after the exit record still find their exe. */
+#define PROC_LINGER_NS (10ULL * 1000000000ULL)
+
+struct proc_entry {
+	uint32_t pid;
+	unsigned host;
+	int used;
+	int exited;
+	uint64_t exit_ts;
+	char *exe, *cmdline, *container;
+	uint64_t serial;
+};
+
+/* Open-addressing table keyed by (host, pid), linear probing, backward-
+ * shift deletion so no tombstones accumulate. */
+struct ct_procs {
+	struct proc_entry *slots;
+	size_t cap, count;
+	/* FIFO of exited (host, pid, exit_ts) waiting to be dropped. */
+	struct exited {
+		uint32_t pid;
+		unsigned host;
+		uint64_t ts;
+	} * dead;
+	size_t dead_head, dead_len, dead_cap;
+	uint64_t generation; /* bumps when entries move or change */
+	uint64_t serials;    /* last ct_proc_info.serial handed out */
+};
+
+/* ---------------------------------------------------------- proc table */
+
+static size_t hash_key(uint32_t pid, unsigned host)
+{
+	uint64_t x = ((uint64_t)host << 32) | pid;
+	x *= 0x9e3779b97f4a7c15ULL;
+	return (size_t)(x >> 29);
+}
+
+static void entry_free(struct proc_entry *e)
+{
+	free(e->exe);
+	free(e->cmdline);
+	free(e->container);
+	memset(e, 0, sizeof(*e));
+}
+
+static struct proc_entry *proc_find(struct ct_procs *t, uint32_t pid, unsigned host)
+{
+	if (!t->cap)
+		return NULL;
+	size_t mask = t->cap - 1;
+	for (size_t i = hash_key(pid, host) & mask;; i = (i + 1) & mask) {
+		struct proc_entry *e = &t->slots[i];
+		if (!e->used)
+			return NULL;
+		if (e->pid == pid && e->host == host)
+			return e;
+	}
+}
+
+static int proc_grow(struct ct_procs *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024;
+	struct proc_entry *slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct proc_entry *e = &t->slots[i];
+		if (!e->used)
+			continue;
+		size_t j = hash_key(e->pid, e->host) & (cap - 1);
+		while (slots[j].used)
+			j = (j + 1) & (cap - 1);
+		slots[j] = *e;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->cap = cap;
+	t->generation++;
+	return 0;
+}
+
+static struct proc_entry *proc_insert(struct ct_procs *t, uint32_t pid, unsigned host)
+{
+	struct proc_entry *e = proc_find(t, pid, host);
+	if (e)
+		return e;
+	if ((t->count + 1) * 4 > t->cap * 3 && proc_grow(t))
+		return NULL;
+	size_t mask = t->cap - 1;
+	size_t i = hash_key(pid, host) & mask;
+	while (t->slots[i].used)
+		i = (i + 1) & mask;
+	e = &t->slots[i];
+	e->used = 1;
+	e->pid = pid;
+	e->host = host;
+	t->count++;
+	return e;
+}
+
+static void proc_delete(struct ct_procs *t, struct proc_entry *e)
+{
+	size_t mask = t->cap - 1;
+	size_t i = (size_t)(e - t->slots);
+	entry_free(e);
+	t->count--;
+	/* Backward shift: move later members of the probe run into the hole. */
+	for (size_t j = (i + 1) & mask; t->slots[j].used; j = (j + 1) & mask) {
+		size_t home = hash_key(t->slots[j].pid, t->slots[j].host) & mask;
+		int movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+		if (movable) {
+			t->slots[i] = t->slots[j];
+			memset(&t->slots[j], 0, sizeof(t->slots[j]));
+			i = j;
+		}
+	}
+	t->generation++;
+}
+
+static void proc_table_free(struct ct_procs *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i].used)
+			entry_free(&t->slots[i]);
+	free(t->slots);
+	free(t->dead);
+	memset(t, 0, sizeof(*t));
+}
+
+static int set_str(char **dst, const char *src)
+{
+	if (!src)
+		return 0;
+	char *c = strdup(src);
+	if (!c)
+		return -1;
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+static int dead_push(struct ct_procs *t, uint32_t pid, unsigned host, uint64_t ts)
+{
+	if (t->dead_len == t->dead_cap) {
+		size_t cap = t->dead_cap ? t->dead_cap * 2 : 256;
+		struct exited *d = malloc(cap * sizeof(*d));
+		if (!d)
+			return -1;
+		for (size_t i = 0; i < t->dead_len; i++)
+			d[i] = t->dead[(t->dead_head + i) % t->dead_cap];
+		free(t->dead);
+		t->dead = d;
+		t->dead_cap = cap;
+		t->dead_head = 0;
+	}
+	t->dead[(t->dead_head + t->dead_len) % t->dead_cap] =
+	    (struct exited){.pid = pid, .host = host, .ts = ts};
+	t->dead_len++;
+	return 0;
+}
+
+/* Drop processes that exited more than PROC_LINGER_NS before now, so memory
+ * follows the live processes, not every process the trace ever saw. Clocks
+ * of different inputs are not comparable, but each host's exits are queued
+ * in its own time order and a late drop only costs memory for a while. */
+static void proc_expire(struct ct_procs *t, uint64_t now)
+{
+	while (t->dead_len) {
+		struct exited *d = &t->dead[t->dead_head];
+		if (d->ts + PROC_LINGER_NS > now)
+			break;
+		struct proc_entry *e = proc_find(t, d->pid, d->host);
+		if (e && e->exited && e->exit_ts == d->ts)
+			proc_delete(t, e);
+		t->dead_head = (t->dead_head + 1) % t->dead_cap;
+		t->dead_len--;
+	}
+}
+
+int ct_procs_update(struct ct_procs *t, const struct ct_proc *p, unsigned host)
+{
+	proc_expire(t, p->ts_ns);
+	struct proc_entry *e = proc_insert(t, p->task.pid, host);
+	if (!e)
+		return -1;
+	if (p->kind == CT_PROC_EXIT) {
+		e->exited = 1;
+		e->exit_ts = p->ts_ns;
+		return dead_push(t, p->task.pid, host, p->ts_ns);
+	}
+	if (e->exited || p->kind == CT_PROC_FORK) {
+		/* A reused pid, or a new child: start from a clean entry. */
+		char *exe = NULL, *cmdline = NULL, *container = NULL;
+		if (p->kind == CT_PROC_FORK) {
+			/* A child runs its parent's program until it execs. */
+			struct proc_entry *parent = proc_find(t, p->task.ppid, host);
+			if (parent) {
+				exe = parent->exe ? strdup(parent->exe) : NULL;
+				cmdline = parent->cmdline ? strdup(parent->cmdline) : NULL;
+				container = parent->container ? strdup(parent->container) : NULL;
+			}
+			e = proc_find(t, p->task.pid, host); /* strdup does not move slots */
+		}
+		free(e->exe);
+		free(e->cmdline);
+		free(e->container);
+		e->exe = exe;
+		e->cmdline = cmdline;
+		e->container = container;
+		e->exited = 0;
+	}
+	if (set_str(&e->exe, p->exe) || set_str(&e->cmdline, p->cmdline) ||
+	    set_str(&e->container, p->container))
+		return -1;
+	e->serial = ++t->serials;
+	t->generation++;
+	return 0;
+}
+
+
+struct ct_procs *ct_procs_new(void)
+{
+	return calloc(1, sizeof(struct ct_procs));
+}
+
+void ct_procs_free(struct ct_procs *t)
+{
+	if (!t)
+		return;
+	proc_table_free(t);
+	free(t);
+}
+
+void ct_procs_lookup(struct ct_procs *t, uint32_t pid, unsigned host, struct ct_procinfo *info)
+{
+	const struct proc_entry *e = proc_find(t, pid, host);
+	info->exe = e ? e->exe : NULL;
+	info->cmdline = e ? e->cmdline : NULL;
+	info->container = e ? e->container : NULL;
+	info->serial = e ? e->serial : 0;
+}
+
+uint64_t ct_procs_generation(const struct ct_procs *t)
+{
+	return t->generation;
+}
