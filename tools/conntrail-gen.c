@@ -11,7 +11,11 @@
  * mixed: a few hundred processes of common programs (some in containers)
  * connecting to a long-tailed (Zipf) set of IPv4, IPv6 and UNIX destinations,
  * with failures, exec/exit churn, lost-event records and ~1 ms mean spacing
- * with bursts. storm: one process, one UDP destination, ~1 us spacing.
+ * with bursts. Non-blocking TCP connects return EINPROGRESS and their
+ * handshakes end later (success, refused, timed out, abandoned), as do
+ * established connections (closed with byte counts, a few still open at
+ * the end), all told to the writer when the trace's clock gets there, as a
+ * recorder does. storm: one process, one UDP destination, ~1 us spacing.
  * Same seed, same file.
  */
 #include <errno.h>
@@ -141,6 +145,7 @@ struct dest {
 	uint8_t path_len;
 	char path[CT_UNIX_PATH_MAX];
 	int abstract;
+	uint32_t scope_id; /* a link-local IPv6 destination's interface */
 	int unreachable; /* fails with ETIMEDOUT/ECONNREFUSED more often */
 	uint32_t rtt_ns; /* typical connect latency */
 };
@@ -152,11 +157,15 @@ struct procslot {
 	char container[65];
 };
 
-/* Truth counters. */
-#define NRESULTS 8
-static const int result_errs[NRESULTS] = {0, -115, -111, -110, -13, -2, -101, -99};
+/* Truth counters: what connect(2) returned (ret), and the final outcome
+ * (result: the same errnos, plus abandoned and unknown). */
+#define NRESULTS 9
+static const int result_errs[NRESULTS] = {0, -115, -111, -110, -13, -2, -101, -99, -113};
+#define R_ABANDONED NRESULTS
+#define R_UNKNOWN (NRESULTS + 1)
 struct truth {
-	uint64_t events, lost, lost_records, procs, fam[4], result[NRESULTS];
+	uint64_t events, lost, lost_records, procs, fam[4], ret[NRESULTS];
+	uint64_t result[NRESULTS + 2], closed, open, tx, rx;
 	uint64_t first_ts, last_ts;
 	uint64_t *dest, *prog;
 	uint64_t *pid; /* indexed by pid - pid_base */
@@ -246,6 +255,12 @@ static void make_dests(struct dest *d, uint32_t n)
 			x->addr[3] = 0xb8;
 			memcpy(x->addr + 4, &h, 4);
 			memcpy(x->addr + 8, &l, 8);
+			if ((h >> 40 & 0xff) < 16) { /* fe80::/64 on interface 2 or 3 */
+				memset(x->addr, 0, 8);
+				x->addr[0] = 0xfe;
+				x->addr[1] = 0x80;
+				x->scope_id = 2 + (uint32_t)(h >> 48 & 1);
+			}
 		} else {
 			x->family = AF_UNIX;
 			x->proto = 0;
@@ -313,16 +328,16 @@ static int write_proc(struct ct_writer *w, const struct procslot *s, uint16_t ki
 {
 	const struct prog *p = &progs[s->prog];
 	struct ct_proc pr = {.ts_ns = ts,
-			     .cgroup_id = s->cgroup,
-			     .pid = s->pid,
-			     .ppid = 1,
-			     .uid = p->uid,
-			     .gid = p->uid,
+			     .task = {.cgroup_id = s->cgroup,
+				      .pid = s->pid,
+				      .ppid = 1,
+				      .uid = p->uid,
+				      .gid = p->uid},
 			     .kind = kind,
 			     .exe = p->exe,
 			     .cmdline = p->args,
 			     .container = s->container[0] ? s->container : NULL};
-	snprintf(pr.comm, sizeof(pr.comm), "%s", p->comm);
+	memcpy(pr.task.comm, comms[s->prog], CT_COMM_LEN);
 	t->procs++;
 	return ct_writer_proc(w, &pr);
 }
@@ -364,12 +379,25 @@ static int write_truth(const char *path, const struct truth *t, const struct des
 	const char *fam[4] = {"AF_INET", "AF_INET6", "AF_UNIX", "other"};
 	for (int i = 0; i < 4; i++)
 		json_kv_u64(f, fam[i], t->fam[i], &first);
-	fprintf(f, "},\"result\":{");
+	fprintf(f, "},\"ret\":{");
 	first = 1;
 	for (int i = 0; i < NRESULTS; i++) {
 		const char *name = result_errs[i] ? ct_errno_name(result_errs[i]) : "ok";
+		json_kv_u64(f, name ? name : "?", t->ret[i], &first);
+	}
+	fprintf(f, "},\"result\":{");
+	first = 1;
+	for (int i = 0; i < NRESULTS + 2; i++) {
+		const char *name = i == R_ABANDONED ? "abandoned"
+				   : i == R_UNKNOWN ? "unknown"
+				   : result_errs[i] ? ct_errno_name(result_errs[i])
+						    : "ok";
 		json_kv_u64(f, name ? name : "?", t->result[i], &first);
 	}
+	fprintf(f, "},\"closed\":%llu,\"still_open\":%llu,\"tx_bytes\":%llu,\"rx_bytes\":%llu",
+		(unsigned long long)t->closed, (unsigned long long)t->open,
+		(unsigned long long)t->tx, (unsigned long long)t->rx);
+
 	/* Destinations that print the same (a path used with two socket types)
 	 * are one key: sort the printed names and add up equal neighbours. */
 	struct named_ *nv = calloc(nd, sizeof(*nv));
@@ -377,12 +405,12 @@ static int write_truth(const char *path, const struct truth *t, const struct des
 	for (uint32_t i = 0; i < nd && nv; i++) {
 		if (!t->dest[i])
 			continue;
-		struct ct_event ev = {.family = d[i].family,
-				      .dport = d[i].dport,
-				      .path_len = d[i].path_len,
-				      .flags = d[i].abstract ? CT_EV_ABSTRACT : 0};
-		memcpy(ev.daddr, d[i].addr, 16);
-		memcpy(ev.path, d[i].path, d[i].path_len);
+		struct ct_dest cd = {.family = d[i].family,
+				     .dport = d[i].dport,
+				     .path_len = d[i].path_len,
+				     .path = d[i].path};
+		memcpy(cd.daddr, d[i].addr, 16);
+		struct ct_event ev = {.dest = &cd, .flags = d[i].abstract ? CT_EV_ABSTRACT : 0};
 		char buf[512];
 		ct_fmt_dest(buf, sizeof(buf), &ev);
 		nv[nn].name = strdup(buf);
@@ -390,7 +418,7 @@ static int write_truth(const char *path, const struct truth *t, const struct des
 	}
 	if (nv)
 		qsort(nv, nn, sizeof(*nv), cmp_named);
-	fprintf(f, "},\"dest\":{");
+	fprintf(f, ",\"dest\":{");
 	first = 1;
 	for (uint32_t i = 0; i < nn; i++) {
 		uint64_t n = nv[i].n;
@@ -424,6 +452,14 @@ static int write_truth(const char *path, const struct truth *t, const struct des
 	return fclose(f) ? -1 : 0;
 }
 
+static int result_slot(int32_t v)
+{
+	for (int i = 0; i < NRESULTS; i++)
+		if (result_errs[i] == v)
+			return i;
+	return R_UNKNOWN;
+}
+
 static void count_event(struct truth *t, const struct ct_event *ev)
 {
 	t->events++;
@@ -431,15 +467,154 @@ static void count_event(struct truth *t, const struct ct_event *ev)
 		t->first_ts = ev->ts_ns;
 	if (ev->ts_ns > t->last_ts)
 		t->last_ts = ev->ts_ns;
-	t->fam[ev->family == AF_INET	? 0
-	       : ev->family == AF_INET6 ? 1
-	       : ev->family == AF_UNIX	? 2
-					: 3]++;
-	for (int i = 0; i < NRESULTS; i++)
-		if (result_errs[i] == ev->ret) {
-			t->result[i]++;
+	t->fam[ev->dest->family == AF_INET    ? 0
+	       : ev->dest->family == AF_INET6 ? 1
+	       : ev->dest->family == AF_UNIX  ? 2
+					      : 3]++;
+	int k = result_slot(ev->ret);
+	if (k < NRESULTS)
+		t->ret[k]++;
+	/* The final outcome, when connect(2) returned it (else when the
+	 * handshake ends: see settle). */
+	if (!(ev->flags & CT_EV_TRACKED) || ev->ret != -115)
+		t->result[k]++;
+}
+
+/* Outcomes waiting for the trace's clock to reach them: a min-heap. */
+struct later {
+	uint64_t at; /* when it happens */
+	uint64_t established; /* a close: when its handshake ended */
+	struct ct_outcome o;
+	int handshake; /* 1: the handshake's outcome; 0: the close */
+};
+struct laters {
+	struct later *h;
+	size_t n, cap;
+};
+
+static int later_push(struct laters *q, const struct later *x)
+{
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 1024;
+		struct later *h = realloc(q->h, cap * sizeof(*h));
+		if (!h)
+			return CT_E_NOMEM;
+		q->h = h;
+		q->cap = cap;
+	}
+	size_t i = q->n++;
+	q->h[i] = *x;
+	while (i && q->h[(i - 1) / 2].at > q->h[i].at) {
+		struct later tmp = q->h[i];
+		q->h[i] = q->h[(i - 1) / 2];
+		q->h[(i - 1) / 2] = tmp;
+		i = (i - 1) / 2;
+	}
+	return 0;
+}
+
+static struct later later_pop(struct laters *q)
+{
+	struct later top = q->h[0];
+	q->h[0] = q->h[--q->n];
+	for (size_t i = 0;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < q->n && q->h[l].at < q->h[m].at)
+			m = l;
+		if (l + 1 < q->n && q->h[l + 1].at < q->h[m].at)
+			m = l + 1;
+		if (m == i)
 			break;
+		struct later tmp = q->h[i];
+		q->h[i] = q->h[m];
+		q->h[m] = tmp;
+		i = m;
+	}
+	return top;
+}
+
+/* Tell the writer every outcome that has happened by ts (all with ts 0 at
+ * the end, last the trace's last time: those left count as unknown or
+ * still open). */
+static int settle(struct ct_writer *w, struct laters *q, uint64_t ts, uint64_t last,
+		  struct truth *t)
+{
+	while (q->n && (ts == 0 || q->h[0].at <= ts)) {
+		struct later x = later_pop(q);
+		if (ts == 0) {
+			/* Recording stopped first: a handshake never seen ends
+			 * unknown; a connection seen established and not closed
+			 * is still open (the writer marks it). */
+			if (x.handshake)
+				t->result[R_UNKNOWN]++;
+			else if (x.established <= last)
+				t->open++;
+			continue;
 		}
+		if (x.handshake) {
+			t->result[x.o.flags & CT_OC_ABANDONED ? R_ABANDONED
+							      : result_slot(x.o.result)]++;
+		} else {
+			t->closed++;
+			t->tx += x.o.tx_bytes;
+			t->rx += x.o.rx_bytes;
+		}
+		int err = ct_writer_outcome(w, &x.o);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A TCP connect's later life: for a non-blocking one its handshake's end
+ * (success after the round trip, refused, a timeout, or abandoned), and
+ * for one established its close, mostly soon, a few after minutes. */
+static int plan_outcomes(struct laters *q, const struct ct_event *ev, int unreachable, uint32_t rtt)
+{
+	struct later x = {.o = {.ts_ns = ev->ts_ns, .tid = ev->tid}};
+	uint64_t established = 0;
+	if (ev->ret == -115) {
+		uint32_t r = below(1000);
+		x.handshake = 1;
+		if ((unreachable && r < 600) || r < 15) { /* a few anywhere: a host went away */
+			x.o.flags = CT_OC_RESULT;
+			/* refused after a round trip; a timeout after SYN retries
+			 * (seconds); unreachable when a router's ICMP came back */
+			x.o.result = r % 3 == 0 ? -111 : r % 3 == 1 ? -110 : -113;
+			x.o.result_ns = r % 3 == 1 ? 3000000000ull + below(4000) * 1000000ull
+						   : rtt + below(rtt / 4 + 1);
+		} else if (r >= 980) {
+			x.o.flags = CT_OC_ABANDONED;
+			x.o.result_ns = 5000000ull + below(500) * 1000000ull;
+		} else {
+			x.o.flags = CT_OC_RESULT;
+			x.o.result_ns = rtt + below(rtt / 4 + 1);
+			established = x.o.result_ns;
+		}
+		x.at = ev->ts_ns + x.o.result_ns;
+		int err = later_push(q, &x);
+		if (err || !established)
+			return err;
+	} else if (ev->ret == 0) {
+		established = ev->latency_ns;
+	} else {
+		return 0;
+	}
+	/* The close: lifetimes from milliseconds to minutes. */
+	uint32_t r = below(1000);
+	uint64_t life = r < 700	  ? 200000ull + below(200) * 1000000ull
+			: r < 970 ? 1000000000ull + below(60) * 1000000000ull
+				  : 60000000000ull + below(600) * 1000000000ull;
+	struct later c = {.handshake = 0,
+			  .o = {.ts_ns = ev->ts_ns,
+				.tid = ev->tid,
+				.flags = CT_OC_CLOSED,
+				.closed_ns = established + life,
+				.tx_bytes = 200 + below(20000),
+				.rx_bytes = below(4) ? 500 + below(200000) : 0}};
+	c.at = ev->ts_ns + c.o.closed_ns;
+	c.established = ev->ret == 0 ? ev->ts_ns : ev->ts_ns + established;
+	return later_push(q, &c);
 }
 
 int main(int argc, char **argv)
@@ -573,13 +748,11 @@ int main(int argc, char **argv)
 		slots[0].pid = next_pid++;
 		slots[0].cgroup = 0x2000;
 		struct ct_proc pr = {.ts_ns = ts,
-				     .cgroup_id = 0x2000,
-				     .pid = slots[0].pid,
-				     .ppid = 1,
+				     .task = {.cgroup_id = 0x2000, .pid = slots[0].pid, .ppid = 1},
 				     .kind = CT_PROC_SNAPSHOT,
 				     .exe = "/usr/local/bin/stormer",
 				     .cmdline = "stormer --udp 10.1.2.3:9999"};
-		memcpy(pr.comm, "stormer", 8);
+		memcpy(pr.task.comm, "stormer", 8);
 		t.procs++;
 		err = ct_writer_proc(w, &pr);
 	} else {
@@ -590,25 +763,28 @@ int main(int argc, char **argv)
 		}
 	}
 
-	struct ct_event ev = {0};
+	struct ct_task task = {0};
+	struct ct_dest dest = {0};
+	struct ct_event ev = {.task = &task, .dest = &dest};
+	struct laters later = {0};
 	uint32_t burst = 0;
 	for (long long i = 0; i < nevents && !err; i++) {
 		if (storm) {
 			ts += 900 + below(200);
+			task = (struct ct_task){.pid = slots[0].pid, .ppid = 1, .cgroup_id = 0x2000};
+			memcpy(task.comm, "stormer", 8);
+			dest = (struct ct_dest){.family = AF_INET,
+						.type = SOCK_DGRAM,
+						.proto = IPPROTO_UDP,
+						.dport = 9999};
+			memcpy(dest.daddr, dests[0].addr, 4);
 			ev = (struct ct_event){.ts_ns = ts,
-					       .pid = slots[0].pid,
+					       .task = &task,
+					       .dest = &dest,
 					       .tid = slots[0].pid,
-					       .ppid = 1,
-					       .cgroup_id = 0x2000,
 					       .sockfd = 3,
-					       .family = AF_INET,
-					       .type = SOCK_DGRAM,
-					       .proto = IPPROTO_UDP,
-					       .dport = 9999,
 					       .flags = CT_EV_RET,
 					       .ret = 0};
-			memcpy(ev.daddr, dests[0].addr, 4);
-			memcpy(ev.comm, "stormer", 8);
 			t.dest[0]++;
 			t.prog[0]++;
 		} else {
@@ -662,26 +838,24 @@ int main(int argc, char **argv)
 				di = ndest++;
 			}
 			const struct dest *d = &dests[di];
-			/* Every field is set below (scope, sport, saddr stay zero), so
+			/* Every field is set below (sport, saddr stay zero), so
 			 * no memset: this loop is the generator's hot path. */
-			uint8_t old_path_len = ev.path_len;
 			ev.ts_ns = ts;
-			ev.pid = s->pid;
+			task.pid = s->pid;
 			ev.tid = s->pid + (p->threads > 1 ? below(p->threads) : 0);
-			ev.ppid = 1;
-			ev.uid = ev.gid = p->uid;
-			ev.cgroup_id = s->cgroup;
+			task.ppid = 1;
+			task.uid = task.gid = p->uid;
+			task.cgroup_id = s->cgroup;
+			memcpy(task.comm, comms[s->prog], CT_COMM_LEN);
 			ev.sockfd = s->fd + (below(8) ? 0 : (int32_t)below(4));
-			ev.family = d->family;
-			ev.type = d->type;
-			ev.proto = d->proto;
-			ev.dport = d->dport;
-			memcpy(ev.daddr, d->addr, 16);
-			memcpy(ev.comm, comms[s->prog], CT_COMM_LEN);
-			ev.path_len = d->path_len;
-			memcpy(ev.path, d->path, d->path_len);
-			if (old_path_len > d->path_len)
-				memset(ev.path + d->path_len, 0, old_path_len - d->path_len);
+			dest.family = d->family;
+			dest.type = d->type;
+			dest.proto = d->proto;
+			dest.dport = d->dport;
+			dest.scope_id = d->scope_id;
+			memcpy(dest.daddr, d->addr, 16);
+			dest.path_len = d->path_len;
+			dest.path = d->path;
 			ev.flags = CT_EV_RET | (d->abstract ? CT_EV_ABSTRACT : 0);
 			uint32_t r = below(1000);
 			int fail = d->unreachable ? r < 600 : r < 25;
@@ -698,6 +872,14 @@ int main(int argc, char **argv)
 				ev.flags |= CT_EV_LATENCY;
 				ev.latency_ns = d->rtt_ns + below(d->rtt_ns / 4 + 1);
 			}
+			/* A TCP connect that returned EINPROGRESS or 0 has a later
+			 * life, which the recorder follows. */
+			if (d->type == SOCK_STREAM && d->family != AF_UNIX &&
+			    (ev.ret == -115 || ev.ret == 0)) {
+				ev.flags |= CT_EV_TRACKED;
+				if ((err = plan_outcomes(&later, &ev, d->unreachable, d->rtt_ns)))
+					break;
+			}
 			t.dest[di]++;
 			t.prog[s->prog]++;
 			/* Lost events now and then, as a recorder under load sees. */
@@ -710,13 +892,18 @@ int main(int argc, char **argv)
 					break;
 			}
 		}
-		if (pid_count(&t, ev.pid)) {
+		if (pid_count(&t, task.pid)) {
 			err = CT_E_NOMEM;
 			break;
 		}
 		count_event(&t, &ev);
 		err = ct_writer_event(w, &ev);
+		if (!err && later.n)
+			err = settle(w, &later, ts, 0, &t);
 	}
+	if (!err)
+		err = settle(w, &later, 0, ts, &t);
+	free(later.h);
 	if (err) {
 		ct_writer_abort(w);
 		ct_err("%s: %s", out, ct_strerror(err));

@@ -59,9 +59,10 @@ int main(int argc, char **argv)
 		uint64_t n = 0, check = 0;
 		double t0 = cpu_s();
 		int rc;
-		while ((rc = ct_reader_next(r, &rec)) == 1) {
+		while ((rc = ct_reader_next_event(r, &rec)) == 1) {
 			n += rec->type == CT_REC_EVENT;
-			check += rec->ev.dport; /* touch the record */
+			if (rec->type == CT_REC_EVENT)
+				check += rec->ev.dest->dport; /* touch the record */
 		}
 		double t = cpu_s() - t0;
 		struct ct_reader_stats st;

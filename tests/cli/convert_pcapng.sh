@@ -68,7 +68,7 @@ if [[ "$cont" =~ ^[0-9a-f]{13,}$ ]]; then
 else
 	fail "no long hex container id in the generated trace ('$cont')"
 fi
-n=$(count_script 'ret == ECONNREFUSED')
+n=$(count_script 'result == ECONNREFUSED')
 [ "$n" -gt 0 ] || fail "no ECONNREFUSED generated"
 expect_eq "result=ECONNREFUSED comments" "$n" \
 	"$(count_ts 'frame.comment contains "result=ECONNREFUSED"')"
@@ -104,20 +104,33 @@ expect_eq "packets with bad checksums or malformed" "0" "$bad"
 # swapped), checksums valid, and still no SYN taken for a retransmission.
 check "convert --replies" "$CONNTRAIL" convert -q --replies "$TMP/t.ctr" -o "$TMP/r.pcapng"
 tsr() { tshark -r "$TMP/r.pcapng" "$@" 2>/dev/null; }
-ok=$(count_script 'family != unix and proto == tcp and ret == 0')
+ok=$(count_script 'family != unix and proto == tcp and result == ok')
 [ "$ok" -gt 0 ] || fail "no successful TCP connects generated"
 expect_eq "SYN/ACK replies == successful TCP connects" "$ok" \
 	"$(tsr -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 1 && eth.src == 02:00:00:00:00:02' | wc -l)"
 expect_eq "RST/ACK replies == refused TCP connects" \
-	"$(count_script 'family != unix and proto == tcp and ret == ECONNREFUSED')" \
+	"$(count_script 'family != unix and proto == tcp and result == ECONNREFUSED')" \
 	"$(tsr -Y 'tcp.flags.reset == 1 && tcp.flags.ack == 1 && eth.dst == 02:00:00:00:00:01' | wc -l)"
 bad=$(tsr -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
 	-Y 'ip.checksum.status == "Bad" || tcp.checksum.status == "Bad" || icmp.checksum.status == "Bad" || icmpv6.checksum.status == "Bad" || _ws.malformed' |
 	wc -l)
 expect_eq "--replies: packets with bad checksums or malformed" "0" "$bad"
 expect_eq "--replies: no TCP retransmissions" "0" "$(tsr -Y 'tcp.analysis.retransmission' | wc -l)"
-expect_eq "--replies: replies carry no comment" "0" \
-	"$(tsr -Y 'eth.src == 02:00:00:00:00:02 && frame.comment' | wc -l)"
+replies=$(tsr -Y 'eth.src == 02:00:00:00:00:02' | wc -l)
+[ "$replies" -gt "$ok" ] || fail "--replies: $replies replies for $ok successful connects"
+expect_eq "--replies: every reply says it was synthesized, and what it stands for" "$replies" \
+	"$(tsr -Y 'eth.src == 02:00:00:00:00:02 && frame.comment matches "^synthesized by conntrail: result=[A-Za-z]+ result_ns=[0-9]+$"' | wc -l)"
+# A reply is stamped when the outcome came, so the capture stays in time order.
+expect_eq "--replies: frames in time order" "0" "$(tsr -Y 'frame.time_delta < 0' | wc -l)"
+late=$(count_script 'proto == tcp and ret == EINPROGRESS and result == ok')
+[ "$late" -gt 0 ] || fail "no handshake that succeeded after EINPROGRESS"
+ev=$("$CONNTRAIL" script --json "$TMP/t.ctr" --filter 'proto == tcp and ret == EINPROGRESS and result == ok' | head -1)
+ev_ts=$(grep -o '"ts_ns":[0-9]*' <<<"$ev" | cut -d: -f2)
+ev_rns=$(grep -o '"result_ns":[0-9]*' <<<"$ev" | cut -d: -f2)
+# the frame right after the reply's time; tshark prints epoch seconds with 9 digits
+want=$(printf '%d.%09d' $(((ev_ts + ev_rns) / 1000000000)) $(((ev_ts + ev_rns) % 1000000000)))
+expect_eq "--replies: a handshake's SYN/ACK is stamped at ts + result_ns" "1" \
+	"$(tsr -T fields -e frame.time_epoch -Y "eth.src == 02:00:00:00:00:02 && frame.comment contains \"result_ns=$ev_rns\"" | grep -c "^$want")"
 
 # Nanosecond timestamps equal to the events' ts.
 # (capinfos -S prints all nine digits; tshark's frame.time_epoch is a double.)

@@ -28,12 +28,13 @@ check "time-window jsonl == script --json" cmp -s "$TMP/ws.jsonl" "$TMP/wc.jsonl
 
 # CSV: RFC 4180 as python reads it, cell by cell against the JSON lines.
 check "convert to .csv" "$CONNTRAIL" convert -q "$TMP/t.ctr" -o "$TMP/t.csv"
-head -c 200 "$TMP/t.csv" | grep -q $'\r$' || fail "CSV lines do not end in CRLF"
+head -n 1 "$TMP/t.csv" | grep -q $'\r$' || fail "CSV lines do not end in CRLF"
 out=$(python3 - "$TMP/t.csv" "$TMP/script.jsonl" <<'PY'
 import csv, json, sys
-keys = ["ts", "ts_ns", "host", "pid", "tid", "ppid", "uid", "gid", "comm", "exe",
-        "cgroup_id", "container", "sockfd", "family", "type", "proto", "daddr", "dport",
-        "saddr", "sport", "path", "abstract", "ret", "latency_ns"]
+keys = ["ts", "ts_ns", "host", "pid", "tid", "ppid", "uid", "gid", "comm", "exe", "cmdline",
+        "cgroup_id", "container", "sockfd", "family", "type", "proto", "daddr", "scope_id",
+        "dport", "saddr", "sport", "path", "abstract", "ret", "latency_ns", "result",
+        "result_ns", "outcome", "closed_ns", "tx_bytes", "rx_bytes", "still_open"]
 with open(sys.argv[1], newline="", encoding="utf-8") as f:
     raw = f.read()
 assert "\n" not in raw.replace("\r\n", ""), "bare LF line end"

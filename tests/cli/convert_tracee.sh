@@ -45,8 +45,15 @@ def compare(ref, got, path):
         for k in ref:
             compare(ref[k], got[k], path + "." + k)
     elif isinstance(ref, list) and path.endswith(".args"):
-        assert [a["name"] for a in ref] == [a["name"] for a in got], path + ": arg names"
-        assert [a["type"] for a in ref] == [a["type"] for a in got], path + ": arg types"
+        # Tracee's arguments first, then ours (by name, so a consumer that
+        # looks Tracee's up is not disturbed): outcome, outcome_ns.
+        n = len(ref)
+        assert [a["name"] for a in ref] == [a["name"] for a in got[:n]], path + ": arg names"
+        assert [a["type"] for a in ref] == [a["type"] for a in got[:n]], path + ": arg types"
+        extra = [(a["name"], a["type"], shape(a["value"])) for a in got[n:]]
+        assert extra in ([("outcome", "const char*", "string")],
+                         [("outcome", "const char*", "string"), ("outcome_ns", "u64", "number")]), \
+            path + ": extra args %r" % extra
         for i, (r, g) in enumerate(zip(ref, got)):
             compare(r, g, "%s[%d]" % (path, i))
     elif isinstance(ref, list):
@@ -65,6 +72,7 @@ for n, line in enumerate(open(sys.argv[2]), 1):
     if fam not in refs:
         continue
     compare(refs[fam], e, "line %d" % n)
+    assert e["argsNum"] == len(e["args"]), "line %d: argsNum" % n
     assert e["eventId"] == refs[fam]["eventId"], "eventId"
     done[fam] = done.get(fam, 0) + 1
 assert set(done) == set(refs), "families compared: %s" % sorted(done)
@@ -84,4 +92,22 @@ expect_eq "processName == comm" "$(jq -r .comm <<<"$j")" "$(jq -r .processName <
 expect_eq "executable.path == exe" "$(jq -r '.exe // ""' <<<"$j")" "$(jq -r .executable.path <<<"$t")"
 expect_eq "timestamp == ts_ns" "$(grep -o '"ts_ns":[0-9]*' <<<"$j" | cut -d: -f2)" \
 	"$(grep -o '"timestamp":[0-9]*' <<<"$t" | cut -d: -f2)"
+# How each connect ended: the outcome arguments equal the JSON lines' keys,
+# returnValue what connect(2) returned.
+out=$(python3 - "$TMP/t.jsonl" "$TMP/t.tracee.json" <<'PY'
+import json, sys
+n = later = 0
+for j, t in zip(open(sys.argv[1]), open(sys.argv[2])):
+    j, t = json.loads(j), json.loads(t)
+    args = {a["name"]: a["value"] for a in t["args"]}
+    assert args["outcome"] == j["outcome"], (args, j)
+    assert args.get("outcome_ns") == j.get("result_ns", 0 if "result" in j or j["outcome"] == "abandoned" else None), (args, j)
+    assert t["returnValue"] == j.get("ret", 0), (t["returnValue"], j)
+    later += j.get("ret") == -115 and j["outcome"] != "unknown"
+    n += 1
+assert later > 0, "no handshake outcomes"
+print(n)
+PY
+)
+expect_eq "outcome args == JSON outcome, result_ns" "$(jq .events "$TMP/truth.json")" "$out"
 done_testing

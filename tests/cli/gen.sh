@@ -28,7 +28,11 @@ expect_eq "per-pid counts add up" "$(jq .events "$T")" "$(sum pid)"
 expect_eq "per-family counts add up" "$(jq .events "$T")" "$(sum family)"
 expect_eq "per-result counts add up" "$(jq .events "$T")" "$(sum result)"
 check "all families present" jqe '.family.AF_INET > 0 and .family.AF_INET6 > 0 and .family.AF_UNIX > 0' "$T"
-check "failures present" jqe '.result.ECONNREFUSED > 0 and .result.EINPROGRESS > 0' "$T"
+expect_eq "per-ret counts add up" "$(jq .events "$T")" "$(sum ret)"
+check "failures present" jqe '.ret.ECONNREFUSED > 0 and .ret.EINPROGRESS > 0' "$T"
+check "handshake outcomes present" \
+	jqe '.result.EINPROGRESS == 0 and .result.ECONNREFUSED > .ret.ECONNREFUSED and .result.EHOSTUNREACH > 0 and .result.abandoned > 0 and .result.unknown > 0' "$T"
+check "closes and open connections present" jqe '.closed > 0 and .still_open > 0 and .tx_bytes > 0 and .rx_bytes > 0' "$T"
 check "abstract UNIX names present" jqe '[.dest | keys[] | select(startswith("@"))] | length > 0' "$T"
 check "several processes" jqe '.comm | length >= 10' "$T"
 
@@ -40,6 +44,14 @@ if "$CONNTRAIL" script --json "$TMP/a.ctr" >"$TMP/a.jsonl" 2>"$TMP/script.err"; 
 	expect_eq "events of the busiest comm" "${top#* }" "$got"
 	v4=$(jq -r 'select(.family == "AF_INET") | 1' "$TMP/a.jsonl" | wc -l)
 	expect_eq "IPv4 events" "$(jq .family.AF_INET "$T")" "$v4"
+	# Every final outcome, and what became of the established ones.
+	want=$(jq -c '.result | with_entries(select(.value > 0))' "$T")
+	got=$(jq -s -c 'group_by(.outcome) | map({(.[0].outcome): length}) | add' "$TMP/a.jsonl")
+	expect_eq "outcomes == truth" "$(jq -cS . <<<"$want")" "$(jq -cS . <<<"$got")"
+	expect_eq "closed == truth" "$(jq .closed "$T")" "$(jq -s '[.[] | select(.closed_ns)] | length' "$TMP/a.jsonl")"
+	expect_eq "still open == truth" "$(jq .still_open "$T")" "$(jq -s '[.[] | select(.still_open)] | length' "$TMP/a.jsonl")"
+	expect_eq "tx bytes == truth" "$(jq .tx_bytes "$T")" "$(jq -s '[.[] | .tx_bytes // 0] | add' "$TMP/a.jsonl")"
+	expect_eq "rx bytes == truth" "$(jq .rx_bytes "$T")" "$(jq -s '[.[] | .rx_bytes // 0] | add' "$TMP/a.jsonl")"
 else
 	fail "script --json failed: $(head -c 200 "$TMP/script.err")"
 fi

@@ -102,7 +102,21 @@ expect_eq "summaries: damaged, every event chunk read" 15 "$(j .chunks.read "$TM
 check "summaries: report says so" grep -q "index summaries damaged" "$TMP/sums.rerr"
 
 # Cut in the middle of the last event chunk: the rest reads, damage reported.
-head -c $((ioff - 100)) "$TMP/mixed.ctr" >"$TMP/cut.ctr"
+# (From the index: the last event chunk, and the chunk after it or the index.)
+cut=$(python3 - "$TMP/mixed.ctr" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+ioff = struct.unpack("<Q", d[-24:-16])[0]
+x = d[ioff + struct.unpack("<H", d[ioff + 6:ioff + 8])[0]:]
+n, esz = struct.unpack("<II", x[24:32])
+offs = sorted((struct.unpack("<Q", x[40 + i * esz:48 + i * esz])[0], x[40 + i * esz + 44])
+              for i in range(n))
+last = max(i for i, (o, kind) in enumerate(offs) if kind == 1)
+end = offs[last + 1][0] if last + 1 < len(offs) else ioff
+print((offs[last][0] + end) // 2)
+PY
+)
+head -c "$cut" "$TMP/mixed.ctr" >"$TMP/cut.ctr"
 "$CONNTRAIL" info --json "$TMP/cut.ctr" >"$TMP/cut.info" 2>/dev/null
 expect_eq "cut: one damaged chunk" 1 "$(j .damaged_chunks "$TMP/cut.info")"
 expect_eq "cut: damage says truncated" "truncated chunk" "$(j '.damage[0].what' "$TMP/cut.info")"

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# A report of one input takes chunks as columns (the reader's batches,
-# counted per chunk process and destination), also under a filter that
-# reads only what a batch carries; a filter on tid, saddr, sport or sockfd
-# sends it event by event. 'tid >= 0' matches every event, so adding it
-# must give exactly the same report, text and JSON, for every grouping, on
-# traces with many small chunks, storms, UNIX and abstract destinations,
-# failures and pid reuse, with and without a filter of the batch's own.
+# A report counts the reader's batches (per chunk task and destination);
+# a filter keeps the rows it matches as a batch of their own. 'tid >= 0'
+# matches every event, so adding it must give exactly the same report,
+# text and JSON, for every grouping, on traces with many small chunks,
+# storms, UNIX and abstract destinations, failures, handshake outcomes and
+# pid reuse, with and without a filter of its own.
 . tests/lib.sh
 
 "$GEN" -n 150000 --seed 5 --profile mixed --chunk-events 2000 -o "$TMP/m.ctr" ||

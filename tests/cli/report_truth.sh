@@ -36,16 +36,21 @@ eq("span first text", truth["first_ts"], rep["span"]["first"])
 eq("families", {k: v for k, v in truth["family"].items() if v},
    {k: v for k, v in rep["families"].items()})
 
-# Outcome classes from the truth's per-errno counts.
+# Outcome classes from the truth's final outcomes (a handshake's end, not
+# the EINPROGRESS connect(2) returned).
 classes = {"ok": "success", "ECONNREFUSED": "refused", "ETIMEDOUT": "timeout",
-           "EINPROGRESS": "in_progress", "EALREADY": "in_progress", "EACCES": "denied",
-           "EPERM": "denied", "ENETUNREACH": "unreachable", "EHOSTUNREACH": "unreachable"}
+           "EACCES": "denied", "EPERM": "denied", "ENETUNREACH": "unreachable",
+           "EHOSTUNREACH": "unreachable", "abandoned": "abandoned", "unknown": "unknown"}
 want = collections.Counter()
 for name, n in truth["result"].items():
     want[classes.get(name, "other")] += n
-for k in ("success", "refused", "timeout", "in_progress", "denied", "unreachable", "other"):
+eq("no EINPROGRESS outcome", 0, truth["result"]["EINPROGRESS"])
+for k in ("success", "refused", "timeout", "denied", "unreachable", "other", "abandoned",
+          "unknown"):
     eq("result " + k, want[k], rep["results"][k])
-eq("errors", {k: v for k, v in truth["result"].items() if v and k != "ok"}, rep["errors"])
+eq("outcome classes", sorted(rep["results"]), sorted(set(classes.values()) | {"other"}))
+eq("errors", {k: v for k, v in truth["result"].items()
+              if v and k not in ("ok", "abandoned", "unknown")}, rep["errors"])
 
 # Destinations: the generator spells abstract names with \x00, report with '@'.
 def norm(d):
@@ -82,7 +87,8 @@ for line in open(sys.argv[3]):
 eq("script lines", truth["events"], n)
 
 # Per destination, from the events themselves: distinct programs (comm, exe),
-# failures (an outcome other than 0 / EINPROGRESS / EALREADY), first/last.
+# failures (a final outcome that is an error: not ok, abandoned or unknown),
+# first/last.
 progs = collections.defaultdict(set)
 failed = collections.Counter()
 first, last = {}, {}
@@ -95,7 +101,7 @@ for line in open(sys.argv[3]):
     else:
         d = e["path"]
     progs[d].add((e["comm"], e.get("exe")))
-    if "ret" in e and e["ret"] not in (0, -115, -114):
+    if e["outcome"] not in ("ok", "abandoned", "unknown"):
         failed[d] += 1
     first.setdefault(d, e["ts_ns"])
     last[d] = e["ts_ns"]
@@ -106,7 +112,7 @@ for line in open(sys.argv[3]):
     e = json.loads(line)
     g = (e["comm"], e.get("exe"))
     pc[g] += 1
-    if "ret" in e and e["ret"] not in (0, -115, -114):
+    if e["outcome"] not in ("ok", "abandoned", "unknown"):
         pf[g] += 1
     if e["family"] == "AF_INET":
         pd[g][f"{e['daddr']}:{e['dport']}"] += 1
@@ -131,6 +137,36 @@ for d in rep["destinations"]:
 eq("script per pid", {k: v for k, v in truth["pid"].items() if v}, dict(pids))
 for b in bad:
     print("  " + b[:400], file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+
+# --sort bytes: per destination, the bytes of its closed connections as
+# script --json gives them, largest first; --sort failed: most failures first.
+check "report --sort bytes" "$CONNTRAIL" report -q --json --top 0 --sort bytes "$TMP/m.ctr" >"$TMP/rb.json"
+check "report --sort failed" "$CONNTRAIL" report -q --json --top 0 --sort failed "$TMP/m.ctr" >"$TMP/rf.json"
+check "bytes and failures equal the events'" python3 - "$TMP/rb.json" "$TMP/rf.json" "$TMP/s.jsonl" <<'PY'
+import collections, json, sys
+rb, rf = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+tx, rx = collections.Counter(), collections.Counter()
+for line in open(sys.argv[3]):
+    e = json.loads(line)
+    d = (f"{e['daddr']}:{e['dport']}" if e["family"] == "AF_INET" else
+         f"[{e['daddr']}]:{e['dport']}" if e["family"] == "AF_INET6" else e["path"])
+    tx[d] += e.get("tx_bytes", 0)
+    rx[d] += e.get("rx_bytes", 0)
+bad = []
+for d in rb["destinations"]:
+    if (d.get("tx_bytes"), d.get("rx_bytes")) != (tx[d["dest"]], rx[d["dest"]]):
+        bad.append(f"{d['dest']}: report tx {d.get('tx_bytes')} rx {d.get('rx_bytes')}, "
+                   f"events {tx[d['dest']]} {rx[d['dest']]}")
+total = [d["tx_bytes"] + d["rx_bytes"] for d in rb["destinations"]]
+if total != sorted(total, reverse=True) or total[0] == 0:
+    bad.append("--sort bytes is not largest first")
+failed = [d["failed"] for d in rf["destinations"]]
+if failed != sorted(failed, reverse=True) or failed[0] == 0:
+    bad.append("--sort failed is not most failures first")
+for b in bad[:20]:
+    print("  " + b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
 

@@ -12,9 +12,10 @@ expect_eq "text lines" 20000 "$(wc -l <"$TMP/a.txt")"
 expect_eq "json lines" 20000 "$(wc -l <"$TMP/a.jsonl")"
 check "every JSON line parses with the keys in order" python3 - "$TMP/a.jsonl" <<'PY'
 import json, sys
-order = ["ts", "ts_ns", "host", "pid", "tid", "ppid", "uid", "gid", "comm", "exe", "cgroup_id",
-         "container", "sockfd", "family", "type", "proto", "daddr", "dport", "saddr", "sport",
-         "path", "abstract", "ret", "latency_ns"]
+order = ["ts", "ts_ns", "host", "pid", "tid", "ppid", "uid", "gid", "comm", "exe", "cmdline",
+         "cgroup_id", "container", "sockfd", "family", "type", "proto", "daddr", "scope_id",
+         "dport", "saddr", "sport", "path", "abstract", "ret", "latency_ns", "result",
+         "result_ns", "outcome", "closed_ns", "tx_bytes", "rx_bytes", "still_open"]
 for n, line in enumerate(open(sys.argv[1]), 1):
     e = json.loads(line)
     keys = list(e)
@@ -27,12 +28,21 @@ for n, line in enumerate(open(sys.argv[1]), 1):
         sys.exit(f"line {n}: unix event shape")
     if not e["ts"].endswith("Z") or len(e["ts"]) != 30:
         sys.exit(f"line {n}: ts {e['ts']}")
+    # the outcome: always there; result with it unless abandoned or unknown
+    if ("result" in e) != (e["outcome"] not in ("abandoned", "unknown")):
+        sys.exit(f"line {n}: result {e.get('result')} with outcome {e['outcome']}")
+    if ("closed_ns" in e) != ("tx_bytes" in e) or ("closed_ns" in e and "still_open" in e):
+        sys.exit(f"line {n}: closed and open")
+    if ("closed_ns" in e or "still_open" in e) and e["outcome"] != "ok":
+        sys.exit(f"line {n}: a connection that never opened closed")
 PY
 # script --json and convert --to jsonl are the same bytes.
 "$CONNTRAIL" convert -q "$TMP/a.ctr" --to jsonl -o - >"$TMP/conv.jsonl" 2>/dev/null ||
 	"$CONNTRAIL" convert "$TMP/a.ctr" --to jsonl -o - >"$TMP/conv.jsonl"
 check "script --json == convert --to jsonl" cmp -s "$TMP/a.jsonl" "$TMP/conv.jsonl"
-# Text lines agree with JSON lines on the time (to the microsecond) and result.
+# Text lines agree with JSON lines on the time (to the microsecond), the
+# outcome, what connect(2) returned when the handshake ended later, and the
+# close.
 check "text and JSON agree" python3 - "$TMP/a.txt" "$TMP/a.jsonl" <<'PY'
 import json, sys
 names = {0: "ok", -111: "ECONNREFUSED", -115: "EINPROGRESS", -110: "ETIMEDOUT", -13: "EACCES",
@@ -44,8 +54,15 @@ for t, j in zip(open(sys.argv[1]), open(sys.argv[2])):
         sys.exit(f"time {f[0]} vs {e['ts']}")
     if f[1] != f"{e['comm']}/{e['pid']}" and " " not in e["comm"]:
         sys.exit(f"who {f[1]} vs {e['comm']}/{e['pid']}")
-    if "ret" in e and names.get(e["ret"]) and names[e["ret"]] not in f:
-        sys.exit(f"result missing: {t!r}")
+    if f[4] != e["outcome"]:
+        sys.exit(f"outcome {f[4]} vs {e['outcome']}: {t!r}")
+    shows_ret = e.get("ret") is not None and (e.get("result") != e["ret"] or e["ret"] == -115)
+    if shows_ret != ("(" + names.get(e.get("ret"), "?") in t):
+        sys.exit(f"what connect returned ({e.get('ret')}) shown wrongly: {t!r}")
+    if ("closed_ns" in e) != (f", tx {e.get('tx_bytes')} rx {e.get('rx_bytes')}" in t):
+        sys.exit(f"close missing: {t!r}")
+    if e.get("still_open", False) != t.rstrip().endswith("still open"):
+        sys.exit(f"still open: {t!r}")
 PY
 
 # stdin and the default file name.

@@ -116,8 +116,12 @@ static int do_connect(const char *name, int fd, int type, const char *proto,
 		break;
 	}
 	default:
-		fprintf(logf, "\"family\":%u,\"type\":\"%s\",\"proto\":\"%s\",", addr->sa_family,
-			type_name(type), proto);
+		/* the name DESIGN.md gives it: the kernel's, or AF_<n> */
+		if (addr->sa_family == 5)
+			fprintf(logf, "\"family\":\"AF_APPLETALK\",");
+		else
+			fprintf(logf, "\"family\":\"AF_%u\",", addr->sa_family);
+		fprintf(logf, "\"type\":\"%s\",\"proto\":\"%s\",", type_name(type), proto);
 	}
 	fprintf(logf, "\"ret\":%d}\n", ret);
 	fflush(logf);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "format/ctrace.h"
+#include "tests/unit/tev.h"
 
 /* ------------------------------------------------------------ memory io */
 
@@ -64,10 +65,16 @@ static ssize_t mem_pread(void *ctx, void *buf, size_t len, uint64_t off)
 /* ------------------------------------------------------- event identity */
 
 struct key {
-	uint64_t hash;
+	uint64_t hash; /* of the stored fields */
 	uint64_t ts;
 	uint32_t tid;
 	uint16_t dport;
+	/* The outcome joined at read time, in two parts told separately: the
+	 * handshake's (CT_EV_RESULT, _ABANDONED) and the close's (CT_EV_CLOSED,
+	 * _OPEN). After damage each part is the clean file's or absent. */
+	uint16_t oc_flags;
+	int32_t result;
+	uint64_t result_ns, closed_ns, tx, rx;
 };
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -78,10 +85,13 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-/* Every field, not the padding or the bytes of path past path_len. */
-static struct key event_key(const struct ct_event *e)
+/* Every stored field, not the padding or the bytes of path past path_len;
+ * the outcome as it is. */
+static struct key event_key(const struct ct_event *ev)
 {
 	uint64_t h = 1469598103934665603ull;
+	struct tev flat, *e = &flat;
+	tev_from(e, ev);
 #define F(x) h = fnv(h, &e->x, sizeof(e->x))
 	F(ts_ns);
 	F(cgroup_id);
@@ -107,13 +117,74 @@ static struct key event_key(const struct ct_event *e)
 #undef F
 	size_t pl = e->path_len <= CT_UNIX_PATH_MAX ? e->path_len : CT_UNIX_PATH_MAX;
 	h = fnv(h, e->path, pl);
-	return (struct key){.hash = h, .ts = e->ts_ns, .tid = e->tid, .dport = e->dport};
+	return (struct key){.hash = h,
+			    .ts = e->ts_ns,
+			    .tid = e->tid,
+			    .dport = e->dport,
+			    .oc_flags = ev->flags & CT_EV_OUTCOME,
+			    .result = ev->result,
+			    .result_ns = ev->result_ns,
+			    .closed_ns = ev->closed_ns,
+			    .tx = ev->tx_bytes,
+			    .rx = ev->rx_bytes};
+}
+
+#define OC_HANDSHAKE (CT_EV_RESULT | CT_EV_ABANDONED)
+#define OC_CLOSE (CT_EV_CLOSED | CT_EV_OPEN)
+
+static int handshake_eq(const struct key *a, const struct key *b)
+{
+	return (a->oc_flags & OC_HANDSHAKE) == (b->oc_flags & OC_HANDSHAKE) &&
+	       a->result == b->result && a->result_ns == b->result_ns;
+}
+
+static int close_eq(const struct key *a, const struct key *b)
+{
+	return (a->oc_flags & OC_CLOSE) == (b->oc_flags & OC_CLOSE) &&
+	       a->closed_ns == b->closed_ns && a->tx == b->tx && a->rx == b->rx;
+}
+
+/* got's outcome: each part the clean one's, or (lost) absent. */
+static int outcome_ok(const struct key *got, const struct key *clean)
+{
+	return (handshake_eq(got, clean) || !(got->oc_flags & OC_HANDSHAKE)) &&
+	       (close_eq(got, clean) || !(got->oc_flags & OC_CLOSE));
+}
+
+/* A late outcome record (a stream) applied to the event it names. */
+static void key_apply(struct key *k, const struct ct_outcome *o)
+{
+	if (o->flags & CT_OC_RESULT) {
+		k->oc_flags |= CT_EV_RESULT;
+		k->result = o->result;
+		k->result_ns = o->result_ns;
+	}
+	if (o->flags & CT_OC_ABANDONED) {
+		k->oc_flags |= CT_EV_ABANDONED;
+		k->result_ns = o->result_ns;
+	}
+	if (o->flags & CT_OC_CLOSED) {
+		k->oc_flags |= CT_EV_CLOSED;
+		k->closed_ns = o->closed_ns;
+		k->tx = o->tx_bytes;
+		k->rx = o->rx_bytes;
+	}
+	if (o->flags & CT_OC_OPEN)
+		k->oc_flags |= CT_EV_OPEN;
 }
 
 static int key_cmp(const void *a, const void *b)
 {
 	const struct key *x = a, *y = b;
 	return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+static int key_cmp_when(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
 struct keys {
@@ -158,6 +229,24 @@ static size_t keys_missing(const struct keys *want, const struct keys *have)
 	return miss;
 }
 
+/* Events of sorted `got` whose outcome is not one `all` (sorted) allows;
+ * with `exact`, also those whose outcome is not all's exactly. */
+static size_t outcomes_wrong(const struct keys *got, const struct keys *all, int exact)
+{
+	size_t wrong = 0, j = 0;
+	for (size_t i = 0; i < got->n; i++) {
+		const struct key *g = &got->v[i];
+		while (j < all->n && all->v[j].hash < g->hash)
+			j++;
+		int ok = 0;
+		for (size_t k = j; k < all->n && all->v[k].hash == g->hash && !ok; k++)
+			ok = exact ? handshake_eq(g, &all->v[k]) && close_eq(g, &all->v[k])
+				   : outcome_ok(g, &all->v[k]);
+		wrong += !ok && j < all->n && all->v[j].hash == g->hash;
+	}
+	return wrong;
+}
+
 /* ------------------------------------------------------------- reading */
 
 struct read_result {
@@ -167,6 +256,7 @@ struct read_result {
 	uint64_t lost;	     /* stats.lost */
 	int index_present;   /* stats.index_present */
 	uint64_t target_off; /* only chunk at this offset (UINT64_MAX: all) */
+	uint64_t late;	     /* outcomes handed out after their attempt */
 };
 
 static uint64_t last_damage; /* offset of the last damage reported */
@@ -210,11 +300,32 @@ static void read_events(const uint8_t *buf, size_t len, int sequential, struct r
 		ct_reader_set_query(r, &q);
 	}
 	const struct ct_record *rec;
+	struct ct_outcome *late = NULL;
+	size_t nlate = 0, first = out->n;
 	int rc;
-	while ((rc = ct_reader_next(r, &rec)) > 0)
+	while ((rc = ct_reader_next_event(r, &rec)) > 0) {
 		if (rec->type == CT_REC_EVENT)
 			keys_add(out, event_key(&rec->ev));
+		if (rec->type == CT_REC_OUTCOME) {
+			late = realloc(late, (nlate + 1) * sizeof(*late));
+			if (!late)
+				exit(2);
+			late[nlate++] = rec->outcome;
+		}
+	}
 	res->fatal = rc < 0 ? rc : 0;
+	res->late += nlate;
+	/* A stream hands out an outcome that came after its attempt's batch
+	 * on its own: join it here, as script shows it. */
+	qsort(out->v + first, out->n - first, sizeof(*out->v), key_cmp_when);
+	for (size_t i = 0; i < nlate; i++) {
+		struct key want = {.ts = late[i].ts_ns, .tid = late[i].tid};
+		struct key *k = bsearch(&want, out->v + first, out->n - first, sizeof(*out->v),
+					key_cmp_when);
+		if (k)
+			key_apply(k, &late[i]);
+	}
+	free(late);
 	struct ct_reader_stats st;
 	ct_reader_stats(r, &st);
 	res->lost = st.lost;
@@ -227,6 +338,7 @@ static void read_events(const uint8_t *buf, size_t len, int sequential, struct r
 struct chunk {
 	uint64_t start, end; /* byte range [start, end) */
 	int events;	     /* an event chunk */
+	int kind;	     /* CT_CHUNK_* */
 	struct keys keys;    /* its events */
 };
 
@@ -291,7 +403,8 @@ static int load_trace(struct trace *t, const char *path)
 	struct read_result sres = {.target_off = UINT64_MAX};
 	read_events(t->buf, t->len, 1, &sres, &seq);
 	keys_sort(&seq);
-	if (sres.open_err || sres.fatal || seq.n != t->all.n || keys_missing(&t->all, &seq)) {
+	if (sres.open_err || sres.fatal || seq.n != t->all.n || keys_missing(&t->all, &seq) ||
+	    outcomes_wrong(&seq, &t->all, 1)) {
 		fprintf(stderr, "rel_flip: %s: sequential read differs from indexed read\n", path);
 		return -1;
 	}
@@ -299,7 +412,7 @@ static int load_trace(struct trace *t, const char *path)
 
 	struct mem m = {.p = t->buf, .len = t->len};
 	struct ct_reader *r = open_mem(&m, 0, &res);
-	if (!r || ct_reader_scan(r) < 0) {
+	if (!r) {
 		fprintf(stderr, "rel_flip: %s: cannot list chunks\n", path);
 		return -1;
 	}
@@ -315,6 +428,7 @@ static int load_trace(struct trace *t, const char *path)
 		/* Header (size found below), summary, payload. */
 		t->chunks[i].end = c->offset + c->summary_len + c->comp_size;
 		t->chunks[i].events = c->kind == CT_CHUNK_EVENTS;
+		t->chunks[i].kind = c->kind;
 	}
 	t->wall_offset = ct_reader_header(r)->wall_offset_ns;
 	ct_reader_close(r);
@@ -410,7 +524,9 @@ static const char *region_of(const struct trace *t, uint64_t pos, int *chunk)
 	for (uint32_t i = 0; i < t->nchunks; i++)
 		if (pos >= t->chunks[i].start && pos < t->chunks[i].end) {
 			*chunk = (int)i;
-			return t->chunks[i].events ? "event-chunk" : "meta-chunk";
+			return t->chunks[i].events			? "event-chunk"
+			       : t->chunks[i].kind == CT_CHUNK_META ? "meta-chunk"
+								    : "outcome-chunk";
 		}
 	return "index";
 }
@@ -448,7 +564,9 @@ static void must_survive(const struct trace *t, const struct damage *d, struct k
 struct verdict {
 	struct read_result res;
 	uint64_t missing, invented;
-	int changed; /* the events read differ from the clean file's */
+	uint64_t wrong_outcomes; /* an outcome part neither the clean one nor absent */
+	uint64_t lost_outcomes;	 /* no outcome chunk hit, yet an outcome differs */
+	int changed;		 /* the events read differ from the clean file's */
 };
 
 static void judge(const struct trace *t, const struct damage *d, int sequential, struct verdict *v)
@@ -462,7 +580,14 @@ static void judge(const struct trace *t, const struct damage *d, int sequential,
 	must_survive(t, d, &want);
 	v->missing = v->res.open_err ? want.n : keys_missing(&want, &got);
 	v->invented = keys_missing(&got, &t->all);
-	v->changed = got.n != t->all.n || keys_missing(&t->all, &got) != 0;
+	v->wrong_outcomes = outcomes_wrong(&got, &t->all, 0);
+	/* Outcomes are lost only with their chunk (or the file's end). */
+	int ci;
+	const char *region = region_of(t, d->pos, &ci);
+	int oc_hit = d->kind == DMG_TRUNC || !strcmp(region, "outcome-chunk");
+	v->lost_outcomes = oc_hit ? 0 : outcomes_wrong(&got, &t->all, 1);
+	v->changed = got.n != t->all.n || keys_missing(&t->all, &got) != 0 ||
+		     outcomes_wrong(&got, &t->all, 1) != 0;
 	free(buf);
 	free(got.v);
 	free(want.v);
@@ -471,6 +596,7 @@ static void judge(const struct trace *t, const struct damage *d, int sequential,
 struct tally {
 	unsigned runs, bits, bytes, truncs;
 	unsigned crashes, hangs, open_fail_bad, missing_runs, invented_runs, undetected;
+	unsigned outcome_runs; /* wrong or needlessly lost outcomes */
 	unsigned damage_reported, header_rejected, harmless, harmless_in_chunk;
 	uint64_t missing, invented, checked;
 };
@@ -573,6 +699,14 @@ static void run_one(const struct trace *t, const struct damage *d, int sequentia
 			 (unsigned long long)v.invented);
 		report_failure(t, d, sequential, why);
 	}
+	if (v.wrong_outcomes || v.lost_outcomes) {
+		ty->outcome_runs++;
+		snprintf(why, sizeof(why),
+			 "%llu events with an outcome not in the clean file, %llu lost without "
+			 "damage to an outcome chunk",
+			 (unsigned long long)v.wrong_outcomes, (unsigned long long)v.lost_outcomes);
+		report_failure(t, d, sequential, why);
+	}
 	if (v.changed && !v.res.damaged && !v.res.fatal && d->kind != DMG_TRUNC) {
 		ty->undetected++;
 		report_failure(t, d, sequential, "events changed, no damage reported");
@@ -586,6 +720,26 @@ static void run_one(const struct trace *t, const struct damage *d, int sequentia
 }
 
 /* -------------------------------------------------------- making traces */
+
+/* Outcomes not yet due, in a ring: handshakes and closes told later. */
+struct due {
+	uint64_t at;
+	struct ct_outcome o;
+};
+
+static int flush_due(struct ct_writer *w, struct due *q, size_t *n, uint64_t now)
+{
+	int rc = 0;
+	size_t keep = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (q[i].at <= now && rc >= 0)
+			rc = ct_writer_outcome(w, &q[i].o);
+		else
+			q[keep++] = q[i];
+	}
+	*n = keep;
+	return rc;
+}
 
 static int make_trace(const char *out, uint32_t n, uint32_t chunk_events, enum ct_compress codec)
 {
@@ -607,49 +761,61 @@ static int make_trace(const char *out, uint32_t n, uint32_t chunk_events, enum c
 		return 1;
 	}
 	static const char *comms[] = {"curl", "python3", "nginx", "sshd", "postgres"};
+	static const int32_t handshake_ends[] = {0, 0, 0, -111, -110, -113};
+	struct due *q = calloc(n + 1, 2 * sizeof(*q));
+	size_t nq = 0;
 	uint64_t ts = h.start_ts_ns;
-	for (uint32_t i = 0; i < n && rc >= 0; i++) {
+	for (uint32_t i = 0; i < n && rc >= 0 && q; i++) {
 		ts += 1 + rnd() % 2000000;
-		if (i % 97 == 0) {
+		rc = flush_due(w, q, &nq, ts);
+		if (i % 97 == 0 && rc >= 0) {
 			struct ct_proc p = {.ts_ns = ts,
-					    .pid = 1000 + i % 5,
-					    .ppid = 1,
+					    .task = {.pid = 1000 + i % 5, .ppid = 1},
 					    .kind = CT_PROC_EXEC,
 					    .exe = "/usr/bin/curl",
 					    .cmdline = "curl -s http://example/"};
-			snprintf(p.comm, sizeof(p.comm), "%s", comms[i % 5]);
+			snprintf(p.task.comm, sizeof(p.task.comm), "%s", comms[i % 5]);
 			rc = ct_writer_proc(w, &p);
 		}
 		if (i % 251 == 0 && rc >= 0) {
 			struct ct_lost l = {.ts_ns = ts, .count = 1 + i % 7, .cpu = i % 2};
 			rc = ct_writer_lost(w, &l);
 		}
-		struct ct_event e = {.ts_ns = ts,
-				     .cgroup_id = 4242 + i % 3,
-				     .pid = 1000 + i % 5,
-				     .tid = 1000 + i % 5 + (i % 11 == 0),
-				     .ppid = 1,
-				     .uid = i % 4 ? 1000 : 0,
-				     .gid = 1000,
-				     .sockfd = 3 + (int32_t)(i % 9),
-				     .type = 1,
-				     .proto = 6,
-				     .flags = CT_EV_RET};
+		struct tev e = {.ts_ns = ts,
+				.cgroup_id = 4242 + i % 3,
+				.pid = 1000 + i % 5,
+				.tid = 1000 + i % 5 + (i % 11 == 0),
+				.ppid = 1,
+				.uid = i % 4 ? 1000 : 0,
+				.gid = 1000,
+				.sockfd = 3 + (int32_t)(i % 9),
+				.type = 1,
+				.proto = 6,
+				.flags = CT_EV_RET};
 		snprintf(e.comm, sizeof(e.comm), "%s", comms[i % 5]);
-		switch (rnd() % 5) {
+		int tracked = 0;
+		switch (rnd() % 6) {
 		case 0:
 		case 1:
 			e.family = AF_INET;
 			e.daddr[0] = 10, e.daddr[1] = (uint8_t)(i % 7), e.daddr[3] = (uint8_t)rnd();
 			e.dport = (uint16_t)(i % 3 ? 443 : 1024 + rnd() % 50000);
 			e.ret = i % 13 ? 0 : -111;
+			tracked = e.ret == 0;
 			break;
 		case 2:
+			/* non-blocking: the handshake ends later */
+			e.family = AF_INET6;
+			e.daddr[0] = 0xfd, e.daddr[15] = (uint8_t)rnd();
+			e.dport = 8443, e.ret = -115;
+			tracked = 1;
+			break;
+		case 3:
 			e.family = AF_INET6;
 			e.daddr[0] = 0xfd, e.daddr[15] = (uint8_t)rnd();
 			e.dport = 53, e.type = 2, e.proto = 17;
 			break;
-		case 3:
+		case 4:
 			e.family = AF_UNIX, e.proto = 0;
 			e.path_len = (uint8_t)snprintf(e.path, sizeof(e.path), "/run/rel/%u.sock",
 						       (unsigned)(rnd() % 20));
@@ -661,8 +827,43 @@ static int make_trace(const char *out, uint32_t n, uint32_t chunk_events, enum c
 							    "rel-abstract-%u", i % 4));
 			break;
 		}
-		rc = ct_writer_event(w, &e);
+		if (tracked)
+			e.flags |= CT_EV_TRACKED;
+		if (rc >= 0)
+			rc = ct_writer_event(w, tev_event(&e));
+		if (!tracked || rc < 0)
+			continue;
+		/* Its outcome: the handshake up to ~200 ms later (some never
+		 * end: abandoned, or still pending at the end), then a close
+		 * or none (still open at the end). */
+		struct ct_outcome oc = {.ts_ns = ts, .tid = e.tid};
+		uint64_t took = 1 + rnd() % 200000000;
+		int32_t end = e.ret == -115 ? handshake_ends[rnd() % 6] : 0;
+		if (e.ret == -115) {
+			unsigned fate = (unsigned)(rnd() % 10);
+			if (fate == 0)
+				continue; /* never told: unknown */
+			oc.flags = fate == 1 ? CT_OC_ABANDONED : CT_OC_RESULT;
+			oc.result = end;
+			oc.result_ns = took;
+			q[nq++] = (struct due){.at = ts + took, .o = oc};
+			if (fate == 1 || end != 0)
+				continue;
+		}
+		if (rnd() % 4 == 0)
+			continue; /* still open when recording stops */
+		uint64_t closed = took + rnd() % 1000000000;
+		struct ct_outcome cl = {.ts_ns = ts,
+					.tid = e.tid,
+					.flags = CT_OC_CLOSED,
+					.closed_ns = closed,
+					.tx_bytes = rnd() % 100000,
+					.rx_bytes = rnd() % 10000000};
+		q[nq++] = (struct due){.at = ts + closed, .o = cl};
 	}
+	if (rc >= 0)
+		rc = flush_due(w, q, &nq, ts); /* the rest stay pending or open */
+	free(q);
 	if (rc < 0) {
 		fprintf(stderr, "rel_flip: %s: %s\n", out, ct_strerror(rc));
 		ct_writer_abort(w);
@@ -790,7 +991,7 @@ int main(int argc, char **argv)
 		const struct ct_record *rec;
 		uint64_t events = 0;
 		int rc;
-		while ((rc = ct_reader_next(r, &rec)) > 0)
+		while ((rc = ct_reader_next_event(r, &rec)) > 0)
 			events += rec->type == CT_REC_EVENT;
 		uint64_t max_off = 0;
 		for (uint32_t i = 0; i < ct_reader_chunk_count(r); i++)
@@ -845,15 +1046,15 @@ int main(int argc, char **argv)
 		run_one(tr, &d, (int)((k / 2) % 2), &ty);
 	}
 	unsigned failures = ty.crashes + ty.hangs + ty.open_fail_bad + ty.missing_runs +
-			    ty.invented_runs + ty.undetected;
+			    ty.invented_runs + ty.undetected + ty.outcome_runs;
 	printf("%u runs on %d files (%u bit flips, %u byte flips, %u truncations): %u crashes, "
 	       "%u hangs, %u damage reported, %u harmless (%u inside chunks), %u header rejected, "
 	       "%u bad open failures, %llu events missing from intact chunks (%u runs), "
-	       "%llu invented, %u undetected changes\n",
+	       "%llu invented, %u undetected changes, %u runs with wrong outcomes\n",
 	       ty.runs, nfiles, ty.bits, ty.bytes, ty.truncs, ty.crashes, ty.hangs,
 	       ty.damage_reported, ty.harmless, ty.harmless_in_chunk, ty.header_rejected,
 	       ty.open_fail_bad, (unsigned long long)ty.missing, ty.missing_runs,
-	       (unsigned long long)ty.invented, ty.undetected);
+	       (unsigned long long)ty.invented, ty.undetected, ty.outcome_runs);
 	free_traces(t, nfiles);
 	return failures ? 1 : 0;
 }

@@ -14,18 +14,11 @@
 
 #include "export/eventfmt.h"
 #include "export/export.h"
+#include "tests/unit/check.h"
+#include "tests/unit/tev.h"
 
-static int fails;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
+extern const struct ct_export_format ct_export_pcapng, ct_export_pcap, ct_export_csv,
+    ct_export_jsonl, ct_export_tracee;
 
 #define BASE_NS 1700000000123456789LL
 
@@ -40,10 +33,18 @@ static struct ct_header hdr = {
 static struct ct_export_input inputs[1] = {{.path = "t.ctr", .hdr = &hdr, .host_index = 0}};
 
 enum { N_EV = 8 };
-static struct ct_event evs[N_EV];
-static struct ct_proc_info procs[N_EV];
+static struct tev evs[N_EV];
+static struct ct_procinfo procs[N_EV];
 
-static void base(struct ct_event *e, uint32_t pid, const char *comm)
+/* The event view of t with its process information. */
+static const struct ct_event *view(struct tev *t, const struct ct_procinfo *p)
+{
+	const struct ct_event *e = tev_event(t);
+	t->ev.proc = p;
+	return e;
+}
+
+static void base(struct tev *e, uint32_t pid, const char *comm)
 {
 	memset(e, 0, sizeof(*e));
 	e->pid = e->tid = pid;
@@ -56,15 +57,17 @@ static void base(struct ct_event *e, uint32_t pid, const char *comm)
 
 static void make_events(void)
 {
-	struct ct_event *e = evs;
+	struct tev *e = evs;
 
 	/* 0: IPv4 TCP, succeeded, with latency */
 	base(e, 100, "curl");
 	e->family = 2, e->type = 1, e->proto = 6;
 	inet_pton(AF_INET, "93.184.216.34", e->daddr);
 	e->dport = 443;
-	e->flags = CT_EV_RET | CT_EV_LATENCY;
+	e->flags = CT_EV_RET | CT_EV_LATENCY | CT_EV_RESULT | CT_EV_TRACKED | CT_EV_CLOSED;
 	e->latency_ns = 12345;
+	e->result_ns = 12345;
+	e->closed_ns = 5000000, e->tx_bytes = 100, e->rx_bytes = 2000;
 	procs[0].exe = "/usr/bin/curl";
 	/* 1: IPv4 TCP refused, bound source known, a comm that needs quoting */
 	base(++e, 101, "a,\"b");
@@ -72,8 +75,8 @@ static void make_events(void)
 	inet_pton(AF_INET, "127.0.0.1", e->daddr);
 	inet_pton(AF_INET, "127.0.0.1", e->saddr);
 	e->dport = 9, e->sport = 40000;
-	e->ret = -111;
-	e->flags = CT_EV_RET | CT_EV_SADDR;
+	e->ret = e->result = -111;
+	e->flags = CT_EV_RET | CT_EV_SADDR | CT_EV_RESULT;
 	/* 2: IPv6 UDP with scope id */
 	base(++e, 102, "dig");
 	e->family = 10, e->type = 2, e->proto = 17;
@@ -86,7 +89,7 @@ static void make_events(void)
 	e->family = 1, e->type = 1;
 	strcpy(e->path, "/run/x.sock");
 	e->path_len = (uint8_t)strlen(e->path);
-	e->flags = CT_EV_RET;
+	e->flags = CT_EV_RET | CT_EV_RESULT;
 	procs[3].container = "abc123";
 	/* 4: UNIX abstract name with an '&' (Go escapes it) */
 	base(++e, 104, "dbus");
@@ -101,13 +104,15 @@ static void make_events(void)
 	base(++e, 106, "ping");
 	e->family = 2, e->type = 2, e->proto = 1;
 	inet_pton(AF_INET, "10.0.0.1", e->daddr);
-	/* 7: IPv6 TCP host unreachable */
+	/* 7: IPv6 TCP, non-blocking: EINPROGRESS, then host unreachable 3 ms later */
 	base(++e, 107, "wget");
 	e->family = 10, e->type = 1, e->proto = 6;
 	inet_pton(AF_INET6, "2001:db8::7", e->daddr);
 	e->dport = 80;
-	e->ret = -113;
-	e->flags = CT_EV_RET;
+	e->ret = -115;
+	e->result = -113;
+	e->result_ns = 3000000;
+	e->flags = CT_EV_RET | CT_EV_TRACKED | CT_EV_RESULT;
 }
 
 /* Run a sink over all events into a temporary file; returns its path. */
@@ -128,7 +133,7 @@ static char *run_sink(const struct ct_export_format *fmt, int replies)
 	CHECK(ct_out_init(&out, fd, 256) == 0, "ct_out_init"); /* tiny: exercise flushing */
 	CHECK(fmt->open(&x, &out, &info) == 0, "%s open", fmt->name);
 	for (int i = 0; i < N_EV; i++)
-		CHECK(fmt->event(x, &evs[i], &procs[i], 0, BASE_NS + i * 1000) == 0, "%s event %d",
+		CHECK(fmt->event(x, view(&evs[i], &procs[i]), 0, BASE_NS + i * 1000) == 0, "%s event %d",
 		      fmt->name, i);
 	struct ct_lost l = {.count = 7, .cpu = UINT32_MAX};
 	CHECK(!fmt->lost || fmt->lost(x, &l, 0, BASE_NS + 9000) == 0, "%s lost", fmt->name);
@@ -171,7 +176,7 @@ static int csum_ok(const uint8_t *p, size_t n, uint32_t acc)
 }
 
 /* Checks an IP frame: header checksum, transport checksum, addresses. */
-static void check_ip_frame(const uint8_t *f, size_t len, const struct ct_event *ev, int i)
+static void check_ip_frame(const uint8_t *f, size_t len, const struct tev *ev, int i)
 {
 	uint16_t et = (uint16_t)(f[12] << 8 | f[13]);
 	const uint8_t *ip = f + 14;
@@ -232,16 +237,16 @@ static void check_pcap_file(const char *path, int nano)
 		return;
 	CHECK(pcap_datalink(p) == DLT_EN10MB, "%s: datalink %d", path, pcap_datalink(p));
 	while ((r = pcap_next_ex(p, &h, &d)) == 1 && i < N_EV) {
-		const struct ct_event *ev = &evs[i];
+		struct tev *ev = &evs[i];
 		int64_t ns = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec;
 		if (nano)
 			CHECK(ns == BASE_NS + i * 1000, "frame %d: time %lld", i, (long long)ns);
-		if (ct_packet_is_ip(ev)) {
+		if (ct_packet_is_ip(tev_event(ev))) {
 			check_ip_frame(d, h->caplen, ev, i);
 		} else {
 			CHECK(d[12] == 0x88 && d[13] == 0xb5, "frame %d: conntrail ethertype", i);
 			struct ct_buf want = {0};
-			ct_fmt_json_event(&want, ev, &procs[i], BASE_NS + i * 1000, "web-1");
+			ct_fmt_json_event(&want, view(ev, &procs[i]), BASE_NS + i * 1000, "web-1");
 			CHECK(h->caplen == 14 + want.len - 1 &&
 				  !memcmp(d + 14, want.p, want.len - 1),
 			      "frame %d: payload is the JSON line", i);
@@ -319,15 +324,18 @@ static void test_pcap(void)
 	unlink(path);
 }
 
-/* --replies: SYN/ACK after 0, RST/ACK after 1, ICMPv6 unreachable after 7. */
+/* --replies: SYN/ACK after 0 (blocking, ok), RST/ACK after 1 (refused),
+ * ICMPv6 unreachable when 7's handshake failed; none for the UDP, ping and
+ * UNIX connects. */
 static void test_replies(void)
 {
 	char *path = run_sink(&ct_export_pcapng, 1);
 	char err[PCAP_ERRBUF_SIZE];
-	pcap_t *p = pcap_open_offline(path, err);
+	pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
 	struct pcap_pkthdr *h;
 	const u_char *d;
 	int n = 0, synack = 0, rst = 0, unreach = 0;
+	long long icmp_ns = 0;
 
 	CHECK(p, "libpcap: %s", err);
 	while (p && pcap_next_ex(p, &h, &d) == 1) {
@@ -338,6 +346,7 @@ static void test_replies(void)
 			rst++;
 		if (d[12] == 0x86 && d[14 + 6] == 58 && d[14 + 40] == 1) {
 			unreach++;
+			icmp_ns = (long long)h->ts.tv_sec * 1000000000 + h->ts.tv_usec;
 			uint32_t pseudo = 58 + (uint32_t)(h->caplen - 54);
 			for (int k = 8; k < 40; k += 2)
 				pseudo += (uint32_t)d[14 + k] << 8 | d[14 + k + 1];
@@ -345,6 +354,8 @@ static void test_replies(void)
 		}
 	}
 	CHECK(n == N_EV + 3, "replies: %d frames", n);
+	CHECK(icmp_ns == BASE_NS + 7000 + 3000000, "ICMPv6 stamped when the outcome came: %lld",
+	      icmp_ns);
 	CHECK(synack == 1 && rst == 1 && unreach == 1, "replies: synack %d rst %d unreach %d",
 	      synack, rst, unreach);
 	if (p)
@@ -365,13 +376,18 @@ static void test_csv(void)
 	CHECK(lines == N_EV + 1, "csv: %d CRLF lines", lines);
 	CHECK(!strncmp(s, "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,", 44), "csv header");
 	CHECK(strstr(s, "\r\n2023-11-14T22:13:20.123456789Z,1700000000123456789,web-1,100,100,1,"
-			"1000,1000,curl,/usr/bin/curl,,,3,AF_INET,SOCK_STREAM,tcp,93.184.216.34,"
-			"443,,,,,0,12345\r\n"),
+			"1000,1000,curl,/usr/bin/curl,,,,3,AF_INET,SOCK_STREAM,tcp,93.184.216.34,,"
+			"443,,,,,0,12345,0,12345,ok,5000000,100,2000,\r\n"),
 	      "csv: row 0 as expected");
 	CHECK(strstr(s, ",\"a,\"\"b\","), "csv: quoted comm with comma and doubled quote");
 	CHECK(strstr(s, ",/run/x.sock,false,0,"), "csv: UNIX path");
 	CHECK(strstr(s, ",@a&b,true,,"), "csv: abstract path");
-	CHECK(strstr(s, ",fe80::1,53,,,,,,\r\n"), "csv: IPv6 row, sockfd empty");
+	CHECK(strstr(s, ",dig,,,,,,AF_INET6,SOCK_DGRAM,udp,fe80::1,2,53,,,,,,,,,unknown,,,,\r\n"),
+	      "csv: IPv6 row, scope id, sockfd empty, outcome unknown");
+	CHECK(strstr(s, ",tcp,127.0.0.1,,9,127.0.0.1,40000,,,-111,,-111,,ECONNREFUSED,,,,\r\n"),
+	      "csv: refused row with its bound source");
+	CHECK(strstr(s, ",tcp,2001:db8::7,,80,,,,,-115,,-113,3000000,EHOSTUNREACH,,,,\r\n"),
+	      "csv: EINPROGRESS, then host unreachable 3 ms later");
 	free(s);
 	unlink(path);
 }
@@ -384,7 +400,7 @@ static void test_jsonl(void)
 	struct ct_buf want = {0};
 
 	for (int i = 0; i < N_EV; i++)
-		ct_fmt_json_event(&want, &evs[i], &procs[i], BASE_NS + i * 1000, "web-1");
+		ct_fmt_json_event(&want, view(&evs[i], &procs[i]), BASE_NS + i * 1000, "web-1");
 	CHECK(len == want.len && !memcmp(s, want.p, len), "jsonl: bytes of ct_fmt_json_event");
 	ct_buf_free(&want);
 	free(s);
@@ -417,6 +433,12 @@ static void test_tracee(void)
 	CHECK(strstr(s, "\"containerId\":\"abc123\",\"container\":{\"id\":\"abc123\"}"),
 	      "tracee: container");
 	CHECK(strstr(s, "\"returnValue\":-111,\"syscall\":\"connect\""), "tracee: returnValue");
+	CHECK(strstr(s, "\"argsNum\":5,\"returnValue\":-115,"), "tracee: EINPROGRESS returnValue");
+	CHECK(strstr(s, "{\"name\":\"outcome\",\"type\":\"const char*\",\"value\":"
+			"\"EHOSTUNREACH\"},{\"name\":\"outcome_ns\",\"type\":\"u64\",\"value\":"
+			"3000000}]}"),
+	      "tracee: outcome of the handshake");
+	CHECK(strstr(s, "\"argsNum\":4,"), "tracee: no outcome_ns when the outcome is unknown");
 	free(s);
 	unlink(path);
 }
@@ -424,44 +446,48 @@ static void test_tracee(void)
 /* The comment's exact text, and a cache that never serves stale text. */
 static void test_comment_cache(void)
 {
-	struct ct_event ev = evs[0];
+	struct tev t = evs[0];
 	char exe[32] = "/usr/bin/curl";
-	struct ct_proc_info proc = {.exe = exe, .container = "0123456789abcdef0123", .serial = 5};
+	struct ct_procinfo proc = {.exe = exe, .container = "0123456789abcdef0123", .serial = 5};
+	const struct ct_event *ev = view(&t, &proc);
 	struct ct_comment_cache *c = ct_comment_cache_new();
-	char *a = malloc(ct_packet_comment_max(&proc)), *b = malloc(ct_packet_comment_max(&proc));
-	size_t n = ct_packet_comment(a, &ev, &proc);
+	char *a = malloc(ct_packet_comment_max(ev)), *b = malloc(ct_packet_comment_max(ev));
+	size_t n = ct_packet_comment(a, ev);
 	a[n] = '\0';
 	CHECK(!strcmp(a, "pid=100 tid=100 comm=curl exe=/usr/bin/curl uid=1000 "
-			 "container=0123456789ab sockfd=3 result=ok latency_ns=12345"),
+			 "container=0123456789ab result=ok sockfd=3 latency_ns=12345 closed_ns=5000000 "
+			 "tx_bytes=100 rx_bytes=2000"),
 	      "comment text: %s", a);
 	for (int i = 0; i < 2; i++) {
-		size_t m = ct_packet_comment_cached(c, b, &ev, &proc);
+		size_t m = ct_packet_comment_cached(c, b, ev);
 		CHECK(n == m && !memcmp(a, b, n), "cached comment %d equals the uncached one", i);
 	}
 	strcpy(exe, "/usr/bin/wget"); /* same pointer, new content: exec, new serial */
 	proc.serial = 6;
-	size_t m = ct_packet_comment_cached(c, b, &ev, &proc);
+	size_t m = ct_packet_comment_cached(c, b, ev);
 	b[m] = '\0';
 	CHECK(strstr(b, " exe=/usr/bin/wget ") != NULL, "exe change seen: %s", b);
 	strcpy(exe, "/usr/bin/nc"); /* serial 0: no table, so never cached */
 	proc.serial = 0;
-	ct_packet_comment_cached(c, b, &ev, &proc);
+	ct_packet_comment_cached(c, b, ev);
 	strcpy(exe, "/usr/bin/ssh");
-	m = ct_packet_comment_cached(c, b, &ev, &proc);
+	m = ct_packet_comment_cached(c, b, ev);
 	b[m] = '\0';
 	CHECK(strstr(b, " exe=/usr/bin/ssh ") != NULL, "serial 0 exe change seen: %s", b);
 	proc.serial = 6;
-	ev.uid = 0;
-	m = ct_packet_comment_cached(c, b, &ev, &proc);
+	t.uid = 0;
+	ev = view(&t, &proc);
+	m = ct_packet_comment_cached(c, b, ev);
 	b[m] = '\0';
 	CHECK(strstr(b, " uid=0 ") != NULL, "uid change seen: %s", b);
-	memcpy(ev.comm, "x y\\z", 6);
-	m = ct_packet_comment_cached(c, b, &ev, &proc);
+	memcpy(t.comm, "x y\\z", 6);
+	ev = view(&t, &proc);
+	m = ct_packet_comment_cached(c, b, ev);
 	b[m] = '\0';
 	CHECK(strstr(b, " comm=x\\x20y\\x5cz ") != NULL, "comm escaped: %s", b);
 	proc.container = "not-hex-but-long-name";
 	proc.serial = 7;
-	m = ct_packet_comment_cached(c, b, &ev, &proc);
+	m = ct_packet_comment_cached(c, b, ev);
 	b[m] = '\0';
 	CHECK(strstr(b, " container=not-hex-but-long-name ") != NULL, "non-hex container whole: %s",
 	      b);
@@ -485,22 +511,23 @@ static void test_comment_cache_random(void)
 {
 	enum { THREADS = 300, PROCS = 40 };
 	static char exes[PROCS][64];
-	struct ct_proc_info procs_tab[PROCS];
+	struct ct_procinfo procs_tab[PROCS];
 	struct ct_comment_cache *c = ct_comment_cache_new();
-	struct ct_proc_info unknown = {0};
-	char *a = malloc(ct_packet_comment_max(&unknown)),
-	     *b = malloc(ct_packet_comment_max(&unknown));
+	struct ct_procinfo unknown = {0};
+	struct tev t0 = {0};
+	char *a = malloc(ct_packet_comment_max(view(&t0, &unknown))),
+	     *b = malloc(ct_packet_comment_max(view(&t0, &unknown)));
 	uint64_t serial = 1;
 	int bad = 0;
 
 	for (int i = 0; i < PROCS; i++) {
 		snprintf(exes[i], sizeof(exes[i]), "/opt/app%d/bin/server %d", i, i);
-		procs_tab[i] = (struct ct_proc_info){.exe = exes[i], .serial = serial++};
+		procs_tab[i] = (struct ct_procinfo){.exe = exes[i], .serial = serial++};
 		if (i % 3 == 0)
 			procs_tab[i].container = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c";
 	}
 	for (int k = 0; k < 200000 && !bad; k++) {
-		struct ct_event ev;
+		struct tev ev;
 		int t = (int)(rnd() % THREADS), pi = t % PROCS;
 		static const char comms[2][CT_COMM_LEN] = {"worker thread", "server"};
 		base(&ev, 1000 + (uint32_t)pi, comms[t & 1]);
@@ -508,8 +535,10 @@ static void test_comment_cache_random(void)
 		ev.uid = (uint32_t)(t % 7);
 		ev.family = (rnd() % 10) ? 2 : 1;
 		ev.sockfd = (int32_t)(rnd() % 40) - 1;
-		ev.flags = (uint16_t)(rnd() & (CT_EV_RET | CT_EV_LATENCY));
+		ev.flags = (uint16_t)(rnd() & (CT_EV_RET | CT_EV_LATENCY | CT_EV_RESULT));
 		ev.ret = -(int32_t)(rnd() % 140);
+		ev.result = (rnd() & 1) ? ev.ret : -(int32_t)(rnd() % 140);
+		ev.result_ns = rnd();
 		ev.latency_ns = rnd();
 		if (ev.family == 1) {
 			ev.path_len =
@@ -519,9 +548,10 @@ static void test_comment_cache_random(void)
 			snprintf(exes[pi], sizeof(exes[pi]), "/usr/bin/exec%u", rnd() % 1000);
 			procs_tab[pi].serial = serial++;
 		}
-		const struct ct_proc_info *proc = (t % 50 == 49) ? &unknown : &procs_tab[pi];
-		size_t n = ct_packet_comment(a, &ev, proc);
-		size_t m = ct_packet_comment_cached(c, b, &ev, proc);
+		const struct ct_procinfo *proc = (t % 50 == 49) ? &unknown : &procs_tab[pi];
+		const struct ct_event *e = view(&ev, proc);
+		size_t n = ct_packet_comment(a, e);
+		size_t m = ct_packet_comment_cached(c, b, e);
 		if (n != m || memcmp(a, b, n)) {
 			a[n] = b[m] = '\0';
 			CHECK(0, "event %d: cached '%s' != '%s'", k, b, a);
@@ -549,7 +579,7 @@ static void test_json_random(void)
 	static const uint16_t families[] = {1, 1, 1, 16, 38, 0, 17};
 	struct ct_json_cache *c = ct_json_cache_new();
 	char exes[8][40], conts[8][70], hosts[3][20];
-	struct ct_proc_info ptab[8];
+	struct ct_procinfo ptab[8];
 	struct ct_buf want = {0};
 	static char got[1 << 16];
 	uint64_t serial = 1;
@@ -560,7 +590,7 @@ static void test_json_random(void)
 		exes[i][sizeof(exes[i]) - 1] = '\0';
 		rnd_bytes(conts[i], sizeof(conts[i]) - 1);
 		conts[i][sizeof(conts[i]) - 1] = '\0';
-		ptab[i] = (struct ct_proc_info){.exe = (i & 1) ? exes[i] : NULL,
+		ptab[i] = (struct ct_procinfo){.exe = (i & 1) ? exes[i] : NULL,
 						.container = (i & 2) ? conts[i] : NULL,
 						.serial = (i == 7) ? 0 : serial++};
 	}
@@ -570,7 +600,7 @@ static void test_json_random(void)
 		hosts[i][sizeof(hosts[i]) - 1] = '\0';
 	}
 	for (int k = 0; k < 100000 && !bad; k++) {
-		struct ct_event ev;
+		struct tev ev;
 		char comm[CT_COMM_LEN] = {0};
 		int t = (int)(rnd() % 64), pi = t % 8;
 		rnd_bytes(comm, 1 + (t % 15));
@@ -583,8 +613,14 @@ static void test_json_random(void)
 		ev.type = (uint16_t)(rnd() % 12);
 		ev.proto = (rnd() & 1) ? 0 : (uint16_t)(rnd() % 300);
 		ev.sockfd = (int32_t)(rnd() % 40) - 1;
-		ev.flags = (uint16_t)(rnd() & (CT_EV_RET | CT_EV_LATENCY | CT_EV_ABSTRACT));
+		ev.flags = (uint16_t)(rnd() & (CT_EV_RET | CT_EV_LATENCY | CT_EV_ABSTRACT |
+					       CT_EV_TRACKED | CT_EV_OUTCOME));
 		ev.ret = -(int32_t)(rnd() % 140);
+		ev.result = (rnd() & 1) ? ev.ret : -(int32_t)(rnd() % 140);
+		ev.result_ns = rnd() % 3 ? rnd() : 0;
+		ev.closed_ns = (uint64_t)rnd() << 8;
+		ev.tx_bytes = (uint64_t)rnd() << (rnd() % 32);
+		ev.rx_bytes = rnd();
 		ev.latency_ns = (uint64_t)rnd() << (rnd() % 32);
 		ev.path_len = (uint8_t)(rnd() % (CT_UNIX_PATH_MAX + 20));
 		rnd_bytes(ev.path, CT_UNIX_PATH_MAX);
@@ -598,13 +634,14 @@ static void test_json_random(void)
 		    (int64_t)((uint64_t)rnd() << 31 | rnd()) - (int64_t)(rnd() % 3) * BASE_NS;
 		const char *host = (rnd() % 4) ? hosts[t % 3] : NULL;
 		size_t wlen;
-		const char *who = ct_json_who_cached(c, &ev, &ptab[pi], host, &wlen);
+		const struct ct_event *e = view(&ev, &ptab[pi]);
+		const char *who = ct_json_who_cached(c, e, host, &wlen);
 		CHECK(who != NULL, "json who");
 		if (!who || ct_json_line_max(wlen) > sizeof(got))
 			break;
-		size_t n = ct_json_line(got, c, &ev, who, wlen, wall);
+		size_t n = ct_json_line(got, c, e, who, wlen, wall);
 		want.len = 0;
-		ct_fmt_json_event(&want, &ev, &ptab[pi], wall, host);
+		ct_fmt_json_event(&want, e, wall, host);
 		if (n + 1 != want.len || memcmp(got, want.p, n)) {
 			got[n] = '\0';
 			want.p[want.len - 1] = '\0';
@@ -633,24 +670,26 @@ static size_t ref_safe(char *d, const char *s, size_t n)
 
 static void test_comment_escape_random(void)
 {
-	struct ct_proc_info proc = {0};
-	char *got = malloc(ct_packet_comment_max(&proc));
+	struct ct_procinfo proc = {0};
+	struct tev t0 = {0};
+	char *got = malloc(ct_packet_comment_max(view(&t0, &proc)));
 	char want[4 * CT_UNIX_PATH_MAX + 64], comm[4 * CT_COMM_LEN + 1];
 	int bad = 0;
 
 	for (int k = 0; k < 50000 && bad < 3; k++) {
-		struct ct_event ev;
+		struct tev ev;
 		char c16[CT_COMM_LEN] = {0};
 		rnd_bytes(c16, rnd() % CT_COMM_LEN);
 		base(&ev, 7, c16);
 		memcpy(ev.comm, c16, CT_COMM_LEN);
+		ev.sockfd = -1; /* the path is then the comment's last key */
 		ev.family = 1;
 		ev.path_len = (uint8_t)(rnd() % (CT_UNIX_PATH_MAX + 1));
 		rnd_bytes(ev.path, ev.path_len);
 		if (rnd() % 4 == 0) /* long clean runs, one odd byte somewhere */
 			for (size_t i = 0; i < ev.path_len; i++)
 				ev.path[i] = (i == rnd() % (ev.path_len + 1u)) ? ' ' : 'p';
-		size_t n = ct_packet_comment(got, &ev, &proc);
+		size_t n = ct_packet_comment(got, view(&ev, &proc));
 		got[n] = '\0';
 		size_t w = (size_t)sprintf(want, " path=");
 		w += ref_safe(want + w, ev.path, ev.path_len);
@@ -708,7 +747,7 @@ static void test_packets_random(void)
 	int bad = 0;
 
 	for (int k = 0; k < 100000 && bad < 5; k++) {
-		struct ct_event ev;
+		struct tev ev;
 		base(&ev, rnd() % 100000, "x");
 		ev.tid = ev.pid + rnd() % 3;
 		ev.ts_ns = (uint64_t)rnd() << 32 | rnd();
@@ -722,16 +761,19 @@ static void test_packets_random(void)
 		ev.dport = (uint16_t)rnd();
 		ev.sport = (uint16_t)rnd();
 		ev.sockfd = (int32_t)(rnd() % 100) - 1;
-		ev.flags = (uint16_t)(rnd() & (CT_EV_RET | CT_EV_LATENCY | CT_EV_SADDR));
+		ev.flags = (uint16_t)(rnd() & (CT_EV_RET | CT_EV_LATENCY | CT_EV_SADDR |
+					       CT_EV_RESULT | CT_EV_ABANDONED));
 		ev.ret = rets[rnd() % (sizeof(rets) / sizeof(rets[0]))];
-		size_t len = ct_packet_frame_ip(f, &ev);
+		ev.result = rets[rnd() % (sizeof(rets) / sizeof(rets[0]))];
+		const struct ct_event *e = view(&ev, NULL);
+		size_t len = ct_packet_frame_ip(f, e);
 		int ok = frame_csums_ok(f, len);
 		if (ok && ev.type == 1 && (ev.proto == 0 || ev.proto == 6 || ev.proto == 262)) {
 			check_ip_frame(f, len, &ev, k); /* addresses, ports, SYN */
 			uint16_t sport = (uint16_t)(f[len - 20] << 8 | f[len - 19]);
-			ok = sport == ct_packet_sport(&ev);
+			ok = sport == ct_packet_sport(e);
 		}
-		size_t rlen = ct_packet_frame_ip_reply(f, &ev);
+		size_t rlen = ct_packet_frame_ip_reply(f, e);
 		if (ok && rlen)
 			ok = frame_csums_ok(f, rlen);
 		CHECK(ok,
@@ -876,8 +918,8 @@ int main(void)
 	test_csv();
 	test_jsonl();
 	test_tracee();
-	if (fails) {
-		fprintf(stderr, "test_export: %d failures\n", fails);
+	if (t_fails) {
+		fprintf(stderr, "test_export: %d failures\n", t_fails);
 		return 1;
 	}
 	printf("test_export: ok\n");

@@ -14,23 +14,12 @@
 
 #include "query/filter.h"
 #include "query/timespec.h"
+#include "tests/unit/check.h"
+#include "tests/unit/tev.h"
 
-static int fails, checks;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		checks++;                                                                          \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
-
-static struct ct_event base_event(void)
+static struct tev base_event(void)
 {
-	struct ct_event ev = {0};
+	struct tev ev = {0};
 	ev.ts_ns = 5000000000ULL;
 	ev.pid = 1234;
 	ev.tid = 1235;
@@ -51,14 +40,16 @@ static struct ct_event base_event(void)
 }
 
 /* -1: compile error; else the match result. */
-static int run(const char *expr, const struct ct_event *ev, const struct ct_proc_info *pi)
+static int run(const char *expr, struct tev *t, const struct ct_procinfo *pi)
 {
+	const struct ct_event *ev = tev_event(t);
+	t->ev.proc = pi;
 	struct ct_filter *f;
 	struct ct_filter_error err;
 	if (ct_filter_compile(expr, &f, &err))
 		return -1;
 	ct_filter_set_base(f, 1000000000LL);
-	int m = ct_filter_match(f, ev, pi, (int64_t)ev->ts_ns);
+	int m = ct_filter_match(f, ev, (int64_t)ev->ts_ns);
 	ct_filter_free(f);
 	return m;
 }
@@ -71,8 +62,8 @@ static int run(const char *expr, const struct ct_event *ev, const struct ct_proc
 
 static void test_fields(void)
 {
-	struct ct_event ev = base_event();
-	struct ct_proc_info pi = {.exe = "/usr/bin/curl", .container = "abcdef012345"};
+	struct tev ev = base_event();
+	struct ct_procinfo pi = {.exe = "/usr/bin/curl", .container = "abcdef012345"};
 
 	MATCH("pid == 1234", 1);
 	MATCH("pid == 1235", 0);
@@ -116,6 +107,23 @@ static void test_fields(void)
 	MATCH("not ret == 0", 1);
 	MATCH("ret < 0", 1);
 	MATCH("ret == ok", 0);
+	/* result: the final outcome; here connect(2) returned it. */
+	ev.flags = CT_EV_RET | CT_EV_RESULT;
+	ev.result = -111;
+	MATCH("result == ECONNREFUSED", 1);
+	MATCH("result != ok", 1);
+	MATCH("result < 0", 1);
+	MATCH("result == unknown", 0);
+	ev.flags = CT_EV_RET | CT_EV_ABANDONED;
+	MATCH("result == abandoned", 1);
+	MATCH("result == ECONNREFUSED", 0);
+	MATCH("result < 0", 0); /* abandoned orders with nothing */
+	MATCH("result != abandoned", 0);
+	ev.flags = CT_EV_RET;
+	MATCH("result == unknown", 1);
+	MATCH("result == ok", 0);
+	ev.flags = CT_EV_RET | CT_EV_RESULT;
+	ev.result = -111;
 	MATCH("daddr == 10.1.2.3", 1);
 	MATCH("daddr != 10.1.2.3", 0);
 	MATCH("daddr in 10.0.0.0/8", 1);
@@ -201,8 +209,8 @@ static void test_fields(void)
 
 static void test_precedence(void)
 {
-	struct ct_event ev = base_event();
-	struct ct_proc_info pi = {0};
+	struct tev ev = base_event();
+	struct ct_procinfo pi = {0};
 
 	/* and binds tighter than or; not binds tightest. */
 	MATCH("pid == 1 or pid == 1234 and uid == 1000", 1);
@@ -369,11 +377,11 @@ static const uint16_t ports[] = {22, 53, 80, 443, 5432, 8080};
 
 /* Events in time order. Each chunk draws from a few values only, so
  * summaries rule chunks out and skipping is exercised, not just allowed. */
-static void gen_events(struct ct_event *evs, int n)
+static void gen_events(struct tev *evs, int n)
 {
 	uint64_t ts = 1000000000ULL;
 	for (int i = 0; i < n; i++) {
-		struct ct_event *e = &evs[i];
+		struct tev *e = &evs[i];
 		int chunk = i / CHUNK;
 		memset(e, 0, sizeof(*e));
 		ts += 1 + rnd(2000000);
@@ -416,15 +424,17 @@ static void gen_events(struct ct_event *evs, int n)
 			}
 		}
 		if (rnd(3)) {
-			e->flags |= CT_EV_RET;
-			e->ret = rnd(3) ? 0 : -111;
+			/* what connect(2) returned is the final outcome here, as
+			 * the reader will say */
+			e->flags |= CT_EV_RET | CT_EV_RESULT;
+			e->ret = e->result = rnd(3) ? 0 : -111;
 		}
 	}
 }
 
 static void rand_cmp(char *buf, size_t size)
 {
-	switch (rnd(16)) {
+	switch (rnd(17)) {
 	case 0:
 		snprintf(buf, size, "pid == %u", 100 + rnd(70));
 		break;
@@ -472,6 +482,10 @@ static void rand_cmp(char *buf, size_t size)
 	case 14:
 		snprintf(buf, size, "family != unix");
 		break;
+	case 15:
+		snprintf(buf, size, "result == %s",
+			 (const char *[]){"ECONNREFUSED", "ok", "unknown"}[rnd(3)]);
+		break;
 	default:
 		snprintf(buf, size, "sockfd == -1");
 		break;
@@ -501,7 +515,7 @@ static int query_ctx_filter(void *ctx, const struct ct_chunk_info *c)
 
 static void test_pushdown(void)
 {
-	static struct ct_event evs[NEV];
+	static struct tev evs[NEV];
 	struct membuf file = {0};
 	struct ct_writer *w;
 	struct ct_header hdr = {.clock_id = 1, .hostname = "t", .backend = "generated"};
@@ -511,7 +525,7 @@ static void test_pushdown(void)
 	gen_events(evs, NEV);
 	CHECK(ct_writer_open(&w, &wio, &hdr, &wo) == 0, "writer open");
 	for (int i = 0; i < NEV; i++)
-		ct_writer_event(w, &evs[i]);
+		ct_writer_event(w, tev_event(&evs[i]));
 	CHECK(ct_writer_close(w) == 0, "writer close");
 
 	int skipped_total = 0, filters = 0;
@@ -546,7 +560,7 @@ static void test_pushdown(void)
 			int lo = (int)ev_chunk * CHUNK, hi = lo + (int)c->records;
 			int any = 0, all = 1;
 			for (int i = lo; i < hi && i < NEV; i++) {
-				int m = ct_filter_match(f, &evs[i], NULL, (int64_t)evs[i].ts_ns);
+				int m = ct_filter_match(f, tev_event(&evs[i]), (int64_t)evs[i].ts_ns);
 				any |= m;
 				all &= m;
 			}
@@ -561,12 +575,12 @@ static void test_pushdown(void)
 		ct_reader_set_query(r, &q);
 		const struct ct_record *rec;
 		int got = 0, want = 0;
-		while (ct_reader_next(r, &rec) == 1)
+		while (ct_reader_next_event(r, &rec) == 1)
 			if (rec->type == CT_REC_EVENT &&
-			    ct_filter_match(f, &rec->ev, NULL, (int64_t)rec->ev.ts_ns))
+			    ct_filter_match(f, &rec->ev, (int64_t)rec->ev.ts_ns))
 				got++;
 		for (int i = 0; i < NEV; i++)
-			want += ct_filter_match(f, &evs[i], NULL, (int64_t)evs[i].ts_ns);
+			want += ct_filter_match(f, tev_event(&evs[i]), (int64_t)evs[i].ts_ns);
 		CHECK(got == want, "'%s': %d matches with pushdown, %d by full scan", expr, got,
 		      want);
 		struct ct_reader_stats st;
@@ -582,22 +596,23 @@ static void test_pushdown(void)
 	free(file.p);
 }
 
-/* Which expressions a batch (no tid, saddr, sport or sockfd) can decide. */
-static void test_batchable(void)
+/* The columns an expression reads, from the field table: a field a batch
+ * would lack is never left out (the reader decodes what the filter reads). */
+static void test_columns(void)
 {
 	static const struct {
 		const char *expr;
-		int batchable;
+		uint32_t columns;
 	} cases[] = {
-	    {"dport == 443", 1},
-	    {"exe ~ \"*curl\" or container == \"abc\"", 1},
-	    {"ret == ECONNREFUSED and ts >= +1s", 1},
-	    {"not (pid == 1 or path ~ \"/run/*\")", 1},
-	    {"daddr in 10.0.0.0/8 and cgroup > 0 and uid == 0", 1},
-	    {"tid == 5", 0},
-	    {"saddr == 127.0.0.1", 0},
-	    {"dport == 53 or sport == 5353", 0},
-	    {"not (sockfd == -1)", 0},
+	    {"dport == 443", 0},
+	    {"exe ~ \"*curl\" or container == \"abc\"", 0},
+	    {"ret == ECONNREFUSED and ts >= +1s", CT_COL_RET},
+	    {"result == ETIMEDOUT", CT_COL_RESULT},
+	    {"not (pid == 1 or path ~ \"/run/*\")", 0},
+	    {"tid == 5", CT_COL_TID},
+	    {"saddr == 127.0.0.1", CT_COL_LOCAL},
+	    {"dport == 53 or sport == 5353", CT_COL_LOCAL},
+	    {"not (sockfd == -1) and tid > 3", CT_COL_SOCKFD | CT_COL_TID},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct ct_filter *f;
@@ -606,24 +621,58 @@ static void test_batchable(void)
 		CHECK(rc == 0, "compile %s: %s", cases[i].expr, err.msg);
 		if (rc)
 			continue;
-		CHECK(ct_filter_batchable(f) == cases[i].batchable, "batchable(%s) != %d",
-		      cases[i].expr, cases[i].batchable);
+		CHECK(ct_filter_columns(f) == cases[i].columns, "columns(%s) = %#x, want %#x",
+		      cases[i].expr, ct_filter_columns(f), cases[i].columns);
 		ct_filter_free(f);
 	}
+}
+
+/* Deep nesting is refused with a caret, never a crash; long chains of and
+ * and or are fine (they do not nest). */
+static void test_depth(void)
+{
+	size_t n = 131000;
+	char *e = malloc(3 * n + 32);
+	struct ct_filter *f;
+	struct ct_filter_error err;
+	memset(e, '!', n);
+	strcpy(e + n, "pid == 1");
+	CHECK(ct_filter_compile(e, &f, &err) == -1 && strstr(err.msg, "nested too deeply"),
+	      "131000 nots: %s", err.msg);
+	CHECK(err.pos <= 210, "caret at %zu", err.pos);
+	memset(e, '(', 65500);
+	strcpy(e + 65500, "pid == 1");
+	CHECK(ct_filter_compile(e, &f, &err) == -1 && strstr(err.msg, "nested too deeply"),
+	      "65500 parentheses: %s", err.msg);
+	/* 200 levels are allowed. */
+	memset(e, '(', 200);
+	strcpy(e + 200, "pid == 1");
+	memset(e + 208, ')', 200);
+	e[408] = 0;
+	CHECK(ct_filter_compile(e, &f, &err) == 0, "200 levels: %s", err.msg);
+	ct_filter_free(f);
+	/* A chain of 20000 comparisons compiles and evaluates. */
+	size_t o = 0;
+	for (int i = 0; i < 20000; i++)
+		o += (size_t)sprintf(e + o, "%spid == %d", i ? " or " : "", i);
+	CHECK(ct_filter_compile(e, &f, &err) == 0, "long chain: %s", err.msg);
+	if (f) {
+		struct tev ev = base_event();
+		ev.pid = 19999;
+		CHECK(ct_filter_match(f, tev_event(&ev), 0) == 1);
+		ct_filter_free(f);
+	}
+	free(e);
 }
 
 int main(void)
 {
 	test_fields();
-	test_batchable();
+	test_columns();
+	test_depth();
 	test_precedence();
 	test_errors();
 	test_times();
 	test_pushdown();
-	if (fails) {
-		fprintf(stderr, "test_filter: %d of %d checks failed\n", fails, checks);
-		return 1;
-	}
-	printf("test_filter: %d checks ok\n", checks);
-	return 0;
+	return check_done("test_filter");
 }

@@ -12,49 +12,40 @@
 #include <unistd.h>
 
 #include "session/session.h"
+#include "tests/unit/check.h"
+#include "tests/unit/tev.h"
 
-static int fails;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
 
 #define SEC 1000000000ULL
 
 static void proc(struct ct_writer *w, uint64_t ts, uint16_t kind, uint32_t pid, uint32_t ppid,
 		 const char *comm, const char *exe, const char *container)
 {
-	struct ct_proc p = {.ts_ns = ts, .pid = pid, .ppid = ppid, .kind = kind};
-	snprintf(p.comm, sizeof(p.comm), "%s", comm ? comm : "");
+	struct ct_proc p = {.ts_ns = ts, .task = {.pid = pid, .ppid = ppid}, .kind = kind};
+	memcpy(p.task.comm, comm ? comm : "", strnlen(comm ? comm : "", sizeof(p.task.comm)));
 	p.exe = exe;
 	p.cmdline = exe;
 	p.container = container;
 	if (ct_writer_proc(w, &p))
-		fails++;
+		t_fails++;
 }
 
 static void event(struct ct_writer *w, uint64_t ts, uint32_t pid, const char *comm, uint8_t last)
 {
-	struct ct_event ev = {.ts_ns = ts,
-			      .pid = pid,
-			      .tid = pid,
-			      .family = 2,
-			      .type = 1,
-			      .proto = 6,
-			      .dport = 443,
-			      .sockfd = 3,
-			      .flags = CT_EV_RET};
+	struct tev ev = {.ts_ns = ts,
+			 .pid = pid,
+			 .tid = pid,
+			 .family = 2,
+			 .type = 1,
+			 .proto = 6,
+			 .dport = 443,
+			 .sockfd = 3,
+			 .flags = CT_EV_RET};
 	ev.daddr[0] = 10;
 	ev.daddr[3] = last;
-	snprintf(ev.comm, sizeof(ev.comm), "%s", comm);
-	if (ct_writer_event(w, &ev))
-		fails++;
+	memcpy(ev.comm, comm, strnlen(comm, sizeof(ev.comm)));
+	if (ct_writer_event(w, tev_event(&ev)))
+		t_fails++;
 }
 
 /* Each event's exe as the session saw it, in order. */
@@ -85,9 +76,10 @@ static int on_begin_keep(void *ctx, struct ct_session *s)
 	return on_begin(ctx, s);
 }
 
-static int on_event(void *ctx, const struct ct_event *ev, const struct ct_proc_info *pi,
-		    unsigned input)
+static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 {
+	static const struct ct_procinfo none;
+	const struct ct_procinfo *pi = ev->proc ? ev->proc : &none;
 	struct seen *sn = ctx;
 	if (sn->n >= 32)
 		return -1;
@@ -124,7 +116,7 @@ static void write_proc_trace(void)
 			      .backend = "generated"};
 	struct ct_writer_opts o = {.compress = CT_COMP_ZSTD, .chunk_events = 4};
 	if (ct_writer_open_file(&w, path_of("p.ctr"), &h, &o)) {
-		fails++;
+		t_fails++;
 		return;
 	}
 	proc(w, 10 * SEC, CT_PROC_SNAPSHOT, 100, 1, "srv", "/usr/bin/srv", "c0ffee");
@@ -152,7 +144,7 @@ static void write_proc_trace(void)
 	ct_writer_flush(w);
 	event(w, 49 * SEC, 100, "new", 6); /* 5: pid reused */
 	if (ct_writer_close(w))
-		fails++;
+		t_fails++;
 }
 
 static void test_proc_table(void)
@@ -201,13 +193,13 @@ static void write_host(const char *name, const char *host, int64_t offset, uint6
 			      .backend = "generated"};
 	struct ct_writer_opts o = {0};
 	if (ct_writer_open_file(&w, path_of(name), &h, &o)) {
-		fails++;
+		t_fails++;
 		return;
 	}
 	for (int i = 0; i < 5; i++)
 		event(w, first + (uint64_t)i * 2 * SEC, 7, "c", (uint8_t)i);
 	if (ct_writer_close(w))
-		fails++;
+		t_fails++;
 }
 
 static void test_merge(void)
@@ -270,10 +262,5 @@ int main(void)
 	for (size_t i = 0; i < 4; i++)
 		unlink(path_of(names[i]));
 	rmdir(dir);
-	if (fails) {
-		fprintf(stderr, "test_session: %d failures\n", fails);
-		return 1;
-	}
-	printf("test_session: ok\n");
-	return 0;
+	return check_done("test_session");
 }

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-FAMILY = {"AF_UNIX": 1, "AF_INET": 2, "AF_INET6": 10}
+FAMILY = {"AF_UNIX": 1, "AF_INET": 2, "AF_APPLETALK": 5, "AF_INET6": 10}
 TYPE = {"SOCK_STREAM": 1, "SOCK_DGRAM": 2, "SOCK_RAW": 3, "SOCK_RDM": 4,
         "SOCK_SEQPACKET": 5, "SOCK_DCCP": 6, "SOCK_PACKET": 10,
         "stream": 1, "dgram": 2, "raw": 3, "seqpacket": 5}
@@ -60,6 +60,8 @@ def number(value, names):
             return names[value.lower()]
         if re.fullmatch(r"-?\d+", value):
             return int(value)
+        if re.fullmatch(r"AF_\d+", value):
+            return int(value[3:])
     return value
 
 
