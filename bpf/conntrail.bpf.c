@@ -5,13 +5,20 @@
  *
  * Three backends share this object; user space autoloads only the programs of
  * the one it picked:
- *   lsm        lsm/socket_connect + sys_exit_connect
- *   fentry     fentry/security_socket_connect + sys_exit_connect
+ *   lsm        lsm/socket_connect + fexit/__sys_connect
+ *   fentry     fentry/security_socket_connect + fexit/__sys_connect
  *   tracepoint sys_enter_connect/sys_exit_connect alone (reads user memory)
- * The hook (or sys_enter_connect) fills a per-thread pending entry;
- * sys_exit_connect adds the return value and latency and emits it. A hook
- * outside connect(2) (io_uring, kernel callers) emits at once with sockfd -1
- * and no return value.
+ * The hook (or sys_enter_connect) fills a per-thread pending entry; the exit
+ * adds the return value and latency and emits it. A hook outside connect(2)
+ * (io_uring, kernel callers) emits at once with sockfd -1 and no return
+ * value. lsm and fentry attach no syscall tracepoint: while one is attached,
+ * every syscall of every task takes the slow path.
+ *
+ * Every backend also follows TCP handshakes on sock:inet_sock_set_state
+ * (tp_btf): the socket of an attempt is remembered in `tracked`, and its
+ * SYN_SENT -> ESTABLISHED or -> CLOSE (with the socket's error) becomes a
+ * CTB_OUTCOME record, as does the close of an established connection with
+ * its byte counts.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -26,6 +33,23 @@
 #define AF_INET6 10
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
+#define IPPROTO_TCP 6
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_FIN_WAIT1 4
+#define TCP_CLOSE 7
+#define TCP_LAST_ACK 9
+#define EINTR 4
+#define EINPROGRESS 115
+#define ERESTARTSYS 512
+#define ERESTART_RESTARTBLOCK 516
+/* CT_OC_* of format/ctrace.h */
+#define OC_RESULT 1
+#define OC_ABANDONED 2
+#define OC_CLOSED 4
+/* ctb_connect.flags bits that never leave the BPF side. */
+#define PF_TRACKING 0x4000 /* this attempt owns its socket's `tracked` entry */
+#define PF_UNFOLLOWED 0x8000 /* a TCP attempt `tracked` had no room for */
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -71,6 +95,36 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
+
+/* A followed TCP socket. The handshake's outcome is sent at once, unless
+ * the attempt's connect(2) is still running (IN_CALL): whether it is wanted
+ * depends on what connect returns (a blocking connect that failed says it
+ * all in its ret), so the exit sends or drops it. HAVE and IN_CALL change
+ * by atomic operations: the handshake may end on another CPU while the
+ * connect returns. */
+#define TRACK_IN_CALL 1
+#define TRACK_HAVE 2
+enum track_state { T_REG = 0, T_SYN = 1, T_EST = 2, T_DONE = 3 };
+struct ct_track {
+	__u64 ts_ns; /* the attempt's */
+	__u32 tid;
+	__u32 sync;  /* TRACK_* */
+	__u32 state; /* enum track_state */
+	__s32 result;
+	__u64 result_ns;
+	__u32 oc_flags;
+	__u32 fin_out; /* our FIN went out (FIN_WAIT1 or LAST_ACK) */
+};
+
+/* Sockets whose handshake or connection is followed, by struct sock
+ * address. An entry goes at the socket's TCP_CLOSE. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 262144);
+	__type(key, __u64);
+	__type(value, struct ct_track);
+} tracked SEC(".maps");
 
 /* Scratch space: records too big for the 512-byte BPF stack. */
 struct {
@@ -213,8 +267,10 @@ static __always_inline void read_sockaddr(struct ctb_connect *c, const void *add
 /* The first bytes of struct socket: state, type, flags, file, sk (5.3+). */
 #define SOCK_WINDOW 48
 
-/* Type and protocol of the socket behind fd of the current task. */
-static __always_inline void socket_of_fd(struct ctb_connect *c, struct task_struct *task, int fd)
+/* Type, protocol and struct sock of the socket behind fd of the current
+ * task; its TCP state in *state. */
+static __always_inline void socket_of_fd(struct ctb_connect *c, struct task_struct *task, int fd,
+					 int *state)
 {
 	struct fdtable *fdt = task->files->fdt;
 	struct file **fds, *file = NULL, *back = NULL;
@@ -251,6 +307,8 @@ static __always_inline void socket_of_fd(struct ctb_connect *c, struct task_stru
 		return;
 	c->type = type;
 	c->proto = BPF_CORE_READ(sk, sk_protocol);
+	c->sk = (__u64)sk;
+	*state = BPF_CORE_READ(sk, __sk_common.skc_state);
 }
 
 /*
@@ -263,7 +321,7 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 /* socket_of_fd by plain loads. */
 static __always_inline void socket_of_fd_cast(struct ctb_connect *c, struct task_struct *task,
-					      int fd)
+					      int fd, int *state)
 {
 	struct fdtable *fdt = task->files->fdt;
 	struct list_head *slot; /* any struct whose first field is a pointer */
@@ -285,8 +343,11 @@ static __always_inline void socket_of_fd_cast(struct ctb_connect *c, struct task
 		return;
 	c->type = sock->type;
 	sk = sock->sk;
-	if (sk)
+	if (sk) {
 		c->proto = sk->sk_protocol;
+		c->sk = (__u64)sk;
+		*state = sk->__sk_common.skc_state;
+	}
 }
 
 static __always_inline struct ctb_connect *scratch_connect(void)
@@ -294,6 +355,105 @@ static __always_inline struct ctb_connect *scratch_connect(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline bool is_tcp(const struct ctb_connect *c)
+{
+	return c->proto == IPPROTO_TCP && (c->family == AF_INET || c->family == AF_INET6);
+}
+
+/* Follow the handshake this attempt starts. Only a socket in TCP_CLOSE
+ * starts one: a connect on a connecting or connected socket fails at once
+ * (EALREADY, EISCONN) and must not take over its entry. in_call: the exit
+ * of connect(2) will see this attempt. */
+static __always_inline void track_begin(struct ctb_connect *c, int state, bool in_call)
+{
+	struct ct_track t = {.ts_ns = c->ts_ns, .tid = c->tid, .sync = in_call ? TRACK_IN_CALL : 0};
+
+	if (!c->sk || !is_tcp(c) || state != TCP_CLOSE)
+		return;
+	/* An entry left by a socket that went without TCP_CLOSE is stale. */
+	if (bpf_map_update_elem(&tracked, &c->sk, &t, BPF_ANY)) {
+		c->flags |= PF_UNFOLLOWED;
+		count_lost(CTB_LOST_OUTCOME);
+		return;
+	}
+	c->flags |= PF_TRACKING;
+}
+
+static __always_inline void emit_outcome(struct ctb_outcome *o)
+{
+	o->kind = CTB_OUTCOME;
+	if (bpf_ringbuf_output(&events, o, sizeof(*o), wakeup_flag()))
+		count_lost(CTB_LOST_OUTCOME);
+}
+
+static __always_inline void send_handshake(const struct ct_track *t)
+{
+	struct ctb_outcome o = {.tid = t->tid,
+				.ts_ns = t->ts_ns,
+				.flags = t->oc_flags,
+				.result = t->result,
+				.result_ns = t->result_ns};
+	emit_outcome(&o);
+}
+
+/* Where connect(2) left the socket's local end: the address and port the
+ * kernel chose (TCP: at connect; UDP: once connected). */
+static __always_inline void local_end(struct ctb_connect *c)
+{
+	struct sock *sk = (struct sock *)c->sk;
+	__u16 port;
+
+	if (!sk || (c->family != AF_INET && c->family != AF_INET6))
+		return;
+	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (!port)
+		return;
+	if (c->family == AF_INET)
+		bpf_probe_read_kernel(c->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+	else
+		bpf_probe_read_kernel(c->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+	c->sport = port;
+	c->flags |= CTB_F_SADDR;
+}
+
+/*
+ * An attempt is over for connect(2) (have_ret), or will never see its exit
+ * (the thread exited, or began another attempt): emit it, and decide
+ * whether its handshake is followed. It is when connect did not settle it:
+ * 0 (established), EINPROGRESS, or a signal while waiting. Otherwise
+ * connect's ret is the final outcome and the entry goes.
+ */
+static __always_inline void finish_attempt(struct ctb_connect *c, bool have_ret)
+{
+	bool open = !have_ret || c->ret == 0 || c->ret == -EINPROGRESS ||
+		    c->ret == -EINTR || (c->ret <= -ERESTARTSYS && c->ret >= -ERESTART_RESTARTBLOCK);
+	struct ct_track *t = NULL;
+	__u32 was = 0;
+
+	if (have_ret)
+		local_end(c);
+	if (is_tcp(c) && open && (c->flags & PF_UNFOLLOWED))
+		c->flags |= CTB_F_TRACKED; /* followed by nobody: reads "unknown" */
+	if (c->flags & PF_TRACKING) {
+		t = bpf_map_lookup_elem(&tracked, &c->sk);
+		if (t && (t->ts_ns != c->ts_ns || t->tid != c->tid))
+			t = NULL; /* another attempt took the socket over */
+	}
+	if (t) {
+		if (open && t->state != T_REG)
+			c->flags |= CTB_F_TRACKED;
+		was = __sync_fetch_and_and(&t->sync, ~TRACK_IN_CALL);
+	}
+	c->flags &= ~(PF_TRACKING | PF_UNFOLLOWED);
+	emit_connect(c);
+	if (!t)
+		return;
+	if ((c->flags & CTB_F_TRACKED) && (was & TRACK_HAVE))
+		send_handshake(t);
+	if (!(c->flags & CTB_F_TRACKED) || t->state == T_DONE)
+		bpf_map_delete_elem(&tracked, &c->sk);
 }
 
 /* What a tracepoint program returns: perf's own events on the same
@@ -317,16 +477,18 @@ static __always_inline int enter_connect(struct trace_event_raw_sys_enter *ctx, 
 	}
 	/* A previous attempt of this thread whose exit we never saw. */
 	if (c->kind == CTB_CONNECT)
-		emit_connect(c);
+		finish_attempt(c, false);
 	__builtin_memset(c, 0, CTB_CONNECT_SHORT);
 	c->ts_ns = bpf_ktime_get_ns();
 	c->sockfd = (int)ctx->args[0];
 	fill_task(c, task);
 	read_sockaddr(c, (const void *)ctx->args[1], (int)ctx->args[2], true);
+	int state = -1;
 	if (cast)
-		socket_of_fd_cast(c, task, c->sockfd);
+		socket_of_fd_cast(c, task, c->sockfd, &state);
 	else
-		socket_of_fd(c, task, c->sockfd);
+		socket_of_fd(c, task, c->sockfd, &state);
+	track_begin(c, state, true);
 	c->kind = CTB_CONNECT;
 	return TP_PASS;
 }
@@ -357,7 +519,7 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		c->ret = (int)ctx->ret;
 		c->latency_ns = bpf_ktime_get_ns() - c->ts_ns;
 		c->flags |= CTB_F_RET | CTB_F_LATENCY;
-		emit_connect(c);
+		finish_attempt(c, true);
 	}
 	c->kind = CTB_IDLE;
 	return TP_PASS;
@@ -375,9 +537,9 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 /*
  * Shared by the LSM and fentry hooks: the kernel's own copy of the address.
  * Inside connect(2) the hook opens the thread's pending entry itself, with
- * the descriptor from the syscall's registers, and sys_exit_connect adds
- * the outcome: no sys_enter_connect program, whose tracepoint costs more
- * than the whole hook (about 150 ns a connect on 6.18).
+ * the descriptor from the syscall's registers, and fexit/__sys_connect adds
+ * the return value: no syscall tracepoint, whose mere presence slows every
+ * syscall of every task (getppid +53 ns on 6.18).
  */
 static __always_inline void hook_connect(struct socket *sock, struct sockaddr *address, int addrlen)
 {
@@ -415,12 +577,23 @@ static __always_inline void hook_connect(struct socket *sock, struct sockaddr *a
 	/* 6.12's verifier types sock->sk in an LSM hook as maybe NULL (seen in
 	 * the tests/vm guest): it refuses the program without this check. */
 	struct sock *sk = sock->sk;
-	if (sk)
+	int state = -1;
+	if (sk) {
 		c->proto = sk->sk_protocol;
-	if (direct)
+		c->sk = (__u64)sk;
+		state = sk->__sk_common.skc_state;
+	}
+	track_begin(c, state, !direct);
+	if (direct) {
+		/* No exit will tell connect's ret: a followed handshake is
+		 * the only outcome this attempt gets. */
+		if (c->flags & (PF_TRACKING | PF_UNFOLLOWED))
+			c->flags |= CTB_F_TRACKED;
+		c->flags &= ~(PF_TRACKING | PF_UNFOLLOWED);
 		emit_connect(c);
-	else
+	} else {
 		c->kind = CTB_CONNECT;
+	}
 }
 
 SEC("lsm/socket_connect")
@@ -434,6 +607,113 @@ SEC("fentry/security_socket_connect")
 int BPF_PROG(fentry_connect, struct socket *sock, struct sockaddr *address, int addrlen)
 {
 	hook_connect(sock, address, addrlen);
+	return 0;
+}
+
+/* lsm and fentry: connect(2)'s return value, from a hook that only
+ * connects pay for. */
+SEC("fexit/__sys_connect")
+int BPF_PROG(fexit_connect, int fd, struct sockaddr *uservaddr, int addrlen, int ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ctb_connect *c = bpf_task_storage_get(&pending, task, NULL, 0);
+
+	if (!c || c->kind != CTB_CONNECT)
+		return 0;
+	c->ret = ret;
+	c->latency_ns = bpf_ktime_get_ns() - c->ts_ns;
+	c->flags |= CTB_F_RET | CTB_F_LATENCY;
+	finish_attempt(c, true);
+	c->kind = CTB_IDLE;
+	return 0;
+}
+
+/* The handshake's end, kept for the exit while connect(2) still runs. */
+static __always_inline void handshake_end(struct ct_track *t, __u32 oc_flags, int result, __u64 now)
+{
+	t->oc_flags = oc_flags;
+	t->result = result;
+	t->result_ns = now - t->ts_ns;
+	if (__sync_fetch_and_or(&t->sync, TRACK_HAVE) & TRACK_IN_CALL)
+		return; /* finish_attempt sends it, or drops it */
+	send_handshake(t);
+}
+
+/*
+ * The payload bytes of a closing connection. The kernel's counters count
+ * sequence numbers: bytes_acked includes our SYN and, once acked, our FIN;
+ * bytes_received includes the peer's FIN (SOCK_DONE says one came).
+ */
+static __always_inline void payload_bytes(const struct sock *sk, const struct ct_track *t,
+					  struct ctb_outcome *o)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u64 acked = BPF_CORE_READ(tp, bytes_acked);
+	__u64 rcvd = BPF_CORE_READ(tp, bytes_received);
+	__u32 snd_una = BPF_CORE_READ(tp, snd_una);
+	__u32 write_seq = BPF_CORE_READ(tp, write_seq);
+	unsigned long sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+
+	if (acked)
+		acked--; /* the SYN */
+	if (acked && t->fin_out && snd_una == write_seq)
+		acked--; /* our FIN, acked */
+	if (rcvd && (sk_flags & (1ul << bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
+		rcvd--; /* the peer's FIN */
+	o->tx_bytes = acked;
+	o->rx_bytes = rcvd;
+}
+
+/* Every backend: TCP state changes of followed sockets. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_state, const struct sock *sk, int oldstate, int newstate)
+{
+	__u64 key = (__u64)sk;
+	struct ct_track *t;
+	__u64 now;
+
+	if (newstate != TCP_SYN_SENT && newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE &&
+	    newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK)
+		return 0;
+	t = bpf_map_lookup_elem(&tracked, &key);
+	if (!t)
+		return 0;
+	if (newstate == TCP_SYN_SENT) {
+		if (t->state == T_REG)
+			t->state = T_SYN;
+		return 0;
+	}
+	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
+		t->fin_out = 1;
+		return 0;
+	}
+	now = bpf_ktime_get_ns();
+	if (newstate == TCP_ESTABLISHED) {
+		if (t->state == T_SYN) {
+			t->state = T_EST;
+			handshake_end(t, OC_RESULT, 0, now);
+		}
+		return 0;
+	}
+	/* TCP_CLOSE */
+	if (t->state == T_EST) {
+		struct ctb_outcome o = {.tid = t->tid,
+					.ts_ns = t->ts_ns,
+					.flags = OC_CLOSED,
+					.closed_ns = now - t->ts_ns};
+		payload_bytes(sk, t, &o);
+		emit_outcome(&o);
+	} else if (t->state == T_SYN) {
+		/* Refused, timed out, unreachable: the error is set before the
+		 * state changes. None: its program closed it (abandoned). */
+		int err = sk->sk_err;
+		handshake_end(t, err ? OC_RESULT : OC_ABANDONED, -err, now);
+	} else if (t->state != T_REG) {
+		return 0;
+	}
+	t->state = T_DONE;
+	if (!(__sync_fetch_and_or(&t->sync, 0) & TRACK_IN_CALL))
+		bpf_map_delete_elem(&tracked, &key);
 	return 0;
 }
 
@@ -514,7 +794,7 @@ int tp_exit(void *ctx)
 	c = bpf_task_storage_get(&pending, task, NULL, 0);
 	if (c) {
 		if (c->kind == CTB_CONNECT)
-			emit_connect(c);
+			finish_attempt(c, false);
 		c->kind = CTB_IDLE; /* the storage itself goes with the task */
 	}
 	if (!wanted(tgid))

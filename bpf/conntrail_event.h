@@ -27,12 +27,15 @@ enum ctb_kind {
 	CTB_CONNECT = 1,
 	CTB_EXEC = 2,
 	CTB_EXIT = 3,
+	CTB_OUTCOME = 4,
 };
 
 /* ctb_connect.flags: the same bits as CT_EV_* of format/ctrace.h. */
 #define CTB_F_RET 0x0001
 #define CTB_F_LATENCY 0x0002
+#define CTB_F_SADDR 0x0004
 #define CTB_F_ABSTRACT 0x0008
+#define CTB_F_TRACKED 0x0010 /* the handshake is followed: its outcome comes as CTB_OUTCOME */
 
 /* ctb_connect.kind of a per-thread pending entry that holds nothing. */
 #define CTB_IDLE 0xff
@@ -47,9 +50,12 @@ struct ctb_connect {
 	__u32 tid;
 	__u64 ts_ns; /* CLOCK_MONOTONIC, when the attempt was seen */
 	__u64 cgroup_id;
-	__u64 latency_ns; /* sys_exit - sys_enter, with CTB_F_LATENCY */
-	__u32 pid;	  /* tgid */
-	__u32 ppid;	  /* real_parent->tgid */
+	__u64 latency_ns; /* syscall exit - attempt, with CTB_F_LATENCY */
+	/* Kernel address of the socket's struct sock (0 when not found): the
+	 * key of the BPF side's handshake tracking. User space ignores it. */
+	__u64 sk;
+	__u32 pid;  /* tgid */
+	__u32 ppid; /* real_parent->tgid */
 	__u32 uid;
 	__u32 gid;
 	__s32 sockfd; /* connect(2)'s fd, -1 when not from connect(2) */
@@ -60,23 +66,25 @@ struct ctb_connect {
 	__u16 proto;  /* sk->sk_protocol */
 	__u16 dport;  /* host byte order */
 	__u16 flags;  /* CTB_F_* */
+	__u16 sport;  /* host byte order, with CTB_F_SADDR */
 	/* Bytes of sun_path given by addrlen (<= 108); user space trims a
 	 * pathname at its first NUL, abstract names keep their leading NUL. */
 	__u8 path_len;
-	__u8 _pad0;
+	__u8 _pad0[3];
 	char comm[CTB_COMM_LEN];
 	__u8 daddr[16]; /* network order; IPv4 in daddr[0..3] */
+	__u8 saddr[16]; /* network order, with CTB_F_SADDR; IPv4 in saddr[0..3] */
 	/* The sockaddr is copied here in one read: sa_family lands in
 	 * raw_family and the rest over path, which for AF_UNIX is sun_path
 	 * in place. For other families path is scratch and not sent. */
 	__u16 raw_family;
 	char path[CTB_PATH_MAX];
 	/* Room for any read of up to 127 bytes at raw_family, so that a
-	 * mask is bound enough for the verifier. */
-	__u8 _pad1[18];
+	 * mask is bound enough for the verifier; and the size a multiple of 8. */
+	__u8 _pad1[22];
 };
 
-#define CTB_CONNECT_SHORT 106 /* offsetof(struct ctb_connect, path) */
+#define CTB_CONNECT_SHORT 134 /* offsetof(struct ctb_connect, path) */
 
 /* A process called execve successfully. */
 struct ctb_exec {
@@ -109,11 +117,29 @@ struct ctb_exit {
 	char comm[CTB_COMM_LEN];
 };
 
+/*
+ * How a followed TCP handshake ended, or how its connection closed, sent
+ * after the attempt's CTB_CONNECT (or before it, when it happened inside
+ * connect(2) on another CPU). ts_ns and tid name the attempt.
+ */
+struct ctb_outcome {
+	__u32 kind; /* CTB_OUTCOME */
+	__u32 tid;  /* the attempt's */
+	__u64 ts_ns; /* the attempt's */
+	__u32 flags; /* CT_OC_* of format/ctrace.h: RESULT 1, ABANDONED 2, CLOSED 4 */
+	__s32 result; /* 0 or -errno (the socket's error), with RESULT */
+	__u64 result_ns; /* attempt to handshake end, with RESULT or ABANDONED */
+	__u64 closed_ns; /* attempt to close, with CLOSED */
+	__u64 tx_bytes;	 /* tcp_sock.bytes_acked at the close */
+	__u64 rx_bytes;	 /* tcp_sock.bytes_received at the close */
+};
+
 /* Slots of the per-CPU lost counter. */
 enum ctb_lost_slot {
 	CTB_LOST_CONNECT = 0, /* connect records the ring buffer could not take */
 	CTB_LOST_PROC = 1,    /* exec/exit records dropped */
-	CTB_LOST_SLOTS = 2,
+	CTB_LOST_OUTCOME = 2, /* outcomes not sent (ring full) or not followed (map full) */
+	CTB_LOST_SLOTS = 3,
 };
 
 #endif

@@ -228,6 +228,9 @@ int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bp
 	bpf_program__set_autoload(skel->progs.tp_enter_connect,
 				  which == REC_TRACEPOINT && !b->plain_loads);
 	bpf_program__set_autoload(skel->progs.tp_enter_connect_cast, b->plain_loads);
+	/* lsm and fentry take connect's ret from fexit: no syscall tracepoint. */
+	bpf_program__set_autoload(skel->progs.tp_exit_connect, which == REC_TRACEPOINT);
+	bpf_program__set_autoload(skel->progs.fexit_connect, which != REC_TRACEPOINT);
 
 	err = conntrail_bpf__load(skel);
 	if (err) {
@@ -276,12 +279,13 @@ void rec_bpf_set_probe(struct rec_bpf *b, uint32_t pid)
 	__atomic_store_n(&b->skel->bss->probe_tgid, pid, __ATOMIC_SEQ_CST);
 }
 
-int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc)
+int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc, uint64_t *outcomes)
 {
 	uint64_t vals[b->ncpus];
 
 	memset(vals, 0, sizeof(vals)); /* filled by the kernel; zeroed for valgrind */
 	*proc = 0;
+	*outcomes = 0;
 	for (uint32_t slot = 0; slot < CTB_LOST_SLOTS; slot++) {
 		if (bpf_map__lookup_elem(b->skel->maps.lost, &slot, sizeof(slot), vals,
 					 sizeof(vals), 0))
@@ -292,6 +296,8 @@ int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc)
 			*seen = vals[cpu];
 			if (slot == CTB_LOST_CONNECT)
 				conn[cpu] = d;
+			else if (slot == CTB_LOST_OUTCOME)
+				*outcomes += d;
 			else
 				*proc += d;
 		}

@@ -56,8 +56,9 @@ int rec_bpf_is_traced(struct rec_bpf *b, uint32_t pid);
 /* The probe child is traced whatever the filters; 0 turns it off. */
 void rec_bpf_set_probe(struct rec_bpf *b, uint32_t pid);
 /* New losses since the previous call: per CPU in conn[ncpus] (connect
- * records) and summed in *proc (exec/exit records). */
-int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc);
+ * records), summed in *proc (exec/exit records) and *outcomes (handshake
+ * and close records not sent, or handshakes not followed). */
+int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc, uint64_t *outcomes);
 /* Detach every program: no new records after this returns. */
 void rec_bpf_detach(struct rec_bpf *b);
 void rec_bpf_destroy(struct rec_bpf *b);

@@ -20,7 +20,12 @@
 #include "record/procfs.h"
 #include "record/record.h"
 
-_Static_assert(sizeof(struct ctb_connect) == 232, "ctb_connect layout");
+_Static_assert(sizeof(struct ctb_connect) == 264, "ctb_connect layout");
+_Static_assert(sizeof(struct ctb_outcome) == 56, "ctb_outcome layout");
+_Static_assert(CTB_F_RET == CT_EV_RET && CTB_F_LATENCY == CT_EV_LATENCY &&
+		   CTB_F_SADDR == CT_EV_SADDR && CTB_F_ABSTRACT == CT_EV_ABSTRACT &&
+		   CTB_F_TRACKED == CT_EV_TRACKED,
+	       "CTB_F_* are CT_EV_*");
 _Static_assert(__builtin_offsetof(struct ctb_connect, path) == CTB_CONNECT_SHORT &&
 		   __builtin_offsetof(struct ctb_connect, raw_family) == CTB_CONNECT_SHORT - 2,
 	       "CTB_CONNECT_SHORT");
@@ -52,12 +57,16 @@ static int put_connect(struct recorder *r, const struct ctb_connect *c, size_t s
 			      .sockfd = c->sockfd,
 			      .ret = c->ret,
 			      .latency_ns = c->latency_ns,
-			      .flags = c->flags & (CT_EV_RET | CT_EV_LATENCY | CT_EV_ABSTRACT)};
+			      .sport = c->sport,
+			      .flags = c->flags & (CT_EV_RET | CT_EV_LATENCY | CT_EV_SADDR |
+						   CT_EV_ABSTRACT | CT_EV_TRACKED)};
 	int err;
 
 	if (size < CTB_CONNECT_SHORT || (c->family == AF_UNIX && size < sizeof(*c)))
 		return 0;
 	memcpy(dest.daddr, c->daddr, sizeof(dest.daddr));
+	if (ev.flags & CT_EV_SADDR)
+		memcpy(ev.saddr, c->saddr, c->family == AF_INET ? 4 : 16);
 	memcpy(task.comm, c->comm, sizeof(task.comm));
 	if (c->family == AF_UNIX) {
 		size_t n = c->path_len <= CT_UNIX_PATH_MAX ? c->path_len : CT_UNIX_PATH_MAX;
@@ -73,6 +82,27 @@ static int put_connect(struct recorder *r, const struct ctb_connect *c, size_t s
 	r->events++;
 	if (r->max_size && ct_writer_bytes(r->w) >= r->max_size)
 		return rec_rotate_or_stop(r);
+	return 0;
+}
+
+static int put_outcome(struct recorder *r, const struct ctb_outcome *b)
+{
+	struct ct_outcome o = {.ts_ns = b->ts_ns,
+			       .tid = b->tid,
+			       .flags = b->flags & (CT_OC_RESULT | CT_OC_ABANDONED | CT_OC_CLOSED),
+			       .result = b->result,
+			       .result_ns = b->result_ns,
+			       .closed_ns = b->closed_ns,
+			       .tx_bytes = b->tx_bytes,
+			       .rx_bytes = b->rx_bytes};
+	int err;
+
+	if (!o.flags || !o.ts_ns)
+		return 0;
+	err = ct_writer_outcome(r->w, &o);
+	if (err < 0)
+		return rec_write_err(r, err, "write");
+	r->outcomes++;
 	return 0;
 }
 
@@ -164,6 +194,8 @@ int rec_dispatch(struct recorder *r, const void *data, size_t size)
 		return size >= sizeof(struct ctb_exec) ? put_exec(r, data) : 0;
 	case CTB_EXIT:
 		return size >= sizeof(struct ctb_exit) ? put_exit(r, data) : 0;
+	case CTB_OUTCOME:
+		return size >= sizeof(struct ctb_outcome) ? put_outcome(r, data) : 0;
 	}
 	return 0;
 }
@@ -200,8 +232,9 @@ int rec_on_sample(void *ctx, void *data, size_t size)
 		return 0;
 	if (r->probe_pid) {
 		uint32_t kind = ((const uint32_t *)data)[0];
-		uint32_t pid = kind == CTB_CONNECT ? ((const struct ctb_connect *)data)->pid
-						   : ((const uint32_t *)data)[1];
+		uint32_t pid = kind == CTB_CONNECT   ? ((const struct ctb_connect *)data)->pid
+			       : kind == CTB_OUTCOME ? 0 /* names a thread, not a process */
+						     : ((const uint32_t *)data)[1];
 		if (pid == (uint32_t)r->probe_pid) {
 			/* Our own test connect: proof, not data. */
 			if (kind == CTB_CONNECT)
@@ -218,12 +251,22 @@ int rec_on_sample(void *ctx, void *data, size_t size)
 
 int rec_flush_lost(struct recorder *r)
 {
-	uint64_t proc = 0;
+	uint64_t proc = 0, outcomes = 0;
 	int err;
 
-	if (rec_bpf_lost_delta(&r->bpf, r->lost_conn, &proc))
+	if (rec_bpf_lost_delta(&r->bpf, r->lost_conn, &proc, &outcomes))
 		return 0;
 	r->proc_lost += proc;
+	if (outcomes) {
+		/* Those attempts read "unknown"; the count says why. */
+		struct ct_lost l = {.ts_ns = rec_now_ns(CLOCK_MONOTONIC),
+				    .count = outcomes,
+				    .cpu = UINT32_MAX,
+				    .kind = CT_LOST_OUTCOMES};
+		r->outcomes_lost += outcomes;
+		if (r->w && (err = ct_writer_lost(r->w, &l)) < 0)
+			return rec_write_err(r, err, "write");
+	}
 	for (int cpu = 0; cpu < r->bpf.ncpus; cpu++) {
 		if (!r->lost_conn[cpu])
 			continue;

@@ -536,6 +536,11 @@ int cmd_record(int argc, char **argv)
 		if (r->proc_lost)
 			fprintf(stderr, "conntrail record: %llu process records lost\n",
 				(unsigned long long)r->proc_lost);
+		if (r->outcomes_lost)
+			fprintf(stderr,
+				"conntrail record: %llu connection outcomes lost (those attempts "
+				"read \"unknown\")\n",
+				(unsigned long long)r->outcomes_lost);
 	}
 out:
 	/* A trace already begun stays readable, even when the run failed. */

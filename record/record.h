@@ -62,6 +62,7 @@ struct recorder {
 	unsigned file_index;
 	uint64_t bytes_done; /* of files already closed */
 	uint64_t events, lost, proc_lost;
+	uint64_t outcomes, outcomes_lost; /* handshake/close records written, lost */
 	int write_err;
 	int size_reached;
 };
