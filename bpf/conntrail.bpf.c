@@ -48,7 +48,7 @@
 #define OC_ABANDONED 2
 #define OC_CLOSED 4
 /* ctb_connect.flags bits that never leave the BPF side. */
-#define PF_TRACKING 0x4000 /* this attempt owns its socket's `tracked` entry */
+#define PF_TRACKING 0x4000   /* this attempt owns its socket's `tracked` entry */
 #define PF_UNFOLLOWED 0x8000 /* a TCP attempt `tracked` had no room for */
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -104,7 +104,9 @@ struct {
  * connect returns. */
 #define TRACK_IN_CALL 1
 #define TRACK_HAVE 2
-enum track_state { T_REG = 0, T_SYN = 1, T_EST = 2, T_DONE = 3 };
+/* T_FAILED: the handshake's error was reported (the program may read and
+ * clear it before the socket closes). */
+enum track_state { T_REG = 0, T_SYN = 1, T_EST = 2, T_DONE = 3, T_FAILED = 4 };
 struct ct_track {
 	__u64 ts_ns; /* the attempt's */
 	__u32 tid;
@@ -407,7 +409,9 @@ static __always_inline void local_end(struct ctb_connect *c)
 
 	if (!sk || (c->family != AF_INET && c->family != AF_INET6))
 		return;
-	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	/* inet_sport, not skc_num: a refused connect releases the port
+	 * (skc_num 0) but getsockname still names it, as does the SYN. */
+	port = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	if (!port)
 		return;
 	if (c->family == AF_INET)
@@ -427,8 +431,8 @@ static __always_inline void local_end(struct ctb_connect *c)
  */
 static __always_inline void finish_attempt(struct ctb_connect *c, bool have_ret)
 {
-	bool open = !have_ret || c->ret == 0 || c->ret == -EINPROGRESS ||
-		    c->ret == -EINTR || (c->ret <= -ERESTARTSYS && c->ret >= -ERESTART_RESTARTBLOCK);
+	bool open = !have_ret || c->ret == 0 || c->ret == -EINPROGRESS || c->ret == -EINTR ||
+		    (c->ret <= -ERESTARTSYS && c->ret >= -ERESTART_RESTARTBLOCK);
 	struct ct_track *t = NULL;
 	__u32 was = 0;
 
@@ -704,16 +708,40 @@ int BPF_PROG(tp_state, const struct sock *sk, int oldstate, int newstate)
 		payload_bytes(sk, t, &o);
 		emit_outcome(&o);
 	} else if (t->state == T_SYN) {
-		/* Refused, timed out, unreachable: the error is set before the
-		 * state changes. None: its program closed it (abandoned). */
+		/* Refused, timed out: the error is set before the state
+		 * changes. None: its program closed it (abandoned). */
 		int err = sk->sk_err;
 		handshake_end(t, err ? OC_RESULT : OC_ABANDONED, -err, now);
-	} else if (t->state != T_REG) {
+	} else if (t->state != T_REG && t->state != T_FAILED) {
 		return 0;
 	}
 	t->state = T_DONE;
 	if (!(__sync_fetch_and_or(&t->sync, 0) & TRACK_IN_CALL))
 		bpf_map_delete_elem(&tracked, &key);
+	return 0;
+}
+
+/* An error reported on a connecting socket ends its handshake as the
+ * program sees it (poll, then SO_ERROR), even when the socket stays in
+ * SYN_SENT: an ICMP unreachable that arrives while connect(2) holds the
+ * socket is reported without a state change, and reading SO_ERROR clears
+ * the error before the socket closes. */
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(tp_error, const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct ct_track *t = bpf_map_lookup_elem(&tracked, &key);
+	int err;
+
+	if (!t || t->state != T_SYN)
+		return 0;
+	/* An ICMP error that came while connect(2) held the socket is
+	 * reported from sk_err_soft, which SO_ERROR also reads. */
+	err = sk->sk_err ?: sk->sk_err_soft;
+	if (!err)
+		return 0;
+	t->state = T_FAILED;
+	handshake_end(t, OC_RESULT, -err, bpf_ktime_get_ns());
 	return 0;
 }
 

@@ -123,11 +123,11 @@ struct ctb_exit {
  * connect(2) on another CPU). ts_ns and tid name the attempt.
  */
 struct ctb_outcome {
-	__u32 kind; /* CTB_OUTCOME */
-	__u32 tid;  /* the attempt's */
-	__u64 ts_ns; /* the attempt's */
-	__u32 flags; /* CT_OC_* of format/ctrace.h: RESULT 1, ABANDONED 2, CLOSED 4 */
-	__s32 result; /* 0 or -errno (the socket's error), with RESULT */
+	__u32 kind;	 /* CTB_OUTCOME */
+	__u32 tid;	 /* the attempt's */
+	__u64 ts_ns;	 /* the attempt's */
+	__u32 flags;	 /* CT_OC_* of format/ctrace.h: RESULT 1, ABANDONED 2, CLOSED 4 */
+	__s32 result;	 /* 0 or -errno (the socket's error), with RESULT */
 	__u64 result_ns; /* attempt to handshake end, with RESULT or ABANDONED */
 	__u64 closed_ns; /* attempt to close, with CLOSED */
 	__u64 tx_bytes;	 /* tcp_sock.bytes_acked at the close */

@@ -153,4 +153,3 @@ int rec_choose_backend(struct recorder *r)
 	ct_err("no capture backend works on this kernel");
 	return -1;
 }
-

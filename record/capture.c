@@ -279,4 +279,3 @@ int rec_flush_lost(struct recorder *r)
 	}
 	return 0;
 }
-

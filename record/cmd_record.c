@@ -30,7 +30,6 @@
 
 #define CGROUP2_MAGIC 0x63677270
 
-
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t signal_pending;
 

@@ -144,4 +144,3 @@ void rec_keep_old(const char *path)
 	snprintf(old, sizeof(old), "%s.old", path);
 	rename(path, old);
 }
-

@@ -4,26 +4,42 @@
  * with the keys and spellings of `conntrail script --json`, so a live test can
  * compare every field of every recorded event with what really happened.
  *
- *   connector LOGFILE [DIR]
+ *   connector LOGFILE [DIR [NAME=ADDR:PORT ...]]
  *
  * DIR (default /tmp) holds the UNIX socket. Connects, in order:
- *   tcp4-ok        TCP to a loopback listener                  -> 0
- *   tcp4-refused   TCP to a bound, not listening port          -> ECONNREFUSED
- *   tcp4-nonblock  non-blocking TCP to the listener            -> whatever came
- *   udp6           UDP to [::1]                                -> 0
- *   unix-path      UNIX stream to a listening socket in DIR    -> 0
- *   unix-abstract  UNIX stream to a listening abstract name    -> 0
- *   other-family   UDP socket, sockaddr family 5 (AppleTalk)   -> EAFNOSUPPORT
- *   tcp4-thread    TCP to the listener from a second thread    -> 0
+ *   tcp4-ok          TCP to a loopback listener                -> 0
+ *   tcp4-refused     TCP to a bound, not listening port        -> ECONNREFUSED
+ *   tcp4-nonblock    non-blocking TCP to the listener          -> EINPROGRESS, then ok
+ *   udp6             UDP to [::1]                              -> 0
+ *   unix-path        UNIX stream to a listening socket in DIR  -> 0
+ *   unix-abstract    UNIX stream to a listening abstract name  -> 0
+ *   other-family     UDP socket, sockaddr family 5 (AppleTalk) -> EAFNOSUPPORT
+ *   tcp4-thread      TCP to the listener from a second thread  -> 0
+ *   tcp6-bytes       non-blocking TCP to [::1], sends 1000 bytes, receives 3000,
+ *                    the peer closes first                     -> ok, closed
+ *   tcp4-nb-refused  non-blocking TCP to the bound port        -> ECONNREFUSED later
+ *   tcp4-fill        TCP to a listener with backlog 0, filling its
+ *                    accept queue (open until the end)         -> 0
+ *   tcp4-abandoned   non-blocking TCP to a listener whose accept queue is full
+ *                    (SYNs dropped), closed after 100 ms       -> abandoned
+ *   tcp4-timeout     the same with TCP_SYNCNT 1                -> ETIMEDOUT in ~3 s
+ *   NAME             each NAME=ADDR:PORT argument: non-blocking TCP there
+ *                    (IPv4 or [IPv6]), waited for up to 20 s   -> whatever came
  * Each line: {"case":..,"pid":..,"tid":..,"comm":..,"uid":..,"gid":..,
  * "sockfd":..,"family":..,"type":..[,"proto":..][,"daddr":..,"dport":..]
- * [,"path":..,"abstract":..],"ret":..}. Exit 1 when a setup step fails.
+ * [,"saddr":..,"sport":..][,"path":..,"abstract":..],"ret":..[,"result":..]
+ * [,"outcome":"abandoned"][,"tx_bytes":..,"rx_bytes":..]}: saddr/sport from
+ * getsockname right after connect returned (when bound), result as the
+ * program saw it (ret, or poll + SO_ERROR after EINPROGRESS). Exit 1 when a
+ * setup step fails.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,13 +84,71 @@ static void json_escaped(const char *s, size_t n)
 	fputc('"', logf);
 }
 
+/* What the program learns after connect returned: the final result
+ * (after EINPROGRESS: poll, then SO_ERROR), or "abandoned" when it closes
+ * the socket first (abandon_ms > 0). */
+struct after {
+	int wait_ms;	/* poll this long after EINPROGRESS; 0: do not wait */
+	int abandon_ms; /* instead close the socket after this long */
+	long tx, rx;	/* bytes to send and receive once connected (-1: none) */
+};
+
+static void log_local_end(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char text[INET6_ADDRSTRLEN];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)&ss;
+		if (!sin->sin_port)
+			return;
+		inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text));
+		fprintf(logf, "\"saddr\":\"%s\",\"sport\":%u,", text, ntohs(sin->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)&ss;
+		if (!sin6->sin6_port)
+			return;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof(text));
+		fprintf(logf, "\"saddr\":\"%s\",\"sport\":%u,", text, ntohs(sin6->sin6_port));
+	}
+}
+
+static void transfer(int fd, long tx, long rx)
+{
+	char buf[4096];
+	long n = 0;
+
+	memset(buf, 'x', sizeof(buf));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	while (n < tx) {
+		ssize_t w =
+		    write(fd, buf, (size_t)(tx - n) < sizeof(buf) ? (size_t)(tx - n) : sizeof(buf));
+		if (w <= 0)
+			die("transfer write");
+		n += w;
+	}
+	for (n = 0; n < rx;) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r <= 0)
+			die("transfer read");
+		n += r;
+	}
+	/* The peer closes first; wait for its FIN so the counts are final. */
+	if (read(fd, buf, sizeof(buf)) != 0)
+		die("transfer: the peer sent more");
+}
+
 /* Do one connect and log it. addr's family decides the address keys. */
-static int do_connect(const char *name, int fd, int type, const char *proto,
-		      const struct sockaddr *addr, socklen_t len)
+static int do_connect_after(const char *name, int fd, int type, const char *proto,
+			    const struct sockaddr *addr, socklen_t len, const struct after *after)
 {
 	int ret = connect(fd, addr, len) ? -errno : 0;
 	char comm[17] = "";
 	char text[INET6_ADDRSTRLEN];
+	long result_known = 1, result = ret, abandoned = 0;
 
 	prctl(PR_GET_NAME, comm);
 	fprintf(logf,
@@ -89,6 +163,7 @@ static int do_connect(const char *name, int fd, int type, const char *proto,
 		fprintf(logf, "\"family\":\"AF_INET\",\"type\":\"%s\",\"proto\":\"%s\",",
 			type_name(type), proto);
 		fprintf(logf, "\"daddr\":\"%s\",\"dport\":%u,", text, ntohs(sin->sin_port));
+		log_local_end(fd);
 		break;
 	}
 	case AF_INET6: {
@@ -97,6 +172,7 @@ static int do_connect(const char *name, int fd, int type, const char *proto,
 		fprintf(logf, "\"family\":\"AF_INET6\",\"type\":\"%s\",\"proto\":\"%s\",",
 			type_name(type), proto);
 		fprintf(logf, "\"daddr\":\"%s\",\"dport\":%u,", text, ntohs(sin6->sin6_port));
+		log_local_end(fd);
 		break;
 	}
 	case AF_UNIX: {
@@ -123,9 +199,98 @@ static int do_connect(const char *name, int fd, int type, const char *proto,
 			fprintf(logf, "\"family\":\"AF_%u\",", addr->sa_family);
 		fprintf(logf, "\"type\":\"%s\",\"proto\":\"%s\",", type_name(type), proto);
 	}
-	fprintf(logf, "\"ret\":%d}\n", ret);
+	if (ret == -EINPROGRESS && after && after->abandon_ms) {
+		usleep((useconds_t)after->abandon_ms * 1000);
+		close(fd);
+		result_known = 0;
+		abandoned = 1;
+	} else if (ret == -EINPROGRESS && after && after->wait_ms) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		int err = 0;
+		socklen_t elen = sizeof(err);
+		if (poll(&p, 1, after->wait_ms) == 1 &&
+		    !getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen))
+			result = -err;
+		else
+			result_known = 0; /* still going: the trace must say unknown too */
+	} else if (ret == -EINPROGRESS) {
+		result_known = 0;
+	}
+	fprintf(logf, "\"ret\":%d", ret);
+	if (result_known)
+		fprintf(logf, ",\"result\":%ld", result);
+	if (abandoned)
+		fprintf(logf, ",\"outcome\":\"abandoned\"");
+	if (result_known && result == 0 && after && after->tx >= 0) {
+		transfer(fd, after->tx, after->rx);
+		fprintf(logf, ",\"tx_bytes\":%ld,\"rx_bytes\":%ld", after->tx, after->rx);
+	}
+	fputs("}\n", logf);
 	fflush(logf);
 	return ret;
+}
+
+static const struct after wait_result = {.wait_ms = 20000, .tx = -1, .rx = -1};
+
+static int do_connect(const char *name, int fd, int type, const char *proto,
+		      const struct sockaddr *addr, socklen_t len)
+{
+	return do_connect_after(name, fd, type, proto, addr, len, &wait_result);
+}
+
+/* The peer of tcp6-bytes: reads 1000 bytes, sends 3000, closes first. */
+static void *bytes_peer(void *arg)
+{
+	int lfd = *(int *)arg, c = accept(lfd, NULL, NULL);
+	char buf[4096];
+	long n = 0;
+
+	if (c < 0)
+		die("accept");
+	while (n < 1000) {
+		ssize_t r = read(c, buf, sizeof(buf));
+		if (r <= 0)
+			die("bytes peer read");
+		n += r;
+	}
+	memset(buf, 'y', sizeof(buf));
+	if (write(c, buf, 3000) != 3000)
+		die("bytes peer write");
+	close(c);
+	return NULL;
+}
+
+/* NAME=ADDR:PORT or NAME=[ADDR6]:PORT: a non-blocking TCP connect there. */
+static void extra_connect(const char *arg)
+{
+	char name[64], host[INET6_ADDRSTRLEN + 2];
+	unsigned port;
+	struct sockaddr_storage ss = {0};
+	socklen_t len;
+
+	if (sscanf(arg, "%63[^=]=[%45[^]]]:%u", name, host, &port) == 3) {
+		struct sockaddr_in6 *sin6 = (void *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			die(arg);
+		len = sizeof(*sin6);
+	} else if (sscanf(arg, "%63[^=]=%45[^:]:%u", name, host, &port) == 3) {
+		struct sockaddr_in *sin = (void *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			die(arg);
+		len = sizeof(*sin);
+	} else {
+		errno = EINVAL;
+		die(arg);
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		die("socket");
+	do_connect(name, fd, SOCK_STREAM, "tcp", (struct sockaddr *)&ss, len);
+	close(fd);
 }
 
 static struct sockaddr_in listener_addr;
@@ -142,7 +307,8 @@ static void *thread_connect(void *arg)
 	return NULL;
 }
 
-static int tcp_socket_on_loopback(struct sockaddr_in *sin, int listening)
+/* backlog < 0: bound, not listening. */
+static int tcp_socket_on_loopback(struct sockaddr_in *sin, int backlog)
 {
 	socklen_t len = sizeof(*sin);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -151,7 +317,7 @@ static int tcp_socket_on_loopback(struct sockaddr_in *sin, int listening)
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || bind(fd, (struct sockaddr *)sin, sizeof(*sin)) ||
-	    (listening && listen(fd, 16)) || getsockname(fd, (struct sockaddr *)sin, &len))
+	    (backlog >= 0 && listen(fd, backlog)) || getsockname(fd, (struct sockaddr *)sin, &len))
 		die("loopback socket");
 	return fd;
 }
@@ -170,8 +336,8 @@ int main(int argc, char **argv)
 	if (!logf)
 		die(argv[1]);
 
-	int lfd = tcp_socket_on_loopback(&listener_addr, 1);
-	int bound = tcp_socket_on_loopback(&refused, 0); /* held: nobody else gets it */
+	int lfd = tcp_socket_on_loopback(&listener_addr, 16);
+	int bound = tcp_socket_on_loopback(&refused, -1); /* held: nobody else gets it */
 
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	do_connect("tcp4-ok", fd, SOCK_STREAM, "tcp", (struct sockaddr *)&listener_addr,
@@ -231,6 +397,54 @@ int main(int argc, char **argv)
 		die("pthread_create");
 	pthread_join(th, NULL);
 
+	/* tcp6-bytes: a known amount each way, the peer closing first. */
+	struct sockaddr_in6 l6 = {.sin6_family = AF_INET6};
+	socklen_t l6len = sizeof(l6);
+	l6.sin6_addr = in6addr_loopback;
+	int l6fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l6fd < 0 || bind(l6fd, (struct sockaddr *)&l6, sizeof(l6)) || listen(l6fd, 4) ||
+	    getsockname(l6fd, (struct sockaddr *)&l6, &l6len))
+		die("IPv6 listener");
+	if (pthread_create(&th, NULL, bytes_peer, &l6fd))
+		die("pthread_create");
+	const struct after bytes = {.wait_ms = 20000, .tx = 1000, .rx = 3000};
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	do_connect_after("tcp6-bytes", fd, SOCK_STREAM, "tcp", (struct sockaddr *)&l6, sizeof(l6),
+			 &bytes);
+	close(fd);
+	pthread_join(th, NULL);
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	do_connect("tcp4-nb-refused", fd, SOCK_STREAM, "tcp", (struct sockaddr *)&refused,
+		   sizeof(refused));
+	close(fd);
+
+	/* A listener whose accept queue is full drops SYNs: the handshake
+	 * hangs until its program gives up, or the SYN retries run out. */
+	struct sockaddr_in full;
+	int ffd = tcp_socket_on_loopback(&full, 0);
+	int filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (filler < 0 || do_connect("tcp4-fill", filler, SOCK_STREAM, "tcp",
+				     (struct sockaddr *)&full, sizeof(full)))
+		die("filling the accept queue");
+	const struct after abandon = {.abandon_ms = 100, .tx = -1, .rx = -1};
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	do_connect_after("tcp4-abandoned", fd, SOCK_STREAM, "tcp", (struct sockaddr *)&full,
+			 sizeof(full), &abandon);
+	/* do_connect_after closed it */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &one, sizeof(one)))
+		die("TCP_SYNCNT");
+	do_connect("tcp4-timeout", fd, SOCK_STREAM, "tcp", (struct sockaddr *)&full, sizeof(full));
+	close(fd);
+
+	for (int i = 3; i < argc; i++)
+		extra_connect(argv[i]);
+
+	close(filler);
+	close(ffd);
+	close(l6fd);
 	close(lfd);
 	close(bound);
 	close(ufd);
