@@ -191,7 +191,7 @@ clean:
 # which wants two libsystemd calls that are never reached here; Debian ships
 # no libsystemd.a, so cli/sd_stubs.c stands in for them.
 STATIC_LIBS := -lbpf -lelf -lpcap -ldbus-1 -lzstd -lz -lm -lpthread
-STATIC_HELPERS := $(if $(wildcard tests/helpers/connector.c),$(BUILD)/static/connector)
+STATIC_HELPERS := $(BUILD)/static/connector $(BUILD)/static/bpf_holds
 static: $(BUILD)/conntrail-static $(STATIC_HELPERS)
 
 $(BUILD)/conntrail-static: $(MAIN_OBJ) $(RECORD_OBJS) $(LIB) $(BUILD)/obj/cli/sd_stubs.o

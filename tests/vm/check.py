@@ -36,7 +36,13 @@ failures = []
 EXPECTED_RET = {
     "tcp4-ok": {0}, "tcp4-refused": {-111}, "tcp4-nonblock": {-115, 0},
     "udp6": {0}, "unix-path": {0}, "unix-abstract": {0}, "other-family": {-97},
-    "tcp4-thread": {0},
+    "tcp4-thread": {0}, "tcp6-bytes": {-115}, "tcp4-nb-refused": {-115},
+    "tcp4-fill": {0}, "tcp4-abandoned": {-115}, "tcp4-timeout": {-115},
+}
+# How the handshakes ended as the connector saw them (poll + SO_ERROR).
+EXPECTED_RESULT = {
+    "tcp4-nonblock": 0, "tcp6-bytes": 0, "tcp4-nb-refused": -111,
+    "tcp4-abandoned": "abandoned", "tcp4-timeout": -110,
 }
 
 
@@ -97,6 +103,13 @@ def expected_event(entry):
         "type": number(entry.get("type"), TYPE),
         "proto": number(entry.get("proto"), PROTO),
         "ret": entry.get("ret"),
+        # the final outcome and the local end, as the connector saw them
+        "result": entry.get("result"),
+        "saddr": entry.get("saddr"),
+        "sport": entry.get("sport"),
+        "outcome": entry.get("outcome"),
+        "tx_bytes": entry.get("tx_bytes"),
+        "rx_bytes": entry.get("rx_bytes"),
     }
     fam = want["family"]
     if fam in (2, 10):
@@ -181,6 +194,34 @@ def check_pcap(out, events):
         print(f"ok: auto.pcap from the guest: {len(rows)} packets, ports equal the trace's")
 
 
+def check_holds(out, backend):
+    """What record held while recording with this backend (bpf_holds in the
+    guest): no syscall tracepoint on lsm and fentry, a tracing link there,
+    inet_sock_set_state everywhere; sys_enter_connect on the tracepoint
+    backend proves the listing sees tracepoints at all."""
+    try:
+        lines = open(os.path.join(out, f"holds-{backend}.txt")).read().splitlines()
+    except OSError:
+        fail(f"holds {backend}: the guest sent no holds-{backend}.txt")
+        return
+    names = [l.split()[-1] for l in lines if len(l.split()) >= 3]
+    before = len(failures)
+    if "inet_sock_set_state" not in names:
+        fail(f"holds {backend}: no inet_sock_set_state in {lines}")
+    syscalls = [l for l in lines if re.search(r" (sys_enter|sys_exit)", l)]
+    if backend == "tracepoint":
+        if "sys_enter_connect" not in names:
+            fail(f"holds tracepoint: no sys_enter_connect in {lines}: the listing proves nothing")
+    else:
+        if syscalls:
+            fail(f"holds {backend}: record holds syscall tracepoints {syscalls}")
+        if not any(" link tracing " in l for l in lines):
+            fail(f"holds {backend}: no tracing link (fexit/__sys_connect) in {lines}")
+    if len(failures) == before:
+        print(f"ok: holds {backend}: {len(lines)} attachments, "
+              f"{'its two syscall tracepoints' if backend == 'tracepoint' else 'no syscall tracepoint'}")
+
+
 def compare_run(args, name, backend):
     out = args.out
     trace = os.path.join(out, f"{name}.ctr")
@@ -242,6 +283,12 @@ def compare_run(args, name, backend):
             fail(f"{name}: {entry.get('case')}: connect returned {entry.get('ret')} under "
                  f"record, expected {sorted(allowed)}: a verdict changed")
     for entry in logged:
+        res = entry.get("result", entry.get("outcome"))
+        case = entry.get("case")
+        if case in EXPECTED_RESULT and res != EXPECTED_RESULT[case]:
+            fail(f"{name}: {case}: the connector saw {res!r}, expected "
+                 f"{EXPECTED_RESULT[case]!r}: the case did not happen as designed")
+    for entry in logged:
         want = expected_event(entry)
         # Known in the guest, not by the connector: its parent and path.
         if parent is not None:
@@ -253,6 +300,9 @@ def compare_run(args, name, backend):
             continue
         got = queue.pop(0)
         matched += 1
+        if entry.get("outcome") == "abandoned" and "result" in got:
+            fail(f"{name}: {entry.get('case')}: abandoned, but the trace has result "
+                 f"{got.get('result')!r}")
         for k, v in want.items():
             if got.get(k) != v:
                 fail(f"{name}: {entry.get('case', '?')}: field {k}: trace has "
@@ -292,6 +342,10 @@ def main():
     if release != args.kernel:
         fail(f"guest ran kernel {release!r}, expected {args.kernel!r}")
 
+    backends = ["fentry", "tracepoint"] if args.expect_backend == "fentry" else \
+        ["lsm", "fentry", "tracepoint"]
+    for b in backends:
+        check_holds(out, b)
     compare_run(args, "auto", args.expect_backend)
     compare_run(args, "sys", args.expect_backend)
     compare_run(args, "tracepoint", "tracepoint")

@@ -39,7 +39,8 @@ elif ! make -s --no-print-directory -j2 BUILD="$BUILD" "$BUILD/conntrail" static
 	echo "FAIL vm: build failed" >&2
 	exit 1
 fi
-for bin in "$BUILD/conntrail" "$BUILD/conntrail-static" "$BUILD/static/connector"; do
+for bin in "$BUILD/conntrail" "$BUILD/conntrail-static" "$BUILD/static/connector" \
+	"$BUILD/static/bpf_holds"; do
 	if [ ! -x "$bin" ]; then
 		echo "FAIL vm: $bin missing" >&2
 		exit 1
@@ -59,6 +60,7 @@ initrd=$work/initramfs.cpio.gz
 if ! bash tests/vm/mkinitramfs.sh "$initrd" \
 	"$BUILD/conntrail-static:/bin/conntrail" \
 	"$BUILD/static/connector:/bin/connector" \
+	"$BUILD/static/bpf_holds:/bin/bpf_holds" \
 	"tests/vm/guest/check.sh:/check.sh"; then
 	echo "FAIL vm: cannot build the initramfs" >&2
 	exit 1

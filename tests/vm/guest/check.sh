@@ -8,6 +8,7 @@
 #   3. fentry kernels: --backend lsm must fail (exit 1) saying why.
 #   4. lsm kernels: --backend fentry works too.
 #   5. --backend tracepoint works on every guest kernel.
+#   6. lsm and fentry hold no syscall tracepoint while recording.
 # Each trace is read back here with `script --json` and `info` as well.
 scenario=$1
 expect=unknown
@@ -114,6 +115,36 @@ fi
 # 5. The fallback on this (older) kernel too.
 record_connector tracepoint --backend tracepoint
 [ "$(cat tracepoint.record.status)" = 0 ] && ok || bad "tracepoint: record exit $(cat tracepoint.record.status)"
+
+# 6. What each backend holds while it records (bpf_holds lists the
+# recorder's perf-event and BPF link descriptors): lsm and fentry must hold
+# no syscall tracepoint, whose mere presence slows every syscall of every
+# task; every backend follows handshakes on inet_sock_set_state; the
+# tracepoint backend's sys_enter_connect proves the listing works.
+holds() {
+	b=$1
+	conntrail record -q -o "holds-$b.ctr" --backend "$b" -- sh -c 'bpf_holds $PPID' \
+		>"holds-$b.txt" 2>"holds-$b.err"
+	echo "guest: holds $b: $(tr '\n' ';' <"holds-$b.txt")"
+	grep -q ' inet_sock_set_state$' "holds-$b.txt" && ok ||
+		bad "$b: record does not hold inet_sock_set_state"
+	if [ "$b" = tracepoint ]; then
+		grep -q ' sys_enter_connect$' "holds-$b.txt" && ok ||
+			bad "tracepoint: no sys_enter_connect listed: the listing proves nothing"
+	else
+		grep -Eq ' (sys_enter|sys_exit)' "holds-$b.txt" &&
+			bad "$b: record holds a syscall tracepoint: $(grep -E ' (sys_enter|sys_exit)' "holds-$b.txt" | tr '\n' ';')" || ok
+		grep -q ' link tracing ' "holds-$b.txt" && ok ||
+			bad "$b: no tracing link (fexit/__sys_connect) listed"
+	fi
+}
+if [ "$expect" = fentry ]; then
+	holds fentry
+else
+	holds lsm
+	holds fentry
+fi
+holds tracepoint
 
 uname -r >kernel.release
 cat /sys/kernel/security/lsm >lsm.active
