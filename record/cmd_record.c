@@ -54,11 +54,43 @@ uint64_t rec_now_ns(clockid_t clk)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: conntrail record [-o FILE|-] [--backend auto|lsm|fentry|tracepoint]\n"
-		   "                        [-p PID[,PID..]] [--cgroup PATH] [--duration SECONDS]\n"
-		   "                        [--compress zstd[:LEVEL]|zlib[:LEVEL]|none]\n"
-		   "                        [--max-size SIZE] [--rotate N] [--buffer SIZE] [-q]\n"
-		   "                        [-- COMMAND [ARGS..]]\n");
+	fprintf(f,
+		"usage: conntrail record [-o FILE|-] [--backend auto|lsm|fentry|tracepoint]\n"
+		"                        [-p PID[,PID..]] [--cgroup PATH] [--duration SECONDS]\n"
+		"                        [--compress zstd[:LEVEL]|zlib[:LEVEL]|none]\n"
+		"                        [--max-size SIZE] [--rotate N] [--buffer SIZE] [-q]\n"
+		"                        [-- COMMAND [ARGS..]]\n"
+		"\n"
+		"Record every connect attempt (who, where, how it ended) into a trace file,\n"
+		"for report, script, info and convert on any machine. With -- COMMAND: that\n"
+		"command and its children, until it exits (record exits with its status;\n"
+		"127 when it cannot be found, 126 when it cannot be run, before any file is\n"
+		"touched). Otherwise the whole system until Ctrl-C, SIGTERM or --duration.\n"
+		"Needs root. A TCP connect's outcome (ok, refused, timed out, unreachable,\n"
+		"abandoned) is followed after connect(2) returns; see OUTCOMES in\n"
+		"conntrail-record(1).\n"
+		"\n"
+		"  -o, --output FILE   the trace (default conntrail.data; '-' = stdout). An\n"
+		"                      existing FILE is kept as FILE.old. Mode 0600.\n"
+		"      --backend B     auto (default: lsm, then fentry, then tracepoint), or\n"
+		"                      one of them; auto says why it skipped one\n"
+		"  -p, --pid PIDS      only these processes and their future children\n"
+		"      --cgroup PATH   only this cgroup v2 directory (a container, a unit)\n"
+		"      --duration S    stop after S seconds (decimals allowed)\n"
+		"      --compress C    zstd (default), zstd:LEVEL (1-19), zlib[:1-9], none\n"
+		"      --max-size SIZE stop (or rotate) when the file reaches SIZE (4k, 10M, 1G)\n"
+		"      --rotate N      with --max-size: keep N files FILE.0 .. FILE.N-1\n"
+		"      --buffer SIZE   kernel ring buffer (default 8M); events that do not fit\n"
+		"                      are counted as lost, never silently dropped\n"
+		"  -q, --quiet         no backend or summary lines on stderr\n"
+		"\n"
+		"Examples:\n"
+		"  conntrail record -o curl.ctr -- curl -s https://example.org/\n"
+		"  conntrail record -o host.ctr --duration 600\n"
+		"  conntrail record -o web.ctr -p 1234,1240\n"
+		"  conntrail record -o ci.ctr --cgroup /sys/fs/cgroup/system.slice/ci.service\n"
+		"  conntrail record -o fleet.ctr --max-size 100M --rotate 10\n"
+		"  conntrail record -o - | conntrail script -\n");
 }
 
 /* ------------------------------------------------------------ options */
@@ -251,6 +283,54 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 
 /* ------------------------------------------------------------ command */
 
+/*
+ * Can COMMAND be run? Searched as execvp(3) would, before any file is
+ * touched, so a typo keeps the last trace: 0, or the shell's status with
+ * its message: 127 not found, 126 found but not executable.
+ */
+static int command_runnable(const char *cmd)
+{
+	char path[PATH_MAX];
+	const char *dirs = getenv("PATH");
+	int found = 0;
+
+	if (!*cmd) {
+		ct_err("'': command not found");
+		return 127;
+	}
+	if (strchr(cmd, '/')) {
+		struct stat st;
+		if (stat(cmd, &st)) {
+			ct_err("%s: %s", cmd, strerror(errno));
+			return errno == ENOENT || errno == ENOTDIR ? 127 : 126;
+		}
+		if (S_ISDIR(st.st_mode) || access(cmd, X_OK)) {
+			ct_err("%s: %s", cmd,
+			       S_ISDIR(st.st_mode) ? strerror(EISDIR) : strerror(EACCES));
+			return 126;
+		}
+		return 0;
+	}
+	if (!dirs)
+		dirs = "/usr/local/bin:/usr/bin:/bin"; /* execvp's default */
+	for (const char *p = dirs;; p++) {
+		const char *end = strchrnul(p, ':');
+		int n = snprintf(path, sizeof(path), "%.*s%s%s", (int)(end - p), p,
+				 end == p ? "" : "/", cmd);
+		struct stat st;
+		if (n > 0 && (size_t)n < sizeof(path) && !stat(path, &st) && !S_ISDIR(st.st_mode)) {
+			if (!access(path, X_OK))
+				return 0;
+			found = 1;
+		}
+		if (!*end)
+			break;
+		p = end;
+	}
+	ct_err("%s: %s", cmd, found ? "permission denied" : "command not found");
+	return found ? 126 : 127;
+}
+
 /* Fork COMMAND, held on a pipe until the hook is in place. */
 static int fork_command(struct recorder *r, int *go_fd, int *err_fd)
 {
@@ -397,6 +477,9 @@ int cmd_record(int argc, char **argv)
 		       strerror(errno));
 		goto out;
 	}
+	if (r->command && (rc = command_runnable(r->command[0])) != 0)
+		goto out;
+	rc = CT_EXIT_ERROR;
 	for (size_t i = 0; i < r->npids; i++) {
 		if (kill((pid_t)r->pids[i], 0) && errno == ESRCH) {
 			ct_err("-p %u: no such process", r->pids[i]);
@@ -456,6 +539,7 @@ int cmd_record(int argc, char **argv)
 		go_fd = -1;
 		if (read(err_fd, &e, sizeof(e)) == sizeof(e)) {
 			ct_err("%s: %s", r->command[0], strerror(e));
+			rc = e == ENOENT ? 127 : 126; /* as a shell says it */
 			goto out;
 		}
 		close(err_fd);

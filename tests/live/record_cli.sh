@@ -27,8 +27,22 @@ check "says why and what the kernel offers" grep -Eq -- '--backend lsm: .+ \(thi
 expect_eq "that error is one line" 1 "$(wc -l <"$TMP/.stderr")"
 expect_status "no such pid" 1 "$CONNTRAIL" record -p 999999999 -o t.ctr
 expect_status "--cgroup that is not cgroup v2" 1 "$CONNTRAIL" record --cgroup /tmp -o t.ctr -- true
-expect_status "command that does not exist" 1 "$CONNTRAIL" record -q -o t.ctr -- /nonexistent/cmd
-check "its error names it" grep -q '/nonexistent/cmd' "$TMP/.stderr"
+# A typo keeps the last trace: the command is checked before any file is
+# touched, with the shell's statuses (127 not found, 126 not executable).
+"$CONNTRAIL" record -q -o kept.ctr -- true
+cp kept.ctr kept.copy
+expect_status "command that does not exist (path)" 127 "$CONNTRAIL" record -q -o kept.ctr -- /nonexistent/cmd
+check "its error names it" grep -qx 'conntrail record: /nonexistent/cmd: No such file or directory' "$TMP/.stderr"
+expect_status "command not found in PATH" 127 "$CONNTRAIL" record -q -o kept.ctr -- pyhton3-conntrail-typo -c 1
+check "says: command not found" grep -qx 'conntrail record: pyhton3-conntrail-typo: command not found' "$TMP/.stderr"
+echo 'echo hi' >noexec.sh
+chmod 644 noexec.sh
+expect_status "command that is not executable" 126 "$CONNTRAIL" record -q -o kept.ctr -- ./noexec.sh
+expect_status "command that is a directory" 126 "$CONNTRAIL" record -q -o kept.ctr -- /tmp
+check "the last trace is untouched" cmp -s kept.ctr kept.copy
+check "and was not moved to .old" test ! -e kept.ctr.old
+expect_status "the command's own exit status" 3 "$CONNTRAIL" record -q -o t.ctr -- sh -c 'exit 3'
+check "--help describes every option" sh -c "'$CONNTRAIL' record --help | grep -c -e '--backend' -e '--pid' -e '--cgroup' -e '--duration' -e '--compress' -e '--max-size' -e '--rotate' -e '--buffer' -e '--quiet' -e '--output' | grep -qx 1[0-9]"
 
 # auto explains each skipped backend and names the one used.
 "$CONNTRAIL" record -o t.ctr -- true 2>auto.err
