@@ -295,6 +295,10 @@ if p6a is not None or any(k.startswith("p6.na.") for k in samples):
             continue
         r, why = traced_ratio(v, p6a)
         fr = sum(1 for x in samples.get(f"p6.{key}_foreign", []) if x not in ("", "0"))
+        fa = sum(1 for x in samples.get("p6.a_foreign", []) if x not in ("", "0"))
+        if fa:
+            why = (why + "; " if why else "") + (f"others' BPF tracers were on the connect tracepoints "
+                                                   f"during {fa} no-tracing run(s): those paid the tax too")
         row(title, f(r, "{:.3f}"),
             (f"{why}; " if why else "") +
             f"CPU none {f(p6a, '{:.1f}')}, traced {f(v, '{:.1f}')} ns/call: {f(v - p6a, '{:+.1f}')} ns a call "
