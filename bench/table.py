@@ -75,6 +75,18 @@ def traced_ratio(x, a):
     return r, ""
 
 
+def wall_ratio(x, a):
+    """A wall-clock x/a, or why not: below 1 cannot be true for a tracer."""
+    r = div(x, a)
+    return "noise (< 1)" if r is not None and r < 1.0 else f(r)
+
+
+def wall_added(x, a):
+    if x is None or a is None:
+        return "n/a"
+    return "noise (< 0)" if x < a else f"+{x - a:.0f}"
+
+
 def ok_all(*conds):
     if any(c is None for c in conds):
         return None
@@ -125,7 +137,7 @@ for mode, title in storms:
     row(f"{head}: record / none (c/a)", f(ca),
         (f"{ca_why}; " if ca_why else "") +
         f"CPU a {f(a, ns)}, c {f(c, ns)} ns/connect (wall a {f(aw, ns)}, c {f(cw, ns)}; "
-        f"c/a {f(div(cw, aw))}), {lost_txt}{cov}{shared}{rej}",
+        f"c/a {wall_ratio(cw, aw)}), {lost_txt}{cov}{shared}{rej}",
         "c/a <= 1.15, 0 lost" if goal_udp else "",
         ok_all(ca <= 1.15, lost == 0, complete)
         if goal_udp and ca is not None and lost is not None else None)
@@ -134,7 +146,7 @@ for mode, title in storms:
     row(f"{head}: record / empty BPF (c/b)", f(cb),
         (f"{cb_why}; " if cb_why else "") +
         f"CPU b {f(b, ns)}, c {f(c, ns)} ns; floor b/a {f(ba)} (wall b {f(bw, ns)}, "
-        f"c/b {f(div(cw, bw))})")
+        f"c/b {wall_ratio(cw, bw)})")
     d_lost = num(f"p1.{mode}.d_lost", "last")
     d_samples = num(f"p1.{mode}.d_captured", "min")
     d_rounds = len(samples.get(f"p1.{mode}.d", []))
@@ -148,7 +160,7 @@ for mode, title in storms:
     da, da_why = traced_ratio(d, a)
     row(f"{head}: perf record / none (d/a)", f(da),
         (f"{da_why}; " if da_why else "") +
-        f"CPU a {f(a, ns)}, d {f(d, ns)} ns/connect (wall d {f(dw, ns)}, d/a {f(div(dw, aw))})" + kept
+        f"CPU a {f(a, ns)}, d {f(d, ns)} ns/connect (wall d {f(dw, ns)}, d/a {wall_ratio(dw, aw)})" + kept
         + ("" if d_lost is None else f", perf's own lost count {d_lost:.0f}"))
     if foreign_runs:
         busy.append(mode)
@@ -156,9 +168,8 @@ for mode, title in storms:
     added_d = None if d is None or a is None else d - a
     share = div(added_c, added_d) if (added_c or 0) > 0 and (added_d or 0) > 0 else None
     row(f"{head}: added cost record / perf ((c-a)/(d-a))", f(share),
-        f"record +{f(added_c, ns)} ns, perf +{f(added_d, ns)} ns CPU per connect "
-        f"(wall +{f(None if cw is None or aw is None else cw - aw, ns)}, "
-        f"+{f(None if dw is None or aw is None else dw - aw, ns)})",
+        f"record {wall_added(c, a)} ns, perf {wall_added(d, a)} ns CPU per connect "
+        f"(wall {wall_added(cw, aw)}, {wall_added(dw, aw)})",
         "<= 0.5" if goal_udp else "",
         (share <= 0.5) if goal_udp and share is not None else None)
     ct, pt = num(f"p1.{mode}.c_tracer_cpu"), num(f"p1.{mode}.d_tracer_cpu")
@@ -177,7 +188,7 @@ for mode, title in storms:
         tcpu = num(f"p1.{mode}.{x}_tracer_cpu")
         row(f"{head}: {name} / none ({x}/a)", f(xa),
             (f"{xa_why}; " if xa_why else "") +
-            f"CPU a {f(a, ns)}, {x} {f(v, ns)} ns/connect (+{f(None if a is None else v - a, ns)}; "
+            f"CPU a {f(a, ns)}, {x} {f(v, ns)} ns/connect ({wall_added(v, a)}; "
             f"wall {x} {f(num(f'p1.{mode}.{x}_wall'), ns)}); record / {name} added cost "
             f"{f(div(added_c, v - a) if a is not None and v > a and (added_c or 0) > 0 else None)}; "
             f"{name} kept >= {f(kept_x, '{:,.0f}')} of the storm's {f(made, '{:,.0f}')} connects"
@@ -193,9 +204,8 @@ for mode, title in storms:
         row(f"{head}: P6b cgroup sock_addr program / none (g/a)", f(ga),
             (f"{ga_why}; " if ga_why else "") +
             f"CPU a {f(a, ns)}, g {f(g, ns)}, record c {f(c, ns)} ns/connect: g adds "
-            f"{f(None if a is None else g - a, '{:+.0f}')} ns, record "
-            f"{f(None if a is None or c is None else c - a, '{:+.0f}')} ns, empty tracepoint floor b "
-            f"{f(None if a is None or b is None else b - a, '{:+.0f}')} ns")
+            f"{wall_added(g, a)} ns, record {wall_added(c, a)} ns, empty tracepoint floor b "
+            f"{wall_added(b, a)} ns")
 
 # ---------------------------------------------------------------- P2
 sb, se = num("p2.storm_bytes", "last"), num("p2.storm_events", "last")
@@ -301,7 +311,8 @@ if p6a is not None or any(k.startswith("p6.na.") for k in samples):
                                                    f"during {fa} no-tracing run(s): those paid the tax too")
         row(title, f(r, "{:.3f}"),
             (f"{why}; " if why else "") +
-            f"CPU none {f(p6a, '{:.1f}')}, traced {f(v, '{:.1f}')} ns/call: {f(v - p6a, '{:+.1f}')} ns a call "
+            f"CPU none {f(p6a, '{:.1f}')}, traced {f(v, '{:.1f}')} ns/call: "
+            f"{'noise (< 0)' if v < p6a else f'+{v - p6a:.1f}'} ns a call "
             f"(wall {f(num('p6.a_wall'), '{:.0f}')}, {f(num(f'p6.{key}_wall'), '{:.0f}')})"
             + (f"; others' BPF tracers on connect during {fr} runs" if fr else "")
             + (f"; {rej6} round(s) rejected as noise and repeated" if rej6 and key == "b" else ""))
