@@ -383,9 +383,11 @@ method = [
     "Storms (bench/storm.c; only the loop is timed, after 10,000 untimed but traced warm-up "
     "connects): UDP 1 socket = connect() on one UDP socket to 127.0.0.1:9 again and again; "
     "socket per connect = socket()+connect()+close(); TCP = socket()+connect()+close() to a "
-    "loopback listener drained by an accept thread, SO_LINGER 0 so no TIME_WAIT piles up.",
+    "loopback listener drained by an accept thread, SO_LINGER 0 so no TIME_WAIT piles up; "
+    "blocking, and non-blocking (connect returns EINPROGRESS, then poll for POLLOUT and SO_ERROR).",
     "perf is started disabled and enabled through its control fifo, record is waited for until "
-    "it prints its backend (after its own probe connect was seen), so neither misses the start.",
+    "it prints its backend or creates its file (both after its own probe connect was seen), bpftrace "
+    "until its BEGIN probe printed, so none misses the start.",
     f"tshark reads a smaller generated trace's pcapng ({f(num('p3.small_events', 'last'), '{:,.0f}')} "
     "events) because it reads 20-100x slower; conntrail convert is timed on the same file and on "
     "the storm.",
