@@ -10,11 +10,18 @@
 #   BENCH_ROUNDS   alternating repeats per measurement (default 5)
 #   BENCH_TMP      where scratch files go (default /var/tmp: a real disk)
 #   BENCH_KEEP=1   keep the scratch directory
-#   BENCH_BUDGET   seconds after which P3/P4 stop adding rounds (480)
-#   BENCH_PARTS    which parts to run (default "p1 p2 p3 p4"; P5 rides along)
+#   BENCH_BUDGET   seconds of P3/P4 after which they stop adding rounds (300)
+#   BENCH_PARTS    which parts to run (default "p1 p6 p2 p3 p4"; P5 rides along)
+#   CT_BASE        another conntrail binary (e.g. a build of the commit before
+#                  a change): P3/P4 then time it too, alternating with this
+#                  one in every round, on the same files ("base" rows)
+#   BENCH_CGROUP   cgroup v2 directory for the cgroup sock_addr programs
+#                  (default: where cgroup2 is mounted)
 #
 # Prints one table and writes it to bench/results.md and bench/results.json.
-# P1 and the record half of P5 need root; without it they are reported n/a.
+# P1, P6 and the record half of P5 need root; without it they are reported n/a.
+# Peers: perf record (d), bpftrace (e) and sysdig (f) beside record (c); a
+# peer that cannot run here is a note with its reason, never a figure.
 set -u
 cd "$(dirname "$0")/.."
 : "${BUILD:=build}"
@@ -23,6 +30,8 @@ ROUNDS=${BENCH_ROUNDS:-5}
 CT=$PWD/$BUILD/conntrail
 GEN=$PWD/$BUILD/conntrail-gen
 HB=$PWD/$BUILD/bench
+CT_BASE=${CT_BASE:-}
+CGROOT=${BENCH_CGROUP:-$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)}
 W=$(mktemp -d "${BENCH_TMP:-/var/tmp}/ct-bench.XXXXXX") || exit 1
 RAW=$W/raw.tsv
 : >"$RAW"
@@ -57,10 +66,11 @@ note() {
 }
 scaled() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 1 ? 1 : v) }'; }
 now_ns() { date +%s%N; }
-# round_ok R PART: round 1 always runs; later rounds only within the budget.
+# round_ok R PART: round 1 always runs; later rounds only within the budget
+# (counted from the start of the reads, P3).
 round_ok() {
 	[ "$1" -eq 1 ] && return 0
-	[ $((SECONDS - START)) -lt "$BUDGET" ] && return 0
+	[ $((SECONDS - ${READ_START:-$START})) -lt "$BUDGET" ] && return 0
 	note "$2: stopped after $(($1 - 1)) round(s), past the ${BUDGET} s budget"
 	return 1
 }
@@ -77,9 +87,9 @@ TCP_N=$(scaled 20000)
 # not shrink with the trace, so a smaller one understates the speed-up.
 BIG_N=$(scaled 100000000)
 SMALL_N=$(scaled 100000) # tshark reads ~0.03-0.3 M packets/s: a smaller file
-# Extra rounds of the slow reads (P3, P4) are skipped past this many seconds,
-# so a loaded machine still finishes in about 10 minutes; a note says so.
-BUDGET=${BENCH_BUDGET:-480}
+# Extra rounds of the slow reads (P3, P4) are skipped past this many seconds
+# of reading, so a loaded machine still finishes in time; a note says so.
+BUDGET=${BENCH_BUDGET:-300}
 MIXED_N=$(scaled 1000000)
 
 # ------------------------------------------------------------ helpers build
@@ -92,6 +102,9 @@ build_helpers() {
 	if [ bench/runstat.c -nt "$HB/runstat" ]; then
 		cc $cflags -o "$HB/runstat" bench/runstat.c || return 1
 	fi
+	if [ bench/sysloop.c -nt "$HB/sysloop" ]; then
+		cc $cflags -o "$HB/sysloop" bench/sysloop.c || return 1
+	fi
 	if [ bench/bpf_loader.c -nt "$HB/bpf_loader" ]; then
 		cc $cflags -o "$HB/bpf_loader" bench/bpf_loader.c -lbpf -lelf -lz ||
 			note "bpf_loader did not build (libbpf missing?): no empty-BPF floor"
@@ -102,6 +115,12 @@ build_helpers() {
 		clang -O2 -g -Wall -Werror -target bpf -I"/usr/include/$multiarch" \
 			-c bench/empty.bpf.c -o "$HB/empty.bpf.o" ||
 			note "empty.bpf.o did not build: no empty-BPF floor"
+	fi
+	# CO-RE (the parent's pid): against the vmlinux.h the main build made.
+	if [ bench/cgconnect.bpf.c -nt "$HB/cgconnect.bpf.o" ] || [ "$BUILD/vmlinux.h" -nt "$HB/cgconnect.bpf.o" ]; then
+		clang -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_"$(uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')" \
+			-I"$BUILD" -c bench/cgconnect.bpf.c -o "$HB/cgconnect.bpf.o" ||
+			note "cgconnect.bpf.o did not build: no cgroup sock_addr measurement (P6b)"
 	fi
 	return 0
 }
@@ -126,29 +145,22 @@ ensure_tracefs() {
 	[ -d /sys/kernel/tracing/events ]
 }
 
-# ------------------------------------------------------------- P1 storms
-# Each storm_X MODE N prints "CPU_NS WALL_NS" per connect of the storm's
-# connecting thread (or fails). CPU time is the headline: the in-kernel
-# tracing cost is charged to the connecting thread, and CPU time does not
-# grow when other work on this shared machine takes the CPU away.
-storm_fig() {
-	local cpu wall
-	cpu=$(kv cpu_ns_per_connect "$1")
-	wall=$(kv ns_per_connect "$1")
-	[ -n "$cpu" ] && [ -n "$wall" ] && echo "$cpu $wall"
-}
-# CPU time (ns) used so far by all threads of PID, from the scheduler.
-proc_cpu_ns() {
-	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'
-}
-storm_a() {
-	local out
-	out=$("$HB/storm" "$1" "$2") || return 1
-	storm_fig "$out"
-}
+# ------------------------------------------------------------- tracers
+# The configurations P1 and P6 compare, each a start_X / stop_X pair that
+# runs one tracer in the background around a workload:
+#   a  no tracing
+#   b  empty BPF programs on sys_enter/exit_connect (the floor of the
+#      tracepoint backend: what the kernel charges just to run a program there)
+#   c  conntrail record (system-wide, zstd; START_ARGS picks a backend)
+#   d  perf record on the connect tracepoint(s) ($PERF_EVENTS)
+#   e  bpftrace on sys_enter/exit_connect, one text line per connect to a file
+#   f  sysdig -w FILE evt.type=connect
+#   g  cgroup/connect4 + connect6 programs on the cgroup v2 root that copy
+#      what the tracepoint backend records into a drained ring buffer
+#      (bench/cgconnect.bpf.c, P6b: a hook only connects pay for)
+# start_X TAG sets TPID (empty for none) and fails when the tracer
+# did not start (the reason in START_ERR); stop_X stops it and sets STOP_HWM.
 
-# wait_line FILE REGEX SECONDS PID: until FILE has a matching line (0), PID
-# died or time ran out (1).
 wait_line() {
 	local deadline=$((SECONDS + $3))
 	while [ $SECONDS -lt "$deadline" ]; do
@@ -177,47 +189,217 @@ stop_bg() {
 	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 }
-
-storm_b() {
-	"$HB/bpf_loader" "$HB/empty.bpf.o" >"$W/loader.out" 2>"$W/loader.err" </dev/null &
-	local pid=$! out
-	bg_started "$pid"
-	if ! wait_line "$W/loader.out" '^ready' 20 "$pid"; then
-		log "empty BPF loader: $(head -c 300 "$W/loader.err")"
-		stop_bg "$pid" TERM
-		return 1
-	fi
-	out=$("$HB/storm" "$1" "$2")
-	stop_bg "$pid" TERM
-	storm_fig "$out"
+# CPU time (ns) used so far by all threads of PID, from the scheduler.
+proc_cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'
+}
+# first_err FILE: its first three lines that say what went wrong, for a note.
+first_err() {
+	grep -v '^\s*$' "$1" 2>/dev/null | grep -iE 'error|unable|cannot|could not|failed|refused|not |no such' |
+		head -n 3 | tr -d '\r' | cut -c1-160 | paste -sd '|' | sed 's/|/ | /g'
 }
 
-# record says "backend NAME" only once its own probe connect was seen by the
-# hook (DESIGN: prove the hook fires), so that line means it is tracing.
-wait_record_ready() {
-	wait_line "$1" '^conntrail record: backend ' 30 "$2"
+start_a() { TPID=; }
+stop_a() { STOP_HWM=; }
+
+# loader OBJECT [CGROUP]: bench/bpf_loader with OBJECT attached.
+start_loader() {
+	TPID=
+	[ -s "$1" ] || { START_ERR="$(basename "$1") not built"; return 1; }
+	"$HB/bpf_loader" "$@" >"$W/loader.out" 2>"$W/loader.err" </dev/null &
+	TPID=$!
+	bg_started "$TPID"
+	if ! wait_line "$W/loader.out" '^ready' 20 "$TPID"; then
+		START_ERR="bpf_loader: $(head -c 300 "$W/loader.err")"
+		stop_bg "$TPID" TERM
+		return 1
+	fi
+}
+start_b() { start_loader "$HB/empty.bpf.o"; }
+stop_b() { stop_bg "$TPID" TERM; }
+start_g() { start_loader "$HB/cgconnect.bpf.o" "$CGROOT"; }
+stop_g() { stop_bg "$TPID" TERM; }
+
+# start_c TAG: record into $W/TAG.ctr (with $REC_ARGS). record proves its
+# hook fires (its own probe connect must be seen, DESIGN) before it says
+# "backend NAME" (auto only) and before it creates the trace file (any
+# backend), so either means it is tracing.
+start_c() {
+	local file=$W/$1.ctr i
+	rm -f "$file" "$W/info.$(basename "$file").json"
+	# No stdout: a tracer left holding a $(...) pipe would hang the bench.
+	# shellcheck disable=SC2086 # REC_ARGS: options, split on purpose
+	"$CT" record -o "$file" ${REC_ARGS:-} >/dev/null 2>"$W/rec.err" </dev/null &
+	TPID=$!
+	bg_started "$TPID"
+	for ((i = 0; i < 600; i++)); do
+		[ -s "$file" ] && break
+		grep -q '^conntrail record: backend ' "$W/rec.err" && break
+		kill -0 "$TPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if ! kill -0 "$TPID" 2>/dev/null || { [ ! -s "$file" ] &&
+		! grep -q '^conntrail record: backend ' "$W/rec.err"; }; then
+		START_ERR=$(grep -v '^\s*$' "$W/rec.err" | head -n 1 | cut -c1-300)
+		stop_bg "$TPID" INT
+		return 1
+	fi
+}
+stop_c() { stop_bg "$TPID" INT; }
+
+# Start disabled and enable through the control fifo: the ack says the
+# events are on, so the workload never starts before perf is tracing.
+start_d() {
+	local data=$W/perf-$1.data ack
+	rm -f "$data" "$W/perf.ctl" "$W/perf.ack"
+	mkfifo "$W/perf.ctl" "$W/perf.ack" || return 1
+	perf record -q -e "$PERF_EVENTS" -a -D -1 \
+		--control "fifo:$W/perf.ctl,$W/perf.ack" -o "$data" >/dev/null 2>"$W/perf.err" </dev/null &
+	TPID=$!
+	bg_started "$TPID"
+	exec 7<>"$W/perf.ctl" 8<>"$W/perf.ack"
+	echo enable >&7
+	if ! read -r -t 30 -u 8 ack; then
+		START_ERR="perf record did not start: $(head -c 300 "$W/perf.err")"
+		exec 7>&- 8>&-
+		stop_bg "$TPID" INT
+		return 1
+	fi
+}
+stop_d() {
+	stop_bg "$TPID" INT
+	exec 7>&- 8>&-
+}
+
+# bpftrace: the same two tracepoints as record's tracepoint backend and
+# about the fields it keeps (the address read from user memory), one line
+# per connect to a file. BEGIN runs once every probe is attached.
+write_bt() {
+	cat >"$W/connect.bt" <<'BT'
+BEGIN { printf("ready\n"); }
+tracepoint:syscalls:sys_enter_connect {
+	@ts[tid] = nsecs; @fd[tid] = args->fd; @sa[tid] = args->uservaddr;
+}
+tracepoint:syscalls:sys_exit_connect /@ts[tid]/ {
+	$sa = (struct sockaddr_in *)@sa[tid];
+	printf("%llu %d %d %d %d %d %s fd=%d %d:%s:%d ret=%d lat=%llu\n", @ts[tid], pid, tid,
+		curtask->real_parent->tgid, uid, gid, comm, @fd[tid], uptr($sa)->sin_family,
+		ntop(uptr($sa)->sin_addr.s_addr), bswap(uptr($sa)->sin_port), args->ret,
+		nsecs - @ts[tid]);
+	delete(@ts[tid]); delete(@fd[tid]); delete(@sa[tid]);
+}
+BT
+}
+start_e() {
+	local out=$W/bt-$1.out
+	rm -f "$out"
+	# stdout to a file: bpftrace flushes it per line (-o buffers to the end).
+	bpftrace "$W/connect.bt" >"$out" 2>"$W/bt.err" </dev/null &
+	TPID=$!
+	bg_started "$TPID"
+	if ! wait_line "$out" '^ready' 60 "$TPID"; then
+		START_ERR="bpftrace did not start: $(first_err "$W/bt.err")"
+		stop_bg "$TPID" INT
+		return 1
+	fi
+}
+stop_e() { stop_bg "$TPID" INT; }
+
+start_f() {
+	local file=$W/sysdig-$1.scap
+	rm -f "$file"
+	# shellcheck disable=SC2086 # SYSDIG_ARGS is empty or one option
+	sysdig $SYSDIG_ARGS -w "$file" evt.type=connect >/dev/null 2>"$W/sysdig.err" </dev/null &
+	TPID=$!
+	bg_started "$TPID"
+	# No ready signal: its capture file exists once the driver is open.
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[ -s "$file" ] && break
+		kill -0 "$TPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ ! -s "$file" ]; then
+		START_ERR="sysdig did not start: $(first_err "$W/sysdig.err")"
+		stop_bg "$TPID" INT
+		return 1
+	fi
+	sleep 1
+}
+stop_f() { stop_bg "$TPID" INT; }
+
+# sysdig_check: can sysdig capture here at all? It needs its kernel module
+# (/dev/scap0) or its eBPF probe (-B, built for this kernel or downloaded);
+# sets SYSDIG_ARGS, or SYSDIG_NA to the reason.
+sysdig_check() {
+	SYSDIG_NA=
+	SYSDIG_ARGS=
+	if ! command -v sysdig >/dev/null; then
+		SYSDIG_NA="sysdig is not installed (make deps)"
+		return
+	fi
+	local why=() args
+	for args in "" "-B"; do
+		SYSDIG_ARGS=$args
+		if start_f check; then
+			stop_f
+			return
+		fi
+		why+=("${args:-module}: ${START_ERR#sysdig did not start: }")
+	done
+	SYSDIG_ARGS=
+	[ -e /proc/modules ] || why+=("this kernel has no module support")
+	SYSDIG_NA="sysdig $(sysdig --version 2>/dev/null | awk '{ print $NF }') cannot capture here: $(IFS=';'; echo "${why[*]}" | sed 's/;/; /g')"
+}
+
+# ------------------------------------------------------------- P1 storms
+# Each storm_X MODE N prints "CPU_NS WALL_NS" per connect of the storm's
+# connecting thread (or fails). CPU time is the headline: the in-kernel
+# tracing cost is charged to the connecting thread, and CPU time does not
+# grow when other work on this shared machine takes the CPU away.
+storm_fig() {
+	local cpu wall
+	cpu=$(kv cpu_ns_per_connect "$1")
+	wall=$(kv ns_per_connect "$1")
+	[ -n "$cpu" ] && [ -n "$wall" ] && echo "$cpu $wall"
+}
+
+# under CFG TAG CMD..: run CMD with tracer CFG on; its stdout in
+# $W/under.out. Sets UNDER_CPU to the tracer's CPU time (ns) during CMD.
+under() {
+	local cfg=$1 tag=$2 c0=0 c1=0 rc=0
+	shift 2
+	START_ERR=
+	"start_$cfg" "$tag" || return 1
+	[ -n "$TPID" ] && c0=$(proc_cpu_ns "$TPID")
+	"$@" >"$W/under.out" || rc=1
+	[ -n "$TPID" ] && c1=$(proc_cpu_ns "$TPID")
+	UNDER_CPU=$((c1 - c0))
+	"stop_$cfg"
+	return $rc
+}
+
+# per_n NS N: NS / N with one decimal.
+per_n() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.1f", a / n }'; }
+# made N: the connects a storm of N makes (with its untimed warm-up).
+made() { echo $(($1 + ($1 >= 10000 ? 10000 : 0))); }
+
+storm_a() {
+	under a "$1" "$HB/storm" "$1" "$2" || return 1
+	storm_fig "$(cat "$W/under.out")"
+}
+storm_b() {
+	under b "$1" "$HB/storm" "$1" "$2" || { log "empty BPF: $START_ERR"; return 1; }
+	storm_fig "$(cat "$W/under.out")"
 }
 
 # The record run of P1; keeps the trace of the last round as storm-MODE.ctr.
 storm_c() {
-	local mode=$1 n=$2 file=$W/storm-$1.ctr out rpid
-	rm -f "$file" "$W/info.storm-$1.ctr.json"
-	# No stdout: a tracer left holding this $(...) pipe would hang the bench.
-	"$CT" record -o "$file" >/dev/null 2>"$W/rec.err" </dev/null &
-	rpid=$!
-	bg_started "$rpid"
-	if ! wait_record_ready "$W/rec.err" "$rpid"; then
-		log "record did not start: $(head -c 300 "$W/rec.err")"
-		stop_bg "$rpid" INT
-		return 1
-	fi
-	local c0 c1
-	c0=$(proc_cpu_ns "$rpid")
-	out=$("$HB/storm" "$mode" "$n")
-	c1=$(proc_cpu_ns "$rpid")
+	local mode=$1 n=$2 file=$W/storm-$1.ctr out
+	under c "storm-$mode" "$HB/storm" "$mode" "$n" || { log "record: $START_ERR"; return 1; }
+	out=$(cat "$W/under.out")
 	# What the recorder itself spent (on the other core) per connect.
-	put "p1.$mode.c_tracer_cpu" "$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')"
-	stop_bg "$rpid" INT
+	put "p1.$mode.c_tracer_cpu" "$(per_n "$UNDER_CPU" "$n")"
 	put "p5.record_rss_kib.$mode" "$STOP_HWM"
 	local summary lost
 	summary=$(grep -v '^\s*$' "$W/rec.err" | tail -n 1)
@@ -235,31 +417,10 @@ storm_c() {
 }
 
 storm_d() {
-	local mode=$1 n=$2 data=$W/perf-$1.data out pid ack
-	rm -f "$data" "$W/perf.ctl" "$W/perf.ack"
-	mkfifo "$W/perf.ctl" "$W/perf.ack" || return 1
-	# Start disabled and enable through the control fifo: the ack says the
-	# events are on, so the storm never starts before perf is tracing.
-	perf record -q -e syscalls:sys_enter_connect -a -D -1 \
-		--control "fifo:$W/perf.ctl,$W/perf.ack" -o "$data" >/dev/null 2>"$W/perf.err" </dev/null &
-	pid=$!
-	bg_started "$pid"
-	exec 7<>"$W/perf.ctl" 8<>"$W/perf.ack"
-	echo enable >&7
-	if ! read -r -t 30 -u 8 ack; then
-		log "perf record did not start: $(head -c 300 "$W/perf.err")"
-		exec 7>&- 8>&-
-		stop_bg "$pid" INT
-		return 1
-	fi
-	local c0 c1
-	c0=$(proc_cpu_ns "$pid")
-	out=$("$HB/storm" "$mode" "$n")
-	c1=$(proc_cpu_ns "$pid")
-	local tracer_cpu
-	tracer_cpu=$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
-	stop_bg "$pid" INT
-	exec 7>&- 8>&-
+	local mode=$1 n=$2 data=$W/perf-$1.data out
+	PERF_EVENTS=syscalls:sys_enter_connect
+	under d "$mode" "$HB/storm" "$mode" "$n" || { log "$START_ERR"; return 1; }
+	out=$(cat "$W/under.out")
 	put "p5.perf_rss_kib.$mode" "$STOP_HWM"
 	# Samples perf kept of the storm's own connects. A BPF program that
 	# returns 0 on the same tracepoint (any other conntrail record on this
@@ -272,11 +433,48 @@ storm_d() {
 	put "p1.$mode.d_captured" "${captured:-0}"
 	# Under 90% of the storm's connects: not perf's own overflow (which
 	# it also has on a busy machine, a few %), but samples suppressed.
-	if [ "${captured:-0}" -ge "$((($2 + ($2 >= 10000 ? 10000 : 0)) * 9 / 10))" ]; then
-		put "p1.$mode.d_tracer_cpu" "$tracer_cpu"
+	if [ "${captured:-0}" -ge "$(($(made "$n") * 9 / 10))" ]; then
+		put "p1.$mode.d_tracer_cpu" "$(per_n "$UNDER_CPU" "$n")"
 	else
 		echo incomplete >"$W/d.flag"
 	fi
+	storm_fig "$out"
+}
+
+storm_e() {
+	local mode=$1 n=$2 bt=$W/bt-$1.out out spid
+	under e "$mode" "$HB/storm" "$mode" "$n" || { log "$START_ERR"; return 1; }
+	out=$(cat "$W/under.out")
+	spid=$(kv pid "$out")
+	put "p1.$mode.e_tracer_cpu" "$(per_n "$UNDER_CPU" "$n")"
+	put "p5.bpftrace_rss_kib.$mode" "$STOP_HWM"
+	put "p1.$mode.e_captured" "$(awk -v p="$spid" '$2 == p' "$bt" | wc -l)"
+	put "p1.$mode.e_lost" "$(awk '/^Lost [0-9]+ events/ { s += $2 } END { print s + 0 }' "$bt")"
+	put "p1.$mode.e_bytes" "$(fsize "$bt")"
+	put "p1.$mode.e_lines" "$(grep -c ' ret=' "$bt")"
+	storm_fig "$out"
+}
+
+storm_f() {
+	local mode=$1 n=$2 scap=$W/sysdig-$1.scap out spid
+	under f "$mode" "$HB/storm" "$mode" "$n" || { log "$START_ERR"; return 1; }
+	out=$(cat "$W/under.out")
+	spid=$(kv pid "$out")
+	put "p1.$mode.f_tracer_cpu" "$(per_n "$UNDER_CPU" "$n")"
+	put "p5.sysdig_rss_kib.$mode" "$STOP_HWM"
+	put "p1.$mode.f_captured" "$(sysdig -r "$scap" "evt.type=connect and evt.dir=< and proc.pid=$spid" 2>/dev/null | wc -l)"
+	put "p1.$mode.f_events" "$(sysdig -r "$scap" "evt.type=connect and evt.dir=<" 2>/dev/null | wc -l)"
+	put "p1.$mode.f_bytes" "$(fsize "$scap")"
+	storm_fig "$out"
+}
+
+storm_g() {
+	local mode=$1 n=$2 out
+	under g "$mode" "$HB/storm" "$mode" "$n" || { log "cgroup sock_addr: $START_ERR"; return 1; }
+	out=$(cat "$W/under.out")
+	put "p1.$mode.g_tracer_cpu" "$(per_n "$UNDER_CPU" "$n")"
+	# Every connect on the machine while it ran, the storm's included.
+	put "p1.$mode.g_records" "$(kv records "$(cat "$W/loader.out")")"
 	storm_fig "$out"
 }
 
@@ -307,12 +505,64 @@ wait_quiet() {
 	return 1
 }
 
+# rput KEY VALUE: a figure of the current round, kept until round_end.
+rput() { printf '%s\t%s\n' "$1" "$2" >>"$W/round.tsv"; }
+# round_end PREFIX: publish the round's figures, unless one cannot be true:
+# a configuration that adds work (b..g) measured more than 10% below no
+# tracing (a) in the same round says the machine's noise swamped that
+# round. Then its figures are kept apart as PREFIX.rejected.X, a note says
+# so, and the caller runs one more round (fails). Smaller inversions stay:
+# dropping every round where a happened to be slow would bias the medians
+# up; a median still below a gets no ratio in the table.
+round_end() {
+	local bad
+	bad=$(awk -F'\t' -v p="$1." '
+		index($1, p) == 1 { k = substr($1, length(p) + 1); if (k !~ /_wall$/) v[k] = $2 }
+		END { if (!("a" in v)) exit
+		      for (k in v) if (k != "a" && v[k] < v["a"] * 0.90)
+		          printf "%s%s %.0f < a %.0f", (n++ ? "; " : ""), k, v[k], v["a"] }' "$W/round.tsv")
+	if [ -z "$bad" ]; then
+		cat "$W/round.tsv" >>"$RAW"
+		return 0
+	fi
+	sed "s/^$1\\./$1.rejected./" "$W/round.tsv" >>"$RAW"
+	note "$1: a round rejected and repeated, a traced run came out faster than no tracing ($bad ns): noise"
+	return 1
+}
+
+# peers: which of the optional configurations can run here (once); the
+# others get a note with the reason and are left out of the rounds.
+peers() {
+	P1_CONFIGS="a b c d"
+	if ! command -v bpftrace >/dev/null; then
+		put peer.e_na "bpftrace is not installed (make deps)"
+	else
+		write_bt
+		P1_CONFIGS+=" e"
+	fi
+	sysdig_check
+	if [ -n "$SYSDIG_NA" ]; then
+		put peer.f_na "$SYSDIG_NA"
+		note "sysdig: n/a, $SYSDIG_NA"
+	else
+		P1_CONFIGS+=" f"
+	fi
+	if [ -s "$HB/cgconnect.bpf.o" ] && [ -d "$CGROOT" ]; then
+		P1_CONFIGS+=" g"
+	else
+		put peer.g_na "no cgroup sock_addr program (cgconnect.bpf.o not built or no cgroup v2 at $CGROOT)"
+	fi
+	log "configurations: $P1_CONFIGS"
+}
+
 p1() {
 	local mode=$1 n=$2 r v c
-	log "P1 $mode storm, $n connects x $ROUNDS rounds of a b c d"
+	log "P1 $mode storm, $n connects x $ROUNDS rounds of $P1_CONFIGS"
 	put "p1.$mode.connects" "$n"
-	for ((r = 1; r <= ROUNDS; r++)); do
-		for c in a b c d; do
+	local extra=0 max_extra=$(((ROUNDS + 1) / 2))
+	for ((r = 1; r <= ROUNDS + extra; r++)); do
+		: >"$W/round.tsv"
+		for c in $P1_CONFIGS; do
 			rm -f "$W/d.flag"
 			[ $c = a ] && wait_quiet
 			put "p1.$mode.${c}_foreign" "$(foreign_tracers)"
@@ -323,13 +573,14 @@ p1() {
 					log "  round $r d: perf dropped samples; kept apart"
 					continue
 				fi
-				put "p1.$mode.$c" "${v% *}"
-				put "p1.$mode.${c}_wall" "${v#* }"
+				rput "p1.$mode.$c" "${v% *}"
+				rput "p1.$mode.${c}_wall" "${v#* }"
 				log "  round $r $c: ${v% *} ns CPU, ${v#* } ns wall per connect"
 			else
 				log "  round $r $c: failed"
 			fi
 		done
+		round_end "p1.$mode" || { [ $extra -lt $max_extra ] && extra=$((extra + 1)); }
 	done
 	if [ -f "$W/perf-$mode.data" ]; then
 		local counts
@@ -337,6 +588,60 @@ p1() {
 		put "p1.$mode.d_events" "${counts% *}"
 		put "p1.$mode.d_lost" "${counts#* }"
 	fi
+}
+
+# ------------------------------------------------- P6 other syscalls' tax
+# The getppid storm (bench/sysloop.c) under each configuration: what a
+# tracer costs the syscalls that are not connect. record runs once per
+# backend this kernel loads (the others are n/a with record's own reason);
+# perf records the two connect tracepoints record's tracepoint backend uses.
+p6() {
+	local n r c v cfgs="a b" be tag cpu wall
+	# At least 2 M calls (about 2 s here): shorter runs are all noise.
+	n=$(scaled 3000000)
+	[ "$n" -lt 2000000 ] && n=2000000
+	log "P6 getppid storm, $n calls x $ROUNDS rounds"
+	put p6.calls "$n"
+	for be in tracepoint lsm fentry; do
+		if REC_ARGS="--backend $be" start_c "p6-$be"; then
+			stop_c
+			cfgs+=" c:$be"
+		else
+			put "p6.na.$be" "$START_ERR"
+			log "  record --backend $be: $START_ERR"
+		fi
+	done
+	cfgs+=" d"
+	for c in e f g; do
+		[[ " $P1_CONFIGS " == *" $c "* ]] && cfgs+=" $c"
+	done
+	log "P6 configurations: $cfgs"
+	local extra=0 max_extra=$(((ROUNDS + 1) / 2))
+	for ((r = 1; r <= ROUNDS + extra; r++)); do
+		: >"$W/round.tsv"
+		for c in $cfgs; do
+			[ "$c" = a ] && wait_quiet
+			tag=${c/:/_}
+			put "p6.${tag}_foreign" "$(foreign_tracers)"
+			v=
+			if REC_ARGS="--backend ${c#c:}" \
+				PERF_EVENTS=syscalls:sys_enter_connect,syscalls:sys_exit_connect \
+				under "${c%%:*}" "p6-$tag" "$HB/sysloop" "$n"; then
+				v=$(cat "$W/under.out")
+			fi
+			cpu=$(kv cpu_ns_per_call "$v")
+			wall=$(kv ns_per_call "$v")
+			if [ -n "$cpu" ] && [ -n "$wall" ]; then
+				rput "p6.$tag" "$cpu"
+				rput "p6.${tag}_wall" "$wall"
+				log "  round $r $c: $cpu ns CPU, $wall ns wall per getppid"
+			else
+				log "  round $r $c: failed ${START_ERR:-}"
+			fi
+		done
+		round_end p6 || { [ $extra -lt $max_extra ] && extra=$((extra + 1)); }
+	done
+	rm -f "$W"/p6-*.ctr "$W"/perf-p6-*.data "$W"/bt-p6-*.out "$W"/sysdig-p6-*.scap
 }
 
 # ----------------------------------------------------- reading the trace
@@ -368,6 +673,27 @@ timed() {
 	fi
 }
 
+# ct_timed KEY ARGS..: timed KEY "$CT" ARGS..; with CT_BASE set, also
+# timed KEY with "base." after its part ("p3.base.report_ns") "$CT_BASE"
+# ARGS.., the two in turn first ($ROUND) so neither always finds the
+# other's page cache.
+ct_timed() {
+	local key=$1 bkey
+	shift
+	if [ -z "$CT_BASE" ]; then
+		timed "$key" "$CT" "$@"
+		return
+	fi
+	bkey=${key%%.*}.base.${key#*.}
+	if ((ROUND % 2)); then
+		timed "$key" "$CT" "$@"
+		timed "$bkey" "$CT_BASE" "$@"
+	else
+		timed "$bkey" "$CT_BASE" "$@"
+		timed "$key" "$CT" "$@"
+	fi
+}
+
 p2() {
 	log "P2 sizes"
 	local ev
@@ -380,6 +706,7 @@ p2() {
 		put p2.perf_bytes "$(fsize "$PERFDATA")"
 		put p2.perf_events "$(perf_counts "$PERFDATA" | cut -d' ' -f1)"
 	fi
+	# The peers' files of the last UDP storm round (P1 put their sizes).
 	if [ -x "$GEN" ] && "$GEN" --profile mixed --compress zstd -n "$MIXED_N" -o "$W/mixed.ctr" \
 		2>"$W/gen.err"; then
 		put p2.mixed_bytes "$(fsize "$W/mixed.ctr")"
@@ -400,16 +727,16 @@ p3() {
 		[ -s "$W/small.pcapng" ] &&
 			put p3.tshark_lines "$(tshark -r "$W/small.pcapng" 2>/dev/null | wc -l)"
 	fi
-	for ((r = 1; r <= ROUNDS; r++)); do
-		round_ok $r P3 || break
+	for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+		round_ok $ROUND P3 || break
 		if [ -s "$STORM" ]; then
-			timed p3.report_ns "$CT" report "$STORM"
-			timed p3.script_ns "$CT" script "$STORM"
-			timed p3.convert_ns "$CT" convert "$STORM" -o "$W/storm.pcapng" --to pcapng
+			ct_timed p3.report_ns report "$STORM"
+			ct_timed p3.script_ns script "$STORM"
+			ct_timed p3.convert_ns convert "$STORM" -o "$W/storm.pcapng" --to pcapng
 		fi
 		[ -s "$PERFDATA" ] && timed p3.perf_script_ns perf script -i "$PERFDATA"
 		if [ -s "$W/small.pcapng" ]; then
-			timed p3.convert_small_ns "$CT" convert "$W/small.ctr" -o "$W/small2.pcapng" \
+			ct_timed p3.convert_small_ns convert "$W/small.ctr" -o "$W/small2.pcapng" \
 				--to pcapng
 			timed p3.tshark_ns tshark -r "$W/small.pcapng"
 		fi
@@ -420,7 +747,7 @@ p3() {
 p4() {
 	# Same seed, same file: kept in $HB between runs until the generator
 	# is rebuilt.
-	local big=$HB/big-$BIG_N.ctr truth=$HB/big-$BIG_N.truth.json r t0
+	local big=$HB/big-$BIG_N.ctr truth=$HB/big-$BIG_N.truth.json t0
 	if [ ! -s "$big" ] || [ ! -s "$truth" ] || [ "$GEN" -nt "$big" ]; then
 		log "P4 index: generating $BIG_N events (mixed profile)"
 		rm -f "$HB"/big-*.ctr "$HB"/big-*.truth.json
@@ -454,12 +781,12 @@ p4() {
 	put p4.rare_events "${rare#* }"
 	put p4.absent_addr "$absent"
 	rare=${rare% *}
-	for ((r = 1; r <= ROUNDS; r++)); do
-		round_ok $r P4 || break
-		timed p4.full_ns "$CT" report "$big"
-		timed p4.window_ns "$CT" report "$big" --since "$since" --until "$until"
-		timed p4.rare_ns "$CT" report "$big" --filter "daddr == $rare"
-		timed p4.absent_ns "$CT" report "$big" --filter "daddr == $absent"
+	for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+		round_ok $ROUND P4 || break
+		ct_timed p4.full_ns report "$big"
+		ct_timed p4.window_ns report "$big" --since "$since" --until "$until"
+		ct_timed p4.rare_ns report "$big" --filter "daddr == $rare"
+		ct_timed p4.absent_ns report "$big" --filter "daddr == $absent"
 	done
 	p4_chunks window "$big" --since "$since" --until "$until"
 	p4_chunks rare "$big" --filter "daddr == $rare"
@@ -478,7 +805,7 @@ p4_chunks() {
 }
 
 # ------------------------------------------------------------------ main
-PARTS=" ${BENCH_PARTS:-p1 p2 p3 p4} "
+PARTS=" ${BENCH_PARTS:-p1 p6 p2 p3 p4} "
 want() { [[ $PARTS == *" $1 "* ]]; }
 
 log "conntrail bench: scale $SCALE, $ROUNDS rounds, scratch $W"
@@ -488,17 +815,30 @@ if [ ! -x "$CT" ]; then
 fi
 build_helpers || exit 1
 machine
+if [ -n "$CT_BASE" ]; then
+	if [ -x "$CT_BASE" ]; then
+		put machine.base "$CT_BASE ($(git -C "$(dirname "$CT_BASE")/.." rev-parse --short HEAD 2>/dev/null || echo '?'))"
+	else
+		echo "bench: CT_BASE=$CT_BASE is not an executable" >&2
+		exit 1
+	fi
+fi
 
 STORM=$W/storm-udp.ctr
 PERFDATA=$W/perf-udp.data
-if want p1; then
+if want p1 || want p6; then
 	if [ "$(id -u)" -eq 0 ] && ensure_tracefs; then
-		p1 udp "$UDP_N"
-		p1 udp-fresh "$FRESH_N"
-		p1 tcp "$TCP_N"
-		[ -f "$STORM" ] && put machine.backend "$(ct_backend "$STORM")"
+		peers
+		if want p1; then
+			p1 udp "$UDP_N"
+			p1 udp-fresh "$FRESH_N"
+			p1 tcp "$TCP_N"
+			p1 tcp-nb "$TCP_N"
+			[ -f "$STORM" ] && put machine.backend "$(ct_backend "$STORM")"
+		fi
+		want p6 && p6
 	else
-		note "not root (or no tracefs): P1 and record's RSS not measured"
+		note "not root (or no tracefs): P1, P6 and record's RSS not measured"
 	fi
 fi
 
@@ -508,6 +848,7 @@ if { want p2 || want p3; } && [ ! -s "$STORM" ] && [ -x "$GEN" ]; then
 	"$GEN" --profile storm --compress zstd -n "$UDP_N" -o "$STORM" 2>/dev/null || rm -f "$STORM"
 fi
 want p2 && p2
+READ_START=$SECONDS
 want p3 && p3
 if want p4; then
 	if [ -x "$GEN" ]; then

@@ -12,7 +12,12 @@
  *              a short-lived UDP client does.
  *   tcp        socket() + connect() + close() per attempt to a loopback
  *              listener served by a thread of this process; SO_LINGER 0 so
- *              no TIME_WAIT piles up and the ports never run out.
+ *              no TIME_WAIT piles up and the ports never run out. Blocking:
+ *              connect(2) returns once the handshake is done.
+ *   tcp-nb     the same with a non-blocking socket, the way curl, Go, node
+ *              and asyncio connect: connect(2) returns EINPROGRESS, then
+ *              poll() for POLLOUT and getsockopt(SO_ERROR) read the outcome
+ *              (what a tracer of the final outcome has to follow).
  *
  * PORT (udp modes only, default 9) lets bench/run.sh send a probe connect
  * it can recognise in a trace. COUNT below the warm-up size skips warm-up.
@@ -21,12 +26,13 @@
  * tracer's start-up are not counted: wall time (CLOCK_MONOTONIC) and the
  * connecting thread's CPU time. Prints one line:
  *   mode=udp connects=N elapsed_ns=T ns_per_connect=X cpu_ns_per_connect=Y
- *   failed=F pid=P
+ *   failed=F inprogress=I pid=P
  * Exit status 0, 1 on a setup failure, 2 on bad arguments.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum storm_mode { MODE_UDP, MODE_UDP_FRESH, MODE_TCP };
+enum storm_mode { MODE_UDP, MODE_UDP_FRESH, MODE_TCP, MODE_TCP_NB };
 
 #define WARMUP 10000
 #define UDP_PORT 9 /* discard; nothing needs to listen for a UDP connect */
@@ -96,19 +102,41 @@ static int start_listener(struct sockaddr_in *addr)
 	return lfd;
 }
 
-/* One connect attempt. Returns 0, or -1 when connect itself failed. */
+static unsigned long long inprogress; /* tcp-nb connects that said EINPROGRESS */
+
+/* A non-blocking connect's outcome: 0 once connected, -1 on failure. */
+static int finish_connect(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	inprogress++;
+	if (poll(&p, 1, 5000) != 1)
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err)
+		return -1;
+	return 0;
+}
+
+/* One connect attempt. Returns 0, or -1 when the connect failed. */
 static int one_connect(enum storm_mode mode, int udp_fd, const struct sockaddr_in *addr)
 {
 	if (mode == MODE_UDP)
 		return connect(udp_fd, (const struct sockaddr *)addr, sizeof(*addr));
-	int fd = socket(AF_INET, mode == MODE_TCP ? SOCK_STREAM : SOCK_DGRAM, 0);
+	int type = mode == MODE_UDP_FRESH ? SOCK_DGRAM
+		   : mode == MODE_TCP_NB  ? SOCK_STREAM | SOCK_NONBLOCK
+					  : SOCK_STREAM;
+	int fd = socket(AF_INET, type, 0);
 	if (fd < 0)
 		return -1;
-	if (mode == MODE_TCP) {
+	if (mode != MODE_UDP_FRESH) {
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
 	int rc = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	if (rc < 0 && mode == MODE_TCP_NB && errno == EINPROGRESS)
+		rc = finish_connect(fd);
 	close(fd);
 	return rc;
 }
@@ -116,7 +144,7 @@ static int one_connect(enum storm_mode mode, int udp_fd, const struct sockaddr_i
 int main(int argc, char **argv)
 {
 	if (argc != 3 && argc != 4) {
-		fprintf(stderr, "usage: storm udp|udp-fresh|tcp COUNT [PORT]\n");
+		fprintf(stderr, "usage: storm udp|udp-fresh|tcp|tcp-nb COUNT [PORT]\n");
 		return 2;
 	}
 	enum storm_mode mode;
@@ -126,6 +154,8 @@ int main(int argc, char **argv)
 		mode = MODE_UDP_FRESH;
 	else if (!strcmp(argv[1], "tcp"))
 		mode = MODE_TCP;
+	else if (!strcmp(argv[1], "tcp-nb"))
+		mode = MODE_TCP_NB;
 	else {
 		fprintf(stderr, "storm: unknown mode '%s'\n", argv[1]);
 		return 2;
@@ -140,14 +170,14 @@ int main(int argc, char **argv)
 	unsigned long port = UDP_PORT;
 	if (argc == 4) {
 		port = strtoul(argv[3], &end, 10);
-		if (*end || port == 0 || port > 65535 || mode == MODE_TCP) {
+		if (*end || port == 0 || port > 65535 || mode == MODE_TCP || mode == MODE_TCP_NB) {
 			fprintf(stderr, "storm: bad PORT '%s' (udp modes only)\n", argv[3]);
 			return 2;
 		}
 	}
 	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (mode == MODE_TCP) {
+	if (mode == MODE_TCP || mode == MODE_TCP_NB) {
 		addr.sin_port = 0;
 		if (start_listener(&addr) < 0) {
 			perror("storm: loopback listener");
@@ -167,6 +197,7 @@ int main(int argc, char **argv)
 		one_connect(mode, udp_fd, &addr);
 
 	unsigned long long failed = 0;
+	inprogress = 0;
 	uint64_t c0 = cpu_ns(), t0 = now_ns();
 	for (unsigned long long i = 0; i < count; i++)
 		if (one_connect(mode, udp_fd, &addr) < 0)
@@ -174,8 +205,8 @@ int main(int argc, char **argv)
 	uint64_t elapsed = now_ns() - t0, cpu = cpu_ns() - c0;
 
 	printf("mode=%s connects=%llu elapsed_ns=%llu ns_per_connect=%.1f cpu_ns_per_connect=%.1f "
-	       "failed=%llu pid=%d\n",
+	       "failed=%llu inprogress=%llu pid=%d\n",
 	       argv[1], count, (unsigned long long)elapsed, (double)elapsed / (double)count,
-	       (double)cpu / (double)count, failed, (int)getpid());
+	       (double)cpu / (double)count, failed, inprogress, (int)getpid());
 	return 0;
 }

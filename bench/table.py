@@ -65,6 +65,28 @@ def row(measure, ratio, figures, goal="", ok=None):
                  "result": result})
 
 
+def traced_ratio(x, a):
+    """x/a for a traced configuration x against no tracing a, or None with
+    why when it cannot be true (a tracer that makes the workload cheaper is
+    noise, never a figure to publish)."""
+    r = div(x, a)
+    if r is not None and r < 1.0:
+        return None, f"median {x:.0f} below none {a:.0f}: under this run's noise, no figure"
+    return r, ""
+
+
+def wall_ratio(x, a):
+    """A wall-clock x/a, or why not: below 1 cannot be true for a tracer."""
+    r = div(x, a)
+    return "noise (< 1)" if r is not None and r < 1.0 else f(r)
+
+
+def wall_added(x, a):
+    if x is None or a is None:
+        return "n/a"
+    return "noise (< 0)" if x < a else f"+{x - a:.0f}"
+
+
 def ok_all(*conds):
     if any(c is None for c in conds):
         return None
@@ -75,8 +97,10 @@ def ok_all(*conds):
 storms = [
     ("udp", "UDP storm, 1 socket"),
     ("udp-fresh", "UDP storm, socket per connect"),
-    ("tcp", "TCP storm to loopback listener"),
+    ("tcp", "TCP storm to loopback listener, blocking"),
+    ("tcp-nb", "TCP storm to loopback listener, non-blocking (EINPROGRESS, poll, SO_ERROR)"),
 ]
+peer_na = {x: text(f"peer.{x}_na") for x in "efg"}
 for mode, title in storms:
     a, b, c, d = (num(f"p1.{mode}.{x}") for x in "abcd")
     d_note = ""
@@ -96,7 +120,7 @@ for mode, title in storms:
     if a is None and c is None:
         continue
     head = f"P1 {title} ({f(n, '{:,.0f}')} connects)"
-    ca = div(c, a)
+    ca, ca_why = traced_ratio(c, a)
     goal_udp = mode == "udp"
     lost_txt = "lost n/a" if lost is None else f"lost {lost:.0f}"
     made = None if n is None else n + (10000 if n >= 10000 else 0)  # storm's warm-up
@@ -108,15 +132,21 @@ for mode, title in storms:
         cov += ")" if captured >= made else f": {made - captured:,.0f} MISSING)"
     complete = None if captured is None or not made else captured >= made
     ns = "{:.0f}"
+    rejected = len(samples.get(f"p1.{mode}.rejected.a", []))
+    rej = f"; {rejected} round(s) rejected as noise and repeated" if rejected else ""
     row(f"{head}: record / none (c/a)", f(ca),
+        (f"{ca_why}; " if ca_why else "") +
         f"CPU a {f(a, ns)}, c {f(c, ns)} ns/connect (wall a {f(aw, ns)}, c {f(cw, ns)}; "
-        f"c/a {f(div(cw, aw))}), {lost_txt}{cov}{shared}",
+        f"c/a {wall_ratio(cw, aw)}), {lost_txt}{cov}{shared}{rej}",
         "c/a <= 1.15, 0 lost" if goal_udp else "",
         ok_all(ca <= 1.15, lost == 0, complete)
         if goal_udp and ca is not None and lost is not None else None)
-    row(f"{head}: record / empty BPF (c/b)", f(div(c, b)),
-        f"CPU b {f(b, ns)}, c {f(c, ns)} ns; floor b/a {f(div(b, a))} (wall b {f(bw, ns)}, "
-        f"c/b {f(div(cw, bw))})")
+    cb, cb_why = traced_ratio(c, b)
+    ba, ba_why = traced_ratio(b, a)
+    row(f"{head}: record / empty BPF (c/b)", f(cb),
+        (f"{cb_why}; " if cb_why else "") +
+        f"CPU b {f(b, ns)}, c {f(c, ns)} ns; floor b/a {f(ba)} (wall b {f(bw, ns)}, "
+        f"c/b {wall_ratio(cw, bw)})")
     d_lost = num(f"p1.{mode}.d_lost", "last")
     d_samples = num(f"p1.{mode}.d_captured", "min")
     d_rounds = len(samples.get(f"p1.{mode}.d", []))
@@ -127,23 +157,55 @@ for mode, title in storms:
         if d_bad:
             kept += f"; {d_bad} of {d_rounds + d_bad} rounds kept < 90% and are left out"
         kept += d_note
-    row(f"{head}: perf record / none (d/a)", f(div(d, a)),
-        f"CPU a {f(a, ns)}, d {f(d, ns)} ns/connect (wall d {f(dw, ns)}, d/a {f(div(dw, aw))})" + kept
+    da, da_why = traced_ratio(d, a)
+    row(f"{head}: perf record / none (d/a)", f(da),
+        (f"{da_why}; " if da_why else "") +
+        f"CPU a {f(a, ns)}, d {f(d, ns)} ns/connect (wall d {f(dw, ns)}, d/a {wall_ratio(dw, aw)})" + kept
         + ("" if d_lost is None else f", perf's own lost count {d_lost:.0f}"))
     if foreign_runs:
         busy.append(mode)
     added_c = None if c is None or a is None else c - a
     added_d = None if d is None or a is None else d - a
-    share = div(added_c, added_d)
+    share = div(added_c, added_d) if (added_c or 0) > 0 and (added_d or 0) > 0 else None
     row(f"{head}: added cost record / perf ((c-a)/(d-a))", f(share),
-        f"record +{f(added_c, ns)} ns, perf +{f(added_d, ns)} ns CPU per connect "
-        f"(wall +{f(None if cw is None or aw is None else cw - aw, ns)}, "
-        f"+{f(None if dw is None or aw is None else dw - aw, ns)})",
+        f"record {wall_added(c, a)} ns, perf {wall_added(d, a)} ns CPU per connect "
+        f"(wall {wall_added(cw, aw)}, {wall_added(dw, aw)})",
         "<= 0.5" if goal_udp else "",
         (share <= 0.5) if goal_udp and share is not None else None)
     ct, pt = num(f"p1.{mode}.c_tracer_cpu"), num(f"p1.{mode}.d_tracer_cpu")
     row(f"{head}: tracer process CPU per connect, record / perf record", f(div(ct, pt)),
         f"record {f(ct, ns)} ns, perf record {f(pt, ns)} ns (user-space consumer, other core)")
+    # Peers beside perf: bpftrace (e) and sysdig (f).
+    for x, name in (("e", "bpftrace"), ("f", "sysdig -w")):
+        v = num(f"p1.{mode}.{x}")
+        if v is None:
+            why = peer_na[x] or "no run succeeded (see the log)"
+            row(f"{head}: {name} / none ({x}/a)", "n/a", why)
+            continue
+        xa, xa_why = traced_ratio(v, a)
+        kept_x = num(f"p1.{mode}.{x}_captured", "min")
+        lost_x = num(f"p1.{mode}.{x}_lost", "max")
+        tcpu = num(f"p1.{mode}.{x}_tracer_cpu")
+        row(f"{head}: {name} / none ({x}/a)", f(xa),
+            (f"{xa_why}; " if xa_why else "") +
+            f"CPU a {f(a, ns)}, {x} {f(v, ns)} ns/connect ({wall_added(v, a)}; "
+            f"wall {x} {f(num(f'p1.{mode}.{x}_wall'), ns)}); record / {name} added cost "
+            f"{f(div(added_c, v - a) if a is not None and v > a and (added_c or 0) > 0 else None)}; "
+            f"{name} kept >= {f(kept_x, '{:,.0f}')} of the storm's {f(made, '{:,.0f}')} connects"
+            + ("" if lost_x is None else f", its own lost count {lost_x:.0f}")
+            + f"; its process {f(tcpu, ns)} ns CPU per connect (record {f(ct, ns)})")
+    # P6b: a cgroup/connect4+6 program copying the same fields (bench only).
+    g = num(f"p1.{mode}.g")
+    if g is None:
+        row(f"{head}: P6b cgroup sock_addr program / none (g/a)", "n/a",
+            peer_na["g"] or "no run succeeded (see the log)")
+    else:
+        ga, ga_why = traced_ratio(g, a)
+        row(f"{head}: P6b cgroup sock_addr program / none (g/a)", f(ga),
+            (f"{ga_why}; " if ga_why else "") +
+            f"CPU a {f(a, ns)}, g {f(g, ns)}, record c {f(c, ns)} ns/connect: g adds "
+            f"{wall_added(g, a)} ns, record {wall_added(c, a)} ns, empty tracepoint floor b "
+            f"{wall_added(b, a)} ns")
 
 # ---------------------------------------------------------------- P2
 sb, se = num("p2.storm_bytes", "last"), num("p2.storm_events", "last")
@@ -158,6 +220,16 @@ row("P2 size, generated mixed workload: conntrail / perf.data (storm) bytes per 
     f(div(mixed_bpe, perf_bpe), "{:.3f}"),
     f"conntrail {f(mixed_bpe)} B/event ({f(me, '{:,.0f}')} events)", "<= 12 B/event",
     None if mixed_bpe is None else mixed_bpe <= 12)
+
+eb, el = num("p1.udp.e_bytes", "last"), num("p1.udp.e_lines", "last")
+row("P2 size, storm trace: conntrail / bpftrace text output bytes per event",
+    f(div(ct_bpe, div(eb, el)), "{:.3f}"),
+    f"bpftrace {f(div(eb, el), '{:.1f}')} B/line ({f(el, '{:,.0f}')} lines, last UDP storm round)"
+    if eb is not None else (peer_na["e"] or "n/a"))
+fb, fe = num("p1.udp.f_bytes", "last"), num("p1.udp.f_events", "last")
+row("P2 size, storm trace: conntrail / sysdig -w scap bytes per event",
+    f(div(ct_bpe, div(fb, fe)), "{:.3f}"),
+    f"sysdig {f(div(fb, fe), '{:.1f}')} B/event" if fb is not None else (peer_na["f"] or "n/a"))
 
 # ---------------------------------------------------------------- P3
 # Read speeds are events per second of CPU time (user + system) of the
@@ -213,12 +285,65 @@ for kind, title in queries:
     row(f"P4 {title} vs full scan", f(speedup, "{:.0f}x"), detail, ">= 50x, < 2% of chunks",
         ok_all(None if speedup is None else speedup >= 50, None if frac is None else frac < 0.02))
 
+# ---------------------------------------------------------------- P6
+p6a = num("p6.a")
+if p6a is not None or any(k.startswith("p6.na.") for k in samples):
+    calls = num("p6.calls", "last")
+    rej6 = len(samples.get("p6.rejected.a", []))
+    p6cfg = [("b", "empty BPF on sys_enter/exit_connect (floor)")]
+    for be in ("tracepoint", "lsm", "fentry"):
+        p6cfg.append((f"c_{be}", f"record --backend {be}"))
+    p6cfg += [("d", "perf record -e sys_enter_connect,sys_exit_connect -a"), ("e", "bpftrace"),
+              ("f", "sysdig -w"), ("g", "P6b cgroup/connect4+6 program (bench/cgconnect.bpf.c)")]
+    for key, name in p6cfg:
+        title = f"P6 getppid ({f(calls, '{:,.0f}')} calls) while {name} / none"
+        v = num(f"p6.{key}")
+        if v is None:
+            be = key[2:] if key.startswith("c_") else None
+            why = (text(f"p6.na.{be}") if be else peer_na.get(key)) or "no run succeeded (see the log)"
+            row(title, "n/a", why)
+            continue
+        r, why = traced_ratio(v, p6a)
+        fr = sum(1 for x in samples.get(f"p6.{key}_foreign", []) if x not in ("", "0"))
+        fa = sum(1 for x in samples.get("p6.a_foreign", []) if x not in ("", "0"))
+        if fa:
+            why = (why + "; " if why else "") + (f"others' BPF tracers were on the connect tracepoints "
+                                                   f"during {fa} no-tracing run(s): those paid the tax too")
+        row(title, f(r, "{:.3f}"),
+            (f"{why}; " if why else "") +
+            f"CPU none {f(p6a, '{:.1f}')}, traced {f(v, '{:.1f}')} ns/call: "
+            f"{'noise (< 0)' if v < p6a else f'+{v - p6a:.1f}'} ns a call "
+            f"(wall {f(num('p6.a_wall'), '{:.0f}')}, {f(num(f'p6.{key}_wall'), '{:.0f}')})"
+            + (f"; others' BPF tracers on connect during {fr} runs" if fr else "")
+            + (f"; {rej6} round(s) rejected as noise and repeated" if rej6 and key == "b" else ""))
+
+# ---------------------------------------------------------------- P3/P4 base
+base = text("machine.base")
+if base:
+    for key, name in (("p3.report_ns", "P3 report, storm trace"), ("p3.script_ns", "P3 script, storm trace"),
+                      ("p3.convert_ns", "P3 convert --to pcapng, storm trace"),
+                      ("p3.convert_small_ns", "P3 convert --to pcapng, small trace"),
+                      ("p4.full_ns", "P4 report, large trace full scan"),
+                      ("p4.window_ns", "P4 one-minute window"), ("p4.rare_ns", "P4 rare address"),
+                      ("p4.absent_ns", "P4 absent address")):
+        new, old = num(key), num(key.replace(".", ".base.", 1))
+        nr = len(samples.get(key, []))
+        row(f"{name}: this build / base, CPU time", f(div(new, old), "{:.3f}"),
+            f"this {f(div(new, 1e6), '{:,.1f}')} ms, base {f(div(old, 1e6), '{:,.1f}')} ms CPU "
+            f"(wall {f(div(num(key + '_wall'), 1e6), '{:,.1f}')}, "
+            f"{f(div(num(key.replace('.', '.base.', 1) + '_wall'), 1e6), '{:,.1f}')} ms); "
+            f"median of {nr} alternating rounds", "<= 1.05 (no slower)",
+            None if div(new, old) is None else div(new, old) <= 1.05)
+
 # ---------------------------------------------------------------- P5
 rec_rss = num("p5.record_rss_kib.udp", "max")
 perf_rss = num("p5.perf_rss_kib.udp", "max")
 row("P5 peak RSS, record / perf record (UDP storm)", f(div(rec_rss, perf_rss)),
     f"record {f(div(rec_rss, 1024), '{:.1f}')} MiB, perf record {f(div(perf_rss, 1024), '{:.1f}')} MiB",
     "<= 32 MiB", None if rec_rss is None else rec_rss <= 32 * 1024)
+bt_rss = num("p5.bpftrace_rss_kib.udp", "max")
+row("P5 peak RSS, record / bpftrace (UDP storm)", f(div(rec_rss, bt_rss)),
+    f"bpftrace {f(div(bt_rss, 1024), '{:.1f}')} MiB" if bt_rss else (peer_na["e"] or "n/a"))
 rep_rss = num("p4.full_ns_rss", "max")
 rep_small = num("p3.report_ns_rss", "max")
 row("P5 peak RSS, report on the large trace / on the storm trace", f(div(rep_rss, rep_small)),
@@ -234,12 +359,19 @@ head = [
     f"{machine.get('mem_gib', '?')} GiB, kernel {machine.get('kernel', '?')}, "
     f"record backend: {machine.get('backend') or 'n/a'}",
     f"Run: commit {machine.get('git', '?')}, BENCH_SCALE {machine.get('scale', '?')}, "
-    f"{machine.get('rounds', '?')} alternating rounds (medians), load at start {machine.get('load', '?')}",
+    f"{machine.get('rounds', '?')} alternating rounds (medians), load at start {machine.get('load', '?')}"
+    + (f"; base for P3/P4: {machine['base']}" if machine.get("base") else ""),
     "",
     "a = no tracing, b = empty BPF program on sys_enter/exit_connect, "
-    "c = conntrail record (system-wide, zstd), d = perf record -e syscalls:sys_enter_connect -a. "
-    "P1 figures are CPU time of the connecting thread per connect (wall in brackets); "
-    "read speeds are events per CPU second of the reader.",
+    "c = conntrail record (system-wide, zstd), d = perf record -e syscalls:sys_enter_connect -a "
+    "(P6: both connect tracepoints), e = bpftrace on sys_enter/exit_connect printing a line per "
+    "connect to a file, f = sysdig -w FILE evt.type=connect, g = cgroup/connect4+connect6 BPF "
+    "programs on the cgroup v2 root copying the tracepoint backend's fields into a drained ring "
+    "buffer (bench only, P6b). "
+    "P1 figures are CPU time of the connecting thread per connect (wall in brackets); P6 is CPU "
+    "time per getppid(); read speeds are events per CPU second of the reader. A traced figure "
+    "below no tracing cannot be true: such a round is rejected and repeated, and a median that "
+    "still is gets no ratio.",
     "",
 ]
 cols = ["measure", "ratio", "figures", "goal", "result"]
@@ -251,13 +383,21 @@ method = [
     "Storms (bench/storm.c; only the loop is timed, after 10,000 untimed but traced warm-up "
     "connects): UDP 1 socket = connect() on one UDP socket to 127.0.0.1:9 again and again; "
     "socket per connect = socket()+connect()+close(); TCP = socket()+connect()+close() to a "
-    "loopback listener drained by an accept thread, SO_LINGER 0 so no TIME_WAIT piles up.",
+    "loopback listener drained by an accept thread, SO_LINGER 0 so no TIME_WAIT piles up; "
+    "blocking, and non-blocking (connect returns EINPROGRESS, then poll for POLLOUT and SO_ERROR).",
     "perf is started disabled and enabled through its control fifo, record is waited for until "
-    "it prints its backend (after its own probe connect was seen), so neither misses the start.",
+    "it prints its backend or creates its file (both after its own probe connect was seen), bpftrace "
+    "until its BEGIN probe printed, so none misses the start.",
     f"tshark reads a smaller generated trace's pcapng ({f(num('p3.small_events', 'last'), '{:,.0f}')} "
     "events) because it reads 20-100x slower; conntrail convert is timed on the same file and on "
     "the storm.",
     "P4 reads the mixed-profile generated trace; the window is the trace's middle minute.",
+    "P6: bench/sysloop.c, getppid() via syscall(2) in a loop after 100,000 untimed calls, run "
+    "under each configuration; record once per backend this kernel loads.",
+    "P6b (g) can give: ts, pid, tid, ppid, uid, gid, comm, cgroup id, family, type, protocol, "
+    "IPv4/IPv6 address and port (the kernel's copy). It cannot give: sockfd, connect's return value "
+    "and latency (no exit hook; that needs fexit or sys_exit_connect), the IPv6 scope id, UNIX "
+    "sockets (cgroup/connect_unix only since 6.7), connects that fail before the hook.",
 ]
 if busy:
     method.append("Other engineers' BPF programs were attached to the connect tracepoints during "

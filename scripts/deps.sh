@@ -9,6 +9,7 @@ pkgs=(
 	tshark jq python3 iproute2 procps util-linux curl
 	qemu-system-x86 busybox-static cpio
 	linux-perf valgrind time bc
+	sysdig bpftrace
 )
 missing=()
 for p in "${pkgs[@]}"; do
