@@ -190,6 +190,11 @@ int ct_outcomes_before(struct ct_reader *r, uint32_t seq)
 	}
 	while (r->oc_next < r->noc && r->chunks[r->oc_list[r->oc_next]].min_seq <= seq) {
 		const struct ct_chunk_info *c = &r->chunks[r->oc_list[r->oc_next++]];
+		/* Records name event chunks up to the one of their own flush,
+		 * at most two chunks after them (FORMAT.md): a chunk that ends
+		 * before this one names only chunks the query skipped. */
+		if ((uint64_t)c->seq + 2 < seq)
+			continue;
 		/* Records name attempts in [first_ts, last_ts]: none in the window? */
 		if ((r->q.since_ns && c->last_ts < r->q.since_ns) ||
 		    (r->q.until_ns && c->first_ts > r->q.until_ns))
