@@ -221,17 +221,6 @@ int ct_outcomes_before(struct ct_reader *r, uint32_t seq)
 	return 0;
 }
 
-/* What connect(2) returned is the final outcome, unless a TCP handshake
- * went on after it: in progress, or interrupted by a signal. */
-static inline int ret_is_final(int32_t ret, uint16_t proto)
-{
-	if (ret == -115) /* EINPROGRESS */
-		return 0;
-	if (proto == 6 && (ret == -4 /* EINTR */ || (ret <= -512 && ret >= -516)))
-		return 0; /* the kernel's ERESTART* */
-	return 1;
-}
-
 /* Records for this chunk's events (seq): each joined to the event at its
  * position when the event's ts and tid agree. */
 static void join(struct ct_reader *r, uint32_t seq, uint32_t n, int have_tid, uint32_t want)
@@ -253,12 +242,14 @@ static void join(struct ct_reader *r, uint32_t seq, uint32_t n, int have_tid, ui
 		r->st.outcomes_joined++;
 		if (want & CT_COL_RESULT) {
 			if (x->flags & CT_OC_RESULT) {
-				o->flags[k] = (uint16_t)((o->flags[k] & ~CT_EV_ABANDONED) | CT_EV_RESULT);
+				o->flags[k] =
+				    (uint16_t)((o->flags[k] & ~CT_EV_ABANDONED) | CT_EV_RESULT);
 				o->result[k] = x->result;
 				if (want & CT_COL_RESULT_NS)
 					o->result_ns[k] = x->result_ns;
 			} else if (x->flags & CT_OC_ABANDONED) {
-				o->flags[k] = (uint16_t)((o->flags[k] & ~CT_EV_RESULT) | CT_EV_ABANDONED);
+				o->flags[k] =
+				    (uint16_t)((o->flags[k] & ~CT_EV_RESULT) | CT_EV_ABANDONED);
 				o->result[k] = 0;
 				if (want & CT_COL_RESULT_NS)
 					o->result_ns[k] = x->result_ns;
@@ -266,7 +257,8 @@ static void join(struct ct_reader *r, uint32_t seq, uint32_t n, int have_tid, ui
 		}
 		if (want & CT_COL_CLOSE) {
 			if (x->flags & CT_OC_CLOSED) {
-				o->flags[k] = (uint16_t)((o->flags[k] & ~CT_EV_OPEN) | CT_EV_CLOSED);
+				o->flags[k] =
+				    (uint16_t)((o->flags[k] & ~CT_EV_OPEN) | CT_EV_CLOSED);
 				o->closed_ns[k] = x->closed_ns;
 				o->tx[k] = x->tx_bytes;
 				o->rx[k] = x->rx_bytes;
@@ -302,8 +294,8 @@ int ct_event_batch(struct ct_reader *r, const struct chdr *h)
 		}
 		n = ct_cols_decode(&r->cols, &r->tab, want | (have_tid ? CT_COL_TID : 0), o, &why);
 	} else {
-		n = ct_rows_decode(&r->rows, &r->tab, r->raw, r->raw + h->raw, h->first_ts, h->records,
-				   o, &why);
+		n = ct_rows_decode(&r->rows, &r->tab, r->raw, r->raw + h->raw, h->first_ts,
+				   h->records, o, &why);
 		want = CT_COL_ALL; /* rows fill every stored column */
 	}
 	if (why)
@@ -314,15 +306,17 @@ int ct_event_batch(struct ct_reader *r, const struct chdr *h)
 		for (uint32_t i = 0; i < n; i++) {
 			uint16_t fl = o->flags[i];
 			int32_t ret = o->ret[i];
-			int known = (fl & CT_EV_RET) && ret_is_final(ret, r->tab.dests[o->dest[i]].proto);
+			int known = (fl & CT_EV_RET) &&
+				    ct_ret_is_final(ret, r->tab.dests[o->dest[i]].proto);
 			o->result[i] = known ? ret : 0;
 			o->flags[i] = (uint16_t)(fl | (known ? CT_EV_RESULT : 0));
 		}
 		if (want & CT_COL_RESULT_NS)
 			for (uint32_t i = 0; i < n; i++)
-				o->result_ns[i] = (o->flags[i] & CT_EV_RESULT) && (o->flags[i] & CT_EV_LATENCY)
-						      ? o->latency[i]
-						      : 0;
+				o->result_ns[i] =
+				    (o->flags[i] & CT_EV_RESULT) && (o->flags[i] & CT_EV_LATENCY)
+					? o->latency[i]
+					: 0;
 	}
 	if (want & CT_COL_CLOSE) {
 		memset(o->closed_ns, 0, n * sizeof(*o->closed_ns));

@@ -169,6 +169,19 @@ static inline size_t addr_len(uint16_t family)
 	return family == AF_INET ? 4 : 16;
 }
 
+/* What connect(2) returned is the final outcome, unless a TCP handshake
+ * went on after it: in progress, or interrupted by a signal. The reader's
+ * rule for an event without an outcome record, and the writer's for its
+ * result summary key. */
+static inline int ct_ret_is_final(int32_t ret, uint16_t proto)
+{
+	if (ret == -115) /* EINPROGRESS */
+		return 0;
+	if (proto == 6 && (ret == -4 /* EINTR */ || (ret <= -512 && ret >= -516)))
+		return 0; /* the kernel's ERESTART* */
+	return 1;
+}
+
 /* ---------------------------------------------------------------- summary */
 
 /* Summary builder: collects distinct key hashes of one chunk. */
@@ -334,8 +347,8 @@ const char *ct_oc_decode(const uint8_t *p, size_t len, uint32_t records, uint64_
  * record is malformed (the chunk ends there, the events before it kept). */
 struct ct_rows;
 uint32_t ct_rows_decode(struct ct_rows **rs, struct ct_tables *t, const uint8_t *p,
-			const uint8_t *end, uint64_t first_ts, uint32_t records, struct ct_colbuf *out,
-			const char **why);
+			const uint8_t *end, uint64_t first_ts, uint32_t records,
+			struct ct_colbuf *out, const char **why);
 void ct_rows_free(struct ct_rows *rs);
 
 #endif
