@@ -138,6 +138,12 @@ $(BUILD)/%: tools/%.c $(LIB) $(PCAP_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PCAP_OBJS) $(LIBS)
 
+# conntrail-gen has parts of its own in tools/gen/.
+GEN_SRCS := $(wildcard tools/gen/*.c)
+$(BUILD)/conntrail-gen: tools/conntrail-gen.c $(GEN_SRCS) $(wildcard tools/gen/*.h) $(LIB) $(PCAP_OBJS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(GEN_SRCS) $(LIB) $(PCAP_OBJS) $(LIBS)
+
 test: all
 	$(Q)BUILD=$(BUILD) bash tests/run.sh
 

@@ -14,44 +14,16 @@
  */
 #include <stdlib.h>
 
+#include "heap.h"
 #include "reader_int.h"
 
 /* -------------------------------------------------------------- heap */
 
-static int run_less(const struct oc_run *a, const struct oc_run *b)
+static int run_less(const void *a, const void *b)
 {
-	const struct ct_oc_rec *x = &a->rec[a->pos], *y = &b->rec[b->pos];
+	const struct oc_run *ra = a, *rb = b;
+	const struct ct_oc_rec *x = &ra->rec[ra->pos], *y = &rb->rec[rb->pos];
 	return x->seq < y->seq || (x->seq == y->seq && x->index < y->index);
-}
-
-static void heap_down(struct ct_reader *r, uint32_t i)
-{
-	for (;;) {
-		uint32_t l = 2 * i + 1, m = i;
-		if (l < r->nruns && run_less(&r->runs[l], &r->runs[m]))
-			m = l;
-		if (l + 1 < r->nruns && run_less(&r->runs[l + 1], &r->runs[m]))
-			m = l + 1;
-		if (m == i)
-			return;
-		struct oc_run t = r->runs[i];
-		r->runs[i] = r->runs[m];
-		r->runs[m] = t;
-		i = m;
-	}
-}
-
-static void heap_up(struct ct_reader *r, uint32_t i)
-{
-	while (i) {
-		uint32_t p = (i - 1) / 2;
-		if (!run_less(&r->runs[i], &r->runs[p]))
-			return;
-		struct oc_run t = r->runs[i];
-		r->runs[i] = r->runs[p];
-		r->runs[p] = t;
-		i = p;
-	}
 }
 
 /* The record at the top, or NULL. */
@@ -65,13 +37,12 @@ static void heap_pop(struct ct_reader *r)
 	struct oc_run *t = &r->runs[0];
 	r->oc_held--;
 	if (++t->pos < t->n) {
-		heap_down(r, 0);
+		ct_heap_down(r->runs, r->nruns, sizeof(*r->runs), 0, run_less);
 		return;
 	}
 	free(t->rec);
 	r->runs[0] = r->runs[--r->nruns];
-	if (r->nruns)
-		heap_down(r, 0);
+	ct_heap_down(r->runs, r->nruns, sizeof(*r->runs), 0, run_less);
 }
 
 static int heap_push(struct ct_reader *r, struct ct_oc_rec *rec, uint32_t n)
@@ -85,7 +56,7 @@ static int heap_push(struct ct_reader *r, struct ct_oc_rec *rec, uint32_t n)
 		r->cap_runs = cap;
 	}
 	r->runs[r->nruns] = (struct oc_run){.rec = rec, .n = n};
-	heap_up(r, r->nruns++);
+	ct_heap_up(r->runs, sizeof(*r->runs), r->nruns++, run_less);
 	r->oc_held += n;
 	return 0;
 }
