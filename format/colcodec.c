@@ -215,7 +215,8 @@ const char *ct_col_head(const uint8_t **pp, const uint8_t *end, uint32_t n, unsi
 
 static inline __attribute__((always_inline)) uint32_t unpack32_w(uint32_t *out, const uint8_t *p,
 								 uint32_t n, unsigned w,
-								 uint32_t base, uint32_t lim, int zz)
+								 uint32_t base, uint32_t lim,
+								 int zz)
 {
 	uint32_t bad = 0;
 
@@ -251,9 +252,8 @@ static uint32_t first_bad32(const struct ct_colhead *h, uint32_t n, uint32_t lim
 
 /* A 32-bit column whose values are at most max; the index of the first
  * that is not, or n. */
-static inline __attribute__((always_inline)) uint32_t unpack32(uint32_t *out,
-							       const struct ct_colhead *h,
-							       uint32_t n, uint32_t max, int zz)
+static inline __attribute__((always_inline)) uint32_t
+unpack32(uint32_t *out, const struct ct_colhead *h, uint32_t n, uint32_t max, int zz)
 {
 	if (h->base > max)
 		return 0;
@@ -280,9 +280,8 @@ static inline __attribute__((always_inline)) uint32_t unpack32(uint32_t *out,
 	return bad ? first_bad32(h, n, lim) : n;
 }
 
-static inline __attribute__((always_inline)) uint32_t unpack16_w(uint16_t *out, const uint8_t *p,
-								 uint32_t n, unsigned w,
-								 uint16_t base, uint16_t lim)
+static inline __attribute__((always_inline)) uint32_t
+unpack16_w(uint16_t *out, const uint8_t *p, uint32_t n, unsigned w, uint16_t base, uint16_t lim)
 {
 	uint32_t bad = 0;
 
@@ -296,9 +295,8 @@ static inline __attribute__((always_inline)) uint32_t unpack16_w(uint16_t *out, 
 	return bad;
 }
 
-static inline __attribute__((always_inline)) uint32_t unpack16(uint16_t *out,
-							       const struct ct_colhead *h,
-							       uint32_t n)
+static inline __attribute__((always_inline)) uint32_t
+unpack16(uint16_t *out, const struct ct_colhead *h, uint32_t n)
 {
 	if (h->base > UINT16_MAX)
 		return 0;
@@ -547,9 +545,8 @@ static uint32_t ts_decode(const struct ct_cols *c, uint64_t *out, uint32_t *tmp3
 /* tid = pid + zigzag'd offset must lie in 0 .. UINT32_MAX: checked against
  * the table's smallest and largest pid, and event by event only when that
  * is not enough. out may be NULL (checked, not kept). */
-static uint32_t tid_decode(const struct ct_cols *c, const struct ct_tables *t,
-			   const uint32_t *task, uint32_t m, uint32_t *out, uint64_t *tmp64,
-			   uint32_t *tmp32)
+static uint32_t tid_decode(const struct ct_cols *c, const struct ct_tables *t, const uint32_t *task,
+			   uint32_t m, uint32_t *out, uint64_t *tmp64, uint32_t *tmp32)
 {
 	const struct ct_colhead *th = &c->h[CT_COLP_TID];
 	uint32_t n = c->n;
@@ -617,8 +614,10 @@ VEC_CLONES uint32_t ct_cols_decode(const struct ct_cols *c, const struct ct_tabl
 	 * checked whole (the chunk is malformed, not cut, when they differ;
 	 * after a bad index they cannot be told apart, and none are read). */
 	uint16_t any = 0;
-	for (uint32_t i = 0; i < n; i++) /* vectorised: most chunks have none */
+	for (uint32_t i = 0; i < n; i++) {   /* vectorised: most chunks have none */
+		o->flags[i] &= CT_EV_STORED; /* the high byte comes from outcome records */
 		any |= o->flags[i];
+	}
 	size_t need = 0;
 	for (uint32_t i = 0; (any & CT_EV_SADDR) && i < ok; i++)
 		if (o->flags[i] & CT_EV_SADDR)
