@@ -181,10 +181,15 @@ check:
 demo: all
 	$(Q)bash scripts/demo.sh
 
+# share/ (files for other programs: schemas, dissectors) goes to
+# $(PREFIX)/share/conntrail/ as it is, folders kept.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0755 $(BUILD)/conntrail $(DESTDIR)$(PREFIX)/bin/conntrail
-	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/man/man1" \
+		"$(DESTDIR)$(PREFIX)/share/conntrail"
+	install -m 0755 $(BUILD)/conntrail "$(DESTDIR)$(PREFIX)/bin/conntrail"
+	install -m 0644 man/*.1 "$(DESTDIR)$(PREFIX)/share/man/man1/"
+	cd share && find . -type f -printf '%P\n' | while read -r f; do \
+		install -D -m 0644 "$$f" "$(DESTDIR)$(PREFIX)/share/conntrail/$$f" || exit 1; done
 
 format-code:
 	clang-format -i $$(git ls-files '*.c' '*.h')
