@@ -47,14 +47,8 @@ static void heap_pop(struct ct_reader *r)
 
 static int heap_push(struct ct_reader *r, struct ct_oc_rec *rec, uint32_t n)
 {
-	if (r->nruns == r->cap_runs) {
-		uint32_t cap = r->cap_runs ? r->cap_runs * 2 : 16;
-		struct oc_run *p = realloc(r->runs, cap * sizeof(*p));
-		if (!p)
-			return CT_E_NOMEM;
-		r->runs = p;
-		r->cap_runs = cap;
-	}
+	if (ct_reserve(&r->runs, &r->cap_runs, (uint64_t)r->nruns + 1, sizeof(*r->runs)))
+		return CT_E_NOMEM;
 	r->runs[r->nruns] = (struct oc_run){.rec = rec, .n = n};
 	ct_heap_up(r->runs, sizeof(*r->runs), r->nruns++, run_less);
 	r->oc_held += n;
@@ -103,15 +97,9 @@ int ct_outcome_chunk(struct ct_reader *r, const struct chdr *h)
 	if (k) {
 		if (r->late_pos == r->nlate)
 			r->nlate = r->late_pos = 0;
-		if (r->nlate + k > r->cap_late) {
-			uint32_t c2 = (r->nlate + k) * 2;
-			struct ct_oc_rec *p = realloc(r->late, c2 * sizeof(*p));
-			if (!p) {
-				free(rec);
-				return CT_E_NOMEM;
-			}
-			r->late = p;
-			r->cap_late = c2;
+		if (ct_reserve(&r->late, &r->cap_late, (uint64_t)r->nlate + k, sizeof(*r->late))) {
+			free(rec);
+			return CT_E_NOMEM;
 		}
 		memcpy(r->late + r->nlate, rec, k * sizeof(*rec));
 		r->nlate += k;
@@ -403,24 +391,17 @@ void ct_batch_slice(const struct ct_batch *b, uint32_t from, uint32_t to, struct
 int ct_batch_select(const struct ct_batch *b, const uint32_t *keep, uint32_t k,
 		    struct ct_batch_sel *sel, struct ct_batch *out)
 {
-	/* Bytes an event takes in the columns b has. */
+	/* Bytes an event takes in the columns b has: ts, task, dest, flags,
+	 * then those a caller may leave out. */
+	const struct {
+		const void *col;
+		size_t bytes;
+	} optional[] = {{b->tid, 4},	    {b->sockfd, 4},	  {b->ret, 4},
+			{b->latency_ns, 8}, {b->sport, 2 + 16},	  {b->result, 4},
+			{b->result_ns, 8},  {b->closed_ns, 3 * 8}};
 	size_t per = 8 + 4 + 4 + 2;
-	if (b->tid)
-		per += 4;
-	if (b->sockfd)
-		per += 4;
-	if (b->ret)
-		per += 4;
-	if (b->latency_ns)
-		per += 8;
-	if (b->sport)
-		per += 2 + 16;
-	if (b->result)
-		per += 4;
-	if (b->result_ns)
-		per += 8;
-	if (b->closed_ns)
-		per += 24;
+	for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
+		per += optional[i].col ? optional[i].bytes : 0;
 	size_t need = (size_t)k * per + 64;
 	if (sel->cap < need) {
 		void *m = malloc(need);

@@ -453,13 +453,8 @@ const char *ct_cols_open(struct ct_cols *c, struct ct_tables *t, const uint8_t *
 	uint64_t np, nd;
 	if (!(p = get_varint(p, end, &np)) || np == 0 || np > n || np > (size_t)(end - p) / 6)
 		return "bad process table";
-	if (t->cap_tasks < np) {
-		struct ct_task *e = realloc(t->tasks, np * sizeof(*e));
-		if (!e)
-			return "out of memory";
-		t->tasks = e;
-		t->cap_tasks = (uint32_t)np;
-	}
+	if (ct_reserve(&t->tasks, &t->cap_tasks, np, sizeof(*t->tasks)))
+		return "out of memory";
 	/* Straight into the table: an entry is at least 6 bytes, checked. */
 	for (uint64_t i = 0; i < np; i++)
 		if (!(p = get_task(p, end, &t->tasks[i])))
@@ -467,13 +462,8 @@ const char *ct_cols_open(struct ct_cols *c, struct ct_tables *t, const uint8_t *
 	t->ntasks = (uint32_t)np;
 	if (!(p = get_varint(p, end, &nd)) || nd == 0 || nd > n || nd > (size_t)(end - p) / 11)
 		return "bad destination table";
-	if (t->cap_dests < nd) {
-		struct ct_dest *e = realloc(t->dests, nd * sizeof(*e));
-		if (!e)
-			return "out of memory";
-		t->dests = e;
-		t->cap_dests = (uint32_t)nd;
-	}
+	if (ct_reserve(&t->dests, &t->cap_dests, nd, sizeof(*t->dests)))
+		return "out of memory";
 	/* Paths stay where they are in the payload. */
 	for (uint64_t i = 0; i < nd; i++)
 		if (!(p = get_dest(p, end, &t->dests[i])))

@@ -7,6 +7,7 @@
 #define CONNTRAIL_CT_INTERNAL_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -106,6 +107,24 @@ static inline uint64_t zigzag(int64_t v)
 static inline int64_t unzigzag(uint64_t v)
 {
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Room for need elements of size bytes in the array at *(T **)arrp of
+ * *cap: grown to need or twice *cap, whichever is more (at least 16). 0,
+ * or CT_E_NOMEM with the array as it was. */
+static inline int ct_reserve(void *arrp, uint32_t *cap, uint64_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	uint64_t c = (uint64_t)*cap * 2;
+	c = c < need ? need : c < 16 ? 16 : c;
+	void *old, *p;
+	memcpy(&old, arrp, sizeof(old));
+	if (c > UINT32_MAX || !(p = realloc(old, (size_t)c * size)))
+		return CT_E_NOMEM;
+	memcpy(arrp, &p, sizeof(p));
+	*cap = (uint32_t)c;
+	return 0;
 }
 
 /* Growable byte buffer for encoding. */

@@ -35,14 +35,8 @@ int ct_writer_outcome(struct ct_writer *w, const struct ct_outcome *o)
 	if (!o->ts_ns ||
 	    (o->flags & ~(uint32_t)(CT_OC_RESULT | CT_OC_ABANDONED | CT_OC_CLOSED | CT_OC_OPEN)))
 		return CT_E_INVAL;
-	if (w->nouts == w->cap_outs) {
-		uint32_t cap = w->cap_outs ? w->cap_outs * 2 : 256;
-		struct wout *p = realloc(w->outs, cap * sizeof(*p));
-		if (!p)
-			return CT_E_NOMEM;
-		w->outs = p;
-		w->cap_outs = cap;
-	}
+	if (ct_reserve(&w->outs, &w->cap_outs, (uint64_t)w->nouts + 1, sizeof(*w->outs)))
+		return CT_E_NOMEM;
 	w->outs[w->nouts++] = (struct wout){.o = *o};
 	ct_note_open(w);
 	return 0;
@@ -180,14 +174,8 @@ static int cmp_rec(const void *a, const void *b)
 
 static int rec_push(struct ct_writer *w, uint32_t seq, uint32_t index, const struct ct_outcome *o)
 {
-	if (w->nrecs == w->cap_recs) {
-		uint32_t cap = w->cap_recs ? w->cap_recs * 2 : 256;
-		struct ct_oc_rec *r = realloc(w->recs, cap * sizeof(*r));
-		if (!r)
-			return CT_E_NOMEM;
-		w->recs = r;
-		w->cap_recs = cap;
-	}
+	if (ct_reserve(&w->recs, &w->cap_recs, (uint64_t)w->nrecs + 1, sizeof(*w->recs)))
+		return CT_E_NOMEM;
 	struct ct_oc_rec *r = &w->recs[w->nrecs++];
 	memset(r, 0, sizeof(*r));
 	r->seq = seq;
@@ -368,13 +356,8 @@ static int write_part(struct ct_writer *w, uint8_t kind)
 	uint64_t lo = UINT64_MAX, hi = 0;
 	uint32_t min_seq = UINT32_MAX;
 
-	if (w->cap_part < w->nrecs) {
-		struct ct_oc_rec *p = realloc(w->part, w->nrecs * sizeof(*p));
-		if (!p)
-			return CT_E_NOMEM;
-		w->part = p;
-		w->cap_part = w->nrecs;
-	}
+	if (ct_reserve(&w->part, &w->cap_part, w->nrecs, sizeof(*w->part)))
+		return CT_E_NOMEM;
 	for (uint32_t i = 0; i < w->nrecs; i++) {
 		const struct ct_oc_rec *r = &w->recs[i];
 		if (!(r->flags & want))
