@@ -138,6 +138,12 @@ $(BUILD)/%: tools/%.c $(LIB) $(PCAP_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PCAP_OBJS) $(LIBS)
 
+# conntrail-gen has parts of its own in tools/gen/.
+GEN_SRCS := $(wildcard tools/gen/*.c)
+$(BUILD)/conntrail-gen: tools/conntrail-gen.c $(GEN_SRCS) $(wildcard tools/gen/*.h) $(LIB) $(PCAP_OBJS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(GEN_SRCS) $(LIB) $(PCAP_OBJS) $(LIBS)
+
 test: all
 	$(Q)BUILD=$(BUILD) bash tests/run.sh
 
@@ -175,10 +181,15 @@ check:
 demo: all
 	$(Q)bash scripts/demo.sh
 
+# share/ (files for other programs: schemas, dissectors) goes to
+# $(PREFIX)/share/conntrail/ as it is, folders kept.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0755 $(BUILD)/conntrail $(DESTDIR)$(PREFIX)/bin/conntrail
-	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/man/man1" \
+		"$(DESTDIR)$(PREFIX)/share/conntrail"
+	install -m 0755 $(BUILD)/conntrail "$(DESTDIR)$(PREFIX)/bin/conntrail"
+	install -m 0644 man/*.1 "$(DESTDIR)$(PREFIX)/share/man/man1/"
+	cd share && find . -type f -printf '%P\n' | while read -r f; do \
+		install -D -m 0644 "$$f" "$(DESTDIR)$(PREFIX)/share/conntrail/$$f" || exit 1; done
 
 format-code:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -14,44 +14,16 @@
  */
 #include <stdlib.h>
 
+#include "heap.h"
 #include "reader_int.h"
 
 /* -------------------------------------------------------------- heap */
 
-static int run_less(const struct oc_run *a, const struct oc_run *b)
+static int run_less(const void *a, const void *b)
 {
-	const struct ct_oc_rec *x = &a->rec[a->pos], *y = &b->rec[b->pos];
+	const struct oc_run *ra = a, *rb = b;
+	const struct ct_oc_rec *x = &ra->rec[ra->pos], *y = &rb->rec[rb->pos];
 	return x->seq < y->seq || (x->seq == y->seq && x->index < y->index);
-}
-
-static void heap_down(struct ct_reader *r, uint32_t i)
-{
-	for (;;) {
-		uint32_t l = 2 * i + 1, m = i;
-		if (l < r->nruns && run_less(&r->runs[l], &r->runs[m]))
-			m = l;
-		if (l + 1 < r->nruns && run_less(&r->runs[l + 1], &r->runs[m]))
-			m = l + 1;
-		if (m == i)
-			return;
-		struct oc_run t = r->runs[i];
-		r->runs[i] = r->runs[m];
-		r->runs[m] = t;
-		i = m;
-	}
-}
-
-static void heap_up(struct ct_reader *r, uint32_t i)
-{
-	while (i) {
-		uint32_t p = (i - 1) / 2;
-		if (!run_less(&r->runs[i], &r->runs[p]))
-			return;
-		struct oc_run t = r->runs[i];
-		r->runs[i] = r->runs[p];
-		r->runs[p] = t;
-		i = p;
-	}
 }
 
 /* The record at the top, or NULL. */
@@ -65,27 +37,20 @@ static void heap_pop(struct ct_reader *r)
 	struct oc_run *t = &r->runs[0];
 	r->oc_held--;
 	if (++t->pos < t->n) {
-		heap_down(r, 0);
+		ct_heap_down(r->runs, r->nruns, sizeof(*r->runs), 0, run_less);
 		return;
 	}
 	free(t->rec);
 	r->runs[0] = r->runs[--r->nruns];
-	if (r->nruns)
-		heap_down(r, 0);
+	ct_heap_down(r->runs, r->nruns, sizeof(*r->runs), 0, run_less);
 }
 
 static int heap_push(struct ct_reader *r, struct ct_oc_rec *rec, uint32_t n)
 {
-	if (r->nruns == r->cap_runs) {
-		uint32_t cap = r->cap_runs ? r->cap_runs * 2 : 16;
-		struct oc_run *p = realloc(r->runs, cap * sizeof(*p));
-		if (!p)
-			return CT_E_NOMEM;
-		r->runs = p;
-		r->cap_runs = cap;
-	}
+	if (ct_reserve(&r->runs, &r->cap_runs, (uint64_t)r->nruns + 1, sizeof(*r->runs)))
+		return CT_E_NOMEM;
 	r->runs[r->nruns] = (struct oc_run){.rec = rec, .n = n};
-	heap_up(r, r->nruns++);
+	ct_heap_up(r->runs, sizeof(*r->runs), r->nruns++, run_less);
 	r->oc_held += n;
 	return 0;
 }
@@ -132,15 +97,9 @@ int ct_outcome_chunk(struct ct_reader *r, const struct chdr *h)
 	if (k) {
 		if (r->late_pos == r->nlate)
 			r->nlate = r->late_pos = 0;
-		if (r->nlate + k > r->cap_late) {
-			uint32_t c2 = (r->nlate + k) * 2;
-			struct ct_oc_rec *p = realloc(r->late, c2 * sizeof(*p));
-			if (!p) {
-				free(rec);
-				return CT_E_NOMEM;
-			}
-			r->late = p;
-			r->cap_late = c2;
+		if (ct_reserve(&r->late, &r->cap_late, (uint64_t)r->nlate + k, sizeof(*r->late))) {
+			free(rec);
+			return CT_E_NOMEM;
 		}
 		memcpy(r->late + r->nlate, rec, k * sizeof(*rec));
 		r->nlate += k;
@@ -226,17 +185,6 @@ int ct_outcomes_before(struct ct_reader *r, uint32_t seq)
 	return 0;
 }
 
-/* What connect(2) returned is the final outcome, unless a TCP handshake
- * went on after it: in progress, or interrupted by a signal. */
-static inline int ret_is_final(int32_t ret, uint16_t proto)
-{
-	if (ret == -115) /* EINPROGRESS */
-		return 0;
-	if (proto == 6 && (ret == -4 /* EINTR */ || (ret <= -512 && ret >= -516)))
-		return 0; /* the kernel's ERESTART* */
-	return 1;
-}
-
 /* Records for this chunk's events (seq): each joined to the event at its
  * position when the event's ts and tid agree. */
 static void join(struct ct_reader *r, uint32_t seq, uint32_t n, int have_tid, uint32_t want)
@@ -258,12 +206,14 @@ static void join(struct ct_reader *r, uint32_t seq, uint32_t n, int have_tid, ui
 		r->st.outcomes_joined++;
 		if (want & CT_COL_RESULT) {
 			if (x->flags & CT_OC_RESULT) {
-				o->flags[k] = (uint16_t)((o->flags[k] & ~CT_EV_ABANDONED) | CT_EV_RESULT);
+				o->flags[k] =
+				    (uint16_t)((o->flags[k] & ~CT_EV_ABANDONED) | CT_EV_RESULT);
 				o->result[k] = x->result;
 				if (want & CT_COL_RESULT_NS)
 					o->result_ns[k] = x->result_ns;
 			} else if (x->flags & CT_OC_ABANDONED) {
-				o->flags[k] = (uint16_t)((o->flags[k] & ~CT_EV_RESULT) | CT_EV_ABANDONED);
+				o->flags[k] =
+				    (uint16_t)((o->flags[k] & ~CT_EV_RESULT) | CT_EV_ABANDONED);
 				o->result[k] = 0;
 				if (want & CT_COL_RESULT_NS)
 					o->result_ns[k] = x->result_ns;
@@ -271,7 +221,8 @@ static void join(struct ct_reader *r, uint32_t seq, uint32_t n, int have_tid, ui
 		}
 		if (want & CT_COL_CLOSE) {
 			if (x->flags & CT_OC_CLOSED) {
-				o->flags[k] = (uint16_t)((o->flags[k] & ~CT_EV_OPEN) | CT_EV_CLOSED);
+				o->flags[k] =
+				    (uint16_t)((o->flags[k] & ~CT_EV_OPEN) | CT_EV_CLOSED);
 				o->closed_ns[k] = x->closed_ns;
 				o->tx[k] = x->tx_bytes;
 				o->rx[k] = x->rx_bytes;
@@ -307,8 +258,8 @@ int ct_event_batch(struct ct_reader *r, const struct chdr *h)
 		}
 		n = ct_cols_decode(&r->cols, &r->tab, want | (have_tid ? CT_COL_TID : 0), o, &why);
 	} else {
-		n = ct_rows_decode(&r->rows, &r->tab, r->raw, r->raw + h->raw, h->first_ts, h->records,
-				   o, &why);
+		n = ct_rows_decode(&r->rows, &r->tab, r->raw, r->raw + h->raw, h->first_ts,
+				   h->records, o, &why);
 		want = CT_COL_ALL; /* rows fill every stored column */
 	}
 	if (why)
@@ -319,15 +270,17 @@ int ct_event_batch(struct ct_reader *r, const struct chdr *h)
 		for (uint32_t i = 0; i < n; i++) {
 			uint16_t fl = o->flags[i];
 			int32_t ret = o->ret[i];
-			int known = (fl & CT_EV_RET) && ret_is_final(ret, r->tab.dests[o->dest[i]].proto);
+			int known = (fl & CT_EV_RET) &&
+				    ct_ret_is_final(ret, r->tab.dests[o->dest[i]].proto);
 			o->result[i] = known ? ret : 0;
 			o->flags[i] = (uint16_t)(fl | (known ? CT_EV_RESULT : 0));
 		}
 		if (want & CT_COL_RESULT_NS)
 			for (uint32_t i = 0; i < n; i++)
-				o->result_ns[i] = (o->flags[i] & CT_EV_RESULT) && (o->flags[i] & CT_EV_LATENCY)
-						      ? o->latency[i]
-						      : 0;
+				o->result_ns[i] =
+				    (o->flags[i] & CT_EV_RESULT) && (o->flags[i] & CT_EV_LATENCY)
+					? o->latency[i]
+					: 0;
 	}
 	if (want & CT_COL_CLOSE) {
 		memset(o->closed_ns, 0, n * sizeof(*o->closed_ns));
@@ -443,24 +396,17 @@ void ct_batch_slice(const struct ct_batch *b, uint32_t from, uint32_t to, struct
 int ct_batch_select(const struct ct_batch *b, const uint32_t *keep, uint32_t k,
 		    struct ct_batch_sel *sel, struct ct_batch *out)
 {
-	/* Bytes an event takes in the columns b has. */
+	/* Bytes an event takes in the columns b has: ts, task, dest, flags,
+	 * then those a caller may leave out. */
+	const struct {
+		const void *col;
+		size_t bytes;
+	} optional[] = {{b->tid, 4},	    {b->sockfd, 4},	  {b->ret, 4},
+			{b->latency_ns, 8}, {b->sport, 2 + 16},	  {b->result, 4},
+			{b->result_ns, 8},  {b->closed_ns, 3 * 8}};
 	size_t per = 8 + 4 + 4 + 2;
-	if (b->tid)
-		per += 4;
-	if (b->sockfd)
-		per += 4;
-	if (b->ret)
-		per += 4;
-	if (b->latency_ns)
-		per += 8;
-	if (b->sport)
-		per += 2 + 16;
-	if (b->result)
-		per += 4;
-	if (b->result_ns)
-		per += 8;
-	if (b->closed_ns)
-		per += 24;
+	for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
+		per += optional[i].col ? optional[i].bytes : 0;
 	size_t need = (size_t)k * per + 64;
 	if (sel->cap < need) {
 		void *m = malloc(need);

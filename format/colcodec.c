@@ -215,7 +215,8 @@ const char *ct_col_head(const uint8_t **pp, const uint8_t *end, uint32_t n, unsi
 
 static inline __attribute__((always_inline)) uint32_t unpack32_w(uint32_t *out, const uint8_t *p,
 								 uint32_t n, unsigned w,
-								 uint32_t base, uint32_t lim, int zz)
+								 uint32_t base, uint32_t lim,
+								 int zz)
 {
 	uint32_t bad = 0;
 
@@ -251,9 +252,8 @@ static uint32_t first_bad32(const struct ct_colhead *h, uint32_t n, uint32_t lim
 
 /* A 32-bit column whose values are at most max; the index of the first
  * that is not, or n. */
-static inline __attribute__((always_inline)) uint32_t unpack32(uint32_t *out,
-							       const struct ct_colhead *h,
-							       uint32_t n, uint32_t max, int zz)
+static inline __attribute__((always_inline)) uint32_t
+unpack32(uint32_t *out, const struct ct_colhead *h, uint32_t n, uint32_t max, int zz)
 {
 	if (h->base > max)
 		return 0;
@@ -280,9 +280,8 @@ static inline __attribute__((always_inline)) uint32_t unpack32(uint32_t *out,
 	return bad ? first_bad32(h, n, lim) : n;
 }
 
-static inline __attribute__((always_inline)) uint32_t unpack16_w(uint16_t *out, const uint8_t *p,
-								 uint32_t n, unsigned w,
-								 uint16_t base, uint16_t lim)
+static inline __attribute__((always_inline)) uint32_t
+unpack16_w(uint16_t *out, const uint8_t *p, uint32_t n, unsigned w, uint16_t base, uint16_t lim)
 {
 	uint32_t bad = 0;
 
@@ -296,9 +295,8 @@ static inline __attribute__((always_inline)) uint32_t unpack16_w(uint16_t *out, 
 	return bad;
 }
 
-static inline __attribute__((always_inline)) uint32_t unpack16(uint16_t *out,
-							       const struct ct_colhead *h,
-							       uint32_t n)
+static inline __attribute__((always_inline)) uint32_t
+unpack16(uint16_t *out, const struct ct_colhead *h, uint32_t n)
 {
 	if (h->base > UINT16_MAX)
 		return 0;
@@ -455,13 +453,8 @@ const char *ct_cols_open(struct ct_cols *c, struct ct_tables *t, const uint8_t *
 	uint64_t np, nd;
 	if (!(p = get_varint(p, end, &np)) || np == 0 || np > n || np > (size_t)(end - p) / 6)
 		return "bad process table";
-	if (t->cap_tasks < np) {
-		struct ct_task *e = realloc(t->tasks, np * sizeof(*e));
-		if (!e)
-			return "out of memory";
-		t->tasks = e;
-		t->cap_tasks = (uint32_t)np;
-	}
+	if (ct_reserve(&t->tasks, &t->cap_tasks, np, sizeof(*t->tasks)))
+		return "out of memory";
 	/* Straight into the table: an entry is at least 6 bytes, checked. */
 	for (uint64_t i = 0; i < np; i++)
 		if (!(p = get_task(p, end, &t->tasks[i])))
@@ -469,13 +462,8 @@ const char *ct_cols_open(struct ct_cols *c, struct ct_tables *t, const uint8_t *
 	t->ntasks = (uint32_t)np;
 	if (!(p = get_varint(p, end, &nd)) || nd == 0 || nd > n || nd > (size_t)(end - p) / 11)
 		return "bad destination table";
-	if (t->cap_dests < nd) {
-		struct ct_dest *e = realloc(t->dests, nd * sizeof(*e));
-		if (!e)
-			return "out of memory";
-		t->dests = e;
-		t->cap_dests = (uint32_t)nd;
-	}
+	if (ct_reserve(&t->dests, &t->cap_dests, nd, sizeof(*t->dests)))
+		return "out of memory";
 	/* Paths stay where they are in the payload. */
 	for (uint64_t i = 0; i < nd; i++)
 		if (!(p = get_dest(p, end, &t->dests[i])))
@@ -547,9 +535,8 @@ static uint32_t ts_decode(const struct ct_cols *c, uint64_t *out, uint32_t *tmp3
 /* tid = pid + zigzag'd offset must lie in 0 .. UINT32_MAX: checked against
  * the table's smallest and largest pid, and event by event only when that
  * is not enough. out may be NULL (checked, not kept). */
-static uint32_t tid_decode(const struct ct_cols *c, const struct ct_tables *t,
-			   const uint32_t *task, uint32_t m, uint32_t *out, uint64_t *tmp64,
-			   uint32_t *tmp32)
+static uint32_t tid_decode(const struct ct_cols *c, const struct ct_tables *t, const uint32_t *task,
+			   uint32_t m, uint32_t *out, uint64_t *tmp64, uint32_t *tmp32)
 {
 	const struct ct_colhead *th = &c->h[CT_COLP_TID];
 	uint32_t n = c->n;
@@ -617,8 +604,10 @@ VEC_CLONES uint32_t ct_cols_decode(const struct ct_cols *c, const struct ct_tabl
 	 * checked whole (the chunk is malformed, not cut, when they differ;
 	 * after a bad index they cannot be told apart, and none are read). */
 	uint16_t any = 0;
-	for (uint32_t i = 0; i < n; i++) /* vectorised: most chunks have none */
+	for (uint32_t i = 0; i < n; i++) {   /* vectorised: most chunks have none */
+		o->flags[i] &= CT_EV_STORED; /* the high byte comes from outcome records */
 		any |= o->flags[i];
+	}
 	size_t need = 0;
 	for (uint32_t i = 0; (any & CT_EV_SADDR) && i < ok; i++)
 		if (o->flags[i] & CT_EV_SADDR)

@@ -7,6 +7,7 @@
 #define CONNTRAIL_CT_INTERNAL_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -108,6 +109,24 @@ static inline int64_t unzigzag(uint64_t v)
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
+/* Room for need elements of size bytes in the array at *(T **)arrp of
+ * *cap: grown to need or twice *cap, whichever is more (at least 16). 0,
+ * or CT_E_NOMEM with the array as it was. */
+static inline int ct_reserve(void *arrp, uint32_t *cap, uint64_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	uint64_t c = (uint64_t)*cap * 2;
+	c = c < need ? need : c < 16 ? 16 : c;
+	void *old, *p;
+	memcpy(&old, arrp, sizeof(old));
+	if (c > UINT32_MAX || !(p = realloc(old, (size_t)c * size)))
+		return CT_E_NOMEM;
+	memcpy(arrp, &p, sizeof(p));
+	*cap = (uint32_t)c;
+	return 0;
+}
+
 /* Growable byte buffer for encoding. */
 struct ct_bytes {
 	uint8_t *p;
@@ -167,6 +186,19 @@ const char *ct_codec_name(int c);
 static inline size_t addr_len(uint16_t family)
 {
 	return family == AF_INET ? 4 : 16;
+}
+
+/* What connect(2) returned is the final outcome, unless a TCP handshake
+ * went on after it: in progress, or interrupted by a signal. The reader's
+ * rule for an event without an outcome record, and the writer's for its
+ * result summary key. */
+static inline int ct_ret_is_final(int32_t ret, uint16_t proto)
+{
+	if (ret == -115) /* EINPROGRESS */
+		return 0;
+	if (proto == 6 && (ret == -4 /* EINTR */ || (ret <= -512 && ret >= -516)))
+		return 0; /* the kernel's ERESTART* */
+	return 1;
 }
 
 /* ---------------------------------------------------------------- summary */
@@ -334,8 +366,8 @@ const char *ct_oc_decode(const uint8_t *p, size_t len, uint32_t records, uint64_
  * record is malformed (the chunk ends there, the events before it kept). */
 struct ct_rows;
 uint32_t ct_rows_decode(struct ct_rows **rs, struct ct_tables *t, const uint8_t *p,
-			const uint8_t *end, uint64_t first_ts, uint32_t records, struct ct_colbuf *out,
-			const char **why);
+			const uint8_t *end, uint64_t first_ts, uint32_t records,
+			struct ct_colbuf *out, const char **why);
 void ct_rows_free(struct ct_rows *rs);
 
 #endif

@@ -82,8 +82,7 @@ static const char *dest_path(const struct ct_tables *t, uint32_t i)
 }
 
 /* The intern index over one table, kept at most half full. */
-static int grow_index(uint32_t **hash, uint32_t *hcap, uint32_t n, struct ct_tables *t,
-		      int is_dest)
+static int grow_index(uint32_t **hash, uint32_t *hcap, uint32_t n, struct ct_tables *t, int is_dest)
 {
 	if (*hcap && (n + 1) * 2 <= *hcap)
 		return 0;
@@ -117,14 +116,8 @@ long ct_tables_intern_task(struct ct_tables *t, const struct ct_task *x, int *ad
 			return i;
 		j = (j + 1) & (t->thcap - 1);
 	}
-	if (t->ntasks == t->cap_tasks) {
-		uint32_t cap = t->cap_tasks ? t->cap_tasks * 2 : 64;
-		struct ct_task *p = realloc(t->tasks, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		t->tasks = p;
-		t->cap_tasks = cap;
-	}
+	if (ct_reserve(&t->tasks, &t->cap_tasks, (uint64_t)t->ntasks + 1, sizeof(*t->tasks)))
+		return -1;
 	t->tasks[t->ntasks++] = *x;
 	t->thash[j] = t->ntasks;
 	*added = 1;
@@ -144,17 +137,10 @@ long ct_tables_intern_dest(struct ct_tables *t, const struct ct_dest *x, int *ad
 			return i;
 		j = (j + 1) & (t->dhcap - 1);
 	}
-	if (t->ndests == t->cap_dests) {
-		uint32_t cap = t->cap_dests ? t->cap_dests * 2 : 64;
-		struct ct_dest *p = realloc(t->dests, cap * sizeof(*p));
-		uint32_t *o = p ? realloc(t->path_off, cap * sizeof(*o)) : NULL;
-		if (p)
-			t->dests = p;
-		if (!o)
-			return -1;
-		t->path_off = o;
-		t->cap_dests = t->cap_path_off = cap;
-	}
+	if (ct_reserve(&t->dests, &t->cap_dests, (uint64_t)t->ndests + 1, sizeof(*t->dests)) ||
+	    ct_reserve(&t->path_off, &t->cap_path_off, (uint64_t)t->ndests + 1,
+		       sizeof(*t->path_off)))
+		return -1;
 	size_t padded = ((size_t)x->path_len + 15) & ~(size_t)15;
 	if (t->cap_paths - t->npaths < padded) {
 		size_t cap = t->cap_paths ? t->cap_paths * 2 : 4096;
@@ -202,8 +188,8 @@ int ct_colbuf_reserve(struct ct_colbuf *c, uint32_t n)
 	uint8_t *m = malloc((size_t)cap * per);
 	if (!m)
 		return CT_E_NOMEM;
-	uint64_t **c64[] = {&c->ts, &c->latency, &c->result_ns, &c->closed_ns, &c->tx, &c->rx,
-			    &c->tmp64};
+	uint64_t **c64[] = {&c->ts, &c->latency, &c->result_ns, &c->closed_ns,
+			    &c->tx, &c->rx,	 &c->tmp64};
 	for (size_t k = 0; k < sizeof(c64) / sizeof(c64[0]); k++, m += (size_t)cap * 8)
 		*c64[k] = (uint64_t *)(void *)m;
 	c->saddr = (uint8_t(*)[16])m;

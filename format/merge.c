@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "ct_internal.h"
+#include "heap.h"
 
 struct head {
 	uint64_t key;
@@ -39,39 +40,20 @@ static uint64_t wall_key(const struct ct_reader *r, uint64_t ts)
 	return (uint64_t)ct_wall_ns(ts, ct_reader_header(r)->wall_offset_ns) ^ (1ULL << 63);
 }
 
-static int less(const struct head *a, const struct head *b)
+static int less(const void *x, const void *y)
 {
+	const struct head *a = x, *b = y;
 	return a->key < b->key || (a->key == b->key && a->input < b->input);
 }
 
 static void sift_down(struct ct_merge *m, unsigned i)
 {
-	for (;;) {
-		unsigned l = 2 * i + 1, r = l + 1, s = i;
-		if (l < m->nheap && less(&m->heap[l], &m->heap[s]))
-			s = l;
-		if (r < m->nheap && less(&m->heap[r], &m->heap[s]))
-			s = r;
-		if (s == i)
-			return;
-		struct head t = m->heap[i];
-		m->heap[i] = m->heap[s];
-		m->heap[s] = t;
-		i = s;
-	}
+	ct_heap_down(m->heap, m->nheap, sizeof(*m->heap), i, less);
 }
 
 static void sift_up(struct ct_merge *m, unsigned i)
 {
-	while (i) {
-		unsigned p = (i - 1) / 2;
-		if (!less(&m->heap[i], &m->heap[p]))
-			return;
-		struct head t = m->heap[i];
-		m->heap[i] = m->heap[p];
-		m->heap[p] = t;
-		i = p;
-	}
+	ct_heap_up(m->heap, sizeof(*m->heap), i, less);
 }
 
 int ct_merge_open(struct ct_merge **out, struct ct_reader *const *readers, unsigned n)

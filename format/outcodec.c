@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * outcodec.c: outcome chunks (format 2.1, kind 4): how attempts ended, each
- * record naming its attempt by event chunk and position there, stored as
- * columns like an event chunk's. Layout: format/FORMAT.md, "Outcome chunk
- * payload".
+ * outcodec.c: outcome and close chunks (format 2.1, kinds 4 and 5): how
+ * attempts ended, each record naming its attempt by event chunk and
+ * position there, stored as columns like an event chunk's. Layout:
+ * format/FORMAT.md, "Outcome and close chunks".
  */
 #include <stdlib.h>
 
@@ -44,16 +44,11 @@ int ct_oc_encode(const struct ct_oc_rec *r, uint32_t n, uint64_t first_ts, struc
 			/* times as steps from the previous record's, the first
 			 * from the chunk's first_ts: small within an event chunk */
 			uint64_t prev = i ? r[i - 1].ts_ns : first_ts;
-			uint64_t vals[OC_NCOLS] = {x->seq,
-						   x->index,
-						   zigzag((int64_t)(x->ts_ns - prev)),
-						   x->tid,
-						   x->flags,
-						   zigzag(x->result),
-						   x->result_ns,
-						   x->closed_ns,
-						   x->tx_bytes,
-						   x->rx_bytes};
+			uint64_t vals[OC_NCOLS] = {
+			    x->seq,	  x->index,	zigzag((int64_t)(x->ts_ns - prev)),
+			    x->tid,	  x->flags,	zigzag(x->result),
+			    x->result_ns, x->closed_ns, x->tx_bytes,
+			    x->rx_bytes};
 			v[i] = vals[k];
 		}
 		if ((err = ct_put_column(out, v, n)))
@@ -94,9 +89,11 @@ const char *ct_oc_decode(const uint8_t *p, size_t len, uint32_t records, uint64_
 		free(tmp);
 		return "out of memory";
 	}
-	static const uint64_t max[OC_NCOLS] = {
-	    UINT32_MAX, CT_CHUNK_EVENTS_MAX - 1, UINT64_MAX, UINT32_MAX, 0x0f,
-	    UINT32_MAX, UINT64_MAX,		 UINT64_MAX, UINT64_MAX, UINT64_MAX};
+	static const uint64_t max[OC_NCOLS] = {UINT32_MAX, CT_CHUNK_EVENTS_MAX - 1,
+					       UINT64_MAX, UINT32_MAX,
+					       0x0f,	   UINT32_MAX,
+					       UINT64_MAX, UINT64_MAX,
+					       UINT64_MAX, UINT64_MAX};
 	struct ct_oc_rec *r = *out;
 	why = NULL;
 	for (int k = 0; k < OC_NCOLS && !why; k++) {
@@ -113,7 +110,8 @@ const char *ct_oc_decode(const uint8_t *p, size_t len, uint32_t records, uint64_
 				r[i].index = (uint32_t)v[i];
 				break;
 			case OC_TS:
-				r[i].ts_ns = (i ? r[i - 1].ts_ns : first_ts) + (uint64_t)unzigzag(v[i]);
+				r[i].ts_ns =
+				    (i ? r[i - 1].ts_ns : first_ts) + (uint64_t)unzigzag(v[i]);
 				break;
 			case OC_TID:
 				r[i].tid = (uint32_t)v[i];

@@ -3,6 +3,8 @@
  * writer.c: header, chunks, index and trailer (format/FORMAT.md). The
  * writer only appends (never seeks), so a pipe is as good as a file; a chunk
  * goes out in one write so a killed writer leaves whole chunks behind.
+ * Where outcomes go (outcome and close chunks, the pending set) is
+ * placement.c's part.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,60 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ct_internal.h"
+#include "writer_int.h"
 
 #define META_FLUSH_BYTES (8u << 20)
 #define STR_MAX 65535u /* longest proc string kept */
 #define PENDING_DEFAULT (1u << 20)
-
-/* A tracked attempt already written, waiting for its outcome or close. */
-struct pending {
-	uint64_t ts;   /* 0: empty slot */
-	uint32_t tid;
-	uint32_t seq;	/* its event chunk */
-	uint32_t index; /* its position there */
-	uint32_t established;
-};
-
-/* An outcome waiting for the flush that places it. */
-struct wout {
-	struct ct_outcome o;
-	int carried; /* its attempt was not found at one flush already */
-};
-
-struct ct_writer {
-	struct ct_writer_io io;
-	struct ct_writer_opts opts;
-	int err; /* sticky: after a failed write nothing more is written */
-	uint64_t bytes, events, lost, procs, outcomes_dropped;
-	uint32_t seq;
-	uint64_t open_since; /* CLOCK_MONOTONIC ns of the oldest unflushed record; 0 none */
-
-	struct ct_wevent *evs;
-	uint32_t nev, cap_ev;
-	uint32_t *order;
-	char *paths; /* path bytes of the buffered events */
-	size_t npaths, cap_paths;
-
-	struct wout *outs;
-	uint32_t nouts, cap_outs;
-	struct ct_oc_rec *recs, *part;
-	uint32_t nrecs, cap_recs, cap_part;
-	struct pending *pend;
-	uint32_t pend_cap, pend_count;
-
-	struct ct_bytes meta;
-	uint32_t meta_records;
-	uint64_t meta_first, meta_last;
-
-	struct ct_bytes raw, out, sum, scratch;
-	struct ct_sumbuild sb;
-	struct ct_tables tab;
-	void *cctx;
-
-	struct ct_bytes idx_entries, idx_sums;
-	uint32_t idx_count;
-};
 
 static uint64_t mono_ns(void)
 {
@@ -191,9 +144,9 @@ int ct_writer_open(struct ct_writer **out, const struct ct_writer_io *io,
 
 /* Assemble header + summary + compressed payload, write it in one go and
  * remember it for the index. */
-static int emit_chunk(struct ct_writer *w, uint8_t kind, uint32_t records, uint64_t first_ts,
-		      uint64_t last_ts, uint32_t min_seq, const struct ct_bytes *summary,
-		      const uint8_t *raw, size_t raw_len)
+int ct_emit_chunk(struct ct_writer *w, uint8_t kind, uint32_t records, uint64_t first_ts,
+		  uint64_t last_ts, uint32_t min_seq, const struct ct_bytes *summary,
+		  const uint8_t *raw, size_t raw_len)
 {
 	int err;
 	size_t sum_len = summary ? summary->len : 0;
@@ -268,8 +221,8 @@ static int flush_meta(struct ct_writer *w)
 {
 	if (!w->meta_records)
 		return 0;
-	int err = emit_chunk(w, CT_CHUNK_META, w->meta_records, w->meta_first, w->meta_last, 0,
-			     NULL, w->meta.p, w->meta.len);
+	int err = ct_emit_chunk(w, CT_CHUNK_META, w->meta_records, w->meta_first, w->meta_last, 0,
+				NULL, w->meta.p, w->meta.len);
 	w->meta.len = 0;
 	w->meta_records = 0;
 	return err;
@@ -283,327 +236,6 @@ static int cmp_order(const void *a, const void *b, void *arg)
 	if (evs[i].ts_ns != evs[j].ts_ns)
 		return evs[i].ts_ns < evs[j].ts_ns ? -1 : 1;
 	return i < j ? -1 : i > j; /* stable */
-}
-
-/* ------------------------------------------------------------ pending */
-
-static uint64_t pend_hash(uint64_t ts, uint32_t tid)
-{
-	uint64_t h = (ts ^ ((uint64_t)tid << 32 | tid)) * 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 29);
-}
-
-static struct pending *pend_find(struct ct_writer *w, uint64_t ts, uint32_t tid)
-{
-	if (!w->pend_cap)
-		return NULL;
-	size_t mask = w->pend_cap - 1;
-	for (size_t i = pend_hash(ts, tid) & mask;; i = (i + 1) & mask) {
-		struct pending *p = &w->pend[i];
-		if (!p->ts)
-			return NULL;
-		if (p->ts == ts && p->tid == tid)
-			return p;
-	}
-}
-
-/* Backward-shift deletion: no tombstones pile up. */
-static void pend_delete(struct ct_writer *w, struct pending *p)
-{
-	size_t mask = w->pend_cap - 1, i = (size_t)(p - w->pend);
-	memset(p, 0, sizeof(*p));
-	w->pend_count--;
-	for (size_t j = (i + 1) & mask; w->pend[j].ts; j = (j + 1) & mask) {
-		size_t home = pend_hash(w->pend[j].ts, w->pend[j].tid) & mask;
-		int movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
-		if (movable) {
-			w->pend[i] = w->pend[j];
-			memset(&w->pend[j], 0, sizeof(w->pend[j]));
-			i = j;
-		}
-	}
-}
-
-static int pend_add(struct ct_writer *w, const struct pending *e)
-{
-	if (w->pend_count >= w->opts.pending_max || !e->ts)
-		return 0; /* its outcome will be dropped, never misplaced */
-	if ((w->pend_count + 1) * 2 > w->pend_cap) {
-		uint32_t cap = w->pend_cap ? w->pend_cap * 2 : 1024;
-		struct pending *n = calloc(cap, sizeof(*n));
-		if (!n)
-			return CT_E_NOMEM;
-		for (uint32_t i = 0; i < w->pend_cap; i++) {
-			if (!w->pend[i].ts)
-				continue;
-			size_t j = pend_hash(w->pend[i].ts, w->pend[i].tid) & (cap - 1);
-			while (n[j].ts)
-				j = (j + 1) & (cap - 1);
-			n[j] = w->pend[i];
-		}
-		free(w->pend);
-		w->pend = n;
-		w->pend_cap = cap;
-	}
-	size_t mask = w->pend_cap - 1;
-	size_t i = pend_hash(e->ts, e->tid) & mask;
-	while (w->pend[i].ts && !(w->pend[i].ts == e->ts && w->pend[i].tid == e->tid))
-		i = (i + 1) & mask;
-	if (!w->pend[i].ts)
-		w->pend_count++;
-	w->pend[i] = *e;
-	return 0;
-}
-
-/* ------------------------------------------------------------ outcomes */
-
-/* What an outcome settles: the handshake (result or abandoned) and, once
- * established, the close. An attempt stays pending until both are known. */
-static int settles(uint32_t flags, int32_t result)
-{
-	return (flags & (CT_OC_ABANDONED | CT_OC_CLOSED | CT_OC_OPEN)) ||
-	       ((flags & CT_OC_RESULT) && result != 0);
-}
-
-/* Position of the attempt (ts, tid) among the sorted events of the chunk
- * being flushed, or -1. */
-static long find_event(const struct ct_writer *w, uint64_t ts, uint32_t tid)
-{
-	uint32_t lo = 0, hi = w->nev;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (w->evs[w->order[mid]].ts_ns < ts)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (uint32_t k = lo; k < w->nev && w->evs[w->order[k]].ts_ns == ts; k++)
-		if (w->evs[w->order[k]].tid == tid)
-			return (long)k;
-	return -1;
-}
-
-static void rec_merge(struct ct_oc_rec *r, const struct ct_outcome *o)
-{
-	if (o->flags & CT_OC_RESULT) {
-		r->result = o->result;
-		r->result_ns = o->result_ns;
-	}
-	if ((o->flags & CT_OC_ABANDONED) && !(r->flags & CT_OC_RESULT))
-		r->result_ns = o->result_ns;
-	if (o->flags & CT_OC_CLOSED) {
-		r->closed_ns = o->closed_ns;
-		r->tx_bytes = o->tx_bytes;
-		r->rx_bytes = o->rx_bytes;
-		r->flags &= ~(uint32_t)CT_OC_OPEN;
-	}
-	r->flags |= o->flags;
-	if (r->flags & CT_OC_CLOSED)
-		r->flags &= ~(uint32_t)CT_OC_OPEN;
-}
-
-static int cmp_rec(const void *a, const void *b)
-{
-	const struct ct_oc_rec *x = a, *y = b;
-	if (x->seq != y->seq)
-		return x->seq < y->seq ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static int rec_push(struct ct_writer *w, uint32_t seq, uint32_t index, const struct ct_outcome *o)
-{
-	if (w->nrecs == w->cap_recs) {
-		uint32_t cap = w->cap_recs ? w->cap_recs * 2 : 256;
-		struct ct_oc_rec *r = realloc(w->recs, cap * sizeof(*r));
-		if (!r)
-			return CT_E_NOMEM;
-		w->recs = r;
-		w->cap_recs = cap;
-	}
-	struct ct_oc_rec *r = &w->recs[w->nrecs++];
-	memset(r, 0, sizeof(*r));
-	r->seq = seq;
-	r->index = index;
-	r->ts_ns = o->ts_ns;
-	r->tid = o->tid;
-	rec_merge(r, o);
-	return 0;
-}
-
-/* The outcomes told since the last flush, placed: on the event chunk
- * being flushed (seq ev_seq) or on a pending attempt of an earlier one.
- * One whose attempt is not found waits one flush (the event may still be
- * on its way), then is dropped. Sorted by (seq, index), one record an
- * attempt. */
-static int place_outcomes(struct ct_writer *w, uint32_t ev_seq)
-{
-	uint32_t keep = 0;
-	int err;
-
-	w->nrecs = 0;
-	for (uint32_t i = 0; i < w->nouts; i++) {
-		struct wout *wo = &w->outs[i];
-		long k = w->nev ? find_event(w, wo->o.ts_ns, wo->o.tid) : -1;
-		struct pending *p = k < 0 ? pend_find(w, wo->o.ts_ns, wo->o.tid) : NULL;
-		if (k >= 0)
-			err = rec_push(w, ev_seq, (uint32_t)k, &wo->o);
-		else if (p)
-			err = rec_push(w, p->seq, p->index, &wo->o);
-		else if (!wo->carried) {
-			wo->carried = 1;
-			w->outs[keep++] = *wo;
-			continue;
-		} else {
-			w->outcomes_dropped++;
-			continue;
-		}
-		if (err)
-			return err;
-	}
-	w->nouts = keep;
-	if (!w->nrecs)
-		return 0;
-	qsort(w->recs, w->nrecs, sizeof(*w->recs), cmp_rec);
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < w->nrecs; i++) {
-		struct ct_oc_rec *r = &w->recs[i];
-		if (n && w->recs[n - 1].seq == r->seq && w->recs[n - 1].index == r->index) {
-			struct ct_outcome o = {.flags = r->flags,
-					       .result = r->result,
-					       .result_ns = r->result_ns,
-					       .closed_ns = r->closed_ns,
-					       .tx_bytes = r->tx_bytes,
-					       .rx_bytes = r->rx_bytes};
-			rec_merge(&w->recs[n - 1], &o);
-			continue;
-		}
-		w->recs[n++] = *r;
-	}
-	w->nrecs = n;
-	return 0;
-}
-
-/* The pending set after a flush: placed outcomes settle or establish their
- * attempts; the new chunk's tracked attempts not settled join it. */
-static int update_pending(struct ct_writer *w, uint32_t ev_seq)
-{
-	uint32_t j = 0; /* the records of this chunk, in index order */
-	for (uint32_t i = 0; i < w->nrecs; i++) {
-		const struct ct_oc_rec *r = &w->recs[i];
-		if (r->seq == ev_seq && w->nev)
-			continue;
-		struct pending *p = pend_find(w, r->ts_ns, r->tid);
-		if (!p)
-			continue;
-		if (settles(r->flags, r->result))
-			pend_delete(w, p);
-		else if (r->flags & CT_OC_RESULT)
-			p->established = 1;
-	}
-	while (j < w->nrecs && w->recs[j].seq != ev_seq)
-		j++;
-	for (uint32_t k = 0; k < w->nev; k++) {
-		const struct ct_wevent *ev = &w->evs[w->order[k]];
-		const struct ct_oc_rec *r = NULL;
-		while (j < w->nrecs && w->recs[j].seq == ev_seq && w->recs[j].index < k)
-			j++;
-		if (j < w->nrecs && w->recs[j].seq == ev_seq && w->recs[j].index == k)
-			r = &w->recs[j];
-		if (!(ev->flags & CT_EV_TRACKED) || (r && settles(r->flags, r->result)))
-			continue;
-		struct pending p = {.ts = ev->ts_ns,
-				    .tid = ev->tid,
-				    .seq = ev_seq,
-				    .index = k,
-				    /* a blocking connect that returned 0 is established */
-				    .established = r ? (r->flags & CT_OC_RESULT) != 0
-						     : (ev->flags & CT_EV_RET) && ev->ret == 0};
-		int err = pend_add(w, &p);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-/* The final outcome of event k as known now, as a summary key: what the
- * record says, else what connect(2) returned unless the handshake was
- * still going (then it may come later: pending). */
-static int add_result_keys(struct ct_writer *w, const struct ct_oc_rec *rec, uint32_t nrec,
-			   uint32_t ev_seq)
-{
-	uint32_t j = 0;
-	int err = 0;
-	while (j < nrec && rec[j].seq != ev_seq)
-		j++;
-	for (uint32_t k = 0; k < w->nev && !err; k++) {
-		const struct ct_wevent *ev = &w->evs[w->order[k]];
-		const struct ct_oc_rec *r = NULL;
-		while (j < nrec && rec[j].seq == ev_seq && rec[j].index < k)
-			j++;
-		if (j < nrec && rec[j].seq == ev_seq && rec[j].index == k)
-			r = &rec[j];
-		if (r && (r->flags & CT_OC_RESULT))
-			err = ct_sum_add_result(&w->sb, r->result);
-		else if (r && (r->flags & CT_OC_ABANDONED))
-			err = ct_sum_add_result(&w->sb, CT_RESULT_KEY_ABANDONED);
-		else if (ev->flags & CT_EV_TRACKED)
-			err = ct_sum_add_result(&w->sb, CT_RESULT_KEY_PENDING);
-		else if (!(ev->flags & CT_EV_RET) || ev->ret == -115 /* EINPROGRESS */ ||
-			 (ev->dest.proto == 6 && (ev->ret == -4 || (ev->ret <= -512 && ev->ret >= -516))))
-			err = ct_sum_add_result(&w->sb, CT_RESULT_KEY_UNKNOWN);
-		else
-			err = ct_sum_add_result(&w->sb, ev->ret);
-	}
-	return err;
-}
-
-#define OC_HANDSHAKE (CT_OC_RESULT | CT_OC_ABANDONED)
-#define OC_CLOSE (CT_OC_CLOSED | CT_OC_OPEN)
-
-/* The records' part of one kind, as a chunk: handshakes (kind 4) go apart
- * from closes (kind 5), so a reader that wants no byte counts reads none. */
-static int flush_outcomes(struct ct_writer *w, uint8_t kind)
-{
-	uint32_t want = kind == CT_CHUNK_OUTCOMES ? OC_HANDSHAKE : OC_CLOSE, n = 0;
-	uint64_t lo = UINT64_MAX, hi = 0;
-	uint32_t min_seq = UINT32_MAX;
-
-	if (w->cap_part < w->nrecs) {
-		struct ct_oc_rec *p = realloc(w->part, w->nrecs * sizeof(*p));
-		if (!p)
-			return CT_E_NOMEM;
-		w->part = p;
-		w->cap_part = w->nrecs;
-	}
-	for (uint32_t i = 0; i < w->nrecs; i++) {
-		const struct ct_oc_rec *r = &w->recs[i];
-		if (!(r->flags & want))
-			continue;
-		struct ct_oc_rec *x = &w->part[n++];
-		*x = (struct ct_oc_rec){.seq = r->seq,
-					.index = r->index,
-					.ts_ns = r->ts_ns,
-					.tid = r->tid,
-					.flags = r->flags & want};
-		if (kind == CT_CHUNK_OUTCOMES) {
-			x->result = r->result;
-			x->result_ns = r->result_ns;
-		} else {
-			x->closed_ns = r->closed_ns;
-			x->tx_bytes = r->tx_bytes;
-			x->rx_bytes = r->rx_bytes;
-		}
-		lo = r->ts_ns < lo ? r->ts_ns : lo;
-		hi = r->ts_ns > hi ? r->ts_ns : hi;
-		min_seq = r->seq < min_seq ? r->seq : min_seq;
-	}
-	if (!n)
-		return 0;
-	w->raw.len = 0;
-	int err = ct_oc_encode(w->part, n, lo, &w->scratch, &w->raw);
-	if (!err)
-		err = emit_chunk(w, kind, n, lo, hi, min_seq, NULL, w->raw.p, w->raw.len);
-	return err;
 }
 
 static int flush_events(struct ct_writer *w)
@@ -620,8 +252,8 @@ static int flush_events(struct ct_writer *w)
 	w->sum.len = 0;
 	if ((err = ct_sum_finish(&w->sb, w->seq, &w->sum)))
 		return err;
-	return emit_chunk(w, CT_CHUNK_EVENTS, n, w->evs[w->order[0]].ts_ns,
-			  w->evs[w->order[n - 1]].ts_ns, 0, &w->sum, w->raw.p, w->raw.len);
+	return ct_emit_chunk(w, CT_CHUNK_EVENTS, n, w->evs[w->order[0]].ts_ns,
+			     w->evs[w->order[n - 1]].ts_ns, 0, &w->sum, w->raw.p, w->raw.len);
 }
 
 /* Meta records, then the outcomes (so a reader of a stream has them before
@@ -639,26 +271,10 @@ static int flush_all(struct ct_writer *w)
 	}
 	if (!sorted)
 		qsort_r(w->order, n, sizeof(*w->order), cmp_order, w->evs);
-	/* The event chunk's seq: after the meta chunk and the outcome chunks
-	 * this flush writes (records on this chunk name it by a stand-in
-	 * until their number is known; it sorts last, as the seq will). */
-	if ((err = place_outcomes(w, UINT32_MAX)))
-		goto out;
-	uint32_t handshakes = 0, closes = 0;
-	for (uint32_t i = 0; i < w->nrecs; i++) {
-		handshakes |= (w->recs[i].flags & OC_HANDSHAKE) != 0;
-		closes |= (w->recs[i].flags & OC_CLOSE) != 0;
-	}
-	uint32_t ev_seq = w->seq + (w->meta_records ? 1 : 0) + handshakes + closes;
-	for (uint32_t i = 0; i < w->nrecs; i++)
-		if (w->recs[i].seq == UINT32_MAX)
-			w->recs[i].seq = ev_seq;
-	if (n && (err = add_result_keys(w, w->recs, w->nrecs, ev_seq)))
-		goto out;
-	if ((err = flush_meta(w)) || (err = flush_outcomes(w, CT_CHUNK_OUTCOMES)) ||
-	    (err = flush_outcomes(w, CT_CHUNK_CLOSES)))
-		goto out;
-	if ((err = update_pending(w, ev_seq)))
+	uint32_t ev_seq;
+	if ((err = ct_place_outcomes(w, &ev_seq)) || (n && (err = ct_add_result_keys(w, ev_seq))) ||
+	    (err = flush_meta(w)) || (err = ct_write_outcome_chunks(w)) ||
+	    (err = ct_update_pending(w, ev_seq)))
 		goto out;
 	if (n)
 		err = flush_events(w);
@@ -670,7 +286,7 @@ out:
 	return err;
 }
 
-static void note_open(struct ct_writer *w)
+void ct_note_open(struct ct_writer *w)
 {
 	if (!w->open_since)
 		w->open_since = mono_ns();
@@ -729,35 +345,10 @@ int ct_writer_event(struct ct_writer *w, const struct ct_event *ev)
 		memcpy(e->saddr, ev->saddr, addr_len(e->dest.family));
 	}
 	w->events++;
-	note_open(w);
+	ct_note_open(w);
 	if (w->nev >= w->opts.chunk_events)
 		return flush_all(w);
 	return 0;
-}
-
-int ct_writer_outcome(struct ct_writer *w, const struct ct_outcome *o)
-{
-	if (w->err)
-		return w->err;
-	if (!o->ts_ns || (o->flags & ~(uint32_t)(CT_OC_RESULT | CT_OC_ABANDONED | CT_OC_CLOSED |
-						  CT_OC_OPEN)))
-		return CT_E_INVAL;
-	if (w->nouts == w->cap_outs) {
-		uint32_t cap = w->cap_outs ? w->cap_outs * 2 : 256;
-		struct wout *p = realloc(w->outs, cap * sizeof(*p));
-		if (!p)
-			return CT_E_NOMEM;
-		w->outs = p;
-		w->cap_outs = cap;
-	}
-	w->outs[w->nouts++] = (struct wout){.o = *o};
-	note_open(w);
-	return 0;
-}
-
-uint64_t ct_writer_outcomes_dropped(const struct ct_writer *w)
-{
-	return w->outcomes_dropped;
 }
 
 static int meta_begin(struct ct_writer *w, uint32_t type, uint64_t ts, size_t max)
@@ -772,7 +363,7 @@ static int meta_begin(struct ct_writer *w, uint32_t type, uint64_t ts, size_t ma
 	if (!w->meta_records || ts > w->meta_last)
 		w->meta_last = ts;
 	w->meta_records++;
-	note_open(w);
+	ct_note_open(w);
 	return 0;
 }
 
@@ -901,7 +492,7 @@ static int write_index(struct ct_writer *w)
 
 	uint64_t index_off = w->bytes;
 	uint32_t count = w->idx_count;
-	err = emit_chunk(w, CT_CHUNK_INDEX, count, 0, 0, 0, NULL, ix.p, ix.len);
+	err = ct_emit_chunk(w, CT_CHUNK_INDEX, count, 0, 0, 0, NULL, ix.p, ix.len);
 	ct_bytes_free(&ix);
 	if (err)
 		return err;
@@ -915,39 +506,12 @@ static int write_index(struct ct_writer *w)
 	return w_write(w, t, sizeof(t));
 }
 
-/* Attempts established and not closed when the trace ends: "still open". */
-static int close_open_attempts(struct ct_writer *w)
-{
-	int err = 0;
-	/* Outcomes still carried name no attempt: give them their last chance. */
-	if (w->nouts && (err = flush_all(w)))
-		return err;
-	w->outcomes_dropped += w->nouts;
-	w->nouts = 0;
-	for (uint32_t i = 0; i < w->pend_cap && !err; i++) {
-		const struct pending *p = &w->pend[i];
-		if (!p->ts || !p->established)
-			continue;
-		struct ct_outcome o = {.ts_ns = p->ts, .tid = p->tid, .flags = CT_OC_OPEN};
-		err = rec_push(w, p->seq, p->index, &o);
-	}
-	if (err || !w->nrecs)
-		return err;
-	qsort(w->recs, w->nrecs, sizeof(*w->recs), cmp_rec);
-	err = flush_outcomes(w, CT_CHUNK_CLOSES);
-	w->nrecs = 0;
-	return err;
-}
-
 static void writer_free(struct ct_writer *w)
 {
 	free(w->evs);
 	free(w->order);
 	free(w->paths);
-	free(w->outs);
-	free(w->recs);
-	free(w->part);
-	free(w->pend);
+	ct_placement_free(w);
 	ct_bytes_free(&w->meta);
 	ct_bytes_free(&w->raw);
 	ct_bytes_free(&w->out);
@@ -966,8 +530,11 @@ int ct_writer_close(struct ct_writer *w)
 	if (!w)
 		return CT_E_INVAL;
 	int err = flush_all(w);
+	/* Outcomes carried by that flush name no attempt yet: their last chance. */
+	if (!err && w->nouts)
+		err = flush_all(w);
 	if (!err)
-		err = close_open_attempts(w);
+		err = ct_write_still_open(w);
 	if (!err)
 		err = write_index(w);
 	if (!err && w->io.flush)

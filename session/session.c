@@ -357,6 +357,163 @@ static int run_batch(struct ct_session *s, const struct ct_session_ops *ops, voi
 	return 0;
 }
 
+/* --filter, --since and --until compiled and parsed: usage errors come
+ * first, as they do not depend on the files. 0, or CT_EXIT_USAGE. */
+static int parse_query(struct ct_session *s, const struct ct_session_opts *opts,
+		       struct ct_time *since, struct ct_time *until)
+{
+	if (opts->filter) {
+		struct ct_filter_error fe;
+		if (ct_filter_compile(opts->filter, &s->filter, &fe)) {
+			ct_err("bad --filter: %s", fe.msg);
+			ct_filter_print_caret(opts->filter, &fe);
+			return CT_EXIT_USAGE;
+		}
+	}
+	if ((opts->since && parse_time_arg("--since", opts->since, since)) ||
+	    (opts->until && parse_time_arg("--until", opts->until, until)))
+		return CT_EXIT_USAGE;
+	s->has_since = opts->since != NULL;
+	s->has_until = opts->until != NULL;
+	return 0;
+}
+
+/* The window in wall-clock time, from the earliest trace start. 0, or
+ * CT_EXIT_USAGE. */
+static int resolve_window(struct ct_session *s, const struct ct_time *since,
+			  const struct ct_time *until)
+{
+	s->base_wall = INT64_MAX;
+	for (unsigned i = 0; i < s->n; i++) {
+		int64_t w = trace_start_wall(&s->inputs[i]);
+		if (w < s->base_wall)
+			s->base_wall = w;
+	}
+	s->since_wall = ct_time_resolve(since, s->base_wall);
+	s->until_wall = ct_time_resolve(until, s->base_wall);
+	if (s->has_since && s->has_until && s->until_wall < s->since_wall) {
+		ct_err("--until is before --since");
+		return CT_EXIT_USAGE;
+	}
+	if (s->filter)
+		ct_filter_set_base(s->filter, s->base_wall);
+	return 0;
+}
+
+/* Each reader's query (window in its own clock, the filter's chunk test)
+ * and columns (what the command reads and what the filter does). */
+static int set_queries(struct ct_session *s, const struct ct_session_opts *opts)
+{
+	uint32_t columns = opts->columns ? opts->columns : CT_COL_ALL;
+	if (s->filter)
+		columns |= ct_filter_columns(s->filter);
+	for (unsigned i = 0; i < s->n; i++) {
+		struct ct_input *in = &s->inputs[i];
+		struct ct_query q = {0};
+		int64_t off = in->hdr->wall_offset_ns;
+		if (s->has_since)
+			q.since_ns = to_file_clock(s->since_wall, off);
+		if (s->has_until)
+			q.until_ns = to_file_clock(s->until_wall, off);
+		s->chunk_ctx[i] = (struct chunk_ctx){.s = s, .input = i};
+		if (s->filter) {
+			q.chunk_filter = chunk_filter;
+			q.ctx = &s->chunk_ctx[i];
+		}
+		int rc = ct_reader_set_query(in->reader, &q);
+		if (rc >= 0)
+			rc = ct_reader_set_columns(in->reader, columns);
+		if (rc < 0) {
+			ct_err("%s: %s", in->path, ct_strerror(rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Several inputs: one merge over their readers. */
+static int open_merge(struct ct_session *s, struct ct_merge **merge)
+{
+	s->readers = calloc(s->n, sizeof(*s->readers));
+	if (!s->readers) {
+		ct_err("out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < s->n; i++)
+		s->readers[i] = s->inputs[i].reader;
+	int rc = ct_merge_open(merge, s->readers, s->n);
+	if (rc < 0) {
+		ct_err("merging inputs: %s", ct_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* One record to the command: 0, 1 when a callback stopped the run, -1 on
+ * an error of ours. */
+static int dispatch(struct ct_session *s, const struct ct_session_ops *ops, void *ctx,
+		    const struct ct_record *rec, unsigned input)
+{
+	switch (rec->type) {
+	case CT_REC_BATCH:
+		return run_batch(s, ops, ctx, rec->batch, input) < 0;
+	case CT_REC_PROC:
+		if (ct_procs_update(s->procs, &rec->proc, s->inputs[input].host_index)) {
+			ct_err("out of memory");
+			return -1;
+		}
+		return ops->proc && ops->proc(ctx, &rec->proc, input) < 0;
+	case CT_REC_LOST:
+		return ops->lost && ops->lost(ctx, &rec->lost, input) < 0;
+	case CT_REC_OUTCOME:
+		return ops->outcome && ops->outcome(ctx, &rec->outcome, input) < 0;
+	}
+	return 0; /* newer record kinds: not ours to interpret */
+}
+
+/* Every record of the inputs in time order: 0, or -1 (said). */
+static int read_all(struct ct_session *s, const struct ct_session_ops *ops, void *ctx,
+		    struct ct_merge *merge, struct progress *pg)
+{
+	uint64_t nrec = 0;
+	for (;;) {
+		const struct ct_record *rec;
+		unsigned input = 0;
+		int rc = merge ? ct_merge_next(merge, &rec, &input)
+			       : ct_reader_next(s->inputs[0].reader, &rec);
+		if (rc == 0)
+			return 0;
+		if (rc < 0) {
+			ct_err("%s: %s", s->inputs[input].path, ct_strerror(rc));
+			return -1;
+		}
+		if (rec->type == CT_REC_BATCH) {
+			uint64_t before = nrec;
+			nrec += rec->batch->n;
+			if (pg->on && (before >> 16) != (nrec >> 16))
+				progress_show(pg, s);
+		}
+		if (dispatch(s, ops, ctx, rec, input))
+			return -1;
+	}
+}
+
+/* What the reading skipped or could not join, said once at the end. */
+static void warn_losses(const struct ct_session *s, const struct ct_session_opts *opts)
+{
+	struct ct_reader_stats st;
+	ct_session_stats(s, &st);
+	if (st.chunks_damaged || s->damaged) {
+		uint64_t n = st.chunks_damaged > s->damaged ? st.chunks_damaged : s->damaged;
+		ct_err("warning: %llu damaged chunk%s skipped; the rest was read",
+		       (unsigned long long)n, n == 1 ? "" : "s");
+	}
+	if (st.outcomes_over_budget && !opts->quiet)
+		ct_err("warning: the outcomes of %llu connects were not joined (more than %u held "
+		       "at once); they read as unknown",
+		       (unsigned long long)st.outcomes_over_budget, 4u << 20);
+}
+
 int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_ops *ops, void *ctx)
 {
 	static const char *const default_path[] = {"conntrail.data"};
@@ -364,25 +521,14 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 	struct ct_session s = {0};
 	struct ct_time since = {0}, until = {0};
 	struct ct_merge *merge = NULL;
-	int status = CT_EXIT_ERROR;
+	uint64_t total_bytes;
+	int status = parse_query(&s, opts, &since, &until);
 
-	/* Usage errors first: they do not depend on the files. */
-	if (opts->filter) {
-		struct ct_filter_error fe;
-		if (ct_filter_compile(opts->filter, &s.filter, &fe)) {
-			ct_err("bad --filter: %s", fe.msg);
-			ct_filter_print_caret(opts->filter, &fe);
-			return CT_EXIT_USAGE;
-		}
-	}
-	if ((opts->since && parse_time_arg("--since", opts->since, &since)) ||
-	    (opts->until && parse_time_arg("--until", opts->until, &until))) {
+	if (status) {
 		ct_filter_free(s.filter);
-		return CT_EXIT_USAGE;
+		return status;
 	}
-	s.has_since = opts->since != NULL;
-	s.has_until = opts->until != NULL;
-
+	status = CT_EXIT_ERROR;
 	s.n = opts->npaths ? opts->npaths : 1;
 	s.inputs = calloc(s.n, sizeof(*s.inputs));
 	s.chunk_ctx = calloc(s.n, sizeof(*s.chunk_ctx));
@@ -391,136 +537,26 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 		ct_err("out of memory");
 		goto out;
 	}
-	uint64_t total_bytes;
 	if (open_inputs(&s, opts, paths, &total_bytes))
 		goto out;
-
-	s.base_wall = INT64_MAX;
-	for (unsigned i = 0; i < s.n; i++) {
-		int64_t w = trace_start_wall(&s.inputs[i]);
-		if (w < s.base_wall)
-			s.base_wall = w;
-	}
-	s.since_wall = ct_time_resolve(&since, s.base_wall);
-	s.until_wall = ct_time_resolve(&until, s.base_wall);
-	if (s.has_since && s.has_until && s.until_wall < s.since_wall) {
-		ct_err("--until is before --since");
+	if (resolve_window(&s, &since, &until)) {
 		status = CT_EXIT_USAGE;
 		goto out;
 	}
-	if (s.filter)
-		ct_filter_set_base(s.filter, s.base_wall);
-
-	/* What the command reads, and what the filter does. */
-	uint32_t columns = opts->columns ? opts->columns : CT_COL_ALL;
-	if (s.filter)
-		columns |= ct_filter_columns(s.filter);
-	for (unsigned i = 0; i < s.n; i++) {
-		struct ct_input *in = &s.inputs[i];
-		struct ct_query q = {0};
-		int64_t off = in->hdr->wall_offset_ns;
-		if (s.has_since)
-			q.since_ns = to_file_clock(s.since_wall, off);
-		if (s.has_until)
-			q.until_ns = to_file_clock(s.until_wall, off);
-		s.chunk_ctx[i] = (struct chunk_ctx){.s = &s, .input = i};
-		if (s.filter) {
-			q.chunk_filter = chunk_filter;
-			q.ctx = &s.chunk_ctx[i];
-		}
-		int rc = ct_reader_set_query(in->reader, &q);
-		if (rc >= 0)
-			rc = ct_reader_set_columns(in->reader, columns);
-		if (rc < 0) {
-			ct_err("%s: %s", in->path, ct_strerror(rc));
-			goto out;
-		}
-	}
-
-	if (s.n > 1) {
-		s.readers = calloc(s.n, sizeof(*s.readers));
-		if (!s.readers) {
-			ct_err("out of memory");
-			goto out;
-		}
-		for (unsigned i = 0; i < s.n; i++)
-			s.readers[i] = s.inputs[i].reader;
-		int rc = ct_merge_open(&merge, s.readers, s.n);
-		if (rc < 0) {
-			ct_err("merging inputs: %s", ct_strerror(rc));
-			goto out;
-		}
-	}
-
+	if (set_queries(&s, opts) || (s.n > 1 && open_merge(&s, &merge)))
+		goto out;
 	if (ops->begin && ops->begin(ctx, &s) < 0)
 		goto out;
-
 	struct progress pg = {.on = opts->progress && !opts->quiet && isatty(2) &&
 				    total_bytes >= (64u << 20),
 			      .total = total_bytes,
 			      .last_pct = -1};
-	uint64_t nrec = 0;
-	for (;;) {
-		const struct ct_record *rec;
-		unsigned input = 0;
-		int rc = merge ? ct_merge_next(merge, &rec, &input)
-			       : ct_reader_next(s.inputs[0].reader, &rec);
-		if (rc == 0)
-			break;
-		if (rc < 0) {
-			ct_err("%s: %s", s.inputs[input].path, ct_strerror(rc));
-			goto out;
-		}
-		const struct ct_input *in = &s.inputs[input];
-		switch (rec->type) {
-		case CT_REC_BATCH: {
-			uint64_t before = nrec;
-			nrec += rec->batch->n;
-			if (pg.on && (before >> 16) != (nrec >> 16))
-				progress_show(&pg, &s);
-			if (run_batch(&s, ops, ctx, rec->batch, input) < 0)
-				goto out_end;
-			break;
-		}
-		case CT_REC_PROC:
-			if (ct_procs_update(s.procs, &rec->proc, in->host_index)) {
-				ct_err("out of memory");
-				goto out;
-			}
-			if (ops->proc && ops->proc(ctx, &rec->proc, input) < 0)
-				goto out_end;
-			break;
-		case CT_REC_LOST:
-			if (ops->lost && ops->lost(ctx, &rec->lost, input) < 0)
-				goto out_end;
-			break;
-		case CT_REC_OUTCOME:
-			if (ops->outcome && ops->outcome(ctx, &rec->outcome, input) < 0)
-				goto out_end;
-			break;
-		default:
-			break; /* newer record kinds: not ours to interpret */
-		}
-	}
+	int rc = read_all(&s, ops, ctx, merge, &pg);
 	progress_end(&pg);
-	if (ops->end && ops->end(ctx, &s) < 0)
+	if (rc || (ops->end && ops->end(ctx, &s) < 0))
 		goto out;
-
-	struct ct_reader_stats st;
-	ct_session_stats(&s, &st);
-	if (st.chunks_damaged || s.damaged) {
-		uint64_t n = st.chunks_damaged > s.damaged ? st.chunks_damaged : s.damaged;
-		ct_err("warning: %llu damaged chunk%s skipped; the rest was read",
-		       (unsigned long long)n, n == 1 ? "" : "s");
-	}
-	if (st.outcomes_over_budget && !opts->quiet)
-		ct_err("warning: the outcomes of %llu connects were not joined (more than %u held "
-		       "at once); they read as unknown",
-		       (unsigned long long)st.outcomes_over_budget, 4u << 20);
+	warn_losses(&s, opts);
 	status = CT_EXIT_OK;
-	goto out;
-out_end:
-	progress_end(&pg);
 out:
 	if (merge)
 		ct_merge_close(merge);

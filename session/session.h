@@ -42,7 +42,8 @@ struct ct_session_opts {
 #define CT_SESSION_SHORTOPTS "F:S:U:q"
 #define CT_SESSION_LONGOPTS                                                                        \
 	{"filter", required_argument, NULL, 'F'}, {"since", required_argument, NULL, 'S'},         \
-	    {"until", required_argument, NULL, 'U'}, {                                             \
+	    {"until", required_argument, NULL, 'U'},                                               \
+	{                                                                                          \
 		"quiet", no_argument, NULL, 'q'                                                    \
 	}
 /* 1 when getopt's c was one of those (and o now holds it), else 0. */
@@ -52,10 +53,13 @@ struct ct_session_ops {
 	/* All inputs are open: headers may be read with ct_session_input(). */
 	int (*begin)(void *ctx, struct ct_session *s);
 	/* Events that passed the time window and the filter, in time order,
-	 * as a batch whose procinfo is set. input indexes ct_session_input().
-	 * Return <0 to stop with that error. */
+	 * as a batch whose procinfo is set (a slice or a selection of a
+	 * reader's batch, valid during the call). input indexes
+	 * ct_session_input(). Every callback may return <0 to stop the run,
+	 * which then ends with status 1: the callback has said why. */
 	int (*batch)(void *ctx, const struct ct_batch *b, unsigned input);
-	/* Instead of batch: the same events one at a time (ev->proc set). */
+	/* Instead of batch (when batch is NULL): the same events one at a
+	 * time, as views of the batch (ev->proc set). */
 	int (*event)(void *ctx, const struct ct_event *ev, unsigned input);
 	/* Lost-record records (never filtered out). Optional. */
 	int (*lost)(void *ctx, const struct ct_lost *l, unsigned input);

@@ -30,8 +30,10 @@
 
 #include "lib/util.h"
 #include "format/ctrace.h"
+#include "format/heap.h"
 #include "export/eventfmt.h"
 #include "lib/names.h"
+#include "tools/gen/gen.h"
 
 static uint64_t rng;
 static uint64_t next_u64(void)
@@ -108,16 +110,7 @@ static uint32_t zipf_draw(const struct zipf *z)
 	return (uint32_t)r < z->cut[i] ? i : z->alias[i];
 }
 
-/* Program templates of the mixed profile. */
-struct prog {
-	const char *comm, *exe, *args;
-	uint32_t uid;
-	int threads;   /* tids spread over this many */
-	int nonblock;  /* connects return EINPROGRESS */
-	int container; /* runs in a container */
-	int local;     /* talks to local services (127.x, UNIX) mostly */
-};
-static const struct prog progs[] = {
+const struct prog progs[] = {
     {"curl", "/usr/bin/curl", "curl -sS https://example.com/api", 1000, 1, 0, 0, 0},
     {"python3", "/usr/bin/python3.11", "python3 /opt/app/worker.py --queue jobs", 1000, 4, 1, 1, 0},
     {"nginx", "/usr/sbin/nginx", "nginx: worker process", 33, 1, 1, 0, 1},
@@ -137,39 +130,14 @@ static const struct prog progs[] = {
     {"containerd", "/usr/bin/containerd", "/usr/bin/containerd", 0, 8, 0, 0, 1},
 };
 #define NPROGS (sizeof(progs) / sizeof(progs[0]))
+const uint32_t nprogs = NPROGS;
 static char comms[NPROGS][CT_COMM_LEN]; /* NUL-padded copies of progs[].comm */
-
-struct dest {
-	uint16_t family, type, proto, dport;
-	uint8_t addr[16];
-	uint8_t path_len;
-	char path[CT_UNIX_PATH_MAX];
-	int abstract;
-	uint32_t scope_id; /* a link-local IPv6 destination's interface */
-	int unreachable; /* fails with ETIMEDOUT/ECONNREFUSED more often */
-	uint32_t rtt_ns; /* typical connect latency */
-};
 
 struct procslot {
 	uint32_t pid, prog;
 	int32_t fd; /* the fd its sockets usually get: the lowest free one */
 	uint64_t cgroup;
 	char container[65];
-};
-
-/* Truth counters: what connect(2) returned (ret), and the final outcome
- * (result: the same errnos, plus abandoned and unknown). */
-#define NRESULTS 9
-static const int result_errs[NRESULTS] = {0, -115, -111, -110, -13, -2, -101, -99, -113};
-#define R_ABANDONED NRESULTS
-#define R_UNKNOWN (NRESULTS + 1)
-struct truth {
-	uint64_t events, lost, lost_records, procs, fam[4], ret[NRESULTS];
-	uint64_t result[NRESULTS + 2], closed, open, tx, rx;
-	uint64_t first_ts, last_ts;
-	uint64_t *dest, *prog;
-	uint64_t *pid; /* indexed by pid - pid_base */
-	uint32_t pid_base, pid_cap;
 };
 
 static void usage(FILE *f)
@@ -291,24 +259,6 @@ static void make_dests(struct dest *d, uint32_t n)
 	}
 }
 
-static int pid_count(struct truth *t, uint32_t pid)
-{
-	uint32_t i = pid - t->pid_base;
-	if (i >= t->pid_cap) {
-		uint32_t cap = t->pid_cap ? t->pid_cap : 4096;
-		while (cap <= i)
-			cap *= 2;
-		uint64_t *p = realloc(t->pid, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		memset(p + t->pid_cap, 0, (cap - t->pid_cap) * sizeof(*p));
-		t->pid = p;
-		t->pid_cap = cap;
-	}
-	t->pid[i]++;
-	return 0;
-}
-
 static void new_proc(struct procslot *s, uint32_t *next_pid, uint32_t prog)
 {
 	s->pid = (*next_pid)++;
@@ -342,147 +292,9 @@ static int write_proc(struct ct_writer *w, const struct procslot *s, uint16_t ki
 	return ct_writer_proc(w, &pr);
 }
 
-static void json_kv_u64(FILE *f, const char *k, uint64_t v, int *first)
-{
-	fprintf(f, "%s\"%s\":%llu", *first ? "" : ",", k, (unsigned long long)v);
-	*first = 0;
-}
-
-struct named_ {
-	char *name;
-	uint64_t n;
-};
-static int cmp_named(const void *a, const void *b)
-{
-	const char *x = ((const struct named_ *)a)->name, *y = ((const struct named_ *)b)->name;
-	return strcmp(x ? x : "", y ? y : "");
-}
-
-static int write_truth(const char *path, const struct truth *t, const struct dest *d, uint32_t nd,
-		       int storm, const struct ct_header *h)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -1;
-	char a[64], b[64];
-	ct_fmt_rfc3339(a, sizeof(a), (int64_t)t->first_ts + h->wall_offset_ns);
-	ct_fmt_rfc3339(b, sizeof(b), (int64_t)t->last_ts + h->wall_offset_ns);
-	fprintf(f, "{\"events\":%llu,\"lost\":%llu,\"lost_records\":%llu,\"procs\":%llu,",
-		(unsigned long long)t->events, (unsigned long long)t->lost,
-		(unsigned long long)t->lost_records, (unsigned long long)t->procs);
-	fprintf(f,
-		"\"first_ts_ns\":%llu,\"last_ts_ns\":%llu,\"first_ts\":\"%s\",\"last_ts\":\"%s\",",
-		(unsigned long long)t->first_ts, (unsigned long long)t->last_ts, a, b);
-	fprintf(f, "\"wall_offset_ns\":%lld,", (long long)h->wall_offset_ns);
-	int first = 1;
-	fprintf(f, "\"family\":{");
-	const char *fam[4] = {"AF_INET", "AF_INET6", "AF_UNIX", "other"};
-	for (int i = 0; i < 4; i++)
-		json_kv_u64(f, fam[i], t->fam[i], &first);
-	fprintf(f, "},\"ret\":{");
-	first = 1;
-	for (int i = 0; i < NRESULTS; i++) {
-		const char *name = result_errs[i] ? ct_errno_name(result_errs[i]) : "ok";
-		json_kv_u64(f, name ? name : "?", t->ret[i], &first);
-	}
-	fprintf(f, "},\"result\":{");
-	first = 1;
-	for (int i = 0; i < NRESULTS + 2; i++) {
-		const char *name = i == R_ABANDONED ? "abandoned"
-				   : i == R_UNKNOWN ? "unknown"
-				   : result_errs[i] ? ct_errno_name(result_errs[i])
-						    : "ok";
-		json_kv_u64(f, name ? name : "?", t->result[i], &first);
-	}
-	fprintf(f, "},\"closed\":%llu,\"still_open\":%llu,\"tx_bytes\":%llu,\"rx_bytes\":%llu",
-		(unsigned long long)t->closed, (unsigned long long)t->open,
-		(unsigned long long)t->tx, (unsigned long long)t->rx);
-
-	/* Destinations that print the same (a path used with two socket types)
-	 * are one key: sort the printed names and add up equal neighbours. */
-	struct named_ *nv = calloc(nd, sizeof(*nv));
-	uint32_t nn = 0;
-	for (uint32_t i = 0; i < nd && nv; i++) {
-		if (!t->dest[i])
-			continue;
-		struct ct_dest cd = {.family = d[i].family,
-				     .dport = d[i].dport,
-				     .path_len = d[i].path_len,
-				     .path = d[i].path};
-		memcpy(cd.daddr, d[i].addr, 16);
-		struct ct_event ev = {.dest = &cd, .flags = d[i].abstract ? CT_EV_ABSTRACT : 0};
-		char buf[512];
-		ct_fmt_dest(buf, sizeof(buf), &ev);
-		nv[nn].name = strdup(buf);
-		nv[nn++].n = t->dest[i];
-	}
-	if (nv)
-		qsort(nv, nn, sizeof(*nv), cmp_named);
-	fprintf(f, ",\"dest\":{");
-	first = 1;
-	for (uint32_t i = 0; i < nn; i++) {
-		uint64_t n = nv[i].n;
-		while (i + 1 < nn && !strcmp(nv[i].name, nv[i + 1].name))
-			n += nv[++i].n;
-		struct ct_buf jb = {0};
-		ct_buf_json_str(&jb, nv[i].name, strlen(nv[i].name));
-		fprintf(f, "%s%.*s:%llu", first ? "" : ",", (int)jb.len, jb.p,
-			(unsigned long long)n);
-		ct_buf_free(&jb);
-		first = 0;
-	}
-	for (uint32_t i = 0; i < nn; i++)
-		free(nv[i].name);
-	free(nv);
-	fprintf(f, "},\"comm\":{");
-	first = 1;
-	for (uint32_t i = 0; i < (storm ? 1 : NPROGS); i++)
-		if (t->prog[i])
-			json_kv_u64(f, storm ? "stormer" : progs[i].comm, t->prog[i], &first);
-	fprintf(f, "},\"pid\":{");
-	first = 1;
-	for (uint32_t i = 0; i < t->pid_cap; i++) {
-		if (!t->pid[i])
-			continue;
-		char k[16];
-		snprintf(k, sizeof(k), "%u", t->pid_base + i);
-		json_kv_u64(f, k, t->pid[i], &first);
-	}
-	fprintf(f, "}}\n");
-	return fclose(f) ? -1 : 0;
-}
-
-static int result_slot(int32_t v)
-{
-	for (int i = 0; i < NRESULTS; i++)
-		if (result_errs[i] == v)
-			return i;
-	return R_UNKNOWN;
-}
-
-static void count_event(struct truth *t, const struct ct_event *ev)
-{
-	t->events++;
-	if (!t->first_ts || ev->ts_ns < t->first_ts)
-		t->first_ts = ev->ts_ns;
-	if (ev->ts_ns > t->last_ts)
-		t->last_ts = ev->ts_ns;
-	t->fam[ev->dest->family == AF_INET    ? 0
-	       : ev->dest->family == AF_INET6 ? 1
-	       : ev->dest->family == AF_UNIX  ? 2
-					      : 3]++;
-	int k = result_slot(ev->ret);
-	if (k < NRESULTS)
-		t->ret[k]++;
-	/* The final outcome, when connect(2) returned it (else when the
-	 * handshake ends: see settle). */
-	if (!(ev->flags & CT_EV_TRACKED) || ev->ret != -115)
-		t->result[k]++;
-}
-
 /* Outcomes waiting for the trace's clock to reach them: a min-heap. */
 struct later {
-	uint64_t at; /* when it happens */
+	uint64_t at;	      /* when it happens */
 	uint64_t established; /* a close: when its handshake ended */
 	struct ct_outcome o;
 	int handshake; /* 1: the handshake's outcome; 0: the close */
@@ -491,6 +303,11 @@ struct laters {
 	struct later *h;
 	size_t n, cap;
 };
+
+static int later_less(const void *a, const void *b)
+{
+	return ((const struct later *)a)->at < ((const struct later *)b)->at;
+}
 
 static int later_push(struct laters *q, const struct later *x)
 {
@@ -502,14 +319,8 @@ static int later_push(struct laters *q, const struct later *x)
 		q->h = h;
 		q->cap = cap;
 	}
-	size_t i = q->n++;
-	q->h[i] = *x;
-	while (i && q->h[(i - 1) / 2].at > q->h[i].at) {
-		struct later tmp = q->h[i];
-		q->h[i] = q->h[(i - 1) / 2];
-		q->h[(i - 1) / 2] = tmp;
-		i = (i - 1) / 2;
-	}
+	q->h[q->n] = *x;
+	ct_heap_up(q->h, sizeof(*q->h), q->n++, later_less);
 	return 0;
 }
 
@@ -517,19 +328,7 @@ static struct later later_pop(struct laters *q)
 {
 	struct later top = q->h[0];
 	q->h[0] = q->h[--q->n];
-	for (size_t i = 0;;) {
-		size_t l = 2 * i + 1, m = i;
-		if (l < q->n && q->h[l].at < q->h[m].at)
-			m = l;
-		if (l + 1 < q->n && q->h[l + 1].at < q->h[m].at)
-			m = l + 1;
-		if (m == i)
-			break;
-		struct later tmp = q->h[i];
-		q->h[i] = q->h[m];
-		q->h[m] = tmp;
-		i = m;
-	}
+	ct_heap_down(q->h, q->n, sizeof(*q->h), 0, later_less);
 	return top;
 }
 
@@ -553,7 +352,7 @@ static int settle(struct ct_writer *w, struct laters *q, uint64_t ts, uint64_t l
 		}
 		if (x.handshake) {
 			t->result[x.o.flags & CT_OC_ABANDONED ? R_ABANDONED
-							      : result_slot(x.o.result)]++;
+							      : truth_result_slot(x.o.result)]++;
 		} else {
 			t->closed++;
 			t->tx += x.o.tx_bytes;
@@ -617,7 +416,16 @@ static int plan_outcomes(struct laters *q, const struct ct_event *ev, int unreac
 	return later_push(q, &c);
 }
 
-int main(int argc, char **argv)
+struct args {
+	long long nevents, seed;
+	const char *out, *truth_path, *profile;
+	struct ct_writer_opts wo;
+	int64_t start_wall;
+	int storm;
+};
+
+/* The command line into *a: -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 	    {"seed", required_argument, 0, 's'},	 {"profile", required_argument, 0, 'p'},
@@ -626,59 +434,47 @@ int main(int argc, char **argv)
 	    {"events", required_argument, 0, 'n'},	 {"help", no_argument, 0, 'h'},
 	    {"chunk-events", required_argument, 0, 'C'}, {0, 0, 0, 0},
 	};
-	long long nevents = -1, seed = 1;
-	const char *out = NULL, *truth_path = NULL, *profile = "mixed";
-	struct ct_writer_opts wo = {.compress = CT_COMP_ZSTD};
-	int64_t start_wall = 1768467600; /* 2026-01-15T09:00:00Z */
+	long long ce = 0;
 	int c;
 
-	ct_set_cmd("gen");
-	ct_progname = "conntrail-gen";
+	*a = (struct args){.nevents = -1,
+			   .seed = 1,
+			   .profile = "mixed",
+			   .wo = {.compress = CT_COMP_ZSTD},
+			   .start_wall = 1768467600 /* 2026-01-15T09:00:00Z */};
 	while ((c = getopt_long(argc, argv, "n:o:s:p:t:c:S:C:h", longopts, NULL)) != -1) {
+		const char *bad = NULL;
 		switch (c) {
 		case 'n':
-			if (ct_parse_long(optarg, 0, 1LL << 40, &nevents)) {
-				ct_err("bad event count '%s'", optarg);
-				return CT_EXIT_USAGE;
-			}
+			if (ct_parse_long(optarg, 0, 1LL << 40, &a->nevents))
+				bad = "bad event count '%s'";
 			break;
 		case 's':
-			if (ct_parse_long(optarg, 0, INT64_MAX, &seed)) {
-				ct_err("bad seed '%s'", optarg);
-				return CT_EXIT_USAGE;
-			}
+			if (ct_parse_long(optarg, 0, INT64_MAX, &a->seed))
+				bad = "bad seed '%s'";
 			break;
 		case 'p':
-			profile = optarg;
+			a->profile = optarg;
 			break;
 		case 't':
-			truth_path = optarg;
+			a->truth_path = optarg;
 			break;
 		case 'c':
-			if (parse_compress(optarg, &wo)) {
-				ct_err("bad --compress '%s' (zstd[:1-19], zlib[:1-9], none)",
-				       optarg);
-				return CT_EXIT_USAGE;
-			}
+			if (parse_compress(optarg, &a->wo))
+				bad = "bad --compress '%s' (zstd[:1-19], zlib[:1-9], none)";
 			break;
 		case 'S':
-			if (parse_start(optarg, &start_wall)) {
-				ct_err("bad --start '%s' (e.g. 2026-11-24T13:05:00Z)", optarg);
-				return CT_EXIT_USAGE;
-			}
+			if (parse_start(optarg, &a->start_wall))
+				bad = "bad --start '%s' (e.g. 2026-11-24T13:05:00Z)";
 			break;
 		case 'o':
-			out = optarg;
+			a->out = optarg;
 			break;
-		case 'C': {
-			long long ce;
-			if (ct_parse_long(optarg, 1, 1 << 20, &ce)) {
-				ct_err("bad --chunk-events '%s'", optarg);
-				return CT_EXIT_USAGE;
-			}
-			wo.chunk_events = (uint32_t)ce;
+		case 'C':
+			if (ct_parse_long(optarg, 1, 1 << 20, &ce))
+				bad = "bad --chunk-events '%s'";
+			a->wo.chunk_events = (uint32_t)ce;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return CT_EXIT_OK;
@@ -686,17 +482,267 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return CT_EXIT_USAGE;
 		}
+		if (bad) {
+			ct_err(bad, optarg);
+			return CT_EXIT_USAGE;
+		}
 	}
-	if (nevents < 0 || !out || optind != argc) {
+	if (a->nevents < 0 || !a->out || optind != argc) {
 		usage(stderr);
 		return CT_EXIT_USAGE;
 	}
-	int storm = !strcmp(profile, "storm");
-	if (!storm && strcmp(profile, "mixed")) {
-		ct_err("bad --profile '%s' (mixed or storm)", profile);
+	a->storm = !strcmp(a->profile, "storm");
+	if (!a->storm && strcmp(a->profile, "mixed")) {
+		ct_err("bad --profile '%s' (mixed or storm)", a->profile);
 		return CT_EXIT_USAGE;
 	}
-	rng = (uint64_t)seed * 0x2545f4914f6cdd1dULL + 17;
+	return -1;
+}
+
+/* The generator's state: the world it draws from and the event it builds. */
+struct gen {
+	struct ct_writer *w;
+	int storm;
+	struct dest *dests;
+	uint32_t ndest, cap_dest, nslots;
+	struct procslot *slots;
+	struct zipf zd, zp;
+	struct truth t;
+	uint32_t next_pid, burst;
+	uint64_t ts;
+	struct laters later;
+	struct ct_task task;
+	struct ct_dest dest;
+	struct ct_event ev;
+};
+
+/* The destinations and processes, and the snapshot of those running. */
+static int gen_start(struct gen *g, uint64_t boot_ts)
+{
+	int err = 0;
+
+	g->ndest = g->cap_dest = g->storm ? 1 : 5000;
+	g->nslots = g->storm ? 1 : 300;
+	g->dests = calloc(g->ndest, sizeof(*g->dests));
+	g->slots = calloc(g->nslots, sizeof(*g->slots));
+	g->t = (struct truth){.pid_base = 1000};
+	g->t.dest = calloc(g->ndest, sizeof(uint64_t));
+	g->t.prog = calloc(NPROGS, sizeof(uint64_t));
+	if (!g->dests || !g->slots || !g->t.dest || !g->t.prog ||
+	    zipf_init(&g->zd, g->ndest, 1.1) || zipf_init(&g->zp, g->nslots, 0.9))
+		return CT_E_NOMEM;
+	g->next_pid = 1000;
+	g->ts = boot_ts;
+	g->ev = (struct ct_event){.task = &g->task, .dest = &g->dest};
+	if (g->storm) {
+		g->dests[0] = (struct dest){.family = AF_INET,
+					    .type = SOCK_DGRAM,
+					    .proto = IPPROTO_UDP,
+					    .dport = 9999,
+					    .addr = {10, 1, 2, 3}};
+		g->slots[0].pid = g->next_pid++;
+		g->slots[0].cgroup = 0x2000;
+		struct ct_proc pr = {
+		    .ts_ns = g->ts,
+		    .task = {.cgroup_id = 0x2000, .pid = g->slots[0].pid, .ppid = 1},
+		    .kind = CT_PROC_SNAPSHOT,
+		    .exe = "/usr/local/bin/stormer",
+		    .cmdline = "stormer --udp 10.1.2.3:9999"};
+		memcpy(pr.task.comm, "stormer", 8);
+		g->t.procs++;
+		return ct_writer_proc(g->w, &pr);
+	}
+	make_dests(g->dests, g->ndest);
+	for (uint32_t i = 0; i < g->nslots && !err; i++) {
+		new_proc(&g->slots[i], &g->next_pid, i < NPROGS ? i : below(NPROGS));
+		err = write_proc(g->w, &g->slots[i], CT_PROC_SNAPSHOT, g->ts, &g->t);
+	}
+	return err;
+}
+
+static void storm_event(struct gen *g)
+{
+	g->ts += 900 + below(200);
+	g->task = (struct ct_task){.pid = g->slots[0].pid, .ppid = 1, .cgroup_id = 0x2000};
+	memcpy(g->task.comm, "stormer", 8);
+	g->dest = (struct ct_dest){
+	    .family = AF_INET, .type = SOCK_DGRAM, .proto = IPPROTO_UDP, .dport = 9999};
+	memcpy(g->dest.daddr, g->dests[0].addr, 4);
+	g->ev = (struct ct_event){.ts_ns = g->ts,
+				  .task = &g->task,
+				  .dest = &g->dest,
+				  .tid = g->slots[0].pid,
+				  .sockfd = 3,
+				  .flags = CT_EV_RET,
+				  .ret = 0};
+	g->t.dest[0]++;
+	g->t.prog[0]++;
+}
+
+/* The far end of the tail: an address seen once (a CDN node, a peer),
+ * which is what a single-address query usually hunts. Its index in *di. */
+static int rare_dest(struct gen *g, uint32_t *di)
+{
+	if (g->ndest == g->cap_dest) {
+		g->cap_dest *= 2;
+		struct dest *nd = realloc(g->dests, g->cap_dest * sizeof(*nd));
+		uint64_t *nc = realloc(g->t.dest, g->cap_dest * sizeof(*nc));
+		if (nd)
+			g->dests = nd;
+		if (nc)
+			g->t.dest = nc;
+		if (!nd || !nc)
+			return CT_E_NOMEM;
+	}
+	struct dest *x = &g->dests[g->ndest];
+	*x = g->dests[1 + below(40)]; /* a common port and type */
+	if (x->family == AF_UNIX)
+		*x = g->dests[0];
+	uint32_t a = (uint32_t)next_u64() | 0x01000000;
+	x->family = AF_INET;
+	memset(x->addr, 0, 16);
+	memcpy(x->addr, (uint8_t[]){a >> 24, a >> 16, a >> 8, a}, 4);
+	g->t.dest[g->ndest] = 0;
+	*di = g->ndest++;
+	return 0;
+}
+
+/* What connect(2) returned, how long it blocked, and whether the
+ * recorder follows the connection's later life (then it is planned). */
+static int connect_result(struct gen *g, const struct prog *p, const struct dest *d)
+{
+	struct ct_event *ev = &g->ev;
+	uint32_t r = below(1000);
+	int fail = d->unreachable ? r < 600 : r < 25;
+	if (d->family == AF_UNIX)
+		ev->ret = fail ? (r & 1 ? -2 : -13) : 0;
+	else if (fail)
+		ev->ret = result_errs[2 + (r % 5 == 4 ? 4 : r % 4)];
+	else if (p->nonblock && d->type == SOCK_STREAM)
+		ev->ret = -115; /* EINPROGRESS */
+	else
+		ev->ret = 0;
+	ev->latency_ns = 0;
+	if (!p->nonblock && d->type == SOCK_STREAM) {
+		ev->flags |= CT_EV_LATENCY;
+		ev->latency_ns = d->rtt_ns + below(d->rtt_ns / 4 + 1);
+	}
+	/* A TCP connect that returned EINPROGRESS or 0 has a later life,
+	 * which the recorder follows. */
+	if (d->type == SOCK_STREAM && d->family != AF_UNIX && (ev->ret == -115 || ev->ret == 0)) {
+		ev->flags |= CT_EV_TRACKED;
+		return plan_outcomes(&g->later, ev, d->unreachable, d->rtt_ns);
+	}
+	return 0;
+}
+
+static int mixed_event(struct gen *g, int lost_now)
+{
+	int err;
+	/* ~1 ms mean spacing; now and then a burst of close connects. */
+	if (g->burst) {
+		g->burst--;
+		g->ts += 1000 + below(3000);
+	} else {
+		g->ts += (uint64_t)(-log(1.0 - next_unit()) * 1.05e6);
+		if (below(1000) < 4)
+			g->burst = 20 + below(200);
+	}
+	struct procslot *s = &g->slots[zipf_draw(&g->zp)];
+	/* Process churn: the slot's process exits, a new one execs. */
+	if (below(2000) == 0) {
+		if ((err = write_proc(g->w, s, CT_PROC_EXIT, g->ts, &g->t)))
+			return err;
+		new_proc(s, &g->next_pid, below(NPROGS));
+		if ((err = write_proc(g->w, s, CT_PROC_EXEC, g->ts, &g->t)))
+			return err;
+	}
+	const struct prog *p = &progs[s->prog];
+	uint32_t di = zipf_draw(&g->zd);
+	if (p->local && below(3)) /* local services mostly talk to UNIX sockets */
+		di = 4 + below(40);
+	if (!p->local && below(200) == 0 && (err = rare_dest(g, &di)))
+		return err;
+	const struct dest *d = &g->dests[di];
+	/* Every field is set below (sport, saddr stay zero), so no memset:
+	 * this is the generator's hot path. */
+	struct ct_event *ev = &g->ev;
+	ev->ts_ns = g->ts;
+	g->task.pid = s->pid;
+	ev->tid = s->pid + (p->threads > 1 ? below(p->threads) : 0);
+	g->task.ppid = 1;
+	g->task.uid = g->task.gid = p->uid;
+	g->task.cgroup_id = s->cgroup;
+	memcpy(g->task.comm, comms[s->prog], CT_COMM_LEN);
+	ev->sockfd = s->fd + (below(8) ? 0 : (int32_t)below(4));
+	g->dest.family = d->family;
+	g->dest.type = d->type;
+	g->dest.proto = d->proto;
+	g->dest.dport = d->dport;
+	g->dest.scope_id = d->scope_id;
+	memcpy(g->dest.daddr, d->addr, 16);
+	g->dest.path_len = d->path_len;
+	g->dest.path = d->path;
+	ev->flags = CT_EV_RET | (d->abstract ? CT_EV_ABSTRACT : 0);
+	if ((err = connect_result(g, p, d)))
+		return err;
+	g->t.dest[di]++;
+	g->t.prog[s->prog]++;
+	/* Lost events now and then, as a recorder under load sees. */
+	if (below(100000) == 0 || lost_now) {
+		struct ct_lost l = {.ts_ns = g->ts, .count = 1 + below(5000), .cpu = below(2)};
+		g->t.lost += l.count;
+		g->t.lost_records++;
+		return ct_writer_lost(g->w, &l);
+	}
+	return 0;
+}
+
+static int gen_run(struct gen *g, long long nevents)
+{
+	int err = 0;
+	for (long long i = 0; i < nevents && !err; i++) {
+		if (g->storm)
+			storm_event(g);
+		else if ((err = mixed_event(g, i == nevents / 2)))
+			break;
+		if (truth_pid(&g->t, g->task.pid))
+			return CT_E_NOMEM;
+		truth_event(&g->t, &g->ev);
+		err = ct_writer_event(g->w, &g->ev);
+		if (!err && g->later.n)
+			err = settle(g->w, &g->later, g->ts, 0, &g->t);
+	}
+	if (!err)
+		err = settle(g->w, &g->later, 0, g->ts, &g->t);
+	return err;
+}
+
+static void gen_free(struct gen *g)
+{
+	free(g->later.h);
+	free(g->zd.alias);
+	free(g->zd.cut);
+	free(g->zp.alias);
+	free(g->zp.cut);
+	free(g->dests);
+	free(g->slots);
+	free(g->t.dest);
+	free(g->t.prog);
+	free(g->t.pid);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	struct gen g = {0};
+
+	ct_set_cmd("gen");
+	ct_progname = "conntrail-gen";
+	int status = parse_args(argc, argv, &a);
+	if (status >= 0)
+		return status;
+	rng = (uint64_t)a.seed * 0x2545f4914f6cdd1dULL + 17;
 	for (size_t i = 0; i < NPROGS; i++)
 		memcpy(comms[i], progs[i].comm, strnlen(progs[i].comm, CT_COMM_LEN));
 
@@ -708,223 +754,38 @@ int main(int argc, char **argv)
 	}
 	const uint64_t boot_ts = 3600ULL * 1000000000ULL; /* an hour after boot */
 	struct ct_header h = {.clock_id = 1,
-			      .wall_offset_ns = start_wall * 1000000000LL - (int64_t)boot_ts,
+			      .wall_offset_ns = a.start_wall * 1000000000LL - (int64_t)boot_ts,
 			      .start_ts_ns = boot_ts,
-			      .hostname = storm ? "storm-host" : "gen-host",
+			      .hostname = a.storm ? "storm-host" : "gen-host",
 			      .kernel = "6.18.0-generated",
 			      .arch = "x86_64",
 			      .recorder = "conntrail-gen " CONNTRAIL_VERSION,
 			      .backend = "generated",
 			      .cmdline = cmdline,
 			      .filters = ""};
-	struct ct_writer *w;
-	int err = ct_writer_open_file(&w, out, &h, &wo);
+	int err = ct_writer_open_file(&g.w, a.out, &h, &a.wo);
 	if (err) {
-		ct_err("%s: %s", out, err == CT_E_IO ? strerror(errno) : ct_strerror(err));
+		ct_err("%s: %s", a.out, err == CT_E_IO ? strerror(errno) : ct_strerror(err));
 		return CT_EXIT_ERROR;
 	}
-
-	uint32_t ndest = storm ? 1 : 5000, cap_dest = ndest;
-	const uint32_t nslots = storm ? 1 : 300;
-	struct dest *dests = calloc(ndest, sizeof(*dests));
-	struct procslot *slots = calloc(nslots, sizeof(*slots));
-	struct truth t = {.pid_base = 1000};
-	t.dest = calloc(ndest, sizeof(uint64_t));
-	t.prog = calloc(NPROGS, sizeof(uint64_t));
-	struct zipf zd = {0}, zp = {0};
-	if (!dests || !slots || !t.dest || !t.prog || zipf_init(&zd, ndest, 1.1) ||
-	    zipf_init(&zp, nslots, 0.9)) {
-		ct_err("out of memory");
-		return CT_EXIT_ERROR;
-	}
-	uint32_t next_pid = 1000;
-	uint64_t ts = boot_ts;
-	if (storm) {
-		dests[0] = (struct dest){.family = AF_INET,
-					 .type = SOCK_DGRAM,
-					 .proto = IPPROTO_UDP,
-					 .dport = 9999,
-					 .addr = {10, 1, 2, 3}};
-		slots[0].pid = next_pid++;
-		slots[0].cgroup = 0x2000;
-		struct ct_proc pr = {.ts_ns = ts,
-				     .task = {.cgroup_id = 0x2000, .pid = slots[0].pid, .ppid = 1},
-				     .kind = CT_PROC_SNAPSHOT,
-				     .exe = "/usr/local/bin/stormer",
-				     .cmdline = "stormer --udp 10.1.2.3:9999"};
-		memcpy(pr.task.comm, "stormer", 8);
-		t.procs++;
-		err = ct_writer_proc(w, &pr);
-	} else {
-		make_dests(dests, ndest);
-		for (uint32_t i = 0; i < nslots && !err; i++) {
-			new_proc(&slots[i], &next_pid, i < NPROGS ? i : below(NPROGS));
-			err = write_proc(w, &slots[i], CT_PROC_SNAPSHOT, ts, &t);
-		}
-	}
-
-	struct ct_task task = {0};
-	struct ct_dest dest = {0};
-	struct ct_event ev = {.task = &task, .dest = &dest};
-	struct laters later = {0};
-	uint32_t burst = 0;
-	for (long long i = 0; i < nevents && !err; i++) {
-		if (storm) {
-			ts += 900 + below(200);
-			task = (struct ct_task){.pid = slots[0].pid, .ppid = 1, .cgroup_id = 0x2000};
-			memcpy(task.comm, "stormer", 8);
-			dest = (struct ct_dest){.family = AF_INET,
-						.type = SOCK_DGRAM,
-						.proto = IPPROTO_UDP,
-						.dport = 9999};
-			memcpy(dest.daddr, dests[0].addr, 4);
-			ev = (struct ct_event){.ts_ns = ts,
-					       .task = &task,
-					       .dest = &dest,
-					       .tid = slots[0].pid,
-					       .sockfd = 3,
-					       .flags = CT_EV_RET,
-					       .ret = 0};
-			t.dest[0]++;
-			t.prog[0]++;
-		} else {
-			/* ~1 ms mean spacing; now and then a burst of close connects. */
-			if (burst) {
-				burst--;
-				ts += 1000 + below(3000);
-			} else {
-				ts += (uint64_t)(-log(1.0 - next_unit()) * 1.05e6);
-				if (below(1000) < 4)
-					burst = 20 + below(200);
-			}
-			struct procslot *s = &slots[zipf_draw(&zp)];
-			/* Process churn: the slot's process exits, a new one execs. */
-			if (below(2000) == 0) {
-				if ((err = write_proc(w, s, CT_PROC_EXIT, ts, &t)))
-					break;
-				new_proc(s, &next_pid, below(NPROGS));
-				if ((err = write_proc(w, s, CT_PROC_EXEC, ts, &t)))
-					break;
-			}
-			const struct prog *p = &progs[s->prog];
-			uint32_t di = zipf_draw(&zd);
-			if (p->local && below(3)) /* local services mostly talk to UNIX sockets */
-				di = 4 + below(40);
-			/* The far end of the tail: an address seen once (a CDN node, a
-			 * peer), which is what a single-address query usually hunts. */
-			if (!p->local && below(200) == 0) {
-				if (ndest == cap_dest) {
-					cap_dest *= 2;
-					struct dest *nd = realloc(dests, cap_dest * sizeof(*nd));
-					uint64_t *nc = realloc(t.dest, cap_dest * sizeof(*nc));
-					if (nd)
-						dests = nd;
-					if (nc)
-						t.dest = nc;
-					if (!nd || !nc) {
-						err = CT_E_NOMEM;
-						break;
-					}
-				}
-				struct dest *x = &dests[ndest];
-				*x = dests[1 + below(40)]; /* a common port and type */
-				if (x->family == AF_UNIX)
-					*x = dests[0];
-				uint32_t a = (uint32_t)next_u64() | 0x01000000;
-				x->family = AF_INET;
-				memset(x->addr, 0, 16);
-				memcpy(x->addr, (uint8_t[]){a >> 24, a >> 16, a >> 8, a}, 4);
-				t.dest[ndest] = 0;
-				di = ndest++;
-			}
-			const struct dest *d = &dests[di];
-			/* Every field is set below (sport, saddr stay zero), so
-			 * no memset: this loop is the generator's hot path. */
-			ev.ts_ns = ts;
-			task.pid = s->pid;
-			ev.tid = s->pid + (p->threads > 1 ? below(p->threads) : 0);
-			task.ppid = 1;
-			task.uid = task.gid = p->uid;
-			task.cgroup_id = s->cgroup;
-			memcpy(task.comm, comms[s->prog], CT_COMM_LEN);
-			ev.sockfd = s->fd + (below(8) ? 0 : (int32_t)below(4));
-			dest.family = d->family;
-			dest.type = d->type;
-			dest.proto = d->proto;
-			dest.dport = d->dport;
-			dest.scope_id = d->scope_id;
-			memcpy(dest.daddr, d->addr, 16);
-			dest.path_len = d->path_len;
-			dest.path = d->path;
-			ev.flags = CT_EV_RET | (d->abstract ? CT_EV_ABSTRACT : 0);
-			uint32_t r = below(1000);
-			int fail = d->unreachable ? r < 600 : r < 25;
-			if (d->family == AF_UNIX)
-				ev.ret = fail ? (r & 1 ? -2 : -13) : 0;
-			else if (fail)
-				ev.ret = result_errs[2 + (r % 5 == 4 ? 4 : r % 4)];
-			else if (p->nonblock && d->type == SOCK_STREAM)
-				ev.ret = -115; /* EINPROGRESS */
-			else
-				ev.ret = 0;
-			ev.latency_ns = 0;
-			if (!p->nonblock && d->type == SOCK_STREAM) {
-				ev.flags |= CT_EV_LATENCY;
-				ev.latency_ns = d->rtt_ns + below(d->rtt_ns / 4 + 1);
-			}
-			/* A TCP connect that returned EINPROGRESS or 0 has a later
-			 * life, which the recorder follows. */
-			if (d->type == SOCK_STREAM && d->family != AF_UNIX &&
-			    (ev.ret == -115 || ev.ret == 0)) {
-				ev.flags |= CT_EV_TRACKED;
-				if ((err = plan_outcomes(&later, &ev, d->unreachable, d->rtt_ns)))
-					break;
-			}
-			t.dest[di]++;
-			t.prog[s->prog]++;
-			/* Lost events now and then, as a recorder under load sees. */
-			if (below(100000) == 0 || i == nevents / 2) {
-				struct ct_lost l = {
-				    .ts_ns = ts, .count = 1 + below(5000), .cpu = below(2)};
-				t.lost += l.count;
-				t.lost_records++;
-				if ((err = ct_writer_lost(w, &l)))
-					break;
-			}
-		}
-		if (pid_count(&t, task.pid)) {
-			err = CT_E_NOMEM;
-			break;
-		}
-		count_event(&t, &ev);
-		err = ct_writer_event(w, &ev);
-		if (!err && later.n)
-			err = settle(w, &later, ts, 0, &t);
-	}
+	g.storm = a.storm;
+	err = gen_start(&g, boot_ts);
 	if (!err)
-		err = settle(w, &later, 0, ts, &t);
-	free(later.h);
+		err = gen_run(&g, a.nevents);
 	if (err) {
-		ct_writer_abort(w);
-		ct_err("%s: %s", out, ct_strerror(err));
+		ct_writer_abort(g.w);
+		ct_err("%s: %s", a.out, ct_strerror(err));
+		gen_free(&g);
 		return CT_EXIT_ERROR;
 	}
-	if ((err = ct_writer_close(w))) {
-		ct_err("%s: %s", out, ct_strerror(err));
-		return CT_EXIT_ERROR;
+	status = CT_EXIT_OK;
+	if ((err = ct_writer_close(g.w))) {
+		ct_err("%s: %s", a.out, ct_strerror(err));
+		status = CT_EXIT_ERROR;
+	} else if (a.truth_path && truth_write(a.truth_path, &g.t, g.dests, g.ndest, a.storm, &h)) {
+		ct_err("%s: %s", a.truth_path, strerror(errno));
+		status = CT_EXIT_ERROR;
 	}
-	if (truth_path && write_truth(truth_path, &t, dests, ndest, storm, &h)) {
-		ct_err("%s: %s", truth_path, strerror(errno));
-		return CT_EXIT_ERROR;
-	}
-	free(zd.alias);
-	free(zd.cut);
-	free(zp.alias);
-	free(zp.cut);
-	free(dests);
-	free(slots);
-	free(t.dest);
-	free(t.prog);
-	free(t.pid);
-	return CT_EXIT_OK;
+	gen_free(&g);
+	return status;
 }

@@ -40,185 +40,206 @@ static void json_dest_fields(struct ct_buf *b, const struct dest_key *k)
 	}
 }
 
-void rp_print_json(struct report *r, struct derived *d, FILE *f)
+/* ,"host":NAME when the report spans several hosts. */
+static void json_host(struct ct_buf *b, struct report *r, unsigned host)
 {
-	struct ct_buf b = {0};
-	struct ct_reader_stats st;
-	struct dest *dests = (struct dest *)r->dests.items;
+	if (!r->multi_host)
+		return;
+	const char *h = rp_host_name(r, host);
+	ct_buf_puts(b, ",\"host\":");
+	ct_buf_json_str(b, h, strlen(h));
+}
 
-	ct_session_stats(r->s, &st);
-	ct_buf_puts(&b, "{\"inputs\":[");
+/* "name":count, or "number":count for what has no name. */
+static void json_count(struct ct_buf *b, int *first, const char *name, long number, uint64_t n)
+{
+	if (name)
+		ct_buf_printf(b, "%s\"%s\":%llu", *first ? "" : ",", name, (unsigned long long)n);
+	else
+		ct_buf_printf(b, "%s\"%ld\":%llu", *first ? "" : ",", number,
+			      (unsigned long long)n);
+	*first = 0;
+}
+
+/* The inputs, the span, lost records and chunks: what was read. */
+static void json_head(struct ct_buf *b, const struct report *r, const struct ct_reader_stats *st)
+{
+	ct_buf_puts(b, "{\"inputs\":[");
 	for (unsigned i = 0; i < ct_session_ninputs(r->s); i++) {
 		const struct ct_input *in = ct_session_input(r->s, i);
 		const struct ct_header *h = in->hdr;
-		ct_buf_puts(&b, i ? ",{\"path\":" : "{\"path\":");
-		ct_buf_json_str(&b, in->path, strlen(in->path));
+		ct_buf_puts(b, i ? ",{\"path\":" : "{\"path\":");
+		ct_buf_json_str(b, in->path, strlen(in->path));
 		const char *fields[][2] = {{"host", h->hostname},     {"kernel", h->kernel},
 					   {"arch", h->arch},	      {"backend", h->backend},
 					   {"recorder", h->recorder}, {"cmdline", h->cmdline}};
 		for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
 			if (!fields[k][1])
 				continue;
-			ct_buf_printf(&b, ",\"%s\":", fields[k][0]);
-			ct_buf_json_str(&b, fields[k][1], strlen(fields[k][1]));
+			ct_buf_printf(b, ",\"%s\":", fields[k][0]);
+			ct_buf_json_str(b, fields[k][1], strlen(fields[k][1]));
 		}
-		ct_buf_printf(&b, ",\"host_index\":%u}", in->host_index);
+		ct_buf_printf(b, ",\"host_index\":%u}", in->host_index);
 	}
-	ct_buf_puts(&b, "],");
-	json_time(&b, "trace_start", ct_session_start_wall(r->s));
-	ct_buf_printf(&b, ",\"hosts\":%u,\"events\":%llu,\"events_read\":%llu,",
+	ct_buf_puts(b, "],");
+	json_time(b, "trace_start", ct_session_start_wall(r->s));
+	ct_buf_printf(b, ",\"hosts\":%u,\"events\":%llu,\"events_read\":%llu,",
 		      ct_session_nhosts(r->s), (unsigned long long)r->events,
-		      (unsigned long long)st.events);
+		      (unsigned long long)st->events);
 	if (r->events) {
-		ct_buf_puts(&b, "\"span\":{");
-		json_time(&b, "first", r->first_wall);
-		ct_buf_put(&b, ",", 1);
-		json_time(&b, "last", r->last_wall);
-		ct_buf_printf(&b, ",\"duration_ns\":%lld},",
+		ct_buf_puts(b, "\"span\":{");
+		json_time(b, "first", r->first_wall);
+		ct_buf_put(b, ",", 1);
+		json_time(b, "last", r->last_wall);
+		ct_buf_printf(b, ",\"duration_ns\":%lld},",
 			      (long long)(r->last_wall - r->first_wall));
 	}
-	ct_buf_printf(&b, "\"lost\":{\"events\":%llu,\"records\":%llu", (unsigned long long)r->lost,
+	ct_buf_printf(b, "\"lost\":{\"events\":%llu,\"records\":%llu", (unsigned long long)r->lost,
 		      (unsigned long long)r->lost_records);
 	if (r->lost_records) {
-		ct_buf_put(&b, ",", 1);
-		json_time(&b, "first", r->lost_first);
-		ct_buf_put(&b, ",", 1);
-		json_time(&b, "last", r->lost_last);
+		ct_buf_put(b, ",", 1);
+		json_time(b, "first", r->lost_first);
+		ct_buf_put(b, ",", 1);
+		json_time(b, "last", r->lost_last);
 	}
-	ct_buf_printf(&b,
+	ct_buf_printf(b,
 		      "},\"chunks\":{\"total\":%u,\"read\":%u,\"skipped\":%u,\"damaged\":%u,"
 		      "\"index_present\":%s}",
-		      st.event_chunks, st.chunks_read, st.chunks_skipped, st.chunks_damaged,
-		      st.index_present ? "true" : "false");
+		      st->event_chunks, st->chunks_read, st->chunks_skipped, st->chunks_damaged,
+		      st->index_present ? "true" : "false");
+}
 
+static void json_dests(struct ct_buf *b, struct report *r, const struct derived *d)
+{
+	const struct dest *dests = (const struct dest *)r->dests.items;
+	ct_buf_printf(b, ",\"destinations_total\":%zu,\"destinations\":[", d->ndests);
+	size_t n = rp_limit(r, d->ndests);
+	for (size_t i = 0; i < n; i++) {
+		const struct dest *dd = &dests[d->dest_order[i]];
+		ct_buf_puts(b, i ? ",{" : "{");
+		json_dest_fields(b, &dd->k);
+		json_host(b, r, dd->k.host);
+		ct_buf_printf(b, ",\"count\":%llu,\"programs\":%u,\"failed\":%llu,",
+			      (unsigned long long)dd->count, dd->procs,
+			      (unsigned long long)dd->failed);
+		if (r->sort == SORT_BYTES)
+			ct_buf_printf(b, "\"tx_bytes\":%llu,\"rx_bytes\":%llu,",
+				      (unsigned long long)dd->tx, (unsigned long long)dd->rx);
+		json_time(b, "first", dd->first);
+		ct_buf_put(b, ",", 1);
+		json_time(b, "last", dd->last);
+		ct_buf_put(b, "}", 1);
+	}
+	ct_buf_put(b, "]", 1);
+}
+
+static void json_processes(struct ct_buf *b, struct report *r, const struct derived *d)
+{
+	const struct dest *dests = (const struct dest *)r->dests.items;
+	ct_buf_printf(b, ",\"processes_total\":%zu,\"processes\":[", d->ngroups);
+	size_t n = rp_limit(r, d->ngroups);
+	for (size_t i = 0; i < n; i++) {
+		const struct proc_group *g = &d->groups[i];
+		ct_buf_puts(b, i ? ",{\"comm\":" : "{\"comm\":");
+		ct_buf_json_str(b, g->k.comm, strnlen(g->k.comm, CT_COMM_LEN));
+		if (g->k.exe) {
+			ct_buf_puts(b, ",\"exe\":");
+			ct_buf_json_str(b, g->k.exe, strlen(g->k.exe));
+		}
+		if (g->cmdline) {
+			ct_buf_puts(b, ",\"cmdline\":");
+			ct_buf_json_str(b, g->cmdline, strlen(g->cmdline));
+		}
+		json_host(b, r, g->k.host);
+		ct_buf_printf(b,
+			      ",\"count\":%llu,\"pids\":%u,\"failed\":%llu,\"top_destinations\":[",
+			      (unsigned long long)g->count, g->pids, (unsigned long long)g->failed);
+		size_t nt = g->ntop < 5 ? g->ntop : 5;
+		for (size_t j = 0; j < nt; j++) {
+			ct_buf_puts(b, j ? ",{" : "{");
+			json_dest_fields(b, &dests[g->top[j]].k);
+			ct_buf_printf(b, ",\"count\":%llu}", (unsigned long long)g->top_count[j]);
+		}
+		ct_buf_puts(b, "]}");
+	}
+	ct_buf_put(b, "]", 1);
+}
+
+static void json_ports(struct ct_buf *b, const struct report *r, const struct derived *d)
+{
+	ct_buf_printf(b, ",\"ports_total\":%zu,\"ports\":[", d->nports);
+	size_t n = rp_limit(r, d->nports);
+	for (size_t i = 0; i < n; i++) {
+		const struct port_group *p = &d->ports[i];
+		const char *proto = ct_proto_short(p->proto);
+		ct_buf_puts(b, i ? ",{" : "{");
+		if (proto)
+			ct_buf_printf(b, "\"proto\":\"%s\"", proto);
+		else
+			ct_buf_printf(b, "\"proto\":%u", p->proto);
+		ct_buf_printf(b, ",\"port\":%u,\"count\":%llu,\"destinations\":%u,\"failed\":%llu}",
+			      p->port, (unsigned long long)p->count, p->dests,
+			      (unsigned long long)p->failed);
+	}
+	ct_buf_put(b, "]", 1);
+}
+
+static void json_families(struct ct_buf *b, struct report *r)
+{
+	int first = 1;
+	ct_buf_puts(b, ",\"families\":{");
+	for (unsigned fam = rp_next_family(r, 0); fam < 65536; fam = rp_next_family(r, fam + 1))
+		if (r->families[fam])
+			json_count(b, &first, ct_family_name((uint16_t)fam), (long)fam,
+				   r->families[fam]);
+	ct_buf_put(b, "}", 1);
+}
+
+static void json_results(struct ct_buf *b, const struct report *r)
+{
+	int first = 1;
+	ct_buf_puts(b, ",\"results\":{");
+	for (int o = 0; o < O_N; o++)
+		ct_buf_printf(b, "%s\"%s\":%llu", o ? "," : "", rp_outcome_names[o],
+			      (unsigned long long)r->outcome[o]);
+	ct_buf_puts(b, "},\"errors\":{");
+	for (int e = 1; e < 4096; e++)
+		if (r->errnos[e])
+			json_count(b, &first, ct_errno_name(e), -(long)e, r->errnos[e]);
+	ct_buf_put(b, "}", 1);
+}
+
+static void json_rate(struct ct_buf *b, struct report *r)
+{
+	uint64_t cols[64], width;
+	size_t n = rp_fold_rate(r, cols, 64, &width);
+	ct_buf_printf(b, ",\"rate\":{\"interval_ns\":%llu,\"counts\":[", (unsigned long long)width);
+	for (size_t i = 0; i < n; i++)
+		ct_buf_printf(b, "%s%llu", i ? "," : "", (unsigned long long)cols[i]);
+	ct_buf_puts(b, "]}");
+}
+
+void rp_print_json(struct report *r, struct derived *d, FILE *f)
+{
+	struct ct_buf b = {0};
+	struct ct_reader_stats st;
 	const char *by = r->by;
-	if (!by || !strcmp(by, "dest")) {
-		ct_buf_printf(&b, ",\"destinations_total\":%zu,\"destinations\":[", d->ndests);
-		size_t n = rp_limit(r, d->ndests);
-		for (size_t i = 0; i < n; i++) {
-			const struct dest *dd = &dests[d->dest_order[i]];
-			ct_buf_puts(&b, i ? ",{" : "{");
-			json_dest_fields(&b, &dd->k);
-			if (r->multi_host) {
-				const char *h = rp_host_name(r, dd->k.host);
-				ct_buf_puts(&b, ",\"host\":");
-				ct_buf_json_str(&b, h, strlen(h));
-			}
-			ct_buf_printf(&b, ",\"count\":%llu,\"programs\":%u,\"failed\":%llu,",
-				      (unsigned long long)dd->count, dd->procs,
-				      (unsigned long long)dd->failed);
-			if (r->sort == SORT_BYTES)
-				ct_buf_printf(&b, "\"tx_bytes\":%llu,\"rx_bytes\":%llu,",
-					      (unsigned long long)dd->tx, (unsigned long long)dd->rx);
-			json_time(&b, "first", dd->first);
-			ct_buf_put(&b, ",", 1);
-			json_time(&b, "last", dd->last);
-			ct_buf_put(&b, "}", 1);
-		}
-		ct_buf_put(&b, "]", 1);
-	}
-	if (!by || !strcmp(by, "process")) {
-		ct_buf_printf(&b, ",\"processes_total\":%zu,\"processes\":[", d->ngroups);
-		size_t n = rp_limit(r, d->ngroups);
-		for (size_t i = 0; i < n; i++) {
-			const struct proc_group *g = &d->groups[i];
-			ct_buf_puts(&b, i ? ",{\"comm\":" : "{\"comm\":");
-			ct_buf_json_str(&b, g->k.comm, strnlen(g->k.comm, CT_COMM_LEN));
-			if (g->k.exe) {
-				ct_buf_puts(&b, ",\"exe\":");
-				ct_buf_json_str(&b, g->k.exe, strlen(g->k.exe));
-			}
-			if (g->cmdline) {
-				ct_buf_puts(&b, ",\"cmdline\":");
-				ct_buf_json_str(&b, g->cmdline, strlen(g->cmdline));
-			}
-			if (r->multi_host) {
-				const char *h = rp_host_name(r, g->k.host);
-				ct_buf_puts(&b, ",\"host\":");
-				ct_buf_json_str(&b, h, strlen(h));
-			}
-			ct_buf_printf(
-			    &b,
-			    ",\"count\":%llu,\"pids\":%u,\"failed\":%llu,\"top_destinations\":[",
-			    (unsigned long long)g->count, g->pids, (unsigned long long)g->failed);
-			size_t nt = g->ntop < 5 ? g->ntop : 5;
-			for (size_t j = 0; j < nt; j++) {
-				ct_buf_puts(&b, j ? ",{" : "{");
-				json_dest_fields(&b, &dests[g->top[j]].k);
-				ct_buf_printf(&b, ",\"count\":%llu}",
-					      (unsigned long long)g->top_count[j]);
-			}
-			ct_buf_puts(&b, "]}");
-		}
-		ct_buf_put(&b, "]", 1);
-	}
-	if (!by || !strcmp(by, "port")) {
-		ct_buf_printf(&b, ",\"ports_total\":%zu,\"ports\":[", d->nports);
-		size_t n = rp_limit(r, d->nports);
-		for (size_t i = 0; i < n; i++) {
-			const struct port_group *p = &d->ports[i];
-			const char *proto = ct_proto_short(p->proto);
-			ct_buf_puts(&b, i ? ",{" : "{");
-			if (proto)
-				ct_buf_printf(&b, "\"proto\":\"%s\"", proto);
-			else
-				ct_buf_printf(&b, "\"proto\":%u", p->proto);
-			ct_buf_printf(
-			    &b, ",\"port\":%u,\"count\":%llu,\"destinations\":%u,\"failed\":%llu}",
-			    p->port, (unsigned long long)p->count, p->dests,
-			    (unsigned long long)p->failed);
-		}
-		ct_buf_put(&b, "]", 1);
-	}
-	if (!by || !strcmp(by, "family")) {
-		ct_buf_puts(&b, ",\"families\":{");
-		int first = 1;
-		for (unsigned fam = rp_next_family(r, 0); fam < 65536; fam = rp_next_family(r, fam + 1)) {
-			if (!r->families[fam])
-				continue;
-			const char *n = ct_family_name((uint16_t)fam);
-			if (n)
-				ct_buf_printf(&b, "%s\"%s\":%llu", first ? "" : ",", n,
-					      (unsigned long long)r->families[fam]);
-			else
-				ct_buf_printf(&b, "%s\"%u\":%llu", first ? "" : ",", fam,
-					      (unsigned long long)r->families[fam]);
-			first = 0;
-		}
-		ct_buf_put(&b, "}", 1);
-	}
-	if (!by || !strcmp(by, "result")) {
-		ct_buf_puts(&b, ",\"results\":{");
-		for (int o = 0; o < O_N; o++)
-			ct_buf_printf(&b, "%s\"%s\":%llu", o ? "," : "", rp_outcome_names[o],
-				      (unsigned long long)r->outcome[o]);
-		ct_buf_puts(&b, "},\"errors\":{");
-		int first = 1;
-		for (int e = 1; e < 4096; e++) {
-			if (!r->errnos[e])
-				continue;
-			const char *n = ct_errno_name(e);
-			if (n)
-				ct_buf_printf(&b, "%s\"%s\":%llu", first ? "" : ",", n,
-					      (unsigned long long)r->errnos[e]);
-			else
-				ct_buf_printf(&b, "%s\"%d\":%llu", first ? "" : ",", -e,
-					      (unsigned long long)r->errnos[e]);
-			first = 0;
-		}
-		ct_buf_put(&b, "}", 1);
-	}
-	if (!by) {
-		uint64_t cols[64], width;
-		size_t n = rp_fold_rate(r, cols, 64, &width);
-		ct_buf_printf(&b, ",\"rate\":{\"interval_ns\":%llu,\"counts\":[",
-			      (unsigned long long)width);
-		for (size_t i = 0; i < n; i++)
-			ct_buf_printf(&b, "%s%llu", i ? "," : "", (unsigned long long)cols[i]);
-		ct_buf_puts(&b, "]}");
-	}
+
+	ct_session_stats(r->s, &st);
+	json_head(&b, r, &st);
+	if (!by || !strcmp(by, "dest"))
+		json_dests(&b, r, d);
+	if (!by || !strcmp(by, "process"))
+		json_processes(&b, r, d);
+	if (!by || !strcmp(by, "port"))
+		json_ports(&b, r, d);
+	if (!by || !strcmp(by, "family"))
+		json_families(&b, r);
+	if (!by || !strcmp(by, "result"))
+		json_results(&b, r);
+	if (!by)
+		json_rate(&b, r);
 	ct_buf_puts(&b, "}\n");
 	fwrite(b.p, 1, b.len, f);
 	ct_buf_free(&b);
 }
-

@@ -918,10 +918,5 @@ int main(void)
 	test_csv();
 	test_jsonl();
 	test_tracee();
-	if (t_fails) {
-		fprintf(stderr, "test_export: %d failures\n", t_fails);
-		return 1;
-	}
-	printf("test_export: ok\n");
-	return 0;
+	return check_done("test_export");
 }
