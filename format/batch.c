@@ -270,8 +270,11 @@ int ct_event_batch(struct ct_reader *r, const struct chdr *h)
 		for (uint32_t i = 0; i < n; i++) {
 			uint16_t fl = o->flags[i];
 			int32_t ret = o->ret[i];
+			/* The protocol matters only for EINTR and ERESTART*: look
+			 * the destination up for those alone. */
+			int maybe = ret == -115 || ret == -4 || (ret <= -512 && ret >= -516);
 			int known = (fl & CT_EV_RET) &&
-				    ct_ret_is_final(ret, r->tab.dests[o->dest[i]].proto);
+				    (!maybe || ct_ret_is_final(ret, r->tab.dests[o->dest[i]].proto));
 			o->result[i] = known ? ret : 0;
 			o->flags[i] = (uint16_t)(fl | (known ? CT_EV_RESULT : 0));
 		}

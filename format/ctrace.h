@@ -288,6 +288,10 @@ struct ct_header {
  * a hostile header's offset (or a hostile time) may be anything. */
 static inline int64_t ct_wall_ns(uint64_t ts_ns, int64_t wall_offset_ns)
 {
+	int64_t fast;
+	/* The common case in a few instructions: report calls this per event. */
+	if (ts_ns <= INT64_MAX && !__builtin_add_overflow((int64_t)ts_ns, wall_offset_ns, &fast))
+		return fast;
 	__int128 w = (__int128)ts_ns + wall_offset_ns;
 	return w > INT64_MAX ? INT64_MAX : w < INT64_MIN ? INT64_MIN : (int64_t)w;
 }
