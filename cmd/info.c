@@ -80,7 +80,10 @@ static void put_str(struct ct_buf *b, const char *key, const char *label, const 
 		ct_buf_printf(b, ",\"%s\":", key);
 		ct_buf_json_str(b, v, strlen(v));
 	} else {
-		ct_buf_printf(b, "  %-16s %s\n", label, v ? (*v ? v : "(none)") : "(unknown)");
+		/* Header strings come from the file: escaped for the terminal. */
+		ct_buf_printf(b, "  %-16s ", label);
+		ct_buf_term_str(b, v ? (*v ? v : "(none)") : "(unknown)");
+		ct_buf_puts(b, "\n");
 	}
 }
 
@@ -120,7 +123,8 @@ static int info_one(const char *path, int json)
 				in.events++;
 				if (b->flags[i] & CT_EV_TRACKED) {
 					in.tracked++;
-					in.resolved += !!(b->flags[i] & (CT_EV_RESULT | CT_EV_ABANDONED));
+					in.resolved +=
+					    !!(b->flags[i] & (CT_EV_RESULT | CT_EV_ABANDONED));
 				}
 			}
 			break;
@@ -173,7 +177,8 @@ static int info_one(const char *path, int json)
 		ct_buf_puts(&b, "{\"file\":");
 		ct_buf_json_str(&b, path, strlen(path));
 	} else {
-		ct_buf_printf(&b, "%s:\n", path);
+		ct_buf_term_str(&b, path);
+		ct_buf_puts(&b, ":\n");
 	}
 	put_u64(&b, "size", "size", size, json);
 	char ver[32];
@@ -202,8 +207,8 @@ static int info_one(const char *path, int json)
 			      "\"outcome_chunks\":%u",
 			      in.chunks, in.event_chunks, in.meta_chunks, in.outcome_chunks);
 	else
-		ct_buf_printf(&b, "  %-16s %u (%u event, %u meta, %u outcome)\n", "chunks", in.chunks,
-			      in.event_chunks, in.meta_chunks, in.outcome_chunks);
+		ct_buf_printf(&b, "  %-16s %u (%u event, %u meta, %u outcome)\n", "chunks",
+			      in.chunks, in.event_chunks, in.meta_chunks, in.outcome_chunks);
 	put_u64(&b, "events", "events", in.events, json);
 	if (json) {
 		ct_buf_printf(&b,
