@@ -263,6 +263,7 @@ static int info_one(const char *path, int json)
 		ct_buf_printf(&b, ",\"raw_bytes\":%llu,\"comp_bytes\":%llu,\"index\":%s",
 			      (unsigned long long)in.raw, (unsigned long long)in.comp,
 			      st.index_present ? "true" : "false");
+		ct_buf_printf(&b, ",\"index_rejected\":%s", st.index_rejected ? "true" : "false");
 		ct_buf_printf(&b, ",\"index_summaries_damaged\":%s",
 			      st.summaries_damaged ? "true" : "false");
 		ct_buf_printf(&b, ",\"damaged_chunks\":%u,\"damage\":[", dl.total);
@@ -284,6 +285,8 @@ static int info_one(const char *path, int json)
 				  ? "present, but its summaries are damaged: no chunk "
 				    "is skipped by filter"
 			      : st.index_present  ? "present"
+			      : st.index_rejected ? "present but not believed (it does not match "
+						    "the chunks): rebuilt by scanning"
 			      : strcmp(path, "-") ? "missing, rebuilt by scanning"
 						  : "not used (stream)");
 		ct_buf_printf(&b, "  %-16s %u\n", "damaged chunks", dl.total);

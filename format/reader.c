@@ -187,11 +187,12 @@ int ct_reader_open(struct ct_reader **out, const struct ct_reader_io *io,
 	}
 	int err = r->name ? parse_header(r) : CT_E_NOMEM;
 	if (!err && r->seekable) {
-		int rc = ct_read_index(r); /* 1: no usable index */
+		int rc = ct_read_index(r); /* 1: no usable index, 2: one not believed */
 		if (rc < 0) {
 			err = rc;
 		} else if (rc) {
-			ct_note(r, "no index (writer was killed?), scanning");
+			if (rc == 1)
+				ct_note(r, "no index (writer was killed?), scanning");
 			err = ct_scan_headers(r);
 		}
 		r->list_mode = 1;

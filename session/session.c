@@ -112,6 +112,7 @@ void ct_session_stats(const struct ct_session *s, struct ct_reader_stats *st)
 		st->comp_bytes += one.comp_bytes;
 		st->raw_bytes += one.raw_bytes;
 		st->summaries_damaged |= one.summaries_damaged;
+		st->index_rejected |= one.index_rejected;
 		st->outcomes_joined += one.outcomes_joined;
 		st->outcomes_late += one.outcomes_late;
 		st->outcomes_unmatched += one.outcomes_unmatched;

@@ -149,7 +149,10 @@ static void print_header(struct report *r, FILE *f)
 		ct_buf_term_str(&line, h->kernel ? h->kernel : "?");
 		ct_buf_puts(&line, ", backend ");
 		ct_buf_term_str(&line, h->backend ? h->backend : "?");
-		ct_buf_printf(&line, "%s\n", st.index_present ? "" : " (no index: scanned)");
+		ct_buf_printf(&line, "%s\n",
+			      st.index_present	  ? ""
+			      : st.index_rejected ? " (index not believed: scanned)"
+						  : " (no index: scanned)");
 		fwrite(line.p, 1, line.len, f);
 		ct_buf_free(&line);
 	}
