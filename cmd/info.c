@@ -64,7 +64,7 @@ static void put_time(struct ct_buf *b, const char *key, const char *label, uint6
 		     int json)
 {
 	char t[64];
-	ct_fmt_rfc3339(t, sizeof(t), (int64_t)ts + off);
+	ct_fmt_rfc3339(t, sizeof(t), ct_wall_ns(ts, off));
 	if (json)
 		ct_buf_printf(b, ",\"%s\":\"%s\",\"%s_ns\":%llu", key, t, key,
 			      (unsigned long long)ts);
@@ -240,8 +240,8 @@ static int info_one(const char *path, int json)
 		}
 	} else if (in.lost_records) {
 		char a[64], c[64];
-		ct_fmt_rfc3339(a, sizeof(a), (int64_t)in.first_lost + h->wall_offset_ns);
-		ct_fmt_rfc3339(c, sizeof(c), (int64_t)in.last_lost + h->wall_offset_ns);
+		ct_fmt_rfc3339(a, sizeof(a), ct_wall_ns(in.first_lost, h->wall_offset_ns));
+		ct_fmt_rfc3339(c, sizeof(c), ct_wall_ns(in.last_lost, h->wall_offset_ns));
 		ct_buf_printf(&b, "  %-16s %llu in %llu records, first %s, last %s\n",
 			      "lost events", (unsigned long long)in.lost,
 			      (unsigned long long)in.lost_records, a, c);

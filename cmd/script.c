@@ -247,13 +247,12 @@ static void utc_micro(struct script *sc, char *out, int64_t wall)
 		ns += 1000000000;
 		sec--;
 	}
+	if (ct_wall_bad(wall)) {
+		strcpy(out, "out-of-range");
+		return;
+	}
 	if (!sc->sec_valid || sec != sc->sec) {
-		char full[48];
-		ct_fmt_rfc3339(full, sizeof(full), sec * 1000000000);
-		char *dot = strchr(full, '.');
-		if (dot)
-			*dot = '\0';
-		snprintf(sc->sec_text, sizeof(sc->sec_text), "%s", full);
+		ct_fmt_utc_sec(sc->sec_text, sizeof(sc->sec_text), sec);
 		sc->sec = sec;
 		sc->sec_valid = 1;
 	}

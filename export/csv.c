@@ -101,15 +101,10 @@ static size_t cell_ts(struct ct_exporter *x, char *d, int64_t wall_ns)
 		ns += 1000000000;
 		sec--;
 	}
+	if (ct_wall_bad(wall_ns))
+		return lit(d, "out-of-range");
 	if (sec != x->cached_sec) {
-		char full[48];
-		ct_fmt_rfc3339(full, sizeof(full), sec * 1000000000);
-		char *dot = strchr(full, '.');
-		size_t n = dot ? (size_t)(dot - full) : strlen(full);
-		if (n >= sizeof(x->cached))
-			n = sizeof(x->cached) - 1;
-		memcpy(x->cached, full, n);
-		x->cached[n] = '\0';
+		ct_fmt_utc_sec(x->cached, sizeof(x->cached), sec);
 		x->cached_sec = sec;
 	}
 	size_t o = lit(d, x->cached);
@@ -142,7 +137,8 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 		return -1;
 	o += cell_ts(x, d + o, wall_ns);
 	d[o++] = ',';
-	o += ct_i64_dec(d + o, wall_ns);
+	if (!ct_wall_bad(wall_ns)) /* no ts_ns that contradicts "out-of-range" */
+		o += ct_i64_dec(d + o, wall_ns);
 	d[o++] = ',';
 	o += cell_text(d + o, host, hlen);
 	d[o++] = ',';
@@ -217,7 +213,8 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 	}
 	d[o++] = ',';
 	if (ev->dest->family == 1) {
-		size_t n = ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
+		size_t n =
+		    ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
 		int abstract = (ev->flags & CT_EV_ABSTRACT) && n > 0 && ev->dest->path[0] == '\0';
 		if (abstract) {
 			/* '@' then the name; quoting decided on the name alone is

@@ -238,12 +238,15 @@ static int read_index(struct ct_reader *r, uint64_t *ioff_out)
 		r->buf_cap = r->buf_len = 0;
 		r->buf_off = 0;
 	} else {
-		if (ct_unpack(r, &h, p))
+		/* Bounded by the file before it is inflated: entries of at most
+		 * 4096 bytes, one per chunk at most, and summaries that are
+		 * copies of the chunks' own. */
+		if (h.raw > CT_INDEX_HEAD + (uint64_t)count * 4096 + (ioff - r->pos) ||
+		    ct_unpack(r, &h, p))
 			return 1;
 		x = r->raw;
 		r->index_sums = r->raw;
-		r->raw = NULL;
-		r->raw_cap = 0;
+		ct_raw_disown(r);
 	}
 	uint32_t nent, esize;
 	int rc = index_head(x, h.raw, count, &nent, &esize);

@@ -518,6 +518,11 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 		ct_err("warning: the outcomes of %llu connects were not joined (more than %u held "
 		       "at once); they read as unknown",
 		       (unsigned long long)st.outcomes_over_budget, 4u << 20);
+	if (ct_procs_dropped(s.procs) && !opts->quiet)
+		ct_err(
+		    "warning: %llu process names or processes not kept (over the process "
+		    "table's memory budget: 4 KiB a string, 64 MiB in all); they read as unknown",
+		    (unsigned long long)ct_procs_dropped(s.procs));
 	status = CT_EXIT_OK;
 	goto out;
 out_end:

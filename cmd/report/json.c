@@ -11,7 +11,10 @@ static void json_time(struct ct_buf *b, const char *key, int64_t wall)
 {
 	char t[48];
 	ct_fmt_rfc3339(t, sizeof(t), wall);
-	ct_buf_printf(b, "\"%s\":\"%s\",\"%s_ns\":%lld", key, t, key, (long long)wall);
+	if (ct_wall_bad(wall)) /* "out-of-range", with no _ns to contradict it */
+		ct_buf_printf(b, "\"%s\":\"%s\"", key, t);
+	else
+		ct_buf_printf(b, "\"%s\":\"%s\",\"%s_ns\":%lld", key, t, key, (long long)wall);
 }
 
 static void json_dest_fields(struct ct_buf *b, const struct dest_key *k)
@@ -109,7 +112,8 @@ void rp_print_json(struct report *r, struct derived *d, FILE *f)
 				      (unsigned long long)dd->failed);
 			if (r->sort == SORT_BYTES)
 				ct_buf_printf(&b, "\"tx_bytes\":%llu,\"rx_bytes\":%llu,",
-					      (unsigned long long)dd->tx, (unsigned long long)dd->rx);
+					      (unsigned long long)dd->tx,
+					      (unsigned long long)dd->rx);
 			json_time(&b, "first", dd->first);
 			ct_buf_put(&b, ",", 1);
 			json_time(&b, "last", dd->last);
@@ -173,7 +177,8 @@ void rp_print_json(struct report *r, struct derived *d, FILE *f)
 	if (!by || !strcmp(by, "family")) {
 		ct_buf_puts(&b, ",\"families\":{");
 		int first = 1;
-		for (unsigned fam = rp_next_family(r, 0); fam < 65536; fam = rp_next_family(r, fam + 1)) {
+		for (unsigned fam = rp_next_family(r, 0); fam < 65536;
+		     fam = rp_next_family(r, fam + 1)) {
 			if (!r->families[fam])
 				continue;
 			const char *n = ct_family_name((uint16_t)fam);
@@ -221,4 +226,3 @@ void rp_print_json(struct report *r, struct derived *d, FILE *f)
 	fwrite(b.p, 1, b.len, f);
 	ct_buf_free(&b);
 }
-

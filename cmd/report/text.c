@@ -86,7 +86,7 @@ size_t rp_fold_rate(const struct report *r, uint64_t *out, size_t cols, uint64_t
 		*width_ns = 0;
 		return 0;
 	}
-	uint64_t used = ((uint64_t)(r->last_wall - r->origin) >> r->shift) + 1;
+	uint64_t used = (((uint64_t)r->last_wall - (uint64_t)r->origin) >> r->shift) + 1;
 	if (used > RATE_BUCKETS)
 		used = RATE_BUCKETS;
 	uint64_t per = (used + cols - 1) / cols;
@@ -159,7 +159,12 @@ static void print_header(struct report *r, FILE *f)
 	if (r->events) {
 		short_time(a, sizeof(a), r->first_wall);
 		short_time(b, sizeof(b), r->last_wall);
-		duration_text(dur, sizeof(dur), r->last_wall - r->first_wall);
+		int64_t span;
+		if (ct_wall_bad(r->first_wall) || ct_wall_bad(r->last_wall) ||
+		    __builtin_sub_overflow(r->last_wall, r->first_wall, &span))
+			snprintf(dur, sizeof(dur), "span unknown: times out of range");
+		else
+			duration_text(dur, sizeof(dur), span);
 		fprintf(f, "%-9s %s .. %s (%s)\n", "span", a, b, dur);
 	}
 	fprintf(f, "%-9s %llu", "events", (unsigned long long)r->events);
