@@ -28,6 +28,7 @@ struct convert {
 	const char *cmdline;
 	int fd;
 	int replies;
+	int csv_raw;
 	int quiet;
 	struct ct_session *s;
 	struct ct_out out;
@@ -87,6 +88,7 @@ static int on_begin(void *ctx, struct ct_session *s)
 	cv->info.nhosts = ct_session_nhosts(s);
 	cv->info.cmdline = cv->cmdline;
 	cv->info.replies = cv->replies;
+	cv->info.csv_raw = cv->csv_raw;
 
 	if (ct_out_init(&cv->out, cv->fd, 0) < 0) {
 		ct_err("out of memory");
@@ -128,15 +130,15 @@ static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
 
 static void usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: conntrail convert [FILE..] -o OUT [--to %s]\n"
-	    "                         [--filter EXPR] [--since T] [--until T] [--replies] [-q]\n"
-	    "\n"
-	    "Export the connect events of one or more traces (merged in time order).\n"
-	    "FILE defaults to conntrail.data; '-' reads standard input. The format comes from\n"
-	    "--to, else from OUT's name (",
-	    ct_export_names());
+	fprintf(f,
+		"usage: conntrail convert [FILE..] -o OUT [--to %s]\n"
+		"                         [--filter EXPR] [--since T] [--until T] [--replies] "
+		"[--csv-raw] [-q]\n"
+		"\n"
+		"Export the connect events of one or more traces (merged in time order).\n"
+		"FILE defaults to conntrail.data; '-' reads standard input. The format comes from\n"
+		"--to, else from OUT's name (",
+		ct_export_names());
 	for (size_t i = 0; ct_export_formats[i]; i++)
 		for (const char *const *x = ct_export_formats[i]->suffixes; x && *x; x++)
 			fprintf(f, "%s%s", i || x != ct_export_formats[i]->suffixes ? " " : "", *x);
@@ -155,6 +157,9 @@ static void usage(FILE *f)
 		"  -U, --until T      up to T (inclusive)\n"
 		"  -r, --replies      pcapng/pcap: add the reply each outcome implies (SYN/ACK,\n"
 		"                     RST/ACK, ICMP unreachable), stamped when it came\n"
+		"      --csv-raw      csv: text cells as they are; by default a cell that starts\n"
+		"                     with = + - @ tab or CR gets a leading ' so that a\n"
+		"                     spreadsheet shows it as text, not a formula\n"
 		"  -q, --quiet        no progress bar, no notes on stderr\n"
 		"\n"
 		"Examples:\n"
@@ -188,6 +193,7 @@ int cmd_convert(int argc, char **argv)
 	    {"output", required_argument, NULL, 'o'},
 	    {"to", required_argument, NULL, 't'},
 	    {"replies", no_argument, NULL, 'r'},
+	    {"csv-raw", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -212,6 +218,9 @@ int cmd_convert(int argc, char **argv)
 			break;
 		case 'r':
 			cv.replies = 1;
+			break;
+		case 'R':
+			cv.csv_raw = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -240,6 +249,10 @@ int cmd_convert(int argc, char **argv)
 			       cv.out_path, ct_export_names());
 			return CT_EXIT_USAGE;
 		}
+	}
+	if (cv.csv_raw && strcmp(cv.fmt->name, "csv")) {
+		ct_err("--csv-raw: only for csv, not %s", cv.fmt->name);
+		return CT_EXIT_USAGE;
 	}
 	if (cv.replies && !cv.fmt->replies) {
 		ct_err("--replies: only for pcapng and pcap, not %s", cv.fmt->name);
