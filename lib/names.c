@@ -3,6 +3,7 @@
  * names.c: the one spelling of families, socket types, protocols, errnos
  * and RFC 3339 times, shared by the query language and every output.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -284,6 +285,8 @@ static const char *const errno_names[] = {
 
 const char *ct_errno_name(int err)
 {
+	if (err == INT_MIN) /* a hostile ret: -INT_MIN does not exist */
+		return NULL;
 	if (err < 0)
 		err = -err;
 	if (err > 0 && err < N_ERRNO)

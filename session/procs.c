@@ -90,8 +90,11 @@ static char *str_copy(struct ct_procs *t, const char *src, int *fail)
 	if (!src)
 		return NULL;
 	size_t n = strnlen(src, PROC_STR_MAX);
-	while (n == PROC_STR_MAX && n && ((unsigned char)src[n] & 0xc0) == 0x80)
-		n--; /* not inside a UTF-8 sequence */
+	if (n == PROC_STR_MAX) {
+		t->dropped++; /* cut: said at the end */
+		while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--; /* not inside a UTF-8 sequence */
+	}
 	if (t->str_bytes + n + 1 > PROC_STR_BUDGET) {
 		t->dropped++;
 		return NULL;
