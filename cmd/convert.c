@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "export/eventfmt.h"
 #include "export/export.h"
+#include "lib/outfile.h"
 #include "session/session.h"
 
 struct convert {
@@ -27,6 +28,7 @@ struct convert {
 	const char *cmdline;
 	int fd;
 	int replies;
+	int csv_raw;
 	int quiet;
 	struct ct_session *s;
 	struct ct_out out;
@@ -39,14 +41,14 @@ struct convert {
 	int epipe;  /* stdout reader went away: stop quietly */
 };
 
-/* The temporary file, for the signal handler to remove. */
-static char tmp_path[PATH_MAX + 32];
+/* The output, for the signal handler to remove its temporary file. */
+static struct ct_outfile outfile;
 static volatile sig_atomic_t tmp_live;
 
 static void on_fatal_signal(int sig)
 {
-	if (tmp_live)
-		unlink(tmp_path);
+	if (tmp_live && ct_outfile_tmp(&outfile))
+		unlink(ct_outfile_tmp(&outfile));
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -86,6 +88,7 @@ static int on_begin(void *ctx, struct ct_session *s)
 	cv->info.nhosts = ct_session_nhosts(s);
 	cv->info.cmdline = cv->cmdline;
 	cv->info.replies = cv->replies;
+	cv->info.csv_raw = cv->csv_raw;
 
 	if (ct_out_init(&cv->out, cv->fd, 0) < 0) {
 		ct_err("out of memory");
@@ -94,8 +97,9 @@ static int on_begin(void *ctx, struct ct_session *s)
 	}
 	cv->out_ready = 1;
 	/* Our own temporary file: bypass the page cache (see ct_out_direct).
-	 * Not stdout, whose open file may be shared with the shell. */
-	if (cv->fd != STDOUT_FILENO)
+	 * Not stdout, whose open file may be shared with the shell, nor a
+	 * device or FIFO written in place. */
+	if (cv->fd != STDOUT_FILENO && outfile.kind == CT_OUTF_TEMP)
 		ct_out_direct(&cv->out);
 	if (cv->fmt->open(&cv->x, &cv->out, &cv->info) < 0) {
 		cv->x = NULL;
@@ -126,12 +130,14 @@ static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: conntrail convert [FILE..] -o OUT [--to %s]\n"
-		   "                         [--filter EXPR] [--since T] [--until T] [--replies] [-q]\n"
-		   "\n"
-		   "Export the connect events of one or more traces (merged in time order).\n"
-		   "FILE defaults to conntrail.data; '-' reads standard input. The format comes from\n"
-		   "--to, else from OUT's name (",
+	fprintf(f,
+		"usage: conntrail convert [FILE..] -o OUT [--to %s]\n"
+		"                         [--filter EXPR] [--since T] [--until T] [--replies] "
+		"[--csv-raw] [-q]\n"
+		"\n"
+		"Export the connect events of one or more traces (merged in time order).\n"
+		"FILE defaults to conntrail.data; '-' reads standard input. The format comes from\n"
+		"--to, else from OUT's name (",
 		ct_export_names());
 	for (size_t i = 0; ct_export_formats[i]; i++)
 		for (const char *const *x = ct_export_formats[i]->suffixes; x && *x; x++)
@@ -143,20 +149,25 @@ static void usage(FILE *f)
 		   "  -o, --output OUT   where to write ('-' = standard output)\n"
 		   "  -t, --to FORMAT\n");
 	for (size_t i = 0; ct_export_formats[i]; i++)
-		fprintf(f, "      %-14s %s\n", ct_export_formats[i]->name, ct_export_formats[i]->help);
-	fprintf(f, "  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
-		   "  -S, --since T      from T: RFC 3339 or an offset from the trace start (+90s)\n"
-		   "  -U, --until T      up to T (inclusive)\n"
-		   "  -r, --replies      pcapng/pcap: add the reply each outcome implies (SYN/ACK,\n"
-		   "                     RST/ACK, ICMP unreachable), stamped when it came\n"
-		   "  -q, --quiet        no progress bar, no notes on stderr\n"
-		   "\n"
-		   "Examples:\n"
-		   "  conntrail convert incident.ctr -o incident.pcapng && wireshark incident.pcapng\n"
-		   "  conntrail convert incident.ctr -o curl.csv --filter 'comm == \"curl\"'\n"
-		   "  conntrail convert host1.ctr host2.ctr -o both.pcapng --since +5m --until +10m\n"
-		   "  conntrail convert incident.ctr -o - --to jsonl | jq -r .daddr | sort | uniq -c\n"
-		   "  conntrail convert incident.ctr -o events.tracee.json\n");
+		fprintf(f, "      %-14s %s\n", ct_export_formats[i]->name,
+			ct_export_formats[i]->help);
+	fprintf(f,
+		"  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
+		"  -S, --since T      from T: RFC 3339 or an offset from the trace start (+90s)\n"
+		"  -U, --until T      up to T (inclusive)\n"
+		"  -r, --replies      pcapng/pcap: add the reply each outcome implies (SYN/ACK,\n"
+		"                     RST/ACK, ICMP unreachable), stamped when it came\n"
+		"      --csv-raw      csv: text cells as they are; by default a cell that starts\n"
+		"                     with = + - @ tab or CR gets a leading ' so that a\n"
+		"                     spreadsheet shows it as text, not a formula\n"
+		"  -q, --quiet        no progress bar, no notes on stderr\n"
+		"\n"
+		"Examples:\n"
+		"  conntrail convert incident.ctr -o incident.pcapng && wireshark incident.pcapng\n"
+		"  conntrail convert incident.ctr -o curl.csv --filter 'comm == \"curl\"'\n"
+		"  conntrail convert host1.ctr host2.ctr -o both.pcapng --since +5m --until +10m\n"
+		"  conntrail convert incident.ctr -o - --to jsonl | jq -r .daddr | sort | uniq -c\n"
+		"  conntrail convert incident.ctr -o events.tracee.json\n");
 }
 
 static char *join_args(int argc, char **argv)
@@ -175,24 +186,6 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
-/* A temporary file beside path, so the final rename stays on one filesystem. */
-static int open_temp(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-	const char *base = slash ? slash + 1 : path;
-
-	if (snprintf(tmp_path, sizeof(tmp_path), "%.*s.%s.partial.XXXXXX", (int)dirlen, path,
-		     base) >= (int)sizeof(tmp_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	int fd = mkstemp(tmp_path);
-	if (fd >= 0)
-		tmp_live = 1;
-	return fd;
-}
-
 int cmd_convert(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -200,6 +193,7 @@ int cmd_convert(int argc, char **argv)
 	    {"output", required_argument, NULL, 'o'},
 	    {"to", required_argument, NULL, 't'},
 	    {"replies", no_argument, NULL, 'r'},
+	    {"csv-raw", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -224,6 +218,9 @@ int cmd_convert(int argc, char **argv)
 			break;
 		case 'r':
 			cv.replies = 1;
+			break;
+		case 'R':
+			cv.csv_raw = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -253,6 +250,10 @@ int cmd_convert(int argc, char **argv)
 			return CT_EXIT_USAGE;
 		}
 	}
+	if (cv.csv_raw && strcmp(cv.fmt->name, "csv")) {
+		ct_err("--csv-raw: only for csv, not %s", cv.fmt->name);
+		return CT_EXIT_USAGE;
+	}
 	if (cv.replies && !cv.fmt->replies) {
 		ct_err("--replies: only for pcapng and pcap, not %s", cv.fmt->name);
 		return CT_EXIT_USAGE;
@@ -262,20 +263,24 @@ int cmd_convert(int argc, char **argv)
 
 	char *cmdline = join_args(argc, argv);
 	cv.cmdline = cmdline;
-	int to_stdout = !strcmp(cv.out_path, "-");
+	if (!opts.npaths) {
+		static const char *const def[] = {"conntrail.data"};
+		opts.paths = def;
+		opts.npaths = 1;
+	}
+	if (ct_outfile_open(&outfile, cv.out_path, opts.paths, opts.npaths) < 0) {
+		free(cmdline);
+		return CT_EXIT_ERROR;
+	}
+	cv.fd = outfile.fd;
+	int to_stdout = outfile.kind == CT_OUTF_STDOUT;
 	if (to_stdout) {
-		cv.fd = STDOUT_FILENO;
 		signal(SIGPIPE, SIG_IGN); /* EPIPE ends the output quietly */
 	} else {
+		tmp_live = outfile.kind == CT_OUTF_TEMP;
 		signal(SIGINT, on_fatal_signal);
 		signal(SIGTERM, on_fatal_signal);
 		signal(SIGHUP, on_fatal_signal);
-		cv.fd = open_temp(cv.out_path);
-		if (cv.fd < 0) {
-			ct_err("%s: %s", cv.out_path, strerror(errno));
-			free(cmdline);
-			return CT_EXIT_ERROR;
-		}
 	}
 
 	static const struct ct_session_ops ops = {
@@ -300,20 +305,12 @@ int cmd_convert(int argc, char **argv)
 		status = CT_EXIT_ERROR;
 
 	if (!to_stdout) {
-		if (status == CT_EXIT_OK && fsync(cv.fd) < 0 && errno != EINVAL) {
-			ct_err("%s: %s", cv.out_path, strerror(errno));
-			status = CT_EXIT_ERROR;
+		if (status == CT_EXIT_OK) {
+			if (ct_outfile_commit(&outfile) < 0)
+				status = CT_EXIT_ERROR;
+		} else {
+			ct_outfile_discard(&outfile);
 		}
-		if (close(cv.fd) < 0 && status == CT_EXIT_OK) {
-			ct_err("%s: %s", cv.out_path, strerror(errno));
-			status = CT_EXIT_ERROR;
-		}
-		if (status == CT_EXIT_OK && rename(tmp_path, cv.out_path) < 0) {
-			ct_err("%s: %s", cv.out_path, strerror(errno));
-			status = CT_EXIT_ERROR;
-		}
-		if (status != CT_EXIT_OK)
-			unlink(tmp_path);
 		tmp_live = 0;
 	}
 	free(cv.inputs);

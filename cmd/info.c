@@ -64,7 +64,7 @@ static void put_time(struct ct_buf *b, const char *key, const char *label, uint6
 		     int json)
 {
 	char t[64];
-	ct_fmt_rfc3339(t, sizeof(t), (int64_t)ts + off);
+	ct_fmt_rfc3339(t, sizeof(t), ct_wall_ns(ts, off));
 	if (json)
 		ct_buf_printf(b, ",\"%s\":\"%s\",\"%s_ns\":%llu", key, t, key,
 			      (unsigned long long)ts);
@@ -80,7 +80,10 @@ static void put_str(struct ct_buf *b, const char *key, const char *label, const 
 		ct_buf_printf(b, ",\"%s\":", key);
 		ct_buf_json_str(b, v, strlen(v));
 	} else {
-		ct_buf_printf(b, "  %-16s %s\n", label, v ? (*v ? v : "(none)") : "(unknown)");
+		/* Header strings come from the file: escaped for the terminal. */
+		ct_buf_printf(b, "  %-16s ", label);
+		ct_buf_term_str(b, v ? (*v ? v : "(none)") : "(unknown)");
+		ct_buf_puts(b, "\n");
 	}
 }
 
@@ -120,7 +123,8 @@ static int info_one(const char *path, int json)
 				in.events++;
 				if (b->flags[i] & CT_EV_TRACKED) {
 					in.tracked++;
-					in.resolved += !!(b->flags[i] & (CT_EV_RESULT | CT_EV_ABANDONED));
+					in.resolved +=
+					    !!(b->flags[i] & (CT_EV_RESULT | CT_EV_ABANDONED));
 				}
 			}
 			break;
@@ -173,7 +177,8 @@ static int info_one(const char *path, int json)
 		ct_buf_puts(&b, "{\"file\":");
 		ct_buf_json_str(&b, path, strlen(path));
 	} else {
-		ct_buf_printf(&b, "%s:\n", path);
+		ct_buf_term_str(&b, path);
+		ct_buf_puts(&b, ":\n");
 	}
 	put_u64(&b, "size", "size", size, json);
 	char ver[32];
@@ -202,8 +207,8 @@ static int info_one(const char *path, int json)
 			      "\"outcome_chunks\":%u",
 			      in.chunks, in.event_chunks, in.meta_chunks, in.outcome_chunks);
 	else
-		ct_buf_printf(&b, "  %-16s %u (%u event, %u meta, %u outcome)\n", "chunks", in.chunks,
-			      in.event_chunks, in.meta_chunks, in.outcome_chunks);
+		ct_buf_printf(&b, "  %-16s %u (%u event, %u meta, %u outcome)\n", "chunks",
+			      in.chunks, in.event_chunks, in.meta_chunks, in.outcome_chunks);
 	put_u64(&b, "events", "events", in.events, json);
 	if (json) {
 		ct_buf_printf(&b,
@@ -235,8 +240,8 @@ static int info_one(const char *path, int json)
 		}
 	} else if (in.lost_records) {
 		char a[64], c[64];
-		ct_fmt_rfc3339(a, sizeof(a), (int64_t)in.first_lost + h->wall_offset_ns);
-		ct_fmt_rfc3339(c, sizeof(c), (int64_t)in.last_lost + h->wall_offset_ns);
+		ct_fmt_rfc3339(a, sizeof(a), ct_wall_ns(in.first_lost, h->wall_offset_ns));
+		ct_fmt_rfc3339(c, sizeof(c), ct_wall_ns(in.last_lost, h->wall_offset_ns));
 		ct_buf_printf(&b, "  %-16s %llu in %llu records, first %s, last %s\n",
 			      "lost events", (unsigned long long)in.lost,
 			      (unsigned long long)in.lost_records, a, c);
@@ -258,6 +263,7 @@ static int info_one(const char *path, int json)
 		ct_buf_printf(&b, ",\"raw_bytes\":%llu,\"comp_bytes\":%llu,\"index\":%s",
 			      (unsigned long long)in.raw, (unsigned long long)in.comp,
 			      st.index_present ? "true" : "false");
+		ct_buf_printf(&b, ",\"index_rejected\":%s", st.index_rejected ? "true" : "false");
 		ct_buf_printf(&b, ",\"index_summaries_damaged\":%s",
 			      st.summaries_damaged ? "true" : "false");
 		ct_buf_printf(&b, ",\"damaged_chunks\":%u,\"damage\":[", dl.total);
@@ -279,6 +285,8 @@ static int info_one(const char *path, int json)
 				  ? "present, but its summaries are damaged: no chunk "
 				    "is skipped by filter"
 			      : st.index_present  ? "present"
+			      : st.index_rejected ? "present but not believed (it does not match "
+						    "the chunks): rebuilt by scanning"
 			      : strcmp(path, "-") ? "missing, rebuilt by scanning"
 						  : "not used (stream)");
 		ct_buf_printf(&b, "  %-16s %u\n", "damaged chunks", dl.total);

@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "export/eventfmt.h"
+#include "lib/text.h"
 #include "session/session.h"
 #include "lib/names.h"
 
@@ -56,7 +57,6 @@ static int flush_out(struct script *sc)
 	sc->out.len = 0;
 	return 0;
 }
-
 
 static int on_begin(void *ctx, struct ct_session *s)
 {
@@ -247,13 +247,12 @@ static void utc_micro(struct script *sc, char *out, int64_t wall)
 		ns += 1000000000;
 		sec--;
 	}
+	if (ct_wall_bad(wall)) {
+		strcpy(out, "out-of-range");
+		return;
+	}
 	if (!sc->sec_valid || sec != sc->sec) {
-		char full[48];
-		ct_fmt_rfc3339(full, sizeof(full), sec * 1000000000);
-		char *dot = strchr(full, '.');
-		if (dot)
-			*dot = '\0';
-		snprintf(sc->sec_text, sizeof(sc->sec_text), "%s", full);
+		ct_fmt_utc_sec(sc->sec_text, sizeof(sc->sec_text), sec);
 		sc->sec = sec;
 		sc->sec_valid = 1;
 	}
@@ -280,7 +279,8 @@ static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 		ct_fmt_json_event(&sc->out, ev, wall, ct_session_host(sc->s, input));
 	} else {
 		/* One line built in place, then one append. */
-		char line[64 + 24 + 40 + 4 * CT_UNIX_PATH_MAX + 16 + 64 + 256 + 160], *p = line;
+		char line[64 + 24 + 64 + 40 + 4 * CT_UNIX_PATH_MAX + 16 + 64 + 256 + 160],
+		    *p = line;
 		char ts[48], dest[4 * CT_UNIX_PATH_MAX + 16];
 		if (sc->relative) {
 			int64_t d = wall - sc->base_wall;
@@ -294,9 +294,10 @@ static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 		if (sc->show_host) {
 			/* A host name may be long: straight into the output. */
 			const char *h = ct_session_host(sc->s, input);
-			size_t hn = h ? strlen(h) : 1;
+			size_t before = sc->out.len + (size_t)(p - line);
 			ct_buf_put(&sc->out, line, (size_t)(p - line));
-			ct_buf_put(&sc->out, h ? h : "?", hn);
+			ct_buf_term_str(&sc->out, h ? h : "?"); /* the file's string */
+			size_t hn = sc->out.len - before;
 			p = line;
 			if (hn < 12) {
 				memset(p, ' ', 12 - hn);
@@ -304,13 +305,10 @@ static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 			}
 			*p++ = ' ';
 		}
-		/* comm/pid, unprintable comm bytes as '?' */
-		char who[CT_COMM_LEN + 16];
-		size_t n = 0;
-		for (size_t i = 0; i < CT_COMM_LEN && ev->task->comm[i]; i++) {
-			unsigned char c = (unsigned char)ev->task->comm[i];
-			who[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-		}
+		/* comm/pid, comm escaped for the terminal */
+		char who[CT_TERM_MAX(CT_COMM_LEN) + 16];
+		size_t n =
+		    ct_term_escape(who, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN), 0);
 		who[n++] = '/';
 		n = (size_t)(put_u64(who + n, ev->task->pid) - who);
 		p = put_col(p, who, n, 22);
@@ -421,8 +419,9 @@ static void usage(FILE *f)
 static int on_outcome(void *ctx, const struct ct_outcome *o, unsigned input)
 {
 	struct script *sc = ctx;
-	struct ct_event ev = {.flags = (uint16_t)((o->flags & CT_OC_RESULT ? CT_EV_RESULT : 0) |
-						  (o->flags & CT_OC_ABANDONED ? CT_EV_ABANDONED : 0)),
+	struct ct_event ev = {.flags =
+				  (uint16_t)((o->flags & CT_OC_RESULT ? CT_EV_RESULT : 0) |
+					     (o->flags & CT_OC_ABANDONED ? CT_EV_ABANDONED : 0)),
 			      .result = o->result};
 	char ts[48];
 

@@ -6,6 +6,11 @@
  * holds what that key's value decodes to (empty when the key is absent),
  * so a CSV reader and a JSON reader see the same strings. Text is UTF-8:
  * a byte that is not valid UTF-8 becomes U+00XX, as \u00XX does in JSON.
+ *
+ * A text cell that a spreadsheet would take for a formula (it starts with
+ * = + - @, a tab or a CR: OWASP's CSV injection rule) gets a leading ' and
+ * is quoted: a comm of "=1+1" set with prctl, or an abstract socket name
+ * ("@..."), stays text. convert --csv-raw writes the cells as they are.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +30,7 @@ static const char header[] =
 struct ct_exporter {
 	struct ct_out *out;
 	const struct ct_export_info *info;
+	int raw; /* --csv-raw: no formula neutralising */
 	int64_t cached_sec;
 	char cached[32]; /* "2026-11-24T13:05:00" of cached_sec */
 };
@@ -39,6 +45,7 @@ static int csv_open(struct ct_exporter **out, struct ct_out *o, const struct ct_
 	x->out = o;
 	x->info = info;
 	x->cached_sec = INT64_MIN;
+	x->raw = info->csv_raw;
 	if (ct_out_write(o, header, sizeof(header) - 1) < 0) {
 		free(x);
 		return -1;
@@ -47,20 +54,27 @@ static int csv_open(struct ct_exporter **out, struct ct_out *o, const struct ct_
 	return 0;
 }
 
-/* A text cell; at most 4 * n + 2 bytes. */
-static size_t cell_text(char *d, const char *str, size_t n)
+static int formula_start(const char *s, size_t n)
+{
+	return n && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+		     s[0] == '\r');
+}
+
+/* A text cell; at most 4 * n + 3 bytes. */
+static size_t cell_text(const struct ct_exporter *x, char *d, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	int quote = 0;
+	int neutral = !x->raw && formula_start(str, n);
+	int quote = neutral;
 	size_t o = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n') {
+	for (size_t i = 0; i < n && !quote; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
 			quote = 1;
-			break;
-		}
 	if (quote)
 		d[o++] = '"';
+	if (neutral)
+		d[o++] = '\'';
 	for (size_t i = 0; i < n;) {
 		unsigned char c = s[i];
 		if (c < 0x80) {
@@ -101,15 +115,10 @@ static size_t cell_ts(struct ct_exporter *x, char *d, int64_t wall_ns)
 		ns += 1000000000;
 		sec--;
 	}
+	if (ct_wall_bad(wall_ns))
+		return lit(d, "out-of-range");
 	if (sec != x->cached_sec) {
-		char full[48];
-		ct_fmt_rfc3339(full, sizeof(full), sec * 1000000000);
-		char *dot = strchr(full, '.');
-		size_t n = dot ? (size_t)(dot - full) : strlen(full);
-		if (n >= sizeof(x->cached))
-			n = sizeof(x->cached) - 1;
-		memcpy(x->cached, full, n);
-		x->cached[n] = '\0';
+		ct_fmt_utc_sec(x->cached, sizeof(x->cached), sec);
 		x->cached_sec = sec;
 	}
 	size_t o = lit(d, x->cached);
@@ -142,9 +151,10 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 		return -1;
 	o += cell_ts(x, d + o, wall_ns);
 	d[o++] = ',';
-	o += ct_i64_dec(d + o, wall_ns);
+	if (!ct_wall_bad(wall_ns)) /* no ts_ns that contradicts "out-of-range" */
+		o += ct_i64_dec(d + o, wall_ns);
 	d[o++] = ',';
-	o += cell_text(d + o, host, hlen);
+	o += cell_text(x, d + o, host, hlen);
 	d[o++] = ',';
 	o += ct_u64_dec(d + o, ev->task->pid);
 	d[o++] = ',';
@@ -156,16 +166,16 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 	d[o++] = ',';
 	o += ct_u64_dec(d + o, ev->task->gid);
 	d[o++] = ',';
-	o += cell_text(d + o, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN));
+	o += cell_text(x, d + o, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN));
 	d[o++] = ',';
-	o += cell_text(d + o, proc->exe, elen);
+	o += cell_text(x, d + o, proc->exe, elen);
 	d[o++] = ',';
-	o += cell_text(d + o, proc->cmdline, mlen);
+	o += cell_text(x, d + o, proc->cmdline, mlen);
 	d[o++] = ',';
 	if (ev->task->cgroup_id)
 		o += ct_u64_dec(d + o, ev->task->cgroup_id);
 	d[o++] = ',';
-	o += cell_text(d + o, proc->container, clen);
+	o += cell_text(x, d + o, proc->container, clen);
 	d[o++] = ',';
 	if (ev->sockfd != -1)
 		o += ct_i64_dec(d + o, ev->sockfd);
@@ -217,25 +227,17 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 	}
 	d[o++] = ',';
 	if (ev->dest->family == 1) {
-		size_t n = ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
+		size_t n =
+		    ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
 		int abstract = (ev->flags & CT_EV_ABSTRACT) && n > 0 && ev->dest->path[0] == '\0';
 		if (abstract) {
-			/* '@' then the name; quoting decided on the name alone is
-			 * enough because '@' never needs it. */
-			char tmp[4 * CT_UNIX_PATH_MAX + 4];
-			size_t t = cell_text(tmp, ev->dest->path + 1, n - 1);
-			if (t && tmp[0] == '"') {
-				d[o++] = '"';
-				d[o++] = '@';
-				memcpy(d + o, tmp + 1, t - 1);
-				o += t - 1;
-			} else {
-				d[o++] = '@';
-				memcpy(d + o, tmp, t);
-				o += t;
-			}
+			/* '@' for the NUL, then the name, as one cell */
+			char name[CT_UNIX_PATH_MAX + 1];
+			name[0] = '@';
+			memcpy(name + 1, ev->dest->path + 1, n - 1);
+			o += cell_text(x, d + o, name, n);
 		} else {
-			o += cell_text(d + o, ev->dest->path, n);
+			o += cell_text(x, d + o, ev->dest->path, n);
 		}
 		o += lit(d + o, abstract ? ",true" : ",false");
 	} else {

@@ -168,14 +168,11 @@ size_t ct_json_head(char *d, int64_t wall_ns, struct ct_json_ts *tc)
 	}
 	/* The date and time up to the second, spelled once a second:
 	 * consecutive events almost always share it. */
+	/* Out of range: said so, and no ts_ns that would contradict it. */
+	if (ct_wall_bad(wall_ns))
+		return LIT(d, "{\"ts\":\"out-of-range\"");
 	if (!tc->valid || sec != tc->sec) {
-		char full[48];
-		ct_fmt_rfc3339(full, sizeof(full), sec * 1000000000);
-		char *dot = strchr(full, '.');
-		tc->len = dot ? (size_t)(dot - full) : strlen(full);
-		if (tc->len > sizeof(tc->text))
-			tc->len = sizeof(tc->text);
-		memcpy(tc->text, full, tc->len);
+		tc->len = ct_fmt_utc_sec(tc->text, sizeof(tc->text), sec);
 		tc->sec = sec;
 		tc->valid = 1;
 	}

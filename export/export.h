@@ -87,16 +87,17 @@ struct ct_export_info {
 	const char *cmdline; /* this conversion's command line (pcapng header) */
 	int replies;	     /* pcapng/pcap: add a synthesized reply packet where the
 				outcome is known (SYN/ACK, RST/ACK, ICMP unreachable) */
+	int csv_raw;	     /* csv: text cells as they are, formulas not neutralised */
 };
 
 struct ct_exporter;
 
 /* An output format: a row of the table in formats.c. */
 struct ct_export_format {
-	const char *name;		/* the --to spelling */
-	const char *const *suffixes;	/* file names it is chosen by, longest first */
-	const char *help;		/* one line for --help */
-	int replies;			/* takes --replies */
+	const char *name;	     /* the --to spelling */
+	const char *const *suffixes; /* file names it is chosen by, longest first */
+	const char *help;	     /* one line for --help */
+	int replies;		     /* takes --replies */
 	int (*open)(struct ct_exporter **x, struct ct_out *out, const struct ct_export_info *info);
 	/* wall_ns: the event's wall-clock time; ev->proc is set. */
 	int (*event)(struct ct_exporter *x, const struct ct_event *ev, unsigned input,
@@ -222,8 +223,8 @@ void ct_comment_cache_prefetch(struct ct_comment_cache *c, const struct ct_event
 struct ct_json_cache;
 struct ct_json_cache *ct_json_cache_new(void);
 void ct_json_cache_free(struct ct_json_cache *c);
-const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *ev,
-			       const char *host, size_t *len);
+const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *ev, const char *host,
+			       size_t *len);
 size_t ct_json_line_max(size_t who_len);
 size_t ct_json_line(char *d, struct ct_json_cache *c, const struct ct_event *ev, const char *who,
 		    size_t who_len, int64_t wall_ns);

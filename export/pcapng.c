@@ -97,18 +97,36 @@ static void b_u32(struct ct_buf *b, uint32_t v)
 static void b_opt(struct ct_buf *b, uint16_t code, const void *val, size_t len)
 {
 	static const uint8_t zeros[4];
-	if (len > 0xfff0)
+	if (len > 0xfff0) {
 		len = 0xfff0; /* an option length is 16 bits */
+		/* strings are UTF-8 (pcapng): never cut inside a character */
+		while (len && (((const uint8_t *)val)[len] & 0xc0) == 0x80)
+			len--;
+	}
 	uint16_t h[2] = {code, (uint16_t)len};
 	ct_buf_put(b, h, 4);
 	ct_buf_put(b, val, len);
 	ct_buf_put(b, zeros, pad4(len) - len);
 }
 
+/* A string option from a trace: pcapng wants valid UTF-8, and a viewer
+ * shows it; escaped by the terminal rule (lib/text.h). */
 static void b_opt_str(struct ct_buf *b, uint16_t code, const char *s)
 {
-	if (s && *s)
-		b_opt(b, code, s, strlen(s));
+	if (s && *s) {
+		struct ct_buf t = {0};
+		ct_buf_term_str(&t, s);
+		b_opt(b, code, t.p, t.len);
+		ct_buf_free(&t);
+	}
+}
+
+/* "prefix<escaped s>" into t (emptied first). */
+static void text_esc(struct ct_buf *t, const char *prefix, const char *s)
+{
+	t->len = 0;
+	ct_buf_puts(t, prefix);
+	ct_buf_term_str(t, s ? s : "?");
 }
 
 static void b_opt_u64(struct ct_buf *b, uint16_t code, uint64_t v)
@@ -173,7 +191,7 @@ static void shb(struct ct_exporter *x)
 	if (h0 && h0->arch)
 		b_opt_str(b, SHB_HARDWARE, h0->arch);
 	if (h0 && h0->kernel) {
-		ct_buf_printf(&text, "Linux %s", h0->kernel);
+		text_esc(&text, "Linux ", h0->kernel);
 		b_opt(b, SHB_OS, text.p, text.len);
 		text.len = 0;
 	}
@@ -182,20 +200,34 @@ static void shb(struct ct_exporter *x)
 		const struct ct_header *h = info->inputs[i].hdr;
 		if (i)
 			ct_buf_puts(&text, "\n");
-		ct_buf_printf(&text, "trace=%s host=%s kernel=%s arch=%s backend=%s recorder=%s",
-			      info->inputs[i].path ? info->inputs[i].path : "-",
-			      h->hostname ? h->hostname : "?", h->kernel ? h->kernel : "?",
-			      h->arch ? h->arch : "?", h->backend ? h->backend : "?",
-			      h->recorder ? h->recorder : "?");
-		if (h->cmdline && *h->cmdline)
-			ct_buf_printf(&text, " command=\"%s\"", h->cmdline);
-		if (h->filters && *h->filters)
-			ct_buf_printf(&text, " filters=\"%s\"", h->filters);
+		const char *keys[] = {
+		    "trace=", " host=", " kernel=", " arch=", " backend=", " recorder="};
+		const char *vals[] = {info->inputs[i].path ? info->inputs[i].path : "-",
+				      h->hostname,
+				      h->kernel,
+				      h->arch,
+				      h->backend,
+				      h->recorder};
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			ct_buf_puts(&text, keys[k]);
+			ct_buf_term_str(&text, vals[k] ? vals[k] : "?");
+		}
+		if (h->cmdline && *h->cmdline) {
+			ct_buf_puts(&text, " command=\"");
+			ct_buf_term_str(&text, h->cmdline);
+			ct_buf_puts(&text, "\"");
+		}
+		if (h->filters && *h->filters) {
+			ct_buf_puts(&text, " filters=\"");
+			ct_buf_term_str(&text, h->filters);
+			ct_buf_puts(&text, "\"");
+		}
 	}
 	if (info->cmdline) {
 		if (text.len)
 			ct_buf_puts(&text, "\n");
-		ct_buf_printf(&text, "converted by: %s", info->cmdline);
+		ct_buf_puts(&text, "converted by: ");
+		ct_buf_term_str(&text, info->cmdline);
 	}
 	if (text.len)
 		b_opt(b, OPT_COMMENT, text.p, text.len);
@@ -227,17 +259,17 @@ static int add_iface(struct ct_exporter *x, unsigned host, uint16_t linktype)
 	ct_buf_put(b, lt, 4);
 	b_u32(b, 0); /* snaplen: no limit */
 	b_opt_str(b, IF_NAME, hostname);
-	ct_buf_printf(&text,
-		      "conntrail connects on %s (backend %s, kernel %s); UNIX and other "
-		      "non-IP connects: ethertype 0x88b5, JSON payload",
-		      hostname, h && h->backend ? h->backend : "?",
-		      h && h->kernel ? h->kernel : "?");
+	text_esc(&text, "conntrail connects on ", hostname);
+	ct_buf_puts(&text, " (backend ");
+	ct_buf_term_str(&text, h && h->backend ? h->backend : "?");
+	ct_buf_puts(&text, ", kernel ");
+	ct_buf_term_str(&text, h && h->kernel ? h->kernel : "?");
+	ct_buf_puts(&text, "); UNIX and other non-IP connects: ethertype 0x88b5, JSON payload");
 	b_opt(b, IF_DESCRIPTION, text.p, text.len);
 	uint8_t tsresol = 9;
 	b_opt(b, IF_TSRESOL, &tsresol, 1);
 	if (h && h->kernel) {
-		text.len = 0;
-		ct_buf_printf(&text, "Linux %s", h->kernel);
+		text_esc(&text, "Linux ", h->kernel);
 		b_opt(b, IF_OS, text.p, text.len);
 	}
 	ct_buf_free(&text);

@@ -183,14 +183,24 @@ uint64_t ct_chunk_total(const struct chdr *h)
 	return (uint64_t)h->hsize + h->sum_len + h->comp;
 }
 
-/* Scan forward from off for something that looks like a chunk or trailer. */
+/*
+ * Scan forward from off for something that looks like a chunk or trailer.
+ * What the read window already holds past off is scanned first, without
+ * a read: a run of false magics (each rejected by its header CRC) then
+ * costs one pass over the file, not a 64 KiB read or move per magic.
+ */
 static int resync(struct ct_reader *r, uint64_t off, uint64_t *found)
 {
 	for (;;) {
 		const uint8_t *p;
-		ssize_t n = ct_fetch(r, off, 65536, &p);
-		if (n < 0)
+		ssize_t n;
+		if (off >= r->buf_off && off - r->buf_off < r->buf_len &&
+		    r->buf_len - (off - r->buf_off) >= CT_CHUNK_HDR_MAX) {
+			p = r->buf + (off - r->buf_off);
+			n = (ssize_t)(r->buf_len - (off - r->buf_off));
+		} else if ((n = ct_fetch(r, off, 65536, &p)) < 0) {
 			return (int)n;
+		}
 		if (n < 4)
 			return 0;
 		for (ssize_t i = 0; i + 4 <= n; i++) {
@@ -287,6 +297,35 @@ int ct_add_chunk(struct ct_reader *r, const struct chdr *h, uint64_t off, const 
 	return 0;
 }
 
+/*
+ * Decompression buffers: a chunk may claim up to 64 MiB raw from a few KB
+ * of zstd, so what they may hold is one budget shared by every reader of
+ * the process (the inputs of a merge), not 64 MiB each: a chunk that would
+ * take the total past it is reported damaged, never allocated. A reader
+ * gives a buffer above CT_RAW_KEEP back as soon as its chunk is done, so
+ * idle inputs hold none; writers' chunks are a few MiB.
+ */
+#define CT_RAW_BUDGET (256ull << 20)
+#define CT_RAW_KEEP (8u << 20)
+static _Atomic uint64_t raw_live;
+
+void ct_raw_release(struct ct_reader *r, int always)
+{
+	if (r->raw && (always || r->raw_cap > CT_RAW_KEEP)) {
+		free(r->raw);
+		raw_live -= r->raw_cap;
+		r->raw = NULL;
+		r->raw_cap = 0;
+	}
+}
+
+void ct_raw_disown(struct ct_reader *r)
+{
+	raw_live -= r->raw_cap;
+	r->raw = NULL;
+	r->raw_cap = 0;
+}
+
 const char *ct_unpack(struct ct_reader *r, const struct chdr *h, const uint8_t *chunk)
 {
 	const uint8_t *body = chunk + h->hsize;
@@ -299,12 +338,15 @@ const char *ct_unpack(struct ct_reader *r, const struct chdr *h, const uint8_t *
 		return "bad length";
 	if (r->raw_cap < h->raw || !r->raw) {
 		size_t cap = h->raw > 4096 ? h->raw : 4096;
+		if (raw_live - r->raw_cap + cap > CT_RAW_BUDGET)
+			return "over the readers' shared decompression budget (256 MiB)";
 		uint8_t *p = ct_big_alloc(cap);
 		if (!p)
 			return "out of memory";
-		free(r->raw);
+		ct_raw_release(r, 1);
 		r->raw = p;
 		r->raw_cap = cap;
+		raw_live += cap;
 	}
 	if (ct_decompress_buf(h->codec, body + h->sum_len, h->comp, r->raw, h->raw, &r->dctx))
 		return "decompression failed";

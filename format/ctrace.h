@@ -450,6 +450,9 @@ struct ct_reader_stats {
 	uint64_t outcomes_late;		/* stream: handed out as CT_REC_OUTCOME */
 	uint64_t outcomes_unmatched;	/* naming no attempt that was read */
 	uint64_t outcomes_over_budget;	/* not held: the join's memory budget was full */
+	int index_rejected;		/* an index was there but not believed (its
+					   entries do not tile the file or disagree
+					   with their chunk headers): rebuilt by scanning */
 };
 
 /* Open and read the header. With pread, also the index (or, when there is

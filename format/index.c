@@ -4,6 +4,7 @@
  * and their Bloom summaries, read lazily when sectioned), or, when there is
  * none, the chunk list rebuilt by walking the chunk headers.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "reader_int.h"
@@ -55,8 +56,9 @@ static int parse_entries(struct ct_reader *r, const uint8_t *x, uint32_t nent, u
 		c->summary_len = get_le32(e + 40);
 		c->kind = e[44];
 		c->compress = e[45];
-		c->min_seq =
-		    c->kind == CT_CHUNK_OUTCOMES || c->kind == CT_CHUNK_CLOSES ? get_le32(e + 48) : 0;
+		c->min_seq = c->kind == CT_CHUNK_OUTCOMES || c->kind == CT_CHUNK_CLOSES
+				 ? get_le32(e + 48)
+				 : 0;
 		if (c->summary_len > sums_len - so || c->offset < r->pos || c->offset >= ioff ||
 		    c->comp_size > ioff - c->offset) {
 			free(cs);
@@ -78,6 +80,55 @@ static int parse_entries(struct ct_reader *r, const uint8_t *x, uint32_t nent, u
 	r->has_totals = 1;
 	r->st.index_present = 1;
 	return 0;
+}
+
+/*
+ * An index is believed only when it describes the file as it is: its
+ * entries tile the chunk area from the end of the file header to the
+ * index chunk, chunk after chunk, in increasing seq, and each agrees with
+ * its chunk's own header in every field (read here: one small pread per
+ * chunk, header only). Otherwise a crafted index could name one chunk a
+ * thousand times, hide a chunk from indexed reading, or make a time
+ * window skip chunks whose events it wants. 0 believed, 1 not, <0 error.
+ */
+static int verify_entries(struct ct_reader *r, uint64_t ioff, const char **why)
+{
+	uint64_t at = r->pos;
+	uint8_t hb[CT_CHUNK_HDR_MAX];
+
+	for (uint32_t i = 0; i < r->nchunks; i++) {
+		const struct ct_chunk_info *c = &r->chunks[i];
+		*why = "entries do not tile the file";
+		if (c->offset != at || (i && c->seq <= r->chunks[i - 1].seq))
+			return 1;
+		ssize_t n = ct_pread_full(r, hb, CT_CHUNK_HDR, c->offset);
+		if (n < 0)
+			return (int)n;
+		struct chdr h;
+		int rc = ct_parse_chdr(hb, (size_t)n, &h);
+		if (rc == HDR_SHORT && n == CT_CHUNK_HDR && h.hsize <= sizeof(hb)) {
+			n = ct_pread_full(r, hb, h.hsize, c->offset);
+			if (n < 0)
+				return (int)n;
+			rc = ct_parse_chdr(hb, (size_t)n, &h);
+		}
+		*why = "an entry disagrees with its chunk header";
+		if (rc != HDR_OK || h.kind != c->kind || h.codec != c->compress ||
+		    h.seq != c->seq || h.records != c->records || h.first_ts != c->first_ts ||
+		    h.last_ts != c->last_ts || h.raw != c->raw_size || h.comp != c->comp_size ||
+		    h.sum_len != c->summary_len ||
+		    ((c->kind == CT_CHUNK_OUTCOMES || c->kind == CT_CHUNK_CLOSES) &&
+		     h.min_seq != c->min_seq))
+			return 1;
+		if (c->kind == CT_CHUNK_EVENTS &&
+		    (c->first_ts > c->last_ts || !c->records || c->records > CT_CHUNK_EVENTS_MAX))
+			return 1;
+		at = c->offset + ct_chunk_total(&h);
+		if (at > ioff)
+			return 1;
+	}
+	*why = "entries do not tile the file";
+	return at == ioff ? 0 : 1;
 }
 
 /* A stored index whose head carries section checksums (x: its payload,
@@ -130,8 +181,7 @@ void ct_load_summaries(struct ct_reader *r)
 	point_summaries(r, sums);
 }
 
-/* 0: index read; 1: none usable (scan instead); <0: I/O error. */
-int ct_read_index(struct ct_reader *r)
+static int read_index(struct ct_reader *r, uint64_t *ioff_out)
 {
 	const uint8_t *p;
 	if (r->size < CT_FILE_FIXED + CT_TRAILER_SIZE)
@@ -145,7 +195,11 @@ int ct_read_index(struct ct_reader *r)
 		return 1;
 	uint64_t ioff = get_le64(p + 8);
 	uint32_t isize = get_le32(p + 16), count = get_le32(p + 20);
-	if (ioff < r->pos || ioff > toff || isize != toff - ioff)
+	*ioff_out = ioff; /* a trailer is there: what fails now is a bad index */
+	/* Every chunk is at least a chunk header: a count the chunk area
+	 * cannot hold is a lie, refused before the index is read at all. */
+	if (ioff < r->pos || ioff > toff || isize != toff - ioff ||
+	    (uint64_t)count * CT_CHUNK_HDR > ioff - r->pos)
 		return 1;
 	/* First the chunk header and the index head: with section checksums
 	 * (stored index, 0.2.1 on) the entries are read and checked alone. */
@@ -155,8 +209,8 @@ int ct_read_index(struct ct_reader *r)
 	if (n < 0)
 		return (int)n;
 	struct chdr h;
-	if ((size_t)n != first || ct_parse_chdr(p, first, &h) != HDR_OK || h.kind != CT_CHUNK_INDEX ||
-	    ct_chunk_total(&h) != isize)
+	if ((size_t)n != first || ct_parse_chdr(p, first, &h) != HDR_OK ||
+	    h.kind != CT_CHUNK_INDEX || ct_chunk_total(&h) != isize)
 		return 1;
 	if (h.codec == CT_COMP_NONE && !h.sum_len && h.comp == h.raw && h.raw >= CT_INDEX_HEAD &&
 	    first >= (size_t)h.hsize + CT_INDEX_HEAD) {
@@ -184,12 +238,15 @@ int ct_read_index(struct ct_reader *r)
 		r->buf_cap = r->buf_len = 0;
 		r->buf_off = 0;
 	} else {
-		if (ct_unpack(r, &h, p))
+		/* Bounded by the file before it is inflated: entries of at most
+		 * 4096 bytes, one per chunk at most, and summaries that are
+		 * copies of the chunks' own. */
+		if (h.raw > CT_INDEX_HEAD + (uint64_t)count * 4096 + (ioff - r->pos) ||
+		    ct_unpack(r, &h, p))
 			return 1;
 		x = r->raw;
 		r->index_sums = r->raw;
-		r->raw = NULL;
-		r->raw_cap = 0;
+		ct_raw_disown(r);
 	}
 	uint32_t nent, esize;
 	int rc = index_head(x, h.raw, count, &nent, &esize);
@@ -202,6 +259,44 @@ int ct_read_index(struct ct_reader *r)
 		r->index_sums = NULL;
 	}
 	return rc;
+}
+
+/* Forget a parsed index (it was not believed). */
+static void drop_index(struct ct_reader *r)
+{
+	free(r->chunks);
+	r->chunks = NULL;
+	r->nchunks = r->cap_chunks = 0;
+	free(r->index_sums);
+	r->index_sums = NULL;
+	r->own_sums = 1;
+	r->sums_pending = 0;
+	r->has_totals = 0;
+	r->st.index_present = 0;
+	r->st.event_chunks = 0;
+}
+
+/* 0: index read; 1: none usable (scan instead); <0: I/O error. */
+int ct_read_index(struct ct_reader *r)
+{
+	uint64_t ioff = 0;
+	const char *why = "damaged or inconsistent";
+	int rc = read_index(r, &ioff);
+	if (rc < 0 || (rc && !ioff))
+		return rc;
+	if (!rc)
+		rc = verify_entries(r, ioff, &why);
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "index not believed (%s), scanning", why);
+		ct_note(r, msg);
+		drop_index(r);
+		r->st.index_rejected = 1;
+		return 2;
+	}
+	return 0;
 }
 
 /* No index: walk the chunk headers (payloads are not read). */
@@ -237,4 +332,3 @@ int ct_scan_headers(struct ct_reader *r)
 	}
 	return 0;
 }
-

@@ -152,7 +152,7 @@ static void reader_free(struct ct_reader *r)
 	for (int i = 0; i < 7; i++)
 		free(r->hstr[i]);
 	free(r->buf);
-	free(r->raw);
+	ct_raw_release(r, 1);
 	free(r->strs);
 	free(r->name);
 	ct_codec_free(CT_COMP_ZSTD, r->dctx, 1);
@@ -187,11 +187,12 @@ int ct_reader_open(struct ct_reader **out, const struct ct_reader_io *io,
 	}
 	int err = r->name ? parse_header(r) : CT_E_NOMEM;
 	if (!err && r->seekable) {
-		int rc = ct_read_index(r); /* 1: no usable index */
+		int rc = ct_read_index(r); /* 1: no usable index, 2: one not believed */
 		if (rc < 0) {
 			err = rc;
 		} else if (rc) {
-			ct_note(r, "no index (writer was killed?), scanning");
+			if (rc == 1)
+				ct_note(r, "no index (writer was killed?), scanning");
 			err = ct_scan_headers(r);
 		}
 		r->list_mode = 1;
@@ -547,6 +548,9 @@ int ct_reader_next(struct ct_reader *r, const struct ct_record **rec)
 			*rec = &r->rec;
 			return 1;
 		}
+		/* The last chunk is done with: a big buffer goes back (the
+		 * readers' shared budget, chunkio.c). */
+		ct_raw_release(r, 0);
 		int rc = r->list_mode ? load_list(r) : load_stream(r);
 		if (rc < 0)
 			return rc;

@@ -123,6 +123,10 @@ int ct_parse_chdr(const uint8_t *p, size_t avail, struct chdr *h);
 uint64_t ct_chunk_total(const struct chdr *h);
 int ct_next_header(struct ct_reader *r, struct chdr *h);
 int ct_add_chunk(struct ct_reader *r, const struct chdr *h, uint64_t off, const uint8_t *sum);
+/* Give r->raw back (always, or only when above the size a reader keeps);
+ * disown: r->raw was handed to another owner. */
+void ct_raw_release(struct ct_reader *r, int always);
+void ct_raw_disown(struct ct_reader *r);
 /* Check payload crc and decompress into r->raw; NULL, or a damage reason. */
 const char *ct_unpack(struct ct_reader *r, const struct chdr *h, const uint8_t *chunk);
 

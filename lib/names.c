@@ -3,6 +3,7 @@
  * names.c: the one spelling of families, socket types, protocols, errnos
  * and RFC 3339 times, shared by the query language and every output.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -10,8 +11,31 @@
 
 #include "lib/names.h"
 
+int ct_wall_bad(int64_t wall_ns)
+{
+	return wall_ns == INT64_MAX || wall_ns == INT64_MIN;
+}
+
+size_t ct_fmt_utc_sec(char *buf, size_t size, int64_t sec)
+{
+	time_t t = (time_t)sec;
+	struct tm tm;
+	int n;
+	if (!gmtime_r(&t, &tm) || tm.tm_year > 9999 - 1900 || tm.tm_year < -1900)
+		n = snprintf(buf, size, "out-of-range");
+	else
+		n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size ? size - 1 : 0;
+}
+
 void ct_fmt_rfc3339(char *buf, size_t size, int64_t wall_ns)
 {
+	/* A wall time that saturated (ct_wall_ns) is not a time: said so. */
+	if (ct_wall_bad(wall_ns)) {
+		snprintf(buf, size, "out-of-range");
+		return;
+	}
 	int64_t sec = wall_ns / 1000000000;
 	int64_t ns = wall_ns % 1000000000;
 	if (ns < 0) {
@@ -30,17 +54,17 @@ void ct_fmt_rfc3339(char *buf, size_t size, int64_t wall_ns)
 
 /* Linux address families (linux/socket.h), index = family. */
 static const char *const family_names[] = {
-    [1] = "AF_UNIX",	   [2] = "AF_INET",	 [3] = "AF_AX25",	[4] = "AF_IPX",
-    [5] = "AF_APPLETALK", [6] = "AF_NETROM",	 [7] = "AF_BRIDGE",	[8] = "AF_ATMPVC",
-    [9] = "AF_X25",	   [10] = "AF_INET6",	 [11] = "AF_ROSE",	[12] = "AF_DECnet",
-    [13] = "AF_NETBEUI",  [14] = "AF_SECURITY", [15] = "AF_KEY",	[16] = "AF_NETLINK",
-    [17] = "AF_PACKET",   [18] = "AF_ASH",	 [19] = "AF_ECONET",	[20] = "AF_ATMSVC",
-    [21] = "AF_RDS",	   [22] = "AF_SNA",	 [23] = "AF_IRDA",	[24] = "AF_PPPOX",
-    [25] = "AF_WANPIPE",  [26] = "AF_LLC",	 [27] = "AF_IB",	[28] = "AF_MPLS",
-    [29] = "AF_CAN",	   [30] = "AF_TIPC",	 [31] = "AF_BLUETOOTH", [32] = "AF_IUCV",
-    [33] = "AF_RXRPC",	   [34] = "AF_ISDN",	 [35] = "AF_PHONET",	[36] = "AF_IEEE802154",
-    [37] = "AF_CAIF",	   [38] = "AF_ALG",	 [39] = "AF_NFC",	[40] = "AF_VSOCK",
-    [41] = "AF_KCM",	   [42] = "AF_QIPCRTR",	 [43] = "AF_SMC",	[44] = "AF_XDP",
+    [1] = "AF_UNIX",	  [2] = "AF_INET",	[3] = "AF_AX25",       [4] = "AF_IPX",
+    [5] = "AF_APPLETALK", [6] = "AF_NETROM",	[7] = "AF_BRIDGE",     [8] = "AF_ATMPVC",
+    [9] = "AF_X25",	  [10] = "AF_INET6",	[11] = "AF_ROSE",      [12] = "AF_DECnet",
+    [13] = "AF_NETBEUI",  [14] = "AF_SECURITY", [15] = "AF_KEY",       [16] = "AF_NETLINK",
+    [17] = "AF_PACKET",	  [18] = "AF_ASH",	[19] = "AF_ECONET",    [20] = "AF_ATMSVC",
+    [21] = "AF_RDS",	  [22] = "AF_SNA",	[23] = "AF_IRDA",      [24] = "AF_PPPOX",
+    [25] = "AF_WANPIPE",  [26] = "AF_LLC",	[27] = "AF_IB",	       [28] = "AF_MPLS",
+    [29] = "AF_CAN",	  [30] = "AF_TIPC",	[31] = "AF_BLUETOOTH", [32] = "AF_IUCV",
+    [33] = "AF_RXRPC",	  [34] = "AF_ISDN",	[35] = "AF_PHONET",    [36] = "AF_IEEE802154",
+    [37] = "AF_CAIF",	  [38] = "AF_ALG",	[39] = "AF_NFC",       [40] = "AF_VSOCK",
+    [41] = "AF_KCM",	  [42] = "AF_QIPCRTR",	[43] = "AF_SMC",       [44] = "AF_XDP",
     [45] = "AF_MCTP",
 };
 
@@ -261,6 +285,8 @@ static const char *const errno_names[] = {
 
 const char *ct_errno_name(int err)
 {
+	if (err == INT_MIN) /* a hostile ret: -INT_MIN does not exist */
+		return NULL;
 	if (err < 0)
 		err = -err;
 	if (err > 0 && err < N_ERRNO)

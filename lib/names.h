@@ -8,6 +8,11 @@
 
 /* "2026-11-24T13:05:00.123456789Z" into buf (at least 40 bytes). */
 void ct_fmt_rfc3339(char *buf, size_t size, int64_t wall_ns);
+/* 1 when wall_ns saturated (ct_wall_ns: ts + offset beyond int64): such a
+ * time is printed as "out-of-range", never as a date. */
+int ct_wall_bad(int64_t wall_ns);
+/* "2026-11-24T13:05:00" for sec since the epoch, or "out-of-range". */
+size_t ct_fmt_utc_sec(char *buf, size_t size, int64_t sec);
 /* "AF_INET", "AF_INET6", "AF_UNIX", "AF_NETLINK"... or NULL when unnamed. */
 const char *ct_family_name(uint16_t family);
 /* The name, or "AF_<n>" for an unnamed family, at buf; its length. */

@@ -77,3 +77,14 @@ void ct_buf_json_str(struct ct_buf *b, const char *s, size_t n)
 	ct_buf_json_body(b, s, n);
 	ct_buf_put(b, "\"", 1);
 }
+
+void ct_buf_term(struct ct_buf *b, const char *s, size_t n, unsigned flags)
+{
+	ct_buf_reserve(b, CT_TERM_MAX(n));
+	b->len += ct_term_escape(b->p + b->len, s, n, flags);
+}
+
+void ct_buf_term_str(struct ct_buf *b, const char *s)
+{
+	ct_buf_term(b, s, strlen(s), 0);
+}

@@ -17,6 +17,9 @@ void ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format
 /* A JSON string: quoted (json_str) or its body alone, escaped (ct_json_escape). */
 void ct_buf_json_str(struct ct_buf *b, const char *s, size_t n);
 void ct_buf_json_body(struct ct_buf *b, const char *s, size_t n);
+/* Text for a terminal, escaped by the one rule of text.h (ct_term_escape). */
+void ct_buf_term(struct ct_buf *b, const char *s, size_t n, unsigned flags);
+void ct_buf_term_str(struct ct_buf *b, const char *s);
 void ct_buf_free(struct ct_buf *b);
 
 #endif

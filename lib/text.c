@@ -41,6 +41,26 @@ size_t ct_utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Code points a terminal must not see raw: C1 controls (U+0080..U+009F,
+ * which many terminals obey as ESC sequences, 0x9b being CSI), the bidi
+ * controls that reorder what is shown (Trojan Source), and the line and
+ * paragraph separators that some terminals break lines at. */
+static int term_unsafe_cp(unsigned cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+	       cp == 0x2029;
+}
+
+static unsigned utf8_cp(const unsigned char *s, size_t len)
+{
+	static const unsigned char lead_mask[5] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+	unsigned cp = s[0] & lead_mask[len];
+	for (size_t i = 1; i < len; i++)
+		cp = (cp << 6) | (s[i] & 0x3f);
+	return cp;
+}
+
 size_t ct_json_escape(char *d, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -71,6 +91,17 @@ size_t ct_json_escape(char *d, const char *str, size_t n)
 			continue;
 		}
 		size_t len = c >= 0x80 ? ct_utf8_seq(s + i, n - i) : 0;
+		if (len && term_unsafe_cp(utf8_cp(s + i, len))) {
+			/* valid JSON either way; escaped, a terminal showing
+			 * the line is safe too */
+			unsigned cp = utf8_cp(s + i, len);
+			memcpy(o, "\\u", 2);
+			for (int k = 0; k < 4; k++)
+				o[2 + k] = hex[(cp >> (12 - 4 * k)) & 15];
+			o += 6;
+			i += len;
+			continue;
+		}
 		if (len) {
 			memcpy(o, s + i, len);
 			o += len;
@@ -84,4 +115,84 @@ size_t ct_json_escape(char *d, const char *str, size_t n)
 		i++;
 	}
 	return (size_t)(o - d);
+}
+
+size_t ct_term_escape(char *d, const char *str, size_t n, unsigned flags)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t o = 0, i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		if (c >= 0x20 && c < 0x7f && !(c == '\\' && (flags & CT_ESC_BACKSLASH))) {
+			d[o++] = (char)c;
+			i++;
+			continue;
+		}
+		size_t len = c >= 0x80 ? ct_utf8_seq(s + i, n - i) : 0;
+		if (len) {
+			unsigned cp = utf8_cp(s + i, len);
+			if (term_unsafe_cp(cp)) {
+				d[o++] = '\\';
+				d[o++] = 'u';
+				for (int sh = 12; sh >= 0; sh -= 4)
+					d[o++] = hex[(cp >> sh) & 15];
+			} else {
+				memcpy(d + o, s + i, len);
+				o += len;
+			}
+			i += len;
+			continue;
+		}
+		d[o++] = '\\';
+		d[o++] = 'x';
+		d[o++] = hex[c >> 4];
+		d[o++] = hex[c & 15];
+		i++;
+	}
+	return o;
+}
+
+size_t ct_term_str(char *buf, size_t size, const char *s, size_t n, unsigned flags)
+{
+	if (!size)
+		return 0;
+	/* Escaped piece by piece so the text is cut between characters,
+	 * never inside an escape or a UTF-8 sequence. */
+	size_t o = 0, i = 0;
+	while (i < n) {
+		size_t len = (unsigned char)s[i] >= 0x80
+				 ? ct_utf8_seq((const unsigned char *)s + i, n - i)
+				 : 1;
+		if (!len)
+			len = 1;
+		char tmp[16];
+		size_t t = ct_term_escape(tmp, s + i, len, flags);
+		if (o + t >= size)
+			break;
+		memcpy(buf + o, tmp, t);
+		o += t;
+		i += len;
+	}
+	buf[o] = '\0';
+	return o;
+}
+
+int ct_term_clean(const char *s, size_t n, unsigned flags)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f) {
+			if (c == '\\' && (flags & CT_ESC_BACKSLASH))
+				return 0;
+			i++;
+			continue;
+		}
+		size_t len = c >= 0x80 ? ct_utf8_seq((const unsigned char *)s + i, n - i) : 0;
+		if (!len || term_unsafe_cp(utf8_cp((const unsigned char *)s + i, len)))
+			return 0;
+		i += len;
+	}
+	return 1;
 }

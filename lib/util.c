@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/text.h"
 #include "lib/util.h"
 
 const char *ct_progname = "conntrail";
@@ -26,10 +27,17 @@ void ct_err(const char *fmt, ...)
 		fprintf(stderr, "%s %s: ", ct_progname, cmd_name);
 	else
 		fprintf(stderr, "%s: ", ct_progname);
+	/* Messages quote file names, arguments and strings from traces: the
+	 * whole line goes through the terminal escape, so none of them can
+	 * reach the terminal raw or break the line. */
+	char msg[4096], esc[CT_TERM_MAX(sizeof(msg))];
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	size_t len = n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+	size_t e = ct_term_escape(esc, msg, len, 0);
+	esc[e++] = '\n';
+	fwrite(esc, 1, e, stderr);
 }
 
 int ct_parse_long(const char *s, long long min, long long max, long long *out)

@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "lib/names.h"
+#include "lib/strbuf.h"
+#include "lib/text.h"
 #include "query/filter.h"
 #include "query/timespec.h"
 
@@ -50,7 +52,7 @@ static int inet(const struct ct_event *ev)
 
 /* Getters: 0 when the event has no such value (the comparison is false). */
 #define GETTER(name, expr)                                                                         \
-	static int name(const struct ct_event *ev, int64_t wall, struct fval *v)                  \
+	static int name(const struct ct_event *ev, int64_t wall, struct fval *v)                   \
 	{                                                                                          \
 		(void)wall;                                                                        \
 		(void)ev;                                                                          \
@@ -94,7 +96,7 @@ static int get_ret(const struct ct_event *ev, int64_t wall, struct fval *v)
 static int get_result(const struct ct_event *ev, int64_t wall, struct fval *v)
 {
 	(void)wall;
-	v->num = ev->flags & CT_EV_RESULT	 ? ev->result
+	v->num = ev->flags & CT_EV_RESULT      ? ev->result
 		 : ev->flags & CT_EV_ABANDONED ? RESULT_ABANDONED
 					       : RESULT_UNKNOWN;
 	return 1;
@@ -249,7 +251,7 @@ static const struct field {
      "outcome|ok, abandoned, unknown, an errno name such as ETIMEDOUT, or -110"},
 };
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
-#define F_TS 0	/* fields[F_TS] */
+#define F_TS 0	  /* fields[F_TS] */
 #define F_PATH 17 /* fields[F_PATH] */
 
 enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_GLOB, OP_IN };
@@ -662,8 +664,8 @@ fail:
 static struct node *parse_unary(struct parser *p)
 {
 	if ((p->tok == T_NOT || p->tok == T_LPAREN) && ++p->depth > NEST_MAX)
-		return perr(p, p->tok_pos, "nested too deeply (more than %d levels of '(' and 'not')",
-			    NEST_MAX),
+		return perr(p, p->tok_pos,
+			    "nested too deeply (more than %d levels of '(' and 'not')", NEST_MAX),
 		       NULL;
 	if (p->tok == T_NOT) {
 		if (next(p))
@@ -1052,8 +1054,8 @@ static enum ct_tri chunk_eval(const struct node *n, const struct ct_chunk_info *
 		if (n->field->get == get_ts) {
 			if (c->records == 0 || c->first_ts > c->last_ts)
 				return CT_TRI_SOME;
-			return ts_range(n->op, ct_wall_ns(c->first_ts, off), ct_wall_ns(c->last_ts, off),
-					n->num);
+			return ts_range(n->op, ct_wall_ns(c->first_ts, off),
+					ct_wall_ns(c->last_ts, off), n->num);
 		}
 		if (n->op == OP_EQ || (n->op == OP_IN && n->field->key == CT_KEY_DADDR))
 			return cmp_eq_key(n, c);
@@ -1080,20 +1082,35 @@ void ct_filter_print_caret(const char *expr, const struct ct_filter_error *err)
 {
 	size_t len = strlen(expr);
 	size_t pos = err->pos <= len ? err->pos : len;
+	struct ct_buf line = {0}, caret = {0};
 
-	/* The expression on one line (newlines and tabs as spaces), then a
-	 * caret under the byte at fault. */
-	fputs("  ", stderr);
-	for (size_t i = 0; i < len; i++) {
+	/* The expression on one line, escaped for the terminal (newlines and
+	 * tabs as spaces, as typed), then a caret under the character at
+	 * fault: an escape takes as many columns as it prints, a UTF-8
+	 * sequence one. */
+	ct_buf_puts(&line, "  ");
+	ct_buf_puts(&caret, "  ");
+	for (size_t i = 0; i < len;) {
 		unsigned char c = (unsigned char)expr[i];
-		fputc(c < 0x20 ? ' ' : c, stderr);
+		size_t n = c >= 0x80 ? ct_utf8_seq((const unsigned char *)expr + i, len - i) : 1;
+		if (!n)
+			n = 1;
+		size_t before = line.len;
+		if (c == '\n' || c == '\t' || c == '\r')
+			ct_buf_puts(&line, " ");
+		else
+			ct_buf_term(&line, expr + i, n, 0);
+		if (i < pos) {
+			size_t cols = line.p[before] == '\\' || c < 0x80 ? line.len - before : 1;
+			for (size_t k = 0; k < cols; k++)
+				ct_buf_puts(&caret, " ");
+		}
+		i += n;
 	}
-	fputs("\n  ", stderr);
-	for (size_t i = 0; i < pos; i++) {
-		unsigned char c = (unsigned char)expr[i];
-		/* UTF-8 continuation bytes take no column. */
-		if ((c & 0xc0) != 0x80)
-			fputc(' ', stderr);
-	}
-	fputs("^\n", stderr);
+	ct_buf_puts(&line, "\n");
+	ct_buf_puts(&caret, "^\n");
+	fwrite(line.p, 1, line.len, stderr);
+	fwrite(caret.p, 1, caret.len, stderr);
+	ct_buf_free(&line);
+	ct_buf_free(&caret);
 }

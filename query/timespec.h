@@ -24,7 +24,13 @@ int ct_time_parse(const char *s, struct ct_time *out, char *err, size_t errsize)
 /* Wall-clock ns of t given the trace start. */
 static inline int64_t ct_time_resolve(const struct ct_time *t, int64_t base_wall_ns)
 {
-	return t->is_offset ? base_wall_ns + t->ns : t->ns;
+	int64_t w;
+	if (!t->is_offset)
+		return t->ns;
+	/* saturating: +106751d from a late start is "after everything" */
+	if (__builtin_add_overflow(base_wall_ns, t->ns, &w))
+		return t->ns > 0 ? INT64_MAX : INT64_MIN;
+	return w;
 }
 
 #endif

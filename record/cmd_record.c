@@ -25,6 +25,7 @@
 #include "cli/cli.h"
 #include "format/ctrace.h"
 #include "bpf/conntrail_event.h"
+#include "lib/outfile.h"
 #include "record/procfs.h"
 #include "record/record.h"
 
@@ -270,7 +271,7 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 		ct_err("--rotate %u: needs --max-size", r->rotate);
 		return CT_EXIT_USAGE;
 	}
-	if (r->rotate && !strcmp(r->output, "-")) {
+	if (r->rotate && ct_path_is_stdout(r->output)) {
 		ct_err("--rotate: cannot rotate the standard output");
 		return CT_EXIT_USAGE;
 	}
@@ -357,7 +358,7 @@ static int fork_command(struct recorder *r, int *go_fd, int *err_fd)
 		if (read(go[0], &c, 1) != 1)
 			_exit(127); /* the recorder gave up */
 		signal(SIGPIPE, SIG_DFL);
-		if (!strcmp(r->output, "-"))
+		if (ct_path_is_stdout(r->output))
 			dup2(2, 1); /* the trace owns stdout */
 		execvp(r->command[0], r->command);
 		int e = errno;
@@ -514,8 +515,6 @@ int cmd_record(int argc, char **argv)
 	if (!r->lost_conn)
 		goto out;
 
-	if (!r->rotate)
-		rec_keep_old(r->output);
 	if (rec_open_output(r))
 		goto out;
 	/* Replay what came in while the hook was being proven. */

@@ -3,12 +3,22 @@
  * output.c: the trace files record writes: created (an existing one kept
  * as FILE.old), rotated at --max-size, and each begun with the process
  * context so it reads on its own.
+ *
+ * A trace names every connect and command line: the path is opened so
+ * that nobody else gets it. A new file is created 0600 with O_EXCL; a
+ * FIFO or device is written only when it is not another user's in a
+ * sticky world-writable directory (/tmp: fs.protected_fifos does not
+ * apply without O_CREAT), opened O_NONBLOCK so a FIFO without a reader
+ * is an error rather than a hang; a symbolic link is never followed; and
+ * the file is locked (flock) so that a second recorder on it refuses
+ * rather than moving the first one's live file away.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,6 +27,7 @@
 #include <arpa/inet.h>
 
 #include "bpf/conntrail_event.h"
+#include "lib/outfile.h"
 #include "lib/util.h"
 #include "record/procfs.h"
 #include "record/record.h"
@@ -60,25 +71,180 @@ static int replay_proc(void *ctx, const struct ct_proc *p)
 	return err < 0 ? rec_write_err(r, err, "write") : 0;
 }
 
+struct rec_out {
+	int fd;
+	int own;
+};
+
+static int out_write(void *ctx, const void *buf, size_t len)
+{
+	struct rec_out *f = ctx;
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(f->fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == ENOSPC || errno == EDQUOT ? CT_E_NOSPC : CT_E_IO;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int out_close(void *ctx)
+{
+	struct rec_out *f = ctx;
+	int err = 0;
+
+	if (f->own && close(f->fd) < 0)
+		err = errno == ENOSPC || errno == EDQUOT ? CT_E_NOSPC : CT_E_IO;
+	free(f);
+	return err;
+}
+
+/* Is another recorder writing the regular file at path (st its lstat)? */
+static int locked_by_other(const char *path, const struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct stat fs;
+	int busy = fstat(fd, &fs) == 0 && fs.st_ino == st->st_ino && fs.st_dev == st->st_dev &&
+		   flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
+/* The trace's descriptor for path, or -1 after one error line. An
+ * existing regular file is kept as path.old (keep_old) or removed (a
+ * file of the --rotate ring). */
+static int open_trace(const char *path, int keep_old, int *own)
+{
+	*own = 1;
+	if (ct_path_is_stdout(path)) {
+		*own = 0;
+		return STDOUT_FILENO;
+	}
+	for (int tries = 0; tries < 3; tries++) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			/* Ours from its first byte: a second recorder sees the lock. */
+			if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+				ct_err("%s: another recorder is writing it", path);
+				close(fd);
+				return -1;
+			}
+			return fd;
+		}
+		if (errno != EEXIST) {
+			ct_err("%s: cannot create: %s", path, strerror(errno));
+			return -1;
+		}
+		struct stat st;
+		if (lstat(path, &st) < 0)
+			continue; /* gone meanwhile: create it */
+		if (S_ISLNK(st.st_mode)) {
+			ct_err("%s: is a symbolic link; refusing to follow it", path);
+			return -1;
+		}
+		if (ct_path_foreign_sticky(path, &st)) {
+			ct_err("%s: belongs to uid %u in a sticky world-writable directory; "
+			       "refusing to write into it",
+			       path, (unsigned)st.st_uid);
+			return -1;
+		}
+		if (S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode)) {
+			ct_err("%s: is a %s; refusing to write a trace there", path,
+			       S_ISDIR(st.st_mode)   ? "directory"
+			       : S_ISBLK(st.st_mode) ? "block device"
+						     : "socket");
+			return -1;
+		}
+		if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+			/* Never block here: a FIFO nobody reads is an error. */
+			fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+			if (fd < 0) {
+				ct_err("%s: %s", path,
+				       errno == ENXIO && S_ISFIFO(st.st_mode)
+					   ? "a FIFO that nobody reads"
+					   : strerror(errno));
+				return -1;
+			}
+			struct stat fs;
+			int fl = fcntl(fd, F_GETFL);
+			if (fstat(fd, &fs) < 0 || fs.st_ino != st.st_ino ||
+			    fs.st_dev != st.st_dev || fl < 0 ||
+			    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+				ct_err("%s: changed while being opened", path);
+				close(fd);
+				return -1;
+			}
+			/* Two recorders into one FIFO would interleave their
+			 * chunks; a device such as /dev/null takes anything. */
+			if (S_ISFIFO(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+				ct_err("%s: another recorder is writing it", path);
+				close(fd);
+				return -1;
+			}
+			return fd;
+		}
+		/* A regular file: a live trace of another recorder stays. */
+		if (locked_by_other(path, &st)) {
+			ct_err("%s: another recorder is writing it", path);
+			return -1;
+		}
+		if (keep_old && st.st_size > 0) {
+			char old[PATH_MAX];
+			if (snprintf(old, sizeof(old), "%s.old", path) >= (int)sizeof(old) ||
+			    rename(path, old) < 0) {
+				ct_err("%s: cannot keep the existing file as %s.old: %s", path,
+				       path, strerror(errno));
+				return -1;
+			}
+		} else if (unlink(path) < 0 && errno != ENOENT) {
+			ct_err("%s: cannot replace: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	ct_err("%s: cannot create: %s", path, strerror(EEXIST));
+	return -1;
+}
+
 int rec_open_output(struct recorder *r)
 {
-	int err;
+	int err, own;
 
 	if (r->rotate) {
-		snprintf(r->cur_path, sizeof(r->cur_path), "%s.%u", r->output, r->file_index);
-		/* Replace the oldest file of the ring, never write through a link. */
-		if (unlink(r->cur_path) && errno != ENOENT) {
-			ct_err("%s: cannot replace: %s", r->cur_path, strerror(errno));
+		if (snprintf(r->cur_path, sizeof(r->cur_path), "%s.%u", r->output, r->file_index) >=
+		    (int)sizeof(r->cur_path)) {
+			ct_err("%s: name too long", r->output);
 			return -1;
 		}
 	} else {
 		snprintf(r->cur_path, sizeof(r->cur_path), "%s", r->output);
 	}
-	err = ct_writer_open_file(&r->w, r->cur_path, &r->hdr, &r->wopts);
+	/* The first file keeps an existing trace as FILE.old (perf-style);
+	 * the ring replaces its oldest file. */
+	int fd = open_trace(r->cur_path, !r->rotate, &own);
+	if (fd < 0)
+		return -1;
+	struct rec_out *f = calloc(1, sizeof(*f));
+	if (!f) {
+		if (own)
+			close(fd);
+		ct_err("out of memory");
+		return -1;
+	}
+	f->fd = fd;
+	f->own = own;
+	struct ct_writer_io io = {.ctx = f, .write = out_write, .close = out_close};
+	err = ct_writer_open(&r->w, &io, &r->hdr, &r->wopts);
 	if (err < 0) {
-		ct_err("%s: cannot create: %s%s%s", r->cur_path, ct_strerror(err),
-		       err == CT_E_IO ? ": " : "", err == CT_E_IO ? strerror(errno) : "");
-		r->w = NULL;
+		ct_err("%s: cannot create: %s", r->cur_path, ct_strerror(err));
+		r->w = NULL; /* the writer closed f */
 		return -1;
 	}
 	/* Every file gets the process context, so each reads on its own: the
@@ -99,7 +265,7 @@ static uint64_t file_size(const char *path)
 {
 	struct stat st;
 
-	if (!strcmp(path, "-") || stat(path, &st))
+	if (ct_path_is_stdout(path) || stat(path, &st) || !S_ISREG(st.st_mode))
 		return 0;
 	return (uint64_t)st.st_size;
 }
@@ -131,16 +297,4 @@ int rec_rotate_or_stop(struct recorder *r)
 		return -1;
 	r->file_index = (r->file_index + 1) % r->rotate;
 	return rec_open_output(r) < 0 ? -1 : 0;
-}
-
-/* perf-style: an existing trace becomes FILE.old rather than vanishing. */
-void rec_keep_old(const char *path)
-{
-	struct stat st;
-	char old[PATH_MAX];
-
-	if (!strcmp(path, "-") || lstat(path, &st) || !S_ISREG(st.st_mode) || st.st_size == 0)
-		return;
-	snprintf(old, sizeof(old), "%s.old", path);
-	rename(path, old);
 }

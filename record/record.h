@@ -80,7 +80,6 @@ int rec_write_err(struct recorder *r, int err, const char *what);
 int rec_open_output(struct recorder *r);
 int rec_close_output(struct recorder *r);
 int rec_rotate_or_stop(struct recorder *r);
-void rec_keep_old(const char *path);
 
 /* backend.c */
 int rec_choose_backend(struct recorder *r);

@@ -14,6 +14,18 @@
  * delivered just after the exit record still find their exe. */
 #define PROC_LINGER_NS (10ULL * 1000000000ULL)
 
+/*
+ * Memory budget, whatever a file claims (a few KB of zstd can hold
+ * thousands of process records with 64 KiB strings): each string is kept
+ * to PROC_STR_MAX bytes (cut between UTF-8 characters), the strings of the
+ * table to PROC_STR_BUDGET bytes in all, and the table to PROC_MAX
+ * processes. Past a limit a process is still known by pid, without the
+ * strings (shown as unknown), and ct_procs_dropped() counts them.
+ */
+#define PROC_STR_MAX 4096
+#define PROC_STR_BUDGET (64u << 20)
+#define PROC_MAX (1u << 20)
+
 struct proc_entry {
 	uint32_t pid;
 	unsigned host;
@@ -36,6 +48,8 @@ struct ct_procs {
 		uint64_t ts;
 	} * dead;
 	size_t dead_head, dead_len, dead_cap;
+	size_t str_bytes;    /* held by entries' strings */
+	uint64_t dropped;    /* strings or processes not kept: over budget */
 	uint64_t generation; /* bumps when entries move or change */
 	uint64_t serials;    /* last ct_proc_info.serial handed out */
 };
@@ -49,12 +63,51 @@ static size_t hash_key(uint32_t pid, unsigned host)
 	return (size_t)(x >> 29);
 }
 
-static void entry_free(struct proc_entry *e)
+static size_t str_size(const char *s)
 {
-	free(e->exe);
-	free(e->cmdline);
-	free(e->container);
+	return s ? strlen(s) + 1 : 0;
+}
+
+static void str_free(struct ct_procs *t, char **s)
+{
+	t->str_bytes -= str_size(*s);
+	free(*s);
+	*s = NULL;
+}
+
+static void entry_free(struct ct_procs *t, struct proc_entry *e)
+{
+	str_free(t, &e->exe);
+	str_free(t, &e->cmdline);
+	str_free(t, &e->container);
 	memset(e, 0, sizeof(*e));
+}
+
+/* A copy of src within the budget: cut to PROC_STR_MAX bytes, or NULL
+ * (counted) when the table's strings are full. *fail on out of memory. */
+static char *str_copy(struct ct_procs *t, const char *src, int *fail)
+{
+	if (!src)
+		return NULL;
+	size_t n = strnlen(src, PROC_STR_MAX);
+	if (n == PROC_STR_MAX) {
+		t->dropped++; /* cut: said at the end */
+		while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--; /* not inside a UTF-8 sequence */
+	}
+	if (t->str_bytes + n + 1 > PROC_STR_BUDGET) {
+		t->dropped++;
+		return NULL;
+	}
+	char *c = malloc(n + 1);
+	if (!c) {
+		*fail = 1;
+		return NULL;
+	}
+	memcpy(c, src, n);
+	c[n] = '\0';
+	t->str_bytes += n + 1;
+	return c;
 }
 
 static struct proc_entry *proc_find(struct ct_procs *t, uint32_t pid, unsigned host)
@@ -93,11 +146,15 @@ static int proc_grow(struct ct_procs *t)
 	return 0;
 }
 
-static struct proc_entry *proc_insert(struct ct_procs *t, uint32_t pid, unsigned host)
+static struct proc_entry *proc_insert(struct ct_procs *t, uint32_t pid, unsigned host, int *full)
 {
 	struct proc_entry *e = proc_find(t, pid, host);
 	if (e)
 		return e;
+	if (t->count >= PROC_MAX) {
+		*full = 1;
+		return NULL;
+	}
 	if ((t->count + 1) * 4 > t->cap * 3 && proc_grow(t))
 		return NULL;
 	size_t mask = t->cap - 1;
@@ -116,7 +173,7 @@ static void proc_delete(struct ct_procs *t, struct proc_entry *e)
 {
 	size_t mask = t->cap - 1;
 	size_t i = (size_t)(e - t->slots);
-	entry_free(e);
+	entry_free(t, e);
 	t->count--;
 	/* Backward shift: move later members of the probe run into the hole. */
 	for (size_t j = (i + 1) & mask; t->slots[j].used; j = (j + 1) & mask) {
@@ -135,22 +192,20 @@ static void proc_table_free(struct ct_procs *t)
 {
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slots[i].used)
-			entry_free(&t->slots[i]);
+			entry_free(t, &t->slots[i]);
 	free(t->slots);
 	free(t->dead);
 	memset(t, 0, sizeof(*t));
 }
 
-static int set_str(char **dst, const char *src)
+static int set_str(struct ct_procs *t, char **dst, const char *src)
 {
 	if (!src)
 		return 0;
-	char *c = strdup(src);
-	if (!c)
-		return -1;
-	free(*dst);
-	*dst = c;
-	return 0;
+	int fail = 0;
+	str_free(t, dst); /* its bytes are free for the new one */
+	*dst = str_copy(t, src, &fail);
+	return fail ? -1 : 0;
 }
 
 static int dead_push(struct ct_procs *t, uint32_t pid, unsigned host, uint64_t ts)
@@ -194,9 +249,14 @@ static void proc_expire(struct ct_procs *t, uint64_t now)
 int ct_procs_update(struct ct_procs *t, const struct ct_proc *p, unsigned host)
 {
 	proc_expire(t, p->ts_ns);
-	struct proc_entry *e = proc_insert(t, p->task.pid, host);
-	if (!e)
-		return -1;
+	int full = 0;
+	struct proc_entry *e = proc_insert(t, p->task.pid, host, &full);
+	if (!e) {
+		if (!full)
+			return -1;
+		t->dropped++; /* over PROC_MAX: this process stays unknown */
+		return 0;
+	}
 	if (p->kind == CT_PROC_EXIT) {
 		e->exited = 1;
 		e->exit_ts = p->ts_ns;
@@ -205,32 +265,39 @@ int ct_procs_update(struct ct_procs *t, const struct ct_proc *p, unsigned host)
 	if (e->exited || p->kind == CT_PROC_FORK) {
 		/* A reused pid, or a new child: start from a clean entry. */
 		char *exe = NULL, *cmdline = NULL, *container = NULL;
+		int fail = 0;
+		str_free(t, &e->exe);
+		str_free(t, &e->cmdline);
+		str_free(t, &e->container);
 		if (p->kind == CT_PROC_FORK) {
 			/* A child runs its parent's program until it execs. */
 			struct proc_entry *parent = proc_find(t, p->task.ppid, host);
 			if (parent) {
-				exe = parent->exe ? strdup(parent->exe) : NULL;
-				cmdline = parent->cmdline ? strdup(parent->cmdline) : NULL;
-				container = parent->container ? strdup(parent->container) : NULL;
+				exe = str_copy(t, parent->exe, &fail);
+				cmdline = str_copy(t, parent->cmdline, &fail);
+				container = str_copy(t, parent->container, &fail);
 			}
-			e = proc_find(t, p->task.pid, host); /* strdup does not move slots */
+			e = proc_find(t, p->task.pid, host); /* copies do not move slots */
 		}
-		free(e->exe);
-		free(e->cmdline);
-		free(e->container);
 		e->exe = exe;
 		e->cmdline = cmdline;
 		e->container = container;
 		e->exited = 0;
+		if (fail)
+			return -1;
 	}
-	if (set_str(&e->exe, p->exe) || set_str(&e->cmdline, p->cmdline) ||
-	    set_str(&e->container, p->container))
+	if (set_str(t, &e->exe, p->exe) || set_str(t, &e->cmdline, p->cmdline) ||
+	    set_str(t, &e->container, p->container))
 		return -1;
 	e->serial = ++t->serials;
 	t->generation++;
 	return 0;
 }
 
+uint64_t ct_procs_dropped(const struct ct_procs *t)
+{
+	return t->dropped;
+}
 
 struct ct_procs *ct_procs_new(void)
 {

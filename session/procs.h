@@ -16,6 +16,8 @@ int ct_procs_update(struct ct_procs *t, const struct ct_proc *p, unsigned host);
 /* What the table knows of (pid, host) now; all NULL/0 when nothing. The
  * strings stay valid until the next update. */
 void ct_procs_lookup(struct ct_procs *t, uint32_t pid, unsigned host, struct ct_procinfo *info);
+/* Strings or processes not kept: over the table's memory budget. */
+uint64_t ct_procs_dropped(const struct ct_procs *t);
 /* Changes whenever an entry is created, changed, moved or dropped. */
 uint64_t ct_procs_generation(const struct ct_procs *t);
 

@@ -41,6 +41,8 @@ struct ct_session {
 	/* What the process table says of a batch's tasks, looked up once per
 	 * chunk (and again when the table changes). */
 	struct ct_procinfo *pinfo;
+	uint64_t *pinfo_stamp; /* pinfo[j] is current when pinfo_stamp[j] == pinfo_epoch */
+	uint64_t pinfo_epoch;
 	size_t pinfo_cap;
 	uint64_t pinfo_tables, pinfo_gen;
 	unsigned pinfo_input;
@@ -112,6 +114,7 @@ void ct_session_stats(const struct ct_session *s, struct ct_reader_stats *st)
 		st->comp_bytes += one.comp_bytes;
 		st->raw_bytes += one.raw_bytes;
 		st->summaries_damaged |= one.summaries_damaged;
+		st->index_rejected |= one.index_rejected;
 		st->outcomes_joined += one.outcomes_joined;
 		st->outcomes_late += one.outcomes_late;
 		st->outcomes_unmatched += one.outcomes_unmatched;
@@ -255,6 +258,7 @@ static void session_free(struct ct_session *s)
 	free(s->chunk_ctx);
 	free(s->readers);
 	free(s->pinfo);
+	free(s->pinfo_stamp);
 	free(s->keep);
 	ct_batch_sel_free(&s->sel);
 	ct_filter_free(s->filter);
@@ -271,28 +275,46 @@ static int parse_time_arg(const char *name, const char *val, struct ct_time *t)
 	return 0;
 }
 
-/* The process table's view of each task of b. */
-static int fill_procinfo(struct ct_session *s, const struct ct_batch *b, unsigned input)
+/*
+ * The process table's view of the tasks of b[lo, hi). Filled lazily, task
+ * by task, for the events handed on: a merge of inputs whose times
+ * interleave hands a batch on in slices of an event or two, and filling
+ * all of a batch's tasks (up to 131072) for each slice made a merge of
+ * such files quadratic (16 crafted inputs: 15 minutes).
+ */
+static int fill_procinfo(struct ct_session *s, const struct ct_batch *b, unsigned input,
+			 uint32_t lo, uint32_t hi)
 {
 	uint64_t gen = ct_procs_generation(s->procs);
-	if (s->pinfo_valid && s->pinfo_tables == b->tables_id && s->pinfo_input == input &&
-	    s->pinfo_gen == gen)
-		return 0;
+	if (!s->pinfo_valid || s->pinfo_tables != b->tables_id || s->pinfo_input != input ||
+	    s->pinfo_gen != gen) {
+		s->pinfo_epoch++; /* every entry stale, none rewritten */
+		s->pinfo_valid = 1;
+		s->pinfo_tables = b->tables_id;
+		s->pinfo_input = input;
+		s->pinfo_gen = gen;
+	}
 	if (b->ntasks > s->pinfo_cap) {
 		size_t cap = b->ntasks + 256;
 		struct ct_procinfo *p = realloc(s->pinfo, cap * sizeof(*p));
 		if (!p)
 			return -1;
 		s->pinfo = p;
+		uint64_t *st = realloc(s->pinfo_stamp, cap * sizeof(*st));
+		if (!st)
+			return -1;
+		memset(st + s->pinfo_cap, 0, (cap - s->pinfo_cap) * sizeof(*st));
+		s->pinfo_stamp = st;
 		s->pinfo_cap = cap;
 	}
 	unsigned host = s->inputs[input].host_index;
-	for (uint32_t j = 0; j < b->ntasks; j++)
-		ct_procs_lookup(s->procs, b->tasks[j].pid, host, &s->pinfo[j]);
-	s->pinfo_valid = 1;
-	s->pinfo_tables = b->tables_id;
-	s->pinfo_input = input;
-	s->pinfo_gen = gen;
+	for (uint32_t i = lo; i < hi; i++) {
+		uint32_t j = b->task[i];
+		if (s->pinfo_stamp[j] != s->pinfo_epoch) {
+			ct_procs_lookup(s->procs, b->tasks[j].pid, host, &s->pinfo[j]);
+			s->pinfo_stamp[j] = s->pinfo_epoch;
+		}
+	}
 	return 0;
 }
 
@@ -303,11 +325,6 @@ static int run_batch(struct ct_session *s, const struct ct_session_ops *ops, voi
 	struct ct_batch b = *in, kept;
 	int64_t off = s->inputs[input].hdr->wall_offset_ns;
 
-	if (fill_procinfo(s, &b, input)) {
-		ct_err("out of memory");
-		return -1;
-	}
-	b.procinfo = s->pinfo;
 	/* The reader cut to its window in the file's clock; cut to the
 	 * wall-clock window all the same, so every input sees the same one. */
 	uint32_t lo = 0, hi = b.n;
@@ -317,6 +334,11 @@ static int run_batch(struct ct_session *s, const struct ct_session_ops *ops, voi
 		hi--;
 	if (lo == hi)
 		return 0;
+	if (fill_procinfo(s, &b, input, lo, hi)) {
+		ct_err("out of memory");
+		return -1;
+	}
+	b.procinfo = s->pinfo;
 	if (lo || hi < b.n)
 		ct_batch_slice(&b, lo, hi, &b);
 	if (s->filter) {
@@ -512,6 +534,10 @@ static void warn_losses(const struct ct_session *s, const struct ct_session_opts
 		ct_err("warning: the outcomes of %llu connects were not joined (more than %u held "
 		       "at once); they read as unknown",
 		       (unsigned long long)st.outcomes_over_budget, 4u << 20);
+	if (ct_procs_dropped(s->procs) && !opts->quiet)
+		ct_err("warning: %llu process strings cut or not kept (the process table's memory "
+		       "budget: 4 KiB a string, 64 MiB in all, 1M processes)",
+		       (unsigned long long)ct_procs_dropped(s->procs));
 }
 
 int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_ops *ops, void *ctx)

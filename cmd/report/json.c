@@ -11,7 +11,10 @@ static void json_time(struct ct_buf *b, const char *key, int64_t wall)
 {
 	char t[48];
 	ct_fmt_rfc3339(t, sizeof(t), wall);
-	ct_buf_printf(b, "\"%s\":\"%s\",\"%s_ns\":%lld", key, t, key, (long long)wall);
+	if (ct_wall_bad(wall)) /* "out-of-range", with no _ns to contradict it */
+		ct_buf_printf(b, "\"%s\":\"%s\"", key, t);
+	else
+		ct_buf_printf(b, "\"%s\":\"%s\",\"%s_ns\":%lld", key, t, key, (long long)wall);
 }
 
 static void json_dest_fields(struct ct_buf *b, const struct dest_key *k)

@@ -22,7 +22,7 @@ struct str_item {
 };
 
 const char *const rp_outcome_names[O_N] = {"success", "refused", "timeout",   "unreachable",
-					    "denied",  "other",	  "abandoned", "unknown"};
+					   "denied",  "other",	 "abandoned", "unknown"};
 
 /* ------------------------------------------------------------ outcomes */
 
@@ -70,27 +70,58 @@ static inline int is_failure(enum outcome o)
 
 /* ------------------------------------------------------------ rate */
 
+/* Bucket of wall: unsigned arithmetic, so spans of any size do not
+ * overflow (a hostile file's times reach both ends of int64). */
+static inline uint64_t rate_bucket(const struct report *r, int64_t wall)
+{
+	return ((uint64_t)wall - (uint64_t)r->origin) >> r->shift;
+}
+
+/* Halve the resolution: pairs of buckets from the origin become one. */
+static void rate_halve(struct report *r)
+{
+	for (unsigned i = 0; i < RATE_BUCKETS / 2; i++)
+		r->rate[i] = r->rate[2 * i] + r->rate[2 * i + 1];
+	memset(r->rate + RATE_BUCKETS / 2, 0, sizeof(r->rate) / 2);
+	r->shift++;
+}
+
 /* A time past the last bucket: halve the resolution until it fits. */
 static __attribute__((noinline)) void rate_rescale(struct report *r, int64_t wall)
 {
-	uint64_t b = (uint64_t)(wall - r->origin) >> r->shift;
-	while (b >= RATE_BUCKETS) {
-		for (unsigned i = 0; i < RATE_BUCKETS / 2; i++)
-			r->rate[i] = r->rate[2 * i] + r->rate[2 * i + 1];
-		memset(r->rate + RATE_BUCKETS / 2, 0, sizeof(r->rate) / 2);
-		r->shift++;
-		b >>= 1;
+	while (rate_bucket(r, wall) >= RATE_BUCKETS)
+		rate_halve(r);
+}
+
+/* A time before the origin (chunks out of time order, several inputs):
+ * move the origin back by whole buckets, halving the resolution until
+ * what was counted still fits, so every event is counted where it was. */
+static __attribute__((noinline)) void rate_extend_back(struct report *r, int64_t wall)
+{
+	for (;;) {
+		uint64_t back = (uint64_t)r->origin - (uint64_t)wall;
+		uint64_t k = (back >> r->shift) + !!(back & ((1ull << r->shift) - 1));
+		unsigned used = RATE_BUCKETS;
+		while (used && !r->rate[used - 1])
+			used--;
+		if (k <= RATE_BUCKETS - used) {
+			memmove(r->rate + k, r->rate, used * sizeof(r->rate[0]));
+			memset(r->rate, 0, (size_t)k * sizeof(r->rate[0]));
+			r->origin = (int64_t)((uint64_t)r->origin - (k << r->shift));
+			return;
+		}
+		rate_halve(r);
 	}
 }
 
 static inline void rate_add(struct report *r, int64_t wall)
 {
-	if (wall < r->origin)
-		wall = r->origin;
-	uint64_t b = (uint64_t)(wall - r->origin) >> r->shift;
+	if (__builtin_expect(wall < r->origin, 0))
+		rate_extend_back(r, wall);
+	uint64_t b = rate_bucket(r, wall);
 	if (__builtin_expect(b >= RATE_BUCKETS, 0)) {
 		rate_rescale(r, wall);
-		b = (uint64_t)(wall - r->origin) >> r->shift;
+		b = rate_bucket(r, wall);
 	}
 	r->rate[b]++;
 }
@@ -239,8 +270,7 @@ static void inet_id_reserve(struct report *r, size_t n)
 
 /* The report's id of the chunk's destination d (its key made and looked
  * up in the destination table only the first time it is seen). */
-static uint32_t chunk_dest_id(struct report *r, const struct ct_batch *b, uint32_t d,
-			      uint16_t host)
+static uint32_t chunk_dest_id(struct report *r, const struct ct_batch *b, uint32_t d, uint16_t host)
 {
 	const struct ct_dest *cd = &b->dests[d];
 	struct dest_key dk;
@@ -499,7 +529,8 @@ static void batch_flush(struct report *r, const struct ct_batch *b, uint16_t hos
 		if (k + LAG < nd) {
 			const struct ct_dest *ca = &b->dests[dt[k + LAG]];
 			if (ca->family == 2 || ca->family == 10)
-				__builtin_prefetch(&r->iids[bs->dhash[dt[k + LAG]] & (r->iid_cap - 1)]);
+				__builtin_prefetch(
+				    &r->iids[bs->dhash[dt[k + LAG]] & (r->iid_cap - 1)]);
 		}
 		bs->gdest[dt[k]] = chunk_dest_id(r, b, dt[k], host);
 	}

@@ -7,6 +7,7 @@
 #include "cmd/report/report.h"
 #include "export/eventfmt.h"
 #include "lib/names.h"
+#include "lib/text.h"
 
 const char *rp_host_name(struct report *r, uint16_t host)
 {
@@ -16,6 +17,14 @@ const char *rp_host_name(struct report *r, uint16_t host)
 			return in->hdr->hostname && in->hdr->hostname[0] ? in->hdr->hostname : "?";
 	}
 	return "?";
+}
+
+/* A host name for the text report: escaped, cut at 64 bytes. */
+static const char *host_text(struct report *r, uint16_t host, char *buf, size_t size)
+{
+	const char *h = rp_host_name(r, host);
+	ct_term_str(buf, size, h, strlen(h), 0);
+	return buf;
 }
 
 void rp_dest_text(char *buf, size_t size, const struct dest_key *k)
@@ -77,7 +86,7 @@ size_t rp_fold_rate(const struct report *r, uint64_t *out, size_t cols, uint64_t
 		*width_ns = 0;
 		return 0;
 	}
-	uint64_t used = ((uint64_t)(r->last_wall - r->origin) >> r->shift) + 1;
+	uint64_t used = (((uint64_t)r->last_wall - (uint64_t)r->origin) >> r->shift) + 1;
 	if (used > RATE_BUCKETS)
 		used = RATE_BUCKETS;
 	uint64_t per = (used + cols - 1) / cols;
@@ -130,15 +139,32 @@ static void print_header(struct report *r, FILE *f)
 	for (unsigned i = 0; i < ct_session_ninputs(r->s); i++) {
 		const struct ct_input *in = ct_session_input(r->s, i);
 		const struct ct_header *h = in->hdr;
-		fprintf(f, "%-9s %s: host %s, kernel %s, backend %s%s\n", i ? "" : "trace",
-			in->path, h->hostname ? h->hostname : "?", h->kernel ? h->kernel : "?",
-			h->backend ? h->backend : "?",
-			st.index_present ? "" : " (no index: scanned)");
+		/* the file's own strings, escaped for the terminal */
+		struct ct_buf line = {0};
+		ct_buf_printf(&line, "%-9s ", i ? "" : "trace");
+		ct_buf_term_str(&line, in->path);
+		ct_buf_puts(&line, ": host ");
+		ct_buf_term_str(&line, h->hostname ? h->hostname : "?");
+		ct_buf_puts(&line, ", kernel ");
+		ct_buf_term_str(&line, h->kernel ? h->kernel : "?");
+		ct_buf_puts(&line, ", backend ");
+		ct_buf_term_str(&line, h->backend ? h->backend : "?");
+		ct_buf_printf(&line, "%s\n",
+			      st.index_present	  ? ""
+			      : st.index_rejected ? " (index not believed: scanned)"
+						  : " (no index: scanned)");
+		fwrite(line.p, 1, line.len, f);
+		ct_buf_free(&line);
 	}
 	if (r->events) {
 		short_time(a, sizeof(a), r->first_wall);
 		short_time(b, sizeof(b), r->last_wall);
-		duration_text(dur, sizeof(dur), r->last_wall - r->first_wall);
+		int64_t span;
+		if (ct_wall_bad(r->first_wall) || ct_wall_bad(r->last_wall) ||
+		    __builtin_sub_overflow(r->last_wall, r->first_wall, &span))
+			snprintf(dur, sizeof(dur), "span unknown: times out of range");
+		else
+			duration_text(dur, sizeof(dur), span);
 		fprintf(f, "%-9s %s .. %s (%s)\n", "span", a, b, dur);
 	}
 	fprintf(f, "%-9s %llu", "events", (unsigned long long)r->events);
@@ -172,7 +198,9 @@ static void print_dests(struct report *r, struct derived *d, FILE *f, int wide)
 
 	int bytes = r->sort == SORT_BYTES;
 	fprintf(f, "\nTop destinations (%zu of %zu%s)\n", n, d->ndests,
-		bytes ? ", by bytes" : r->sort == SORT_FAILED ? ", by failures" : "");
+		bytes			 ? ", by bytes"
+		: r->sort == SORT_FAILED ? ", by failures"
+					 : "");
 	fprintf(f, "  %10s %6s  %-*s %5s %9s  ", "CONNECTS", "%", wide ? 44 : 30, "DESTINATION",
 		"PROGS", "FAILED");
 	if (bytes)
@@ -183,8 +211,9 @@ static void print_dests(struct report *r, struct derived *d, FILE *f, int wide)
 		rp_dest_text(text, sizeof(text), &dd->k);
 		if (r->multi_host) {
 			char tmp[sizeof(text) + 80];
-			int n =
-			    snprintf(tmp, sizeof(tmp), "%.64s %s", rp_host_name(r, dd->k.host), text);
+			char hb[65];
+			int n = snprintf(tmp, sizeof(tmp), "%s %s",
+					 host_text(r, dd->k.host, hb, sizeof(hb)), text);
 			if (n > 0)
 				snprintf(text, sizeof(text), "%.*s", (int)sizeof(text) - 1, tmp);
 		}
@@ -203,19 +232,22 @@ static void print_dests(struct report *r, struct derived *d, FILE *f, int wide)
 	}
 }
 
-/* "cmd: ..." under a process: one line, control bytes as '?', cut at
- * CMD_WIDTH characters with "..." (the JSON has it whole). */
+/* "cmd: ..." under a process: one line, escaped for the terminal, cut at
+ * about CMD_WIDTH bytes with "..." (the JSON has it whole). */
 #define CMD_WIDTH 96
 static void print_cmdline(FILE *f, const char *cmd)
 {
-	char line[CMD_WIDTH + 4];
-	size_t n = 0;
-	for (; cmd[n] && n < CMD_WIDTH; n++)
-		line[n] = (unsigned char)cmd[n] < 0x20 || cmd[n] == 0x7f ? '?' : cmd[n];
-	if (cmd[n])
-		memcpy(line + n - 3, "...", 3);
-	line[n] = '\0';
-	fprintf(f, "  %10s %6s    cmd: %s\n", "", "", line);
+	size_t len = strlen(cmd);
+	struct ct_buf e = {0};
+	ct_buf_term(&e, cmd, len, 0);
+	ct_buf_put(&e, "", 1);
+	if (e.len - 1 > CMD_WIDTH) {
+		/* cut between characters, never inside an escape */
+		size_t n = ct_term_str(e.p, CMD_WIDTH - 3 + 1, cmd, len, 0);
+		memcpy(e.p + n, "...", 4);
+	}
+	fprintf(f, "  %10s %6s    cmd: %s\n", "", "", e.p);
+	ct_buf_free(&e);
 }
 
 static void print_procs(struct report *r, struct derived *d, FILE *f, int wide)
@@ -229,16 +261,16 @@ static void print_procs(struct report *r, struct derived *d, FILE *f, int wide)
 		"EXE");
 	for (size_t i = 0; i < n; i++) {
 		const struct proc_group *g = &d->groups[i];
-		char comm[CT_COMM_LEN + 1];
-		memcpy(comm, g->k.comm, CT_COMM_LEN);
-		comm[CT_COMM_LEN] = '\0';
-		for (char *c = comm; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
+		char comm[CT_TERM_MAX(CT_COMM_LEN)], hb[65];
+		ct_term_str(comm, sizeof(comm), g->k.comm, strnlen(g->k.comm, CT_COMM_LEN), 0);
+		struct ct_buf exe = {0};
+		ct_buf_term_str(&exe, g->k.exe ? g->k.exe : "-");
+		ct_buf_put(&exe, "", 1);
 		fprintf(f, "  %10llu %5.1f%%  %-16s %5u %9llu  %s%s%s\n",
 			(unsigned long long)g->count, pct(g->count, r->events), comm, g->pids,
-			(unsigned long long)g->failed, g->k.exe ? g->k.exe : "-",
-			r->multi_host ? " on " : "", r->multi_host ? rp_host_name(r, g->k.host) : "");
+			(unsigned long long)g->failed, exe.p, r->multi_host ? " on " : "",
+			r->multi_host ? host_text(r, g->k.host, hb, sizeof(hb)) : "");
+		ct_buf_free(&exe);
 		if (g->cmdline)
 			print_cmdline(f, g->cmdline);
 		size_t nt = g->ntop < (wide ? 8u : 3u) ? g->ntop : (wide ? 8u : 3u);
@@ -351,4 +383,3 @@ void rp_print_text(struct report *r, struct derived *d, FILE *f)
 	if (!by)
 		print_rate(r, f);
 }
-

@@ -12,16 +12,20 @@
 #   r6_badinput  bad command lines and files (also build-san/conntrail if built,
 #                or REL_SAN_CONNTRAIL)
 #   r7_security  0600 under umask 000, verdicts unchanged, symlinks refused
+#   r8_crafted   hostile files from crafter.py (lying index, bombs, time
+#                extremes, escapes) under ASan+UBSan (build-san/conntrail)
+#   r9_paths     output paths: devices, FIFOs, symlinks, another user's FIFO
+#                in a sticky dir, same inode, two recorders, long names
 # Helpers: tests/helpers/rel_load.c (connect load), rel_flip.c (damage, stats).
 set -u
 cd "$(dirname "$0")/../.."
 : "${BUILD:=build}"
 export BUILD
 
-parts=(r1_kill9 r2_fuzz r3_flips r4_diskfull r5_overload r6_badinput r7_security)
-# Each part's time limit in seconds: the whole suite stays under 6 minutes.
+parts=(r1_kill9 r2_fuzz r3_flips r4_diskfull r5_overload r6_badinput r7_security r8_crafted r9_paths)
+# Each part's time limit in seconds.
 declare -A limit=([r1_kill9]=120 [r2_fuzz]=100 [r3_flips]=90 [r4_diskfull]=45
-	[r5_overload]=45 [r6_badinput]=60 [r7_security]=45)
+	[r5_overload]=45 [r6_badinput]=60 [r7_security]=45 [r8_crafted]=300 [r9_paths]=120)
 if [ $# -gt 0 ]; then
 	sel=()
 	for want in "$@"; do

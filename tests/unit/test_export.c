@@ -133,8 +133,8 @@ static char *run_sink(const struct ct_export_format *fmt, int replies)
 	CHECK(ct_out_init(&out, fd, 256) == 0, "ct_out_init"); /* tiny: exercise flushing */
 	CHECK(fmt->open(&x, &out, &info) == 0, "%s open", fmt->name);
 	for (int i = 0; i < N_EV; i++)
-		CHECK(fmt->event(x, view(&evs[i], &procs[i]), 0, BASE_NS + i * 1000) == 0, "%s event %d",
-		      fmt->name, i);
+		CHECK(fmt->event(x, view(&evs[i], &procs[i]), 0, BASE_NS + i * 1000) == 0,
+		      "%s event %d", fmt->name, i);
 	struct ct_lost l = {.count = 7, .cpu = UINT32_MAX};
 	CHECK(!fmt->lost || fmt->lost(x, &l, 0, BASE_NS + 9000) == 0, "%s lost", fmt->name);
 	CHECK(fmt->close(x) == 0, "%s close", fmt->name);
@@ -381,7 +381,8 @@ static void test_csv(void)
 	      "csv: row 0 as expected");
 	CHECK(strstr(s, ",\"a,\"\"b\","), "csv: quoted comm with comma and doubled quote");
 	CHECK(strstr(s, ",/run/x.sock,false,0,"), "csv: UNIX path");
-	CHECK(strstr(s, ",@a&b,true,,"), "csv: abstract path");
+	/* '@' would start a formula in a spreadsheet: neutralised (OWASP) */
+	CHECK(strstr(s, ",\"'@a&b\",true,,"), "csv: abstract path, neutralised");
 	CHECK(strstr(s, ",dig,,,,,,AF_INET6,SOCK_DGRAM,udp,fe80::1,2,53,,,,,,,,,unknown,,,,\r\n"),
 	      "csv: IPv6 row, scope id, sockfd empty, outcome unknown");
 	CHECK(strstr(s, ",tcp,127.0.0.1,,9,127.0.0.1,40000,,,-111,,-111,,ECONNREFUSED,,,,\r\n"),
@@ -454,9 +455,10 @@ static void test_comment_cache(void)
 	char *a = malloc(ct_packet_comment_max(ev)), *b = malloc(ct_packet_comment_max(ev));
 	size_t n = ct_packet_comment(a, ev);
 	a[n] = '\0';
-	CHECK(!strcmp(a, "pid=100 tid=100 comm=curl exe=/usr/bin/curl uid=1000 "
-			 "container=0123456789ab result=ok sockfd=3 latency_ns=12345 closed_ns=5000000 "
-			 "tx_bytes=100 rx_bytes=2000"),
+	CHECK(!strcmp(
+		  a, "pid=100 tid=100 comm=curl exe=/usr/bin/curl uid=1000 "
+		     "container=0123456789ab result=ok sockfd=3 latency_ns=12345 closed_ns=5000000 "
+		     "tx_bytes=100 rx_bytes=2000"),
 	      "comment text: %s", a);
 	for (int i = 0; i < 2; i++) {
 		size_t m = ct_packet_comment_cached(c, b, ev);
@@ -591,8 +593,8 @@ static void test_json_random(void)
 		rnd_bytes(conts[i], sizeof(conts[i]) - 1);
 		conts[i][sizeof(conts[i]) - 1] = '\0';
 		ptab[i] = (struct ct_procinfo){.exe = (i & 1) ? exes[i] : NULL,
-						.container = (i & 2) ? conts[i] : NULL,
-						.serial = (i == 7) ? 0 : serial++};
+					       .container = (i & 2) ? conts[i] : NULL,
+					       .serial = (i == 7) ? 0 : serial++};
 	}
 	ptab[7].exe = ptab[7].container = NULL; /* unknown process */
 	for (int i = 0; i < 3; i++) {
