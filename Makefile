@@ -179,6 +179,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BUILD)/conntrail $(DESTDIR)$(PREFIX)/bin/conntrail
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+include share/wireshark/install.mk
 
 format-code:
 	clang-format -i $$(git ls-files '*.c' '*.h')
