@@ -13,4 +13,4 @@ install-wireshark:
 	install -d $(DESTDIR)$(WIRESHARK_LUA_DIR) $(DESTDIR)$(WIRESHARK_PROFILE_DIR)
 	install -m 0644 share/wireshark/conntrail.lua $(DESTDIR)$(WIRESHARK_LUA_DIR)/conntrail.lua
 	install -m 0644 share/wireshark/profile/preferences share/wireshark/profile/colorfilters \
-		share/wireshark/profile/dfilter_buttons $(DESTDIR)$(WIRESHARK_PROFILE_DIR)/
+		share/wireshark/profile/dfilter_buttons share/wireshark/profile/recent $(DESTDIR)$(WIRESHARK_PROFILE_DIR)/
