@@ -832,6 +832,7 @@ size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struc
 
 struct ct_json_cache {
 	struct ct_json_ts ts;
+	int hit;   /* the last lookup was served from a slot */
 	char *big; /* a "who" part too long for a slot */
 	size_t big_cap;
 	struct json_slot {
@@ -871,9 +872,11 @@ const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *e
 		    e->cgroup_id == ev->task->cgroup_id &&
 		    !memcmp(e->comm, ev->task->comm, CT_COMM_LEN)) {
 			*len = e->len;
+			c->hit = 1;
 			return e->text;
 		}
 	}
+	c->hit = 0;
 	size_t need = ct_json_who_max(ev, host);
 	if (c->big_cap < need) {
 		char *p = realloc(c->big, need);
@@ -897,6 +900,83 @@ const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *e
 	memcpy(e->text, c->big, *len);
 	e->len = (uint16_t)*len;
 	return e->text;
+}
+
+int ct_json_who_was_cached(const struct ct_json_cache *c)
+{
+	return c->hit;
+}
+
+size_t ct_json_plugin_max(size_t who_len)
+{
+	return 512 + 6 * CT_COMM_LEN + who_len;
+}
+
+size_t ct_json_plugin(char *d, const struct ct_event *ev, const char *who, size_t who_len, int full)
+{
+	size_t o = 0;
+	if (full) {
+		/* who starts with ",\"host\":" or ",\"pid\":" and names them all */
+		d[o++] = '{';
+		memcpy(d + o, who + 1, who_len - 1);
+		o += who_len - 1;
+	} else {
+		o += LIT(d + o, "{\"pid\":");
+		o += ct_u64_dec(d + o, ev->task->pid);
+		o += LIT(d + o, ",\"tid\":");
+		o += ct_u64_dec(d + o, ev->tid);
+		o += LIT(d + o, ",\"comm\":\"");
+		o += ct_json_escape(d + o, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN));
+		d[o++] = '"';
+	}
+	if (ev->sockfd != -1) {
+		o += LIT(d + o, ",\"sockfd\":");
+		o += ct_i64_dec(d + o, ev->sockfd);
+	}
+	if (ev->flags & CT_EV_SADDR) {
+		o += LIT(d + o, ",\"saddr\":\"");
+		if (ev->dest->family == 2)
+			o += ct_ipv4_text(d + o, ev->saddr);
+		else {
+			inet_ntop(AF_INET6, ev->saddr, d + o, INET6_ADDRSTRLEN);
+			o += strlen(d + o);
+		}
+		o += LIT(d + o, "\",\"sport\":");
+		o += ct_u64_dec(d + o, ev->sport);
+	}
+	if (ev->flags & CT_EV_RET) {
+		o += LIT(d + o, ",\"ret\":");
+		o += ct_i64_dec(d + o, ev->ret);
+	}
+	if (ev->flags & CT_EV_LATENCY) {
+		o += LIT(d + o, ",\"latency_ns\":");
+		o += ct_u64_dec(d + o, ev->latency_ns);
+	}
+	if (ev->flags & CT_EV_RESULT) {
+		o += LIT(d + o, ",\"result\":");
+		o += ct_i64_dec(d + o, ev->result);
+	}
+	if ((ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
+	    (ev->result_ns || (ev->flags & CT_EV_ABANDONED))) {
+		o += LIT(d + o, ",\"result_ns\":");
+		o += ct_u64_dec(d + o, ev->result_ns);
+	}
+	o += LIT(d + o, ",\"outcome\":\"");
+	const char *res = ct_fmt_result(ev);
+	o += ct_json_escape(d + o, res, strnlen(res, 15));
+	d[o++] = '"';
+	if (ev->flags & CT_EV_CLOSED) {
+		o += LIT(d + o, ",\"closed_ns\":");
+		o += ct_u64_dec(d + o, ev->closed_ns);
+		o += LIT(d + o, ",\"tx_bytes\":");
+		o += ct_u64_dec(d + o, ev->tx_bytes);
+		o += LIT(d + o, ",\"rx_bytes\":");
+		o += ct_u64_dec(d + o, ev->rx_bytes);
+	}
+	if (ev->flags & CT_EV_OPEN)
+		o += LIT(d + o, ",\"still_open\":true");
+	d[o++] = '}';
+	return o;
 }
 
 size_t ct_json_line_max(size_t who_len)

@@ -408,15 +408,16 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 
 	if (x->pending.n && flush_replies(x, ns) < 0)
 		return -1;
-	/* The event's JSON line: the payload of a UNIX (non-IP) frame, the
-	 * plugin's comment on an IP one. Its process part first, to know how
-	 * much room the line needs. */
+	/* The event's JSON: the payload of a UNIX (non-IP) frame (the line of
+	 * script --json), the plugin's comment on an IP one (ct_json_plugin).
+	 * Its process part first, to know how much room it needs. */
 	who = ct_json_who_cached(x->json, ev, ct_export_host(x->info, input), &who_len);
 	if (!who) {
 		x->out->err = ENOMEM;
 		return -1;
 	}
-	jmax = ct_json_line_max(who_len);
+	int cached = ct_json_who_was_cached(x->json);
+	jmax = ct_json_line_max(who_len) + ct_json_plugin_max(who_len);
 	size_t need = 28 + CT_FRAME_MAX + 32 + jmax + 8 + ct_packet_comment_max(ev);
 	uint8_t *start = (uint8_t *)ct_out_reserve(x->out, need);
 	if (!start)
@@ -441,7 +442,8 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 		char *j = (char *)opt + 4;
 		memcpy(j, CT_PCAPNG_JSON_TAG, sizeof(CT_PCAPNG_JSON_TAG) - 1);
 		size_t jlen = sizeof(CT_PCAPNG_JSON_TAG) - 1;
-		jlen += ct_json_line(j + jlen, x->json, ev, who, who_len, wall_ns);
+		/* The process part only where this thread's was not written yet. */
+		jlen += ct_json_plugin(j + jlen, ev, who, who_len, !cached);
 		if (jlen <= 0xfff0) /* else cut JSON: none */
 			opt = epb_comment(opt, jlen);
 	}

@@ -14,12 +14,15 @@
 -- man/conntrail-convert.1, PCAPNG FOR WIRESHARK). It never parses the
 -- human-readable comment, whose wording may change:
 --   * IP frames (a connect's SYN, UDP or ICMP echo): a packet comment that
---     starts with "conntrail/1 " followed by one JSON object, the line
---     `conntrail script --json` prints for the event (keys of DESIGN.md:
---     pid, tid, ppid, uid, gid, comm, exe, cmdline, container, sockfd,
---     family, daddr, dport, saddr, sport, ret, latency_ns, result,
---     result_ns, outcome, closed_ns, tx_bytes, rx_bytes, still_open, dname,
---     ...; a key is absent when unknown; keys are added, never renamed).
+--     starts with "conntrail/1 " followed by one JSON object with the keys
+--     of `conntrail script --json` (DESIGN.md; absent when unknown; keys are
+--     added, never renamed): always pid, tid, comm and the connect's own
+--     sockfd, saddr, sport, ret, latency_ns, result, result_ns, outcome,
+--     closed_ns, tx_bytes, rx_bytes, still_open (dname where known); the
+--     process part host, ppid, uid, gid, exe, cmdline, cgroup_id, container
+--     only on the first packet of each thread of an interface and whenever
+--     it changed (an object with "ppid" has it; later ones of that thread
+--     take it from there). Addresses and ports are the packet's own.
 --   * Synthesized replies (--replies): a comment "conntrail/1 " + JSON with
 --     "synthesized":true and pid, tid, comm, outcome, result, result_ns.
 --   * UNIX and other non-IP connects: Ethernet frames of ethertype 0x88b5
@@ -289,10 +292,56 @@ local function u64(text)
 	return v
 end
 
+------------------------------------------------- process carry-forward
+-- An IP frame's JSON carries the process part (host, ppid, uid, gid, exe,
+-- cmdline, cgroup_id, container) only on the first packet of its thread
+-- and whenever that part changed (those objects have "ppid"); later ones
+-- have pid, tid and comm. Frames are dissected in order first, so the part
+-- is remembered per (interface, pid, tid) and, per frame, for later passes.
+
+local PROC_KEYS = { "host", "ppid", "uid", "gid", "exe", "cmdline", "cgroup_id", "container" }
+local procs, resolved = {}, {}
+
+function p.init()
+	procs, resolved = {}, {}
+end
+
+local f_iface = Field.new("frame.interface_id")
+
+local function carry_forward(pinfo, ev, nums)
+	if type(ev.pid) ~= "number" then
+		return
+	end
+	local iface = f_iface()
+	local key = tostring(iface and iface.value or 0) .. ":" .. ev.pid .. ":" .. tostring(ev.tid)
+	local info
+	if ev.ppid ~= nil then
+		info = {}
+		for _, k in ipairs(PROC_KEYS) do
+			info[k] = ev[k]
+		end
+		procs[key] = info
+		resolved[pinfo.number] = info
+	elseif not pinfo.visited then
+		info = procs[key]
+		resolved[pinfo.number] = info
+	else
+		info = resolved[pinfo.number]
+	end
+	if info then
+		for _, k in ipairs(PROC_KEYS) do
+			if ev[k] == nil then
+				ev[k] = info[k]
+			end
+		end
+	end
+end
+
 ------------------------------------------------------------ the tree
 
 -- The conntrail subtree from a decoded event; returns the Info prefix.
 local function add_event(tree, pinfo, ev, nums, range, text)
+	carry_forward(pinfo, ev, nums)
 	local synth = ev.synthesized == true
 	local comm = type(ev.comm) == "string" and ev.comm or "?"
 	local pid = type(ev.pid) == "number" and ev.pid or nil

@@ -63,13 +63,22 @@ expect_eq "comments on every packet" "$events" "$(comments | grep -c '^comm=[^ ]
 # The comment's documented shape: no ppid/gid (the JSON has them), a hex
 # container id cut to the 12 digits docker ps shows, on exactly its packets.
 expect_eq "no ppid/gid in comments" "0" "$(comments | grep -c 'ppid=\|gid=')"
-# The plugin's comment: the JSON line of script --json, on every IP frame.
+# The plugin's comment on every IP frame: "conntrail/1 " and a JSON object
+# whose keys are script --json's, with the same values; the process part
+# (ppid, exe, cmdline, ...) only on a thread's first packet.
 "$CONNTRAIL" script --json "$TMP/t.ctr" | jq -c 'select(.family == "AF_INET" or .family == "AF_INET6")' >"$TMP/ip.jsonl"
 expect_eq "IP frames with a conntrail/1 JSON comment" "$(wc -l <"$TMP/ip.jsonl")" \
-	"$(count_ts 'eth.type != 0x88b5 && frame.comment matches "^conntrail/1 \\{\"ts\":"')"
-j1=$(ts -Y 'eth.type != 0x88b5' -c 1 -T fields -E occurrence=l -e frame.comment)
-expect_eq "first IP frame's JSON comment == its script --json line" "conntrail/1 $(head -1 "$TMP/ip.jsonl" | jq -cS .)" \
-	"conntrail/1 $(jq -cS . <<<"${j1#conntrail/1 }")"
+	"$(count_ts 'eth.type != 0x88b5 && frame.comment matches "^conntrail/1 \\{\"(host|pid)\":"')"
+ts -Y 'eth.type != 0x88b5' -T fields -E occurrence=l -e frame.comment | sed 's/^conntrail\/1 //' >"$TMP/ip.plugin.jsonl"
+bad=$(jq -c -n --slurpfile a "$TMP/ip.jsonl" --slurpfile b "$TMP/ip.plugin.jsonl" \
+	'[range(0; $a | length) as $i | select(($b[$i] | to_entries | all(.value == $a[$i][.key])) | not)] | length')
+expect_eq "plugin JSON values == script --json values (first 3000 frames)" "0" "$bad"
+expect_eq "plugin JSON: always pid, tid, comm, outcome" "0" \
+	"$(jq -c 'select(.pid == null or .tid == null or .comm == null or .outcome == null)' "$TMP/ip.plugin.jsonl" | wc -l)"
+threads=$(jq -r '"\(.host) \(.pid) \(.tid)"' "$TMP/ip.jsonl" | sort -u | wc -l)
+full=$(jq -c 'select(.ppid != null)' "$TMP/ip.plugin.jsonl" | wc -l)
+[ "$full" -ge "$threads" ] && [ "$full" -lt "$(wc -l <"$TMP/ip.jsonl")" ] ||
+	fail "process part on $full frames for $threads threads (want >= one each, not on all)"
 cont=$("$CONNTRAIL" script --json "$TMP/t.ctr" | jq -r '.container // empty' | sort | uniq -c |
 	sort -rn | awk 'NR==1{print $2}')
 if [[ "$cont" =~ ^[0-9a-f]{13,}$ ]]; then
