@@ -134,11 +134,15 @@ const char *ct_export_host(const struct ct_export_info *info, unsigned input);
  * event's JSON line (the bytes of `script --json`) as payload.
  */
 #define CT_LINKTYPE_ETHERNET 1
+/* pcapng: a packet's second comment is this tag and a JSON object, the form
+ * the Wireshark plugin (share/wireshark/conntrail.lua) reads; see
+ * man/conntrail-convert.1, "PCAPNG FOR WIRESHARK". */
+#define CT_PCAPNG_JSON_TAG "conntrail/1 "
 #define CT_ETHERTYPE_CONNTRAIL 0x88B5
 #define CT_ETH_HLEN 14
 
-/* Largest IP packet ct_packet_ip builds (IPv6 + TCP). */
-#define CT_PACKET_IP_MAX 64
+/* Largest IP packet ct_packet_ip builds (IPv6 + TCP with SYN options). */
+#define CT_PACKET_IP_MAX 80
 /* Largest frame ct_packet_frame_ip / _reply build. */
 #define CT_FRAME_MAX (CT_ETH_HLEN + 2 * CT_PACKET_IP_MAX)
 
@@ -152,14 +156,21 @@ static inline int ct_packet_is_ip(const struct ct_event *ev)
 size_t ct_packet_eth(uint8_t *p, uint16_t ethertype, int inbound);
 
 /* The connect as one IP packet at p (CT_PACKET_IP_MAX bytes of room):
- * destination = the remote address, source = the bound address when known
- * (else 0.0.0.0 / ::), then a TCP SYN, a UDP header, an ICMP echo request
- * (ping sockets) or nothing, with correct checksums. Returns its length. */
+ * destination = the remote address, source = the local address the kernel
+ * chose when the trace has it, else the loopback address for a loopback
+ * destination, else the unspecified one (0.0.0.0 / ::); then a TCP SYN with
+ * the options of a Linux SYN (MSS, SACK-permitted, timestamps, window
+ * scale), a UDP header, an ICMP echo request (ping sockets) or nothing, with
+ * correct checksums. Returns its length. */
 size_t ct_packet_ip(uint8_t *p, const struct ct_event *ev);
 
-/* A reply the peer (or a router) would have sent, when the outcome says so:
- * SYN/ACK on success, RST/ACK on ECONNREFUSED, ICMP unreachable on
- * EHOSTUNREACH/ENETUNREACH. Returns its length, 0 when there is none.
+/* A reply the peer (or a router) sent, when the outcome says one came over
+ * the network: SYN/ACK on success, RST/ACK on ECONNREFUSED, ICMP
+ * unreachable (from the unspecified address: the trace does not know the
+ * router) on EHOSTUNREACH/ENETUNREACH of a handshake that connect(2) left
+ * in progress. Nothing for an error connect(2) returned itself (no route,
+ * EACCES/EPERM, ...), a timeout, an abandoned handshake, UDP or UNIX.
+ * Returns its length, 0 when there is none.
  * p needs 2 * CT_PACKET_IP_MAX bytes (ICMP quotes the original packet). */
 size_t ct_packet_ip_reply(uint8_t *p, const struct ct_event *ev);
 
@@ -171,7 +182,8 @@ struct ct_reply {
 	unsigned iface;
 	uint16_t len;
 	uint8_t frame[CT_FRAME_MAX];
-	char note[96]; /* packet comment: what the reply stands for */
+	char note[192]; /* packet comment: "synthesized by conntrail ..." */
+	char json[256]; /* second comment: CT_PCAPNG_JSON_TAG + a JSON object */
 };
 struct ct_replies {
 	struct ct_reply *heap;
@@ -226,6 +238,17 @@ void ct_json_cache_free(struct ct_json_cache *c);
 const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *ev, const char *host,
 			       size_t *len);
 size_t ct_json_line_max(size_t who_len);
+/* Did the last ct_json_who_cached call find the thread's text in the cache
+ * (so this export already wrote that same text in an earlier packet)? */
+int ct_json_who_was_cached(const struct ct_json_cache *c);
+/* The pcapng plugin JSON of an IP frame (after CT_PCAPNG_JSON_TAG), at d:
+ * {"pid":..,"tid":..,"comm":..} then, when full, the process part (who, as
+ * ct_json_who_cached gave it), then the connect's own outcome keys:
+ * sockfd, saddr, sport, ret, latency_ns, result, result_ns, outcome,
+ * closed_ns, tx_bytes, rx_bytes, still_open. Needs ct_json_plugin_max(). */
+size_t ct_json_plugin(char *d, const struct ct_event *ev, const char *who, size_t who_len,
+		      int full);
+size_t ct_json_plugin_max(size_t who_len);
 size_t ct_json_line(char *d, struct ct_json_cache *c, const struct ct_event *ev, const char *who,
 		    size_t who_len, int64_t wall_ns);
 

@@ -5,6 +5,7 @@
  * shared by the pcapng and pcap writers, plus the per-packet comment naming
  * the process and the JSON payload of frames for UNIX connects.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,42 +167,116 @@ static inline size_t ip_header(uint8_t *p, int v6, const uint8_t *src, const uin
 	return 40;
 }
 
-static inline size_t tcp_header(uint8_t *t, uint16_t sport, uint16_t dport, uint32_t seq,
-				uint32_t ack, uint8_t flags, uint32_t pseudo)
+/* TCP options as Linux puts them on a SYN and a SYN/ACK: MSS,
+ * SACK-permitted, timestamps, NOP, window scale 7 (20 bytes). */
+#define TCP_SYN_OPTLEN 20
+static inline void tcp_syn_options(uint8_t *o, uint16_t mss, uint32_t tsval, uint32_t tsecr)
 {
-	uint16_t window = flags & 0x04 ? 0 : 64240;
+	o[0] = 2; /* MSS */
+	o[1] = 4;
+	put16(o + 2, mss);
+	o[4] = 4; /* SACK permitted */
+	o[5] = 2;
+	o[6] = 8; /* timestamps */
+	o[7] = 10;
+	put32(o + 8, tsval);
+	put32(o + 12, tsecr);
+	o[16] = 1; /* NOP */
+	o[17] = 3; /* window scale */
+	o[18] = 3;
+	o[19] = 7;
+}
+
+/* A TCP header of 20 + optlen bytes (the options already at t + 20). */
+static inline size_t tcp_header(uint8_t *t, uint16_t sport, uint16_t dport, uint32_t seq,
+				uint32_t ack, uint8_t flags, uint16_t window, size_t optlen,
+				uint32_t pseudo)
+{
+	size_t len = 20 + optlen;
 	put16(t, sport);
 	put16(t + 2, dport);
 	put32(t + 4, seq);
 	put32(t + 8, ack);
-	t[12] = 5 << 4;
+	t[12] = (uint8_t)(len / 4) << 4;
 	t[13] = flags;
 	put16(t + 14, window);
+	put16(t + 16, 0);
 	put16(t + 18, 0);
-	put16(t + 16, fold(pseudo + sport + dport + (seq >> 16) + (seq & 0xffff) + (ack >> 16) +
-			   (ack & 0xffff) + (5u << 12 | flags) + window));
-	return 20;
+	put16(t + 16, fold(sum16(t, len, pseudo)));
+	return len;
 }
 
 static const uint8_t zero_addr[16];
 
+static inline int is_loopback(const struct ct_event *ev)
+{
+	const uint8_t *a = ev->dest->daddr;
+	static const uint8_t lo6[16] = {[15] = 1};
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	if (ev->dest->family == 2)
+		return a[0] == 127;
+	return !memcmp(a, lo6, 16) || (!memcmp(a, mapped, 12) && a[12] == 127);
+}
+
+/* The local address a connect's packets carry: the one the kernel chose
+ * where the trace has it, else the loopback address for a loopback
+ * destination (where Linux picks it too), else the unspecified address. */
+static const uint8_t *local_addr(const struct ct_event *ev)
+{
+	static const uint8_t lo4[16] = {127, 0, 0, 1};
+	static const uint8_t lo6[16] = {[15] = 1};
+	static const uint8_t lo_mapped[16] = {[10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1};
+	int v6 = ev->dest->family == 10;
+	if ((ev->flags & CT_EV_SADDR) && memcmp(ev->saddr, zero_addr, v6 ? 16 : 4))
+		return ev->saddr;
+	if (!is_loopback(ev))
+		return zero_addr;
+	if (!v6)
+		return lo4;
+	return ev->dest->daddr[10] == 0xff ? lo_mapped : lo6; /* ::ffff:127.x, else ::1 */
+}
+
+/* MSS and window of a Linux SYN: loopback's MTU of 65536, else Ethernet. */
+static inline void syn_sizes(const struct ct_event *ev, uint16_t *mss, uint16_t *window)
+{
+	int v6 = ev->dest->family == 10;
+	if (is_loopback(ev)) {
+		*mss = v6 ? 65476 : 65495;
+		*window = *mss;
+	} else {
+		*mss = v6 ? 1440 : 1460;
+		*window = v6 ? 64800 : 64240;
+	}
+}
+
+/* TCP timestamps: a millisecond clock plus a per-connection offset. */
+static inline uint32_t tsval_of(uint64_t ns, uint32_t key)
+{
+	return (uint32_t)(ns / 1000000u) + mix32(key);
+}
+
 size_t ct_packet_ip(uint8_t *p, const struct ct_event *ev)
 {
 	int v6 = ev->dest->family == 10;
-	const uint8_t *src = (ev->flags & CT_EV_SADDR) ? ev->saddr : zero_addr;
+	const uint8_t *src = local_addr(ev);
 	uint32_t key = socket_key(ev);
 	uint16_t sport = sport_of(ev, key);
 	uint8_t proto;
 	enum l4 l4 = l4_of(ev, &proto);
-	size_t l4len = l4 == L4_TCP ? 20 : l4 == L4_NONE ? 0 : 8;
+	size_t l4len = l4 == L4_TCP ? 20 + TCP_SYN_OPTLEN : l4 == L4_NONE ? 0 : 8;
 	uint32_t pseudo;
 	size_t iph = ip_header(p, v6, src, ev->dest->daddr, proto, l4len, &pseudo);
 	uint8_t *t = p + iph;
 
 	switch (l4) {
-	case L4_TCP:
-		tcp_header(t, sport, ev->dest->dport, key, 0, 0x02 /* SYN */, pseudo);
+	case L4_TCP: {
+		uint16_t mss, window;
+		syn_sizes(ev, &mss, &window);
+		tcp_syn_options(t + 20, mss, tsval_of(ev->ts_ns, key), 0);
+		tcp_header(t, sport, ev->dest->dport, key, 0, 0x02 /* SYN */, window,
+			   TCP_SYN_OPTLEN, pseudo);
 		break;
+	}
 	case L4_UDP: {
 		put16(t, sport);
 		put16(t + 2, ev->dest->dport);
@@ -224,61 +299,83 @@ size_t ct_packet_ip(uint8_t *p, const struct ct_event *ev)
 	return iph + l4len;
 }
 
+/* Did anything come back over the network for this connect? Only then is
+ * there a reply to show. A TCP handshake that succeeded heard a SYN/ACK and
+ * one refused heard a RST, blocking or not. One that failed unreachable
+ * after connect(2) returned (EINPROGRESS) heard an ICMP error; one whose
+ * connect(2) itself failed so may never have sent anything (no route, a
+ * neighbour that never answered): nothing. Timeouts, abandoned handshakes,
+ * EACCES/EPERM from a firewall hook, UDP and UNIX: nothing. */
+static int reply_kind(const struct ct_event *ev)
+{
+	uint8_t proto;
+	if (!(ev->flags & CT_EV_RESULT) || !ct_packet_is_ip(ev) || l4_of(ev, &proto) != L4_TCP)
+		return 0;
+	int err = ev->result < 0 ? -ev->result : ev->result;
+	if (err == 0 || err == 111 /* ECONNREFUSED */)
+		return 1;
+	if ((err == 113 /* EHOSTUNREACH */ || err == 101 /* ENETUNREACH */) && ct_outcome_later(ev))
+		return 2;
+	return 0;
+}
+
 size_t ct_packet_ip_reply(uint8_t *p, const struct ct_event *ev)
 {
-	if (!(ev->flags & CT_EV_RESULT) || !ct_packet_is_ip(ev))
+	int kind = reply_kind(ev);
+	if (!kind)
 		return 0;
 	int v6 = ev->dest->family == 10;
-	const uint8_t *local = (ev->flags & CT_EV_SADDR) ? ev->saddr : zero_addr;
-	uint8_t proto;
-	enum l4 l4 = l4_of(ev, &proto);
+	const uint8_t *local = local_addr(ev);
 	uint16_t sport = ct_packet_sport(ev);
 	uint32_t seq = socket_key(ev), pseudo;
 	int err = ev->result < 0 ? -ev->result : ev->result;
 
-	/* Only what came back from the network. UDP connects send nothing. A
-	 * blocking TCP connect that succeeded or was refused heard a SYN/ACK or
-	 * RST; one that failed unreachable at once may never have sent (no
-	 * route), so ICMP is shown only for a handshake that failed later. */
-	if (l4 != L4_TCP)
-		return 0;
-	if (!ct_outcome_later(ev) && err != 0 && err != 111 /* ECONNREFUSED */)
-		return 0;
-
-	if (l4 == L4_TCP && (err == 0 || err == 111 /* ECONNREFUSED */)) {
-		size_t iph = ip_header(p, v6, ev->dest->daddr, local, IPPROTO_TCP_, 20, &pseudo);
-		if (err == 0)
-			tcp_header(p + iph, ev->dest->dport, sport, mix32(seq), seq + 1,
-				   0x12 /* SYN|ACK */, pseudo);
-		else
-			tcp_header(p + iph, ev->dest->dport, sport, 0, seq + 1, 0x14 /* RST|ACK */,
-				   pseudo);
-		return iph + 20;
-	}
-	if (err == 113 /* EHOSTUNREACH */ || err == 101 /* ENETUNREACH */) {
-		/* The unreachable message quotes the packet it answers. */
-		uint8_t orig[CT_PACKET_IP_MAX];
-		size_t olen = ct_packet_ip(orig, ev);
-		if (!v6 && olen > 28)
-			olen = 28; /* IP header + 8 bytes, as RFC 792 asks */
-		size_t l4len = 8 + olen;
-		size_t iph = ip_header(p, v6, ev->dest->daddr, local,
-				       v6 ? IPPROTO_ICMPV6_ : IPPROTO_ICMP_, l4len, &pseudo);
+	if (kind == 1) {
+		size_t optlen = err == 0 ? TCP_SYN_OPTLEN : 0;
+		size_t iph =
+		    ip_header(p, v6, ev->dest->daddr, local, IPPROTO_TCP_, 20 + optlen, &pseudo);
 		uint8_t *t = p + iph;
-		if (v6) {
-			t[0] = 1;		   /* destination unreachable */
-			t[1] = err == 101 ? 0 : 3; /* no route : address unreachable */
+		if (err == 0) {
+			/* The peer's SYN/ACK: its own options, echoing our timestamp. */
+			uint16_t mss, window;
+			syn_sizes(ev, &mss, &window);
+			uint32_t peer = mix32(seq ^ 0x5bd1e995u);
+			tcp_syn_options(t + 20, mss, tsval_of(ev->ts_ns + ev->result_ns, peer),
+					tsval_of(ev->ts_ns, seq));
+			tcp_header(t, ev->dest->dport, sport, peer, seq + 1, 0x12 /* SYN|ACK */,
+				   window == 64800   ? 64260
+				   : window == 64240 ? 65160
+						     : window,
+				   optlen, pseudo);
 		} else {
-			t[0] = 3;
-			t[1] = err == 101 ? 0 : 1; /* net : host unreachable */
+			tcp_header(t, ev->dest->dport, sport, 0, seq + 1, 0x14 /* RST|ACK */, 0, 0,
+				   pseudo);
 		}
-		put16(t + 2, 0);
-		put32(t + 4, 0);
-		memcpy(t + 8, orig, olen);
-		put16(t + 2, fold(sum16(t, l4len, v6 ? pseudo : 0)));
-		return iph + l4len;
+		return iph + 20 + optlen;
 	}
-	return 0;
+	/* ICMP unreachable from whoever sent it (a router, or this host's own
+	 * stack): the trace does not say who, so its source is the unspecified
+	 * address, never the destination. It quotes the packet it answers. */
+	uint8_t orig[CT_PACKET_IP_MAX];
+	size_t olen = ct_packet_ip(orig, ev);
+	if (!v6 && olen > 28)
+		olen = 28; /* IP header + 8 bytes, as RFC 792 asks */
+	size_t l4len = 8 + olen;
+	size_t iph = ip_header(p, v6, zero_addr, local, v6 ? IPPROTO_ICMPV6_ : IPPROTO_ICMP_, l4len,
+			       &pseudo);
+	uint8_t *t = p + iph;
+	if (v6) {
+		t[0] = 1;		   /* destination unreachable */
+		t[1] = err == 101 ? 0 : 3; /* no route : address unreachable */
+	} else {
+		t[0] = 3;
+		t[1] = err == 101 ? 0 : 1; /* net : host unreachable */
+	}
+	put16(t + 2, 0);
+	put32(t + 4, 0);
+	memcpy(t + 8, orig, olen);
+	put16(t + 2, fold(sum16(t, l4len, v6 ? pseudo : 0)));
+	return iph + l4len;
 }
 
 /* ------------------------------------------------------------- frames */
@@ -371,20 +468,6 @@ void ct_replies_free(struct ct_replies *q)
 	memset(q, 0, sizeof(*q));
 }
 
-int ct_packet_reply(struct ct_reply *r, const struct ct_event *ev, uint64_t wall_ns,
-		    unsigned iface)
-{
-	size_t len = ct_packet_frame_ip_reply(r->frame, ev);
-	if (!len)
-		return 0;
-	r->len = (uint16_t)len;
-	r->iface = iface;
-	r->ns = wall_ns + ev->result_ns;
-	snprintf(r->note, sizeof(r->note), "synthesized by conntrail: result=%s result_ns=%llu",
-		 ct_fmt_result(ev), (unsigned long long)ev->result_ns);
-	return 1;
-}
-
 /* ------------------------------------------------------------ comment */
 
 /* A string literal: its length is known at compile time. */
@@ -426,6 +509,48 @@ static size_t put_safe(char *d, const char *s, size_t n)
 	return o;
 }
 
+int ct_packet_reply(struct ct_reply *r, const struct ct_event *ev, uint64_t wall_ns, unsigned iface)
+{
+	size_t len = ct_packet_frame_ip_reply(r->frame, ev);
+	if (!len)
+		return 0;
+	r->len = (uint16_t)len;
+	r->iface = iface;
+	r->ns = wall_ns + ev->result_ns;
+
+	/* Who it answers and what it stands for, readable ... */
+	size_t comm_len = strnlen(ev->task->comm, CT_COMM_LEN);
+	const char *res = ct_fmt_result(ev);
+	char *d = r->note;
+	size_t o = LIT(d, "synthesized by conntrail, not captured: comm=");
+	o += put_safe(d + o, ev->task->comm, comm_len); /* <= 64 */
+	o += LIT(d + o, " pid=");
+	o += ct_u64_dec(d + o, ev->task->pid);
+	o += LIT(d + o, " result=");
+	o += put_safe(d + o, res, strnlen(res, 15));
+	o += LIT(d + o, " result_ns=");
+	o += ct_u64_dec(d + o, ev->result_ns);
+	d[o] = '\0'; /* < 192 */
+
+	/* ... and for the plugin (at most 254 bytes). */
+	d = r->json;
+	o = LIT(d, CT_PCAPNG_JSON_TAG "{\"synthesized\":true,\"pid\":");
+	o += ct_u64_dec(d + o, ev->task->pid);
+	o += LIT(d + o, ",\"tid\":");
+	o += ct_u64_dec(d + o, ev->tid);
+	o += LIT(d + o, ",\"comm\":\"");
+	o += ct_json_escape(d + o, ev->task->comm, comm_len);
+	o += LIT(d + o, "\",\"outcome\":\"");
+	o += ct_json_escape(d + o, res, strnlen(res, 15));
+	o += LIT(d + o, "\",\"result\":");
+	o += ct_i64_dec(d + o, ev->result);
+	o += LIT(d + o, ",\"result_ns\":");
+	o += ct_u64_dec(d + o, ev->result_ns);
+	d[o++] = '}';
+	d[o] = '\0';
+	return 1;
+}
+
 #define COMMENT_STR_MAX 4096 /* PATH_MAX: longer exe and container are cut */
 
 size_t ct_packet_comment_max(const struct ct_event *ev)
@@ -450,25 +575,36 @@ static size_t put_container(char *d, const char *id)
 	return put_safe(d, id, n);
 }
 
-/* "pid=.. tid=.. comm=.. exe=.. uid=.. container=..": who connected, the
- * same for every connect of a thread. ppid and gid are left to the JSON and
- * CSV exports: on every packet they are noise. */
-static size_t comment_prefix(char *d, const struct ct_event *ev)
+/*
+ * The comment, in the order a person reads it: who and what came of it
+ * first, the rest after:
+ *   who:   "comm=.. pid=.."                          (per thread)
+ *   what:  " result=.. dest=.. | path=.. [ret=..]"    (per connect)
+ *   ids:   " exe=.. tid=.. uid=.. [container=..]"     (per thread)
+ *   rest:  " sockfd=.. latency_ns=.. result_ns=.. closed_ns=.. ..."
+ * ppid and gid are left to the JSON and CSV exports: on every packet they
+ * are noise.
+ */
+static size_t comment_who(char *d, const struct ct_event *ev)
+{
+	size_t o = LIT(d, "comm=");
+	o += put_safe(d + o, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN));
+	o += LIT(d + o, " pid=");
+	return o + ct_u64_dec(d + o, ev->task->pid);
+}
+
+static size_t comment_ids(char *d, const struct ct_event *ev)
 {
 	static const struct ct_procinfo none;
 	const struct ct_procinfo *proc = ev->proc ? ev->proc : &none;
 	size_t o = 0;
 
-	o += LIT(d + o, "pid=");
-	o += ct_u64_dec(d + o, ev->task->pid);
-	o += LIT(d + o, " tid=");
-	o += ct_u64_dec(d + o, ev->tid);
-	o += LIT(d + o, " comm=");
-	o += put_safe(d + o, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN));
 	if (proc->exe) {
 		o += LIT(d + o, " exe=");
 		o += put_safe(d + o, proc->exe, strnlen(proc->exe, COMMENT_STR_MAX));
 	}
+	o += LIT(d + o, " tid=");
+	o += ct_u64_dec(d + o, ev->tid);
 	o += LIT(d + o, " uid=");
 	o += ct_u64_dec(d + o, ev->task->uid);
 	if (proc->container && proc->container[0]) {
@@ -500,9 +636,28 @@ static size_t put_errno(char *d, int32_t v, const char *(*spell)(const struct ct
 	return put_str(d, spell(ev));
 }
 
-/* " result=.. path=.. ret=.. sockfd=.. latency_ns=..": what this connect
- * did, the outcome first (a narrow column shows the start). */
-static size_t comment_suffix(char *d, const struct ct_event *ev)
+/* "10.0.0.1:443", "[::1]:53", "[fe80::1%2]:22". */
+static size_t put_dest(char *d, const struct ct_event *ev)
+{
+	const struct ct_dest *t = ev->dest;
+	size_t o = 0;
+	if (t->family == 2) {
+		o += ct_ipv4_text(d, t->daddr);
+	} else {
+		d[o++] = '[';
+		inet_ntop(AF_INET6, t->daddr, d + o, INET6_ADDRSTRLEN);
+		o += strlen(d + o);
+		if (t->scope_id) {
+			d[o++] = '%';
+			o += ct_u64_dec(d + o, t->scope_id);
+		}
+		d[o++] = ']';
+	}
+	d[o++] = ':';
+	return o + ct_u64_dec(d + o, t->dport);
+}
+
+static size_t comment_what(char *d, const struct ct_event *ev)
 {
 	size_t o = 0;
 
@@ -511,9 +666,13 @@ static size_t comment_suffix(char *d, const struct ct_event *ev)
 		o += put_errno(d + o, ev->result, ct_fmt_result, ev);
 	else
 		o += put_str(d + o, ct_fmt_result(ev));
-	if (ev->dest->family == 1) {
+	if (ct_packet_is_ip(ev)) {
+		o += LIT(d + o, " dest=");
+		o += put_dest(d + o, ev);
+	} else if (ev->dest->family == 1) {
 		/* '@' for the NUL of an abstract name, as script prints it. */
-		size_t n = ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
+		size_t n =
+		    ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
 		const char *path = ev->dest->path;
 		o += LIT(d + o, " path=");
 		if ((ev->flags & CT_EV_ABSTRACT) && n > 0 && path[0] == '\0') {
@@ -522,12 +681,22 @@ static size_t comment_suffix(char *d, const struct ct_event *ev)
 			n--;
 		}
 		o += put_safe(d + o, path, n);
+	} else {
+		o += LIT(d + o, " family=");
+		o += ct_family_text(d + o, 32, ev->dest->family);
 	}
 	if (ct_outcome_later(ev)) {
 		o += LIT(d + o, " ret=");
 		o += (ev->flags & CT_EV_RET) && ev->ret ? put_errno(d + o, ev->ret, ct_fmt_ret, ev)
 							: put_str(d + o, ct_fmt_ret(ev));
 	}
+	return o;
+}
+
+static size_t comment_rest(char *d, const struct ct_event *ev)
+{
+	size_t o = 0;
+
 	if (ev->sockfd != -1) {
 		o += LIT(d + o, " sockfd=");
 		o += ct_i64_dec(d + o, ev->sockfd);
@@ -555,14 +724,16 @@ static size_t comment_suffix(char *d, const struct ct_event *ev)
 
 size_t ct_packet_comment(char *d, const struct ct_event *ev)
 {
-	size_t o = comment_prefix(d, ev);
-	return o + comment_suffix(d + o, ev);
+	size_t o = comment_who(d, ev);
+	o += comment_what(d + o, ev);
+	o += comment_ids(d + o, ev);
+	return o + comment_rest(d + o, ev);
 }
 
-/* The prefix per thread, direct-mapped. A slot is valid for one version of
- * the process table's entry (ct_procinfo.serial: a new one whenever exe,
- * container or anything else of the entry changes) and the event's own
- * pid, tid, uid and comm. */
+/* The per-thread parts (who and ids) per thread, direct-mapped. A slot is
+ * valid for one version of the process table's entry (ct_procinfo.serial:
+ * a new one whenever exe, container or anything else of the entry changes)
+ * and the event's own pid, tid, uid and comm. */
 #define HUGE_PAGE (2u << 20)
 #define PREFIX_SLOTS 4096
 #define PREFIX_MAX 144 /* a multiple of the 16-byte copy below */
@@ -570,7 +741,8 @@ struct ct_comment_cache {
 	struct prefix_slot {
 		uint64_t serial;
 		uint32_t pid, tid, uid;
-		uint16_t len; /* 0: empty slot */
+		uint16_t len;	  /* 0: empty slot */
+		uint16_t who_len; /* text = who, then ids */
 		char comm[CT_COMM_LEN];
 		char text[PREFIX_MAX];
 	} __attribute__((aligned(64))) slots[PREFIX_SLOTS]; /* 3 cache lines each */
@@ -624,23 +796,29 @@ size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struc
 	size_t o;
 	if (e->len && e->serial == proc->serial && e->pid == ev->task->pid && e->tid == ev->tid &&
 	    e->uid == ev->task->uid && !memcmp(e->comm, ev->task->comm, CT_COMM_LEN)) {
-		/* Whole 16-byte blocks: d has ct_packet_comment_max() of room. */
-		for (o = 0; o < e->len; o += 16)
-			memcpy(d + o, e->text + o, 16);
-		o = e->len;
+		memcpy(d, e->text, e->who_len);
+		o = e->who_len;
+		o += comment_what(d + o, ev);
+		memcpy(d + o, e->text + e->who_len, (size_t)(e->len - e->who_len));
+		o += (size_t)(e->len - e->who_len);
 	} else {
-		o = comment_prefix(d, ev);
-		if (o <= PREFIX_MAX) {
+		size_t who = comment_who(d, ev);
+		o = who + comment_what(d + who, ev);
+		size_t ids = comment_ids(d + o, ev);
+		if (who + ids <= PREFIX_MAX) {
 			e->serial = proc->serial;
 			e->pid = ev->task->pid;
 			e->tid = ev->tid;
 			e->uid = ev->task->uid;
 			memcpy(e->comm, ev->task->comm, CT_COMM_LEN);
-			memcpy(e->text, d, o);
-			e->len = (uint16_t)o;
+			memcpy(e->text, d, who);
+			memcpy(e->text + who, d + o, ids);
+			e->who_len = (uint16_t)who;
+			e->len = (uint16_t)(who + ids);
 		}
+		o += ids;
 	}
-	return o + comment_suffix(d + o, ev);
+	return o + comment_rest(d + o, ev);
 }
 
 /* -------------------------------------------------- JSON payload (UNIX) */
@@ -654,6 +832,7 @@ size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struc
 
 struct ct_json_cache {
 	struct ct_json_ts ts;
+	int hit;   /* the last lookup was served from a slot */
 	char *big; /* a "who" part too long for a slot */
 	size_t big_cap;
 	struct json_slot {
@@ -678,8 +857,8 @@ void ct_json_cache_free(struct ct_json_cache *c)
 	free(c);
 }
 
-const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *ev,
-			       const char *host, size_t *len)
+const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *ev, const char *host,
+			       size_t *len)
 {
 	const struct ct_procinfo *proc = ev->proc ? ev->proc : &no_proc;
 	struct json_slot *e = NULL;
@@ -687,14 +866,17 @@ const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *e
 	/* Serial 0 with strings: no process table vouches for them. */
 	if (proc->serial || (!proc->exe && !proc->cmdline && !proc->container)) {
 		e = &c->slots[mix32(ev->tid * 0x9e3779b1u ^ ev->task->pid) % JSON_SLOTS];
-		if (e->len && e->serial == proc->serial && e->host == host && e->pid == ev->task->pid &&
-		    e->tid == ev->tid && e->ppid == ev->task->ppid && e->uid == ev->task->uid &&
-		    e->gid == ev->task->gid && e->cgroup_id == ev->task->cgroup_id &&
+		if (e->len && e->serial == proc->serial && e->host == host &&
+		    e->pid == ev->task->pid && e->tid == ev->tid && e->ppid == ev->task->ppid &&
+		    e->uid == ev->task->uid && e->gid == ev->task->gid &&
+		    e->cgroup_id == ev->task->cgroup_id &&
 		    !memcmp(e->comm, ev->task->comm, CT_COMM_LEN)) {
 			*len = e->len;
+			c->hit = 1;
 			return e->text;
 		}
 	}
+	c->hit = 0;
 	size_t need = ct_json_who_max(ev, host);
 	if (c->big_cap < need) {
 		char *p = realloc(c->big, need);
@@ -718,6 +900,83 @@ const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *e
 	memcpy(e->text, c->big, *len);
 	e->len = (uint16_t)*len;
 	return e->text;
+}
+
+int ct_json_who_was_cached(const struct ct_json_cache *c)
+{
+	return c->hit;
+}
+
+size_t ct_json_plugin_max(size_t who_len)
+{
+	return 512 + 6 * CT_COMM_LEN + who_len;
+}
+
+size_t ct_json_plugin(char *d, const struct ct_event *ev, const char *who, size_t who_len, int full)
+{
+	size_t o = 0;
+	if (full) {
+		/* who starts with ",\"host\":" or ",\"pid\":" and names them all */
+		d[o++] = '{';
+		memcpy(d + o, who + 1, who_len - 1);
+		o += who_len - 1;
+	} else {
+		o += LIT(d + o, "{\"pid\":");
+		o += ct_u64_dec(d + o, ev->task->pid);
+		o += LIT(d + o, ",\"tid\":");
+		o += ct_u64_dec(d + o, ev->tid);
+		o += LIT(d + o, ",\"comm\":\"");
+		o += ct_json_escape(d + o, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN));
+		d[o++] = '"';
+	}
+	if (ev->sockfd != -1) {
+		o += LIT(d + o, ",\"sockfd\":");
+		o += ct_i64_dec(d + o, ev->sockfd);
+	}
+	if (ev->flags & CT_EV_SADDR) {
+		o += LIT(d + o, ",\"saddr\":\"");
+		if (ev->dest->family == 2)
+			o += ct_ipv4_text(d + o, ev->saddr);
+		else {
+			inet_ntop(AF_INET6, ev->saddr, d + o, INET6_ADDRSTRLEN);
+			o += strlen(d + o);
+		}
+		o += LIT(d + o, "\",\"sport\":");
+		o += ct_u64_dec(d + o, ev->sport);
+	}
+	if (ev->flags & CT_EV_RET) {
+		o += LIT(d + o, ",\"ret\":");
+		o += ct_i64_dec(d + o, ev->ret);
+	}
+	if (ev->flags & CT_EV_LATENCY) {
+		o += LIT(d + o, ",\"latency_ns\":");
+		o += ct_u64_dec(d + o, ev->latency_ns);
+	}
+	if (ev->flags & CT_EV_RESULT) {
+		o += LIT(d + o, ",\"result\":");
+		o += ct_i64_dec(d + o, ev->result);
+	}
+	if ((ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
+	    (ev->result_ns || (ev->flags & CT_EV_ABANDONED))) {
+		o += LIT(d + o, ",\"result_ns\":");
+		o += ct_u64_dec(d + o, ev->result_ns);
+	}
+	o += LIT(d + o, ",\"outcome\":\"");
+	const char *res = ct_fmt_result(ev);
+	o += ct_json_escape(d + o, res, strnlen(res, 15));
+	d[o++] = '"';
+	if (ev->flags & CT_EV_CLOSED) {
+		o += LIT(d + o, ",\"closed_ns\":");
+		o += ct_u64_dec(d + o, ev->closed_ns);
+		o += LIT(d + o, ",\"tx_bytes\":");
+		o += ct_u64_dec(d + o, ev->tx_bytes);
+		o += LIT(d + o, ",\"rx_bytes\":");
+		o += ct_u64_dec(d + o, ev->rx_bytes);
+	}
+	if (ev->flags & CT_EV_OPEN)
+		o += LIT(d + o, ",\"still_open\":true");
+	d[o++] = '}';
+	return o;
 }
 
 size_t ct_json_line_max(size_t who_len)

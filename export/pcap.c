@@ -14,7 +14,7 @@
 #include "export/eventfmt.h"
 #include "export/export.h"
 
-#define PCAP_SNAPLEN 65535
+#define PCAP_SNAPLEN 262144 /* tcpdump's default, as in the pcapng IDB */
 
 struct ct_exporter {
 	struct ct_out *out;

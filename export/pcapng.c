@@ -32,6 +32,8 @@
 #include "export/eventfmt.h"
 #include "export/export.h"
 
+#define CT_PCAPNG_SNAPLEN 262144 /* tcpdump's and dumpcap's default */
+
 #define BT_SHB 0x0A0D0D0Au
 #define BT_IDB 0x00000001u
 #define BT_ISB 0x00000005u
@@ -212,15 +214,15 @@ static void shb(struct ct_exporter *x)
 			ct_buf_puts(&text, keys[k]);
 			ct_buf_term_str(&text, vals[k] ? vals[k] : "?");
 		}
-		if (h->cmdline && *h->cmdline) {
-			ct_buf_puts(&text, " command=\"");
-			ct_buf_term_str(&text, h->cmdline);
-			ct_buf_puts(&text, "\"");
-		}
+		/* Lines of their own, unquoted: a command line carries its own
+		 * quotes, which a "..." around it would garble. */
 		if (h->filters && *h->filters) {
-			ct_buf_puts(&text, " filters=\"");
+			ct_buf_puts(&text, "\n  filters: ");
 			ct_buf_term_str(&text, h->filters);
-			ct_buf_puts(&text, "\"");
+		}
+		if (h->cmdline && *h->cmdline) {
+			ct_buf_puts(&text, "\n  recorded by: ");
+			ct_buf_term_str(&text, h->cmdline);
 		}
 	}
 	if (info->cmdline) {
@@ -257,7 +259,7 @@ static int add_iface(struct ct_exporter *x, unsigned host, uint16_t linktype)
 	size_t at = b_begin(b, BT_IDB);
 	uint16_t lt[2] = {linktype, 0};
 	ct_buf_put(b, lt, 4);
-	b_u32(b, 0); /* snaplen: no limit */
+	b_u32(b, CT_PCAPNG_SNAPLEN); /* a normal snaplen: no frame comes near it */
 	b_opt_str(b, IF_NAME, hostname);
 	text_esc(&text, "conntrail connects on ", hostname);
 	ct_buf_puts(&text, " (backend ");
@@ -361,21 +363,23 @@ static inline uint8_t *epb_head(uint8_t *p, unsigned id, uint64_t ns, size_t cap
 	return p + 28;
 }
 
-/* Options after the packet (a comment of clen bytes already at p + 4) and
- * the trailing length. Returns the block size. No epb_flags: the Ethernet
- * addresses already say the direction (02:..:01 is the traced host), and no
- * opt_endofopt, which the spec lets the block's end stand for: 12 bytes a
- * packet that Wireshark would only repeat. */
-static inline size_t epb_tail(uint8_t *start, uint8_t *p, size_t clen)
+/* A comment option of clen bytes (already at p + 4): its header and the
+ * padding. Returns where the next option goes. */
+static inline uint8_t *epb_comment(uint8_t *p, size_t clen)
 {
-	if (clen) {
-		le16(p, OPT_COMMENT);
-		le16(p + 2, (uint16_t)clen);
-		/* comment already in place at p + 4 */
-		size_t padded = pad4(clen);
-		le32(p + 4 + clen, 0); /* the padding; what spills over is rewritten */
-		p += 4 + padded;
-	}
+	le16(p, OPT_COMMENT);
+	le16(p + 2, (uint16_t)clen);
+	le32(p + 4 + clen, 0); /* the padding; what spills over is rewritten */
+	return p + 4 + pad4(clen);
+}
+
+/* The trailing length after the options that end at p. Returns the block
+ * size. No epb_flags: the Ethernet addresses already say the direction
+ * (02:..:01 is the traced host), and no opt_endofopt, which the spec lets
+ * the block's end stand for: 12 bytes a packet that Wireshark would only
+ * repeat. */
+static inline size_t epb_tail(uint8_t *start, uint8_t *p)
+{
 	uint32_t total = (uint32_t)(p + 4 - start);
 	le32(p, total);
 	le32(start + 4, total);
@@ -389,11 +393,13 @@ static void touch(struct iface *f, uint64_t ns)
 	f->last_ns = ns;
 }
 
-/* An EPB for a queued reply, with its note as the comment. */
+/* An EPB for a queued reply: its note, then its JSON for the plugin. */
 static int reply_epb(struct ct_exporter *x, const struct ct_reply *r)
 {
 	size_t nlen = strnlen(r->note, sizeof(r->note));
-	uint8_t *start = (uint8_t *)ct_out_reserve(x->out, 28 + CT_FRAME_MAX + 16 + nlen + 8);
+	size_t jlen = strnlen(r->json, sizeof(r->json));
+	uint8_t *start =
+	    (uint8_t *)ct_out_reserve(x->out, 28 + CT_FRAME_MAX + 16 + nlen + jlen + 16);
 	if (!start)
 		return -1;
 	uint8_t *pkt = start + 28;
@@ -402,7 +408,10 @@ static int reply_epb(struct ct_exporter *x, const struct ct_reply *r)
 	epb_head(start, r->iface, r->ns, r->len);
 	uint8_t *opt = pkt + pad4(r->len);
 	memcpy(opt + 4, r->note, nlen);
-	ct_out_commit(x->out, epb_tail(start, opt, nlen));
+	opt = epb_comment(opt, nlen);
+	memcpy(opt + 4, r->json, jlen);
+	opt = epb_comment(opt, jlen);
+	ct_out_commit(x->out, epb_tail(start, opt));
 	touch(&x->ifs[r->iface], r->ns);
 	return 0;
 }
@@ -424,27 +433,28 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 	ct_comment_cache_prefetch(x->comments, ev);
 	unsigned id = host_of(x, input);
 	uint64_t ns = wall_ns > 0 ? (uint64_t)wall_ns : 0;
-	const char *who = NULL;
-	size_t len, who_len = 0, jmax = 0;
+	const char *who;
+	size_t len, who_len = 0, jmax;
 
 	if (x->pending.n && flush_replies(x, ns) < 0)
 		return -1;
-	if (!ct_packet_is_ip(ev)) {
-		/* UNIX and others: the JSON line; its process part first, to
-		 * know how much room the line needs. */
-		who = ct_json_who_cached(x->json, ev, ct_export_host(x->info, input), &who_len);
-		if (!who) {
-			x->out->err = ENOMEM;
-			return -1;
-		}
-		jmax = ct_json_line_max(who_len);
+	/* The event's JSON: the payload of a UNIX (non-IP) frame (the line of
+	 * script --json), the plugin's comment on an IP one (ct_json_plugin).
+	 * Its process part first, to know how much room it needs. */
+	who = ct_json_who_cached(x->json, ev, ct_export_host(x->info, input), &who_len);
+	if (!who) {
+		x->out->err = ENOMEM;
+		return -1;
 	}
+	int cached = ct_json_who_was_cached(x->json);
+	jmax = ct_json_line_max(who_len) + ct_json_plugin_max(who_len);
 	size_t need = 28 + CT_FRAME_MAX + 32 + jmax + 8 + ct_packet_comment_max(ev);
 	uint8_t *start = (uint8_t *)ct_out_reserve(x->out, need);
 	if (!start)
 		return -1;
 	uint8_t *pkt = start + 28;
-	if (!who) {
+	int ip = ct_packet_is_ip(ev);
+	if (ip) {
 		len = ct_packet_frame_ip(pkt, ev);
 	} else {
 		len = ct_packet_eth(pkt, CT_ETHERTYPE_CONNTRAIL, 0);
@@ -456,7 +466,18 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 	size_t clen = ct_packet_comment_cached(x->comments, (char *)opt + 4, ev);
 	if (clen > 0xfff0)
 		clen = 0xfff0;
-	ct_out_commit(x->out, epb_tail(start, opt, clen));
+	opt = epb_comment(opt, clen);
+	if (ip) {
+		/* Second comment: "conntrail/1 " and the JSON line, for the plugin. */
+		char *j = (char *)opt + 4;
+		memcpy(j, CT_PCAPNG_JSON_TAG, sizeof(CT_PCAPNG_JSON_TAG) - 1);
+		size_t jlen = sizeof(CT_PCAPNG_JSON_TAG) - 1;
+		/* The process part only where this thread's was not written yet. */
+		jlen += ct_json_plugin(j + jlen, ev, who, who_len, !cached);
+		if (jlen <= 0xfff0) /* else cut JSON: none */
+			opt = epb_comment(opt, jlen);
+	}
+	ct_out_commit(x->out, epb_tail(start, opt));
 	touch(&x->ifs[id], ns);
 
 	struct ct_reply r;

@@ -42,29 +42,51 @@ expect_eq "SYN count == TCP connects" "$(count_script 'family != unix and proto 
 # for a retransmission of an earlier one.
 expect_eq "no TCP retransmissions" "0" "$(count_ts 'tcp.analysis.retransmission')"
 
-# Every packet carries its process; compare the first event's comment text.
+# Every packet carries its process; compare the first event's comment text,
+# in the order a person reads it: comm, pid, result, destination first.
 first=$("$CONNTRAIL" script --json "$TMP/t.ctr" | head -1)
 pid=$(jq -r .pid <<<"$first")
 comm=$(jq -r .comm <<<"$first")
-c1=$(ts -c 1 -T fields -e frame.comment)
+# The first comment is for people; the second one ("conntrail/1 " and the
+# JSON line) is for the plugin.
+comments() { ts -T fields -E occurrence=f -e frame.comment "$@"; }
+c1=$(comments -c 1)
+dest="$(jq -r .daddr <<<"$first"):$(jq -r .dport <<<"$first")"
+[[ "$(jq -r .family <<<"$first")" == AF_INET6 ]] && dest="[$(jq -r .daddr <<<"$first")]:$(jq -r .dport <<<"$first")"
 case "$c1" in
-"pid=$pid tid="*"comm=$comm"*"uid="*"result="*) ;;
-*) fail "first packet comment '$c1' (want pid=$pid ... comm=$comm ...)" ;;
+"comm=$comm pid=$pid result=$(jq -r .outcome <<<"$first") dest=$dest "*"tid="*"uid="*) ;;
+*) fail "first packet comment '$c1' (want comm=$comm pid=$pid result=.. dest=$dest ...)" ;;
 esac
 exe=$(jq -r '.exe // empty' <<<"$first")
-[ -z "$exe" ] || [[ "$c1" == *"exe=$exe"* ]] || fail "comment lacks exe=$exe: $c1"
-expect_eq "comments on every packet" "$events" "$(count_ts 'frame.comment contains "pid="')"
+[ -z "$exe" ] || [[ "$c1" == *" exe=$exe "* ]] || fail "comment lacks exe=$exe: $c1"
+expect_eq "comments on every packet" "$events" "$(comments | grep -c '^comm=[^ ]* pid=[0-9]* result=[^ ]* \(dest\|path\|family\)=')"
 # The comment's documented shape: no ppid/gid (the JSON has them), a hex
 # container id cut to the 12 digits docker ps shows, on exactly its packets.
-expect_eq "no ppid/gid in comments" "0" "$(count_ts 'frame.comment contains "ppid=" || frame.comment contains "gid="')"
+expect_eq "no ppid/gid in comments" "0" "$(comments | grep -c 'ppid=\|gid=')"
+# The plugin's comment on every IP frame: "conntrail/1 " and a JSON object
+# whose keys are script --json's, with the same values; the process part
+# (ppid, exe, cmdline, ...) only on a thread's first packet.
+"$CONNTRAIL" script --json "$TMP/t.ctr" | jq -c 'select(.family == "AF_INET" or .family == "AF_INET6")' >"$TMP/ip.jsonl"
+expect_eq "IP frames with a conntrail/1 JSON comment" "$(wc -l <"$TMP/ip.jsonl")" \
+	"$(count_ts 'eth.type != 0x88b5 && frame.comment matches "^conntrail/1 \\{\"(host|pid)\":"')"
+ts -Y 'eth.type != 0x88b5' -T fields -E occurrence=l -e frame.comment | sed 's/^conntrail\/1 //' >"$TMP/ip.plugin.jsonl"
+bad=$(jq -c -n --slurpfile a "$TMP/ip.jsonl" --slurpfile b "$TMP/ip.plugin.jsonl" \
+	'[range(0; $a | length) as $i | select(($b[$i] | to_entries | all(.value == $a[$i][.key])) | not)] | length')
+expect_eq "plugin JSON values == script --json values (first 3000 frames)" "0" "$bad"
+expect_eq "plugin JSON: always pid, tid, comm, outcome" "0" \
+	"$(jq -c 'select(.pid == null or .tid == null or .comm == null or .outcome == null)' "$TMP/ip.plugin.jsonl" | wc -l)"
+threads=$(jq -r '"\(.host) \(.pid) \(.tid)"' "$TMP/ip.jsonl" | sort -u | wc -l)
+full=$(jq -c 'select(.ppid != null)' "$TMP/ip.plugin.jsonl" | wc -l)
+[ "$full" -ge "$threads" ] && [ "$full" -lt "$(wc -l <"$TMP/ip.jsonl")" ] ||
+	fail "process part on $full frames for $threads threads (want >= one each, not on all)"
 cont=$("$CONNTRAIL" script --json "$TMP/t.ctr" | jq -r '.container // empty' | sort | uniq -c |
 	sort -rn | awk 'NR==1{print $2}')
 if [[ "$cont" =~ ^[0-9a-f]{13,}$ ]]; then
 	expect_eq "container=${cont:0:12} comments" \
 		"$("$CONNTRAIL" script --json "$TMP/t.ctr" | jq -r '.container // empty' | grep -cxF "$cont")" \
 		"$(count_ts "frame.comment contains \"container=${cont:0:12} \"")"
-	expect_eq "no full container id in comments" "0" \
-		"$(count_ts "frame.comment contains \"$cont\"")"
+	expect_eq "no full container id in the readable comments" "0" \
+		"$(comments | grep -c "$cont")"
 else
 	fail "no long hex container id in the generated trace ('$cont')"
 fi
@@ -119,7 +141,9 @@ expect_eq "--replies: no TCP retransmissions" "0" "$(tsr -Y 'tcp.analysis.retran
 replies=$(tsr -Y 'eth.src == 02:00:00:00:00:02' | wc -l)
 [ "$replies" -gt "$ok" ] || fail "--replies: $replies replies for $ok successful connects"
 expect_eq "--replies: every reply says it was synthesized, and what it stands for" "$replies" \
-	"$(tsr -Y 'eth.src == 02:00:00:00:00:02 && frame.comment matches "^synthesized by conntrail: result=[A-Za-z]+ result_ns=[0-9]+$"' | wc -l)"
+	"$(tsr -Y 'eth.src == 02:00:00:00:00:02 && frame.comment matches "^synthesized by conntrail, not captured: comm=[^ ]+ pid=[0-9]+ result=[A-Za-z]+ result_ns=[0-9]+$"' | wc -l)"
+expect_eq "--replies: every reply's JSON says synthesized" "$replies" \
+	"$(tsr -Y 'eth.src == 02:00:00:00:00:02 && frame.comment matches "^conntrail/1 \\{\"synthesized\":true,"' | wc -l)"
 # A reply is stamped when the outcome came, so the capture stays in time order.
 expect_eq "--replies: frames in time order" "0" "$(tsr -Y 'frame.time_delta < 0' | wc -l)"
 late=$(count_script 'proto == tcp and ret == EINPROGRESS and result == ok')
@@ -131,6 +155,41 @@ ev_rns=$(grep -o '"result_ns":[0-9]*' <<<"$ev" | cut -d: -f2)
 want=$(printf '%d.%09d' $(((ev_ts + ev_rns) / 1000000000)) $(((ev_ts + ev_rns) % 1000000000)))
 expect_eq "--replies: a handshake's SYN/ACK is stamped at ts + result_ns" "1" \
 	"$(tsr -T fields -e frame.time_epoch -Y "eth.src == 02:00:00:00:00:02 && frame.comment contains \"result_ns=$ev_rns\"" | grep -c "^$want")"
+
+# Nothing made up where nothing was on the wire: an error connect(2)
+# returned itself (no route, EACCES from a hook) gets no reply, ICMP only
+# for a handshake that failed unreachable later, and never from the target.
+n=$(count_script 'family != unix and proto == tcp and ret == ENETUNREACH')
+[ "$n" -gt 0 ] || fail "no local ENETUNREACH generated"
+[ "$(count_script 'family != unix and proto == tcp and ret == EACCES')" -gt 0 ] || fail "no EACCES generated"
+expect_eq "--replies: ICMP errors == handshakes that failed unreachable after EINPROGRESS" \
+	"$(count_script 'proto == tcp and ret == EINPROGRESS and (result == EHOSTUNREACH or result == ENETUNREACH)')" \
+	"$(tsr -Y 'icmp.type == 3 || icmpv6.type == 1' | wc -l)"
+expect_eq "--replies: no ICMP error sent by the destination it quotes" "0" \
+	"$(tsr -Y '(icmp.type == 3 && ip.src == ip.dst#2) || (icmpv6.type == 1 && ipv6.src == ipv6.dst#2)' | wc -l)"
+expect_eq "--replies: no reply of any kind to a connect that failed locally" "0" \
+	"$(tsr -Y 'eth.src == 02:00:00:00:00:02 && frame.comment matches "result=(EACCES|EPERM|ETIMEDOUT|abandoned|unknown) "' | wc -l)"
+expect_eq "--replies: ENETUNREACH replies only for handshakes that failed so later" \
+	"$(count_script 'proto == tcp and ret == EINPROGRESS and result == ENETUNREACH')" \
+	"$(tsr -Y 'eth.src == 02:00:00:00:00:02 && frame.comment contains "result=ENETUNREACH "' | wc -l)"
+# Strictly time-ordered, with and without --replies.
+for f in t r; do
+	capinfos -o "$TMP/$f.pcapng" 2>/dev/null | grep -q "Strict time order: *True" ||
+		fail "$f.pcapng is not strictly time-ordered"
+done
+
+# Sources: the recorded local address, loopback for loopback destinations,
+# else unspecified; never 0.0.0.0 towards 127.0.0.0/8.
+n=$(count_script 'family == inet and daddr in 127.0.0.0/8')
+[ "$n" -gt 0 ] || fail "no loopback destinations generated"
+expect_eq "loopback destinations have a loopback source" "$n" \
+	"$(count_ts 'eth.src == 02:00:00:00:00:01 && ip.dst == 127.0.0.0/8 && ip.src == 127.0.0.0/8')"
+# SYNs as Linux sends them: MSS, SACK-permitted, timestamps, window scale.
+nsyn=$(count_script 'family != unix and proto == tcp')
+expect_eq "SYNs with MSS, SACK_PERM, timestamps and window scale 7" "$nsyn" \
+	"$(count_ts 'tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.options.mss_val && tcp.options.sack_perm && tcp.options.timestamp.tsval && tcp.options.wscale.shift == 7')"
+grep -q "Capture length = 262144" <<<"$(capinfos "$TMP/t.pcapng" 2>/dev/null)" ||
+	fail "IDB snaplen is not 262144"
 
 # Nanosecond timestamps equal to the events' ts.
 # (capinfos -S prints all nine digits; tshark's frame.time_epoch is a double.)

@@ -207,7 +207,12 @@ static void check_ip_frame(const uint8_t *f, size_t len, const struct tev *ev, i
 	}
 	pseudo += proto + (uint32_t)l4len;
 	if (proto == 6) {
-		CHECK(l4len == 20, "frame %d: TCP length", i);
+		/* A Linux SYN: MSS, SACK-permitted, timestamps, NOP, window scale 7 */
+		static const uint8_t kinds[] = {2, 4, 0, 0, 4, 2, 8, 10};
+		CHECK(l4len == 40 && l4[12] == 0xa0, "frame %d: TCP length with options", i);
+		CHECK(!memcmp(l4 + 20, kinds, 2) && !memcmp(l4 + 24, kinds + 4, 4) &&
+			  !memcmp(l4 + 36, "\x01\x03\x03\x07", 4) && !l4[32] && !l4[33],
+		      "frame %d: SYN options", i);
 		CHECK((l4[2] << 8 | l4[3]) == ev->dport, "frame %d: TCP dport", i);
 		CHECK(l4[13] == 0x02, "frame %d: SYN flags %#x", i, l4[13]);
 		CHECK(csum_ok(l4, l4len, pseudo), "frame %d: TCP checksum", i);
@@ -455,10 +460,9 @@ static void test_comment_cache(void)
 	char *a = malloc(ct_packet_comment_max(ev)), *b = malloc(ct_packet_comment_max(ev));
 	size_t n = ct_packet_comment(a, ev);
 	a[n] = '\0';
-	CHECK(!strcmp(
-		  a, "pid=100 tid=100 comm=curl exe=/usr/bin/curl uid=1000 "
-		     "container=0123456789ab result=ok sockfd=3 latency_ns=12345 closed_ns=5000000 "
-		     "tx_bytes=100 rx_bytes=2000"),
+	CHECK(!strcmp(a, "comm=curl pid=100 result=ok dest=93.184.216.34:443 exe=/usr/bin/curl "
+			 "tid=100 uid=1000 container=0123456789ab sockfd=3 latency_ns=12345 "
+			 "closed_ns=5000000 tx_bytes=100 rx_bytes=2000"),
 	      "comment text: %s", a);
 	for (int i = 0; i < 2; i++) {
 		size_t m = ct_packet_comment_cached(c, b, ev);
@@ -486,7 +490,7 @@ static void test_comment_cache(void)
 	ev = view(&t, &proc);
 	m = ct_packet_comment_cached(c, b, ev);
 	b[m] = '\0';
-	CHECK(strstr(b, " comm=x\\x20y\\x5cz ") != NULL, "comm escaped: %s", b);
+	CHECK(!strncmp(b, "comm=x\\x20y\\x5cz pid=", 20), "comm escaped: %s", b);
 	proc.container = "not-hex-but-long-name";
 	proc.serial = 7;
 	m = ct_packet_comment_cached(c, b, ev);
@@ -684,7 +688,7 @@ static void test_comment_escape_random(void)
 		rnd_bytes(c16, rnd() % CT_COMM_LEN);
 		base(&ev, 7, c16);
 		memcpy(ev.comm, c16, CT_COMM_LEN);
-		ev.sockfd = -1; /* the path is then the comment's last key */
+		ev.sockfd = -1;
 		ev.family = 1;
 		ev.path_len = (uint8_t)(rnd() % (CT_UNIX_PATH_MAX + 1));
 		rnd_bytes(ev.path, ev.path_len);
@@ -693,15 +697,16 @@ static void test_comment_escape_random(void)
 				ev.path[i] = (i == rnd() % (ev.path_len + 1u)) ? ' ' : 'p';
 		size_t n = ct_packet_comment(got, view(&ev, &proc));
 		got[n] = '\0';
-		size_t w = (size_t)sprintf(want, " path=");
+		/* "comm=.. pid=7 result=unknown path=.. tid=7 uid=1000" */
+		size_t w = (size_t)sprintf(want, " result=unknown path=");
 		w += ref_safe(want + w, ev.path, ev.path_len);
-		want[w] = '\0';
+		w += (size_t)sprintf(want + w, " tid=7 uid=1000");
 		comm[ref_safe(comm, ev.comm, strnlen(ev.comm, CT_COMM_LEN))] = '\0';
-		char *cp = strstr(got, " comm=");
-		int ok = n >= w && !strcmp(got + n - w, want) && cp &&
-			 !strncmp(cp + 6, comm, strlen(comm)) && cp[6 + strlen(comm)] == ' ';
-		CHECK(ok, "comment %d: '%s' does not end in '%s' or lacks comm=%s", k, got, want,
-		      comm);
+		size_t cl = strlen(comm);
+		int ok = n > 5 + cl + 6 && !strncmp(got, "comm=", 5) &&
+			 !strncmp(got + 5, comm, cl) && !strncmp(got + 5 + cl, " pid=7", 6) &&
+			 n == 5 + cl + 6 + w && !strcmp(got + 5 + cl + 6, want);
+		CHECK(ok, "comment %d: '%s' is not 'comm=%s pid=7%s'", k, got, comm, want);
 		bad += !ok;
 	}
 	free(got);
@@ -772,7 +777,7 @@ static void test_packets_random(void)
 		int ok = frame_csums_ok(f, len);
 		if (ok && ev.type == 1 && (ev.proto == 0 || ev.proto == 6 || ev.proto == 262)) {
 			check_ip_frame(f, len, &ev, k); /* addresses, ports, SYN */
-			uint16_t sport = (uint16_t)(f[len - 20] << 8 | f[len - 19]);
+			uint16_t sport = (uint16_t)(f[len - 40] << 8 | f[len - 39]);
 			ok = sport == ct_packet_sport(e);
 		}
 		size_t rlen = ct_packet_frame_ip_reply(f, e);
@@ -903,6 +908,80 @@ static void test_names(void)
 	CHECK(ct_export_by_name("pcapNG") == NULL, "names are exact");
 }
 
+/* Sources: the recorded local address, else loopback for a loopback
+ * destination, else the unspecified address. Replies only for what came
+ * over the network: none for an error connect(2) returned itself (no
+ * route, EACCES/EPERM, a blocking unreachable), an ICMP error from the
+ * unspecified address (the router is not known), never from the target. */
+static void test_sources_and_local_errors(void)
+{
+	uint8_t f[CT_FRAME_MAX], a[16];
+	struct tev ev;
+	const struct ct_event *e;
+
+	base(&ev, 5, "x");
+	ev.family = 2, ev.type = 1, ev.proto = 6, ev.dport = 80;
+	ev.flags = CT_EV_RET | CT_EV_RESULT;
+	ev.ret = ev.result = -111;
+	inet_pton(AF_INET, "127.0.0.53", ev.daddr);
+	ct_packet_frame_ip(f, view(&ev, NULL));
+	inet_pton(AF_INET, "127.0.0.1", a);
+	CHECK(!memcmp(f + 14 + 12, a, 4), "loopback destination: source 127.0.0.1");
+	inet_pton(AF_INET, "10.1.2.3", ev.daddr);
+	ct_packet_frame_ip(f, view(&ev, NULL));
+	CHECK(!memcmp(f + 14 + 12, "\0\0\0\0", 4), "remote destination: source 0.0.0.0");
+	inet_pton(AF_INET, "10.0.0.5", ev.saddr);
+	ev.flags |= CT_EV_SADDR;
+	ct_packet_frame_ip(f, view(&ev, NULL));
+	CHECK(!memcmp(f + 14 + 12, ev.saddr, 4), "recorded local address as source");
+	ev.flags &= (uint16_t)~CT_EV_SADDR;
+	base(&ev, 5, "x");
+	ev.family = 10, ev.type = 1, ev.proto = 6, ev.dport = 80;
+	inet_pton(AF_INET6, "::1", ev.daddr);
+	ct_packet_frame_ip(f, view(&ev, NULL));
+	CHECK(!memcmp(f + 14 + 8, ev.daddr, 16), "IPv6 loopback destination: source ::1");
+
+	static const struct {
+		int ret, result;
+		int reply; /* 0 none, 1 TCP, 2 ICMP */
+	} cases[] = {
+	    {-101, -101, 0}, /* no route: nothing left the host */
+	    {-113, -113, 0}, /* blocking unreachable: maybe nothing on the wire */
+	    {-13, -13, 0},   /* EACCES from a hook */
+	    {-1, -1, 0},     /* EPERM from a firewall */
+	    {-115, -110, 0}, /* timed out: no answer */
+	    {-111, -111, 1}, /* refused: a RST came */
+	    {0, 0, 1},	     /* accepted: a SYN/ACK came */
+	    {-115, -113, 2}, /* the handshake failed on an ICMP error */
+	    {-115, -101, 2},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		base(&ev, 5, "x");
+		ev.family = 2, ev.type = 1, ev.proto = 6, ev.dport = 80;
+		inet_pton(AF_INET, "192.0.2.9", ev.daddr);
+		inet_pton(AF_INET, "10.0.0.5", ev.saddr);
+		ev.flags = CT_EV_RET | CT_EV_RESULT | CT_EV_SADDR;
+		ev.ret = cases[i].ret;
+		ev.result = cases[i].result;
+		e = view(&ev, NULL);
+		size_t n = ct_packet_frame_ip_reply(f, e);
+		int kind = !n ? 0 : f[14 + 9] == 6 ? 1 : 2;
+		CHECK(kind == cases[i].reply, "ret %d result %d: reply kind %d, want %d",
+		      cases[i].ret, cases[i].result, kind, cases[i].reply);
+		if (kind == 2)
+			CHECK(!memcmp(f + 14 + 12, "\0\0\0\0", 4) &&
+				  !memcmp(f + 14 + 16, ev.saddr, 4),
+			      "ICMP from the unspecified address to the local one");
+		struct ct_reply r;
+		if (ct_packet_reply(&r, e, 1000, 0))
+			CHECK(!strncmp(r.note,
+				       "synthesized by conntrail, not captured: comm=x pid=5 ",
+				       52) &&
+				  !strncmp(r.json, CT_PCAPNG_JSON_TAG "{\"synthesized\":true,", 31),
+			      "reply marked synthesized: %s / %s", r.note, r.json);
+	}
+}
+
 int main(void)
 {
 	make_events();
@@ -917,6 +996,7 @@ int main(void)
 	test_pcapng();
 	test_pcap();
 	test_replies();
+	test_sources_and_local_errors();
 	test_csv();
 	test_jsonl();
 	test_tracee();
