@@ -144,10 +144,14 @@ static int close_eq(const struct key *a, const struct key *b)
 	       a->closed_ns == b->closed_ns && a->tx == b->tx && a->rx == b->rx;
 }
 
-/* got's outcome: each part the clean one's, or (lost) absent. */
+/* got's outcome: each part the clean one's, or (lost) absent. A blocking
+ * connect that returned 0 reads ok from its ret when its handshake record
+ * is lost: the same result, timed by connect's latency instead. */
 static int outcome_ok(const struct key *got, const struct key *clean)
 {
-	return (handshake_eq(got, clean) || !(got->oc_flags & OC_HANDSHAKE)) &&
+	int same_result = (got->oc_flags & OC_HANDSHAKE) == (clean->oc_flags & OC_HANDSHAKE) &&
+			  got->result == clean->result;
+	return (handshake_eq(got, clean) || same_result || !(got->oc_flags & OC_HANDSHAKE)) &&
 	       (close_eq(got, clean) || !(got->oc_flags & OC_CLOSE));
 }
 
@@ -320,8 +324,8 @@ static void read_events(const uint8_t *buf, size_t len, int sequential, struct r
 	qsort(out->v + first, out->n - first, sizeof(*out->v), key_cmp_when);
 	for (size_t i = 0; i < nlate; i++) {
 		struct key want = {.ts = late[i].ts_ns, .tid = late[i].tid};
-		struct key *k = bsearch(&want, out->v + first, out->n - first, sizeof(*out->v),
-					key_cmp_when);
+		struct key *k =
+		    bsearch(&want, out->v + first, out->n - first, sizeof(*out->v), key_cmp_when);
 		if (k)
 			key_apply(k, &late[i]);
 	}
@@ -524,7 +528,7 @@ static const char *region_of(const struct trace *t, uint64_t pos, int *chunk)
 	for (uint32_t i = 0; i < t->nchunks; i++)
 		if (pos >= t->chunks[i].start && pos < t->chunks[i].end) {
 			*chunk = (int)i;
-			return t->chunks[i].events			? "event-chunk"
+			return t->chunks[i].events		    ? "event-chunk"
 			       : t->chunks[i].kind == CT_CHUNK_META ? "meta-chunk"
 								    : "outcome-chunk";
 		}

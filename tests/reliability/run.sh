@@ -24,7 +24,7 @@ export BUILD
 
 parts=(r1_kill9 r2_fuzz r3_flips r4_diskfull r5_overload r6_badinput r7_security r8_crafted r9_paths)
 # Each part's time limit in seconds.
-declare -A limit=([r1_kill9]=120 [r2_fuzz]=100 [r3_flips]=90 [r4_diskfull]=45
+declare -A limit=([r1_kill9]=120 [r2_fuzz]=100 [r3_flips]=180 [r4_diskfull]=45
 	[r5_overload]=45 [r6_badinput]=60 [r7_security]=45 [r8_crafted]=300 [r9_paths]=120)
 if [ $# -gt 0 ]; then
 	sel=()
