@@ -129,6 +129,10 @@ for e in evs:
     if e.get("proto") != "tcp":
         continue
     src, dst, sp, dp = e.get("saddr"), e["daddr"], e.get("sport"), e["dport"]
+    # An unspecified local address (a blocking connect that failed) is
+    # drawn from loopback for a loopback destination.
+    if src in ("0.0.0.0", "::") and (dst.startswith("127.") or dst == "::1"):
+        src = "::1" if dst == "::1" else "127.0.0.1"
     if sp is None:
         bad("%s:%s: no local port recorded" % (dst, dp))
         continue
