@@ -158,27 +158,13 @@ int ct_outcomes_before(struct ct_reader *r, uint32_t seq)
 		if ((r->q.since_ns && c->last_ts < r->q.since_ns) ||
 		    (r->q.until_ns && c->first_ts > r->q.until_ns))
 			continue;
-		const uint8_t *p;
-		uint64_t avail = r->size - c->offset,
-			 whole = (uint64_t)CT_CHUNK_HDR_MAX + c->summary_len + c->comp_size;
-		ssize_t n = ct_fetch(r, c->offset, (size_t)(whole < avail ? whole : avail), &p);
-		if (n < 0)
-			return (int)n;
 		struct chdr h;
-		if (ct_parse_chdr(p, (size_t)n, &h) != HDR_OK || h.kind != c->kind ||
-		    h.comp != c->comp_size || h.raw != c->raw_size || h.seq != c->seq ||
-		    h.records != c->records || h.min_seq != c->min_seq ||
-		    ct_chunk_total(&h) > (uint64_t)n) {
-			ct_damage_report(r, c->seq, c->offset, "chunk does not match index");
-			continue;
-		}
-		r->coff = c->offset;
-		const char *why = ct_unpack(r, &h, p);
-		if (why) {
-			ct_damage_report(r, c->seq, c->offset, why);
-			continue;
-		}
-		int err = ct_outcome_chunk(r, &h);
+		int err = ct_load_listed(r, c, &h);
+		if (err < 0)
+			return err;
+		if (err)
+			continue; /* damaged: reported */
+		err = ct_outcome_chunk(r, &h);
 		if (err)
 			return err;
 	}
@@ -273,8 +259,9 @@ int ct_event_batch(struct ct_reader *r, const struct chdr *h)
 			/* The protocol matters only for EINTR and ERESTART*: look
 			 * the destination up for those alone. */
 			int maybe = ret == -115 || ret == -4 || (ret <= -512 && ret >= -516);
-			int known = (fl & CT_EV_RET) &&
-				    (!maybe || ct_ret_is_final(ret, r->tab.dests[o->dest[i]].proto));
+			int known =
+			    (fl & CT_EV_RET) &&
+			    (!maybe || ct_ret_is_final(ret, r->tab.dests[o->dest[i]].proto));
 			o->result[i] = known ? ret : 0;
 			o->flags[i] = (uint16_t)(fl | (known ? CT_EV_RESULT : 0));
 		}

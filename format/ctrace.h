@@ -92,13 +92,13 @@ struct ct_procinfo {
 
 /* ct_event.flags. The low byte is stored with the event; the outcome bits
  * come from outcome records joined at read time. */
-#define CT_EV_RET 0x0001      /* ret holds what connect(2) returned */
-#define CT_EV_LATENCY 0x0002  /* latency_ns holds how long connect blocked */
-#define CT_EV_SADDR 0x0004    /* saddr/sport hold the local end the kernel chose */
-#define CT_EV_ABSTRACT 0x0008 /* AF_UNIX abstract name: path[0] is the NUL */
-#define CT_EV_TRACKED 0x0010  /* the recorder followed this TCP handshake */
-#define CT_EV_STORED 0x00ff   /* the bits a writer keeps */
-#define CT_EV_RESULT 0x0100   /* result holds the final outcome */
+#define CT_EV_RET 0x0001       /* ret holds what connect(2) returned */
+#define CT_EV_LATENCY 0x0002   /* latency_ns holds how long connect blocked */
+#define CT_EV_SADDR 0x0004     /* saddr/sport hold the local end the kernel chose */
+#define CT_EV_ABSTRACT 0x0008  /* AF_UNIX abstract name: path[0] is the NUL */
+#define CT_EV_TRACKED 0x0010   /* the recorder followed this TCP handshake */
+#define CT_EV_STORED 0x00ff    /* the bits a writer keeps */
+#define CT_EV_RESULT 0x0100    /* result holds the final outcome */
 #define CT_EV_ABANDONED 0x0200 /* closed by its program before the handshake ended */
 #define CT_EV_CLOSED 0x0400    /* established, then closed: closed_ns, tx/rx_bytes */
 #define CT_EV_OPEN 0x0800      /* established and still open when recording stopped */
@@ -111,9 +111,9 @@ struct ct_procinfo {
  * CT_EV_ABANDONED: unknown (recording stopped, or the outcome was lost).
  */
 struct ct_event {
-	uint64_t ts_ns;			   /* kernel clock (header.clock_id), see ct_header */
-	const struct ct_task *task;	   /* who */
-	const struct ct_dest *dest;	   /* where to */
+	uint64_t ts_ns;			/* kernel clock (header.clock_id), see ct_header */
+	const struct ct_task *task;	/* who */
+	const struct ct_dest *dest;	/* where to */
 	const struct ct_procinfo *proc; /* set by the session layer; NULL from the reader */
 	uint32_t tid;
 	int32_t sockfd;	     /* connect(2)'s fd; -1 when not from that syscall */
@@ -142,8 +142,8 @@ struct ct_outcome {
 	uint32_t flags; /* CT_OC_* */
 	int32_t result; /* 0 or -errno, with CT_OC_RESULT */
 	uint32_t _pad;
-	uint64_t result_ns; /* attempt to outcome (CT_OC_RESULT, CT_OC_ABANDONED) */
-	uint64_t closed_ns; /* attempt to close (CT_OC_CLOSED) */
+	uint64_t result_ns;	     /* attempt to outcome (CT_OC_RESULT, CT_OC_ABANDONED) */
+	uint64_t closed_ns;	     /* attempt to close (CT_OC_CLOSED) */
 	uint64_t tx_bytes, rx_bytes; /* CT_OC_CLOSED */
 };
 
@@ -184,12 +184,12 @@ enum ct_lost_kind {
  * task, dest and flags are always there. */
 #define CT_COL_TID 0x0001
 #define CT_COL_SOCKFD 0x0002
-#define CT_COL_RET 0x0004     /* ret; needed for result too, so implied by it */
-#define CT_COL_LATENCY 0x0008 /* latency_ns */
-#define CT_COL_LOCAL 0x0010   /* sport, saddr */
-#define CT_COL_RESULT 0x0020  /* result (implies ret) */
+#define CT_COL_RET 0x0004	/* ret; needed for result too, so implied by it */
+#define CT_COL_LATENCY 0x0008	/* latency_ns */
+#define CT_COL_LOCAL 0x0010	/* sport, saddr */
+#define CT_COL_RESULT 0x0020	/* result (implies ret) */
 #define CT_COL_RESULT_NS 0x0040 /* result_ns (implies result and latency) */
-#define CT_COL_CLOSE 0x0080   /* closed_ns, tx_bytes, rx_bytes */
+#define CT_COL_CLOSE 0x0080	/* closed_ns, tx_bytes, rx_bytes */
 #define CT_COL_ALL 0x00ff
 
 /*
@@ -324,6 +324,9 @@ struct ct_writer_opts {
  * same defaults except that compress 0 means none. hdr strings are copied. */
 int ct_writer_open(struct ct_writer **out, const struct ct_writer_io *io,
 		   const struct ct_header *hdr, const struct ct_writer_opts *opts);
+/* Writes to fd, closed by ct_writer_close when own (also on failure). */
+int ct_writer_open_fd(struct ct_writer **out, int fd, int own, const struct ct_header *hdr,
+		      const struct ct_writer_opts *opts);
 /* path "-" writes to stdout. Creates the file 0600, refusing symlinks. */
 int ct_writer_open_file(struct ct_writer **out, const char *path, const struct ct_header *hdr,
 			const struct ct_writer_opts *opts);

@@ -277,6 +277,47 @@ static int ready(struct ct_reader *r, const struct chdr *h)
 }
 
 /* Load the next chunk of a listed file: 1, 0 at the end, <0 fatal. */
+/*
+ * Load listed chunk c into r (its payload unpacked, r->coff set): 0; 1 when
+ * it is damaged or does not match its index entry (reported); < 0 on an
+ * I/O error. One read for header and payload: the index gives their size
+ * (a query reads every meta chunk; two preads each were a fifth of a
+ * one-minute window on 100M events).
+ */
+int ct_load_listed(struct ct_reader *r, const struct ct_chunk_info *c, struct chdr *h)
+{
+	const uint8_t *p;
+	uint64_t avail = r->size - c->offset,
+		 whole = (uint64_t)CT_CHUNK_HDR_MAX + c->summary_len + c->comp_size;
+	ssize_t n = ct_fetch(r, c->offset, (size_t)(whole < avail ? whole : avail), &p);
+	if (n < 0)
+		return (int)n;
+	if (ct_parse_chdr(p, (size_t)n, h) != HDR_OK) {
+		ct_damage_report(r, c->seq, c->offset, "bad chunk header");
+		return 1;
+	}
+	if (h->kind != c->kind || h->comp != c->comp_size || h->raw != c->raw_size ||
+	    h->seq != c->seq || h->records != c->records || h->min_seq != c->min_seq ||
+	    ct_chunk_total(h) > avail) {
+		ct_damage_report(r, c->seq, c->offset, "chunk does not match index");
+		return 1;
+	}
+	n = ct_fetch(r, c->offset, ct_chunk_total(h), &p);
+	if (n < 0)
+		return (int)n;
+	if ((uint64_t)n != ct_chunk_total(h)) {
+		ct_damage_report(r, c->seq, c->offset, "truncated chunk");
+		return 1;
+	}
+	r->coff = c->offset;
+	const char *why = ct_unpack(r, h, p);
+	if (why) {
+		ct_damage_report(r, c->seq, c->offset, why);
+		return 1;
+	}
+	return 0;
+}
+
 static int load_list(struct ct_reader *r)
 {
 	while (r->cur < r->nchunks) {
@@ -291,40 +332,13 @@ static int load_list(struct ct_reader *r)
 		int err;
 		if (c->kind == CT_CHUNK_EVENTS && (err = ct_outcomes_before(r, c->seq)) < 0)
 			return err;
-		/* One read for header and payload: the index gives their size
-		 * (a query reads every meta chunk; two preads each were a fifth
-		 * of a one-minute window on 100M events). */
-		const uint8_t *p;
-		uint64_t avail = r->size - c->offset,
-			 whole = (uint64_t)CT_CHUNK_HDR_MAX + c->summary_len + c->comp_size;
-		size_t want = (size_t)(whole < avail ? whole : avail);
-		ssize_t n = ct_fetch(r, c->offset, want, &p);
-		if (n < 0)
-			return (int)n;
 		struct chdr h;
-		if (ct_parse_chdr(p, (size_t)n, &h) != HDR_OK) {
-			ct_damage_report(r, c->seq, c->offset, "bad chunk header");
-			continue;
-		}
-		if (h.kind != c->kind || h.comp != c->comp_size || h.raw != c->raw_size ||
-		    h.seq != c->seq || ct_chunk_total(&h) > avail) {
-			ct_damage_report(r, c->seq, c->offset, "chunk does not match index");
-			continue;
-		}
-		n = ct_fetch(r, c->offset, ct_chunk_total(&h), &p);
-		if (n < 0)
-			return (int)n;
-		if ((uint64_t)n != ct_chunk_total(&h)) {
-			ct_damage_report(r, c->seq, c->offset, "truncated chunk");
-			continue;
-		}
-		r->coff = c->offset;
-		const char *why = ct_unpack(r, &h, p);
-		if (why) {
-			ct_damage_report(r, c->seq, c->offset, why);
-			continue;
-		}
-		int rc = ready(r, &h);
+		int rc = ct_load_listed(r, c, &h);
+		if (rc < 0)
+			return rc;
+		if (rc)
+			continue; /* damaged: reported */
+		rc = ready(r, &h);
 		if (rc)
 			return rc;
 	}

@@ -144,6 +144,9 @@ int ct_event_batch(struct ct_reader *r, const struct chdr *h);
 int ct_outcome_chunk(struct ct_reader *r, const struct chdr *h);
 /* List mode, before event chunk seq: the outcome chunks that may name it. */
 int ct_outcomes_before(struct ct_reader *r, uint32_t seq);
+/* Load listed chunk c (payload unpacked into r): 0, 1 damaged (reported),
+ * or < 0 on an I/O error. */
+int ct_load_listed(struct ct_reader *r, const struct ct_chunk_info *c, struct chdr *h);
 void ct_outcomes_free(struct ct_reader *r);
 
 #endif

@@ -618,27 +618,32 @@ static int open_out(const char *path)
 	return -1;
 }
 
+int ct_writer_open_fd(struct ct_writer **out, int fd, int own, const struct ct_header *hdr,
+		      const struct ct_writer_opts *opts)
+{
+	*out = NULL;
+	struct fd_out *f = calloc(1, sizeof(*f));
+	if (!f) {
+		if (own)
+			close(fd);
+		return CT_E_NOMEM;
+	}
+	f->fd = fd;
+	f->own = own;
+	struct ct_writer_io io = {.ctx = f, .write = fd_write, .close = fd_close};
+	return ct_writer_open(out, &io, hdr, opts);
+}
+
 int ct_writer_open_file(struct ct_writer **out, const char *path, const struct ct_header *hdr,
 			const struct ct_writer_opts *opts)
 {
 	*out = NULL;
 	if (!path)
 		return CT_E_INVAL;
-	struct fd_out *f = calloc(1, sizeof(*f));
-	if (!f)
-		return CT_E_NOMEM;
-	if (!strcmp(path, "-")) {
-		f->fd = STDOUT_FILENO;
-	} else {
-		f->fd = open_out(path);
-		if (f->fd < 0) {
-			int e = errno;
-			free(f);
-			errno = e;
-			return CT_E_IO;
-		}
-		f->own = 1;
-	}
-	struct ct_writer_io io = {.ctx = f, .write = fd_write, .close = fd_close};
-	return ct_writer_open(out, &io, hdr, opts);
+	if (!strcmp(path, "-"))
+		return ct_writer_open_fd(out, STDOUT_FILENO, 0, hdr, opts);
+	int fd = open_out(path);
+	if (fd < 0)
+		return CT_E_IO; /* errno says why */
+	return ct_writer_open_fd(out, fd, 1, hdr, opts);
 }

@@ -71,40 +71,6 @@ static int replay_proc(void *ctx, const struct ct_proc *p)
 	return err < 0 ? rec_write_err(r, err, "write") : 0;
 }
 
-struct rec_out {
-	int fd;
-	int own;
-};
-
-static int out_write(void *ctx, const void *buf, size_t len)
-{
-	struct rec_out *f = ctx;
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(f->fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == ENOSPC || errno == EDQUOT ? CT_E_NOSPC : CT_E_IO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int out_close(void *ctx)
-{
-	struct rec_out *f = ctx;
-	int err = 0;
-
-	if (f->own && close(f->fd) < 0)
-		err = errno == ENOSPC || errno == EDQUOT ? CT_E_NOSPC : CT_E_IO;
-	free(f);
-	return err;
-}
-
 /* Is another recorder writing the regular file at path (st its lstat)? */
 static int locked_by_other(const char *path, const struct stat *st)
 {
@@ -231,20 +197,10 @@ int rec_open_output(struct recorder *r)
 	int fd = open_trace(r->cur_path, !r->rotate, &own);
 	if (fd < 0)
 		return -1;
-	struct rec_out *f = calloc(1, sizeof(*f));
-	if (!f) {
-		if (own)
-			close(fd);
-		ct_err("out of memory");
-		return -1;
-	}
-	f->fd = fd;
-	f->own = own;
-	struct ct_writer_io io = {.ctx = f, .write = out_write, .close = out_close};
-	err = ct_writer_open(&r->w, &io, &r->hdr, &r->wopts);
+	err = ct_writer_open_fd(&r->w, fd, own, &r->hdr, &r->wopts);
 	if (err < 0) {
 		ct_err("%s: cannot create: %s", r->cur_path, ct_strerror(err));
-		r->w = NULL; /* the writer closed f */
+		r->w = NULL; /* the writer closed fd */
 		return -1;
 	}
 	/* Every file gets the process context, so each reads on its own: the
