@@ -20,6 +20,7 @@
 #include "export/eventfmt.h"
 #include "export/export.h"
 #include "lib/outfile.h"
+#include "lib/text.h"
 #include "session/session.h"
 
 struct convert {
@@ -170,19 +171,13 @@ static void usage(FILE *f)
 		"  conntrail convert incident.ctr -o events.tracee.json\n");
 }
 
-static char *join_args(int argc, char **argv)
+/* "conntrail convert ..." as a shell would need it, for the file's comment. */
+static char *convert_cmdline(int argc, char **argv)
 {
-	size_t n = strlen(ct_progname) + 1;
-	for (int i = 0; i < argc; i++)
-		n += strlen(argv[i]) + 1;
-	char *s = malloc(n);
-	if (!s)
-		return NULL;
-	char *p = stpcpy(s, ct_progname);
-	for (int i = 0; i < argc; i++) {
-		*p++ = ' ';
-		p = stpcpy(p, argv[i]);
-	}
+	char *tail = ct_shell_join(argc, argv), *s = NULL;
+	if (tail && asprintf(&s, "%s %s", ct_progname, tail) < 0)
+		s = NULL;
+	free(tail);
 	return s;
 }
 
@@ -261,7 +256,7 @@ int cmd_convert(int argc, char **argv)
 	opts.paths = (const char *const *)argv + optind;
 	opts.npaths = (unsigned)(argc - optind);
 
-	char *cmdline = join_args(argc, argv);
+	char *cmdline = convert_cmdline(argc, argv);
 	cv.cmdline = cmdline;
 	if (!opts.npaths) {
 		static const char *const def[] = {"conntrail.data"};

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* text.c: bytes from a trace made safe for JSON and for a terminal. */
+#include <ctype.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/text.h"
@@ -195,4 +197,43 @@ int ct_term_clean(const char *s, size_t n, unsigned flags)
 		i += len;
 	}
 	return 1;
+}
+
+static int shell_plain(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("@%+=:,./_-", *s))
+			return 0;
+	return 1;
+}
+
+char *ct_shell_join(int argc, char *const *argv)
+{
+	size_t n = 1;
+	for (int i = 0; i < argc; i++)
+		n += 4 * strlen(argv[i]) + 3; /* every ' becomes '\'' (4 bytes) */
+	char *out = malloc(n);
+	if (!out)
+		return NULL;
+	char *p = out;
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			*p++ = ' ';
+		if (shell_plain(argv[i])) {
+			p = stpcpy(p, argv[i]);
+			continue;
+		}
+		*p++ = '\'';
+		for (const char *a = argv[i]; *a; a++) {
+			if (*a == '\'')
+				p = stpcpy(p, "'\\''");
+			else
+				*p++ = *a;
+		}
+		*p++ = '\'';
+	}
+	*p = 0;
+	return out;
 }

@@ -34,6 +34,11 @@ size_t ct_term_str(char *buf, size_t size, const char *s, size_t n, unsigned fla
 /* 1 when s needs no escape. */
 int ct_term_clean(const char *s, size_t n, unsigned flags);
 
+/* argv joined by spaces, each argument quoted as a POSIX shell needs it to
+ * read the line back into the same words: plain words as they are, others
+ * in single quotes with ' written '\''. Malloc'd; NULL when out of memory. */
+char *ct_shell_join(int argc, char *const *argv);
+
 /* Byte tests on eight bytes at once: does any byte of x lie below lo,
  * above hi (both <= 0x7f), or equal c? */
 #define CT_ONES 0x0101010101010101ull

@@ -26,6 +26,7 @@
 #include "format/ctrace.h"
 #include "bpf/conntrail_event.h"
 #include "lib/outfile.h"
+#include "lib/text.h"
 #include "record/procfs.h"
 #include "record/record.h"
 
@@ -141,25 +142,6 @@ static int parse_compress(struct recorder *r, const char *arg)
 	}
 	r->wopts.level = (int)level;
 	return 0;
-}
-
-static char *join_args(int argc, char **argv)
-{
-	size_t len = 1;
-	char *s;
-
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	s = malloc(len);
-	if (!s)
-		return NULL;
-	s[0] = 0;
-	for (int i = 0; i < argc; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv[i]);
-	}
-	return s;
 }
 
 enum {
@@ -402,7 +384,7 @@ static int fill_header(struct recorder *r, int argc, char **argv)
 	r->hdr.kernel = uts.release;
 	r->hdr.arch = uts.machine;
 	r->hdr.recorder = recorder;
-	r->own_cmdline = join_args(argc + 1, argv - 1); /* "conntrail record ..." */
+	r->own_cmdline = ct_shell_join(argc + 1, argv - 1); /* "conntrail record ..." */
 	r->hdr.cmdline = r->own_cmdline;
 	r->hdr.pid_filter_count = (uint32_t)(r->npids + (r->command ? 1 : 0));
 	r->filters[0] = 0;

@@ -136,6 +136,15 @@ grep -q $'^3\tconntrail: connect failed$' <<<"$colors" || fail "refused connect 
 grep -q $'^4\tconntrail: synthesized reply$' <<<"$colors" || fail "reply not coloured as synthesized"
 grep -q $'^8\tconntrail: UNIX connect$' <<<"$colors" || fail "UNIX connect not coloured"
 
+# The file comment names the converting command quoted as a shell needs
+# it: the words read back by a shell are the words given.
+check "convert with quoted arguments" "$CONNTRAIL" convert -q \
+	--filter "comm != \"it's\" && dport != 1" -o "$TMP/q.pcapng" "$TMP/a.ctr"
+shb=$(capinfos -k "$TMP/q.pcapng" 2>/dev/null | sed -n 's/.*converted by: //p')
+expect_eq "converted-by line splits back into the arguments given" \
+	"$(printf '%s\n' convert -q --filter "comm != \"it's\" && dport != 1" -o "$TMP/q.pcapng" "$TMP/a.ctr")" \
+	"$(eval "set -- $shb" && shift && printf '%s\n' "$@")"
+
 # Installed where Wireshark looks (a personal plugin folder here): loaded
 # without -X.
 make -s install-wireshark DESTDIR= WIRESHARK_LUA_DIR="$HOME/.local/lib/wireshark/plugins" \

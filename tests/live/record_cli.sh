@@ -40,6 +40,12 @@ chmod 644 noexec.sh
 expect_status "command that is not executable" 126 "$CONNTRAIL" record -q -o kept.ctr -- ./noexec.sh
 expect_status "command that is a directory" 126 "$CONNTRAIL" record -q -o kept.ctr -- /tmp
 check "the last trace is untouched" cmp -s kept.ctr kept.copy
+# The trace names its recording command quoted as a shell needs it.
+check "record a quoted command" "$CONNTRAIL" record -q -o quoted.ctr -- sh -c "echo 'a b' >/dev/null; true" ''
+line=$("$CONNTRAIL" info quoted.ctr | sed -n 's/^  command line *//p')
+expect_eq "command line splits back into the arguments given" \
+	"$(printf '%s\n' record -q -o quoted.ctr -- sh -c "echo 'a b' >/dev/null; true" '')" \
+	"$(eval "set -- $line" && shift && printf '%s\n' "$@")"
 check "and was not moved to .old" test ! -e kept.ctr.old
 expect_status "the command's own exit status" 3 "$CONNTRAIL" record -q -o t.ctr -- sh -c 'exit 3'
 check "--help describes every option" sh -c "'$CONNTRAIL' record --help | grep -c -e '--backend' -e '--pid' -e '--cgroup' -e '--duration' -e '--compress' -e '--max-size' -e '--rotate' -e '--buffer' -e '--quiet' -e '--output' | grep -qx 1[0-9]"
