@@ -647,22 +647,25 @@ static __always_inline void handshake_end(struct ct_track *t, __u32 oc_flags, in
  * The payload bytes of a closing connection. The kernel's counters count
  * sequence numbers: bytes_acked includes our SYN and, once acked, our FIN;
  * bytes_received includes the peer's FIN (SOCK_DONE says one came).
+ * bpf_skc_to_tcp_sock gives a typed pointer, so the counters are plain
+ * loads: one helper call instead of a probe read per field.
  */
 static __always_inline void payload_bytes(const struct sock *sk, const struct ct_track *t,
 					  struct ctb_outcome *o)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	__u64 acked = BPF_CORE_READ(tp, bytes_acked);
-	__u64 rcvd = BPF_CORE_READ(tp, bytes_received);
-	__u32 snd_una = BPF_CORE_READ(tp, snd_una);
-	__u32 write_seq = BPF_CORE_READ(tp, write_seq);
-	unsigned long sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	__u64 acked, rcvd;
 
+	if (!tp)
+		return;
+	acked = tp->bytes_acked;
+	rcvd = tp->bytes_received;
 	if (acked)
 		acked--; /* the SYN */
-	if (acked && t->fin_out && snd_una == write_seq)
+	if (acked && t->fin_out && tp->snd_una == tp->write_seq)
 		acked--; /* our FIN, acked */
-	if (rcvd && (sk_flags & (1ul << bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
+	if (rcvd &&
+	    (sk->__sk_common.skc_flags & (1ul << bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
 		rcvd--; /* the peer's FIN */
 	o->tx_bytes = acked;
 	o->rx_bytes = rcvd;
@@ -676,9 +679,26 @@ int BPF_PROG(tp_state, const struct sock *sk, int oldstate, int newstate)
 	struct ct_track *t;
 	__u64 now;
 
-	if (newstate != TCP_SYN_SENT && newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE &&
-	    newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK)
+	/* Only the changes a connecting socket makes; the others (a server's
+	 * SYN_RECV -> ESTABLISHED among them) skip the map lookup. */
+	switch (newstate) {
+	case TCP_SYN_SENT:
+		if (oldstate != TCP_CLOSE)
+			return 0;
+		break;
+	case TCP_ESTABLISHED:
+		if (oldstate != TCP_SYN_SENT)
+			return 0;
+		break;
+	case TCP_FIN_WAIT1:
+	case TCP_LAST_ACK:
+	case TCP_CLOSE:
+		if (oldstate == newstate)
+			return 0;
+		break;
+	default:
 		return 0;
+	}
 	t = bpf_map_lookup_elem(&tracked, &key);
 	if (!t)
 		return 0;
