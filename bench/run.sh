@@ -116,6 +116,11 @@ build_helpers() {
 			-c bench/empty.bpf.c -o "$HB/empty.bpf.o" ||
 			note "empty.bpf.o did not build: no empty-BPF floor"
 	fi
+	if [ bench/empty_state.bpf.c -nt "$HB/empty_state.bpf.o" ]; then
+		clang -O2 -g -Wall -Werror -target bpf -I"/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)" \
+			-c bench/empty_state.bpf.c -o "$HB/empty_state.bpf.o" ||
+			note "empty_state.bpf.o did not build: no floor for the state tracepoints"
+	fi
 	# CO-RE (the parent's pid): against the vmlinux.h the main build made.
 	if [ bench/cgconnect.bpf.c -nt "$HB/cgconnect.bpf.o" ] || [ "$BUILD/vmlinux.h" -nt "$HB/cgconnect.bpf.o" ]; then
 		clang -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_"$(uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')" \
@@ -217,6 +222,8 @@ start_loader() {
 }
 start_b() { start_loader "$HB/empty.bpf.o"; }
 stop_b() { stop_bg "$TPID" TERM; }
+start_h() { start_loader "$HB/empty_state.bpf.o"; }
+stop_h() { stop_bg "$TPID" TERM; }
 start_g() { start_loader "$HB/cgconnect.bpf.o" "$CGROOT"; }
 stop_g() { stop_bg "$TPID" TERM; }
 
@@ -246,6 +253,9 @@ start_c() {
 	fi
 }
 stop_c() { stop_bg "$TPID" INT; }
+# i: record as built at CT_BASE (before this build's changes), side by side.
+start_i() { CT=$CT_BASE start_c "base-$1"; }
+stop_i() { stop_bg "$TPID" INT; }
 
 # Start disabled and enable through the control fifo: the ack says the
 # events are on, so the workload never starts before perf is tracing.
@@ -468,6 +478,16 @@ storm_f() {
 	storm_fig "$out"
 }
 
+storm_h() {
+	under h "$1" "$HB/storm" "$1" "$2" || { log "empty BPF with state tracepoints: $START_ERR"; return 1; }
+	storm_fig "$(cat "$W/under.out")"
+}
+storm_i() {
+	under i "$1" "$HB/storm" "$1" "$2" || { log "base record: $START_ERR"; return 1; }
+	put "p1.$1.i_tracer_cpu" "$(per_n "$UNDER_CPU" "$2")"
+	storm_fig "$(cat "$W/under.out")"
+}
+
 storm_g() {
 	local mode=$1 n=$2 out
 	under g "$mode" "$HB/storm" "$mode" "$n" || { log "cgroup sock_addr: $START_ERR"; return 1; }
@@ -551,6 +571,16 @@ peers() {
 		P1_CONFIGS+=" g"
 	else
 		put peer.g_na "no cgroup sock_addr program (cgconnect.bpf.o not built or no cgroup v2 at $CGROOT)"
+	fi
+	if [ -s "$HB/empty_state.bpf.o" ]; then
+		P1_CONFIGS+=" h"
+	else
+		put peer.h_na "empty_state.bpf.o not built"
+	fi
+	if [ -n "$CT_BASE" ]; then
+		P1_CONFIGS+=" i"
+	else
+		put peer.i_na "no CT_BASE given: record before this build not run"
 	fi
 	log "configurations: $P1_CONFIGS"
 }

@@ -100,7 +100,7 @@ storms = [
     ("tcp", "TCP storm to loopback listener, blocking"),
     ("tcp-nb", "TCP storm to loopback listener, non-blocking (EINPROGRESS, poll, SO_ERROR)"),
 ]
-peer_na = {x: text(f"peer.{x}_na") for x in "efg"}
+peer_na = {x: text(f"peer.{x}_na") for x in "efghi"}
 for mode, title in storms:
     a, b, c, d = (num(f"p1.{mode}.{x}") for x in "abcd")
     d_note = ""
@@ -194,6 +194,32 @@ for mode, title in storms:
             f"{name} kept >= {f(kept_x, '{:,.0f}')} of the storm's {f(made, '{:,.0f}')} connects"
             + ("" if lost_x is None else f", its own lost count {lost_x:.0f}")
             + f"; its process {f(tcpu, ns)} ns CPU per connect (record {f(ct, ns)})")
+    # The floor with the state tracepoints (h) and record before this
+    # build (i, CT_BASE): what following handshakes costs beyond its floor.
+    h, i = num(f"p1.{mode}.h"), num(f"p1.{mode}.i")
+    if h is None:
+        row(f"{head}: record / empty BPF incl. state tracepoints (c/h)", "n/a",
+            peer_na["h"] or "no run succeeded (see the log)")
+    else:
+        ch, ch_why = traced_ratio(c, h)
+        row(f"{head}: record / empty BPF incl. state tracepoints (c/h)", f(ch),
+            (f"{ch_why}; " if ch_why else "") +
+            f"CPU h {f(h, ns)}, c {f(c, ns)} ns; the state tracepoints' floor h-b "
+            f"{wall_added(h, b)} ns")
+    tcp = mode.startswith("tcp")
+    if i is None:
+        row(f"{head}: record / record at base (c/i)", "n/a",
+            peer_na["i"] or "no run succeeded (see the log)")
+    else:
+        ci = div(c, i)
+        grew = None if c is None else c - i
+        floor = None if h is None or b is None else max(h - b, 0)
+        ok = None if grew is None or floor is None or not tcp else grew <= floor
+        row(f"{head}: record / record at base (c/i)", f(ci),
+            f"CPU base i {f(i, ns)}, this c {f(c, ns)} ns/connect: {f(grew, '{:+.0f}')} ns; "
+            f"state tracepoints' floor {f(floor, ns)} ns; base tracer process "
+            f"{f(num(f'p1.{mode}.i_tracer_cpu'), ns)} ns per connect (this {f(ct, ns)})",
+            "c-i <= h-b" if tcp else "", ok)
     # P6b: a cgroup/connect4+6 program copying the same fields (bench only).
     g = num(f"p1.{mode}.g")
     if g is None:
@@ -367,7 +393,9 @@ head = [
     "(P6: both connect tracepoints), e = bpftrace on sys_enter/exit_connect printing a line per "
     "connect to a file, f = sysdig -w FILE evt.type=connect, g = cgroup/connect4+connect6 BPF "
     "programs on the cgroup v2 root copying the tracepoint backend's fields into a drained ring "
-    "buffer (bench only, P6b). "
+    "buffer (bench only, P6b), h = empty BPF on the connect tracepoints and on "
+    "sock:inet_sock_set_state + inet_sk_error_report (the floor once handshakes are followed), "
+    "i = conntrail record built at CT_BASE (the commit before a change), in the same rounds. "
     "P1 figures are CPU time of the connecting thread per connect (wall in brackets); P6 is CPU "
     "time per getppid(); read speeds are events per CPU second of the reader. A traced figure "
     "below no tracing cannot be true: such a round is rejected and repeated, and a median that "

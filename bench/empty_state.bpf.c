@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * empty_state.bpf.c: the floor for record with outcome tracking. The
+ * tracepoints record's tracepoint backend attaches, doing nothing: the two
+ * connect tracepoints of empty.bpf.c plus the TCP state change and socket
+ * error report it follows handshakes on. "this" minus "empty.bpf.c" is what
+ * the kernel charges just for running a program on the new tracepoints.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int empty_enter(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int empty_exit(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int empty_state(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+SEC("tp_btf/inet_sk_error_report")
+int empty_error(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
