@@ -6,22 +6,7 @@
  * error report it follows handshakes on. "this" minus "empty.bpf.c" is what
  * the kernel charges just for running a program on the new tracepoints.
  */
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int empty_enter(void *ctx)
-{
-	(void)ctx;
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int empty_exit(void *ctx)
-{
-	(void)ctx;
-	return 0;
-}
+#include "empty.bpf.c" /* the two connect tracepoints, and the license */
 
 SEC("tp_btf/inet_sock_set_state")
 int empty_state(void *ctx)
@@ -36,5 +21,3 @@ int empty_error(void *ctx)
 	(void)ctx;
 	return 0;
 }
-
-char LICENSE[] SEC("license") = "Dual MIT/GPL";

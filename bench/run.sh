@@ -116,7 +116,7 @@ build_helpers() {
 			-c bench/empty.bpf.c -o "$HB/empty.bpf.o" ||
 			note "empty.bpf.o did not build: no empty-BPF floor"
 	fi
-	if [ bench/empty_state.bpf.c -nt "$HB/empty_state.bpf.o" ]; then
+	if [ bench/empty_state.bpf.c -nt "$HB/empty_state.bpf.o" ] || [ bench/empty.bpf.c -nt "$HB/empty_state.bpf.o" ]; then
 		clang -O2 -g -Wall -Werror -target bpf -I"/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)" \
 			-c bench/empty_state.bpf.c -o "$HB/empty_state.bpf.o" ||
 			note "empty_state.bpf.o did not build: no floor for the state tracepoints"
