@@ -3,7 +3,7 @@
  * export.h: the output formats of `conntrail convert`, one file each
  * (pcapng.c, pcap.c, csv.c, jsonl.c, tracee.c) behind one small sink
  * interface and listed in one table (formats.c), plus the buffered output
- * (out.c) and the packet builder (packet.c) they share.
+ * (out.c) and the packet builder (packet.c) and packet text (comment.c) they share.
  *
  * A sink is driven as: open(info) -> event()/lost() in time order -> close().
  * Sinks never print; they return -1 and leave errno in out->err.
