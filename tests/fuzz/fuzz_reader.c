@@ -10,32 +10,7 @@
 #include <string.h>
 
 #include "format/ctrace.h"
-
-struct mem {
-	const uint8_t *p;
-	size_t len, pos;
-};
-
-static ssize_t mem_read(void *ctx, void *buf, size_t len)
-{
-	struct mem *m = ctx;
-	size_t n = m->len - m->pos < len ? m->len - m->pos : len;
-	if (n > 777)
-		n = 777; /* short reads, like a pipe */
-	memcpy(buf, m->p + m->pos, n);
-	m->pos += n;
-	return (ssize_t)n;
-}
-
-static ssize_t mem_pread(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	struct mem *m = ctx;
-	if (off >= m->len)
-		return 0;
-	size_t n = m->len - off < len ? m->len - off : len;
-	memcpy(buf, m->p + off, n);
-	return (ssize_t)n;
-}
+#include "tests/helpers/memio.h"
 
 static void ignore_damage(void *ctx, const struct ct_damage *d)
 {
@@ -53,15 +28,11 @@ static int filter(void *ctx, const struct ct_chunk_info *c)
 	       ct_chunk_may_contain(c, CT_KEY_COMM, key, 16);
 }
 
-static struct ct_reader *open_mem(struct mem *m, int seekable)
+static struct ct_reader *open_mem(struct memfile *m, int seekable)
 {
-	struct ct_reader_io io = {.ctx = m, .read = mem_read, .size = -1};
+	struct ct_reader_io io = memfile_io(m, seekable);
 	struct ct_reader_opts o = {.on_damage = ignore_damage, .quiet = 1};
 	struct ct_reader *r;
-	if (seekable) {
-		io.pread = mem_pread;
-		io.size = (int64_t)m->len;
-	}
 	return ct_reader_open(&r, &io, &o) ? NULL : r;
 }
 
@@ -128,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(key, data, size < 16 ? size : 16);
 
 	for (int seekable = 0; seekable < 2; seekable++) {
-		struct mem m = {.p = data, .len = size};
+		struct memfile m = {.p = data, .len = size, .max_read = 777};
 		struct ct_reader *r = open_mem(&m, seekable);
 		if (!r)
 			continue;
@@ -162,7 +133,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* Merge the file with itself (one seekable, one stream). */
-	struct mem a = {.p = data, .len = size}, b = {.p = data, .len = size};
+	struct memfile a = {.p = data, .len = size, .max_read = 777},
+		       b = {.p = data, .len = size, .max_read = 777};
 	struct ct_reader *rs[2] = {open_mem(&a, 1), open_mem(&b, 0)};
 	if (rs[0] && rs[1]) {
 		struct ct_merge *mg;

@@ -34,33 +34,8 @@
 #include <unistd.h>
 
 #include "format/ctrace.h"
+#include "tests/helpers/memio.h"
 #include "tests/unit/tev.h"
-
-/* ------------------------------------------------------------ memory io */
-
-struct mem {
-	const uint8_t *p;
-	size_t len, pos;
-};
-
-static ssize_t mem_read(void *ctx, void *buf, size_t len)
-{
-	struct mem *m = ctx;
-	size_t n = m->len - m->pos < len ? m->len - m->pos : len;
-	memcpy(buf, m->p + m->pos, n);
-	m->pos += n;
-	return (ssize_t)n;
-}
-
-static ssize_t mem_pread(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	struct mem *m = ctx;
-	if (off >= m->len)
-		return 0;
-	size_t n = m->len - off < len ? m->len - off : len;
-	memcpy(buf, m->p + off, n);
-	return (ssize_t)n;
-}
 
 /* ------------------------------------------------------- event identity */
 
@@ -276,17 +251,12 @@ static int only_target(void *ctx, const struct ct_chunk_info *c)
 	return c->offset == ((struct read_result *)ctx)->target_off;
 }
 
-static struct ct_reader *open_mem(struct mem *m, int sequential, struct read_result *res)
+static struct ct_reader *open_mem(struct memfile *m, int sequential, struct read_result *res)
 {
-	struct ct_reader_io io = {.ctx = m, .read = mem_read, .size = -1};
-	if (!sequential) {
-		io.pread = mem_pread;
-		io.size = (int64_t)m->len;
-	}
+	struct ct_reader_io io = memfile_io(m, !sequential);
 	struct ct_reader_opts ro = {
 	    .on_damage = count_damage, .damage_ctx = res, .name = "flip", .quiet = 1};
 	struct ct_reader *r = NULL;
-	m->pos = 0;
 	res->open_err = ct_reader_open(&r, &io, &ro);
 	return res->open_err < 0 ? NULL : r;
 }
@@ -295,7 +265,7 @@ static struct ct_reader *open_mem(struct mem *m, int sequential, struct read_res
 static void read_events(const uint8_t *buf, size_t len, int sequential, struct read_result *res,
 			struct keys *out)
 {
-	struct mem m = {.p = buf, .len = len};
+	struct memfile m = {.p = buf, .len = len};
 	struct ct_reader *r = open_mem(&m, sequential, res);
 	if (!r)
 		return;
@@ -414,7 +384,7 @@ static int load_trace(struct trace *t, const char *path)
 	}
 	free(seq.v);
 
-	struct mem m = {.p = t->buf, .len = t->len};
+	struct memfile m = {.p = t->buf, .len = t->len};
 	struct ct_reader *r = open_mem(&m, 0, &res);
 	if (!r) {
 		fprintf(stderr, "rel_flip: %s: cannot list chunks\n", path);
@@ -985,7 +955,7 @@ int main(int argc, char **argv)
 		if (load_file(stats, &buf, &len))
 			return 1;
 		struct read_result res = {.target_off = UINT64_MAX};
-		struct mem m = {.p = buf, .len = len};
+		struct memfile m = {.p = buf, .len = len};
 		struct ct_reader *r = open_mem(&m, 0, &res);
 		if (!r) {
 			fprintf(stderr, "rel_flip: %s: %s\n", stats, ct_strerror(res.open_err));
