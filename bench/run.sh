@@ -8,6 +8,8 @@
 #   BUILD          build directory with conntrail and conntrail-gen (build)
 #   BENCH_SCALE    multiplies every size (default 1; 0.1 for a quick look)
 #   BENCH_ROUNDS   alternating repeats per measurement (default 5)
+#   BENCH_DRIFT    a round whose no-tracing baseline moved more than this
+#                  fraction from the kept rounds' median is repeated (0.25)
 #   BENCH_TMP      where scratch files go (default /var/tmp: a real disk)
 #   BENCH_KEEP=1   keep the scratch directory
 #   BENCH_BUDGET   seconds of P3/P4 after which they stop adding rounds (300)
@@ -27,6 +29,7 @@ cd "$(dirname "$0")/.."
 : "${BUILD:=build}"
 SCALE=${BENCH_SCALE:-1}
 ROUNDS=${BENCH_ROUNDS:-5}
+DRIFT=${BENCH_DRIFT:-0.25}
 CT=$PWD/$BUILD/conntrail
 GEN=$PWD/$BUILD/conntrail-gen
 HB=$PWD/$BUILD/bench
@@ -527,26 +530,41 @@ wait_quiet() {
 
 # rput KEY VALUE: a figure of the current round, kept until round_end.
 rput() { printf '%s\t%s\n' "$1" "$2" >>"$W/round.tsv"; }
-# round_end PREFIX: publish the round's figures, unless one cannot be true:
-# a configuration that adds work (b..g) measured more than 10% below no
-# tracing (a) in the same round says the machine's noise swamped that
-# round. Then its figures are kept apart as PREFIX.rejected.X, a note says
-# so, and the caller runs one more round (fails). Smaller inversions stay:
-# dropping every round where a happened to be slow would bias the medians
-# up; a median still below a gets no ratio in the table.
+# round_end PREFIX: publish the round's figures, unless the round cannot be
+# trusted: a configuration that adds work (b..i) measured more than 10%
+# below no tracing (a) in the same round says the machine's noise swamped
+# it, and so does a baseline a that moved more than BENCH_DRIFT (a fraction,
+# default 0.25) from the median of the rounds kept so far. Then its figures
+# are kept apart as PREFIX.rejected.X, a note says why, and the caller runs
+# one more round (fails). Smaller inversions stay: dropping every round
+# where a happened to be slow would bias the medians up; a median still
+# below a fails the bench (bench/table.py). Each kept round also gives its
+# own ratio X/a (PREFIX.ratio.X), for the min/median/max of the table.
 round_end() {
-	local bad
-	bad=$(awk -F'\t' -v p="$1." '
+	local bad med
+	med=$(awk -F'\t' -v k="$1.a" '$1 == k { print $2 }' "$RAW" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR >= 2) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
+	bad=$(awk -F'\t' -v p="$1." -v med="${med:-0}" -v drift="$DRIFT" '
 		index($1, p) == 1 { k = substr($1, length(p) + 1); if (k !~ /_wall$/) v[k] = $2 }
 		END { if (!("a" in v)) exit
-		      for (k in v) if (k != "a" && v[k] < v["a"] * 0.90)
+		      if (med > 0 && (v["a"] > med * (1 + drift) || v["a"] < med * (1 - drift)))
+		          printf "the baseline moved: a %.0f against a median of %.0f (more than %d%%)", v["a"], med, drift * 100
+		      else for (k in v) if (k != "a" && v[k] < v["a"] * 0.90)
 		          printf "%s%s %.0f < a %.0f", (n++ ? "; " : ""), k, v[k], v["a"] }' "$W/round.tsv")
 	if [ -z "$bad" ]; then
 		cat "$W/round.tsv" >>"$RAW"
+		awk -F'\t' -v p="$1." '
+			index($1, p) == 1 { k = substr($1, length(p) + 1); if (k !~ /_wall$/) v[k] = $2 }
+			END { if (!(v["a"] > 0)) exit
+			      for (k in v) if (k != "a") printf "%sratio.%s\t%.4f\n", p, k, v[k] / v["a"] }' \
+			"$W/round.tsv" >>"$RAW"
 		return 0
 	fi
 	sed "s/^$1\\./$1.rejected./" "$W/round.tsv" >>"$RAW"
-	note "$1: a round rejected and repeated, a traced run came out faster than no tracing ($bad ns): noise"
+	case $bad in
+	"the baseline"*) note "$1: a round rejected and repeated, $bad: noise" ;;
+	*) note "$1: a round rejected and repeated, a traced run came out faster than no tracing ($bad ns): noise" ;;
+	esac
 	return 1
 }
 
@@ -889,4 +907,5 @@ if want p4; then
 fi
 
 log "done in $((SECONDS - START)) s; writing bench/results.md and bench/results.json"
+# A figure that cannot be true fails the run (table.py says which).
 python3 bench/table.py "$RAW" bench/results.md bench/results.json

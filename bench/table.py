@@ -65,14 +65,35 @@ def row(measure, ratio, figures, goal="", ok=None):
                  "result": result})
 
 
-def traced_ratio(x, a):
-    """x/a for a traced configuration x against no tracing a, or None with
-    why when it cannot be true (a tracer that makes the workload cheaper is
-    noise, never a figure to publish)."""
+impossible = []  # figures that cannot be true: the bench run fails
+
+
+def traced_ratio(x, a, what=None):
+    """x/a for a traced configuration x against no tracing (or its floor) a,
+    or None with why when it cannot be true (a tracer that makes the workload
+    cheaper is noise, never a figure to publish; the run fails, naming it)."""
     r = div(x, a)
     if r is not None and r < 1.0:
-        return None, f"median {x:.0f} below none {a:.0f}: under this run's noise, no figure"
+        if what:
+            impossible.append(f"{what}: {x:.1f} below {a:.1f}")
+        return None, f"median {x:.0f} below {a:.0f}: under this run's noise, no figure"
     return r, ""
+
+
+def spread(prefix, x, y="a"):
+    """The per-round ratios x/y of the kept rounds: min, median, max."""
+    rx = [float(v) for v in samples.get(f"{prefix}.ratio.{x}", [])]
+    if y != "a":
+        ry = [float(v) for v in samples.get(f"{prefix}.ratio.{y}", [])]
+        if len(ry) != len(rx):
+            return ""
+        rx = [u / v for u, v in zip(rx, ry) if v]
+    if not rx:
+        return ""
+    rx.sort()
+    n = len(rx)
+    med = rx[n // 2] if n % 2 else (rx[n // 2 - 1] + rx[n // 2]) / 2
+    return f"; per round {x}/{y} min {rx[0]:.3f}, median {med:.3f}, max {rx[-1]:.3f} ({n} rounds)"
 
 
 def wall_ratio(x, a):
@@ -120,7 +141,8 @@ for mode, title in storms:
     if a is None and c is None:
         continue
     head = f"P1 {title} ({f(n, '{:,.0f}')} connects)"
-    ca, ca_why = traced_ratio(c, a)
+    pre = f"p1.{mode}"
+    ca, ca_why = traced_ratio(c, a, f"{head}: record / none")
     goal_udp = mode == "udp"
     lost_txt = "lost n/a" if lost is None else f"lost {lost:.0f}"
     made = None if n is None else n + (10000 if n >= 10000 else 0)  # storm's warm-up
@@ -137,16 +159,16 @@ for mode, title in storms:
     row(f"{head}: record / none (c/a)", f(ca),
         (f"{ca_why}; " if ca_why else "") +
         f"CPU a {f(a, ns)}, c {f(c, ns)} ns/connect (wall a {f(aw, ns)}, c {f(cw, ns)}; "
-        f"c/a {wall_ratio(cw, aw)}), {lost_txt}{cov}{shared}{rej}",
+        f"c/a {wall_ratio(cw, aw)}), {lost_txt}{cov}{shared}{rej}{spread(pre, 'c')}",
         "c/a <= 1.15, 0 lost" if goal_udp else "",
         ok_all(ca <= 1.15, lost == 0, complete)
         if goal_udp and ca is not None and lost is not None else None)
-    cb, cb_why = traced_ratio(c, b)
-    ba, ba_why = traced_ratio(b, a)
+    cb, cb_why = traced_ratio(c, b, f"{head}: record / empty BPF")
+    ba, ba_why = traced_ratio(b, a, f"{head}: empty BPF / none")
     row(f"{head}: record / empty BPF (c/b)", f(cb),
         (f"{cb_why}; " if cb_why else "") +
         f"CPU b {f(b, ns)}, c {f(c, ns)} ns; floor b/a {f(ba)} (wall b {f(bw, ns)}, "
-        f"c/b {wall_ratio(cw, bw)})")
+        f"c/b {wall_ratio(cw, bw)}){spread(pre, 'c', 'b')}")
     d_lost = num(f"p1.{mode}.d_lost", "last")
     d_samples = num(f"p1.{mode}.d_captured", "min")
     d_rounds = len(samples.get(f"p1.{mode}.d", []))
@@ -157,11 +179,11 @@ for mode, title in storms:
         if d_bad:
             kept += f"; {d_bad} of {d_rounds + d_bad} rounds kept < 90% and are left out"
         kept += d_note
-    da, da_why = traced_ratio(d, a)
+    da, da_why = traced_ratio(d, a, f"{head}: perf record / none")
     row(f"{head}: perf record / none (d/a)", f(da),
         (f"{da_why}; " if da_why else "") +
         f"CPU a {f(a, ns)}, d {f(d, ns)} ns/connect (wall d {f(dw, ns)}, d/a {wall_ratio(dw, aw)})" + kept
-        + ("" if d_lost is None else f", perf's own lost count {d_lost:.0f}"))
+        + ("" if d_lost is None else f", perf's own lost count {d_lost:.0f}") + spread(pre, "d"))
     if foreign_runs:
         busy.append(mode)
     added_c = None if c is None or a is None else c - a
@@ -182,7 +204,7 @@ for mode, title in storms:
             why = peer_na[x] or "no run succeeded (see the log)"
             row(f"{head}: {name} / none ({x}/a)", "n/a", why)
             continue
-        xa, xa_why = traced_ratio(v, a)
+        xa, xa_why = traced_ratio(v, a, f"{head}: {name} / none")
         kept_x = num(f"p1.{mode}.{x}_captured", "min")
         lost_x = num(f"p1.{mode}.{x}_lost", "max")
         tcpu = num(f"p1.{mode}.{x}_tracer_cpu")
@@ -193,7 +215,8 @@ for mode, title in storms:
             f"{f(div(added_c, v - a) if a is not None and v > a and (added_c or 0) > 0 else None)}; "
             f"{name} kept >= {f(kept_x, '{:,.0f}')} of the storm's {f(made, '{:,.0f}')} connects"
             + ("" if lost_x is None else f", its own lost count {lost_x:.0f}")
-            + f"; its process {f(tcpu, ns)} ns CPU per connect (record {f(ct, ns)})")
+            + f"; its process {f(tcpu, ns)} ns CPU per connect (record {f(ct, ns)})"
+            + spread(pre, x))
     # The floor with the state tracepoints (h) and record before this
     # build (i, CT_BASE): what following handshakes costs beyond its floor.
     h, i = num(f"p1.{mode}.h"), num(f"p1.{mode}.i")
@@ -201,11 +224,11 @@ for mode, title in storms:
         row(f"{head}: record / empty BPF incl. state tracepoints (c/h)", "n/a",
             peer_na["h"] or "no run succeeded (see the log)")
     else:
-        ch, ch_why = traced_ratio(c, h)
+        ch, ch_why = traced_ratio(c, h, f"{head}: record / empty BPF incl. state tracepoints")
         row(f"{head}: record / empty BPF incl. state tracepoints (c/h)", f(ch),
             (f"{ch_why}; " if ch_why else "") +
             f"CPU h {f(h, ns)}, c {f(c, ns)} ns; the state tracepoints' floor h-b "
-            f"{wall_added(h, b)} ns")
+            f"{wall_added(h, b)} ns{spread(pre, 'c', 'h')}")
     tcp = mode.startswith("tcp")
     if i is None:
         row(f"{head}: record / record at base (c/i)", "n/a",
@@ -218,7 +241,8 @@ for mode, title in storms:
         row(f"{head}: record / record at base (c/i)", f(ci),
             f"CPU base i {f(i, ns)}, this c {f(c, ns)} ns/connect: {f(grew, '{:+.0f}')} ns; "
             f"state tracepoints' floor {f(floor, ns)} ns; base tracer process "
-            f"{f(num(f'p1.{mode}.i_tracer_cpu'), ns)} ns per connect (this {f(ct, ns)})",
+            f"{f(num(f'p1.{mode}.i_tracer_cpu'), ns)} ns per connect (this {f(ct, ns)})"
+            f"{spread(pre, 'c', 'i')}",
             "c-i <= h-b" if tcp else "", ok)
     # P6b: a cgroup/connect4+6 program copying the same fields (bench only).
     g = num(f"p1.{mode}.g")
@@ -226,12 +250,12 @@ for mode, title in storms:
         row(f"{head}: P6b cgroup sock_addr program / none (g/a)", "n/a",
             peer_na["g"] or "no run succeeded (see the log)")
     else:
-        ga, ga_why = traced_ratio(g, a)
+        ga, ga_why = traced_ratio(g, a, f"{head}: cgroup sock_addr program / none")
         row(f"{head}: P6b cgroup sock_addr program / none (g/a)", f(ga),
             (f"{ga_why}; " if ga_why else "") +
             f"CPU a {f(a, ns)}, g {f(g, ns)}, record c {f(c, ns)} ns/connect: g adds "
             f"{wall_added(g, a)} ns, record {wall_added(c, a)} ns, empty tracepoint floor b "
-            f"{wall_added(b, a)} ns")
+            f"{wall_added(b, a)} ns{spread(pre, 'g')}")
 
 # ---------------------------------------------------------------- P2
 sb, se = num("p2.storm_bytes", "last"), num("p2.storm_events", "last")
@@ -329,7 +353,7 @@ if p6a is not None or any(k.startswith("p6.na.") for k in samples):
             why = (text(f"p6.na.{be}") if be else peer_na.get(key)) or "no run succeeded (see the log)"
             row(title, "n/a", why)
             continue
-        r, why = traced_ratio(v, p6a)
+        r, why = traced_ratio(v, p6a, title)
         fr = sum(1 for x in samples.get(f"p6.{key}_foreign", []) if x not in ("", "0"))
         fa = sum(1 for x in samples.get("p6.a_foreign", []) if x not in ("", "0"))
         if fa:
@@ -341,7 +365,8 @@ if p6a is not None or any(k.startswith("p6.na.") for k in samples):
             f"{'noise (< 0)' if v < p6a else f'+{v - p6a:.1f}'} ns a call "
             f"(wall {f(num('p6.a_wall'), '{:.0f}')}, {f(num(f'p6.{key}_wall'), '{:.0f}')})"
             + (f"; others' BPF tracers on connect during {fr} runs" if fr else "")
-            + (f"; {rej6} round(s) rejected as noise and repeated" if rej6 and key == "b" else ""))
+            + (f"; {rej6} round(s) rejected as noise and repeated" if rej6 and key == "b" else "")
+            + spread("p6", key))
 
 # ---------------------------------------------------------------- P3/P4 base
 base = text("machine.base")
@@ -398,8 +423,10 @@ head = [
     "i = conntrail record built at CT_BASE (the commit before a change), in the same rounds. "
     "P1 figures are CPU time of the connecting thread per connect (wall in brackets); P6 is CPU "
     "time per getppid(); read speeds are events per CPU second of the reader. A traced figure "
-    "below no tracing cannot be true: such a round is rejected and repeated, and a median that "
-    "still is gets no ratio.",
+    "below no tracing cannot be true: such a round is rejected and repeated, as is one whose "
+    "no-tracing baseline moved more than BENCH_DRIFT (25%) from the kept rounds' median; a "
+    "median that still is below gets no ratio and fails the run. Ratios show the per-round "
+    "min, median and max of the kept rounds.",
     "",
 ]
 cols = ["measure", "ratio", "figures", "goal", "result"]
@@ -443,3 +470,10 @@ with open(json_path, "w") as out:
     json.dump({"machine": machine, "rows": rows, "notes": notes, "medians": summary,
                "samples": {k: v for k, v in samples.items() if k != "note"}}, out, indent=1)
     out.write("\n")
+
+if impossible:
+    sys.stderr.write("bench: FAILED, figures that cannot be true (a traced run cheaper than its "
+                     "floor even after repeated rounds; rerun on a quieter machine):\n")
+    for line in impossible:
+        sys.stderr.write(f"  {line}\n")
+    sys.exit(3)
