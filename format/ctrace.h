@@ -477,12 +477,14 @@ const struct ct_header *ct_reader_header(const struct ct_reader *r);
  * Follow a file as it is written (tail -f): read as a stream from its
  * start; at the end of its bytes, wait for more while a writer holds the
  * file's flock (conntrail record does, until its trailer is written), else
- * end there. stop (optional) is asked before each wait: nonzero ends the
- * read as if the file ended (Ctrl-C). wait_ms: longest wait between looks
- * at the file (default 200). path "-" is standard input, a stream already.
+ * end there. stop (optional) is asked before each read, with caught_up 1
+ * when the reader has caught up with the writer and is about to wait:
+ * nonzero ends the read as if the file ended (Ctrl-C). wait_ms: longest
+ * wait between looks at the file (default 200). path "-" is standard
+ * input, a stream already.
  */
 struct ct_follow_opts {
-	int (*stop)(void *ctx);
+	int (*stop)(void *ctx, int caught_up);
 	void *ctx;
 	int wait_ms;
 };

@@ -36,7 +36,7 @@
 struct follow_in {
 	int fd;
 	int ino_fd; /* inotify, or -1 */
-	int (*stop)(void *ctx);
+	int (*stop)(void *ctx, int caught_up);
 	void *stop_ctx;
 	int wait_ms;
 	uint64_t got; /* bytes read so far */
@@ -72,7 +72,7 @@ static ssize_t follow_read(void *ctx, void *buf, size_t len)
 {
 	struct follow_in *f = ctx;
 	for (;;) {
-		if (f->stop && f->stop(f->stop_ctx))
+		if (f->stop && f->stop(f->stop_ctx, 0))
 			return 0;
 		ssize_t n = read(f->fd, buf, len);
 		if (n > 0) {
@@ -81,16 +81,18 @@ static ssize_t follow_read(void *ctx, void *buf, size_t len)
 		}
 		if (n < 0 && errno != EINTR && errno != EAGAIN)
 			return CT_E_IO;
-		if (n < 0)
-			continue; /* EINTR: stop() is asked first */
 		/* At the end of what is there: nobody writing means the end. */
-		if (!writer_holds(f->fd)) {
+		if (n == 0 && !writer_holds(f->fd)) {
 			n = read(f->fd, buf, len);
 			if (n > 0)
 				f->got += (uint64_t)n;
 			return n < 0 ? CT_E_IO : n;
 		}
-		wait_change(f);
+		/* Caught up with a live writer: say so, then wait. */
+		if (n == 0 && f->stop && f->stop(f->stop_ctx, 1))
+			return 0;
+		if (n == 0)
+			wait_change(f);
 	}
 }
 
