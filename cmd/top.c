@@ -781,15 +781,21 @@ int cmd_top(int argc, char **argv)
 	rc = t.batch ? run_batch(&t) : run_screen(&t);
 	replay_stderr(held, saved_fd);
 	pthread_mutex_lock(&t.lock);
-	int ended = t.ended, status = t.status;
+	int ended = t.ended, status;
 	pthread_mutex_unlock(&t.lock);
-	if (!ended) {
-		/* Quit while the input is live: a follow ends at its next look,
-		 * a pipe may never say more, so the thread is left to exit(). */
-		quit_asked = 1;
-		return rc;
+	quit_asked = 1;
+	if (!ended && !strcmp(t.path, "-")) {
+		/* Quit while a pipe is live: its reader may wait in read(2) for
+		 * ever and cannot be stopped, so the process ends here. */
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
 	}
+	/* A followed file's reader stops at its next look (format/follow.c). */
 	pthread_join(th, NULL);
+	pthread_mutex_lock(&t.lock);
+	status = t.status;
+	pthread_mutex_unlock(&t.lock);
 	for (int i = 0; i < V_COUNT; i++)
 		strtab_free(&t.tab[i]);
 	free(t.q);
