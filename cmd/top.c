@@ -348,8 +348,10 @@ static void prune(struct top *t, int64_t start)
 	size_t k = 0;
 	while (k < t->nlost && t->lost[k].wall < start)
 		k++;
-	memmove(t->lost, t->lost + k, (t->nlost - k) * sizeof(*t->lost));
-	t->nlost -= k;
+	if (k) {
+		memmove(t->lost, t->lost + k, (t->nlost - k) * sizeof(*t->lost));
+		t->nlost -= k;
+	}
 }
 
 /* A line of at most width columns (text from a trace is escaped already). */
