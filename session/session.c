@@ -436,26 +436,24 @@ int ct_session_set_query(struct ct_session *s, const struct ct_session_opts *opt
 	uint32_t columns = opts->columns ? opts->columns : CT_COL_ALL;
 	if (s->filter)
 		columns |= ct_filter_columns(s->filter);
-	{
-		struct ct_input *in = &s->inputs[i];
-		struct ct_query q = {0};
-		int64_t off = in->hdr->wall_offset_ns;
-		if (s->has_since)
-			q.since_ns = to_file_clock(s->since_wall, off);
-		if (s->has_until)
-			q.until_ns = to_file_clock(s->until_wall, off);
-		s->chunk_ctx[i] = (struct chunk_ctx){.s = s, .input = i};
-		if (s->filter) {
-			q.chunk_filter = chunk_filter;
-			q.ctx = &s->chunk_ctx[i];
-		}
-		int rc = ct_reader_set_query(in->reader, &q);
-		if (rc >= 0)
-			rc = ct_reader_set_columns(in->reader, columns);
-		if (rc < 0) {
-			ct_err("%s: %s", in->path, ct_strerror(rc));
-			return -1;
-		}
+	struct ct_input *in = &s->inputs[i];
+	struct ct_query q = {0};
+	int64_t off = in->hdr->wall_offset_ns;
+	if (s->has_since)
+		q.since_ns = to_file_clock(s->since_wall, off);
+	if (s->has_until)
+		q.until_ns = to_file_clock(s->until_wall, off);
+	s->chunk_ctx[i] = (struct chunk_ctx){.s = s, .input = i};
+	if (s->filter) {
+		q.chunk_filter = chunk_filter;
+		q.ctx = &s->chunk_ctx[i];
+	}
+	int rc = ct_reader_set_query(in->reader, &q);
+	if (rc >= 0)
+		rc = ct_reader_set_columns(in->reader, columns);
+	if (rc < 0) {
+		ct_err("%s: %s", in->path, ct_strerror(rc));
+		return -1;
 	}
 	return 0;
 }
@@ -537,6 +535,8 @@ static int read_all(struct ct_session *s, const struct ct_session_opts *opts,
 			rc = ct_follow_next_file(s, opts);
 			if (rc > 0)
 				continue;
+			if (rc < 0)
+				return -1; /* said */
 		}
 		if (rc == 0)
 			return 0;
