@@ -515,6 +515,7 @@ int cmd_script(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		opts.stop = stop_asked;
+		opts.progress = 0; /* a bar would sit among the lines as they come */
 	}
 
 	/* A closed pipe (| head) ends the output quietly: see flush_out. */
