@@ -8,7 +8,7 @@
 #    once, in order, none missing) while the recording goes on, ending with
 #    the recording.
 . tests/lib.sh
-. tests/live/tmux_lib.sh
+. tests/tmux_lib.sh
 cd "$TMP"
 CT=$CONNTRAIL
 

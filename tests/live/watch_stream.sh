@@ -4,7 +4,7 @@
 # the recorded command (the driver) is still waiting for more; the pipe
 # ends when the recording does.
 . tests/lib.sh
-. tests/live/tmux_lib.sh
+. tests/tmux_lib.sh
 cd "$TMP"
 CT=$CONNTRAIL
 

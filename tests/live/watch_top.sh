@@ -5,7 +5,7 @@
 # pause and quit; a resize redraws at the new size. --batch frames and
 # --filter on the same live file; top - on a pipe from record -o -.
 . tests/lib.sh
-. tests/live/tmux_lib.sh
+. tests/tmux_lib.sh
 cd "$TMP"
 CT=$CONNTRAIL
 

@@ -1,4 +1,4 @@
-# tests/live/tmux_lib.sh: sourced by the live tests that watch a terminal.
+# tests/tmux_lib.sh: sourced (after lib.sh) by the live tests that watch a terminal.
 # A pane script ends with "exec sleep": a pane that exits gets a "Pane is
 # dead" line that scrolls its screen.
 # A test runs a program in a tmux session of its own (a private server
