@@ -48,10 +48,14 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # Offline code: the file layer, the session layer and every reading command.
-LIB_SRCS := $(wildcard format/*.c lib/*.c query/*.c session/*.c export/*.c cmd/*.c cmd/report/*.c)
+# cmd/top.c (ncurses) goes into the main binary alone.
+LIB_SRCS := $(filter-out cmd/top.c,$(wildcard format/*.c lib/*.c query/*.c session/*.c export/*.c \
+	cmd/*.c cmd/report/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libconntrail.a
 MAIN_OBJ := $(BUILD)/obj/cli/main.o
+TOP_OBJ := $(BUILD)/obj/cmd/top.o
+TOP_LIBS := -lncurses
 RECORD_SRCS := $(wildcard record/*.c)
 RECORD_OBJS := $(RECORD_SRCS:%.c=$(BUILD)/obj/%.o)
 STUB_OBJ := $(BUILD)/obj/cli/record_stub.o
@@ -66,11 +70,11 @@ TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/%)
 
 ifeq ($(OFFLINE),1)
-CONNTRAIL_OBJS := $(MAIN_OBJ) $(STUB_OBJ) $(PCAP_OBJS)
+CONNTRAIL_OBJS := $(MAIN_OBJ) $(STUB_OBJ) $(BUILD)/obj/cli/top_stub.o $(PCAP_OBJS)
 CONNTRAIL_LIBS := $(LIBS)
 else
-CONNTRAIL_OBJS := $(MAIN_OBJ) $(RECORD_OBJS) $(PCAP_OBJS)
-CONNTRAIL_LIBS := $(RECORD_LIBS) $(LIBS)
+CONNTRAIL_OBJS := $(MAIN_OBJ) $(TOP_OBJ) $(RECORD_OBJS) $(PCAP_OBJS)
+CONNTRAIL_LIBS := $(RECORD_LIBS) $(LIBS) $(TOP_LIBS)
 endif
 
 .PHONY: check demo all offline tools test test-unit test-vm test-reliability bench fuzz install deps \
@@ -206,7 +210,8 @@ STATIC_LIBS := -lbpf -lelf -lpcap -ldbus-1 -lzstd -lz -lm -lpthread
 STATIC_HELPERS := $(BUILD)/static/connector $(BUILD)/static/bpf_holds
 static: $(BUILD)/conntrail-static $(STATIC_HELPERS)
 
-$(BUILD)/conntrail-static: $(MAIN_OBJ) $(RECORD_OBJS) $(LIB) $(BUILD)/obj/cli/sd_stubs.o
+$(BUILD)/conntrail-static: $(MAIN_OBJ) $(BUILD)/obj/cli/top_stub.o $(RECORD_OBJS) $(LIB) \
+		$(BUILD)/obj/cli/sd_stubs.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -static -o $@ $^ $(STATIC_LIBS) 2>$@.log || { cat $@.log >&2; exit 1; }
 

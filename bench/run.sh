@@ -13,7 +13,7 @@
 #   BENCH_TMP      where scratch files go (default /var/tmp: a real disk)
 #   BENCH_KEEP=1   keep the scratch directory
 #   BENCH_BUDGET   seconds of P3/P4 after which they stop adding rounds (300)
-#   BENCH_PARTS    which parts to run (default "p1 p6 p2 p3 p4"; P5 rides along)
+#   BENCH_PARTS    which parts to run (default "p1 p6 p7 p2 p3 p4"; P5 rides along)
 #   CT_BASE        another conntrail binary (e.g. a build of the commit before
 #                  a change): P3/P4 then time it too, alternating with this
 #                  one in every round, on the same files ("base" rows)
@@ -21,7 +21,8 @@
 #                  (default: where cgroup2 is mounted)
 #
 # Prints one table and writes it to bench/results.md and bench/results.json.
-# P1, P6 and the record half of P5 need root; without it they are reported n/a.
+# P1, P6, P7 and the record half of P5 need root; without it they are
+# reported n/a.
 # Peers: perf record (d), bpftrace (e) and sysdig (f) beside record (c); a
 # peer that cannot run here is a note with its reason, never a figure.
 set -u
@@ -692,6 +693,39 @@ p6() {
 	rm -f "$W"/p6-*.ctr "$W"/perf-p6-*.data "$W"/bt-p6-*.out "$W"/sysdig-p6-*.scap
 }
 
+# ------------------------------------------------ P7 record --flush
+# What a shorter --flush costs: record (system-wide) around a steady stream
+# of connects (bench/paced.py, 2000 a second), with --flush 1s (the
+# default), 100ms and 10ms in alternating rounds. Per configuration: the
+# trace's bytes per event and chunks, and the recorder's CPU time a second
+# of recording (its polls and chunk writes; the per-event work is the
+# same in all three). BENCH_SCALE scales the seconds (6 at scale 1).
+P7_FLUSH="1s 100ms 10ms"
+p7() {
+	local secs r fl file ev
+	secs=$(awk -v s="$SCALE" 'BEGIN { v = 6 * s; print (v < 1 ? 1 : v) }')
+	log "P7 record --flush ($P7_FLUSH): 2000 connects/s for $secs s x $ROUNDS rounds"
+	put p7.secs "$secs"
+	put p7.rate 2000
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for fl in $P7_FLUSH; do
+			file=$W/p7-$fl.ctr
+			if ! REC_ARGS="--flush $fl" under c "p7-$fl" python3 bench/paced.py 2000 "$secs"; then
+				log "  round $r --flush $fl: failed ${START_ERR:-}"
+				continue
+			fi
+			ev=$(ct_events "$file")
+			[ -n "$ev" ] && [ "$ev" -gt 0 ] || continue
+			put "p7.$fl.bytes_per_event" "$(per_n "$(fsize "$file")" "$ev")"
+			put "p7.$fl.chunks" "$(ct_info "$file" | jq -r '.event_chunks // empty')"
+			put "p7.$fl.events" "$ev"
+			put "p7.$fl.cpu_ms_per_s" "$(awk -v c="$UNDER_CPU" -v s="$secs" 'BEGIN { printf "%.2f", c / 1e6 / s }')"
+			log "  round $r --flush $fl: $(fsize "$file") bytes, $ev events, $UNDER_CPU ns recorder CPU"
+		done
+	done
+	rm -f "$W"/p7-*.ctr
+}
+
 # ----------------------------------------------------- reading the trace
 # What `conntrail info --json` says about a trace (cached per file).
 ct_info() {
@@ -853,7 +887,7 @@ p4_chunks() {
 }
 
 # ------------------------------------------------------------------ main
-PARTS=" ${BENCH_PARTS:-p1 p6 p2 p3 p4} "
+PARTS=" ${BENCH_PARTS:-p1 p6 p7 p2 p3 p4} "
 want() { [[ $PARTS == *" $1 "* ]]; }
 
 log "conntrail bench: scale $SCALE, $ROUNDS rounds, scratch $W"
@@ -887,6 +921,13 @@ if want p1 || want p6; then
 		want p6 && p6
 	else
 		note "not root (or no tracefs): P1, P6 and record's RSS not measured"
+	fi
+fi
+if want p7; then
+	if [ "$(id -u)" -eq 0 ]; then
+		p7
+	else
+		note "not root: P7 (record --flush) not measured"
 	fi
 fi
 

@@ -368,6 +368,24 @@ if p6a is not None or any(k.startswith("p6.na.") for k in samples):
             + (f"; {rej6} round(s) rejected as noise and repeated" if rej6 and key == "b" else "")
             + spread("p6", key))
 
+# ---------------------------------------------------------------- P7
+# record --flush: each shorter interval against the default (1s), measured
+# in alternating rounds of the same steady workload.
+p7secs, p7rate = num("p7.secs", "last"), num("p7.rate", "last")
+b1, c1, k1 = num("p7.1s.bytes_per_event"), num("p7.1s.cpu_ms_per_s"), num("p7.1s.chunks")
+for fl in ("100ms", "10ms"):
+    bf, cf, kf = (num(f"p7.{fl}.bytes_per_event"), num(f"p7.{fl}.cpu_ms_per_s"),
+                  num(f"p7.{fl}.chunks"))
+    if bf is None and b1 is None:
+        continue
+    wl = f"{f(p7rate, '{:.0f}')} connects/s for {f(p7secs, '{:g}')} s"
+    row(f"P7 record --flush {fl} / 1s, trace bytes per event ({wl})", f(div(bf, b1)),
+        f"{fl} {f(bf)} B/event in {f(kf, '{:.0f}')} event chunks, "
+        f"1s {f(b1)} B/event in {f(k1, '{:.0f}')}; median of "
+        f"{len(samples.get(f'p7.{fl}.bytes_per_event', []))} rounds")
+    row(f"P7 record --flush {fl} / 1s, recorder CPU a second of recording ({wl})", f(div(cf, c1)),
+        f"{fl} {f(cf)} ms/s, 1s {f(c1)} ms/s of CPU (polls, chunk writes and the events)")
+
 # ---------------------------------------------------------------- P3/P4 base
 base = text("machine.base")
 if base:

@@ -11,6 +11,7 @@ static const struct ct_cmd commands[] = {
     {"script", cmd_script, "Print the events of a trace, one a line"},
     {"convert", cmd_convert, "Export a trace to pcapng, pcap, CSV, JSON lines, Tracee JSON"},
     {"info", cmd_info, "Describe trace files: header, chunks, counts, damage"},
+    {"top", cmd_top, "Watch connects as they are recorded: rates, top destinations"},
 };
 
 static void usage(FILE *f)

@@ -368,6 +368,28 @@ static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 	return 0;
 }
 
+/* A live input: what is buffered goes out now (session.h). */
+static int on_flush(void *ctx)
+{
+	return flush_out(ctx);
+}
+
+/* --follow ends on Ctrl-C or SIGTERM, after what was read is printed. */
+static volatile sig_atomic_t follow_stop;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	follow_stop = 1;
+}
+
+static int stop_asked(void *ctx, int caught_up)
+{
+	(void)ctx;
+	(void)caught_up;
+	return follow_stop;
+}
+
 static int on_end(void *ctx, struct ct_session *s)
 {
 	struct script *sc = ctx;
@@ -389,7 +411,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: conntrail script [FILE..] [--filter EXPR] [--since T] [--until T]\n"
-	    "                        [--json] [--relative] [--stats] [-q]\n"
+	    "                        [--json] [--relative] [--stats] [-q] [-f]\n"
 	    "\n"
 	    "Print the connect events of one or more traces (merged in time order), one a line:\n"
 	    "UTC time with microseconds, comm/pid, family, destination, how the connect ended\n"
@@ -397,7 +419,7 @@ static void usage(FILE *f)
 	    "connect(2) returned when the handshake ended later (EINPROGRESS); then when an\n"
 	    "established connection closed and the bytes it moved, or that it was still open.\n"
 	    "With several hosts a host column follows the time. FILE defaults to conntrail.data;\n"
-	    "'-' reads standard input.\n"
+	    "'-' reads standard input, each event as soon as its chunk arrives.\n"
 	    "\n"
 	    "  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
 	    "  -S, --since T      from T: RFC 3339 (2026-11-24T13:05:00Z; no zone = UTC)\n"
@@ -406,13 +428,19 @@ static void usage(FILE *f)
 	    "  -j, --json         JSON lines (same bytes as 'convert --to jsonl')\n"
 	    "  -r, --relative     seconds since the trace start instead of the wall clock\n"
 	    "      --stats        one line on stderr: events, chunks read and skipped\n"
+	    "  -f, --follow       print what FILE holds, then its events as they are written\n"
+	    "                     (like tail -f); ends when the recorder finishes the file\n"
+	    "                     (a --rotate ring: the last file), when nobody writes it\n"
+	    "                     any more, or on Ctrl-C\n"
 	    "  -q, --quiet        no progress bar, no damage messages\n"
 	    "\n"
 	    "Examples:\n"
 	    "  conntrail script incident.ctr\n"
 	    "  conntrail script --filter 'comm == \"curl\" and dport == 443' incident.ctr\n"
 	    "  conntrail script --since +5m --until +6m --json incident.ctr | jq .daddr\n"
-	    "  conntrail script --filter 'result != ok' host1.ctr host2.ctr\n");
+	    "  conntrail script --filter 'result != ok' host1.ctr host2.ctr\n"
+	    "  conntrail record -o - | conntrail script -\n"
+	    "  conntrail script -f --filter 'result != ok' live.ctr\n");
 }
 
 /* Read from a stream: an outcome that came after its connect was printed. */
@@ -443,6 +471,7 @@ int cmd_script(int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {"relative", no_argument, NULL, 'r'},
 	    {"stats", no_argument, NULL, 's'},
+	    {"follow", no_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -452,7 +481,7 @@ int cmd_script(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, CT_SESSION_SHORTOPTS "jrh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CT_SESSION_SHORTOPTS "jrhf", longopts, NULL)) != -1) {
 		if (ct_session_opt(&opts, c, optarg))
 			continue;
 		switch (c) {
@@ -465,6 +494,9 @@ int cmd_script(int argc, char **argv)
 		case 's':
 			sc.stats = 1;
 			break;
+		case 'f':
+			opts.follow = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return CT_EXIT_OK;
@@ -474,6 +506,17 @@ int cmd_script(int argc, char **argv)
 	}
 	opts.paths = (const char *const *)argv + optind;
 	opts.npaths = (unsigned)(argc - optind);
+	if (opts.follow && opts.npaths > 1) {
+		ct_err("--follow: takes one FILE (a --rotate ring: its first file to read)");
+		return CT_EXIT_USAGE;
+	}
+	if (opts.follow) {
+		struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART */
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		opts.stop = stop_asked;
+		opts.progress = 0; /* a bar would sit among the lines as they come */
+	}
 
 	/* A closed pipe (| head) ends the output quietly: see flush_out. */
 	signal(SIGPIPE, SIG_IGN);
@@ -482,6 +525,7 @@ int cmd_script(int argc, char **argv)
 	    .event = on_event,
 	    .outcome = on_outcome,
 	    .end = on_end,
+	    .flush = on_flush,
 	};
 	int status = ct_session_run(&opts, &ops, &sc);
 	if (sc.write_failed == 1)

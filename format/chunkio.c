@@ -231,8 +231,10 @@ int ct_next_header(struct ct_reader *r, struct chdr *h)
 		if (n == 0)
 			return HDR_END;
 		if (n >= CT_TRAILER_SIZE && !memcmp(p, CT_TRAILER_MAGIC4, 4) &&
-		    !memcmp(p + 24, CT_TRAILER_MAGIC, 8))
+		    !memcmp(p + 24, CT_TRAILER_MAGIC, 8)) {
+			r->st.trailer_seen = 1;
 			return HDR_END;
+		}
 		if (n == CT_CHUNK_HDR && !memcmp(p, CT_CHUNK_MAGIC, 4)) {
 			uint16_t hs = get_le16(p + 6);
 			if (hs > CT_CHUNK_HDR && hs <= CT_CHUNK_HDR_MAX &&

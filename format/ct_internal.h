@@ -34,6 +34,8 @@ enum ct_hdr_key {
 	CT_HK_WALL_OFFSET = 17,
 	CT_HK_START_TS = 18,
 	CT_HK_PID_FILTER_COUNT = 19,
+	CT_HK_FILE_SEQ = 20,	 /* number of this file in its recording (rotation) */
+	CT_HK_ROTATE_FILES = 21, /* files in the --rotate ring, 0 or absent: none */
 };
 
 /* Chunk header (CT_CHUNK_HDR bytes in format 1.0; header_size says). */

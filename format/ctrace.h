@@ -282,6 +282,11 @@ struct ct_header {
 	const char *backend;  /* "lsm", "fentry", "tracepoint", "generated" */
 	const char *cmdline;  /* recorder's own command line */
 	const char *filters;  /* e.g. "pid=1234", "cgroup=/sys/fs/...", "" */
+	/* A file of a `record --rotate N` ring (FILE.0 .. FILE.N-1): N, and the
+	 * number of this file in its recording from 0 (it is FILE.<file_seq %
+	 * N>). rotate_files 0: not part of a ring. */
+	uint32_t rotate_files;
+	uint64_t file_seq;
 };
 
 /* realtime_ns of ts_ns for an offset: saturating at the ends of int64_t, as
@@ -456,6 +461,7 @@ struct ct_reader_stats {
 	int index_rejected;		/* an index was there but not believed (its
 					   entries do not tile the file or disagree
 					   with their chunk headers): rebuilt by scanning */
+	int trailer_seen; /* a stream reached the trailer: the writer finished the file */
 };
 
 /* Open and read the header. With pread, also the index (or, when there is
@@ -466,6 +472,24 @@ int ct_reader_open(struct ct_reader **out, const struct ct_reader_io *io,
 int ct_reader_open_file(struct ct_reader **out, const char *path,
 			const struct ct_reader_opts *opts);
 const struct ct_header *ct_reader_header(const struct ct_reader *r);
+
+/*
+ * Follow a file as it is written (tail -f): read as a stream from its
+ * start; at the end of its bytes, wait for more while a writer holds the
+ * file's flock (conntrail record does, until its trailer is written), else
+ * end there. stop (optional) is asked before each read, with caught_up 1
+ * when the reader has caught up with the writer and is about to wait:
+ * nonzero ends the read as if the file ended (Ctrl-C). wait_ms: longest
+ * wait between looks at the file (default 200). path "-" is standard
+ * input, a stream already.
+ */
+struct ct_follow_opts {
+	int (*stop)(void *ctx, int caught_up);
+	void *ctx;
+	int wait_ms;
+};
+int ct_reader_open_follow(struct ct_reader **out, const char *path,
+			  const struct ct_reader_opts *opts, const struct ct_follow_opts *fo);
 
 /* Index access: number of chunks known now (with an index or a scan at
  * open: all of them; a stream: those read so far). */

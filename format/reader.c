@@ -125,6 +125,12 @@ static int parse_header(struct ct_reader *r)
 			case CT_HK_PID_FILTER_COUNT:
 				r->hdr.pid_filter_count = (uint32_t)v;
 				break;
+			case CT_HK_FILE_SEQ:
+				r->hdr.file_seq = v;
+				break;
+			case CT_HK_ROTATE_FILES:
+				r->hdr.rotate_files = v > UINT32_MAX ? 0 : (uint32_t)v;
+				break;
 			}
 		}
 		t += len; /* unknown keys are skipped */

@@ -89,6 +89,10 @@ static int write_header(struct ct_writer *w, const struct ct_header *h)
 	err |= tlv_u64(&b, CT_HK_WALL_OFFSET, (uint64_t)h->wall_offset_ns);
 	err |= tlv_u64(&b, CT_HK_START_TS, h->start_ts_ns);
 	err |= tlv_u64(&b, CT_HK_PID_FILTER_COUNT, h->pid_filter_count);
+	if (h->rotate_files) { /* only in files of a --rotate ring */
+		err |= tlv_u64(&b, CT_HK_FILE_SEQ, h->file_seq);
+		err |= tlv_u64(&b, CT_HK_ROTATE_FILES, h->rotate_files);
+	}
 	if (!err)
 		err = ct_bytes_reserve(&b, 4);
 	if (err) {

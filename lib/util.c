@@ -54,6 +54,32 @@ int ct_parse_long(const char *s, long long min, long long max, long long *out)
 	return 0;
 }
 
+int ct_parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		double scale;
+	} units[] = {{"", 1e9}, {"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"ns", 1}, {"m", 60e9}};
+	char *end;
+
+	if (!s || ((*s < '0' || *s > '9') && *s != '.'))
+		return -1;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		double t = v * units[i].scale;
+		if (!(t >= 0) || t > 86400e9)
+			return -1;
+		*ns = (uint64_t)t;
+		return 0;
+	}
+	return -1;
+}
+
 int ct_parse_size(const char *s, uint64_t *out)
 {
 	char *end;

@@ -28,6 +28,9 @@ int ct_bad_option(char *const *argv);
 
 /* "64M", "1G", "4096", "10k" -> bytes. 0 on success, -1 on a bad string. */
 int ct_parse_size(const char *s, uint64_t *out);
+/* "100ms", "1s", "1.5s", "2m", "500us", "2" (seconds) -> ns. 0 on
+ * success, -1 on a bad string or one beyond a day. */
+int ct_parse_duration(const char *s, uint64_t *ns);
 /* Decimal integer within [min, max]. 0 on success, -1 otherwise. */
 int ct_parse_long(const char *s, long long min, long long max, long long *out);
 

@@ -60,7 +60,8 @@ static void usage(FILE *f)
 		"usage: conntrail record [-o FILE|-] [--backend auto|lsm|fentry|tracepoint]\n"
 		"                        [-p PID[,PID..]] [--cgroup PATH] [--duration SECONDS]\n"
 		"                        [--compress zstd[:LEVEL]|zlib[:LEVEL]|none]\n"
-		"                        [--max-size SIZE] [--rotate N] [--buffer SIZE] [-q]\n"
+		"                        [--flush DURATION] [--max-size SIZE] [--rotate N]\n"
+		"                        [--buffer SIZE] [-q]\n"
 		"                        [-- COMMAND [ARGS..]]\n"
 		"\n"
 		"Record every connect attempt (who, where, how it ended) into a trace file,\n"
@@ -80,6 +81,10 @@ static void usage(FILE *f)
 		"      --cgroup PATH   only this cgroup v2 directory (a container, a unit)\n"
 		"      --duration S    stop after S seconds (decimals allowed)\n"
 		"      --compress C    zstd (default), zstd:LEVEL (1-19), zlib[:1-9], none\n"
+		"      --flush D       a connect is in the file (for readers such as\n"
+		"                      'script --follow' and 'top') within D: 1s (default),\n"
+		"                      100ms, 50ms (at least 10ms); shorter costs more wakeups\n"
+		"                      and bytes\n"
 		"      --max-size SIZE stop (or rotate) when the file reaches SIZE (4k, 10M, 1G)\n"
 		"      --rotate N      with --max-size: keep N files FILE.0 .. FILE.N-1\n"
 		"      --buffer SIZE   kernel ring buffer (default 8M); events that do not fit\n"
@@ -92,7 +97,8 @@ static void usage(FILE *f)
 		"  conntrail record -o web.ctr -p 1234,1240\n"
 		"  conntrail record -o ci.ctr --cgroup /sys/fs/cgroup/system.slice/ci.service\n"
 		"  conntrail record -o fleet.ctr --max-size 100M --rotate 10\n"
-		"  conntrail record -o - | conntrail script -\n");
+		"  conntrail record -o - | conntrail script -\n"
+		"  conntrail record -o live.ctr --flush 100ms & conntrail top live.ctr\n");
 }
 
 /* ------------------------------------------------------------ options */
@@ -152,6 +158,7 @@ enum {
 	OPT_MAX_SIZE,
 	OPT_ROTATE,
 	OPT_BUFFER,
+	OPT_FLUSH,
 };
 
 static int parse_args(struct recorder *r, int argc, char **argv)
@@ -166,6 +173,7 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 	    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
 	    {"rotate", required_argument, NULL, OPT_ROTATE},
 	    {"buffer", required_argument, NULL, OPT_BUFFER},
+	    {"flush", required_argument, NULL, OPT_FLUSH},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -234,6 +242,16 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 			if (ct_parse_size(optarg, &r->buffer) || r->buffer < 4096 ||
 			    r->buffer > (1ull << 30)) {
 				ct_err("--buffer %s: expected a size from 4k to 1G", optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case OPT_FLUSH:
+			if (ct_parse_duration(optarg, &r->flush_ns) || r->flush_ns < 10000000ull ||
+			    r->flush_ns > 3600000000000ull) {
+				ct_err(
+				    "--flush %s: expected a duration from 10ms to 1h (100ms, 1s, "
+				    "2.5s)",
+				    optarg);
 				return CT_EXIT_USAGE;
 			}
 			break;
@@ -443,9 +461,16 @@ int cmd_record(int argc, char **argv)
 	 * them are ~5 MB, which keeps the recorder under 32 MiB of RSS. */
 	r->wopts.chunk_events = 16384;
 	/* An event reaches us up to one poll period after it happened, and the
-	 * writer ages a chunk from when we hand it the first event: flush that
-	 * much early, so a kill -9 loses at most 1 s of connects (DESIGN.md). */
-	r->wopts.flush_interval_ns = 1000000000ull - 2ull * POLL_MS * 1000000ull;
+	 * writer ages a chunk from when we hand it the first event, checked
+	 * once a poll: flush two poll periods early, so a connect is in the
+	 * file within --flush (1 s: a kill -9 loses at most that, DESIGN.md).
+	 * A short --flush polls more often, at most a quarter of it. */
+	if (!r->flush_ns)
+		r->flush_ns = 1000000000ull;
+	r->poll_ms = POLL_MS;
+	if ((uint64_t)r->poll_ms * 4000000ull > r->flush_ns)
+		r->poll_ms = (int)(r->flush_ns / 4000000ull);
+	r->wopts.flush_interval_ns = r->flush_ns - 2ull * (uint64_t)r->poll_ms * 1000000ull;
 	if (r->max_size) {
 		/* Smaller chunks keep a file close to --max-size. */
 		uint64_t n = r->max_size / 256;
@@ -531,7 +556,7 @@ int cmd_record(int argc, char **argv)
 	while (!r->write_err && !r->size_reached) {
 		/* Wakeups are batched: the timeout is what normally ends the
 		 * wait, and then whatever is in the ring is taken. */
-		int n = ring_buffer__poll(r->bpf.rb, POLL_MS);
+		int n = ring_buffer__poll(r->bpf.rb, r->poll_ms);
 		if (n >= 0 || n == -EINTR)
 			n = ring_buffer__consume(r->bpf.rb);
 		if (n < 0 && n != -EINTR && !r->write_err && !r->size_reached) {

@@ -97,8 +97,10 @@ static int open_trace(const char *path, int keep_old, int *own)
 	for (int tries = 0; tries < 3; tries++) {
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
-			/* Ours from its first byte: a second recorder sees the lock. */
-			if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			/* Ours from its first byte: a second recorder sees the lock.
+			 * Taken waiting: a follower (script --follow) may be
+			 * probing it for a moment (format/follow.c). */
+			if (flock(fd, LOCK_EX) < 0) {
 				ct_err("%s: another recorder is writing it", path);
 				close(fd);
 				return -1;
@@ -195,6 +197,8 @@ int rec_open_output(struct recorder *r)
 	/* The first file keeps an existing trace as FILE.old (perf-style);
 	 * the ring replaces its oldest file. */
 	int fd = open_trace(r->cur_path, !r->rotate, &own);
+	r->hdr.file_seq = r->file_seq;
+	r->hdr.rotate_files = r->rotate;
 	if (fd < 0)
 		return -1;
 	err = ct_writer_open_fd(&r->w, fd, own, &r->hdr, &r->wopts);
@@ -206,7 +210,7 @@ int rec_open_output(struct recorder *r)
 	/* Every file gets the process context, so each reads on its own: the
 	 * first from /proc, later ones from what the recorder has learnt
 	 * (the processes may be gone from /proc by the time a file opens). */
-	if (r->file_index == 0 && !r->bytes_done)
+	if (r->file_seq == 0)
 		procfs_each_pid(snapshot_one, r);
 	else
 		proctable_each(r->procs, replay_proc, r);
@@ -249,8 +253,30 @@ int rec_rotate_or_stop(struct recorder *r)
 		r->size_reached = 1;
 		return 1; /* ends this ring-buffer pass; the loop stops */
 	}
-	if (rec_close_output(r) < 0)
-		return -1;
+	if (r->rotate == 1) { /* the ring's one name is this file's */
+		if (rec_close_output(r) < 0)
+			return -1;
+		r->file_seq++;
+		return rec_open_output(r) < 0 ? -1 : 0;
+	}
+	/* The next file is made before this one gets its trailer, so a
+	 * follower (script --follow) that reads the trailer finds the file it
+	 * goes on with already there, with its header (session/follow.c). */
+	struct ct_writer *old = r->w;
+	char old_path[PATH_MAX];
+	memcpy(old_path, r->cur_path, sizeof(old_path));
+	r->w = NULL;
 	r->file_index = (r->file_index + 1) % r->rotate;
-	return rec_open_output(r) < 0 ? -1 : 0;
+	r->file_seq++;
+	int err = rec_open_output(r);
+	struct ct_writer *next = r->w;
+	char next_path[PATH_MAX];
+	memcpy(next_path, r->cur_path, sizeof(next_path));
+	r->w = old;
+	memcpy(r->cur_path, old_path, sizeof(old_path));
+	if (rec_close_output(r) < 0)
+		err = -1;
+	r->w = next;
+	memcpy(r->cur_path, next_path, sizeof(next_path));
+	return err < 0 ? -1 : 0;
 }

@@ -32,6 +32,8 @@ struct recorder {
 	unsigned rotate;
 	struct ct_writer_opts wopts;
 	uint64_t buffer;
+	uint64_t flush_ns; /* --flush: a connect is in the file within this */
+	int poll_ms;	   /* ring buffer poll period, from flush_ns */
 	int quiet;
 	char **command;
 	char *own_cmdline;
@@ -60,6 +62,7 @@ struct recorder {
 	struct ct_writer *w;
 	char cur_path[PATH_MAX];
 	unsigned file_index;
+	uint64_t file_seq;   /* files opened before this one (the header's file_seq) */
 	uint64_t bytes_done; /* of files already closed */
 	uint64_t events, lost, proc_lost;
 	uint64_t outcomes, outcomes_lost; /* handshake/close records written, lost */

@@ -6,7 +6,8 @@ set -euo pipefail
 pkgs=(
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libpcap-dev
 	libclang-rt-14-dev pkg-config
-	tshark jq python3 iproute2 procps util-linux curl
+	libncurses-dev
+	tshark jq python3 iproute2 procps util-linux curl tmux
 	qemu-system-x86 busybox-static cpio
 	linux-perf valgrind time bc
 	sysdig bpftrace

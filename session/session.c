@@ -19,6 +19,7 @@
 #include "lib/util.h"
 #include "query/filter.h"
 #include "query/timespec.h"
+#include "session/follow.h"
 #include "session/procs.h"
 #include "session/session.h"
 
@@ -51,6 +52,7 @@ struct ct_session {
 	uint32_t *keep;
 	uint32_t keep_cap;
 	struct ct_batch_sel sel;
+	char *own_path; /* input 0's path after a followed ring moved on */
 };
 
 int ct_session_opt(struct ct_session_opts *o, int c, const char *arg)
@@ -218,7 +220,9 @@ static int open_inputs(struct ct_session *s, const struct ct_session_opts *opts,
 			ro.damage_ctx = &s->damaged;
 		}
 		errno = 0;
-		int rc = ct_reader_open_file(&in->reader, paths[i], &ro);
+		struct ct_follow_opts fo = {.stop = opts->stop, .ctx = opts->stop_ctx};
+		int rc = opts->follow ? ct_reader_open_follow(&in->reader, paths[i], &ro, &fo)
+				      : ct_reader_open_file(&in->reader, paths[i], &ro);
 		if (rc < 0) {
 			/* An I/O error on open is mostly ENOENT/EACCES: say which. */
 			ct_err("%s: %s", paths[i],
@@ -231,6 +235,8 @@ static int open_inputs(struct ct_session *s, const struct ct_session_opts *opts,
 		struct stat sb;
 		if (strcmp(paths[i], "-") && !stat(paths[i], &sb))
 			*total_bytes += (uint64_t)sb.st_size;
+		in->live = opts->follow || !strcmp(paths[i], "-") ||
+			   (!stat(paths[i], &sb) && !S_ISREG(sb.st_mode));
 	}
 	if (failed)
 		return -1;
@@ -263,6 +269,7 @@ static void session_free(struct ct_session *s)
 	ct_batch_sel_free(&s->sel);
 	ct_filter_free(s->filter);
 	ct_procs_free(s->procs);
+	free(s->own_path);
 }
 
 static int parse_time_arg(const char *name, const char *val, struct ct_time *t)
@@ -422,34 +429,54 @@ static int resolve_window(struct ct_session *s, const struct ct_time *since,
 	return 0;
 }
 
-/* Each reader's query (window in its own clock, the filter's chunk test)
+/* One reader's query (window in its own clock, the filter's chunk test)
  * and columns (what the command reads and what the filter does). */
-static int set_queries(struct ct_session *s, const struct ct_session_opts *opts)
+int ct_session_set_query(struct ct_session *s, const struct ct_session_opts *opts, unsigned i)
 {
 	uint32_t columns = opts->columns ? opts->columns : CT_COL_ALL;
 	if (s->filter)
 		columns |= ct_filter_columns(s->filter);
-	for (unsigned i = 0; i < s->n; i++) {
-		struct ct_input *in = &s->inputs[i];
-		struct ct_query q = {0};
-		int64_t off = in->hdr->wall_offset_ns;
-		if (s->has_since)
-			q.since_ns = to_file_clock(s->since_wall, off);
-		if (s->has_until)
-			q.until_ns = to_file_clock(s->until_wall, off);
-		s->chunk_ctx[i] = (struct chunk_ctx){.s = s, .input = i};
-		if (s->filter) {
-			q.chunk_filter = chunk_filter;
-			q.ctx = &s->chunk_ctx[i];
-		}
-		int rc = ct_reader_set_query(in->reader, &q);
-		if (rc >= 0)
-			rc = ct_reader_set_columns(in->reader, columns);
-		if (rc < 0) {
-			ct_err("%s: %s", in->path, ct_strerror(rc));
-			return -1;
-		}
+	struct ct_input *in = &s->inputs[i];
+	struct ct_query q = {0};
+	int64_t off = in->hdr->wall_offset_ns;
+	if (s->has_since)
+		q.since_ns = to_file_clock(s->since_wall, off);
+	if (s->has_until)
+		q.until_ns = to_file_clock(s->until_wall, off);
+	s->chunk_ctx[i] = (struct chunk_ctx){.s = s, .input = i};
+	if (s->filter) {
+		q.chunk_filter = chunk_filter;
+		q.ctx = &s->chunk_ctx[i];
 	}
+	int rc = ct_reader_set_query(in->reader, &q);
+	if (rc >= 0)
+		rc = ct_reader_set_columns(in->reader, columns);
+	if (rc < 0) {
+		ct_err("%s: %s", in->path, ct_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int ct_session_swap_input(struct ct_session *s, const struct ct_session_opts *opts, unsigned i,
+			  struct ct_reader *r, char *path)
+{
+	struct ct_input *in = &s->inputs[i];
+	ct_reader_close(in->reader);
+	free(s->own_path);
+	s->own_path = path;
+	in->reader = r;
+	in->path = path;
+	in->hdr = ct_reader_header(r);
+	s->pinfo_valid = 0; /* another reader's tables */
+	return ct_session_set_query(s, opts, i);
+}
+
+static int set_queries(struct ct_session *s, const struct ct_session_opts *opts)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (ct_session_set_query(s, opts, i))
+			return -1;
 	return 0;
 }
 
@@ -494,8 +521,9 @@ static int dispatch(struct ct_session *s, const struct ct_session_ops *ops, void
 }
 
 /* Every record of the inputs in time order: 0, or -1 (said). */
-static int read_all(struct ct_session *s, const struct ct_session_ops *ops, void *ctx,
-		    struct ct_merge *merge, struct progress *pg)
+static int read_all(struct ct_session *s, const struct ct_session_opts *opts,
+		    const struct ct_session_ops *ops, void *ctx, struct ct_merge *merge,
+		    struct progress *pg)
 {
 	uint64_t nrec = 0;
 	for (;;) {
@@ -503,6 +531,13 @@ static int read_all(struct ct_session *s, const struct ct_session_ops *ops, void
 		unsigned input = 0;
 		int rc = merge ? ct_merge_next(merge, &rec, &input)
 			       : ct_reader_next(s->inputs[0].reader, &rec);
+		if (rc == 0 && !merge && opts->follow) {
+			rc = ct_follow_next_file(s, opts);
+			if (rc > 0)
+				continue;
+			if (rc < 0)
+				return -1; /* said */
+		}
 		if (rc == 0)
 			return 0;
 		if (rc < 0) {
@@ -516,6 +551,9 @@ static int read_all(struct ct_session *s, const struct ct_session_ops *ops, void
 				progress_show(pg, s);
 		}
 		if (dispatch(s, ops, ctx, rec, input))
+			return -1;
+		if (ops->flush && s->inputs[input].live && rec->type != CT_REC_PROC &&
+		    ops->flush(ctx) < 0)
 			return -1;
 	}
 }
@@ -577,7 +615,7 @@ int ct_session_run(const struct ct_session_opts *opts, const struct ct_session_o
 				    total_bytes >= (64u << 20),
 			      .total = total_bytes,
 			      .last_pct = -1};
-	int rc = read_all(&s, ops, ctx, merge, &pg);
+	int rc = read_all(&s, opts, ops, ctx, merge, &pg);
 	progress_end(&pg);
 	if (rc || (ops->end && ops->end(ctx, &s) < 0))
 		goto out;

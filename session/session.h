@@ -22,6 +22,7 @@ struct ct_input {
 	struct ct_reader *reader;
 	const struct ct_header *hdr;
 	unsigned host_index; /* inputs with the same hostname share one index */
+	int live;	     /* a pipe or a followed file: records come as written */
 };
 
 struct ct_session;
@@ -35,6 +36,13 @@ struct ct_session_opts {
 	int quiet;	    /* no progress bar, no damage chatter */
 	int progress;	    /* 1: show a progress bar when stderr is a terminal */
 	uint32_t columns;   /* CT_COL_* the command reads (0: all) */
+	/* Follow the one input as it is written (script --follow, top FILE):
+	 * see ct_reader_open_follow; a file of a --rotate ring is followed on
+	 * to the next file of the ring (session/follow.c). stop (optional)
+	 * ends the wait for more (Ctrl-C). */
+	int follow;
+	int (*stop)(void *ctx, int caught_up);
+	void *stop_ctx;
 };
 
 /* The options every reading command takes, for its getopt_long tables:
@@ -70,6 +78,10 @@ struct ct_session_ops {
 	int (*outcome)(void *ctx, const struct ct_outcome *o, unsigned input);
 	/* After the last record. */
 	int (*end)(void *ctx, struct ct_session *s);
+	/* Reading a live input (a pipe, a followed file): after each chunk's
+	 * records, as more may not come for a while, so output buffered so
+	 * far should go out now. Optional. */
+	int (*flush)(void *ctx);
 };
 
 /*

@@ -48,3 +48,14 @@ done_testing() {
 	[ "$T_FAILS" -eq 0 ] || exit 1
 	exit 0
 }
+# wait_until SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds;
+# status 1 when it never did. A guard against a hang, not a timing check:
+# SECONDS is far beyond what the awaited step needs.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.1
+	done
+}

@@ -14,6 +14,9 @@ check "bad backend is named" grep -q -- '--backend nope' "$TMP/.stderr"
 expect_status "bad compression" 2 "$CONNTRAIL" record --compress lzma -- true
 expect_status "bad size" 2 "$CONNTRAIL" record --buffer 12x -- true
 expect_status "--rotate without --max-size" 2 "$CONNTRAIL" record --rotate 3 -- true
+expect_status "--flush below 10ms" 2 "$CONNTRAIL" record --flush 5ms -- true
+check "bad --flush is named" grep -q -- '--flush 5ms' "$TMP/.stderr"
+expect_status "--flush that is not a duration" 2 "$CONNTRAIL" record --flush soon -- true
 expect_status "bad pid list" 2 "$CONNTRAIL" record -p 12,x
 check "--help prints usage" sh -c "'$CONNTRAIL' record --help | grep -q '^usage: conntrail record'"
 

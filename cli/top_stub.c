@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* top_stub.c: `top` where it is not built in: the offline build (which
+ * needs no ncurses) and the static binary of the qemu guests. */
+#include "cli/cli.h"
+
+int cmd_top(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ct_err("not built in: this binary was made without ncurses ('make offline' or the "
+	       "static guest binary); build with 'make' for top");
+	return CT_EXIT_ERROR;
+}
