@@ -197,6 +197,24 @@ static void put_storage(struct ct_buf *b, const struct info *in, const struct ct
 	}
 }
 
+/* The chunk list's kinds, sizes and codecs into in. */
+static void count_chunks(struct ct_reader *r, struct info *in)
+{
+	in->chunks = ct_reader_chunk_count(r);
+	for (uint32_t i = 0; i < in->chunks; i++) {
+		const struct ct_chunk_info *c = ct_reader_chunk(r, i);
+		in->event_chunks += c->kind == CT_CHUNK_EVENTS;
+		in->meta_chunks += c->kind == CT_CHUNK_META;
+		in->outcome_chunks += c->kind == CT_CHUNK_OUTCOMES || c->kind == CT_CHUNK_CLOSES;
+		in->comp += c->comp_size;
+		in->raw += c->raw_size;
+		/* The codec the recorder chose is the events' one: meta chunks
+		 * and the index are stored uncompressed whatever it was. */
+		if (c->kind == CT_CHUNK_EVENTS && c->compress < 8)
+			in->codecs |= 1u << c->compress;
+	}
+}
+
 static int info_one(const char *path, int json)
 {
 	struct damage_list dl = {0};
@@ -216,19 +234,7 @@ static int info_one(const char *path, int json)
 		ct_reader_close(r);
 		return CT_EXIT_ERROR;
 	}
-	in.chunks = ct_reader_chunk_count(r);
-	for (uint32_t i = 0; i < in.chunks; i++) {
-		const struct ct_chunk_info *c = ct_reader_chunk(r, i);
-		in.event_chunks += c->kind == CT_CHUNK_EVENTS;
-		in.meta_chunks += c->kind == CT_CHUNK_META;
-		in.outcome_chunks += c->kind == CT_CHUNK_OUTCOMES || c->kind == CT_CHUNK_CLOSES;
-		in.comp += c->comp_size;
-		in.raw += c->raw_size;
-		/* The codec the recorder chose is the events' one: meta chunks
-		 * and the index are stored uncompressed whatever it was. */
-		if (c->kind == CT_CHUNK_EVENTS && c->compress < 8)
-			in.codecs |= 1u << c->compress;
-	}
+	count_chunks(r, &in);
 	/* After the chunk list: asking for it reads the index's summaries. */
 	struct ct_reader_stats st;
 	ct_reader_stats(r, &st);

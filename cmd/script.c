@@ -290,6 +290,20 @@ static void line_time(struct script *sc, char *ts, int64_t wall)
 	}
 }
 
+/* The start of a JSON line that is not a connect (--lost, --exits):
+ * {"ts", "ts_ns" and, when the trace names it, "host". */
+static void json_record_head(struct script *sc, int64_t wall, unsigned input)
+{
+	static __thread struct ct_json_ts tc;
+	const char *h = ct_session_host(sc->s, input);
+	ct_buf_reserve(&sc->out, CT_JSON_HEAD_MAX);
+	sc->out.len += ct_json_head(sc->out.p + sc->out.len, wall, &tc);
+	if (h) {
+		ct_buf_puts(&sc->out, ",\"host\":");
+		ct_buf_json_str(&sc->out, h, strlen(h));
+	}
+}
+
 /* The set of processes shown: open addressing on (host + 1) << 32 | pid. */
 static uint64_t *shown_slot(struct script *sc, uint64_t key)
 {
@@ -336,15 +350,8 @@ static int on_proc(void *ctx, const struct ct_proc *p, unsigned input)
 	    (sc->json && !sc->exits_json))
 		return 0;
 	if (sc->json) {
-		static __thread struct ct_json_ts tc;
 		unsigned sig = (unsigned)p->exit_code & 0x7f;
-		const char *h = ct_session_host(sc->s, input);
-		ct_buf_reserve(&sc->out, CT_JSON_HEAD_MAX);
-		sc->out.len += ct_json_head(sc->out.p + sc->out.len, wall, &tc);
-		if (h) {
-			ct_buf_puts(&sc->out, ",\"host\":");
-			ct_buf_json_str(&sc->out, h, strlen(h));
-		}
+		json_record_head(sc, wall, input);
 		ct_buf_printf(&sc->out, ",\"pid\":%u,\"ppid\":%u,\"comm\":", p->task.pid,
 			      p->task.ppid);
 		ct_buf_json_str(&sc->out, p->task.comm, strnlen(p->task.comm, CT_COMM_LEN));
@@ -537,14 +544,7 @@ static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
 	if (l->kind > 2 || (sc->json && !sc->lost_json))
 		return 0;
 	if (sc->json) {
-		static __thread struct ct_json_ts tc;
-		const char *h = ct_session_host(sc->s, input);
-		ct_buf_reserve(&sc->out, CT_JSON_HEAD_MAX);
-		sc->out.len += ct_json_head(sc->out.p + sc->out.len, wall, &tc);
-		if (h) {
-			ct_buf_puts(&sc->out, ",\"host\":");
-			ct_buf_json_str(&sc->out, h, strlen(h));
-		}
+		json_record_head(sc, wall, input);
 		ct_buf_printf(&sc->out, ",\"lost\":%llu,\"lost_kind\":\"%s\"",
 			      (unsigned long long)l->count, kinds[l->kind]);
 		if (l->cpu != UINT32_MAX)
