@@ -119,35 +119,18 @@ static int get_saddr(const struct ct_event *ev, int64_t wall, struct fval *v)
 	return inet(ev) && (ev->flags & CT_EV_SADDR);
 }
 
-static int get_exe(const struct ct_event *ev, int64_t wall, struct fval *v)
+/* A string the process table knows (exe, cmdline, container): 0 when not. */
+static int proc_str(const char *s, struct fval *v)
 {
-	(void)wall;
-	if (!ev->proc || !ev->proc->exe)
+	if (!s)
 		return 0;
-	v->str = ev->proc->exe;
-	v->len = strlen(v->str);
+	v->str = s;
+	v->len = strlen(s);
 	return 1;
 }
-
-static int get_container(const struct ct_event *ev, int64_t wall, struct fval *v)
-{
-	(void)wall;
-	if (!ev->proc || !ev->proc->container)
-		return 0;
-	v->str = ev->proc->container;
-	v->len = strlen(v->str);
-	return 1;
-}
-
-static int get_cmdline(const struct ct_event *ev, int64_t wall, struct fval *v)
-{
-	(void)wall;
-	if (!ev->proc || !ev->proc->cmdline)
-		return 0;
-	v->str = ev->proc->cmdline;
-	v->len = strlen(v->str);
-	return 1;
-}
+GETTER(get_exe, return ev->proc && proc_str(ev->proc->exe, v))
+GETTER(get_container, return ev->proc && proc_str(ev->proc->container, v))
+GETTER(get_cmdline, return ev->proc && proc_str(ev->proc->cmdline, v))
 
 /* What script shows as the time taken: to the handshake's end when that
  * came after connect(2) returned (as ct_outcome_later says), else how long
