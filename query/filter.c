@@ -596,8 +596,9 @@ static int num_parse(struct parser *p, const struct field *f, enum op op, const 
 	if (f->get == get_latency)
 		return duration_value(p, s, at, f->name, v);
 	if (parse_int(s, v) == 0) {
-		if (*v > 0 && (f->named == errno_value || f->named == result_value) &&
-		    op != OP_LT && op != OP_LE)
+		if (*v > 0 && *v <= INT32_MAX &&
+		    (f->named == errno_value || f->named == result_value) && op != OP_LT &&
+		    op != OP_LE)
 			return positive_errno(p, f, *v, at);
 		if (*v < f->min || *v > f->max)
 			return perr(p, at, "%s out of range for %s", s, f->name);
@@ -664,7 +665,8 @@ static int range_value(struct parser *p, struct node *n)
 	*dots = '\0';
 	size_t hi_at = p->tok_pos + (size_t)(dots - p->text) + 2;
 	if (!p->text[0] || !dots[2])
-		return perr(p, p->tok_pos, "a range is LOW..HIGH, e.g. %s in 1..1024", f->name);
+		return perr(p, p->tok_pos, "a range is LOW..HIGH, e.g. %s in %s", f->name,
+			    f->get == get_latency ? "10ms..1s" : "1..1024");
 	if (num_parse(p, f, OP_LT, p->text, p->tok_pos, &lo) ||
 	    num_parse(p, f, OP_LT, dots + 2, hi_at, &hi))
 		return -1;
