@@ -194,6 +194,8 @@ install: all
 	install -m 0644 man/*.1 "$(DESTDIR)$(PREFIX)/share/man/man1/"
 	cd share && find . -type f -printf '%P\n' | while read -r f; do \
 		install -D -m 0644 "$$f" "$(DESTDIR)$(PREFIX)/share/conntrail/$$f" || exit 1; done
+	install -D -m 0644 share/bash-completion/conntrail \
+		"$(DESTDIR)$(PREFIX)/share/bash-completion/completions/conntrail"
 include share/wireshark/install.mk
 
 format-code:

@@ -154,8 +154,10 @@ static void usage(FILE *f)
 			ct_export_formats[i]->help);
 	fprintf(f,
 		"  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
-		"  -S, --since T      from T: RFC 3339 or an offset from the trace start (+90s)\n"
+		"  -S, --since T      from T: RFC 3339, a time of day (17:05), an offset from the\n"
+		"                     trace start (+90s) or back from its end (-10m)\n"
 		"  -U, --until T      up to T (inclusive)\n"
+		"      --tz ZONE      zone of times without one: UTC (default), local, +01:00\n"
 		"  -r, --replies      pcapng/pcap: add the reply each outcome implies (SYN/ACK,\n"
 		"                     RST/ACK, ICMP unreachable), stamped when it came\n"
 		"      --csv-raw      csv: text cells as they are; by default a cell that starts\n"
@@ -181,6 +183,38 @@ static char *convert_cmdline(int argc, char **argv)
 	return s;
 }
 
+/* The output format from --to or the output name, and the options that
+ * only some formats take. 0, or -1 after the usage error. */
+static int choose_format(struct convert *cv, const char *to)
+{
+	if (to) {
+		cv->fmt = ct_export_by_name(to);
+		if (!cv->fmt) {
+			ct_err("--to %s: unknown format; one of %s", to, ct_export_names());
+			return -1;
+		}
+	} else if (!strcmp(cv->out_path, "-")) {
+		ct_err("-o -: give the format with --to (%s)", ct_export_names());
+		return -1;
+	} else {
+		cv->fmt = ct_export_by_path(cv->out_path);
+		if (!cv->fmt) {
+			ct_err("%s: cannot tell the format from the name; use --to (%s)",
+			       cv->out_path, ct_export_names());
+			return -1;
+		}
+	}
+	if (cv->csv_raw && strcmp(cv->fmt->name, "csv")) {
+		ct_err("--csv-raw: only for csv, not %s", cv->fmt->name);
+		return -1;
+	}
+	if (cv->replies && !cv->fmt->replies) {
+		ct_err("--replies: only for pcapng and pcap, not %s", cv->fmt->name);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_convert(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -192,7 +226,7 @@ int cmd_convert(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct ct_session_opts opts = {.progress = 1};
+	struct ct_session_opts opts = {.progress = 1, .warn_lost = 1};
 	struct convert cv = {.fd = -1};
 	const char *to = NULL;
 	int c;
@@ -228,31 +262,8 @@ int cmd_convert(int argc, char **argv)
 		ct_err("-o OUT is required (a file name, or '-' with --to)");
 		return CT_EXIT_USAGE;
 	}
-	if (to) {
-		cv.fmt = ct_export_by_name(to);
-		if (!cv.fmt) {
-			ct_err("--to %s: unknown format; one of %s", to, ct_export_names());
-			return CT_EXIT_USAGE;
-		}
-	} else if (!strcmp(cv.out_path, "-")) {
-		ct_err("-o -: give the format with --to (%s)", ct_export_names());
+	if (choose_format(&cv, to))
 		return CT_EXIT_USAGE;
-	} else {
-		cv.fmt = ct_export_by_path(cv.out_path);
-		if (!cv.fmt) {
-			ct_err("%s: cannot tell the format from the name; use --to (%s)",
-			       cv.out_path, ct_export_names());
-			return CT_EXIT_USAGE;
-		}
-	}
-	if (cv.csv_raw && strcmp(cv.fmt->name, "csv")) {
-		ct_err("--csv-raw: only for csv, not %s", cv.fmt->name);
-		return CT_EXIT_USAGE;
-	}
-	if (cv.replies && !cv.fmt->replies) {
-		ct_err("--replies: only for pcapng and pcap, not %s", cv.fmt->name);
-		return CT_EXIT_USAGE;
-	}
 	opts.paths = (const char *const *)argv + optind;
 	opts.npaths = (unsigned)(argc - optind);
 

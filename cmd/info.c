@@ -39,7 +39,7 @@ static void on_damage(void *ctx, const struct ct_damage *d)
 }
 
 struct info {
-	uint64_t events, procs, lost, lost_records, lost_outcomes;
+	uint64_t events, procs, lost, lost_records, lost_outcomes, lost_procs;
 	uint64_t first_ts, last_ts, first_lost, last_lost;
 	uint64_t comp, raw;
 	uint64_t tracked, resolved; /* TCP handshakes followed; their outcomes known */
@@ -95,6 +95,126 @@ static void put_u64(struct ct_buf *b, const char *key, const char *label, uint64
 		ct_buf_printf(b, "  %-16s %llu\n", label, (unsigned long long)v);
 }
 
+/* Every record of r counted into in; the last ct_reader_next status. */
+static int count_records(struct ct_reader *r, struct info *in)
+{
+	const struct ct_record *rec;
+	int rc = ct_reader_set_columns(r, CT_COL_RESULT);
+	while (rc >= 0 && (rc = ct_reader_next(r, &rec)) == 1) {
+		switch (rec->type) {
+		case CT_REC_BATCH: {
+			const struct ct_batch *b = rec->batch;
+			for (uint32_t i = 0; i < b->n; i++) {
+				uint64_t ts = b->ts_ns[i];
+				if (!in->events || ts < in->first_ts)
+					in->first_ts = ts;
+				if (ts > in->last_ts)
+					in->last_ts = ts;
+				in->events++;
+				if (b->flags[i] & CT_EV_TRACKED) {
+					in->tracked++;
+					in->resolved +=
+					    !!(b->flags[i] & (CT_EV_RESULT | CT_EV_ABANDONED));
+				}
+			}
+			break;
+		}
+		case CT_REC_PROC:
+			in->procs++;
+			break;
+		case CT_REC_LOST:
+			if (!in->lost_records || rec->lost.ts_ns < in->first_lost)
+				in->first_lost = rec->lost.ts_ns;
+			if (rec->lost.ts_ns > in->last_lost)
+				in->last_lost = rec->lost.ts_ns;
+			if (rec->lost.kind == CT_LOST_OUTCOMES) {
+				in->lost_outcomes += rec->lost.count;
+				break;
+			}
+			if (rec->lost.kind == CT_LOST_PROCS) {
+				in->lost_procs += rec->lost.count;
+				break;
+			}
+			in->lost += rec->lost.count;
+			in->lost_records++;
+			break;
+		}
+	}
+	return rc;
+}
+
+/* Size per event, compression, index and damage. */
+static void put_storage(struct ct_buf *b, const struct info *in, const struct ct_reader_stats *st,
+			const struct damage_list *dl, const char *path, uint64_t size, int json)
+{
+	double bpe = in->events ? (double)size / (double)in->events : 0;
+	double ratio = in->comp ? (double)in->raw / (double)in->comp : 0;
+	char codecs[64] = "";
+	for (unsigned c = 0; c < 8; c++)
+		if (in->codecs & (1u << c)) {
+			size_t l = strlen(codecs);
+			snprintf(codecs + l, sizeof(codecs) - l, "%s%s", l ? "+" : "",
+				 codec_name(c));
+		}
+	if (json) {
+		ct_buf_printf(b, ",\"bytes_per_event\":%.3f,\"compression\":\"%s\",\"ratio\":%.3f",
+			      bpe, codecs, ratio);
+		ct_buf_printf(b, ",\"raw_bytes\":%llu,\"comp_bytes\":%llu,\"index\":%s",
+			      (unsigned long long)in->raw, (unsigned long long)in->comp,
+			      st->index_present ? "true" : "false");
+		ct_buf_printf(b, ",\"index_rejected\":%s", st->index_rejected ? "true" : "false");
+		ct_buf_printf(b, ",\"index_summaries_damaged\":%s",
+			      st->summaries_damaged ? "true" : "false");
+		ct_buf_printf(b, ",\"damaged_chunks\":%u,\"damage\":[", dl->total);
+		for (unsigned i = 0; i < dl->n; i++) {
+			ct_buf_printf(b, "%s{\"seq\":%u,\"offset\":%llu,\"what\":", i ? "," : "",
+				      dl->d[i].seq, (unsigned long long)dl->d[i].offset);
+			ct_buf_json_str(b, dl->what[i], strlen(dl->what[i]));
+			ct_buf_puts(b, "}");
+		}
+		ct_buf_puts(b, "]}\n");
+	} else {
+		if (in->events)
+			ct_buf_printf(b, "  %-16s %.2f\n", "bytes/event", bpe);
+		ct_buf_printf(b, "  %-16s %s, ratio %.2f (%llu raw, %llu stored bytes)\n",
+			      "compression", *codecs ? codecs : "-", ratio,
+			      (unsigned long long)in->raw, (unsigned long long)in->comp);
+		ct_buf_printf(b, "  %-16s %s\n", "index",
+			      st->summaries_damaged
+				  ? "present, but its summaries are damaged: no chunk "
+				    "is skipped by filter"
+			      : st->index_present  ? "present"
+			      : st->index_rejected ? "present but not believed (it does not match "
+						     "the chunks): rebuilt by scanning"
+			      : strcmp(path, "-")  ? "missing, rebuilt by scanning"
+						   : "not used (stream)");
+		ct_buf_printf(b, "  %-16s %u\n", "damaged chunks", dl->total);
+		for (unsigned i = 0; i < dl->n; i++)
+			ct_buf_printf(b, "    chunk %u at offset %llu: %s\n", dl->d[i].seq,
+				      (unsigned long long)dl->d[i].offset, dl->what[i]);
+		if (dl->total > dl->n)
+			ct_buf_printf(b, "    ... and %u more\n", dl->total - dl->n);
+	}
+}
+
+/* The chunk list's kinds, sizes and codecs into in. */
+static void count_chunks(struct ct_reader *r, struct info *in)
+{
+	in->chunks = ct_reader_chunk_count(r);
+	for (uint32_t i = 0; i < in->chunks; i++) {
+		const struct ct_chunk_info *c = ct_reader_chunk(r, i);
+		in->event_chunks += c->kind == CT_CHUNK_EVENTS;
+		in->meta_chunks += c->kind == CT_CHUNK_META;
+		in->outcome_chunks += c->kind == CT_CHUNK_OUTCOMES || c->kind == CT_CHUNK_CLOSES;
+		in->comp += c->comp_size;
+		in->raw += c->raw_size;
+		/* The codec the recorder chose is the events' one: meta chunks
+		 * and the index are stored uncompressed whatever it was. */
+		if (c->kind == CT_CHUNK_EVENTS && c->compress < 8)
+			in->codecs |= 1u << c->compress;
+	}
+}
+
 static int info_one(const char *path, int json)
 {
 	struct damage_list dl = {0};
@@ -108,62 +228,13 @@ static int info_one(const char *path, int json)
 	}
 	const struct ct_header *h = ct_reader_header(r);
 	struct info in = {0};
-	const struct ct_record *rec;
-	int rc = ct_reader_set_columns(r, CT_COL_RESULT);
-	while (rc >= 0 && (rc = ct_reader_next(r, &rec)) == 1) {
-		switch (rec->type) {
-		case CT_REC_BATCH: {
-			const struct ct_batch *b = rec->batch;
-			for (uint32_t i = 0; i < b->n; i++) {
-				uint64_t ts = b->ts_ns[i];
-				if (!in.events || ts < in.first_ts)
-					in.first_ts = ts;
-				if (ts > in.last_ts)
-					in.last_ts = ts;
-				in.events++;
-				if (b->flags[i] & CT_EV_TRACKED) {
-					in.tracked++;
-					in.resolved +=
-					    !!(b->flags[i] & (CT_EV_RESULT | CT_EV_ABANDONED));
-				}
-			}
-			break;
-		}
-		case CT_REC_PROC:
-			in.procs++;
-			break;
-		case CT_REC_LOST:
-			if (!in.lost_records || rec->lost.ts_ns < in.first_lost)
-				in.first_lost = rec->lost.ts_ns;
-			if (rec->lost.ts_ns > in.last_lost)
-				in.last_lost = rec->lost.ts_ns;
-			if (rec->lost.kind == CT_LOST_OUTCOMES) {
-				in.lost_outcomes += rec->lost.count;
-				break;
-			}
-			in.lost += rec->lost.count;
-			in.lost_records++;
-			break;
-		}
-	}
+	int rc = count_records(r, &in);
 	if (rc < 0) {
 		ct_err("%s: %s", path, ct_strerror(rc));
 		ct_reader_close(r);
 		return CT_EXIT_ERROR;
 	}
-	in.chunks = ct_reader_chunk_count(r);
-	for (uint32_t i = 0; i < in.chunks; i++) {
-		const struct ct_chunk_info *c = ct_reader_chunk(r, i);
-		in.event_chunks += c->kind == CT_CHUNK_EVENTS;
-		in.meta_chunks += c->kind == CT_CHUNK_META;
-		in.outcome_chunks += c->kind == CT_CHUNK_OUTCOMES || c->kind == CT_CHUNK_CLOSES;
-		in.comp += c->comp_size;
-		in.raw += c->raw_size;
-		/* The codec the recorder chose is the events' one: meta chunks
-		 * and the index are stored uncompressed whatever it was. */
-		if (c->kind == CT_CHUNK_EVENTS && c->compress < 8)
-			in.codecs |= 1u << c->compress;
-	}
+	count_chunks(r, &in);
 	/* After the chunk list: asking for it reads the index's summaries. */
 	struct ct_reader_stats st;
 	ct_reader_stats(r, &st);
@@ -231,6 +302,8 @@ static int info_one(const char *path, int json)
 		ct_buf_puts(&b, "\n");
 	}
 	put_u64(&b, "procs", "process records", in.procs, json);
+	if (json || in.lost_procs)
+		put_u64(&b, "procs_lost", "process records LOST", in.lost_procs, json);
 	if (json) {
 		ct_buf_printf(&b, ",\"lost\":%llu,\"lost_records\":%llu",
 			      (unsigned long long)in.lost, (unsigned long long)in.lost_records);
@@ -248,54 +321,7 @@ static int info_one(const char *path, int json)
 	} else {
 		ct_buf_printf(&b, "  %-16s 0\n", "lost events");
 	}
-	double bpe = in.events ? (double)size / (double)in.events : 0;
-	double ratio = in.comp ? (double)in.raw / (double)in.comp : 0;
-	char codecs[64] = "";
-	for (unsigned c = 0; c < 8; c++)
-		if (in.codecs & (1u << c)) {
-			size_t l = strlen(codecs);
-			snprintf(codecs + l, sizeof(codecs) - l, "%s%s", l ? "+" : "",
-				 codec_name(c));
-		}
-	if (json) {
-		ct_buf_printf(&b, ",\"bytes_per_event\":%.3f,\"compression\":\"%s\",\"ratio\":%.3f",
-			      bpe, codecs, ratio);
-		ct_buf_printf(&b, ",\"raw_bytes\":%llu,\"comp_bytes\":%llu,\"index\":%s",
-			      (unsigned long long)in.raw, (unsigned long long)in.comp,
-			      st.index_present ? "true" : "false");
-		ct_buf_printf(&b, ",\"index_rejected\":%s", st.index_rejected ? "true" : "false");
-		ct_buf_printf(&b, ",\"index_summaries_damaged\":%s",
-			      st.summaries_damaged ? "true" : "false");
-		ct_buf_printf(&b, ",\"damaged_chunks\":%u,\"damage\":[", dl.total);
-		for (unsigned i = 0; i < dl.n; i++) {
-			ct_buf_printf(&b, "%s{\"seq\":%u,\"offset\":%llu,\"what\":", i ? "," : "",
-				      dl.d[i].seq, (unsigned long long)dl.d[i].offset);
-			ct_buf_json_str(&b, dl.what[i], strlen(dl.what[i]));
-			ct_buf_puts(&b, "}");
-		}
-		ct_buf_puts(&b, "]}\n");
-	} else {
-		if (in.events)
-			ct_buf_printf(&b, "  %-16s %.2f\n", "bytes/event", bpe);
-		ct_buf_printf(&b, "  %-16s %s, ratio %.2f (%llu raw, %llu stored bytes)\n",
-			      "compression", *codecs ? codecs : "-", ratio,
-			      (unsigned long long)in.raw, (unsigned long long)in.comp);
-		ct_buf_printf(&b, "  %-16s %s\n", "index",
-			      st.summaries_damaged
-				  ? "present, but its summaries are damaged: no chunk "
-				    "is skipped by filter"
-			      : st.index_present  ? "present"
-			      : st.index_rejected ? "present but not believed (it does not match "
-						    "the chunks): rebuilt by scanning"
-			      : strcmp(path, "-") ? "missing, rebuilt by scanning"
-						  : "not used (stream)");
-		ct_buf_printf(&b, "  %-16s %u\n", "damaged chunks", dl.total);
-		for (unsigned i = 0; i < dl.n; i++)
-			ct_buf_printf(&b, "    chunk %u at offset %llu: %s\n", dl.d[i].seq,
-				      (unsigned long long)dl.d[i].offset, dl.what[i]);
-		if (dl.total > dl.n)
-			ct_buf_printf(&b, "    ... and %u more\n", dl.total - dl.n);
-	}
+	put_storage(&b, &in, &st, &dl, path, size, json);
 	fwrite(b.p, 1, b.len, stdout);
 	ct_buf_free(&b);
 	ct_reader_close(r);
@@ -304,9 +330,21 @@ static int info_one(const char *path, int json)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: conntrail info [--json] FILE..\n"
-		   "Describe trace files: header, time range, chunks, counts, lost events,\n"
-		   "compression, index, damage. FILE '-' reads standard input.\n");
+	fprintf(f,
+		"usage: conntrail info [--json] [FILE..]\n"
+		"\n"
+		"Describe trace files: header (host, kernel, recorder, backend, command line),\n"
+		"time range, chunks, counts, lost events, compression, index, damage. Every\n"
+		"record is read, so the counts are what a reader gets. FILE defaults to\n"
+		"conntrail.data; '-' reads standard input.\n"
+		"\n"
+		"  -j, --json   one JSON object a file, one a line, with the same facts as keys\n"
+		"               (events, first_event/_ns, lost, procs_lost, chunks, index, ...)\n"
+		"\n"
+		"Examples:\n"
+		"  conntrail info\n"
+		"  conntrail info incident.ctr.0 incident.ctr.1\n"
+		"  conntrail info --json incident.ctr | jq .events\n");
 }
 
 int cmd_info(int argc, char **argv)
@@ -320,7 +358,7 @@ int cmd_info(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
@@ -332,16 +370,16 @@ int cmd_info(int argc, char **argv)
 			return ct_bad_option(argv);
 		}
 	}
-	if (optind >= argc) {
-		ct_err("no trace file given");
-		usage(stderr);
-		return CT_EXIT_USAGE;
-	}
+	/* Like report and script: no file means conntrail.data. */
+	static char def[] = "conntrail.data";
+	char *none[] = {def};
+	char **files = optind < argc ? argv + optind : none;
+	int nfiles = optind < argc ? argc - optind : 1;
 	int status = CT_EXIT_OK;
-	for (int i = optind; i < argc; i++) {
-		if (i > optind && !json)
+	for (int i = 0; i < nfiles; i++) {
+		if (i && !json)
 			putchar('\n');
-		if (info_one(argv[i], json) != CT_EXIT_OK)
+		if (info_one(files[i], json) != CT_EXIT_OK)
 			status = CT_EXIT_ERROR;
 		fflush(stdout);
 	}

@@ -12,14 +12,16 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "export/eventfmt.h"
-#include "lib/text.h"
-#include "session/session.h"
 #include "lib/names.h"
+#include "lib/text.h"
+#include "lib/util.h"
+#include "session/session.h"
 
 #define FLUSH_AT (1u << 20)
 
@@ -27,6 +29,11 @@ struct script {
 	struct ct_session *s;
 	struct ct_buf out;
 	int json, relative, show_host, stats;
+	int lost_json;	/* --lost: lost records as JSON lines too */
+	int exits_json; /* --exits: exits as JSON lines too */
+	/* (host, pid) of the processes shown, whose exits are shown too */
+	uint64_t *shown, last_shown;
+	size_t shown_cap, shown_n;
 	int64_t base_wall;
 	int64_t sec; /* cached UTC text of this second */
 	int sec_valid;
@@ -269,12 +276,113 @@ static void utc_micro(struct script *sc, char *out, int64_t wall)
 	out[n] = '\0';
 }
 
+/* A line's time: UTC with microseconds, or with --relative seconds since
+ * the trace start. */
+static void line_time(struct script *sc, char *ts, int64_t wall)
+{
+	if (sc->relative) {
+		int64_t d = wall - sc->base_wall;
+		snprintf(ts, 48, "%c%lld.%06lld", d < 0 ? '-' : '+',
+			 (long long)(d < 0 ? -d : d) / 1000000000,
+			 ((long long)(d < 0 ? -d : d) % 1000000000) / 1000);
+	} else {
+		utc_micro(sc, ts, wall);
+	}
+}
+
+/* The start of a JSON line that is not a connect (--lost, --exits):
+ * {"ts", "ts_ns" and, when the trace names it, "host". */
+static void json_record_head(struct script *sc, int64_t wall, unsigned input)
+{
+	static __thread struct ct_json_ts tc;
+	const char *h = ct_session_host(sc->s, input);
+	ct_buf_reserve(&sc->out, CT_JSON_HEAD_MAX);
+	sc->out.len += ct_json_head(sc->out.p + sc->out.len, wall, &tc);
+	if (h) {
+		ct_buf_puts(&sc->out, ",\"host\":");
+		ct_buf_json_str(&sc->out, h, strlen(h));
+	}
+}
+
+/* The set of processes shown: open addressing on (host + 1) << 32 | pid. */
+static uint64_t *shown_slot(struct script *sc, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (sc->shown_cap - 1);
+	while (sc->shown[i] && sc->shown[i] != key)
+		i = (i + 1) & (sc->shown_cap - 1);
+	return &sc->shown[i];
+}
+
+static void shown_add(struct script *sc, unsigned input, uint32_t pid)
+{
+	uint64_t key = (uint64_t)(ct_session_input(sc->s, input)->host_index + 1) << 32 | pid;
+	if (key == sc->last_shown)
+		return;
+	sc->last_shown = key;
+	if (sc->shown_n * 2 >= sc->shown_cap) {
+		uint64_t *old = sc->shown;
+		size_t n = sc->shown_cap;
+		sc->shown_cap = n ? n * 2 : 1024;
+		sc->shown = ct_xrealloc(NULL, sc->shown_cap * sizeof(*sc->shown));
+		memset(sc->shown, 0, sc->shown_cap * sizeof(*sc->shown));
+		for (size_t i = 0; i < n; i++)
+			if (old[i])
+				*shown_slot(sc, old[i]) = old[i];
+		free(old);
+	}
+	uint64_t *slot = shown_slot(sc, key);
+	sc->shown_n += !*slot;
+	*slot = key;
+}
+
+/* A shown process exited: a line with its exit status, or with --json
+ * --exits a JSON line {"ts", "ts_ns", ["host",] "pid", "ppid", "comm",
+ * "wait_status", "exit_code" | "exit_signal" [, "core_dumped"]}. */
+static int on_proc(void *ctx, const struct ct_proc *p, unsigned input)
+{
+	struct script *sc = ctx;
+	uint64_t key =
+	    (uint64_t)(ct_session_input(sc->s, input)->host_index + 1) << 32 | p->task.pid;
+	char ts[48], st[64], who[CT_TERM_MAX(CT_COMM_LEN) + 16];
+	int64_t wall = ct_session_wall_ns(sc->s, input, p->ts_ns);
+
+	if (p->kind != CT_PROC_EXIT || !sc->shown_cap || *shown_slot(sc, key) != key ||
+	    (sc->json && !sc->exits_json))
+		return 0;
+	if (sc->json) {
+		unsigned sig = (unsigned)p->exit_code & 0x7f;
+		json_record_head(sc, wall, input);
+		ct_buf_printf(&sc->out, ",\"pid\":%u,\"ppid\":%u,\"comm\":", p->task.pid,
+			      p->task.ppid);
+		ct_buf_json_str(&sc->out, p->task.comm, strnlen(p->task.comm, CT_COMM_LEN));
+		ct_buf_printf(&sc->out, ",\"wait_status\":%d", p->exit_code);
+		if (!sig)
+			ct_buf_printf(&sc->out, ",\"exit_code\":%u}\n",
+				      ((unsigned)p->exit_code >> 8) & 0xff);
+		else if (ct_signal_name((int)sig))
+			ct_buf_printf(&sc->out, ",\"exit_signal\":\"%s\"%s}\n",
+				      ct_signal_name((int)sig),
+				      p->exit_code & 0x80 ? ",\"core_dumped\":true" : "");
+		else
+			ct_buf_printf(&sc->out, ",\"exit_signal\":\"SIG%u\"%s}\n", sig,
+				      p->exit_code & 0x80 ? ",\"core_dumped\":true" : "");
+	} else {
+		line_time(sc, ts, wall);
+		size_t n = ct_term_escape(who, p->task.comm, strnlen(p->task.comm, CT_COMM_LEN), 0);
+		who[n] = '\0';
+		ct_fmt_wait_status(st, sizeof(st), p->exit_code);
+		ct_buf_printf(&sc->out, "# %s EXIT %s/%u %s\n", ts, who, p->task.pid, st);
+	}
+	return sc->out.len >= FLUSH_AT ? flush_out(sc) : 0;
+}
+
 static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 {
 	struct script *sc = ctx;
 	int64_t wall = ct_session_wall_ns(sc->s, input, ev->ts_ns);
 
 	sc->events++;
+	shown_add(sc, input, ev->task->pid);
 	if (sc->json) {
 		ct_fmt_json_event(&sc->out, ev, wall, ct_session_host(sc->s, input));
 	} else {
@@ -282,14 +390,7 @@ static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 		char line[64 + 24 + 64 + 40 + 4 * CT_UNIX_PATH_MAX + 16 + 64 + 256 + 160],
 		    *p = line;
 		char ts[48], dest[4 * CT_UNIX_PATH_MAX + 16];
-		if (sc->relative) {
-			int64_t d = wall - sc->base_wall;
-			snprintf(ts, sizeof(ts), "%c%lld.%06lld", d < 0 ? '-' : '+',
-				 (long long)(d < 0 ? -d : d) / 1000000000,
-				 ((long long)(d < 0 ? -d : d) % 1000000000) / 1000);
-		} else {
-			utc_micro(sc, ts, wall);
-		}
+		line_time(sc, ts, wall);
 		p = put_col(p, ts, strlen(ts), 0);
 		if (sc->show_host) {
 			/* A host name may be long: straight into the output. */
@@ -411,21 +512,33 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: conntrail script [FILE..] [--filter EXPR] [--since T] [--until T]\n"
-	    "                        [--json] [--relative] [--stats] [-q] [-f]\n"
+	    "                        [--json [--lost] [--exits]] [--relative] [--stats] [-q] [-f]\n"
 	    "\n"
 	    "Print the connect events of one or more traces (merged in time order), one a line:\n"
 	    "UTC time with microseconds, comm/pid, family, destination, how the connect ended\n"
 	    "(ok, an errno, abandoned, unknown) and how long that took; in parentheses what\n"
 	    "connect(2) returned when the handshake ended later (EINPROGRESS); then when an\n"
 	    "established connection closed and the bytes it moved, or that it was still open.\n"
-	    "With several hosts a host column follows the time. FILE defaults to conntrail.data;\n"
+	    "With several hosts a host column follows the time. Where the recorder lost events a\n"
+	    "line says how many (LOST ...), and a closing line on stderr sums the losses up;\n"
+	    "where a process shown exited, a line gives its exit status (EXIT comm/pid exit 0).\n"
+	    "FILE defaults to conntrail.data;\n"
 	    "'-' reads standard input, each event as soon as its chunk arrives.\n"
 	    "\n"
 	    "  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
-	    "  -S, --since T      from T: RFC 3339 (2026-11-24T13:05:00Z; no zone = UTC)\n"
-	    "                     or an offset from the earliest trace start (+90s, +5m)\n"
+	    "  -S, --since T      from T: RFC 3339 (2026-11-24T13:05:00Z), a time of day on\n"
+	    "                     the trace's day (17:05), an offset from the trace start\n"
+	    "                     (+90s, +5m) or back from its end (-10m: the last ten minutes);\n"
+	    "                     a time without a zone is UTC unless --tz says otherwise\n"
 	    "  -U, --until T      up to T (inclusive)\n"
+	    "      --tz ZONE      zone of times without one: UTC (default), local, +01:00\n"
 	    "  -j, --json         JSON lines (same bytes as 'convert --to jsonl')\n"
+	    "      --lost         with --json: also a line where records were lost,\n"
+	    "                     "
+	    "{\"ts\",\"ts_ns\",\"host\",\"lost\":N,\"lost_kind\":\"connects\",\"cpu\"}\n"
+	    "      --exits        with --json: also a line where a process shown exited,\n"
+	    "                     "
+	    "{\"ts\",\"ts_ns\",\"pid\",\"comm\",\"wait_status\",\"exit_code\"|\"exit_signal\"}\n"
 	    "  -r, --relative     seconds since the trace start instead of the wall clock\n"
 	    "      --stats        one line on stderr: events, chunks read and skipped\n"
 	    "  -f, --follow       print what FILE holds, then its events as they are written\n"
@@ -441,6 +554,37 @@ static void usage(FILE *f)
 	    "  conntrail script --filter 'result != ok' host1.ctr host2.ctr\n"
 	    "  conntrail record -o - | conntrail script -\n"
 	    "  conntrail script -f --filter 'result != ok' live.ctr\n");
+}
+
+/* Where records were lost, at that place in the output: a line of text,
+ * or with --json --lost a JSON line {"ts", "ts_ns", ["host",] "lost",
+ * "lost_kind", ["cpu"]}. The session sums them up on stderr at the end. */
+static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
+{
+	static const char *const kinds[] = {"connects", "outcomes", "processes"};
+	static const char *const text[] = {
+	    "connect events lost (the ring buffer was full)",
+	    "connection outcomes lost (those connects read unknown)",
+	    "process records lost (exe, command line or exit status may be missing)"};
+	struct script *sc = ctx;
+	int64_t wall = ct_session_wall_ns(sc->s, input, l->ts_ns);
+	char ts[48];
+
+	if (l->kind > 2 || (sc->json && !sc->lost_json))
+		return 0;
+	if (sc->json) {
+		json_record_head(sc, wall, input);
+		ct_buf_printf(&sc->out, ",\"lost\":%llu,\"lost_kind\":\"%s\"",
+			      (unsigned long long)l->count, kinds[l->kind]);
+		if (l->cpu != UINT32_MAX)
+			ct_buf_printf(&sc->out, ",\"cpu\":%u", l->cpu);
+		ct_buf_puts(&sc->out, "}\n");
+	} else {
+		line_time(sc, ts, wall);
+		ct_buf_printf(&sc->out, "# %s LOST %llu %s\n", ts, (unsigned long long)l->count,
+			      text[l->kind]);
+	}
+	return sc->out.len >= FLUSH_AT ? flush_out(sc) : 0;
 }
 
 /* Read from a stream: an outcome that came after its connect was printed. */
@@ -472,10 +616,12 @@ int cmd_script(int argc, char **argv)
 	    {"relative", no_argument, NULL, 'r'},
 	    {"stats", no_argument, NULL, 's'},
 	    {"follow", no_argument, NULL, 'f'},
+	    {"lost", no_argument, NULL, 'L'},
+	    {"exits", no_argument, NULL, 'E'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct ct_session_opts opts = {.progress = 1};
+	struct ct_session_opts opts = {.progress = 1, .warn_lost = 1};
 	struct script sc = {0};
 	int c;
 
@@ -496,6 +642,12 @@ int cmd_script(int argc, char **argv)
 			break;
 		case 'f':
 			opts.follow = 1;
+			break;
+		case 'L':
+			sc.lost_json = 1;
+			break;
+		case 'E':
+			sc.exits_json = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -524,6 +676,8 @@ int cmd_script(int argc, char **argv)
 	    .begin = on_begin,
 	    .event = on_event,
 	    .outcome = on_outcome,
+	    .lost = on_lost,
+	    .proc = on_proc,
 	    .end = on_end,
 	    .flush = on_flush,
 	};
@@ -533,5 +687,6 @@ int cmd_script(int argc, char **argv)
 	else if (sc.write_failed == 2)
 		status = CT_EXIT_ERROR;
 	ct_buf_free(&sc.out);
+	free(sc.shown);
 	return status;
 }

@@ -24,8 +24,8 @@
 
 static const char header[] =
     "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,cmdline,cgroup_id,container,sockfd,family,type,"
-    "proto,daddr,scope_id,dport,saddr,sport,path,abstract,ret,latency_ns,result,result_ns,"
-    "outcome,closed_ns,tx_bytes,rx_bytes,still_open\r\n";
+    "proto,daddr,scope_id,dport,saddr,sport,path,abstract,ret,ret_name,latency_ns,result,"
+    "result_ns,outcome,closed_ns,tx_bytes,rx_bytes,still_open\r\n";
 
 struct ct_exporter {
 	struct ct_out *out;
@@ -132,6 +132,129 @@ static size_t cell_ts(struct ct_exporter *x, char *d, int64_t wall_ns)
 	return o;
 }
 
+/* An unsigned number cell when has, else an empty one; then the comma. */
+static size_t cell_u64(char *d, int has, uint64_t v)
+{
+	size_t o = has ? ct_u64_dec(d, v) : 0;
+	d[o++] = ',';
+	return o;
+}
+
+static size_t cell_i64(char *d, int has, int64_t v)
+{
+	size_t o = has ? ct_i64_dec(d, v) : 0;
+	d[o++] = ',';
+	return o;
+}
+
+/* A name cell, or the number when it has no name; empty for 0. */
+static size_t cell_name(char *d, const char *name, uint16_t v)
+{
+	size_t o = 0;
+	if (v)
+		o = name ? lit(d, name) : ct_u64_dec(d, v);
+	d[o++] = ',';
+	return o;
+}
+
+static size_t cell_ip(char *d, int af, const uint8_t *a)
+{
+	if (af == AF_INET)
+		return ct_ipv4_text(d, a);
+	inet_ntop(af, a, d, INET6_ADDRSTRLEN);
+	return strlen(d);
+}
+
+/* host .. container: who connected. */
+static size_t cells_who(struct ct_exporter *x, char *d, const struct ct_event *ev, const char *host,
+			const struct ct_procinfo *proc)
+{
+	const struct ct_task *t = ev->task;
+	size_t o = cell_text(x, d, host, host ? strlen(host) : 0);
+	d[o++] = ',';
+	o += cell_u64(d + o, 1, t->pid);
+	o += cell_u64(d + o, 1, ev->tid);
+	o += cell_u64(d + o, 1, t->ppid);
+	o += cell_u64(d + o, 1, t->uid);
+	o += cell_u64(d + o, 1, t->gid);
+	o += cell_text(x, d + o, t->comm, strnlen(t->comm, CT_COMM_LEN));
+	d[o++] = ',';
+	o += cell_text(x, d + o, proc->exe, proc->exe ? strlen(proc->exe) : 0);
+	d[o++] = ',';
+	o += cell_text(x, d + o, proc->cmdline, proc->cmdline ? strlen(proc->cmdline) : 0);
+	d[o++] = ',';
+	o += cell_u64(d + o, t->cgroup_id != 0, t->cgroup_id);
+	o += cell_text(x, d + o, proc->container, proc->container ? strlen(proc->container) : 0);
+	d[o++] = ',';
+	return o;
+}
+
+/* sockfd .. abstract: the socket and where it connected to. */
+static size_t cells_dest(struct ct_exporter *x, char *d, const struct ct_event *ev)
+{
+	const struct ct_dest *t = ev->dest;
+	size_t o = cell_i64(d, ev->sockfd != -1, ev->sockfd);
+	o += ct_family_text(d + o, 16, t->family);
+	d[o++] = ',';
+	o += cell_name(d + o, ct_type_name(t->type), t->type);
+	o += cell_name(d + o, ct_proto_short(t->proto), t->proto);
+	if (ct_packet_is_ip(ev)) {
+		int af = t->family == 2 ? AF_INET : AF_INET6;
+		o += cell_ip(d + o, af, t->daddr);
+		d[o++] = ',';
+		o += cell_u64(d + o, af == AF_INET6 && t->scope_id, t->scope_id);
+		o += cell_u64(d + o, 1, t->dport);
+		if (ev->flags & CT_EV_SADDR)
+			o += cell_ip(d + o, af, ev->saddr);
+		d[o++] = ',';
+		o += cell_u64(d + o, (ev->flags & CT_EV_SADDR) != 0, ev->sport);
+	} else {
+		o += lit(d + o, ",,,,,");
+	}
+	if (t->family == 1) {
+		size_t n = t->path_len < CT_UNIX_PATH_MAX ? t->path_len : CT_UNIX_PATH_MAX;
+		int abstract = (ev->flags & CT_EV_ABSTRACT) && n > 0 && t->path[0] == '\0';
+		if (abstract) {
+			/* '@' for the NUL, then the name, as one cell */
+			char name[CT_UNIX_PATH_MAX + 1];
+			name[0] = '@';
+			memcpy(name + 1, t->path + 1, n - 1);
+			o += cell_text(x, d + o, name, n);
+		} else {
+			o += cell_text(x, d + o, t->path, n);
+		}
+		o += lit(d + o, abstract ? ",true," : ",false,");
+	} else {
+		o += lit(d + o, ",,");
+	}
+	return o;
+}
+
+/* ret .. still_open: how it ended. */
+static size_t cells_outcome(char *d, const struct ct_event *ev)
+{
+	uint16_t f = ev->flags;
+	const char *rn = ct_ret_name(ev);
+	size_t o = cell_i64(d, (f & CT_EV_RET) != 0, ev->ret);
+	if (rn)
+		o += lit(d + o, rn);
+	d[o++] = ',';
+	o += cell_u64(d + o, (f & CT_EV_LATENCY) != 0, ev->latency_ns);
+	o += cell_i64(d + o, (f & CT_EV_RESULT) != 0, ev->result);
+	o += cell_u64(d + o,
+		      (f & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
+			  (ev->result_ns || (f & CT_EV_ABANDONED)),
+		      ev->result_ns);
+	o += lit(d + o, ct_fmt_result(ev));
+	d[o++] = ',';
+	o += cell_u64(d + o, (f & CT_EV_CLOSED) != 0, ev->closed_ns);
+	o += cell_u64(d + o, (f & CT_EV_CLOSED) != 0, ev->tx_bytes);
+	o += cell_u64(d + o, (f & CT_EV_CLOSED) != 0, ev->rx_bytes);
+	if (f & CT_EV_OPEN)
+		o += lit(d + o, "true");
+	return o;
+}
+
 static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned input,
 		     int64_t wall_ns)
 {
@@ -142,135 +265,19 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 	size_t elen = proc->exe ? strlen(proc->exe) : 0;
 	size_t mlen = proc->cmdline ? strlen(proc->cmdline) : 0;
 	size_t clen = proc->container ? strlen(proc->container) : 0;
-	size_t need = 768 + 4 * (hlen + elen + mlen + clen + CT_COMM_LEN + CT_UNIX_PATH_MAX);
+	size_t need = 800 + 4 * (hlen + elen + mlen + clen + CT_COMM_LEN + CT_UNIX_PATH_MAX);
 	char *d = ct_out_reserve(x->out, need);
-	const char *name;
 	size_t o = 0;
 
 	if (!d)
 		return -1;
 	o += cell_ts(x, d + o, wall_ns);
 	d[o++] = ',';
-	if (!ct_wall_bad(wall_ns)) /* no ts_ns that contradicts "out-of-range" */
-		o += ct_i64_dec(d + o, wall_ns);
-	d[o++] = ',';
-	o += cell_text(x, d + o, host, hlen);
-	d[o++] = ',';
-	o += ct_u64_dec(d + o, ev->task->pid);
-	d[o++] = ',';
-	o += ct_u64_dec(d + o, ev->tid);
-	d[o++] = ',';
-	o += ct_u64_dec(d + o, ev->task->ppid);
-	d[o++] = ',';
-	o += ct_u64_dec(d + o, ev->task->uid);
-	d[o++] = ',';
-	o += ct_u64_dec(d + o, ev->task->gid);
-	d[o++] = ',';
-	o += cell_text(x, d + o, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN));
-	d[o++] = ',';
-	o += cell_text(x, d + o, proc->exe, elen);
-	d[o++] = ',';
-	o += cell_text(x, d + o, proc->cmdline, mlen);
-	d[o++] = ',';
-	if (ev->task->cgroup_id)
-		o += ct_u64_dec(d + o, ev->task->cgroup_id);
-	d[o++] = ',';
-	o += cell_text(x, d + o, proc->container, clen);
-	d[o++] = ',';
-	if (ev->sockfd != -1)
-		o += ct_i64_dec(d + o, ev->sockfd);
-	d[o++] = ',';
-	o += ct_family_text(d + o, 16, ev->dest->family);
-	d[o++] = ',';
-	if (ev->dest->type) {
-		if ((name = ct_type_name(ev->dest->type)))
-			o += lit(d + o, name);
-		else
-			o += ct_u64_dec(d + o, ev->dest->type);
-	}
-	d[o++] = ',';
-	if (ev->dest->proto) {
-		if ((name = ct_proto_short(ev->dest->proto)))
-			o += lit(d + o, name);
-		else
-			o += ct_u64_dec(d + o, ev->dest->proto);
-	}
-	d[o++] = ',';
-	if (ct_packet_is_ip(ev)) {
-		int af = ev->dest->family == 2 ? AF_INET : AF_INET6;
-		if (af == AF_INET) {
-			o += ct_ipv4_text(d + o, ev->dest->daddr);
-		} else {
-			inet_ntop(af, ev->dest->daddr, d + o, INET6_ADDRSTRLEN);
-			o += strlen(d + o);
-		}
-		d[o++] = ',';
-		if (af == AF_INET6 && ev->dest->scope_id)
-			o += ct_u64_dec(d + o, ev->dest->scope_id);
-		d[o++] = ',';
-		o += ct_u64_dec(d + o, ev->dest->dport);
-		d[o++] = ',';
-		if (ev->flags & CT_EV_SADDR) {
-			if (af == AF_INET) {
-				o += ct_ipv4_text(d + o, ev->saddr);
-			} else {
-				inet_ntop(af, ev->saddr, d + o, INET6_ADDRSTRLEN);
-				o += strlen(d + o);
-			}
-			d[o++] = ',';
-			o += ct_u64_dec(d + o, ev->sport);
-		} else {
-			d[o++] = ',';
-		}
-	} else {
-		o += lit(d + o, ",,,,");
-	}
-	d[o++] = ',';
-	if (ev->dest->family == 1) {
-		size_t n =
-		    ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
-		int abstract = (ev->flags & CT_EV_ABSTRACT) && n > 0 && ev->dest->path[0] == '\0';
-		if (abstract) {
-			/* '@' for the NUL, then the name, as one cell */
-			char name[CT_UNIX_PATH_MAX + 1];
-			name[0] = '@';
-			memcpy(name + 1, ev->dest->path + 1, n - 1);
-			o += cell_text(x, d + o, name, n);
-		} else {
-			o += cell_text(x, d + o, ev->dest->path, n);
-		}
-		o += lit(d + o, abstract ? ",true" : ",false");
-	} else {
-		d[o++] = ',';
-	}
-	d[o++] = ',';
-	if (ev->flags & CT_EV_RET)
-		o += ct_i64_dec(d + o, ev->ret);
-	d[o++] = ',';
-	if (ev->flags & CT_EV_LATENCY)
-		o += ct_u64_dec(d + o, ev->latency_ns);
-	d[o++] = ',';
-	if (ev->flags & CT_EV_RESULT)
-		o += ct_i64_dec(d + o, ev->result);
-	d[o++] = ',';
-	if ((ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
-	    (ev->result_ns || (ev->flags & CT_EV_ABANDONED)))
-		o += ct_u64_dec(d + o, ev->result_ns);
-	d[o++] = ',';
-	o += lit(d + o, ct_fmt_result(ev));
-	d[o++] = ',';
-	if (ev->flags & CT_EV_CLOSED) {
-		o += ct_u64_dec(d + o, ev->closed_ns);
-		d[o++] = ',';
-		o += ct_u64_dec(d + o, ev->tx_bytes);
-		d[o++] = ',';
-		o += ct_u64_dec(d + o, ev->rx_bytes);
-	} else {
-		o += lit(d + o, ",,");
-	}
-	d[o++] = ',';
-	if (ev->flags & CT_EV_OPEN)
-		o += lit(d + o, "true");
+	/* no ts_ns that contradicts "out-of-range" */
+	o += cell_i64(d + o, !ct_wall_bad(wall_ns), wall_ns);
+	o += cells_who(x, d + o, ev, host, proc);
+	o += cells_dest(x, d + o, ev);
+	o += cells_outcome(d + o, ev);
 	d[o++] = '\r';
 	d[o++] = '\n';
 	ct_out_commit(x->out, o);

@@ -118,6 +118,13 @@ const char *ct_fmt_result(const struct ct_event *ev)
 	return other;
 }
 
+const char *ct_ret_name(const struct ct_event *ev)
+{
+	if (!(ev->flags & CT_EV_RET))
+		return NULL;
+	return ev->ret == 0 ? "ok" : ct_errno_name(ev->ret);
+}
+
 int ct_outcome_later(const struct ct_event *ev)
 {
 	return (ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
@@ -314,6 +321,11 @@ size_t ct_json_tail(char *d, const struct ct_event *ev)
 	if (ev->flags & CT_EV_RET) {
 		o += LIT(d + o, ",\"ret\":");
 		o += i64_dec(d + o, ev->ret);
+		const char *rn = ct_ret_name(ev);
+		if (rn) {
+			o += LIT(d + o, ",\"ret_name\":");
+			o += json_str(d + o, rn, strlen(rn));
+		}
 	}
 	if (ev->flags & CT_EV_LATENCY) {
 		o += LIT(d + o, ",\"latency_ns\":");

@@ -21,6 +21,9 @@ void ct_fmt_dest(char *buf, size_t size, const struct ct_event *ev);
 /* What connect(2) returned: "ok", "ECONNREFUSED", "EINPROGRESS", "?" when
  * unknown. */
 const char *ct_fmt_ret(const struct ct_event *ev);
+/* The `ret_name` of JSON and CSV: "ok", the errno's name, or NULL when ret
+ * is unknown or has no name. */
+const char *ct_ret_name(const struct ct_event *ev);
 /* The final outcome: "ok", "ECONNREFUSED", "abandoned", "unknown". */
 const char *ct_fmt_result(const struct ct_event *ev);
 /* 1 when the final outcome came after connect(2) returned (a handshake). */

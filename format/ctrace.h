@@ -176,6 +176,7 @@ struct ct_lost {
 enum ct_lost_kind {
 	CT_LOST_CONNECTS = 0, /* connect events */
 	CT_LOST_OUTCOMES = 1, /* outcome records: those connects read "unknown" */
+	CT_LOST_PROCS = 2,    /* process records: exe, cmdline or an exit may be missing */
 };
 
 /* ----------------------------------------------------------------- batches */
@@ -438,6 +439,9 @@ struct ct_reader_opts {
 	void *damage_ctx;
 	const char *name; /* used in messages; defaults to "trace" */
 	int quiet;
+	/* The file is still being written (ct_reader_open_file sees its
+	 * writer's lock): a missing index is said to be that, not a kill. */
+	int writing;
 };
 
 /* Stats as of now; complete after ct_reader_next has returned 0. */

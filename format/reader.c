@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -198,7 +199,11 @@ int ct_reader_open(struct ct_reader **out, const struct ct_reader_io *io,
 			err = rc;
 		} else if (rc) {
 			if (rc == 1)
-				ct_note(r, "no index (writer was killed?), scanning");
+				ct_note(r,
+					r->opts.writing
+					    ? "still being written by a recorder (no index yet): "
+					      "reading what is on disk so far"
+					    : "no index (writer was killed?), scanning");
 			err = ct_scan_headers(r);
 		}
 		r->list_mode = 1;
@@ -706,6 +711,13 @@ int ct_reader_open_file(struct ct_reader **out, const char *path, const struct c
 		o = *opts;
 	if (!o.name)
 		o.name = path;
+	/* A recorder holds an exclusive flock on its output while it writes
+	 * (record/output.c); a shared lock we cannot get means it still does.
+	 * One we get is let go at once: a new recorder must not see it. */
+	if (io.pread && flock(f->fd, LOCK_SH | LOCK_NB) < 0)
+		o.writing = errno == EWOULDBLOCK;
+	else if (io.pread)
+		flock(f->fd, LOCK_UN);
 	int err = ct_reader_open(out, &io, &o);
 	if (err) {
 		int e = errno;

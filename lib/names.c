@@ -311,3 +311,33 @@ int ct_errno_from_name(const char *name)
 			return aliases[i].err;
 	return -1;
 }
+
+const char *ct_signal_name(int sig)
+{
+	static const char *const names[] = {
+	    NULL,	"SIGHUP",  "SIGINT",	"SIGQUIT", "SIGILL",  "SIGTRAP",   "SIGABRT",
+	    "SIGBUS",	"SIGFPE",  "SIGKILL",	"SIGUSR1", "SIGSEGV", "SIGUSR2",   "SIGPIPE",
+	    "SIGALRM",	"SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP",   "SIGTSTP",
+	    "SIGTTIN",	"SIGTTOU", "SIGURG",	"SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
+	    "SIGWINCH", "SIGIO",   "SIGPWR",	"SIGSYS"};
+	if (sig > 0 && sig < (int)(sizeof(names) / sizeof(names[0])))
+		return names[sig];
+	return NULL;
+}
+
+size_t ct_fmt_wait_status(char *buf, size_t size, int32_t status)
+{
+	/* Decoded by hand: the status comes from another machine's kernel,
+	 * in Linux's layout, whatever this libc's macros say. */
+	unsigned st = (unsigned)status, sig = st & 0x7f;
+	int n;
+	if (sig == 0) {
+		n = snprintf(buf, size, "exit %u", (st >> 8) & 0xff);
+	} else {
+		const char *name = ct_signal_name((int)sig);
+		const char *core = st & 0x80 ? " (core dumped)" : "";
+		n = name ? snprintf(buf, size, "killed by %s%s", name, core)
+			 : snprintf(buf, size, "killed by signal %u%s", sig, core);
+	}
+	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size ? size - 1 : 0;
+}

@@ -27,5 +27,10 @@ const char *ct_proto_short(uint16_t proto);
 /* "ECONNREFUSED" for -111 or 111; NULL when unknown. */
 const char *ct_errno_name(int err);
 int ct_errno_from_name(const char *name); /* 111 for "ECONNREFUSED", -1 if unknown */
+/* "SIGKILL" for 9 (Linux numbering), NULL when unnamed. */
+const char *ct_signal_name(int sig);
+/* A wait(2) status as a shell user reads it: "exit 0", "exit 7",
+ * "killed by SIGKILL", "killed by SIGSEGV (core dumped)". Its length. */
+size_t ct_fmt_wait_status(char *buf, size_t size, int32_t status);
 
 #endif

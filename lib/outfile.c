@@ -111,7 +111,7 @@ int ct_outfile_open(struct ct_outfile *of, const char *path, const char *const *
 			 * replaced (/dev/null stays /dev/null). */
 			int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
 			if (fd < 0) {
-				ct_err("%s: %s", path, strerror(errno));
+				ct_err("%s: cannot open: %s", path, strerror(errno));
 				return -1;
 			}
 			struct stat fs;
@@ -129,7 +129,7 @@ int ct_outfile_open(struct ct_outfile *of, const char *path, const char *const *
 	}
 	of->fd = open_temp(of, path);
 	if (of->fd < 0) {
-		ct_err("%s: %s", path, strerror(errno));
+		ct_err("%s: cannot create: %s", path, strerror(errno));
 		return -1;
 	}
 	of->kind = CT_OUTF_TEMP;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/names.h"
 #include "lib/strbuf.h"
@@ -118,24 +119,45 @@ static int get_saddr(const struct ct_event *ev, int64_t wall, struct fval *v)
 	return inet(ev) && (ev->flags & CT_EV_SADDR);
 }
 
-static int get_exe(const struct ct_event *ev, int64_t wall, struct fval *v)
+/* A string the process table knows (exe, cmdline, container): 0 when not. */
+static int proc_str(const char *s, struct fval *v)
 {
-	(void)wall;
-	if (!ev->proc || !ev->proc->exe)
+	if (!s)
 		return 0;
-	v->str = ev->proc->exe;
-	v->len = strlen(v->str);
+	v->str = s;
+	v->len = strlen(s);
 	return 1;
 }
+GETTER(get_exe, return ev->proc && proc_str(ev->proc->exe, v))
+GETTER(get_container, return ev->proc && proc_str(ev->proc->container, v))
+GETTER(get_cmdline, return ev->proc && proc_str(ev->proc->cmdline, v))
 
-static int get_container(const struct ct_event *ev, int64_t wall, struct fval *v)
+/* What script shows as the time taken: to the handshake's end when that
+ * came after connect(2) returned (as ct_outcome_later says), else how long
+ * connect(2) took. */
+static int get_latency(const struct ct_event *ev, int64_t wall, struct fval *v)
 {
 	(void)wall;
-	if (!ev->proc || !ev->proc->container)
-		return 0;
-	v->str = ev->proc->container;
-	v->len = strlen(v->str);
-	return 1;
+	uint16_t f = ev->flags;
+	int later =
+	    (f & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
+	    (!(f & CT_EV_RET) || ev->ret == -115 || (f & CT_EV_ABANDONED) || ev->result != ev->ret);
+	if (later) {
+		v->num = (int64_t)(ev->result_ns > INT64_MAX ? INT64_MAX : ev->result_ns);
+		return 1;
+	}
+	v->num = (int64_t)(ev->latency_ns > INT64_MAX ? INT64_MAX : ev->latency_ns);
+	return (f & CT_EV_LATENCY) != 0;
+}
+
+/* host is the input's, not the event's: ct_filter_set_host decides each
+ * host comparison once per input, and evaluation reads that answer. */
+static int get_host(const struct ct_event *ev, int64_t wall, struct fval *v)
+{
+	(void)ev;
+	(void)wall;
+	(void)v;
+	return 0;
 }
 
 /* The path's bytes: a pathname up to its first NUL, an abstract name
@@ -153,23 +175,32 @@ static int get_path(const struct ct_event *ev, int64_t wall, struct fval *v)
 	return 1;
 }
 
-/* Symbolic values of a numeric field: 0 and *v set, or -1. */
+static int lookup_name(const char *s, const char *(*name)(uint16_t), int64_t *v);
+
+/* Symbolic values of a numeric field: 0 and *v set, or -1. Families by
+ * the short names, any AF_ name JSON writes (AF_NETLINK) or AF_<n>. */
 static int family_value(const char *s, int64_t *v)
 {
-	if (!strcmp(s, "inet") || !strcmp(s, "ipv4") || !strcmp(s, "AF_INET"))
+	if (!strcasecmp(s, "inet") || !strcasecmp(s, "ipv4"))
 		*v = 2;
-	else if (!strcmp(s, "inet6") || !strcmp(s, "ipv6") || !strcmp(s, "AF_INET6"))
+	else if (!strcasecmp(s, "inet6") || !strcasecmp(s, "ipv6"))
 		*v = 10;
-	else if (!strcmp(s, "unix") || !strcmp(s, "local") || !strcmp(s, "AF_UNIX"))
+	else if (!strcasecmp(s, "unix") || !strcasecmp(s, "local"))
 		*v = 1;
-	else if (!strcmp(s, "other"))
+	else if (!strcasecmp(s, "other"))
 		*v = FAMILY_OTHER;
-	else
+	else if (!lookup_name(s, ct_family_name, v))
+		return 0;
+	else if (!strncmp(s, "AF_", 3) && isdigit((unsigned char)s[3])) {
+		char *end;
+		unsigned long n = strtoul(s + 3, &end, 10);
+		if (*end || n > UINT16_MAX)
+			return -1;
+		*v = (int64_t)n;
+	} else
 		return -1;
 	return 0;
 }
-
-static int lookup_name(const char *s, const char *(*name)(uint16_t), int64_t *v);
 
 static int type_value(const char *s, int64_t *v)
 {
@@ -234,7 +265,8 @@ static const struct field {
     {"cgroup", V_NUM, 0, INT64_MAX, 0, get_cgroup},
     {"container", V_STR, 0, 0, 0, get_container, .needs_proc = 1},
     {"family", V_NUM, 0, UINT16_MAX, 0, get_family, family_value,
-     "family|inet, inet6, unix, other or a number", CT_KEY_FAMILY, 1},
+     "family|inet, inet6, unix, other, an AF_ name such as AF_NETLINK, or a number", CT_KEY_FAMILY,
+     1},
     {"type", V_NUM, 0, UINT16_MAX, 0, get_type, type_value,
      "socket type|stream, dgram, seqpacket, raw, ..."},
     {"proto", V_NUM, 0, UINT16_MAX, 0, get_proto, proto_value,
@@ -249,6 +281,9 @@ static const struct field {
      "errno name|e.g. ECONNREFUSED or -111"},
     {"result", V_NUM, INT32_MIN, 0, CT_COL_RESULT, get_result, result_value,
      "outcome|ok, abandoned, unknown, an errno name such as ETIMEDOUT, or -110"},
+    {"latency", V_NUM, 0, INT64_MAX, CT_COL_LATENCY | CT_COL_RESULT_NS, get_latency},
+    {"host", V_STR, 0, 0, 0, get_host},
+    {"cmdline", V_STR, 0, 0, 0, get_cmdline, .needs_proc = 1},
 };
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
 #define F_TS 0	  /* fields[F_TS] */
@@ -276,17 +311,35 @@ struct node {
 	/* V_STR: bytes to compare; for path, abstract names start with NUL */
 	char *str;
 	size_t len;
+	/* V_NUM with 'in': inclusive ranges, a single value as [v, v] */
+	int64_t (*ranges)[2];
+	size_t nranges;
+	/* host: the answer for the input now read (ct_filter_set_host) */
+	int host_hit;
 };
 
 struct ct_filter {
 	struct node *root;
-	int uses_proc;
+	int uses_proc, uses_host;
 	uint32_t columns;
 };
 
 /* ---------------------------------------------------------------- lexer */
 
-enum tok { T_END, T_WORD, T_STRING, T_OP, T_LPAREN, T_RPAREN, T_AND, T_OR, T_NOT };
+enum tok {
+	T_END,
+	T_WORD,
+	T_STRING,
+	T_OP,
+	T_LPAREN,
+	T_RPAREN,
+	T_AND,
+	T_OR,
+	T_NOT,
+	T_LBRACE,
+	T_RBRACE,
+	T_COMMA
+};
 
 struct parser {
 	const char *src;
@@ -296,7 +349,7 @@ struct parser {
 	char text[512];	 /* its text (strings unescaped) */
 	size_t text_len; /* strings may hold NUL bytes */
 	enum op op;	 /* for T_OP */
-	int uses_proc;
+	int uses_proc, uses_host;
 	uint32_t columns; /* CT_COL_* the fields read */
 	int depth;	  /* '(' and 'not' open now */
 	struct ct_filter_error *err;
@@ -325,6 +378,50 @@ static int word_char(char c)
 	return c && (isalnum((unsigned char)c) || strchr("_.:/+-@*?%[]", c) != NULL);
 }
 
+/* A string in double or single quotes (q), as in a shell or jq: the same
+ * escapes in both, \q for the quote itself. */
+static int lex_string(struct parser *p, char q)
+{
+	const char *s = p->src;
+	size_t i = p->pos + 1;
+	for (;;) {
+		char d = s[i];
+		if (!d)
+			return perr(p, p->pos, "unterminated string");
+		if (d == q)
+			break;
+		if (d == '\\') {
+			d = s[++i];
+			switch (d) {
+			case '\\':
+			case '"':
+			case '\'':
+				break;
+			case 'n':
+				d = '\n';
+				break;
+			case 't':
+				d = '\t';
+				break;
+			case '0':
+				d = '\0';
+				break;
+			default:
+				return perr(p, i - 1, "unknown escape '\\%c' in string",
+					    d ? d : '0');
+			}
+		}
+		if (p->text_len + 1 >= sizeof(p->text))
+			return perr(p, p->pos, "string too long");
+		p->text[p->text_len++] = d;
+		i++;
+	}
+	p->text[p->text_len] = '\0';
+	p->pos = i + 1;
+	p->tok = T_STRING;
+	return 0;
+}
+
 static int next(struct parser *p)
 {
 	const char *s = p->src;
@@ -344,42 +441,13 @@ static int next(struct parser *p)
 		p->pos++;
 		return 0;
 	}
-	if (c == '"') {
-		size_t i = p->pos + 1;
-		for (;;) {
-			char d = s[i];
-			if (!d)
-				return perr(p, p->pos, "unterminated string");
-			if (d == '"')
-				break;
-			if (d == '\\') {
-				d = s[++i];
-				switch (d) {
-				case '\\':
-				case '"':
-					break;
-				case 'n':
-					d = '\n';
-					break;
-				case 't':
-					d = '\t';
-					break;
-				case '0':
-					d = '\0';
-					break;
-				default:
-					return perr(p, i - 1, "unknown escape '\\%c' in string",
-						    d ? d : '0');
-				}
-			}
-			if (p->text_len + 1 >= sizeof(p->text))
-				return perr(p, p->pos, "string too long");
-			p->text[p->text_len++] = d;
-			i++;
-		}
-		p->text[p->text_len] = '\0';
-		p->pos = i + 1;
-		p->tok = T_STRING;
+	if (c == '"' || c == '\'')
+		return lex_string(p, c);
+	if (c == '{' || c == '}' || c == ',') {
+		p->tok = c == '{' ? T_LBRACE : c == '}' ? T_RBRACE : T_COMMA;
+		p->text[0] = c;
+		p->text[1] = '\0';
+		p->pos++;
 		return 0;
 	}
 	static const struct {
@@ -449,6 +517,7 @@ static void free_node(struct node *n)
 		free_node(n->kids[i]);
 	free(n->kids);
 	free(n->str);
+	free(n->ranges);
 	free(n);
 }
 
@@ -492,37 +561,149 @@ static int lookup_name(const char *s, const char *(*name)(uint16_t), int64_t *v)
 	return -1;
 }
 
-static int num_value(struct parser *p, struct node *n)
+/* A duration such as 10ms, 1.5s, 250us (latency). 0 and *v, or an error. */
+static int duration_value(struct parser *p, const char *s, size_t at, const char *fname, int64_t *v)
 {
-	const char *s = p->text;
-	size_t at = p->tok_pos;
-	const struct field *f = n->field;
+	char buf[96], why[96];
+	struct ct_time t;
+	snprintf(buf, sizeof(buf), "+%s", s);
+	int bare = 1;
+	for (const char *c = s; *c; c++)
+		bare &= isdigit((unsigned char)*c) || *c == '.';
+	if (bare)
+		return perr(p, at, "%s takes a duration with a unit, e.g. 10ms, 250us, 1.5s",
+			    fname);
+	if (ct_time_parse(buf, &t, why, sizeof(why)))
+		return perr(p, at, "bad duration '%s' for %s: %s", s, fname, why);
+	*v = t.ns;
+	return 0;
+}
 
-	if (f->get == get_ts) {
-		char why[96];
-		if (ct_time_parse(s, &n->ts, why, sizeof(why)))
-			return perr(p, at, "bad time '%s' for ts: %s", s, why);
-		return 0;
-	}
-	if (parse_int(s, &n->num) == 0) {
-		if (n->num < f->min || n->num > f->max)
+/* ret and result hold 0 or -errno: a positive errno matches nothing. */
+static int positive_errno(struct parser *p, const struct field *f, int64_t v, size_t at)
+{
+	const char *name = v <= INT32_MAX ? ct_errno_name((int)v) : NULL;
+	if (name)
+		return perr(p, at, "%s is 0 or -errno: use %s == %s (or -%lld)", f->name, f->name,
+			    name, (long long)v);
+	return perr(p, at, "%s is 0 or -errno: use %s == -%lld", f->name, f->name, (long long)v);
+}
+
+/* One numeric value s (a word or a quoted string) for field f into *v. */
+static int num_parse(struct parser *p, const struct field *f, enum op op, const char *s, size_t at,
+		     int64_t *v)
+{
+	if (f->get == get_latency)
+		return duration_value(p, s, at, f->name, v);
+	if (parse_int(s, v) == 0) {
+		if (*v > 0 && *v <= INT32_MAX &&
+		    (f->named == errno_value || f->named == result_value) && op != OP_LT &&
+		    op != OP_LE)
+			return positive_errno(p, f, *v, at);
+		if (*v < f->min || *v > f->max)
 			return perr(p, at, "%s out of range for %s", s, f->name);
 		return 0;
 	}
-	if (p->tok == T_STRING)
-		return perr(p, at, "%s takes a number, not a string", f->name);
 	if (!f->named)
 		return perr(p, at, "%s takes a number, not '%s'", f->name, s);
-	if (f->named(s, &n->num)) {
+	if (f->named(s, v)) {
 		const char *bar = strchr(f->names_hint, '|');
 		return perr(p, at, "unknown %.*s '%s' for %s (%s)", (int)(bar - f->names_hint),
 			    f->names_hint, s, f->name, bar + 1);
 	}
 	/* Values outside the numbers order with nothing. */
-	if ((n->num == FAMILY_OTHER || n->num == RESULT_ABANDONED || n->num == RESULT_UNKNOWN) &&
-	    n->op != OP_EQ && n->op != OP_NE)
+	if ((*v == FAMILY_OTHER || *v == RESULT_ABANDONED || *v == RESULT_UNKNOWN) && op != OP_EQ &&
+	    op != OP_NE && op != OP_IN)
 		return perr(p, at, "'%s' only works with == and !=", s);
 	return 0;
+}
+
+static int num_value(struct parser *p, struct node *n)
+{
+	const struct field *f = n->field;
+
+	if (f->get == get_ts) {
+		char why[96];
+		if (ct_time_parse(p->text, &n->ts, why, sizeof(why)))
+			return perr(p, p->tok_pos, "bad time '%s' for ts: %s", p->text, why);
+		return 0;
+	}
+	if (p->tok == T_STRING && !f->named && f->get != get_latency)
+		return perr(p, p->tok_pos, "%s takes a number, not a string", f->name);
+	return num_parse(p, f, n->op, p->text, p->tok_pos, &n->num);
+}
+
+static void add_range(struct node *n, int64_t lo, int64_t hi)
+{
+	if (!(n->nranges & (n->nranges - 1))) { /* 0 or a power of two: double */
+		size_t cap = n->nranges ? n->nranges * 2 : 2;
+		int64_t(*r)[2] = realloc(n->ranges, cap * sizeof(*r));
+		if (!r) {
+			fprintf(stderr, "conntrail: out of memory\n");
+			exit(1);
+		}
+		n->ranges = r;
+	}
+	n->ranges[n->nranges][0] = lo;
+	n->ranges[n->nranges][1] = hi;
+	n->nranges++;
+}
+
+/* One member of 'in': a value, or LO..HI. */
+static int range_value(struct parser *p, struct node *n)
+{
+	const struct field *f = n->field;
+	char *dots = p->tok == T_WORD ? strstr(p->text, "..") : NULL;
+	int64_t lo, hi;
+
+	if (!dots) {
+		if (num_parse(p, f, OP_IN, p->text, p->tok_pos, &lo))
+			return -1;
+		add_range(n, lo, lo);
+		return 0;
+	}
+	*dots = '\0';
+	size_t hi_at = p->tok_pos + (size_t)(dots - p->text) + 2;
+	if (!p->text[0] || !dots[2])
+		return perr(p, p->tok_pos, "a range is LOW..HIGH, e.g. %s in %s", f->name,
+			    f->get == get_latency ? "10ms..1s" : "1..1024");
+	if (num_parse(p, f, OP_LT, p->text, p->tok_pos, &lo) ||
+	    num_parse(p, f, OP_LT, dots + 2, hi_at, &hi))
+		return -1;
+	if (lo == FAMILY_OTHER || lo == RESULT_ABANDONED || lo == RESULT_UNKNOWN ||
+	    hi == FAMILY_OTHER || hi == RESULT_ABANDONED || hi == RESULT_UNKNOWN)
+		return perr(p, p->tok_pos, "'%s' cannot end a range", p->text);
+	if (hi < lo)
+		return perr(p, hi_at, "range %s..%s is empty", p->text, dots + 2);
+	add_range(n, lo, hi);
+	return 0;
+}
+
+/* 'in' on a number: a range (1..1024), or a set of values and ranges in
+ * braces ({53, 80, 8000..8999}). The current token is the first one. */
+static int set_value(struct parser *p, struct node *n)
+{
+	if (p->tok != T_LBRACE)
+		return range_value(p, n);
+	size_t open = p->tok_pos;
+	if (next(p))
+		return -1;
+	for (;;) {
+		if (p->tok != T_WORD && p->tok != T_STRING)
+			return perr(p, p->tok == T_END ? open : p->tok_pos,
+				    "expected a value in '{...}', e.g. %s in {53, 80, 443}",
+				    n->field->name);
+		if (range_value(p, n) || next(p))
+			return -1;
+		if (p->tok == T_RBRACE)
+			return 0;
+		if (p->tok != T_COMMA)
+			return perr(p, p->tok == T_END ? open : p->tok_pos,
+				    p->tok == T_END ? "missing '}' for this '{'"
+						    : "expected ',' or '}' in the set");
+		if (next(p))
+			return -1;
+	}
 }
 
 static int addr_value(struct parser *p, struct node *n, const char *fname)
@@ -614,6 +795,7 @@ static struct node *parse_cmp(struct parser *p)
 	n->field = f;
 	p->columns |= f->columns;
 	p->uses_proc |= f->needs_proc;
+	p->uses_host |= f->get == get_host;
 	size_t field_end = p->pos;
 	if (next(p))
 		goto fail;
@@ -625,12 +807,16 @@ static struct node *parse_cmp(struct parser *p)
 	n->op = p->op;
 	size_t op_pos = p->tok_pos;
 	if (n->op == OP_GLOB && f->kind != V_STR) {
-		perr(p, op_pos, "'~' (glob) works on comm, exe, container and path, not %s",
+		perr(p, op_pos,
+		     "'~' (glob) works on comm, exe, cmdline, container, host and path, not %s",
 		     f->name);
 		goto fail;
 	}
-	if (n->op == OP_IN && f->kind != V_ADDR) {
-		perr(p, op_pos, "'in' takes a CIDR and works on daddr and saddr, not %s", f->name);
+	if (n->op == OP_IN && (f->kind == V_STR || f->get == get_ts)) {
+		perr(p, op_pos,
+		     "'in' takes a CIDR (daddr, saddr) or numbers (dport in 1..1024, "
+		     "dport in {53, 443}), not %s",
+		     f->name);
 		goto fail;
 	}
 	if (f->kind != V_NUM && n->op >= OP_LT && n->op <= OP_GE) {
@@ -641,13 +827,16 @@ static struct node *parse_cmp(struct parser *p)
 	size_t op_end = p->pos;
 	if (next(p))
 		goto fail;
-	if (p->tok != T_WORD && p->tok != T_STRING) {
+	int set = n->op == OP_IN && f->kind == V_NUM;
+	if (p->tok != T_WORD && p->tok != T_STRING && !(set && p->tok == T_LBRACE)) {
 		perr(p, p->tok == T_END ? op_end : p->tok_pos, "expected a value after '%s'",
 		     op_text[n->op]);
 		goto fail;
 	}
 	int rc;
-	if (f->kind == V_NUM)
+	if (set)
+		rc = set_value(p, n);
+	else if (f->kind == V_NUM)
 		rc = num_value(p, n);
 	else if (f->kind == V_ADDR)
 		rc = addr_value(p, n, f->name);
@@ -765,6 +954,7 @@ int ct_filter_compile(const char *expr, struct ct_filter **out, struct ct_filter
 	}
 	f->root = root;
 	f->uses_proc = p.uses_proc;
+	f->uses_host = p.uses_host;
 	f->columns = p.columns;
 	ct_filter_set_base(f, 0);
 	*out = f;
@@ -800,6 +990,22 @@ int ct_filter_uses_proc(const struct ct_filter *f)
 uint32_t ct_filter_columns(const struct ct_filter *f)
 {
 	return f->columns;
+}
+
+static int str_match(const struct node *n, const char *s, size_t len);
+
+static void set_host(struct node *n, const char *host)
+{
+	if (n->kind == N_CMP && n->field->get == get_host)
+		n->host_hit = host && str_match(n, host, strlen(host));
+	for (size_t i = 0; i < n->nkids; i++)
+		set_host(n->kids[i], host);
+}
+
+void ct_filter_set_host(struct ct_filter *f, const char *host)
+{
+	if (f->uses_host)
+		set_host(f->root, host);
 }
 
 /* ----------------------------------------------------------- evaluation */
@@ -870,10 +1076,22 @@ static int str_match(const struct node *n, const char *s, size_t len)
 	return n->op == OP_EQ ? eq : !eq;
 }
 
+/* v in [lo, hi]; a set's "other", "abandoned" or "unknown" is itself only. */
+static int num_in(const struct node *n, int64_t v, int64_t lo, int64_t hi)
+{
+	if (lo == FAMILY_OTHER && n->field->get == get_family)
+		return v != 1 && v != 2 && v != 10;
+	if (lo == hi || v == RESULT_ABANDONED || v == RESULT_UNKNOWN)
+		return v == lo;
+	return v >= lo && v <= hi;
+}
+
 static int eval_cmp(const struct node *n, const struct ct_event *ev, int64_t wall)
 {
 	struct fval v;
 
+	if (n->field->get == get_host)
+		return n->host_hit;
 	if (!n->field->get(ev, wall, &v))
 		return 0;
 	switch (n->field->kind) {
@@ -891,6 +1109,12 @@ static int eval_cmp(const struct node *n, const struct ct_event *ev, int64_t wal
 		}
 		return str_match(n, v.str, v.len);
 	case V_NUM:
+		if (n->op == OP_IN) {
+			for (size_t i = 0; i < n->nranges; i++)
+				if (num_in(n, v.num, n->ranges[i][0], n->ranges[i][1]))
+					return 1;
+			return 0;
+		}
 		if (n->num == FAMILY_OTHER && n->field->get == get_family) {
 			int other = v.num != 1 && v.num != 2 && v.num != 10;
 			return n->op == OP_EQ ? other : !other;
@@ -1027,6 +1251,24 @@ static enum ct_tri cmp_eq_key(const struct node *n, const struct ct_chunk_info *
 	return CT_TRI_SOME;
 }
 
+/* A set of single values on a keyed field: a chunk may match when the key
+ * holds one of them. Ranges (and large sets) read the chunk. */
+static enum ct_tri set_key(const struct node *n, const struct ct_chunk_info *c)
+{
+	enum ct_tri t = CT_TRI_NONE;
+	if (!n->field->key || n->nranges > 64)
+		return CT_TRI_SOME;
+	for (size_t i = 0; i < n->nranges && t == CT_TRI_NONE; i++) {
+		if (n->ranges[i][0] != n->ranges[i][1])
+			return CT_TRI_SOME;
+		struct node one = *n;
+		one.op = OP_EQ;
+		one.num = n->ranges[i][0];
+		t = tri_or(t, cmp_eq_key(&one, c));
+	}
+	return t == CT_TRI_NONE ? CT_TRI_NONE : CT_TRI_SOME;
+}
+
 static enum ct_tri chunk_eval(const struct node *n, const struct ct_chunk_info *c, int64_t off)
 {
 	enum ct_tri a, t;
@@ -1057,6 +1299,10 @@ static enum ct_tri chunk_eval(const struct node *n, const struct ct_chunk_info *
 			return ts_range(n->op, ct_wall_ns(c->first_ts, off),
 					ct_wall_ns(c->last_ts, off), n->num);
 		}
+		if (n->field->get == get_host)
+			return n->host_hit ? CT_TRI_ALL : CT_TRI_NONE;
+		if (n->op == OP_IN && n->field->kind == V_NUM)
+			return set_key(n, c);
 		if (n->op == OP_EQ || (n->op == OP_IN && n->field->key == CT_KEY_DADDR))
 			return cmp_eq_key(n, c);
 		/* Every event differs when the key is absent. Only for fields

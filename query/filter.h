@@ -6,7 +6,10 @@
  *   or     := and (("or" | "||") and)*
  *   and    := unary (("and" | "&&") unary)*
  *   unary  := ("not" | "!") unary | "(" expr ")" | FIELD OP VALUE
+ *           | FIELD "in" (RANGE | "{" (VALUE | RANGE) ("," (VALUE | RANGE))* "}")
  *   OP     := == != < <= > >= ~ in
+ *   VALUE  := a word or a string in "double" or 'single' quotes
+ *   RANGE  := LOW..HIGH (both included)
  *
  * An expression compiles to a small tree evaluated per event
  * (ct_filter_match) and, three-valued, per chunk against the chunk's index
@@ -58,6 +61,11 @@ int ct_filter_uses_proc(const struct ct_filter *f);
 
 /* The batch columns (CT_COL_*) the expression reads. */
 uint32_t ct_filter_columns(const struct ct_filter *f);
+
+/* The host name (trace header) of the input whose chunks and events are
+ * judged next; NULL when it has none. Comparisons on `host` answer from it,
+ * so they decide whole chunks. A no-op when the expression has no host. */
+void ct_filter_set_host(struct ct_filter *f, const char *host);
 
 /* After the one-line error: the expression and a caret line under the
  * offending column, on stderr. */

@@ -257,6 +257,15 @@ int rec_flush_lost(struct recorder *r)
 	if (rec_bpf_lost_delta(&r->bpf, r->lost_conn, &proc, &outcomes))
 		return 0;
 	r->proc_lost += proc;
+	if (proc) {
+		/* Written down so readers can say an exe or exit may be missing. */
+		struct ct_lost l = {.ts_ns = rec_now_ns(CLOCK_MONOTONIC),
+				    .count = proc,
+				    .cpu = UINT32_MAX,
+				    .kind = CT_LOST_PROCS};
+		if (r->w && (err = ct_writer_lost(r->w, &l)) < 0)
+			return rec_write_err(r, err, "write");
+	}
 	if (outcomes) {
 		/* Those attempts read "unknown"; the count says why. */
 		struct ct_lost l = {.ts_ns = rec_now_ns(CLOCK_MONOTONIC),

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/names.h"
 #include "lib/util.h"
 #include "query/filter.h"
 #include "query/timespec.h"
@@ -36,6 +37,8 @@ struct ct_session {
 	struct ct_filter *filter;
 	int has_since, has_until;
 	int64_t since_wall, until_wall;
+	int64_t end_wall; /* latest event of the inputs, INT64_MIN unknown */
+	struct ct_tz tz;
 	int64_t base_wall;
 	struct ct_procs *procs;
 	uint64_t damaged;
@@ -48,6 +51,9 @@ struct ct_session {
 	uint64_t pinfo_tables, pinfo_gen;
 	unsigned pinfo_input;
 	int pinfo_valid;
+	/* Lost records seen, by kind (connects, outcomes, process records). */
+	uint64_t lost[3], lost_reports;
+	int64_t lost_first, lost_last;
 	/* The events a filter keeps. */
 	uint32_t *keep;
 	uint32_t keep_cap;
@@ -69,6 +75,9 @@ int ct_session_opt(struct ct_session_opts *o, int c, const char *arg)
 		return 1;
 	case 'q':
 		o->quiet = 1;
+		return 1;
+	case CT_OPT_TZ:
+		o->tz = arg;
 		return 1;
 	}
 	return 0;
@@ -138,6 +147,7 @@ static int chunk_filter(void *ctx, const struct ct_chunk_info *c)
 {
 	struct chunk_ctx *cc = ctx;
 	const struct ct_session *s = cc->s;
+	ct_filter_set_host(s->filter, ct_session_host(s, cc->input));
 	return ct_filter_chunk(s->filter, c, s->inputs[cc->input].hdr->wall_offset_ns) !=
 	       CT_TRI_NONE;
 }
@@ -275,7 +285,7 @@ static void session_free(struct ct_session *s)
 static int parse_time_arg(const char *name, const char *val, struct ct_time *t)
 {
 	char why[128];
-	if (ct_time_parse(val, t, why, sizeof(why))) {
+	if (ct_time_parse_ext(val, t, 1, why, sizeof(why))) {
 		ct_err("bad %s '%s': %s", name, val, why);
 		return -1;
 	}
@@ -360,6 +370,7 @@ static int run_batch(struct ct_session *s, const struct ct_session_ops *ops, voi
 		}
 		struct ct_event ev;
 		uint32_t k = 0;
+		ct_filter_set_host(s->filter, ct_session_host(s, input));
 		for (uint32_t i = 0; i < b.n; i++) {
 			ct_batch_event(&b, i, &ev);
 			if (ct_filter_match(s->filter, &ev, ct_wall_ns(ev.ts_ns, off)))
@@ -399,12 +410,60 @@ static int parse_query(struct ct_session *s, const struct ct_session_opts *opts,
 			return CT_EXIT_USAGE;
 		}
 	}
+	char why[128];
+	if (opts->tz && ct_tz_parse(opts->tz, &s->tz, why, sizeof(why))) {
+		ct_err("bad --tz '%s': %s", opts->tz, why);
+		return CT_EXIT_USAGE;
+	}
 	if ((opts->since && parse_time_arg("--since", opts->since, since)) ||
 	    (opts->until && parse_time_arg("--until", opts->until, until)))
 		return CT_EXIT_USAGE;
 	s->has_since = opts->since != NULL;
 	s->has_until = opts->until != NULL;
 	return 0;
+}
+
+/* Latest event time of an input (index or scan), INT64_MIN when unknown
+ * (a stream). */
+static int64_t trace_end_wall(const struct ct_input *in)
+{
+	uint64_t last = 0;
+	uint32_t n = ct_reader_chunk_count(in->reader);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ct_chunk_info *c = ct_reader_chunk(in->reader, i);
+		if (c->kind == CT_CHUNK_EVENTS && c->records && c->last_ts > last)
+			last = c->last_ts;
+	}
+	return last ? ct_wall_ns(last, in->hdr->wall_offset_ns) : INT64_MIN;
+}
+
+/* A window that misses every event is most often a zone mix-up: say so,
+ * with the trace's span, instead of printing nothing. */
+static void warn_window_miss(const struct ct_session *s)
+{
+	char a[40], b[40], c[40], d[40];
+	if (s->end_wall == INT64_MIN || (!s->has_since && !s->has_until))
+		return;
+	if (!(s->has_since && s->since_wall > s->end_wall) &&
+	    !(s->has_until && s->until_wall < s->base_wall))
+		return;
+	ct_fmt_utc_sec(a, sizeof(a), s->has_since ? s->since_wall / 1000000000 : 0);
+	ct_fmt_utc_sec(b, sizeof(b), s->has_until ? s->until_wall / 1000000000 : 0);
+	ct_fmt_utc_sec(c, sizeof(c), s->base_wall / 1000000000);
+	ct_fmt_utc_sec(d, sizeof(d), s->end_wall / 1000000000);
+	ct_err("warning: the window %sZ .. %sZ misses the trace, which spans %sZ .. %sZ (times "
+	       "without a zone are %s; see --tz)",
+	       s->has_since ? a : "start", s->has_until ? b : "end", c, d,
+	       s->tz.local   ? "local"
+	       : s->tz.off_s ? "in the --tz offset"
+			     : "UTC");
+}
+
+int ct_session_window(const struct ct_session *s, int64_t *since, int64_t *until)
+{
+	*since = s->has_since ? s->since_wall : INT64_MIN;
+	*until = s->has_until ? s->until_wall : INT64_MAX;
+	return s->has_since || s->has_until;
 }
 
 /* The window in wall-clock time, from the earliest trace start. 0, or
@@ -418,12 +477,26 @@ static int resolve_window(struct ct_session *s, const struct ct_time *since,
 		if (w < s->base_wall)
 			s->base_wall = w;
 	}
-	s->since_wall = ct_time_resolve(since, s->base_wall);
-	s->until_wall = ct_time_resolve(until, s->base_wall);
+	s->end_wall = INT64_MIN;
+	/* Chunk times may load the index's summaries: only for a window. */
+	for (unsigned i = 0; i < s->n && (s->has_since || s->has_until); i++) {
+		int64_t w = trace_end_wall(&s->inputs[i]);
+		if (w > s->end_wall)
+			s->end_wall = w;
+	}
+	if (s->end_wall == INT64_MIN &&
+	    ((s->has_since && since->is_offset < 0) || (s->has_until && until->is_offset < 0))) {
+		ct_err("--since/--until -T counts back from the trace's end, which a stream does "
+		       "not tell before it ends; use +T or a time");
+		return CT_EXIT_USAGE;
+	}
+	s->since_wall = ct_time_resolve_in(since, s->base_wall, s->end_wall, &s->tz);
+	s->until_wall = ct_time_resolve_in(until, s->base_wall, s->end_wall, &s->tz);
 	if (s->has_since && s->has_until && s->until_wall < s->since_wall) {
 		ct_err("--until is before --since");
 		return CT_EXIT_USAGE;
 	}
+	warn_window_miss(s);
 	if (s->filter)
 		ct_filter_set_base(s->filter, s->base_wall);
 	return 0;
@@ -498,6 +571,19 @@ static int open_merge(struct ct_session *s, struct ct_merge **merge)
 	return 0;
 }
 
+static void count_lost(struct ct_session *s, const struct ct_lost *l, unsigned input)
+{
+	int64_t wall = ct_session_wall_ns(s, input, l->ts_ns);
+	if (l->kind >= 3 || !l->count)
+		return;
+	s->lost[l->kind] += l->count;
+	if (!s->lost_reports || wall < s->lost_first)
+		s->lost_first = wall;
+	if (!s->lost_reports || wall > s->lost_last)
+		s->lost_last = wall;
+	s->lost_reports++;
+}
+
 /* One record to the command: 0, 1 when a callback stopped the run, -1 on
  * an error of ours. */
 static int dispatch(struct ct_session *s, const struct ct_session_ops *ops, void *ctx,
@@ -513,6 +599,7 @@ static int dispatch(struct ct_session *s, const struct ct_session_ops *ops, void
 		}
 		return ops->proc && ops->proc(ctx, &rec->proc, input) < 0;
 	case CT_REC_LOST:
+		count_lost(s, &rec->lost, input);
 		return ops->lost && ops->lost(ctx, &rec->lost, input) < 0;
 	case CT_REC_OUTCOME:
 		return ops->outcome && ops->outcome(ctx, &rec->outcome, input) < 0;
@@ -572,6 +659,18 @@ static void warn_losses(const struct ct_session *s, const struct ct_session_opts
 		ct_err("warning: the outcomes of %llu connects were not joined (more than %u held "
 		       "at once); they read as unknown",
 		       (unsigned long long)st.outcomes_over_budget, 4u << 20);
+	if (opts->warn_lost && s->lost_reports) {
+		char a[40], b[40];
+		ct_fmt_utc_sec(a, sizeof(a), s->lost_first / 1000000000);
+		ct_fmt_utc_sec(b, sizeof(b), s->lost_last / 1000000000);
+		ct_err(
+		    "warning: lost while recording: %llu connect events, %llu outcomes, %llu "
+		    "process records (%llu reports, %sZ .. %sZ); the output has no trace of them",
+		    (unsigned long long)s->lost[CT_LOST_CONNECTS],
+		    (unsigned long long)s->lost[CT_LOST_OUTCOMES],
+		    (unsigned long long)s->lost[CT_LOST_PROCS], (unsigned long long)s->lost_reports,
+		    a, b);
+	}
 	if (ct_procs_dropped(s->procs) && !opts->quiet)
 		ct_err("warning: %llu process strings cut or not kept (the process table's memory "
 		       "budget: 4 KiB a string, 64 MiB in all, 1M processes)",

@@ -33,6 +33,7 @@ struct ct_session_opts {
 	const char *filter; /* --filter EXPR or NULL */
 	const char *since;  /* --since T or NULL */
 	const char *until;  /* --until T or NULL */
+	const char *tz;	    /* --tz local|UTC|+HH:MM or NULL (UTC) */
 	int quiet;	    /* no progress bar, no damage chatter */
 	int progress;	    /* 1: show a progress bar when stderr is a terminal */
 	uint32_t columns;   /* CT_COL_* the command reads (0: all) */
@@ -43,14 +44,16 @@ struct ct_session_opts {
 	int follow;
 	int (*stop)(void *ctx, int caught_up);
 	void *stop_ctx;
+	int warn_lost;	    /* 1: one line at the end on stderr when records were lost */
 };
 
 /* The options every reading command takes, for its getopt_long tables:
  * -F/--filter, -S/--since, -U/--until, -q/--quiet. */
 #define CT_SESSION_SHORTOPTS "F:S:U:q"
+#define CT_OPT_TZ 0x7a01 /* --tz: no short option */
 #define CT_SESSION_LONGOPTS                                                                        \
 	{"filter", required_argument, NULL, 'F'}, {"since", required_argument, NULL, 'S'},         \
-	    {"until", required_argument, NULL, 'U'},                                               \
+	    {"until", required_argument, NULL, 'U'}, {"tz", required_argument, NULL, CT_OPT_TZ},   \
 	{                                                                                          \
 		"quiet", no_argument, NULL, 'q'                                                    \
 	}
@@ -103,6 +106,9 @@ const char *ct_session_host(const struct ct_session *s, unsigned input);
 void ct_session_stats(const struct ct_session *s, struct ct_reader_stats *st);
 /* Wall-clock ns of an event of input i: ts_ns + that header's offset. */
 int64_t ct_session_wall_ns(const struct ct_session *s, unsigned input, uint64_t ts_ns);
+/* The --since/--until window in wall-clock ns (INT64_MIN/INT64_MAX for an
+ * open end); 1 when one was given. */
+int ct_session_window(const struct ct_session *s, int64_t *since, int64_t *until);
 /* Earliest trace start among the inputs (wall-clock ns): what "+90s" in
  * --since/--until and in filters counts from. */
 int64_t ct_session_start_wall(const struct ct_session *s);

@@ -37,12 +37,14 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: conntrail report [FILE..] [--filter EXPR] [--since T] [--until T]\n"
-	    "                        [--top N] [--by dest|process|port|family|result]\n"
+	    "                        [--top N] [--by dest|process|pid|exe|cmdline|uid|host|\n"
+	    "                                        container|port|family|result]\n"
 	    "                        [--sort connects|failed|bytes] [--json]\n"
 	    "\n"
 	    "Summarise one or more traces (merged): span, hosts, events, lost events, chunks\n"
-	    "read; top destinations, top processes with their destinations, ports, families,\n"
-	    "outcomes and a rate sparkline. Outcomes are final: a TCP connect that returned\n"
+	    "read; top destinations, top processes (with their command lines, how they exited\n"
+	    "and their destinations), ports, families, outcomes and a rate sparkline.\n"
+	    "Outcomes are final: a TCP connect that returned\n"
 	    "EINPROGRESS counts as what its handshake came to (refused, timed out, ...).\n"
 	    "FILE defaults to conntrail.data; '-' reads stdin.\n"
 	    "\n"
@@ -51,13 +53,21 @@ static void usage(FILE *f)
 	    "                       daddr in 10.0.0.0/8 or daddr in fe80::/10\n"
 	    "                       family == unix and path ~ \"/run/*\"\n"
 	    "                       result == ECONNREFUSED or result == unknown\n"
-	    "                     fields: ts pid tid ppid uid gid comm exe cgroup container\n"
-	    "                     family type proto daddr dport saddr sport path sockfd ret result\n"
-	    "  -S, --since T      from T: RFC 3339 (2026-11-24T13:05:00Z; no zone = UTC)\n"
-	    "                     or an offset from the earliest trace start (+90s, +5m, +1h)\n"
+	    "                       dport in {53, 80, 443} and latency > 10ms\n"
+	    "                       cmdline ~ '*burst.py*' and ret == ECONNREFUSED\n"
+	    "                     fields: ts pid tid ppid uid gid comm exe cmdline cgroup "
+	    "container\n"
+	    "                     host family type proto daddr dport saddr sport path sockfd ret\n"
+	    "                     result latency\n"
+	    "  -S, --since T      from T: RFC 3339 (2026-11-24T13:05:00Z), a time of day on\n"
+	    "                     the trace's day (17:05), an offset from the trace start\n"
+	    "                     (+90s, +5m) or back from its end (-10m: the last ten minutes);\n"
+	    "                     a time without a zone is UTC unless --tz says otherwise\n"
 	    "  -U, --until T      up to T (inclusive)\n"
+	    "      --tz ZONE      zone of times without one: UTC (default), local, +01:00\n"
 	    "  -n, --top N        rows per section (default 10; 0 = all)\n"
-	    "  -b, --by KEY       only one section, longer: dest, process, port, family, result\n"
+	    "  -b, --by KEY       only one section, longer: dest, process, port, family, result;\n"
+	    "                     or process rows by pid, exe, cmdline, uid, host or container\n"
 	    "  -s, --sort KEY     destinations by connects (default), failed, or bytes (sent and\n"
 	    "                     received by their closed TCP connections, shown as TX/RX)\n"
 	    "  -j, --json         the same content as one JSON document\n"
@@ -66,6 +76,7 @@ static void usage(FILE *f)
 	    "Examples:\n"
 	    "  conntrail report incident.ctr\n"
 	    "  conntrail report --by process --top 20 incident.ctr\n"
+	    "  conntrail report --by cmdline --filter 'comm == python3' incident.ctr\n"
 	    "  conntrail report --since 2026-11-24T13:05:00Z --until +10m incident.ctr\n"
 	    "  conntrail report --filter 'not result == ok' --by dest host1.ctr host2.ctr\n"
 	    "  conntrail report --by dest --sort bytes incident.ctr\n"
@@ -83,7 +94,8 @@ int cmd_report(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char *const bys[] = {"dest", "process", "port", "family", "result"};
+	static const char *const bys[] = {"dest", "process", "port", "family", "result",   "pid",
+					  "exe",  "cmdline", "uid",  "host",   "container"};
 	static const char *const sorts[] = {"connects", "failed", "bytes"};
 	struct ct_session_opts opts = {.progress = 1};
 	struct report *r = calloc(1, sizeof(*r));
@@ -115,19 +127,25 @@ int cmd_report(int argc, char **argv)
 			for (k = 0; k < sizeof(bys) / sizeof(bys[0]) && strcmp(optarg, bys[k]); k++)
 				;
 			if (k == sizeof(bys) / sizeof(bys[0])) {
-				ct_err(
-				    "bad --by '%s': expected dest, process, port, family or result",
-				    optarg);
+				ct_err("bad --by '%s': expected dest, process, pid, exe, cmdline, "
+				       "uid, host, container, port, family or result",
+				       optarg);
 				goto out;
 			}
 			r->by = bys[k];
+			if (k >= 5) { /* process rows by another key */
+				r->group_by = (enum group_by)(k - 4);
+				r->by_name = bys[k];
+				r->by = "process";
+			}
 			break;
 		case 's':
-			for (k = 0; k < sizeof(sorts) / sizeof(sorts[0]) && strcmp(optarg, sorts[k]);
-			     k++)
+			for (k = 0;
+			     k < sizeof(sorts) / sizeof(sorts[0]) && strcmp(optarg, sorts[k]); k++)
 				;
 			if (k == sizeof(sorts) / sizeof(sorts[0])) {
-				ct_err("bad --sort '%s': expected connects, failed or bytes", optarg);
+				ct_err("bad --sort '%s': expected connects, failed or bytes",
+				       optarg);
 				goto out;
 			}
 			r->sort = (enum sort_by)k;
@@ -163,6 +181,7 @@ int cmd_report(int argc, char **argv)
 	    .begin = rp_on_begin,
 	    .batch = rp_on_batch,
 	    .lost = rp_on_lost,
+	    .proc = rp_on_proc,
 	    .end = on_end,
 	};
 	status = ct_session_run(&opts, &ops, r);

@@ -50,7 +50,79 @@ static int group_by_count(const void *a, const void *b)
 {
 	const struct proc_group *x = a, *y = b;
 	int c = cmp_u64_desc(x->count, y->count);
-	return c ? c : memcmp(x->k.comm, y->k.comm, CT_COMM_LEN);
+	if (!c)
+		c = memcmp(x->k.comm, y->k.comm, CT_COMM_LEN);
+	if (!c)
+		c = x->k.id < y->k.id ? -1 : x->k.id > y->k.id;
+	if (!c && x->k.exe != y->k.exe)
+		c = !x->k.exe ? 1 : !y->k.exe ? -1 : strcmp(x->k.exe, y->k.exe);
+	return c;
+}
+
+/* Keep the n largest (key, count) pairs in place, largest first; a tie
+ * keeps the first offered. */
+static void top_offer(const void **keys, uint64_t *counts, uint32_t *n, uint32_t max,
+		      const void *key, uint64_t count)
+{
+	uint32_t i = *n;
+	if (i == max) {
+		if (count <= counts[max - 1])
+			return;
+		i = max - 1;
+	} else {
+		(*n)++;
+	}
+	while (i > 0 && counts[i - 1] < count) {
+		keys[i] = keys[i - 1];
+		counts[i] = counts[i - 1];
+		i--;
+	}
+	keys[i] = key;
+	counts[i] = count;
+}
+
+/* Each group's command lines (most processes first) and, from the exit
+ * records of its pids, how they exited. */
+static void groups_cmds_exits(struct report *r, struct proc_group *groups)
+{
+	for (size_t i = 0; i < r->cmds.count; i++) {
+		const struct cmd_item *it = rp_table_item(&r->cmds, i);
+		struct proc_group *g = &groups[it->k.group];
+		g->ncmds_total++;
+		top_offer((const void **)g->cmds, g->cmd_n, &g->ncmds, GROUP_CMDS, it->k.cmdline,
+			  it->procs);
+	}
+	for (size_t i = 0; i < r->pids.count; i++) {
+		const struct pid_key *pk = rp_table_item(&r->pids, i);
+		struct exit_item k = {.pid = pk->pid, .host = pk->host};
+		struct proc_group *g = &groups[pk->group];
+		int created = 0;
+		size_t at = rp_table_get(&r->exits, &k, &created);
+		const struct exit_item *e = rp_table_item(&r->exits, at);
+		/* A pid that ran several programs exited as the one its exit
+		 * record names. */
+		if (!e->known || (g->k.comm[0] && memcmp(g->k.comm, e->comm, CT_COMM_LEN)))
+			continue;
+		uint32_t j = 0;
+		while (j < g->nexits && g->exit_status[j] != e->status)
+			j++;
+		if (j == g->nexits) {
+			if (j == GROUP_EXITS) {
+				g->exits_other++;
+				continue;
+			}
+			g->exit_status[g->nexits++] = e->status;
+		}
+		g->exit_n[j]++;
+		for (; j > 0 && g->exit_n[j - 1] < g->exit_n[j]; j--) {
+			int32_t ts = g->exit_status[j];
+			uint32_t tn = g->exit_n[j];
+			g->exit_status[j] = g->exit_status[j - 1];
+			g->exit_n[j] = g->exit_n[j - 1];
+			g->exit_status[j - 1] = ts;
+			g->exit_n[j - 1] = tn;
+		}
+	}
 }
 
 static int port_by_count(const void *a, const void *b)
@@ -114,13 +186,10 @@ void rp_derive(struct report *r, struct derived *d)
 	for (size_t i = 0; i < r->pids.count; i++)
 		groups[((struct pid_key *)rp_table_item(&r->pids, i))->group].pids++;
 	/* Command lines: the most processes win; a tie keeps the first seen. */
-	for (size_t i = 0; i < r->cmds.count; i++) {
-		const struct cmd_item *it = rp_table_item(&r->cmds, i);
-		struct proc_group *g = &groups[it->k.group];
-		if (it->procs > g->cmd_procs) {
-			g->cmd_procs = it->procs;
-			g->cmdline = it->k.cmdline;
-		}
+	groups_cmds_exits(r, groups);
+	for (size_t i = 0; i < ng; i++) {
+		groups[i].cmdline = groups[i].ncmds ? groups[i].cmds[0] : NULL;
+		groups[i].cmd_procs = groups[i].ncmds ? groups[i].cmd_n[0] : 0;
 	}
 
 	d->ndests = nd;
@@ -129,7 +198,7 @@ void rp_derive(struct report *r, struct derived *d)
 		d->dest_order[i] = (uint32_t)i;
 	g_dests = dests;
 	qsort(d->dest_order, nd, sizeof(uint32_t),
-	      r->sort == SORT_BYTES	 ? dest_by_bytes
+	      r->sort == SORT_BYTES    ? dest_by_bytes
 	      : r->sort == SORT_FAILED ? dest_by_failed
 				       : dest_by_count);
 

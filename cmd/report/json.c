@@ -97,8 +97,22 @@ static void json_head(struct ct_buf *b, const struct report *r, const struct ct_
 		ct_buf_printf(b, ",\"duration_ns\":%lld},",
 			      (long long)(r->last_wall - r->first_wall));
 	}
-	ct_buf_printf(b, "\"lost\":{\"events\":%llu,\"records\":%llu", (unsigned long long)r->lost,
-		      (unsigned long long)r->lost_records);
+	int64_t since, until;
+	if (ct_session_window(r->s, &since, &until)) {
+		ct_buf_puts(b, "\"window\":{");
+		if (since != INT64_MIN)
+			json_time(b, "since", since);
+		if (until != INT64_MAX) {
+			if (since != INT64_MIN)
+				ct_buf_put(b, ",", 1);
+			json_time(b, "until", until);
+		}
+		ct_buf_puts(b, "},");
+	}
+	ct_buf_printf(
+	    b, "\"lost\":{\"events\":%llu,\"records\":%llu,\"outcomes\":%llu,\"processes\":%llu",
+	    (unsigned long long)r->lost, (unsigned long long)r->lost_records,
+	    (unsigned long long)r->lost_outcomes, (unsigned long long)r->lost_procs);
 	if (r->lost_records) {
 		ct_buf_put(b, ",", 1);
 		json_time(b, "first", r->lost_first);
@@ -136,6 +150,66 @@ static void json_dests(struct ct_buf *b, struct report *r, const struct derived 
 	ct_buf_put(b, "]", 1);
 }
 
+/* A process row's key: comm and exe, pid, uid, exe, cmdline or container
+ * by --by; cmdline is the most frequent one unless it is the key. */
+static void json_group_key(struct ct_buf *b, struct report *r, const struct proc_group *g)
+{
+	static const char *const str_key[] = {
+	    [G_PROCESS] = "exe",	[G_PID] = "exe", [G_EXE] = "exe",
+	    [G_CMDLINE] = "cmdline",	[G_UID] = NULL,	 [G_HOST] = NULL,
+	    [G_CONTAINER] = "container"};
+	const char *sep = "";
+	if (g->k.comm[0] || r->group_by == G_PROCESS) {
+		ct_buf_puts(b, "\"comm\":");
+		ct_buf_json_str(b, g->k.comm, strnlen(g->k.comm, CT_COMM_LEN));
+		sep = ",";
+	}
+	if (r->group_by == G_PID || r->group_by == G_UID) {
+		ct_buf_printf(b, "%s\"%s\":%u", sep, r->group_by == G_PID ? "pid" : "uid", g->k.id);
+		sep = ",";
+	}
+	if (str_key[r->group_by] && g->k.exe) {
+		ct_buf_printf(b, "%s\"%s\":", sep, str_key[r->group_by]);
+		ct_buf_json_str(b, g->k.exe, strlen(g->k.exe));
+		sep = ",";
+	}
+	if (g->cmdline && r->group_by != G_CMDLINE) {
+		ct_buf_printf(b, "%s\"cmdline\":", sep);
+		ct_buf_json_str(b, g->cmdline, strlen(g->cmdline));
+		sep = ",";
+	}
+	if (r->group_by == G_HOST) {
+		const char *h = rp_host_name(r, g->k.host);
+		ct_buf_printf(b, "%s\"host\":", sep);
+		ct_buf_json_str(b, h, strlen(h));
+	}
+}
+
+/* Its command lines with their processes, and its exit statuses. */
+static void json_group_notes(struct ct_buf *b, const struct proc_group *g)
+{
+	if (g->ncmds) {
+		ct_buf_printf(b, ",\"cmdlines_total\":%u,\"cmdlines\":[", g->ncmds_total);
+		for (uint32_t j = 0; j < g->ncmds; j++) {
+			ct_buf_puts(b, j ? ",{\"cmdline\":" : "{\"cmdline\":");
+			ct_buf_json_str(b, g->cmds[j], strlen(g->cmds[j]));
+			ct_buf_printf(b, ",\"processes\":%llu}", (unsigned long long)g->cmd_n[j]);
+		}
+		ct_buf_puts(b, "]");
+	}
+	if (g->nexits) {
+		ct_buf_puts(b, ",\"exits\":[");
+		for (uint32_t j = 0; j < g->nexits; j++) {
+			char st[64];
+			ct_fmt_wait_status(st, sizeof(st), g->exit_status[j]);
+			ct_buf_printf(b,
+				      "%s{\"status\":\"%s\",\"wait_status\":%d,\"processes\":%u}",
+				      j ? "," : "", st, g->exit_status[j], g->exit_n[j]);
+		}
+		ct_buf_printf(b, "],\"exits_other\":%u", g->exits_other);
+	}
+}
+
 static void json_processes(struct ct_buf *b, struct report *r, const struct derived *d)
 {
 	const struct dest *dests = (const struct dest *)r->dests.items;
@@ -143,17 +217,10 @@ static void json_processes(struct ct_buf *b, struct report *r, const struct deri
 	size_t n = rp_limit(r, d->ngroups);
 	for (size_t i = 0; i < n; i++) {
 		const struct proc_group *g = &d->groups[i];
-		ct_buf_puts(b, i ? ",{\"comm\":" : "{\"comm\":");
-		ct_buf_json_str(b, g->k.comm, strnlen(g->k.comm, CT_COMM_LEN));
-		if (g->k.exe) {
-			ct_buf_puts(b, ",\"exe\":");
-			ct_buf_json_str(b, g->k.exe, strlen(g->k.exe));
-		}
-		if (g->cmdline) {
-			ct_buf_puts(b, ",\"cmdline\":");
-			ct_buf_json_str(b, g->cmdline, strlen(g->cmdline));
-		}
-		json_host(b, r, g->k.host);
+		ct_buf_puts(b, i ? ",{" : "{");
+		json_group_key(b, r, g);
+		if (r->group_by != G_HOST)
+			json_host(b, r, g->k.host);
 		ct_buf_printf(b,
 			      ",\"count\":%llu,\"pids\":%u,\"failed\":%llu,\"top_destinations\":[",
 			      (unsigned long long)g->count, g->pids, (unsigned long long)g->failed);
@@ -163,7 +230,9 @@ static void json_processes(struct ct_buf *b, struct report *r, const struct deri
 			json_dest_fields(b, &dests[g->top[j]].k);
 			ct_buf_printf(b, ",\"count\":%llu}", (unsigned long long)g->top_count[j]);
 		}
-		ct_buf_puts(b, "]}");
+		ct_buf_puts(b, "]");
+		json_group_notes(b, g);
+		ct_buf_puts(b, "}");
 	}
 	ct_buf_put(b, "]", 1);
 }

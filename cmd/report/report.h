@@ -122,6 +122,7 @@ struct pid_key {
  * checked because a process may rename itself without an exec. */
 struct serial_slot {
 	uint32_t group1; /* group + 1; 0 unknown */
+	uint32_t uid;	 /* a process may change its uid without an exec */
 	char comm[CT_COMM_LEN];
 };
 
@@ -145,17 +146,27 @@ struct unknown_slot {
 	uint16_t host;
 	uint16_t used;
 	uint32_t group;
+	uint32_t uid;
 	char comm[CT_COMM_LEN];
 };
 
-/* A process group: (host, comm, exe), exe an interned pointer. */
+/* What the process rows group by (--by): the program (comm, exe) by
+ * default, or one of pid, exe, cmdline, uid, host, container. */
+enum group_by { G_PROCESS, G_PID, G_EXE, G_CMDLINE, G_UID, G_HOST, G_CONTAINER };
+
+/* A process group: host and the --by key: comm and exe (an interned
+ * pointer) for programs, id a pid or uid, str an interned exe, command
+ * line or container; what the key does not use is zero. */
 struct group_key {
 	uint16_t host;
-	uint8_t pad[6];
+	uint8_t pad[2];
+	uint32_t id;
 	char comm[CT_COMM_LEN];
 	const char *exe;
 };
 
+#define GROUP_CMDS 4  /* command lines shown under a row */
+#define GROUP_EXITS 4 /* exit statuses shown under a row */
 struct proc_group {
 	struct group_key k;
 	uint64_t count, failed;
@@ -165,6 +176,23 @@ struct proc_group {
 	uint64_t top_count[8];
 	const char *cmdline; /* the most frequent, NULL when unknown */
 	uint64_t cmd_procs;
+	/* Its distinct command lines, most processes first. */
+	const char *cmds[GROUP_CMDS];
+	uint64_t cmd_n[GROUP_CMDS];
+	uint32_t ncmds, ncmds_total;
+	/* How its processes exited (wait statuses), most frequent first. */
+	int32_t exit_status[GROUP_EXITS];
+	uint32_t exit_n[GROUP_EXITS];
+	uint32_t nexits, exits_other;
+};
+
+/* The last exit record of (host, pid). */
+struct exit_item {
+	uint32_t pid;
+	uint16_t host;
+	uint16_t known;
+	int32_t status;
+	char comm[CT_COMM_LEN];
 };
 
 #define RATE_BUCKETS 4096
@@ -209,11 +237,13 @@ struct report {
 	struct ct_session *s;
 	int json, top;
 	const char *by;
+	enum group_by group_by;
+	const char *by_name; /* --by's key for the process rows: "pid", ... */
 	enum sort_by sort;
 	int utf8;
 	int multi_host;
-	struct table dests, groups, strings, pids, cmds;
-	struct dstat *dstat; /* by dest id */
+	struct table dests, groups, strings, pids, cmds, exits;
+	struct dstat *dstat;   /* by dest id */
 	uint64_t (*dbytes)[2]; /* by dest id: tx, rx (--sort bytes) */
 	size_t dstat_cap;
 	struct pair *pairs;
@@ -225,11 +255,11 @@ struct report {
 		uint32_t *pgroup;  /* per process of the chunk: group, or ~0 */
 		uint64_t *pfailed; /* per process */
 		uint32_t *ptouched, nptouched;
-		struct bdest *dst;	/* per destination */
-		uint64_t (*dbytes)[2];	/* per destination: tx, rx */
-		uint16_t *dflags;	/* per destination: first event's flags */
-		uint32_t *gdest;	/* per destination: the report's id */
-		uint64_t *dhash;	/* per destination: inet id hash */
+		struct bdest *dst;     /* per destination */
+		uint64_t (*dbytes)[2]; /* per destination: tx, rx */
+		uint16_t *dflags;      /* per destination: first event's flags */
+		uint32_t *gdest;       /* per destination: the report's id */
+		uint64_t *dhash;       /* per destination: inet id hash */
 		uint32_t *dtouched, ndtouched;
 		struct pair *ops; /* pair counts on their way */
 		size_t ops_cap;
@@ -253,7 +283,7 @@ struct report {
 	unsigned shift;
 	int rate_started;
 	/* lost */
-	uint64_t lost, lost_records, lost_outcomes;
+	uint64_t lost, lost_records, lost_outcomes, lost_procs;
 	int64_t lost_first, lost_last;
 };
 
@@ -264,6 +294,7 @@ void rp_free(struct report *r);
 int rp_on_begin(void *ctx, struct ct_session *s);
 int rp_on_batch(void *ctx, const struct ct_batch *b, unsigned input);
 int rp_on_lost(void *ctx, const struct ct_lost *l, unsigned input);
+int rp_on_proc(void *ctx, const struct ct_proc *p, unsigned input);
 enum outcome rp_classify(uint16_t flags, int32_t result);
 /* A destination's key in the report (flags: CT_EV_ABSTRACT). */
 void rp_dest_key(struct dest_key *k, uint16_t host, const struct ct_dest *d, uint16_t flags);

@@ -137,6 +137,7 @@ void rp_init(struct report *r)
 	rp_table_init(&r->groups, sizeof(struct proc_group), sizeof(struct group_key));
 	rp_table_init(&r->pids, sizeof(struct pid_key), sizeof(struct pid_key));
 	rp_table_init(&r->cmds, sizeof(struct cmd_item), sizeof(struct cmd_key));
+	rp_table_init(&r->exits, sizeof(struct exit_item), 6); /* pid, host */
 }
 
 void rp_free(struct report *r)
@@ -163,6 +164,7 @@ void rp_free(struct report *r)
 	rp_table_free(&r->groups);
 	rp_table_free(&r->pids);
 	rp_table_free(&r->cmds);
+	rp_table_free(&r->exits);
 	free(r->serials);
 	free(r->wall_off);
 	free(r->host_of);
@@ -324,13 +326,35 @@ static const char *intern(struct report *r, const char *s)
 	}
 }
 
-static uint32_t intern_group(struct report *r, uint16_t host, const char *comm, const char *exe)
+/* The group of a process (task t, what the table knows of it) by --by. */
+static uint32_t intern_group(struct report *r, uint16_t host, const struct ct_task *t,
+			     const struct ct_procinfo *proc)
 {
 	struct group_key gk;
 	memset(&gk, 0, sizeof(gk));
 	gk.host = host;
-	memcpy(gk.comm, comm, CT_COMM_LEN);
-	gk.exe = intern(r, exe);
+	switch (r->group_by) {
+	case G_PID: /* a pid row names its program too */
+	case G_PROCESS:
+		gk.id = r->group_by == G_PID ? t->pid : 0;
+		memcpy(gk.comm, t->comm, CT_COMM_LEN);
+		gk.exe = intern(r, proc->exe);
+		break;
+	case G_EXE:
+		gk.exe = intern(r, proc->exe);
+		break;
+	case G_CMDLINE:
+		gk.exe = intern(r, proc->cmdline);
+		break;
+	case G_UID:
+		gk.id = t->uid;
+		break;
+	case G_CONTAINER:
+		gk.exe = intern(r, proc->container);
+		break;
+	case G_HOST:
+		break;
+	}
 	return (uint32_t)rp_table_get(&r->groups, &gk, NULL);
 }
 
@@ -348,7 +372,7 @@ static void cmd_tally(struct report *r, uint32_t group, const char *cmdline)
 static uint32_t slow_group(struct report *r, const struct ct_task *t,
 			   const struct ct_procinfo *proc, uint16_t host)
 {
-	uint32_t group = intern_group(r, host, t->comm, proc->exe);
+	uint32_t group = intern_group(r, host, t, proc);
 	struct pid_key pk;
 	memset(&pk, 0, sizeof(pk));
 	pk.pid = t->pid;
@@ -371,6 +395,7 @@ static uint32_t slow_group(struct report *r, const struct ct_task *t,
 		if (ss->group1 != group + 1)
 			cmd_tally(r, group, intern(r, proc->cmdline));
 		ss->group1 = group + 1;
+		ss->uid = t->uid;
 		memcpy(ss->comm, t->comm, CT_COMM_LEN);
 	}
 	return group;
@@ -383,17 +408,18 @@ static uint32_t group_lookup(struct report *r, const struct ct_task *t,
 {
 	uint64_t sn = proc->serial;
 	if (sn) {
-		if (sn < r->serials_cap && r->serials[sn].group1 &&
+		if (sn < r->serials_cap && r->serials[sn].group1 && r->serials[sn].uid == t->uid &&
 		    !memcmp(r->serials[sn].comm, t->comm, CT_COMM_LEN))
 			return r->serials[sn].group1 - 1;
 		return slow_group(r, t, proc, host);
 	}
 	struct unknown_slot *u = &r->unknown[(t->pid * 0x9e3779b1u) >> 22];
-	if (u->used && u->pid == t->pid && u->host == host &&
+	if (u->used && u->pid == t->pid && u->host == host && u->uid == t->uid &&
 	    !memcmp(u->comm, t->comm, CT_COMM_LEN))
 		return u->group;
 	uint32_t group = slow_group(r, t, proc, host);
-	*u = (struct unknown_slot){.pid = t->pid, .host = host, .used = 1, .group = group};
+	*u = (struct unknown_slot){
+	    .pid = t->pid, .host = host, .used = 1, .group = group, .uid = t->uid};
 	memcpy(u->comm, t->comm, CT_COMM_LEN);
 	return group;
 }
@@ -653,11 +679,26 @@ int rp_on_batch(void *ctx, const struct ct_batch *b, unsigned input)
 	return 0;
 }
 
+/* Exit records: the last status of each (host, pid), given to the groups
+ * of the pids that connected at the end (derive.c). */
+int rp_on_proc(void *ctx, const struct ct_proc *p, unsigned input)
+{
+	struct report *r = ctx;
+	if (p->kind != CT_PROC_EXIT)
+		return 0;
+	struct exit_item k = {.pid = p->task.pid, .host = r->host_of[input]};
+	struct exit_item *e = rp_table_item(&r->exits, rp_table_get(&r->exits, &k, NULL));
+	e->known = 1;
+	e->status = p->exit_code;
+	memcpy(e->comm, p->task.comm, CT_COMM_LEN);
+	return 0;
+}
+
 int rp_on_lost(void *ctx, const struct ct_lost *l, unsigned input)
 {
 	struct report *r = ctx;
-	if (l->kind == CT_LOST_OUTCOMES) {
-		r->lost_outcomes += l->count;
+	if (l->kind == CT_LOST_OUTCOMES || l->kind == CT_LOST_PROCS) {
+		*(l->kind == CT_LOST_PROCS ? &r->lost_procs : &r->lost_outcomes) += l->count;
 		return 0;
 	}
 	int64_t wall = ct_session_wall_ns(r->s, input, l->ts_ns);

@@ -156,6 +156,13 @@ static void print_header(struct report *r, FILE *f)
 		fwrite(line.p, 1, line.len, f);
 		ct_buf_free(&line);
 	}
+	int64_t since, until;
+	if (ct_session_window(r->s, &since, &until)) {
+		short_time(a, sizeof(a), since);
+		short_time(b, sizeof(b), until);
+		fprintf(f, "%-9s %s .. %s (--since/--until, UTC)\n", "window",
+			since == INT64_MIN ? "start" : a, until == INT64_MAX ? "end" : b);
+	}
 	if (r->events) {
 		short_time(a, sizeof(a), r->first_wall);
 		short_time(b, sizeof(b), r->last_wall);
@@ -180,6 +187,11 @@ static void print_header(struct report *r, FILE *f)
 	} else {
 		fprintf(f, "%-9s 0\n", "lost");
 	}
+	if (r->lost_procs)
+		fprintf(f,
+			"%-9s %llu process records lost: exe, command line or exit status may be "
+			"missing\n",
+			"LOST", (unsigned long long)r->lost_procs);
 	if (r->lost_outcomes)
 		fprintf(f, "%-9s %llu outcome records lost: those connects read unknown\n", "LOST",
 			(unsigned long long)r->lost_outcomes);
@@ -235,7 +247,7 @@ static void print_dests(struct report *r, struct derived *d, FILE *f, int wide)
 /* "cmd: ..." under a process: one line, escaped for the terminal, cut at
  * about CMD_WIDTH bytes with "..." (the JSON has it whole). */
 #define CMD_WIDTH 96
-static void print_cmdline(FILE *f, const char *cmd)
+static void print_cmdline(FILE *f, const char *cmd, const char *suffix)
 {
 	size_t len = strlen(cmd);
 	struct ct_buf e = {0};
@@ -246,33 +258,107 @@ static void print_cmdline(FILE *f, const char *cmd)
 		size_t n = ct_term_str(e.p, CMD_WIDTH - 3 + 1, cmd, len, 0);
 		memcpy(e.p + n, "...", 4);
 	}
-	fprintf(f, "  %10s %6s    cmd: %s\n", "", "", e.p);
+	fprintf(f, "  %10s %6s    cmd: %s%s\n", "", "", e.p, suffix);
 	ct_buf_free(&e);
+}
+
+/* A row's key for --by other than process: "1234 curl /usr/bin/curl",
+ * "/usr/bin/curl", "1000", "web1", a command line or a container id. */
+static void group_key_text(struct report *r, const struct proc_group *g, struct ct_buf *out)
+{
+	char hb[65];
+	switch (r->group_by) {
+	case G_PID:
+		ct_buf_printf(out, "%u ", g->k.id);
+		ct_buf_term(out, g->k.comm, strnlen(g->k.comm, CT_COMM_LEN), 0);
+		ct_buf_puts(out, " ");
+		ct_buf_term_str(out, g->k.exe ? g->k.exe : "-");
+		break;
+	case G_UID:
+		ct_buf_printf(out, "%u", g->k.id);
+		break;
+	case G_HOST:
+		ct_buf_puts(out, host_text(r, g->k.host, hb, sizeof(hb)));
+		return;
+	default: /* exe, cmdline, container */
+		ct_buf_term_str(out, g->k.exe ? g->k.exe : "-");
+		break;
+	}
+	if (r->multi_host) {
+		ct_buf_puts(out, " on ");
+		ct_buf_puts(out, host_text(r, g->k.host, hb, sizeof(hb)));
+	}
+}
+
+/* Under a row: its command lines (with their processes when several) and
+ * how its processes exited. */
+static void print_group_notes(struct report *r, const struct proc_group *g, FILE *f)
+{
+	if (r->group_by != G_CMDLINE) {
+		for (uint32_t j = 0; j < g->ncmds; j++) {
+			char n[48];
+			snprintf(n, sizeof(n), "  (%llu process%s)",
+				 (unsigned long long)g->cmd_n[j], g->cmd_n[j] == 1 ? "" : "es");
+			print_cmdline(f, g->cmds[j], g->ncmds_total > 1 ? n : "");
+		}
+		if (g->ncmds_total > g->ncmds)
+			fprintf(f, "  %10s %6s    cmd: ... %u more command lines\n", "", "",
+				g->ncmds_total - g->ncmds);
+	}
+	if (!g->nexits)
+		return;
+	fprintf(f, "  %10s %6s    exit:", "", "");
+	for (uint32_t j = 0; j < g->nexits; j++) {
+		char st[64];
+		ct_fmt_wait_status(st, sizeof(st), g->exit_status[j]);
+		fprintf(f, "%s %s", j ? "," : "", st);
+		if (g->exit_n[j] > 1)
+			fprintf(f, " (%u)", g->exit_n[j]);
+	}
+	if (g->exits_other)
+		fprintf(f, ", %u other", g->exits_other);
+	fputc('\n', f);
 }
 
 static void print_procs(struct report *r, struct derived *d, FILE *f, int wide)
 {
+	static const char *const keys[] = {"EXE", "PID COMM EXE", "EXE",      "COMMAND LINE",
+					   "UID", "HOST",	  "CONTAINER"};
 	struct dest *dests = (struct dest *)r->dests.items;
 	size_t n = rp_limit(r, d->ngroups);
 	char text[4 * CT_UNIX_PATH_MAX + 16];
+	int prog = r->group_by == G_PROCESS;
 
-	fprintf(f, "\nTop processes (%zu of %zu)\n", n, d->ngroups);
-	fprintf(f, "  %10s %6s  %-16s %5s %9s  %s\n", "CONNECTS", "%", "COMM", "PIDS", "FAILED",
-		"EXE");
+	fprintf(f, "\nTop %s (%zu of %zu)\n", prog ? "processes" : r->by_name, n, d->ngroups);
+	if (prog)
+		fprintf(f, "  %10s %6s  %-16s %5s %9s  %s\n", "CONNECTS", "%", "COMM", "PIDS",
+			"FAILED", keys[r->group_by]);
+	else
+		fprintf(f, "  %10s %6s  %5s %9s  %s\n", "CONNECTS", "%", "PIDS", "FAILED",
+			keys[r->group_by]);
 	for (size_t i = 0; i < n; i++) {
 		const struct proc_group *g = &d->groups[i];
 		char comm[CT_TERM_MAX(CT_COMM_LEN)], hb[65];
-		ct_term_str(comm, sizeof(comm), g->k.comm, strnlen(g->k.comm, CT_COMM_LEN), 0);
-		struct ct_buf exe = {0};
-		ct_buf_term_str(&exe, g->k.exe ? g->k.exe : "-");
-		ct_buf_put(&exe, "", 1);
-		fprintf(f, "  %10llu %5.1f%%  %-16s %5u %9llu  %s%s%s\n",
-			(unsigned long long)g->count, pct(g->count, r->events), comm, g->pids,
-			(unsigned long long)g->failed, exe.p, r->multi_host ? " on " : "",
-			r->multi_host ? host_text(r, g->k.host, hb, sizeof(hb)) : "");
-		ct_buf_free(&exe);
-		if (g->cmdline)
-			print_cmdline(f, g->cmdline);
+		struct ct_buf key = {0};
+		if (prog) {
+			ct_term_str(comm, sizeof(comm), g->k.comm, strnlen(g->k.comm, CT_COMM_LEN),
+				    0);
+			ct_buf_term_str(&key, g->k.exe ? g->k.exe : "-");
+			ct_buf_put(&key, "", 1);
+			fprintf(f, "  %10llu %5.1f%%  %-16s %5u %9llu  %s%s%s\n",
+				(unsigned long long)g->count, pct(g->count, r->events), comm,
+				g->pids, (unsigned long long)g->failed, key.p,
+				r->multi_host ? " on " : "",
+				r->multi_host ? host_text(r, g->k.host, hb, sizeof(hb)) : "");
+		} else {
+			group_key_text(r, g, &key);
+			ct_buf_put(&key, "", 1);
+			fprintf(f, "  %10llu %5.1f%%  %5u %9llu  %s\n",
+				(unsigned long long)g->count, pct(g->count, r->events), g->pids,
+				(unsigned long long)g->failed, key.p);
+		}
+		ct_buf_free(&key);
+		print_group_notes(r, g, f);
 		size_t nt = g->ntop < (wide ? 8u : 3u) ? g->ntop : (wide ? 8u : 3u);
 		for (size_t j = 0; j < nt; j++) {
 			rp_dest_text(text, sizeof(text), &dests[g->top[j]].k);

@@ -51,7 +51,8 @@ expect_eq "--to wins over the extension" "ts,ts_ns,host" "$(head -c 13 "$TMP/out
 check "stdout pcapng == file pcapng" cmp -s <(tshark -r "$TMP/out/e.pcapng" 2>/dev/null) \
 	<(tshark -r "$TMP/stdout.pcapng" 2>/dev/null)
 expect_eq "stdout pcapng packets" "1000" "$(tshark -r "$TMP/stdout.pcapng" 2>/dev/null | wc -l)"
-expect_eq "stderr empty in a pipe" "" "$(cat "$TMP/err")"
+# (only the warning that the trace lost events: the generator writes losses)
+expect_eq "stderr in a pipe: no progress bar" "" "$(grep -v 'lost while recording' "$TMP/err")"
 # A reader that goes away early is not an error.
 expect_status "closed pipe" 0 sh -c "'$C' convert '$TMP/t.ctr' -o - --to csv | head -1 >/dev/null"
 # Input from standard input.

@@ -33,7 +33,7 @@ out=$(python3 - "$TMP/t.csv" "$TMP/script.jsonl" <<'PY'
 import csv, json, sys
 keys = ["ts", "ts_ns", "host", "pid", "tid", "ppid", "uid", "gid", "comm", "exe", "cmdline",
         "cgroup_id", "container", "sockfd", "family", "type", "proto", "daddr", "scope_id",
-        "dport", "saddr", "sport", "path", "abstract", "ret", "latency_ns", "result",
+        "dport", "saddr", "sport", "path", "abstract", "ret", "ret_name", "latency_ns", "result",
         "result_ns", "outcome", "closed_ns", "tx_bytes", "rx_bytes", "still_open"]
 with open(sys.argv[1], newline="", encoding="utf-8") as f:
     raw = f.read()

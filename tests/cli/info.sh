@@ -143,7 +143,13 @@ check "not a trace: says so" grep -q "text.ctr: not a conntrail trace file" "$TM
 head -c 10 "$SAMPLES/small.ctr" >"$TMP/short.ctr"
 "$CONNTRAIL" info "$TMP/short.ctr" 2>"$TMP/short.err"
 check "truncated header: says so" grep -q "short.ctr: file ends inside its header" "$TMP/short.err"
-expect_status "no arguments" 2 "$CONNTRAIL" info
+# No file: conntrail.data, like report and script.
+expect_status "no arguments, no conntrail.data" 1 bash -c "cd '$TMP' && '$CONNTRAIL' info"
+check "no conntrail.data: named" grep -q "conntrail.data: No such file" "$TMP/.stderr"
+cp "$SAMPLES/small.ctr" "$TMP/conntrail.data"
+expect_eq "no arguments reads conntrail.data" "$("$CONNTRAIL" info --json "$SAMPLES/small.ctr" | jq .events)" \
+	"$(cd "$TMP" && "$CONNTRAIL" info --json | jq .events)"
+check "info --help explains --json" bash -c "'$CONNTRAIL' info --help | grep -q -- '--json   one JSON object'"
 expect_status "bad option" 2 "$CONNTRAIL" info --bogus "$SAMPLES/small.ctr"
 
 done_testing

@@ -25,8 +25,8 @@ check "convert samples/outcomes.ctr --replies" "$CONNTRAIL" convert -q --replies
 	samples/outcomes.ctr -o "$TMP/o.pcapng"
 check "convert samples/small.ctr" "$CONNTRAIL" convert -q samples/small.ctr -o "$TMP/s.pcapng"
 
-script_n() { "$CONNTRAIL" script "$TMP/a.ctr" --filter "$1" | wc -l; }
-events=$("$CONNTRAIL" script "$TMP/a.ctr" | wc -l)
+script_n() { "$CONNTRAIL" script "$TMP/a.ctr" --filter "$1" | grep -vc "^#"; }
+events=$("$CONNTRAIL" script "$TMP/a.ctr" | grep -vc "^#")
 
 # The plugin loads without errors (tshark would print them on stderr).
 err=$(tshark -X lua_script:"$LUA" -r "$TMP/o.pcapng" 2>&1 >/dev/null | grep -v 'Running as user')

@@ -117,4 +117,16 @@ if [ -n "$cg2" ] && mkdir "$cg2/conntrail-test-$$" 2>/dev/null; then
 else
 	fail "no cgroup v2 hierarchy to test --cgroup with"
 fi
+# An output that cannot be created: one line, "FILE: cannot create: REASON".
+expect_status "record -o /sys/x.ctr" 1 "$CONNTRAIL" record -q -o /sys/x.ctr -- true
+check "record: cannot create ($(tail -1 "$TMP/.stderr"))" \
+	grep -qx "conntrail record: /sys/x.ctr: cannot create: Permission denied" "$TMP/.stderr"
+# Reading the trace while it is recorded: still being written, not killed.
+"$CONNTRAIL" record -q -o live.ctr &
+rec=$!
+for _ in $(seq 100); do [ -s live.ctr ] && break; sleep 0.05; done
+"$CONNTRAIL" report live.ctr >/dev/null 2>live.err
+kill -INT $rec
+wait $rec
+check "reading a live trace: still being written" grep -q 'still being written' live.err
 done_testing

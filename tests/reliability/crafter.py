@@ -113,7 +113,7 @@ def event_payload(evs, first_ts):
     procs, dests, pidx, didx = {}, {}, [], []
     for e in evs:
         pk = (e.pid, e.ppid, e.uid, e.gid, e.cgroup, e.comm)
-        dk = (e.family, e.typ, e.proto, e.daddr, e.dport, e.path, 0)
+        dk = (e.family, e.typ, e.proto, e.daddr, e.dport, e.path, getattr(e, "scope", 0))
         pidx.append(procs.setdefault(pk, len(procs)))
         didx.append(dests.setdefault(dk, len(dests)))
     out = bytearray(varint(len(evs)) + varint(len(procs)))

@@ -12,7 +12,7 @@
 #define EXPECT_STR(what, want, got)                                                                \
 	do {                                                                                       \
 		const char *w_ = (want), *g_ = (got);                                              \
-		CHECK(g_ && !strcmp(w_, g_), "%s: want '%s' got '%s'", what, w_,                  \
+		CHECK(g_ && !strcmp(w_, g_), "%s: want '%s' got '%s'", what, w_,                   \
 		      g_ ? g_ : "(null)");                                                         \
 	} while (0)
 
@@ -151,15 +151,17 @@ static void test_json(void)
 	ev.ev.proc = &pi;
 	ct_fmt_json_event(&b, e, 1795525500123456789LL, "web1");
 	ct_buf_put(&b, "", 1);
-	EXPECT_STR("json inet",
-		   "{\"ts\":\"2026-11-24T13:05:00.123456789Z\",\"ts_ns\":1795525500123456789,"
-		   "\"host\":\"web1\",\"pid\":42,\"tid\":42,\"ppid\":1,\"uid\":1000,\"gid\":100,"
-		   "\"comm\":\"curl\",\"exe\":\"/usr/bin/curl\",\"cmdline\":\"curl -s "
-		   "http://10.0.0.1/\",\"sockfd\":3,\"family\":\"AF_INET\","
-		   "\"type\":\"SOCK_STREAM\",\"proto\":\"tcp\",\"daddr\":\"10.0.0.1\",\"dport\":443,"
-		   "\"ret\":-115,\"latency_ns\":1500,\"result\":0,\"result_ns\":90000,"
-		   "\"outcome\":\"ok\",\"closed_ns\":5000000,\"tx_bytes\":77,\"rx_bytes\":1234}\n",
-		   b.p);
+	EXPECT_STR(
+	    "json inet",
+	    "{\"ts\":\"2026-11-24T13:05:00.123456789Z\",\"ts_ns\":1795525500123456789,"
+	    "\"host\":\"web1\",\"pid\":42,\"tid\":42,\"ppid\":1,\"uid\":1000,\"gid\":100,"
+	    "\"comm\":\"curl\",\"exe\":\"/usr/bin/curl\",\"cmdline\":\"curl -s "
+	    "http://10.0.0.1/\",\"sockfd\":3,\"family\":\"AF_INET\","
+	    "\"type\":\"SOCK_STREAM\",\"proto\":\"tcp\",\"daddr\":\"10.0.0.1\",\"dport\":443,"
+	    "\"ret\":-115,\"ret_name\":\"EINPROGRESS\",\"latency_ns\":1500,\"result\":0,"
+	    "\"result_ns\":90000,"
+	    "\"outcome\":\"ok\",\"closed_ns\":5000000,\"tx_bytes\":77,\"rx_bytes\":1234}\n",
+	    b.p);
 
 	/* Unknown outcome: no result key, outcome "unknown"; still open. */
 	b.len = 0;
@@ -168,7 +170,8 @@ static void test_json(void)
 	ev.ev.proc = NULL;
 	ct_fmt_json_event(&b, e, 0, NULL);
 	ct_buf_put(&b, "", 1);
-	CHECK(strstr(b.p, "\"ret\":-115,\"outcome\":\"unknown\",\"still_open\":true}") &&
+	CHECK(strstr(b.p, "\"ret\":-115,\"ret_name\":\"EINPROGRESS\",\"outcome\":\"unknown\","
+			  "\"still_open\":true}") &&
 		  !strstr(b.p, "\"result\""),
 	      "json unknown: %s", b.p);
 
@@ -196,7 +199,8 @@ static void test_json(void)
 		   "{\"ts\":\"1970-01-01T00:00:00.000000005Z\",\"ts_ns\":5,\"pid\":0,\"tid\":0,"
 		   "\"ppid\":0,\"uid\":0,\"gid\":0,\"comm\":\"a\\\"b\",\"cgroup_id\":77,"
 		   "\"container\":\"abc123\",\"family\":\"AF_UNIX\",\"type\":\"SOCK_SEQPACKET\","
-		   "\"path\":\"@x\\u0001\\u00ff\xc3\xa9\",\"abstract\":true,\"ret\":0,\"result\":0,"
+		   "\"path\":\"@x\\u0001\\u00ff\xc3\xa9\",\"abstract\":true,\"ret\":0,\"ret_name\":"
+		   "\"ok\",\"result\":0,"
 		   "\"outcome\":\"ok\"}\n",
 		   b.p);
 	b.len = 0;

@@ -205,6 +205,77 @@ static void test_fields(void)
 	MATCH("family == other", 1);
 	MATCH("family != other", 0);
 	MATCH("family == 38", 1);
+	MATCH("family == AF_38", 1);
+	MATCH("family == \"AF_38\"", 1);
+	ev.family = 16;
+	MATCH("family == AF_NETLINK", 1);
+	MATCH("family == 'AF_NETLINK'", 1);
+	MATCH("family == unix", 0);
+}
+
+/* Filters as people type them: quotes, names as strings, ranges and sets,
+ * latency with units, cmdline and host. */
+static void test_typed(void)
+{
+	struct tev ev = base_event();
+	struct ct_procinfo pi = {.exe = "/usr/bin/python3", .cmdline = "python3 burst.py -n 5"};
+
+	MATCH("comm == 'curl'", 1);
+	MATCH("comm == 'it\\'s'", 0);
+	MATCH("family == \"inet\"", 1);
+	MATCH("family == 'unix'", 0);
+	MATCH("family == AF_INET", 1);
+	MATCH("family == AF_INET6", 0);
+	MATCH("ret == \"ECONNREFUSED\"", 1);
+	MATCH("dport in 1..1024", 1);
+	MATCH("dport in 444..1024", 0);
+	MATCH("dport in 443..443", 1);
+	MATCH("dport in {53, 80, 443}", 1);
+	MATCH("dport in {53,80}", 0);
+	MATCH("dport in {53, 400..500}", 1);
+	MATCH("not dport in {53, 80}", 1);
+	MATCH("pid in {1, 1234}", 1);
+	MATCH("family in {inet6, unix}", 0);
+	MATCH("family in {inet, unix}", 1);
+	MATCH("family in {other}", 0);
+	MATCH("ret in {ECONNREFUSED, ETIMEDOUT}", 1);
+	MATCH("ret in -120..-100", 1);
+	MATCH("result in {ok, unknown}", 1); /* no outcome: unknown */
+	MATCH("cmdline ~ '*burst.py*'", 1);
+	MATCH("cmdline == 'python3 burst.py -n 5'", 1);
+	MATCH("cmdline == python3", 0);
+	/* latency: connect(2)'s time, or the handshake's when it ended later */
+	ev.flags = CT_EV_RET | CT_EV_LATENCY;
+	ev.latency_ns = 12000000;
+	MATCH("latency > 10ms", 1);
+	MATCH("latency > 0.5s", 0);
+	MATCH("latency >= 12000us and latency <= 12ms", 1);
+	MATCH("latency in 10ms..20ms", 1);
+	ev.flags = CT_EV_RET | CT_EV_LATENCY | CT_EV_RESULT;
+	ev.ret = -115;
+	ev.result = 0;
+	ev.latency_ns = 20000;
+	ev.result_ns = 3000000000ULL;
+	MATCH("latency > 2s", 1);
+	MATCH("latency < 1ms", 0);
+	ev.flags = CT_EV_RET;
+	MATCH("latency >= 0ns", 0); /* unknown */
+
+	/* host: the input's name, set before its chunks and events */
+	struct ct_filter *f;
+	struct ct_filter_error err;
+	CHECK(ct_filter_compile("host == 'web1' or host ~ 'db*'", &f, &err) == 0, "%s", err.msg);
+	ct_filter_set_host(f, "web1");
+	CHECK(ct_filter_match(f, tev_event(&ev), 0) == 1, "host web1");
+	ct_filter_set_host(f, "db7");
+	CHECK(ct_filter_match(f, tev_event(&ev), 0) == 1, "host db7");
+	ct_filter_set_host(f, "web2");
+	CHECK(ct_filter_match(f, tev_event(&ev), 0) == 0, "host web2");
+	struct ct_chunk_info ci = {.kind = CT_CHUNK_EVENTS, .records = 1};
+	CHECK(ct_filter_chunk(f, &ci, 0) == CT_TRI_NONE, "host web2: chunk skipped");
+	ct_filter_set_host(f, NULL);
+	CHECK(ct_filter_match(f, tev_event(&ev), 0) == 0, "no host name");
+	ct_filter_free(f);
 }
 
 static void test_precedence(void)
@@ -252,7 +323,17 @@ static void test_errors(void)
 	expect_error("daddr in 10.0.0.0/33", 9, "too long for IPv4");
 	expect_error("daddr in fe80::/129", 9, "bad prefix");
 	expect_error("daddr == 10.0.0.0/8", 9, "use 'in'");
-	expect_error("pid in 10.0.0.0/8", 4, "'in' takes a CIDR");
+	expect_error("comm in 10.0.0.0/8", 5, "'in' takes a CIDR");
+	expect_error("pid in 10.0.0.0/8", 7, "takes a number");
+	expect_error("ret == 111", 7, "ret is 0 or -errno: use ret == ECONNREFUSED");
+	expect_error("result != 110", 10, "use result == ETIMEDOUT");
+	expect_error("dport in 1024..1", 15, "empty");
+	expect_error("dport in {53, 80", 9, "missing '}'");
+	expect_error("dport in {53 80}", 13, "expected ',' or '}'");
+	expect_error("dport in 1..", 9, "LOW..HIGH");
+	expect_error("latency > 10", 10, "with a unit");
+	expect_error("latency > 10parsecs", 10, "bad duration");
+	expect_error("comm == 'curl", 8, "unterminated string");
 	expect_error("pid ~ \"1*\"", 4, "glob");
 	expect_error("comm < \"a\"", 5, "does not order");
 	expect_error("comm == \"curl", 8, "unterminated string");
@@ -434,7 +515,7 @@ static void gen_events(struct tev *evs, int n)
 
 static void rand_cmp(char *buf, size_t size)
 {
-	switch (rnd(17)) {
+	switch (rnd(20)) {
 	case 0:
 		snprintf(buf, size, "pid == %u", 100 + rnd(70));
 		break;
@@ -485,6 +566,16 @@ static void rand_cmp(char *buf, size_t size)
 	case 15:
 		snprintf(buf, size, "result == %s",
 			 (const char *[]){"ECONNREFUSED", "ok", "unknown"}[rnd(3)]);
+		break;
+	case 16:
+		snprintf(buf, size, "dport in {%u, %u}", ports[rnd(6)], ports[rnd(6)]);
+		break;
+	case 17:
+		snprintf(buf, size, "dport in %u..%u", rnd(100), 100 + rnd(9000));
+		break;
+	case 18:
+		snprintf(buf, size, "pid in {%u, %u, %u}", 100 + rnd(70), 100 + rnd(70),
+			 100 + rnd(70));
 		break;
 	default:
 		snprintf(buf, size, "sockfd == -1");
@@ -560,7 +651,8 @@ static void test_pushdown(void)
 			int lo = (int)ev_chunk * CHUNK, hi = lo + (int)c->records;
 			int any = 0, all = 1;
 			for (int i = lo; i < hi && i < NEV; i++) {
-				int m = ct_filter_match(f, tev_event(&evs[i]), (int64_t)evs[i].ts_ns);
+				int m =
+				    ct_filter_match(f, tev_event(&evs[i]), (int64_t)evs[i].ts_ns);
 				any |= m;
 				all &= m;
 			}
@@ -668,6 +760,7 @@ static void test_depth(void)
 int main(void)
 {
 	test_fields();
+	test_typed();
 	test_columns();
 	test_depth();
 	test_precedence();
