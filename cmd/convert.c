@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_convert.c: `conntrail convert`, a trace (or several, merged in time
- * order) to pcapng, pcap, CSV, JSON lines or Tracee JSON. The formats live
+ * order) to pcapng, pcap, CSV, JSON lines, Tracee JSON or ClickHouse
+ * RowBinary. The formats live
  * in export/ behind the sink interface of export.h; this file picks one,
  * runs the session into it and publishes the result atomically: the output
  * is written to a temporary file next to OUT (mode 0600: it says who talked
@@ -152,23 +153,26 @@ static void usage(FILE *f)
 	for (size_t i = 0; ct_export_formats[i]; i++)
 		fprintf(f, "      %-14s %s\n", ct_export_formats[i]->name,
 			ct_export_formats[i]->help);
-	fprintf(f,
-		"  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
-		"  -S, --since T      from T: RFC 3339 or an offset from the trace start (+90s)\n"
-		"  -U, --until T      up to T (inclusive)\n"
-		"  -r, --replies      pcapng/pcap: add the reply each outcome implies (SYN/ACK,\n"
-		"                     RST/ACK, ICMP unreachable), stamped when it came\n"
-		"      --csv-raw      csv: text cells as they are; by default a cell that starts\n"
-		"                     with = + - @ tab or CR gets a leading ' so that a\n"
-		"                     spreadsheet shows it as text, not a formula\n"
-		"  -q, --quiet        no progress bar, no notes on stderr\n"
-		"\n"
-		"Examples:\n"
-		"  conntrail convert incident.ctr -o incident.pcapng && wireshark incident.pcapng\n"
-		"  conntrail convert incident.ctr -o curl.csv --filter 'comm == \"curl\"'\n"
-		"  conntrail convert host1.ctr host2.ctr -o both.pcapng --since +5m --until +10m\n"
-		"  conntrail convert incident.ctr -o - --to jsonl | jq -r .daddr | sort | uniq -c\n"
-		"  conntrail convert incident.ctr -o events.tracee.json\n");
+	fprintf(
+	    f,
+	    "  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
+	    "  -S, --since T      from T: RFC 3339 or an offset from the trace start (+90s)\n"
+	    "  -U, --until T      up to T (inclusive)\n"
+	    "  -r, --replies      pcapng/pcap: add the reply each outcome implies (SYN/ACK,\n"
+	    "                     RST/ACK, ICMP unreachable), stamped when it came\n"
+	    "      --csv-raw      csv: text cells as they are; by default a cell that starts\n"
+	    "                     with = + - @ tab or CR gets a leading ' so that a\n"
+	    "                     spreadsheet shows it as text, not a formula\n"
+	    "  -q, --quiet        no progress bar, no notes on stderr\n"
+	    "\n"
+	    "Examples:\n"
+	    "  conntrail convert incident.ctr -o incident.pcapng && wireshark incident.pcapng\n"
+	    "  conntrail convert incident.ctr -o curl.csv --filter 'comm == \"curl\"'\n"
+	    "  conntrail convert host1.ctr host2.ctr -o both.pcapng --since +5m --until +10m\n"
+	    "  conntrail convert incident.ctr -o - --to jsonl | jq -r .daddr | sort | uniq -c\n"
+	    "  conntrail convert incident.ctr -o events.tracee.json\n"
+	    "  conntrail convert web1.ctr* -o - --to clickhouse |\n"
+	    "      clickhouse-client --query 'INSERT INTO conntrail.connects FORMAT RowBinary'\n");
 }
 
 /* "conntrail convert ..." as a shell would need it, for the file's comment. */
