@@ -22,9 +22,9 @@
 --   WHERE substring(daddr, 1, 12) = IPv6StringToNum('::ffff:0.0.0.0')  -- any IPv4
 --   SELECT IPv6NumToString(daddr)
 -- ts_ns is the wall-clock time in nanoseconds since the epoch (UTC).
--- The process context (exe, cmdline, container) is on every row: the
--- columns compress to a few bytes per row and a query groups by them
--- without a join.
+-- The process context (exe, cmdline, container) is on every row: as fast
+-- as a join to a process table in a measurement (README.md), about 8 bytes
+-- a row compressed, and right where a pid ran two programs.
 
 CREATE DATABASE IF NOT EXISTS conntrail;
 
