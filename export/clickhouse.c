@@ -8,7 +8,12 @@
  *
  * RowBinary, not TabSeparated or JSONEachRow: every value goes in as the
  * binary of its column type, so nothing is parsed, escaped or rounded on
- * either side (bench/run.sh, part p7, measures the ingest speeds).
+ * either side, an address goes straight into FixedString(16) (JSON's text
+ * would need a second, String-typed table and a conversion) and NULL is a
+ * byte, not an absent key. It is also less than half the bytes of the
+ * JSON lines (207 vs 449 MB for 1 M generated connects). The load speed
+ * is the server's: on ClickHouse 18.16, 2 cores, both load about 180 k
+ * rows/s (bench/run.sh, part p7, measures them side by side).
  *
  * Encoding (ClickHouse's, little-endian): integers as their fixed width;
  * String as a LEB128 length and the bytes; FixedString(16) as 16 bytes;
