@@ -2,8 +2,8 @@
 /*
  * cmd_convert.c: `conntrail convert`, a trace (or several, merged in time
  * order) to pcapng, pcap, CSV, JSON lines, Tracee JSON or ClickHouse
- * RowBinary. The formats live
- * in export/ behind the sink interface of export.h; this file picks one,
+ * RowBinary. The formats live in export/ behind the sink interface of
+ * export.h; this file picks one,
  * runs the session into it and publishes the result atomically: the output
  * is written to a temporary file next to OUT (mode 0600: it says who talked
  * to whom) and renamed over OUT only when everything succeeded.
