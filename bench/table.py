@@ -335,6 +335,21 @@ for kind, title in queries:
     row(f"P4 {title} vs full scan", f(speedup, "{:.0f}x"), detail, ">= 50x, < 2% of chunks",
         ok_all(None if speedup is None else speedup >= 50, None if frac is None else frac < 0.02))
 
+# ---------------------------------------------------------------- P8
+p8n = num("p8.events", "last")
+if p8n is not None:
+    rb, js = per_s(p8n, num("p8.rowbinary_ns")), per_s(p8n, num("p8.jsonl_ns"))
+    row(f"P8 load into ClickHouse {text('p8.ch_version')}: convert --to clickhouse (RowBinary) "
+        "vs --to jsonl (JSONEachRow), events/s wall", f(div(rb, js), "{:.1f}x"),
+        f"RowBinary {rate(rb)}, JSONEachRow {rate(js)} on {f(p8n, '{:,.0f}')} events; "
+        f"{f(num('p8.ch_bytes', 'last'), '{:,.0f}')} bytes in MergeTree, "
+        f"{f(num('p8.ctr_bytes', 'last'), '{:,.0f}')} in the trace")
+    sq, rp = num("p8.sql_top_ns"), num("p8.report_top_ns")
+    row("P8 top destinations: share/clickhouse/destinations.sql / report --by dest, wall",
+        f(div(sq, rp), "{:.2f}"),
+        f"SQL {f(div(sq, 1e6), '{:,.0f}')} ms, report {f(div(rp, 1e6), '{:,.0f}')} ms "
+        f"on {f(p8n, '{:,.0f}')} events (one server, 2 threads)")
+
 # ---------------------------------------------------------------- P6
 p6a = num("p6.a")
 if p6a is not None or any(k.startswith("p6.na.") for k in samples):

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_convert.c: `conntrail convert`, a trace (or several, merged in time
- * order) to pcapng, pcap, CSV, JSON lines or Tracee JSON. The formats live
- * in export/ behind the sink interface of export.h; this file picks one,
+ * order) to pcapng, pcap, CSV, JSON lines, Tracee JSON or ClickHouse
+ * RowBinary. The formats live in export/ behind the sink interface of
+ * export.h; this file picks one,
  * runs the session into it and publishes the result atomically: the output
  * is written to a temporary file next to OUT (mode 0600: it says who talked
  * to whom) and renamed over OUT only when everything succeeded.
@@ -170,7 +171,9 @@ static void usage(FILE *f)
 		"  conntrail convert incident.ctr -o curl.csv --filter 'comm == \"curl\"'\n"
 		"  conntrail convert host1.ctr host2.ctr -o both.pcapng --since +5m --until +10m\n"
 		"  conntrail convert incident.ctr -o - --to jsonl | jq -r .daddr | sort | uniq -c\n"
-		"  conntrail convert incident.ctr -o events.tracee.json\n");
+		"  conntrail convert incident.ctr -o events.tracee.json\n"
+		"  conntrail convert web1.ctr* -o - --to clickhouse |\n"
+		"      clickhouse-client --query 'INSERT INTO conntrail.connects FORMAT RowBinary'\n");
 }
 
 /* "conntrail convert ..." as a shell would need it, for the file's comment. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * export.h: the output formats of `conntrail convert`, one file each
- * (pcapng.c, pcap.c, csv.c, jsonl.c, tracee.c) behind one small sink
+ * (pcapng.c, pcap.c, csv.c, jsonl.c, tracee.c, clickhouse.c) behind one small sink
  * interface and listed in one table (formats.c), plus the buffered output
  * (out.c) and the packet builder (packet.c) and packet text (comment.c) they share.
  *

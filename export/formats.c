@@ -11,10 +11,11 @@
 #include "export/export.h"
 
 extern const struct ct_export_format ct_export_pcapng, ct_export_pcap, ct_export_csv,
-    ct_export_jsonl, ct_export_tracee;
+    ct_export_jsonl, ct_export_tracee, ct_export_clickhouse;
 
 const struct ct_export_format *const ct_export_formats[] = {
-    &ct_export_pcapng, &ct_export_pcap, &ct_export_csv, &ct_export_jsonl, &ct_export_tracee, NULL,
+    &ct_export_pcapng, &ct_export_pcap,	      &ct_export_csv, &ct_export_jsonl,
+    &ct_export_tracee, &ct_export_clickhouse, NULL,
 };
 
 const struct ct_export_format *ct_export_by_name(const char *name)

@@ -11,6 +11,7 @@ pkgs=(
 	qemu-system-x86 busybox-static cpio
 	linux-perf valgrind time bc
 	sysdig bpftrace
+	clickhouse-server clickhouse-client
 )
 missing=()
 for p in "${pkgs[@]}"; do

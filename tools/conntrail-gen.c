@@ -144,7 +144,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: conntrail-gen -n EVENTS [--seed N] [--profile mixed|storm] "
 		   "[--truth FILE.json] [--compress zstd[:L]|zlib[:L]|none] [--start RFC3339] "
-		   "[--chunk-events N] -o FILE\n");
+		   "[--chunk-events N] [--host NAME] -o FILE\n");
 }
 
 static int parse_compress(const char *s, struct ct_writer_opts *o)
@@ -418,7 +418,7 @@ static int plan_outcomes(struct laters *q, const struct ct_event *ev, int unreac
 
 struct args {
 	long long nevents, seed;
-	const char *out, *truth_path, *profile;
+	const char *out, *truth_path, *profile, *host;
 	struct ct_writer_opts wo;
 	int64_t start_wall;
 	int storm;
@@ -428,11 +428,17 @@ struct args {
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
-	    {"seed", required_argument, 0, 's'},	 {"profile", required_argument, 0, 'p'},
-	    {"truth", required_argument, 0, 't'},	 {"compress", required_argument, 0, 'c'},
-	    {"start", required_argument, 0, 'S'},	 {"output", required_argument, 0, 'o'},
-	    {"events", required_argument, 0, 'n'},	 {"help", no_argument, 0, 'h'},
-	    {"chunk-events", required_argument, 0, 'C'}, {0, 0, 0, 0},
+	    {"seed", required_argument, 0, 's'},
+	    {"profile", required_argument, 0, 'p'},
+	    {"truth", required_argument, 0, 't'},
+	    {"compress", required_argument, 0, 'c'},
+	    {"start", required_argument, 0, 'S'},
+	    {"output", required_argument, 0, 'o'},
+	    {"events", required_argument, 0, 'n'},
+	    {"help", no_argument, 0, 'h'},
+	    {"chunk-events", required_argument, 0, 'C'},
+	    {"host", required_argument, 0, 'H'},
+	    {0, 0, 0, 0},
 	};
 	long long ce = 0;
 	int c;
@@ -442,7 +448,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			   .profile = "mixed",
 			   .wo = {.compress = CT_COMP_ZSTD},
 			   .start_wall = 1768467600 /* 2026-01-15T09:00:00Z */};
-	while ((c = getopt_long(argc, argv, "n:o:s:p:t:c:S:C:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:o:s:p:t:c:S:C:H:h", longopts, NULL)) != -1) {
 		const char *bad = NULL;
 		switch (c) {
 		case 'n':
@@ -474,6 +480,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 			if (ct_parse_long(optarg, 1, 1 << 20, &ce))
 				bad = "bad --chunk-events '%s'";
 			a->wo.chunk_events = (uint32_t)ce;
+			break;
+		case 'H':
+			/* The header's host name: traces of a fleet (tests/cli/clickhouse.sh). */
+			if (!*optarg || strlen(optarg) > 255)
+				bad = "bad --host '%s' (1 to 255 bytes)";
+			a->host = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -756,7 +768,9 @@ int main(int argc, char **argv)
 	struct ct_header h = {.clock_id = 1,
 			      .wall_offset_ns = a.start_wall * 1000000000LL - (int64_t)boot_ts,
 			      .start_ts_ns = boot_ts,
-			      .hostname = a.storm ? "storm-host" : "gen-host",
+			      .hostname = a.host    ? a.host
+					  : a.storm ? "storm-host"
+						    : "gen-host",
 			      .kernel = "6.18.0-generated",
 			      .arch = "x86_64",
 			      .recorder = "conntrail-gen " CONNTRAIL_VERSION,

@@ -18,7 +18,7 @@
 #include "tests/unit/tev.h"
 
 extern const struct ct_export_format ct_export_pcapng, ct_export_pcap, ct_export_csv,
-    ct_export_jsonl, ct_export_tracee;
+    ct_export_jsonl, ct_export_tracee, ct_export_clickhouse;
 
 #define BASE_NS 1700000000123456789LL
 
@@ -409,6 +409,152 @@ static void test_jsonl(void)
 		ct_fmt_json_event(&want, view(&evs[i], &procs[i]), BASE_NS + i * 1000, "web-1");
 	CHECK(len == want.len && !memcmp(s, want.p, len), "jsonl: bytes of ct_fmt_json_event");
 	ct_buf_free(&want);
+	free(s);
+	unlink(path);
+}
+
+/* ------------------------------------------------- clickhouse RowBinary */
+
+/* A RowBinary reader of its own, by ClickHouse's rules: little-endian
+ * integers, String = LEB128 length + bytes, Nullable = a NULL byte first. */
+struct rb {
+	const uint8_t *p;
+	size_t n, o;
+	int bad;
+};
+static uint64_t rb_int(struct rb *r, int width)
+{
+	uint64_t v = 0;
+	if (r->o + (size_t)width > r->n) {
+		r->bad = 1;
+		return 0;
+	}
+	for (int i = 0; i < width; i++)
+		v |= (uint64_t)r->p[r->o + (size_t)i] << (8 * i);
+	r->o += (size_t)width;
+	return v;
+}
+/* A String into d (NUL-terminated, at most size - 1 bytes kept). */
+static size_t rb_str(struct rb *r, char *d, size_t size)
+{
+	uint64_t len = 0;
+	for (int shift = 0;; shift += 7) {
+		uint64_t b = rb_int(r, 1);
+		len |= (b & 0x7f) << shift;
+		if (!(b & 0x80) || r->bad || shift > 56)
+			break;
+	}
+	if (r->bad || len > r->n - r->o || len >= size) {
+		r->bad = 1;
+		return 0;
+	}
+	memcpy(d, r->p + r->o, len);
+	d[len] = '\0';
+	r->o += len;
+	return len;
+}
+/* Nullable: 1 and *v, or 0 for NULL. */
+static int rb_opt(struct rb *r, int width, uint64_t *v)
+{
+	if (rb_int(r, 1))
+		return 0;
+	*v = rb_int(r, width);
+	return 1;
+}
+
+struct ch_row {
+	uint64_t ts_ns, cgroup_id, v[16];
+	uint32_t pid, tid, ppid, uid, gid, scope_id;
+	int32_t sockfd;
+	uint16_t dport;
+	uint8_t abstract, still_open, daddr[16], saddr[16];
+	int has[16]; /* 0 sport, 1 ret, 2 latency, 3 result, 4 result_ns, 5-7 closed/tx/rx, 8 saddr
+		      */
+	char host[32], comm[32], exe[64], cmdline[64], container[64], family[16], type[32],
+	    proto[16], path[128], outcome[32];
+};
+
+static void rb_row(struct rb *r, struct ch_row *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->ts_ns = rb_int(r, 8);
+	rb_str(r, w->host, sizeof(w->host));
+	w->pid = (uint32_t)rb_int(r, 4);
+	w->tid = (uint32_t)rb_int(r, 4);
+	w->ppid = (uint32_t)rb_int(r, 4);
+	w->uid = (uint32_t)rb_int(r, 4);
+	w->gid = (uint32_t)rb_int(r, 4);
+	rb_str(r, w->comm, sizeof(w->comm));
+	rb_str(r, w->exe, sizeof(w->exe));
+	rb_str(r, w->cmdline, sizeof(w->cmdline));
+	w->cgroup_id = rb_int(r, 8);
+	rb_str(r, w->container, sizeof(w->container));
+	w->sockfd = (int32_t)rb_int(r, 4);
+	rb_str(r, w->family, sizeof(w->family));
+	rb_str(r, w->type, sizeof(w->type));
+	rb_str(r, w->proto, sizeof(w->proto));
+	for (int i = 0; i < 16; i++)
+		w->daddr[i] = (uint8_t)rb_int(r, 1);
+	w->scope_id = (uint32_t)rb_int(r, 4);
+	w->dport = (uint16_t)rb_int(r, 2);
+	if (!rb_int(r, 1)) {
+		w->has[8] = 1;
+		for (int i = 0; i < 16; i++)
+			w->saddr[i] = (uint8_t)rb_int(r, 1);
+	}
+	w->has[0] = rb_opt(r, 2, &w->v[0]);
+	rb_str(r, w->path, sizeof(w->path));
+	w->abstract = (uint8_t)rb_int(r, 1);
+	w->has[1] = rb_opt(r, 4, &w->v[1]);
+	w->has[2] = rb_opt(r, 8, &w->v[2]);
+	w->has[3] = rb_opt(r, 4, &w->v[3]);
+	w->has[4] = rb_opt(r, 8, &w->v[4]);
+	rb_str(r, w->outcome, sizeof(w->outcome));
+	for (int i = 5; i <= 7; i++)
+		w->has[i] = rb_opt(r, 8, &w->v[i]);
+	w->still_open = (uint8_t)rb_int(r, 1);
+}
+
+static void test_clickhouse(void)
+{
+	size_t len;
+	char *path = run_sink(&ct_export_clickhouse, 0);
+	uint8_t *s = (uint8_t *)slurp(path, &len);
+	struct rb r = {.p = s, .n = len};
+	struct ch_row w[N_EV];
+	static const uint8_t v4[16] = {[10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1};
+
+	for (int i = 0; i < N_EV && !r.bad; i++)
+		rb_row(&r, &w[i]);
+	CHECK(!r.bad && r.o == len, "clickhouse: %d rows fill the %zu bytes exactly", N_EV, len);
+	if (r.bad)
+		goto out;
+	CHECK(w[0].ts_ns == (uint64_t)BASE_NS && !strcmp(w[0].host, "web-1") && w[0].pid == 100 &&
+		  !strcmp(w[0].exe, "/usr/bin/curl") && !strcmp(w[0].family, "AF_INET") &&
+		  !strcmp(w[0].type, "SOCK_STREAM") && !strcmp(w[0].proto, "tcp") &&
+		  w[0].dport == 443 && w[0].has[5] && w[0].v[5] == 5000000 && w[0].v[7] == 2000 &&
+		  !strcmp(w[0].outcome, "ok") && w[0].has[3] && w[0].v[3] == 0,
+	      "clickhouse: row 0 (IPv4 TCP, closed)");
+	CHECK(!memcmp(w[1].daddr, v4, 16) && w[1].has[8] && !memcmp(w[1].saddr, v4, 16) &&
+		  w[1].has[0] && w[1].v[0] == 40000 && (int32_t)w[1].v[1] == -111 &&
+		  (int32_t)w[1].v[3] == -111 && !strcmp(w[1].outcome, "ECONNREFUSED") &&
+		  !strcmp(w[1].comm, "a,\"b") && !w[1].has[4] && !w[1].has[5],
+	      "clickhouse: row 1 (IPv4-mapped addresses, refused)");
+	CHECK(w[2].sockfd == -1 && w[2].scope_id == 2 && w[2].daddr[0] == 0xfe &&
+		  w[2].daddr[15] == 1 && !w[2].has[1] && !w[2].has[3] && !w[2].has[8] &&
+		  !strcmp(w[2].outcome, "unknown") && !strcmp(w[2].proto, "udp"),
+	      "clickhouse: row 2 (IPv6, scope id, NULL outcome)");
+	CHECK(!strcmp(w[3].path, "/run/x.sock") && !w[3].abstract &&
+		  !strcmp(w[3].container, "abc123") && w[3].dport == 0 && !strcmp(w[3].proto, "") &&
+		  !strcmp(w[3].family, "AF_UNIX"),
+	      "clickhouse: row 3 (UNIX path, container)");
+	CHECK(!strcmp(w[4].path, "@a&b") && w[4].abstract == 1, "clickhouse: row 4 (abstract)");
+	CHECK(!strcmp(w[5].family, "AF_NETLINK") && !strcmp(w[5].type, "SOCK_RAW"),
+	      "clickhouse: row 5 (netlink)");
+	CHECK((int32_t)w[7].v[1] == -115 && (int32_t)w[7].v[3] == -113 && w[7].has[4] &&
+		  w[7].v[4] == 3000000 && !strcmp(w[7].outcome, "EHOSTUNREACH") && !w[7].has[2],
+	      "clickhouse: row 7 (EINPROGRESS, then unreachable)");
+out:
 	free(s);
 	unlink(path);
 }
@@ -906,6 +1052,8 @@ static void test_names(void)
 	CHECK(ct_export_by_path(".pcap") == NULL, "bare extension");
 	CHECK(ct_export_by_name("tracee-json") == &ct_export_tracee, "name tracee-json");
 	CHECK(ct_export_by_name("pcapNG") == NULL, "names are exact");
+	CHECK(ct_export_by_name("clickhouse") == &ct_export_clickhouse, "name clickhouse");
+	CHECK(ct_export_by_path("x.rowbinary") == &ct_export_clickhouse, "ext rowbinary");
 }
 
 /* Sources: the recorded local address, else loopback for a loopback
@@ -1000,5 +1148,6 @@ int main(void)
 	test_csv();
 	test_jsonl();
 	test_tracee();
+	test_clickhouse();
 	return check_done("test_export");
 }
