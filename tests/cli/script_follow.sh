@@ -59,7 +59,7 @@ touch release
 wait $locker
 wait $follower
 expect_eq "follow ends with status 0 once the writer is gone" 0 $?
-check "no error on the way" test ! -s follow.err
+check "no error on the way (the trace's own losses aside)" sh -c "! grep -v 'warning: lost while recording' follow.err"
 
 # --filter and text output keep working on a followed file.
 "$CONNTRAIL" script --follow --filter 'dport == 443' full.ctr >f.txt
