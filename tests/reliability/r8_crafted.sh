@@ -72,7 +72,7 @@ done
 expect_eq "index_dup: events read once" 128 "$(wc -l <"$TMP/index_dup.ix")"
 expect_eq "index_hides: the hidden chunk is read" 200 "$(wc -l <"$TMP/index_hides.ix")"
 expect_eq "index_times: a window sees the chunk's real times" 50 \
-	"$("$CONNTRAIL" script -q --since +1s --until +1.9s "$C/index_times.ctr" | wc -l)"
+	"$("$CONNTRAIL" script -q --since +1s --until +1.9s "$C/index_times.ctr" | grep -vc '^#')"
 check "valid: index believed" grep -qE '^ +index +present$' "$TMP/valid.info.out"
 ms=$(elapsed_ms x report "$C/index_huge.ctr")
 check "index_huge: 1.1 M entries refused quickly (${ms} ms)" test "$ms" -lt 2000
