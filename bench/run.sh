@@ -403,10 +403,13 @@ storm_a() {
 	under a "$1" "$HB/storm" "$1" "$2" || return 1
 	storm_fig "$(cat "$W/under.out")"
 }
-storm_b() {
-	under b "$1" "$HB/storm" "$1" "$2" || { log "empty BPF: $START_ERR"; return 1; }
+# storm_empty CFG MODE N: the storm under an empty-program floor (b or h).
+storm_empty() {
+	under "$1" "$2" "$HB/storm" "$2" "$3" || { log "empty BPF ($1): $START_ERR"; return 1; }
 	storm_fig "$(cat "$W/under.out")"
 }
+storm_b() { storm_empty b "$@"; }
+storm_h() { storm_empty h "$@"; }
 
 # The record run of P1; keeps the trace of the last round as storm-MODE.ctr.
 storm_c() {
@@ -483,10 +486,6 @@ storm_f() {
 	storm_fig "$out"
 }
 
-storm_h() {
-	under h "$1" "$HB/storm" "$1" "$2" || { log "empty BPF with state tracepoints: $START_ERR"; return 1; }
-	storm_fig "$(cat "$W/under.out")"
-}
 storm_i() {
 	under i "$1" "$HB/storm" "$1" "$2" || { log "base record: $START_ERR"; return 1; }
 	put "p1.$1.i_tracer_cpu" "$(per_n "$UNDER_CPU" "$2")"

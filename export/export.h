@@ -29,6 +29,9 @@ struct ct_out {
 	struct ct_out_direct *direct; /* NULL: plain write(2) from this thread */
 };
 
+/* A sink's zeroed state of size bytes for its open(); NULL with o->err
+ * set to ENOMEM when out of memory. */
+void *ct_sink_alloc(struct ct_out *o, size_t size);
 /* cap 0 picks the default (256 KiB). 0 on success, -1 out of memory. */
 int ct_out_init(struct ct_out *o, int fd, size_t cap);
 /* Direct mode, for a regular file nothing was written to yet: full buffers

@@ -17,11 +17,9 @@ struct ct_exporter {
 
 static int jsonl_open(struct ct_exporter **out, struct ct_out *o, const struct ct_export_info *info)
 {
-	struct ct_exporter *x = calloc(1, sizeof(*x));
-	if (!x) {
-		o->err = ENOMEM;
+	struct ct_exporter *x = ct_sink_alloc(o, sizeof(*x));
+	if (!x)
 		return -1;
-	}
 	x->out = o;
 	x->info = info;
 	*out = x;

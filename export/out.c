@@ -360,3 +360,11 @@ size_t ct_ipv4_text(char *d, const uint8_t a[4])
 }
 
 /* --------------------------------------------------------- the table */
+
+void *ct_sink_alloc(struct ct_out *o, size_t size)
+{
+	void *x = calloc(1, size);
+	if (!x)
+		o->err = ENOMEM;
+	return x;
+}

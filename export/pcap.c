@@ -45,11 +45,9 @@ static void pcap_free(struct ct_exporter *x)
 static int pcap_sink_open(struct ct_exporter **out, struct ct_out *o,
 			  const struct ct_export_info *info)
 {
-	struct ct_exporter *x = calloc(1, sizeof(*x));
-	if (!x) {
-		o->err = ENOMEM;
+	struct ct_exporter *x = ct_sink_alloc(o, sizeof(*x));
+	if (!x)
 		return -1;
-	}
 	x->out = o;
 	x->info = info;
 	x->replies = info->replies;

@@ -44,11 +44,9 @@ struct ct_exporter {
 static int tracee_open(struct ct_exporter **out, struct ct_out *o,
 		       const struct ct_export_info *info)
 {
-	struct ct_exporter *x = calloc(1, sizeof(*x));
-	if (!x) {
-		o->err = ENOMEM;
+	struct ct_exporter *x = ct_sink_alloc(o, sizeof(*x));
+	if (!x)
 		return -1;
-	}
 	x->out = o;
 	x->info = info;
 	*out = x;
@@ -176,7 +174,8 @@ static void remote_addr(struct ct_buf *b, const struct ct_event *ev)
 		ct_buf_put(b, t, ct_u64_dec(t, ev->dest->scope_id));
 		ct_buf_puts(b, "\"");
 	} else if (ev->dest->family == 1) {
-		size_t n = ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
+		size_t n =
+		    ev->dest->path_len < CT_UNIX_PATH_MAX ? ev->dest->path_len : CT_UNIX_PATH_MAX;
 		char path[CT_UNIX_PATH_MAX + 1];
 		size_t m = 0;
 		/* Tracee reads up to the first NUL; an abstract name's leading

@@ -574,7 +574,7 @@ static int open_merge(struct ct_session *s, struct ct_merge **merge)
 static void count_lost(struct ct_session *s, const struct ct_lost *l, unsigned input)
 {
 	int64_t wall = ct_session_wall_ns(s, input, l->ts_ns);
-	if (l->kind >= 3 || !l->count)
+	if (l->kind >= sizeof(s->lost) / sizeof(s->lost[0]) || !l->count)
 		return;
 	s->lost[l->kind] += l->count;
 	if (!s->lost_reports || wall < s->lost_first)

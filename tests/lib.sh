@@ -59,3 +59,24 @@ wait_until() {
 		sleep 0.1
 	done
 }
+
+# check_filter_cases CASES JSONL TRACE..: every "name|expr|predicate" line of
+# CASES counts as many events through script --filter and report --filter
+# over TRACE.. as the Python predicate accepts of JSONL (their script
+# --json); some cases must differ, so that they are not all empty.
+check_filter_cases() {
+	local cases=$1 jsonl=$2 name expr pred want got i=0
+	shift 2
+	python3 tests/helpers/filter_want.py "$jsonl" "$cases" >"$TMP/want" ||
+		{ fail "filter_want.py"; return; }
+	while IFS='|' read -r name expr pred; do
+		i=$((i + 1))
+		want=$(sed -n "${i}p" "$TMP/want")
+		got=$("$CONNTRAIL" script -q --filter "$expr" "$@" | grep -vc "^#")
+		expect_eq "filter $name ($expr)" "$want" "$got"
+		# report counts the same through its own (batch) path
+		got=$("$CONNTRAIL" report -q --json --filter "$expr" "$@" | jq .events)
+		expect_eq "report filter $name" "$want" "$got"
+	done <"$cases"
+	check "cases count differently (not all empty)" test "$(sort -u "$TMP/want" | wc -l)" -gt 5
+}

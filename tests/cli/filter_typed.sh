@@ -26,32 +26,7 @@ host|host == 'storm-host'|e["host"] == "storm-host"
 host glob|host ~ "gen-*" and dport == 53|e["host"].startswith("gen-") and e.get("dport") == 53
 CASES
 
-python3 - "$TMP/all.jsonl" "$TMP/cases" >"$TMP/want" <<'PY'
-import json, sys
-def lat(e):
-    known = "result" in e or e["outcome"] == "abandoned"
-    later = known and ("ret" not in e or e["ret"] == -115 or e["outcome"] == "abandoned"
-                       or e.get("result") != e["ret"])
-    if later:
-        return e.get("result_ns", 0)
-    return e.get("latency_ns")
-events = [json.loads(l) for l in open(sys.argv[1])]
-for line in open(sys.argv[2]):
-    name, expr, pred = line.rstrip("\n").split("|")
-    f = eval("lambda e: " + pred)
-    print(sum(1 for e in events if f(e)))
-PY
-i=0
-while IFS='|' read -r name expr pred; do
-	i=$((i + 1))
-	want=$(sed -n "${i}p" "$TMP/want")
-	got=$("$CONNTRAIL" script -q --filter "$expr" "$TMP/m.ctr" "$TMP/s.ctr" | grep -vc "^#")
-	expect_eq "$name ($expr)" "$want" "$got"
-	# report counts the same through its own (batch) path
-	rep=$("$CONNTRAIL" report -q --json --filter "$expr" "$TMP/m.ctr" "$TMP/s.ctr" | jq .events)
-	expect_eq "$name: report" "$want" "$rep"
-done <"$TMP/cases"
-check "some cases match something" test "$(sort -u "$TMP/want" | wc -l)" -gt 5
+check_filter_cases "$TMP/cases" "$TMP/all.jsonl" "$TMP/m.ctr" "$TMP/s.ctr"
 
 # host decides whole chunks: the other host's chunks are never read.
 "$CONNTRAIL" script -q --stats --filter "host == 'storm-host'" "$TMP/m.ctr" "$TMP/s.ctr" \
