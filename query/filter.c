@@ -3,12 +3,9 @@
  * filter.c: the --filter language (grammar in filter.h). A recursive-descent
  * parser builds a small tree whose comparison nodes hold pre-parsed values
  * (numbers, masked addresses, strings), so evaluation per event is a few
- * loads and compares; the same tree answers, three-valued, whether a chunk
- * can hold a match given its index summary.
- *
- * Fields are rows of one table: a name, the kind of value, its range, the
- * batch columns it reads, how to get it from an event, and its summary key.
- * A new field is a row and its getter.
+ * loads and compares (filter_eval.c, which also answers, three-valued,
+ * whether a chunk can hold a match given its index summary). The fields
+ * are rows of one table (fields.c).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -23,306 +20,12 @@
 #include "lib/names.h"
 #include "lib/strbuf.h"
 #include "lib/text.h"
-#include "query/filter.h"
-#include "query/timespec.h"
+#include "query/filter_int.h"
 
 /* Deepest nesting of parentheses and 'not' an expression may have. */
 #define NEST_MAX 200
 
-enum vkind { V_NUM, V_STR, V_ADDR };
-
-/* A field's value in one event. */
-struct fval {
-	int64_t num;
-	const char *str; /* V_STR: bytes (an abstract UNIX name starts with NUL) */
-	size_t len;
-	uint16_t family; /* V_ADDR */
-	const uint8_t *addr;
-};
-
-/* "family == other": none of inet, inet6, unix. */
-#define FAMILY_OTHER (-1)
-/* result values besides 0 and -errno (never compared by order). */
-#define RESULT_ABANDONED (INT64_MIN + 1)
-#define RESULT_UNKNOWN (INT64_MIN + 2)
-
-static int inet(const struct ct_event *ev)
-{
-	return ev->dest->family == 2 || ev->dest->family == 10;
-}
-
-/* Getters: 0 when the event has no such value (the comparison is false). */
-#define GETTER(name, expr)                                                                         \
-	static int name(const struct ct_event *ev, int64_t wall, struct fval *v)                   \
-	{                                                                                          \
-		(void)wall;                                                                        \
-		(void)ev;                                                                          \
-		expr;                                                                              \
-		return 1;                                                                          \
-	}
-GETTER(get_ts, v->num = wall)
-GETTER(get_pid, v->num = ev->task->pid)
-GETTER(get_tid, v->num = ev->tid)
-GETTER(get_ppid, v->num = ev->task->ppid)
-GETTER(get_uid, v->num = ev->task->uid)
-GETTER(get_gid, v->num = ev->task->gid)
-GETTER(get_cgroup, v->num = (int64_t)ev->task->cgroup_id)
-GETTER(get_family, v->num = ev->dest->family)
-GETTER(get_type, v->num = ev->dest->type)
-GETTER(get_proto, v->num = ev->dest->proto)
-GETTER(get_sockfd, v->num = ev->sockfd)
-GETTER(get_comm, v->str = ev->task->comm; v->len = strnlen(ev->task->comm, CT_COMM_LEN))
-
-static int get_dport(const struct ct_event *ev, int64_t wall, struct fval *v)
-{
-	(void)wall;
-	v->num = ev->dest->dport;
-	return inet(ev);
-}
-
-static int get_sport(const struct ct_event *ev, int64_t wall, struct fval *v)
-{
-	(void)wall;
-	v->num = ev->sport;
-	return inet(ev) && (ev->flags & CT_EV_SADDR);
-}
-
-static int get_ret(const struct ct_event *ev, int64_t wall, struct fval *v)
-{
-	(void)wall;
-	v->num = ev->ret;
-	return (ev->flags & CT_EV_RET) != 0;
-}
-
-static int get_result(const struct ct_event *ev, int64_t wall, struct fval *v)
-{
-	(void)wall;
-	v->num = ev->flags & CT_EV_RESULT      ? ev->result
-		 : ev->flags & CT_EV_ABANDONED ? RESULT_ABANDONED
-					       : RESULT_UNKNOWN;
-	return 1;
-}
-
-static int get_daddr(const struct ct_event *ev, int64_t wall, struct fval *v)
-{
-	(void)wall;
-	v->family = ev->dest->family;
-	v->addr = ev->dest->daddr;
-	return inet(ev);
-}
-
-static int get_saddr(const struct ct_event *ev, int64_t wall, struct fval *v)
-{
-	(void)wall;
-	v->family = ev->dest->family;
-	v->addr = ev->saddr;
-	return inet(ev) && (ev->flags & CT_EV_SADDR);
-}
-
-/* A string the process table knows (exe, cmdline, container): 0 when not. */
-static int proc_str(const char *s, struct fval *v)
-{
-	if (!s)
-		return 0;
-	v->str = s;
-	v->len = strlen(s);
-	return 1;
-}
-GETTER(get_exe, return ev->proc && proc_str(ev->proc->exe, v))
-GETTER(get_container, return ev->proc && proc_str(ev->proc->container, v))
-GETTER(get_cmdline, return ev->proc && proc_str(ev->proc->cmdline, v))
-
-/* What script shows as the time taken: to the handshake's end when that
- * came after connect(2) returned (as ct_outcome_later says), else how long
- * connect(2) took. */
-static int get_latency(const struct ct_event *ev, int64_t wall, struct fval *v)
-{
-	(void)wall;
-	uint16_t f = ev->flags;
-	int later =
-	    (f & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
-	    (!(f & CT_EV_RET) || ev->ret == -115 || (f & CT_EV_ABANDONED) || ev->result != ev->ret);
-	if (later) {
-		v->num = (int64_t)(ev->result_ns > INT64_MAX ? INT64_MAX : ev->result_ns);
-		return 1;
-	}
-	v->num = (int64_t)(ev->latency_ns > INT64_MAX ? INT64_MAX : ev->latency_ns);
-	return (f & CT_EV_LATENCY) != 0;
-}
-
-/* host is the input's, not the event's: ct_filter_set_host decides each
- * host comparison once per input, and evaluation reads that answer. */
-static int get_host(const struct ct_event *ev, int64_t wall, struct fval *v)
-{
-	(void)ev;
-	(void)wall;
-	(void)v;
-	return 0;
-}
-
-/* The path's bytes: a pathname up to its first NUL, an abstract name
- * (leading NUL) whole. */
-static int get_path(const struct ct_event *ev, int64_t wall, struct fval *v)
-{
-	(void)wall;
-	const struct ct_dest *d = ev->dest;
-	if (d->family != 1)
-		return 0;
-	size_t len = d->path_len < CT_UNIX_PATH_MAX ? d->path_len : CT_UNIX_PATH_MAX;
-	int abstract = (ev->flags & CT_EV_ABSTRACT) && len && d->path[0] == '\0';
-	v->str = len ? d->path : "";
-	v->len = abstract || !len ? len : strnlen(d->path, len);
-	return 1;
-}
-
-static int lookup_name(const char *s, const char *(*name)(uint16_t), int64_t *v);
-
-/* Symbolic values of a numeric field: 0 and *v set, or -1. Families by
- * the short names, any AF_ name JSON writes (AF_NETLINK) or AF_<n>. */
-static int family_value(const char *s, int64_t *v)
-{
-	if (!strcasecmp(s, "inet") || !strcasecmp(s, "ipv4"))
-		*v = 2;
-	else if (!strcasecmp(s, "inet6") || !strcasecmp(s, "ipv6"))
-		*v = 10;
-	else if (!strcasecmp(s, "unix") || !strcasecmp(s, "local"))
-		*v = 1;
-	else if (!strcasecmp(s, "other"))
-		*v = FAMILY_OTHER;
-	else if (!lookup_name(s, ct_family_name, v))
-		return 0;
-	else if (!strncmp(s, "AF_", 3) && isdigit((unsigned char)s[3])) {
-		char *end;
-		unsigned long n = strtoul(s + 3, &end, 10);
-		if (*end || n > UINT16_MAX)
-			return -1;
-		*v = (int64_t)n;
-	} else
-		return -1;
-	return 0;
-}
-
-static int type_value(const char *s, int64_t *v)
-{
-	return lookup_name(s, ct_type_short, v) && lookup_name(s, ct_type_name, v) ? -1 : 0;
-}
-
-static int proto_value(const char *s, int64_t *v)
-{
-	if (!strcmp(s, "ip")) {
-		*v = 0;
-		return 0;
-	}
-	return lookup_name(s, ct_proto_short, v);
-}
-
-static int errno_value(const char *s, int64_t *v)
-{
-	if (!strcmp(s, "ok")) {
-		*v = 0;
-		return 0;
-	}
-	int e = ct_errno_from_name(s);
-	if (e <= 0)
-		return -1;
-	*v = -e;
-	return 0;
-}
-
-static int result_value(const char *s, int64_t *v)
-{
-	if (!strcmp(s, "abandoned"))
-		*v = RESULT_ABANDONED;
-	else if (!strcmp(s, "unknown"))
-		*v = RESULT_UNKNOWN;
-	else
-		return errno_value(s, v);
-	return 0;
-}
-
-/* The field table. key: the summary key an equality looks up (0: none);
- * every: every event has the field (so "!=" may use the key too). */
-static const struct field {
-	const char *name;
-	enum vkind kind;
-	int64_t min, max;
-	uint32_t columns; /* CT_COL_* it reads, beyond ts, task, dest and flags */
-	int (*get)(const struct ct_event *ev, int64_t wall, struct fval *v);
-	int (*named)(const char *s, int64_t *v); /* symbolic values */
-	const char *names_hint;			 /* "noun|hint" for an error */
-	enum ct_key key;
-	int every;
-	int needs_proc;
-} fields[] = {
-    {"ts", V_NUM, INT64_MIN, INT64_MAX, 0, get_ts},
-    {"pid", V_NUM, 0, UINT32_MAX, 0, get_pid, NULL, NULL, CT_KEY_PID, 1},
-    {"tid", V_NUM, 0, UINT32_MAX, CT_COL_TID, get_tid},
-    {"ppid", V_NUM, 0, UINT32_MAX, 0, get_ppid},
-    {"uid", V_NUM, 0, UINT32_MAX, 0, get_uid, NULL, NULL, CT_KEY_UID, 1},
-    {"gid", V_NUM, 0, UINT32_MAX, 0, get_gid},
-    {"comm", V_STR, 0, 0, 0, get_comm, NULL, NULL, CT_KEY_COMM, 1},
-    {"exe", V_STR, 0, 0, 0, get_exe, .needs_proc = 1},
-    {"cgroup", V_NUM, 0, INT64_MAX, 0, get_cgroup},
-    {"container", V_STR, 0, 0, 0, get_container, .needs_proc = 1},
-    {"family", V_NUM, 0, UINT16_MAX, 0, get_family, family_value,
-     "family|inet, inet6, unix, other, an AF_ name such as AF_NETLINK, or a number", CT_KEY_FAMILY,
-     1},
-    {"type", V_NUM, 0, UINT16_MAX, 0, get_type, type_value,
-     "socket type|stream, dgram, seqpacket, raw, ..."},
-    {"proto", V_NUM, 0, UINT16_MAX, 0, get_proto, proto_value,
-     "protocol|tcp, udp, icmp, sctp, ... or a number"},
-    {"daddr", V_ADDR, 0, 0, 0, get_daddr, NULL, NULL, CT_KEY_DADDR},
-    {"dport", V_NUM, 0, UINT16_MAX, 0, get_dport, NULL, NULL, CT_KEY_DPORT},
-    {"saddr", V_ADDR, 0, 0, CT_COL_LOCAL, get_saddr},
-    {"sport", V_NUM, 0, UINT16_MAX, CT_COL_LOCAL, get_sport},
-    {"path", V_STR, 0, 0, 0, get_path, NULL, NULL, CT_KEY_PATH},
-    {"sockfd", V_NUM, INT32_MIN, INT32_MAX, CT_COL_SOCKFD, get_sockfd},
-    {"ret", V_NUM, INT32_MIN, INT32_MAX, CT_COL_RET, get_ret, errno_value,
-     "errno name|e.g. ECONNREFUSED or -111"},
-    {"result", V_NUM, INT32_MIN, 0, CT_COL_RESULT, get_result, result_value,
-     "outcome|ok, abandoned, unknown, an errno name such as ETIMEDOUT, or -110"},
-    {"latency", V_NUM, 0, INT64_MAX, CT_COL_LATENCY | CT_COL_RESULT_NS, get_latency},
-    {"host", V_STR, 0, 0, 0, get_host},
-    {"cmdline", V_STR, 0, 0, 0, get_cmdline, .needs_proc = 1},
-};
-#define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
-#define F_TS 0	  /* fields[F_TS] */
-#define F_PATH 17 /* fields[F_PATH] */
-
-enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_GLOB, OP_IN };
 static const char *const op_text[] = {"==", "!=", "<", "<=", ">", ">=", "~", "in"};
-
-enum nkind { N_AND, N_OR, N_NOT, N_CMP };
-
-struct node {
-	enum nkind kind;
-	const struct field *field;
-	enum op op;
-	/* N_AND, N_OR: n children; N_NOT: one */
-	struct node **kids;
-	size_t nkids;
-	/* V_NUM */
-	int64_t num;
-	struct ct_time ts; /* ts before the base is applied */
-	/* V_ADDR: family 4 or 6, prefix bits, address masked to the prefix */
-	int afam;
-	unsigned prefix;
-	uint8_t addr[16];
-	/* V_STR: bytes to compare; for path, abstract names start with NUL */
-	char *str;
-	size_t len;
-	/* V_NUM with 'in': inclusive ranges, a single value as [v, v] */
-	int64_t (*ranges)[2];
-	size_t nranges;
-	/* host: the answer for the input now read (ct_filter_set_host) */
-	int host_hit;
-};
-
-struct ct_filter {
-	struct node *root;
-	int uses_proc, uses_host;
-	uint32_t columns;
-};
 
 /* ---------------------------------------------------------------- lexer */
 
@@ -549,18 +252,6 @@ static int parse_int(const char *s, int64_t *v)
 	return 0;
 }
 
-static int lookup_name(const char *s, const char *(*name)(uint16_t), int64_t *v)
-{
-	for (int i = 0; i < 300; i++) {
-		const char *n = name((uint16_t)i);
-		if (n && !strcmp(n, s)) {
-			*v = i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* A duration such as 10ms, 1.5s, 250us (latency). 0 and *v, or an error. */
 static int duration_value(struct parser *p, const char *s, size_t at, const char *fname, int64_t *v)
 {
@@ -593,12 +284,11 @@ static int positive_errno(struct parser *p, const struct field *f, int64_t v, si
 static int num_parse(struct parser *p, const struct field *f, enum op op, const char *s, size_t at,
 		     int64_t *v)
 {
-	if (f->get == get_latency)
+	if (f->special == FS_LATENCY)
 		return duration_value(p, s, at, f->name, v);
 	if (parse_int(s, v) == 0) {
 		if (*v > 0 && *v <= INT32_MAX &&
-		    (f->named == errno_value || f->named == result_value) && op != OP_LT &&
-		    op != OP_LE)
+		    (f->special == FS_RET || f->special == FS_RESULT) && op != OP_LT && op != OP_LE)
 			return positive_errno(p, f, *v, at);
 		if (*v < f->min || *v > f->max)
 			return perr(p, at, "%s out of range for %s", s, f->name);
@@ -622,13 +312,13 @@ static int num_value(struct parser *p, struct node *n)
 {
 	const struct field *f = n->field;
 
-	if (f->get == get_ts) {
+	if (f->special == FS_TS) {
 		char why[96];
 		if (ct_time_parse(p->text, &n->ts, why, sizeof(why)))
 			return perr(p, p->tok_pos, "bad time '%s' for ts: %s", p->text, why);
 		return 0;
 	}
-	if (p->tok == T_STRING && !f->named && f->get != get_latency)
+	if (p->tok == T_STRING && !f->named && f->special != FS_LATENCY)
 		return perr(p, p->tok_pos, "%s takes a number, not a string", f->name);
 	return num_parse(p, f, n->op, p->text, p->tok_pos, &n->num);
 }
@@ -666,7 +356,7 @@ static int range_value(struct parser *p, struct node *n)
 	size_t hi_at = p->tok_pos + (size_t)(dots - p->text) + 2;
 	if (!p->text[0] || !dots[2])
 		return perr(p, p->tok_pos, "a range is LOW..HIGH, e.g. %s in %s", f->name,
-			    f->get == get_latency ? "10ms..1s" : "1..1024");
+			    f->special == FS_LATENCY ? "10ms..1s" : "1..1024");
 	if (num_parse(p, f, OP_LT, p->text, p->tok_pos, &lo) ||
 	    num_parse(p, f, OP_LT, dots + 2, hi_at, &hi))
 		return -1;
@@ -767,7 +457,7 @@ static int str_value(struct parser *p, struct node *n)
 	n->str[len] = '\0';
 	n->len = len;
 	/* "@name" is an abstract UNIX name: its first byte on the wire is NUL. */
-	if (n->field->get == get_path && n->op != OP_GLOB && len && s[0] == '@')
+	if (n->field->special == FS_PATH && n->op != OP_GLOB && len && s[0] == '@')
 		n->str[0] = '\0';
 	if (n->op == OP_GLOB && memchr(s, '\0', len))
 		return perr(p, p->tok_pos, "a glob pattern cannot hold NUL bytes");
@@ -785,17 +475,17 @@ static struct node *parse_cmp(struct parser *p)
 	if (p->tok != T_WORD)
 		return perr(p, p->tok_pos, "expected a field name, got '%s'", p->text), NULL;
 	size_t fi;
-	for (fi = 0; fi < N_FIELDS; fi++)
-		if (!strcmp(fields[fi].name, p->text))
+	for (fi = 0; fi < ct_filter_nfields; fi++)
+		if (!strcmp(ct_filter_fields[fi].name, p->text))
 			break;
-	if (fi == N_FIELDS)
+	if (fi == ct_filter_nfields)
 		return perr(p, p->tok_pos, "unknown field '%s'", p->text), NULL;
-	const struct field *f = &fields[fi];
+	const struct field *f = &ct_filter_fields[fi];
 	struct node *n = new_node(N_CMP);
 	n->field = f;
 	p->columns |= f->columns;
 	p->uses_proc |= f->needs_proc;
-	p->uses_host |= f->get == get_host;
+	p->uses_host |= f->special == FS_HOST;
 	size_t field_end = p->pos;
 	if (next(p))
 		goto fail;
@@ -812,7 +502,7 @@ static struct node *parse_cmp(struct parser *p)
 		     f->name);
 		goto fail;
 	}
-	if (n->op == OP_IN && (f->kind == V_STR || f->get == get_ts)) {
+	if (n->op == OP_IN && (f->kind == V_STR || f->special == FS_TS)) {
 		perr(p, op_pos,
 		     "'in' takes a CIDR (daddr, saddr) or numbers (dport in 1..1024, "
 		     "dport in {53, 443}), not %s",
@@ -971,7 +661,7 @@ void ct_filter_free(struct ct_filter *f)
 
 static void set_base(struct node *n, int64_t base)
 {
-	if (n->kind == N_CMP && n->field->get == get_ts)
+	if (n->kind == N_CMP && n->field->special == FS_TS)
 		n->num = ct_time_resolve(&n->ts, base);
 	for (size_t i = 0; i < n->nkids; i++)
 		set_base(n->kids[i], base);
@@ -990,336 +680,6 @@ int ct_filter_uses_proc(const struct ct_filter *f)
 uint32_t ct_filter_columns(const struct ct_filter *f)
 {
 	return f->columns;
-}
-
-static int str_match(const struct node *n, const char *s, size_t len);
-
-static void set_host(struct node *n, const char *host)
-{
-	if (n->kind == N_CMP && n->field->get == get_host)
-		n->host_hit = host && str_match(n, host, strlen(host));
-	for (size_t i = 0; i < n->nkids; i++)
-		set_host(n->kids[i], host);
-}
-
-void ct_filter_set_host(struct ct_filter *f, const char *host)
-{
-	if (f->uses_host)
-		set_host(f->root, host);
-}
-
-/* ----------------------------------------------------------- evaluation */
-
-static int cmp_num(enum op op, int64_t a, int64_t b)
-{
-	switch (op) {
-	case OP_EQ:
-		return a == b;
-	case OP_NE:
-		return a != b;
-	case OP_LT:
-		return a < b;
-	case OP_LE:
-		return a <= b;
-	case OP_GT:
-		return a > b;
-	case OP_GE:
-		return a >= b;
-	default:
-		return 0;
-	}
-}
-
-static int is_v4mapped(const uint8_t *a)
-{
-	static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	return !memcmp(a, prefix, 12);
-}
-
-static int prefix_match(const uint8_t *a, const uint8_t *net, unsigned bits)
-{
-	unsigned full = bits / 8;
-	if (memcmp(a, net, full))
-		return 0;
-	if (bits % 8) {
-		uint8_t mask = (uint8_t)(0xff00 >> (bits % 8));
-		return (a[full] & mask) == net[full];
-	}
-	return 1;
-}
-
-/* An IPv4 pattern also matches an IPv4-mapped IPv6 address (::ffff:a.b.c.d). */
-static int addr_match(const struct node *n, uint16_t family, const uint8_t *a)
-{
-	if (n->afam == 4) {
-		if (family == 2)
-			return prefix_match(a, n->addr, n->prefix);
-		if (family == 10 && is_v4mapped(a))
-			return prefix_match(a + 12, n->addr, n->prefix);
-		return 0;
-	}
-	return family == 10 && prefix_match(a, n->addr, n->prefix);
-}
-
-static int str_match(const struct node *n, const char *s, size_t len)
-{
-	if (n->op == OP_GLOB) {
-		char tmp[CT_UNIX_PATH_MAX + 2];
-		if (len < sizeof(tmp)) {
-			memcpy(tmp, s, len);
-			tmp[len] = '\0';
-			s = tmp;
-		}
-		return fnmatch(n->str, s, 0) == 0;
-	}
-	int eq = len == n->len && !memcmp(s, n->str, len);
-	return n->op == OP_EQ ? eq : !eq;
-}
-
-/* v in [lo, hi]; a set's "other", "abandoned" or "unknown" is itself only. */
-static int num_in(const struct node *n, int64_t v, int64_t lo, int64_t hi)
-{
-	if (lo == FAMILY_OTHER && n->field->get == get_family)
-		return v != 1 && v != 2 && v != 10;
-	if (lo == hi || v == RESULT_ABANDONED || v == RESULT_UNKNOWN)
-		return v == lo;
-	return v >= lo && v <= hi;
-}
-
-static int eval_cmp(const struct node *n, const struct ct_event *ev, int64_t wall)
-{
-	struct fval v;
-
-	if (n->field->get == get_host)
-		return n->host_hit;
-	if (!n->field->get(ev, wall, &v))
-		return 0;
-	switch (n->field->kind) {
-	case V_ADDR: {
-		int m = addr_match(n, v.family, v.addr);
-		return n->op == OP_NE ? !m : m;
-	}
-	case V_STR:
-		if (n->op == OP_GLOB && v.len && v.str[0] == '\0' && n->field->get == get_path) {
-			/* an abstract name globs as "@name" */
-			char tmp[CT_UNIX_PATH_MAX + 1];
-			memcpy(tmp, v.str, v.len);
-			tmp[0] = '@';
-			return str_match(n, tmp, v.len);
-		}
-		return str_match(n, v.str, v.len);
-	case V_NUM:
-		if (n->op == OP_IN) {
-			for (size_t i = 0; i < n->nranges; i++)
-				if (num_in(n, v.num, n->ranges[i][0], n->ranges[i][1]))
-					return 1;
-			return 0;
-		}
-		if (n->num == FAMILY_OTHER && n->field->get == get_family) {
-			int other = v.num != 1 && v.num != 2 && v.num != 10;
-			return n->op == OP_EQ ? other : !other;
-		}
-		/* abandoned and unknown order with nothing */
-		if ((v.num == RESULT_ABANDONED || v.num == RESULT_UNKNOWN) && n->op != OP_EQ &&
-		    n->op != OP_NE)
-			return 0;
-		return cmp_num(n->op, v.num, n->num);
-	}
-	return 0;
-}
-
-static int eval(const struct node *n, const struct ct_event *ev, int64_t wall)
-{
-	switch (n->kind) {
-	case N_AND:
-		for (size_t i = 0; i < n->nkids; i++)
-			if (!eval(n->kids[i], ev, wall))
-				return 0;
-		return 1;
-	case N_OR:
-		for (size_t i = 0; i < n->nkids; i++)
-			if (eval(n->kids[i], ev, wall))
-				return 1;
-		return 0;
-	case N_NOT:
-		return !eval(n->kids[0], ev, wall);
-	case N_CMP:
-		return eval_cmp(n, ev, wall);
-	}
-	return 0;
-}
-
-int ct_filter_match(const struct ct_filter *f, const struct ct_event *ev, int64_t wall_ns)
-{
-	return eval(f->root, ev, wall_ns);
-}
-
-/* ------------------------------------------------------- chunk pushdown */
-
-static enum ct_tri bloom(const struct ct_chunk_info *c, enum ct_key key, const void *v, size_t len)
-{
-	return ct_chunk_may_contain(c, key, v, len) ? CT_TRI_SOME : CT_TRI_NONE;
-}
-
-static enum ct_tri tri_or(enum ct_tri a, enum ct_tri b)
-{
-	if (a == CT_TRI_ALL || b == CT_TRI_ALL)
-		return CT_TRI_ALL;
-	if (a == CT_TRI_NONE && b == CT_TRI_NONE)
-		return CT_TRI_NONE;
-	return CT_TRI_SOME;
-}
-
-/* Which values of ts in [lo, hi] satisfy "ts OP x": none, some or all. */
-static enum ct_tri ts_range(enum op op, int64_t lo, int64_t hi, int64_t x)
-{
-	int at_lo = cmp_num(op, lo, x), at_hi = cmp_num(op, hi, x);
-	switch (op) {
-	case OP_EQ:
-		if (x < lo || x > hi)
-			return CT_TRI_NONE;
-		return lo == hi ? CT_TRI_ALL : CT_TRI_SOME;
-	case OP_NE:
-		if (x < lo || x > hi)
-			return CT_TRI_ALL;
-		return lo == hi ? CT_TRI_NONE : CT_TRI_SOME;
-	default: /* monotonic in ts: the ends decide */
-		if (at_lo && at_hi)
-			return CT_TRI_ALL;
-		if (!at_lo && !at_hi)
-			return CT_TRI_NONE;
-		return CT_TRI_SOME;
-	}
-}
-
-/* An equality the summary can answer: NONE when the key is surely absent. */
-/* An equality the summary can answer: NONE when the key is surely absent. */
-static enum ct_tri cmp_eq_key(const struct node *n, const struct ct_chunk_info *c)
-{
-	switch (n->field->key) {
-	case CT_KEY_PID:
-	case CT_KEY_UID: {
-		uint32_t v = (uint32_t)n->num;
-		return bloom(c, n->field->key, &v, sizeof(v));
-	}
-	case CT_KEY_DPORT: {
-		uint16_t v = (uint16_t)n->num;
-		return bloom(c, CT_KEY_DPORT, &v, sizeof(v));
-	}
-	case CT_KEY_FAMILY: {
-		if (n->num == FAMILY_OTHER)
-			return CT_TRI_SOME;
-		uint16_t v = (uint16_t)n->num;
-		return bloom(c, CT_KEY_FAMILY, &v, sizeof(v));
-	}
-	case CT_KEY_COMM:
-		if (n->len > CT_COMM_LEN)
-			return CT_TRI_NONE;
-		return bloom(c, CT_KEY_COMM, n->str, n->len);
-	case CT_KEY_PATH: {
-		/* Keyed with path_len bytes; a writer may count a trailing NUL. */
-		char tmp[CT_UNIX_PATH_MAX + 2];
-		if (n->len > CT_UNIX_PATH_MAX)
-			return CT_TRI_NONE;
-		memcpy(tmp, n->str, n->len);
-		tmp[n->len] = '\0';
-		return tri_or(bloom(c, CT_KEY_PATH, tmp, n->len),
-			      bloom(c, CT_KEY_PATH, tmp, n->len + 1));
-	}
-	case CT_KEY_DADDR: {
-		if (n->afam == 4 ? n->prefix != 32 : n->prefix != 128)
-			return CT_TRI_SOME;
-		uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-		if (n->afam == 4) {
-			memcpy(mapped + 12, n->addr, 4);
-			return tri_or(bloom(c, CT_KEY_DADDR, n->addr, 4),
-				      bloom(c, CT_KEY_DADDR, mapped, 16));
-		}
-		return bloom(c, CT_KEY_DADDR, n->addr, 16);
-	}
-	default:
-		break;
-	}
-	if (n->field->get == get_result) {
-		/* The outcome known when the chunk was written, or one to come. */
-		int32_t pending = CT_RESULT_KEY_PENDING;
-		int32_t v = n->num == RESULT_ABANDONED ? CT_RESULT_KEY_ABANDONED
-			    : n->num == RESULT_UNKNOWN ? CT_RESULT_KEY_UNKNOWN
-						       : (int32_t)n->num;
-		return tri_or(bloom(c, CT_KEY_RESULT, &v, 4), bloom(c, CT_KEY_RESULT, &pending, 4));
-	}
-	return CT_TRI_SOME;
-}
-
-/* A set of single values on a keyed field: a chunk may match when the key
- * holds one of them. Ranges (and large sets) read the chunk. */
-static enum ct_tri set_key(const struct node *n, const struct ct_chunk_info *c)
-{
-	enum ct_tri t = CT_TRI_NONE;
-	if (!n->field->key || n->nranges > 64)
-		return CT_TRI_SOME;
-	for (size_t i = 0; i < n->nranges && t == CT_TRI_NONE; i++) {
-		if (n->ranges[i][0] != n->ranges[i][1])
-			return CT_TRI_SOME;
-		struct node one = *n;
-		one.op = OP_EQ;
-		one.num = n->ranges[i][0];
-		t = tri_or(t, cmp_eq_key(&one, c));
-	}
-	return t == CT_TRI_NONE ? CT_TRI_NONE : CT_TRI_SOME;
-}
-
-static enum ct_tri chunk_eval(const struct node *n, const struct ct_chunk_info *c, int64_t off)
-{
-	enum ct_tri a, t;
-
-	switch (n->kind) {
-	case N_AND:
-		t = CT_TRI_ALL;
-		for (size_t i = 0; i < n->nkids; i++) {
-			a = chunk_eval(n->kids[i], c, off);
-			if (a == CT_TRI_NONE)
-				return CT_TRI_NONE;
-			if (a == CT_TRI_SOME)
-				t = CT_TRI_SOME;
-		}
-		return t;
-	case N_OR:
-		t = CT_TRI_NONE;
-		for (size_t i = 0; i < n->nkids && t != CT_TRI_ALL; i++)
-			t = tri_or(t, chunk_eval(n->kids[i], c, off));
-		return t;
-	case N_NOT:
-		a = chunk_eval(n->kids[0], c, off);
-		return a == CT_TRI_SOME ? CT_TRI_SOME : a == CT_TRI_ALL ? CT_TRI_NONE : CT_TRI_ALL;
-	case N_CMP:
-		if (n->field->get == get_ts) {
-			if (c->records == 0 || c->first_ts > c->last_ts)
-				return CT_TRI_SOME;
-			return ts_range(n->op, ct_wall_ns(c->first_ts, off),
-					ct_wall_ns(c->last_ts, off), n->num);
-		}
-		if (n->field->get == get_host)
-			return n->host_hit ? CT_TRI_ALL : CT_TRI_NONE;
-		if (n->op == OP_IN && n->field->kind == V_NUM)
-			return set_key(n, c);
-		if (n->op == OP_EQ || (n->op == OP_IN && n->field->key == CT_KEY_DADDR))
-			return cmp_eq_key(n, c);
-		/* Every event differs when the key is absent. Only for fields
-		 * every event has, or "unknown" would be counted as a match. */
-		if (n->op == OP_NE && n->field->every)
-			return cmp_eq_key(n, c) == CT_TRI_NONE ? CT_TRI_ALL : CT_TRI_SOME;
-		return CT_TRI_SOME;
-	}
-	return CT_TRI_SOME;
-}
-
-enum ct_tri ct_filter_chunk(const struct ct_filter *f, const struct ct_chunk_info *c,
-			    int64_t wall_offset_ns)
-{
-	if (c->kind != CT_CHUNK_EVENTS)
-		return CT_TRI_SOME;
-	return chunk_eval(f->root, c, wall_offset_ns);
 }
 
 /* -------------------------------------------------------------- errors */
