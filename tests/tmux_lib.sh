@@ -25,6 +25,12 @@ line_is() { screen "$1" | sed -n "$2p" | grep -Eq -- "$3"; }
 wait_screen() { wait_until 60 on_screen "$1" "$2"; }
 show_screen() { screen "$1" | sed 's/^/    | /' >&2; }
 
+# The driver and what it runs must make only the connects a test asks for:
+# glibc asks nscd for the user's passwd entry (a UNIX connect, recorded)
+# when bash starts without SHELL or python without HOME, as in a bare CI
+# environment.
+export SHELL=${SHELL:-$(command -v bash)}
+export HOME=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 # The driver: DRIVER FIFO LOG reads shell lines from FIFO and runs each,
 # then writes "done N" (N counts the lines) into LOG; "exit" ends it.
 DRIVER=$TMP/driver.sh
