@@ -441,22 +441,9 @@ static int resolve_cgroup(struct recorder *r)
 	return 0;
 }
 
-int cmd_record(int argc, char **argv)
+/* Writer settings that follow from --flush and --max-size. */
+static void derive_writer_opts(struct recorder *r)
 {
-	/* zstd by default (DESIGN.md, the man page): zeroed writer opts mean none. */
-	struct recorder rec = {.output = "conntrail.data",
-			       .backend = -1,
-			       .buffer = 8 << 20,
-			       .wopts = {.compress = CT_COMP_ZSTD}};
-	struct recorder *r = &rec;
-	int rc = CT_EXIT_ERROR, go_fd = -1, err_fd = -1;
-	struct sigaction sa = {0};
-
-	int prc = parse_args(r, argc, argv);
-	if (prc) {
-		rc = prc < 0 ? CT_EXIT_OK : prc;
-		goto out;
-	}
 	/* The writer keeps a chunk's events raw until it closes: 16384 of
 	 * them are ~5 MB, which keeps the recorder under 32 MiB of RSS. */
 	r->wopts.chunk_events = 16384;
@@ -476,32 +463,37 @@ int cmd_record(int argc, char **argv)
 		uint64_t n = r->max_size / 256;
 		r->wopts.chunk_events = (uint32_t)(n < 256 ? 256 : n > 16384 ? 16384 : n);
 	}
+}
+
+/* What must hold before anything is touched: 0, or the exit status after
+ * one error line. */
+static int preflight(struct recorder *r)
+{
+	int rc;
+
 	if (geteuid() != 0) {
 		ct_err("record needs root (CAP_BPF and CAP_PERFMON)");
-		goto out;
+		return CT_EXIT_ERROR;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		ct_err("/sys/kernel/btf/vmlinux: no kernel BTF (CONFIG_DEBUG_INFO_BTF): %s",
 		       strerror(errno));
-		goto out;
+		return CT_EXIT_ERROR;
 	}
 	if (r->command && (rc = command_runnable(r->command[0])) != 0)
-		goto out;
-	rc = CT_EXIT_ERROR;
+		return rc;
 	for (size_t i = 0; i < r->npids; i++) {
 		if (kill((pid_t)r->pids[i], 0) && errno == ESRCH) {
 			ct_err("-p %u: no such process", r->pids[i]);
-			goto out;
+			return CT_EXIT_ERROR;
 		}
 	}
-	if (resolve_cgroup(r))
-		goto out;
-	r->procs = proctable_new();
-	if (!r->procs) {
-		ct_err("out of memory");
-		goto out;
-	}
-	fill_header(r, argc, argv);
+	return resolve_cgroup(r) ? CT_EXIT_ERROR : 0;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = {0};
 
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -510,21 +502,11 @@ int cmd_record(int argc, char **argv)
 	sa.sa_flags = SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	if (r->command && fork_command(r, &go_fd, &err_fd))
-		goto out;
-	r->queueing = 1;
-	if (rec_choose_backend(r))
-		goto out;
-	r->have_bpf = 1;
-	r->hdr.backend = rec_backend_name(r->bpf.backend);
-	r->lost_conn = calloc((size_t)r->bpf.ncpus, sizeof(uint64_t));
-	if (!r->lost_conn)
-		goto out;
-
-	if (rec_open_output(r))
-		goto out;
-	/* Replay what came in while the hook was being proven. */
+/* Replay what came in while the hook was being proven. */
+static void replay_queue(struct recorder *r)
+{
 	r->queueing = 0;
 	for (size_t off = 0; off < r->qlen && !r->write_err;) {
 		uint64_t len;
@@ -534,25 +516,35 @@ int cmd_record(int argc, char **argv)
 	}
 	free(r->queue);
 	r->queue = NULL;
+}
 
-	if (r->command) {
-		int e;
-		if (write(go_fd, "g", 1) != 1) {
-			ct_err("%s: cannot start: %s", r->command[0], strerror(errno));
-			goto out;
-		}
-		close(go_fd);
-		go_fd = -1;
-		if (read(err_fd, &e, sizeof(e)) == sizeof(e)) {
-			ct_err("%s: %s", r->command[0], strerror(e));
-			rc = e == ENOENT ? 127 : 126; /* as a shell says it */
-			goto out;
-		}
-		close(err_fd);
-		err_fd = -1;
+/* Let the held command exec: 0, or the exit status after one error line
+ * (127/126 as a shell says it when the exec failed). */
+static int release_command(struct recorder *r, int *go_fd, int *err_fd)
+{
+	int e;
+
+	if (write(*go_fd, "g", 1) != 1) {
+		ct_err("%s: cannot start: %s", r->command[0], strerror(errno));
+		return CT_EXIT_ERROR;
 	}
+	close(*go_fd);
+	*go_fd = -1;
+	if (read(*err_fd, &e, sizeof(e)) == sizeof(e)) {
+		ct_err("%s: %s", r->command[0], strerror(e));
+		return e == ENOENT ? 127 : 126;
+	}
+	close(*err_fd);
+	*err_fd = -1;
+	return 0;
+}
 
+/* Take events until the command, the targets, --duration, --max-size or
+ * a signal ends the recording: 0, or -1 after one error line. */
+static int poll_loop(struct recorder *r)
+{
 	uint64_t deadline = r->duration_ns ? rec_now_ns(CLOCK_MONOTONIC) + r->duration_ns : 0;
+
 	while (!r->write_err && !r->size_reached) {
 		/* Wakeups are batched: the timeout is what normally ends the
 		 * wait, and then whatever is in the ring is taken. */
@@ -561,18 +553,16 @@ int cmd_record(int argc, char **argv)
 			n = ring_buffer__consume(r->bpf.rb);
 		if (n < 0 && n != -EINTR && !r->write_err && !r->size_reached) {
 			ct_err("ring buffer: %s", strerror(-n));
-			goto out;
+			return -1;
 		}
 		rec_flush_lost(r);
 		if (r->w)
 			ct_writer_tick(r->w);
 		if (signal_pending) {
 			signal_pending = 0;
-			if (r->command && !r->child_done) {
-				kill(r->child, stop_signal); /* like perf: the command decides */
-			} else {
+			if (!r->command || r->child_done)
 				break;
-			}
+			kill(r->child, stop_signal); /* like perf: the command decides */
 		}
 		if (r->command && !r->child_done &&
 		    waitpid(r->child, &r->child_status, WNOHANG) == r->child) {
@@ -584,6 +574,95 @@ int cmd_record(int argc, char **argv)
 		if (r->npids && !any_alive(r->pids, r->npids))
 			break; /* like perf record -p: the targets are gone */
 	}
+	return 0;
+}
+
+/* The command's exit status, waited for, as record's own. */
+static int command_status(struct recorder *r)
+{
+	if (!r->child_done) {
+		/* A full trace is no reason to end the user's command: it runs
+		 * on, untraced. --duration ends it. */
+		if (!r->size_reached)
+			kill(r->child, SIGTERM);
+		while (waitpid(r->child, &r->child_status, 0) < 0 && errno == EINTR)
+			;
+		r->child_done = 1;
+	}
+	if (WIFEXITED(r->child_status))
+		return WEXITSTATUS(r->child_status);
+	if (WIFSIGNALED(r->child_status))
+		return 128 + WTERMSIG(r->child_status);
+	return CT_EXIT_OK;
+}
+
+/* The one summary line (DESIGN.md), and what was lost besides events. */
+static void print_summary(const struct recorder *r)
+{
+	char files[PATH_MAX + 64];
+
+	if (r->rotate)
+		snprintf(files, sizeof(files), "%s.0..%s.%u", r->output, r->output, r->rotate - 1);
+	else
+		snprintf(files, sizeof(files), "%s", r->output);
+	fprintf(stderr, "conntrail record: %llu events, %llu lost, backend %s, %llu bytes, %s\n",
+		(unsigned long long)r->events, (unsigned long long)r->lost, r->hdr.backend,
+		(unsigned long long)r->bytes_done, files);
+	if (r->proc_lost)
+		fprintf(stderr, "conntrail record: %llu process records lost\n",
+			(unsigned long long)r->proc_lost);
+	if (r->outcomes_lost)
+		fprintf(stderr,
+			"conntrail record: %llu connection outcomes lost (those attempts "
+			"read \"unknown\")\n",
+			(unsigned long long)r->outcomes_lost);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	/* zstd by default (DESIGN.md, the man page): zeroed writer opts mean none. */
+	struct recorder rec = {.output = "conntrail.data",
+			       .backend = -1,
+			       .buffer = 8 << 20,
+			       .wopts = {.compress = CT_COMP_ZSTD}};
+	struct recorder *r = &rec;
+	int rc = CT_EXIT_ERROR, go_fd = -1, err_fd = -1;
+
+	int prc = parse_args(r, argc, argv);
+	if (prc) {
+		rc = prc < 0 ? CT_EXIT_OK : prc;
+		goto out;
+	}
+	derive_writer_opts(r);
+	if ((rc = preflight(r)) != 0)
+		goto out;
+	rc = CT_EXIT_ERROR;
+	r->procs = proctable_new();
+	if (!r->procs) {
+		ct_err("out of memory");
+		goto out;
+	}
+	fill_header(r, argc, argv);
+	install_signals();
+
+	if (r->command && fork_command(r, &go_fd, &err_fd))
+		goto out;
+	r->queueing = 1;
+	if (rec_choose_backend(r))
+		goto out;
+	r->have_bpf = 1;
+	r->hdr.backend = rec_backend_name(r->bpf.backend);
+	r->lost_conn = calloc((size_t)r->bpf.ncpus, sizeof(uint64_t));
+	if (!r->lost_conn)
+		goto out;
+	if (rec_open_output(r))
+		goto out;
+	replay_queue(r);
+	if (r->command && (rc = release_command(r, &go_fd, &err_fd)) != 0)
+		goto out;
+	rc = CT_EXIT_ERROR;
+	if (poll_loop(r))
+		goto out;
 
 	/* Stop the hooks, then take everything still in the ring buffer. */
 	rec_bpf_detach(&r->bpf);
@@ -595,42 +674,9 @@ int cmd_record(int argc, char **argv)
 			(unsigned long long)r->max_size);
 	if (rec_close_output(r) < 0 || r->write_err)
 		goto out;
-	rc = CT_EXIT_OK;
-	if (r->command) {
-		if (!r->child_done) {
-			/* A full trace is no reason to end the user's command:
-			 * it runs on, untraced. --duration ends it. */
-			if (!r->size_reached)
-				kill(r->child, SIGTERM);
-			while (waitpid(r->child, &r->child_status, 0) < 0 && errno == EINTR)
-				;
-			r->child_done = 1;
-		}
-		if (WIFEXITED(r->child_status))
-			rc = WEXITSTATUS(r->child_status);
-		else if (WIFSIGNALED(r->child_status))
-			rc = 128 + WTERMSIG(r->child_status);
-	}
-	if (!r->quiet) {
-		char files[PATH_MAX + 64];
-		if (r->rotate)
-			snprintf(files, sizeof(files), "%s.0..%s.%u", r->output, r->output,
-				 r->rotate - 1);
-		else
-			snprintf(files, sizeof(files), "%s", r->output);
-		fprintf(stderr,
-			"conntrail record: %llu events, %llu lost, backend %s, %llu bytes, %s\n",
-			(unsigned long long)r->events, (unsigned long long)r->lost, r->hdr.backend,
-			(unsigned long long)r->bytes_done, files);
-		if (r->proc_lost)
-			fprintf(stderr, "conntrail record: %llu process records lost\n",
-				(unsigned long long)r->proc_lost);
-		if (r->outcomes_lost)
-			fprintf(stderr,
-				"conntrail record: %llu connection outcomes lost (those attempts "
-				"read \"unknown\")\n",
-				(unsigned long long)r->outcomes_lost);
-	}
+	rc = r->command ? command_status(r) : CT_EXIT_OK;
+	if (!r->quiet)
+		print_summary(r);
 out:
 	/* A trace already begun stays readable, even when the run failed. */
 	if (r->w && !r->write_err)
