@@ -47,19 +47,6 @@ struct info {
 	unsigned codecs; /* bit per codec seen */
 };
 
-static const char *codec_name(unsigned c)
-{
-	switch (c) {
-	case CT_COMP_NONE:
-		return "none";
-	case CT_COMP_ZSTD:
-		return "zstd";
-	case CT_COMP_ZLIB:
-		return "zlib";
-	}
-	return "unknown";
-}
-
 static void put_time(struct ct_buf *b, const char *key, const char *label, uint64_t ts, int64_t off,
 		     int json)
 {
@@ -154,7 +141,7 @@ static void put_storage(struct ct_buf *b, const struct info *in, const struct ct
 		if (in->codecs & (1u << c)) {
 			size_t l = strlen(codecs);
 			snprintf(codecs + l, sizeof(codecs) - l, "%s%s", l ? "+" : "",
-				 codec_name(c));
+				 ct_codec_name((int)c));
 		}
 	if (json) {
 		ct_buf_printf(b, ",\"bytes_per_event\":%.3f,\"compression\":\"%s\",\"ratio\":%.3f",

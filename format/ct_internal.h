@@ -183,7 +183,6 @@ int ct_decompress_buf(enum ct_compress c, const uint8_t *src, size_t len, uint8_
 void ct_codec_free(enum ct_compress c, void *ctx, int decompress);
 /* Largest raw/comp ratio the codec can produce (bounds raw_size). */
 uint64_t ct_codec_max_ratio(enum ct_compress c);
-const char *ct_codec_name(int c);
 
 static inline size_t addr_len(uint16_t family)
 {

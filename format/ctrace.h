@@ -48,6 +48,8 @@ enum ct_compress {
 	CT_COMP_ZSTD = 1,
 	CT_COMP_ZLIB = 2,
 };
+/* "none", "zstd", "zlib", or "unknown" for a codec this reader lacks. */
+const char *ct_codec_name(int codec);
 
 /* ----------------------------------------------------------------- events */
 
