@@ -179,6 +179,27 @@ enum ct_lost_kind {
 	CT_LOST_PROCS = 2,    /* process records: exe, cmdline or an exit may be missing */
 };
 
+/* A DNS answer seen while recording (format 2.1, meta record type 4): the
+ * name a program asked for and the addresses it resolved to, through any
+ * CNAME chain. */
+#define CT_NAME_MAX 253	     /* longest name kept (dotted, no trailing dot) */
+#define CT_NAME_ADDRS_MAX 64 /* addresses kept per answer */
+struct ct_name_addr {
+	uint16_t family; /* AF_INET (2) or AF_INET6 (10) */
+	uint8_t _pad[2];
+	uint8_t addr[16]; /* network order; IPv4 in addr[0..3], the rest zero */
+};
+struct ct_name {
+	uint64_t ts_ns;	    /* when the answer was received */
+	uint64_t cgroup_id; /* of the receiving socket, 0 unknown */
+	uint32_t pid;	    /* receiving process, 0 unknown */
+	uint32_t ttl;	    /* seconds: the smallest TTL along the chain */
+	const char *name;   /* NUL-terminated, lower case, no trailing dot */
+	uint32_t naddrs;
+	uint32_t _pad;
+	const struct ct_name_addr *addrs;
+};
+
 /* ----------------------------------------------------------------- batches */
 
 /* Columns of a batch, for ct_reader_set_columns: what a caller reads. ts,
@@ -250,6 +271,7 @@ enum ct_record_type {
 	CT_REC_BATCH = 4,   /* events, as a batch */
 	CT_REC_OUTCOME = 5, /* read from a stream: the outcome of an attempt that
 			       was already handed out (too late to join) */
+	CT_REC_NAME = 6,    /* a DNS answer (meta record type 4) */
 };
 
 struct ct_record {
@@ -259,6 +281,7 @@ struct ct_record {
 		struct ct_proc proc;
 		struct ct_lost lost;
 		struct ct_outcome outcome;
+		struct ct_name name;
 		const struct ct_batch *batch;
 	};
 };
@@ -346,6 +369,9 @@ int ct_writer_event(struct ct_writer *w, const struct ct_event *ev);
 int ct_writer_outcome(struct ct_writer *w, const struct ct_outcome *o);
 int ct_writer_proc(struct ct_writer *w, const struct ct_proc *p);
 int ct_writer_lost(struct ct_writer *w, const struct ct_lost *l);
+/* A DNS answer (name longer than CT_NAME_MAX or more than
+ * CT_NAME_ADDRS_MAX addresses: CT_E_INVAL). */
+int ct_writer_name(struct ct_writer *w, const struct ct_name *n);
 /* Close the open chunk now (if any) and flush the io. */
 int ct_writer_flush(struct ct_writer *w);
 /* Call often from the poll loop: flushes when the open chunk is older than

@@ -441,6 +441,38 @@ int ct_writer_lost(struct ct_writer *w, const struct ct_lost *l)
 	return meta_end(w);
 }
 
+/* Meta record type 4; CT_REC_NAME is the reader's number for it. */
+#define META_NAME 4
+
+int ct_writer_name(struct ct_writer *w, const struct ct_name *n)
+{
+	if (w->err)
+		return w->err;
+	if (!n->name || strlen(n->name) > CT_NAME_MAX || n->naddrs > CT_NAME_ADDRS_MAX)
+		return CT_E_INVAL;
+	int err;
+	if ((err = ct_bytes_reserve(&w->raw, 6 * 10 + CT_NAME_MAX + n->naddrs * 20)))
+		return err;
+	uint8_t *p = w->raw.p;
+	p = put_varint(p, n->ts_ns);
+	p = put_varint(p, n->cgroup_id);
+	p = put_varint(p, n->pid);
+	p = put_varint(p, n->ttl);
+	p = put_str(p, n->name, CT_NAME_MAX);
+	p = put_varint(p, n->naddrs);
+	for (uint32_t i = 0; i < n->naddrs; i++) {
+		uint16_t fam = n->addrs[i].family == 2 ? 2 : 10;
+		size_t len = fam == 2 ? 4 : 16;
+		*p++ = (uint8_t)fam;
+		memcpy(p, n->addrs[i].addr, len);
+		p += len;
+	}
+	w->raw.len = (size_t)(p - w->raw.p);
+	if ((err = meta_begin(w, META_NAME, n->ts_ns, w->raw.len)))
+		return err;
+	return meta_end(w);
+}
+
 int ct_writer_flush(struct ct_writer *w)
 {
 	int err = flush_all(w);
