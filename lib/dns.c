@@ -72,7 +72,7 @@ struct rr {
 	size_t rdata, rdlen;
 };
 
-int ct_dns_parse(const uint8_t *msg, size_t len, struct ct_dns_answer *out)
+int ct_dns_parse(const uint8_t *msg, size_t len, int cut, struct ct_dns_answer *out)
 {
 	static __thread struct rr rrs[DNS_RR_MAX];
 	size_t pos;
@@ -89,8 +89,13 @@ int ct_dns_parse(const uint8_t *msg, size_t len, struct ct_dns_answer *out)
 	uint32_t nrr = 0;
 	for (uint32_t i = 0; i < an && nrr < DNS_RR_MAX; i++) {
 		struct rr *r = &rrs[nrr];
-		if (read_name(msg, len, pos, r->owner, &pos) || len - pos < 10)
+		if (cut && (pos >= len || len - pos < 12))
+			break;
+		if (read_name(msg, len, pos, r->owner, &pos) || len - pos < 10) {
+			if (cut)
+				break;
 			return -1;
+		}
 		r->type = get16(msg + pos);
 		uint16_t cls = get16(msg + pos + 2);
 		r->ttl = (uint32_t)msg[pos + 4] << 24 | (uint32_t)msg[pos + 5] << 16 |
@@ -99,15 +104,21 @@ int ct_dns_parse(const uint8_t *msg, size_t len, struct ct_dns_answer *out)
 			r->ttl = 0; /* RFC 2181 8: a TTL with the top bit set is zero */
 		r->rdlen = get16(msg + pos + 8);
 		r->rdata = pos + 10;
-		if (r->rdlen > len - r->rdata)
+		if (r->rdlen > len - r->rdata) {
+			if (cut)
+				break;
 			return -1;
+		}
 		pos = r->rdata + r->rdlen;
 		if (cls != C_IN)
 			continue;
 		if (r->type == T_CNAME) {
 			size_t end;
-			if (read_name(msg, len, r->rdata, r->target, &end))
+			if (read_name(msg, len, r->rdata, r->target, &end)) {
+				if (cut)
+					break;
 				return -1;
+			}
 			nrr++;
 		} else if ((r->type == T_A && r->rdlen == 4) ||
 			   (r->type == T_AAAA && r->rdlen == 16)) {

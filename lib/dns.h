@@ -26,8 +26,10 @@ struct ct_dns_answer {
  * one address for its question; 0 when it is valid but not that (a query,
  * an error, no address); -1 when it is malformed (a length past the end,
  * a compression-pointer loop, a name too long, a label byte that is not
- * printable ASCII).
+ * printable ASCII). cut: msg is only the first len bytes of a longer
+ * message (the capture's bound), so an answer record that runs past the end
+ * ends the answers instead of making the message malformed.
  */
-int ct_dns_parse(const uint8_t *msg, size_t len, struct ct_dns_answer *out);
+int ct_dns_parse(const uint8_t *msg, size_t len, int cut, struct ct_dns_answer *out);
 
 #endif

@@ -79,7 +79,7 @@ static void test_good(void)
 	put16(&m, 1);
 	put16(&m, 0xc00c);
 	rr(&m, 1, 300, v4, 4);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, &a), 1);
+	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), 1);
 	CHECK(!strcmp(a.name, "www.example.com"), "%s", a.name);
 	CHECK_EQ(a.naddrs, 1);
 	CHECK_EQ(a.ttl, 300);
@@ -103,7 +103,7 @@ static void test_good(void)
 	rr(&m, 5, 600, t.b, (uint16_t)t.n);
 	put_name(&m, "x.net");
 	rr(&m, 28, 30, v6, 16);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, &a), 1);
+	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), 1);
 	CHECK(!strcmp(a.name, "cdn.test"), "%s", a.name);
 	CHECK_EQ(a.naddrs, 1);
 	CHECK_EQ(a.ttl, 30);
@@ -114,12 +114,12 @@ static void test_good(void)
 	put_name(&m, "q.test");
 	put16(&m, 1);
 	put16(&m, 1);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, &a), 0);
+	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), 0);
 	header(&m, 0x8183, 0);
 	put_name(&m, "q.test");
 	put16(&m, 1);
 	put16(&m, 1);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, &a), 0);
+	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), 0);
 }
 
 static void test_hostile(void)
@@ -138,21 +138,22 @@ static void test_hostile(void)
 	for (size_t n = 0; n < m.n; n++) {
 		uint8_t *cut = malloc(n ? n : 1);
 		memcpy(cut, m.b, n);
-		CHECK(ct_dns_parse(cut, n, &a) <= 0, "prefix %zu", n);
+		CHECK(ct_dns_parse(cut, n, 0, &a) <= 0, "prefix %zu", n);
+		CHECK(ct_dns_parse(cut, n, 1, &a) <= 0, "cut prefix %zu", n);
 		free(cut);
 	}
 	/* The question's name a pointer to itself, and two pointers to each other. */
 	header(&m, 0x8180, 1);
 	put16(&m, 0xc00c);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, &a), -1);
+	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), -1);
 	header(&m, 0x8180, 1);
 	put16(&m, 0xc00e);
 	put16(&m, 0xc00c);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, &a), -1);
+	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), -1);
 	/* A pointer past the end. */
 	header(&m, 0x8180, 1);
 	put16(&m, 0xcfff);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, &a), -1);
+	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), -1);
 	/* 255 one-byte labels: longer than any name. */
 	header(&m, 0x8180, 1);
 	for (int i = 0; i < 255; i++)
@@ -160,11 +161,11 @@ static void test_hostile(void)
 	m.b[m.n++] = 0;
 	put16(&m, 1);
 	put16(&m, 1);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, &a), -1);
+	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), -1);
 	/* A label length past the end, an rdlength past the end. */
 	header(&m, 0x8180, 1);
 	put(&m, "\077abc", 4);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, &a), -1);
+	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), -1);
 	header(&m, 0x8180, 1);
 	put_name(&m, "x.test");
 	put16(&m, 1);
@@ -174,7 +175,7 @@ static void test_hostile(void)
 	put16(&m, 1);
 	put32(&m, 1);
 	put16(&m, 4000);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, &a), -1);
+	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), -1);
 	/* A CNAME loop: no address at its end, and it ends. */
 	header(&m, 0x8180, 2);
 	put_name(&m, "a.test");
@@ -191,20 +192,21 @@ static void test_hostile(void)
 	put32(&m, 60);
 	put16(&m, 2);
 	put16(&m, 0xc00c);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, &a), 0);
+	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), 0);
 	/* A label byte that is not printable: refused, never printed. */
 	header(&m, 0x8180, 1);
 	put(&m, "\003a\"\n\0", 5);
 	put16(&m, 1);
 	put16(&m, 1);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, &a), -1);
+	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), -1);
 	/* Random bytes behind a response header: no crash (ASan build). */
 	for (int round = 0; round < 20000; round++) {
 		header(&m, 0x8180, (uint16_t)(rnd() % 8));
 		size_t n = rnd() % 300;
 		for (size_t i = 0; i < n; i++)
 			m.b[m.n++] = (uint8_t)(rnd() % 4 ? rnd() % 64 : rnd());
-		ct_dns_parse(m.b, m.n, &a);
+		ct_dns_parse(m.b, m.n, 0, &a);
+		ct_dns_parse(m.b, m.n, 1, &a);
 	}
 }
 
