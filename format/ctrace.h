@@ -115,6 +115,7 @@ struct ct_event {
 	const struct ct_task *task;	/* who */
 	const struct ct_dest *dest;	/* where to */
 	const struct ct_procinfo *proc; /* set by the session layer; NULL from the reader */
+	const char *dname; /* the DNS name joined to daddr by the session layer, or NULL */
 	uint32_t tid;
 	int32_t sockfd;	     /* connect(2)'s fd; -1 when not from that syscall */
 	int32_t ret;	     /* 0 or -errno; valid with CT_EV_RET */
@@ -200,6 +201,30 @@ struct ct_name {
 	const struct ct_name_addr *addrs;
 };
 
+/*
+ * Joining connects to names: a table of name records by address. An event
+ * at ts to daddr gets the name of the latest answer for daddr received at
+ * or before ts and at most its ttl + CT_NAME_SLACK_S seconds before, one
+ * received in the event's cgroup preferred (format/FORMAT.md, "Name
+ * record"). Names handed out live as long as the table.
+ */
+#define CT_NAME_SLACK_S 5
+struct ct_nametab;
+struct ct_nametab *ct_nametab_new(void);
+void ct_nametab_free(struct ct_nametab *t);
+/* Copies what it keeps: 0 or CT_E_NOMEM. */
+int ct_nametab_add(struct ct_nametab *t, const struct ct_name *n);
+/* Addresses known. */
+uint32_t ct_nametab_count(const struct ct_nametab *t);
+/* The name of (family, addr) for an event at ts from cgroup (0 unknown):
+ * NULL when none. */
+const char *ct_nametab_join(const struct ct_nametab *t, uint64_t ts, uint16_t family,
+			    const uint8_t *addr, uint64_t cgroup);
+/* Every name such an event could be joined to, whatever its cgroup: fn is
+ * called for each until it returns nonzero, which is returned. */
+int ct_nametab_each(const struct ct_nametab *t, uint64_t ts, uint16_t family, const uint8_t *addr,
+		    int (*fn)(void *ctx, const char *name), void *ctx);
+
 /* ----------------------------------------------------------------- batches */
 
 /* Columns of a batch, for ct_reader_set_columns: what a caller reads. ts,
@@ -242,6 +267,9 @@ struct ct_batch {
 	/* Per task entry: what the session's process table knows (NULL from
 	 * the reader). */
 	const struct ct_procinfo *procinfo;
+	/* Per event: the DNS name the session joined to its daddr, NULL when
+	 * none (the column NULL from the reader). */
+	const char *const *dname;
 	/* Equal for batches of the same chunk (same tables), so a caller may
 	 * keep per-table state across them. */
 	uint64_t tables_id;
@@ -438,6 +466,7 @@ enum ct_key {
 	CT_KEY_COMM = 5,   /* string up to 16 bytes, without padding */
 	CT_KEY_PATH = 6,   /* UNIX path bytes (path_len) */
 	CT_KEY_FAMILY = 7, /* uint16_t */
+	CT_KEY_DNAME = 9,  /* (2.1, from conntrail 0.4) a joinable DNS name's bytes */
 	/* int32_t: the final outcome as known when the chunk was written (0 or
 	 * -errno; CT_RESULT_KEY_ABANDONED, _UNKNOWN), and CT_RESULT_KEY_PENDING
 	 * when an outcome may still come later. In summaries from 2.1 on. */

@@ -242,6 +242,28 @@ static int cmp_order(const void *a, const void *b, void *arg)
 	return i < j ? -1 : i > j; /* stable */
 }
 
+static int add_dname_key(void *ctx, const char *name)
+{
+	return ct_sum_add(ctx, ct_key_hash(CT_KEY_DNAME, name, strlen(name)));
+}
+
+/* Every name a reader may join to an event of the chunk (format/FORMAT.md,
+ * "Name record"): the name records written so far are all in this flush's
+ * meta chunk or before it, as a reader will hold them at this chunk. */
+static int add_dname_keys(struct ct_writer *w, uint32_t n)
+{
+	if (!ct_nametab_count(w->names))
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ct_wevent *ev = &w->evs[i];
+		int err = ct_nametab_each(w->names, ev->ts_ns, ev->dest.family, ev->dest.daddr,
+					  add_dname_key, &w->sb);
+		if (err)
+			return CT_E_NOMEM;
+	}
+	return 0;
+}
+
 static int flush_events(struct ct_writer *w)
 {
 	int err;
@@ -252,6 +274,8 @@ static int flush_events(struct ct_writer *w)
 	w->raw.len = 0;
 	if ((err = ct_cols_encode(&w->tab, &w->sb, w->evs, w->paths, w->order, n, &w->scratch,
 				  &w->raw)))
+		return err;
+	if ((err = add_dname_keys(w, n)))
 		return err;
 	w->sum.len = 0;
 	if ((err = ct_sum_finish(&w->sb, w->seq, &w->sum)))
@@ -468,6 +492,10 @@ int ct_writer_name(struct ct_writer *w, const struct ct_name *n)
 		p += len;
 	}
 	w->raw.len = (size_t)(p - w->raw.p);
+	if (!w->names && !(w->names = ct_nametab_new()))
+		return CT_E_NOMEM;
+	if ((err = ct_nametab_add(w->names, n)))
+		return err;
 	if ((err = meta_begin(w, META_NAME, n->ts_ns, w->raw.len)))
 		return err;
 	return meta_end(w);
@@ -544,6 +572,7 @@ static int write_index(struct ct_writer *w)
 
 static void writer_free(struct ct_writer *w)
 {
+	ct_nametab_free(w->names);
 	free(w->evs);
 	free(w->order);
 	free(w->paths);
