@@ -382,18 +382,21 @@ static void test_csv(void)
 	CHECK(!strncmp(s, "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,", 44), "csv header");
 	CHECK(strstr(s, "\r\n2023-11-14T22:13:20.123456789Z,1700000000123456789,web-1,100,100,1,"
 			"1000,1000,curl,/usr/bin/curl,,,,3,AF_INET,SOCK_STREAM,tcp,93.184.216.34,,"
-			"443,,,,,0,ok,12345,0,12345,ok,5000000,100,2000,\r\n"),
+			"443,,,,,0,ok,12345,0,12345,ok,5000000,100,2000,,\r\n"),
 	      "csv: row 0 as expected");
 	CHECK(strstr(s, ",\"a,\"\"b\","), "csv: quoted comm with comma and doubled quote");
 	CHECK(strstr(s, ",/run/x.sock,false,0,"), "csv: UNIX path");
 	/* '@' would start a formula in a spreadsheet: neutralised (OWASP) */
 	CHECK(strstr(s, ",\"'@a&b\",true,,"), "csv: abstract path, neutralised");
-	CHECK(strstr(s, ",dig,,,,,,AF_INET6,SOCK_DGRAM,udp,fe80::1,2,53,,,,,,,,,,unknown,,,,\r\n"),
+	CHECK(strstr(s, ",dig,,,,,,AF_INET6,SOCK_DGRAM,udp,fe80::1,2,53,,,,,,,,,,unknown,,,,,\r\n"),
 	      "csv: IPv6 row, scope id, sockfd empty, outcome unknown");
-	CHECK(strstr(s, ",tcp,127.0.0.1,,9,127.0.0.1,40000,,,-111,ECONNREFUSED,,-111,,ECONNREFUSED,,,,\r\n"),
+	CHECK(strstr(s, ",tcp,127.0.0.1,,9,127.0.0.1,40000,,,-111,ECONNREFUSED,,-111,,ECONNREFUSED,"
+			",,,,\r\n"),
 	      "csv: refused row with its bound source");
-	CHECK(strstr(s, ",tcp,2001:db8::7,,80,,,,,-115,EINPROGRESS,,-113,3000000,EHOSTUNREACH,,,,\r\n"),
-	      "csv: EINPROGRESS, then host unreachable 3 ms later");
+	CHECK(
+	    strstr(s,
+		   ",tcp,2001:db8::7,,80,,,,,-115,EINPROGRESS,,-113,3000000,EHOSTUNREACH,,,,,\r\n"),
+	    "csv: EINPROGRESS, then host unreachable 3 ms later");
 	free(s);
 	unlink(path);
 }
