@@ -228,10 +228,34 @@ static void test_records(void)
 			    .addrs = addrs};
 	CHECK_EQ(ct_writer_name(w, &n), 0);
 	struct tev ev = {.ts_ns = 1000, .pid = 1, .family = AF_INET};
+	memcpy(ev.daddr, addrs[0].addr, 4);
 	CHECK_EQ(ct_writer_event(w, tev_event(&ev)), 0);
 	n.naddrs = CT_NAME_ADDRS_MAX + 1;
 	CHECK_EQ(ct_writer_name(w, &n), CT_E_INVAL);
+	CHECK_EQ(ct_writer_flush(w), 0);
+	/* A second chunk: the answer's ttl (+ slack) long past. */
+	struct tev late = {.ts_ns = 500 + 66000000000ull, .pid = 1, .family = AF_INET};
+	memcpy(late.daddr, addrs[0].addr, 4);
+	CHECK_EQ(ct_writer_event(w, tev_event(&late)), 0);
 	CHECK_EQ(ct_writer_close(w), 0);
+
+	/* The summaries: the name in the first event chunk only. */
+	struct ct_reader_io sio = mem_reader_io(&m, 1);
+	struct ct_reader *sr;
+	CHECK_EQ(ct_reader_open(&sr, &sio, NULL), 0);
+	int with = 0, without = 0;
+	for (uint32_t i = 0; i < ct_reader_chunk_count(sr); i++) {
+		const struct ct_chunk_info *c = ct_reader_chunk(sr, i);
+		if (c->kind != CT_CHUNK_EVENTS)
+			continue;
+		if (ct_chunk_may_contain(c, CT_KEY_DNAME, "example.com", 11))
+			with++;
+		else
+			without++;
+	}
+	CHECK_EQ(with, 1);
+	CHECK_EQ(without, 1);
+	ct_reader_close(sr);
 
 	for (int seekable = 0; seekable < 2; seekable++) {
 		struct ct_reader_io rio = mem_reader_io(&m, seekable);
@@ -254,14 +278,14 @@ static void test_records(void)
 			}
 		}
 		CHECK_EQ(names, 1);
-		CHECK_EQ(events, 1);
+		CHECK_EQ(events, 2);
 		ct_reader_close(r);
 		rio = mem_reader_io(&m, seekable);
 		CHECK_EQ(ct_reader_open(&r, &rio, NULL), 0);
 		events = 0;
 		while (ct_reader_next_event(r, &rec) > 0)
 			events += rec->type == CT_REC_EVENT;
-		CHECK_EQ(events, 1);
+		CHECK_EQ(events, 2);
 		ct_reader_close(r);
 	}
 	free(m.p);
