@@ -611,6 +611,7 @@ int rp_on_batch(void *ctx, const struct ct_batch *b, unsigned input)
 
 	if (!n)
 		return 0;
+	rp_names_batch(b, host);
 	batch_reserve(r, b);
 	/* Events are in time order within a batch; batches may overlap. */
 	int64_t w0 = ct_wall_ns(b->ts_ns[0], off), w1 = ct_wall_ns(b->ts_ns[n - 1], off);
