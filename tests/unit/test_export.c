@@ -474,7 +474,7 @@ struct ch_row {
 	int has[16]; /* 0 sport, 1 ret, 2 latency, 3 result, 4 result_ns, 5-7 closed/tx/rx, 8 saddr
 		      */
 	char host[32], comm[32], exe[64], cmdline[64], container[64], family[16], type[32],
-	    proto[16], path[128], outcome[32];
+	    proto[16], path[128], outcome[32], dname[256];
 };
 
 static void rb_row(struct rb *r, struct ch_row *w)
@@ -516,6 +516,7 @@ static void rb_row(struct rb *r, struct ch_row *w)
 	for (int i = 5; i <= 7; i++)
 		w->has[i] = rb_opt(r, 8, &w->v[i]);
 	w->still_open = (uint8_t)rb_int(r, 1);
+	rb_str(r, w->dname, sizeof(w->dname));
 }
 
 static void test_clickhouse(void)
