@@ -466,7 +466,7 @@ enum ct_key {
 	CT_KEY_COMM = 5,   /* string up to 16 bytes, without padding */
 	CT_KEY_PATH = 6,   /* UNIX path bytes (path_len) */
 	CT_KEY_FAMILY = 7, /* uint16_t */
-	CT_KEY_DNAME = 9,  /* (2.1, from conntrail 0.4) a joinable DNS name's bytes */
+	CT_KEY_DNAME = 9,  /* (2.1, after conntrail 0.2.1) a joinable DNS name's bytes */
 	/* int32_t: the final outcome as known when the chunk was written (0 or
 	 * -errno; CT_RESULT_KEY_ABANDONED, _UNKNOWN), and CT_RESULT_KEY_PENDING
 	 * when an outcome may still come later. In summaries from 2.1 on. */

@@ -580,7 +580,7 @@ static int next_meta(struct ct_reader *r)
 				r->st.lost += v[1];
 			return 1;
 		}
-		if (type == 4) { /* name (2.1, from conntrail 0.4) */
+		if (type == 4) { /* name (2.1, after conntrail 0.2.1) */
 			if (decode_name(r, p, p + len))
 				goto bad;
 			r->rec.type = CT_REC_NAME;

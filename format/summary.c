@@ -189,7 +189,7 @@ int ct_chunk_may_contain(const struct ct_chunk_info *c, enum ct_key key, const v
 	/* Summaries before 2.1 hold no results: any may be there. */
 	if (key == CT_KEY_RESULT && !(s[3] & CT_SUM_KEYS_RESULT))
 		return 1;
-	/* Nor names before conntrail 0.4. */
+	/* Nor names before conntrail after 0.2.1. */
 	if (key == CT_KEY_DNAME && !(s[3] & CT_SUM_KEYS_DNAME))
 		return 1;
 	if (c->records == 0)
