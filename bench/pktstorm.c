@@ -35,10 +35,10 @@ static uint64_t clock_ns(clockid_t c)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static const uint8_t answer[] = {
-    0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 5, 'b', 'e', 'n', 'c', 'h', 2, 'c', 't', 4,
-    't',  'e',	's',  't',  0, 0, 1, 0, 1, 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0,
-    9};
+static const uint8_t answer[] = {0x12, 0x34, 0x81, 0x80, 0,   1,   0, 1,    0,	  0, 0,	  0,
+				 5,    'b',  'e',  'n',	 'c', 'h', 2, 'c',  't',  4, 't', 'e',
+				 's',  't',  0,	   0,	 1,   0,   1, 0xc0, 0x0c, 0, 1,	  0,
+				 1,    0,    0,	   0,	 60,  0,   4, 127,  0,	  0, 9};
 
 int main(int argc, char **argv)
 {
