@@ -178,6 +178,7 @@ enum ct_lost_kind {
 	CT_LOST_CONNECTS = 0, /* connect events */
 	CT_LOST_OUTCOMES = 1, /* outcome records: those connects read "unknown" */
 	CT_LOST_PROCS = 2,    /* process records: exe, cmdline or an exit may be missing */
+	CT_LOST_NAMES = 3,    /* DNS packets: names (dname) may be missing */
 };
 
 /* A DNS answer seen while recording (format 2.1, meta record type 4): the

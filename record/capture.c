@@ -301,7 +301,16 @@ int rec_flush_lost(struct recorder *r)
 
 	if (rec_bpf_lost_delta(&r->bpf, r->lost_conn, &proc, &outcomes, &dns))
 		return 0;
-	r->dns_lost += dns; /* said at the end (no lost kind for them in 2.1) */
+	r->dns_lost += dns;
+	if (dns) {
+		/* Written down so readers can say a name may be missing. */
+		struct ct_lost l = {.ts_ns = rec_now_ns(CLOCK_MONOTONIC),
+				    .count = dns,
+				    .cpu = UINT32_MAX,
+				    .kind = CT_LOST_NAMES};
+		if (r->w && (err = ct_writer_lost(r->w, &l)) < 0)
+			return rec_write_err(r, err, "write");
+	}
 	r->proc_lost += proc;
 	if (proc) {
 		/* Written down so readers can say an exe or exit may be missing. */

@@ -283,7 +283,7 @@ struct report {
 	unsigned shift;
 	int rate_started;
 	/* lost */
-	uint64_t lost, lost_records, lost_outcomes, lost_procs;
+	uint64_t lost, lost_records, lost_outcomes, lost_procs, lost_names;
 	int64_t lost_first, lost_last;
 };
 

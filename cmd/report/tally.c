@@ -698,6 +698,10 @@ int rp_on_proc(void *ctx, const struct ct_proc *p, unsigned input)
 int rp_on_lost(void *ctx, const struct ct_lost *l, unsigned input)
 {
 	struct report *r = ctx;
+	if (l->kind == CT_LOST_NAMES) {
+		r->lost_names += l->count;
+		return 0;
+	}
 	if (l->kind == CT_LOST_OUTCOMES || l->kind == CT_LOST_PROCS) {
 		*(l->kind == CT_LOST_PROCS ? &r->lost_procs : &r->lost_outcomes) += l->count;
 		return 0;

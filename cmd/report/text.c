@@ -188,6 +188,9 @@ static void print_header(struct report *r, FILE *f)
 	} else {
 		fprintf(f, "%-9s 0\n", "lost");
 	}
+	if (r->lost_names)
+		fprintf(f, "%-9s %llu DNS packets lost: some connects may miss their name\n",
+			"LOST", (unsigned long long)r->lost_names);
 	if (r->lost_procs)
 		fprintf(f,
 			"%-9s %llu process records lost: exe, command line or exit status may be "

@@ -227,6 +227,8 @@ static void test_records(void)
 			    .naddrs = 2,
 			    .addrs = addrs};
 	CHECK_EQ(ct_writer_name(w, &n), 0);
+	struct ct_lost lost = {.ts_ns = 600, .count = 3, .cpu = UINT32_MAX, .kind = CT_LOST_NAMES};
+	CHECK_EQ(ct_writer_lost(w, &lost), 0);
 	struct tev ev = {.ts_ns = 1000, .pid = 1, .family = AF_INET};
 	memcpy(ev.daddr, addrs[0].addr, 4);
 	CHECK_EQ(ct_writer_event(w, tev_event(&ev)), 0);
@@ -273,6 +275,9 @@ static void test_records(void)
 				CHECK_EQ(rec->name.ttl, 60);
 				CHECK_EQ(rec->name.naddrs, 2);
 				CHECK(!memcmp(rec->name.addrs, addrs, sizeof(addrs)));
+			} else if (rec->type == CT_REC_LOST) {
+				CHECK_EQ(rec->lost.kind, CT_LOST_NAMES);
+				CHECK_EQ(rec->lost.count, 3);
 			} else if (rec->type == CT_REC_BATCH) {
 				events += (int)rec->batch->n;
 			}
