@@ -335,6 +335,21 @@ for kind, title in queries:
     row(f"P4 {title} vs full scan", f(speedup, "{:.0f}x"), detail, ">= 50x, < 2% of chunks",
         ok_all(None if speedup is None else speedup >= 50, None if frac is None else frac < 0.02))
 
+# ---------------------------------------------------------------- P9
+p9n = num("p9.plain.packets", "last")
+if p9n is not None:
+    a, b, c = num("p9.plain.a"), num("p9.plain.b"), num("p9.plain.c")
+    row("P9 DNS hook: non-DNS loopback packet, record (hook attached) / no recording, CPU ns",
+        f(div(b, a), "{:.3f}"),
+        f"none {f(a, '{:.0f}')}, record {f(b, '{:.0f}')}, record without the hook "
+        f"(CONNTRAIL_NO_DNS=1) {f(c, '{:.0f}')}; {f(p9n, '{:,.0f}')} packets a round"
+        f"{spread('p9.plain', 'b')}{spread('p9.plain', 'c')}")
+    dn, ans, lost = num("p9.dns.packets", "last"), num("p9.dns.answers", "last"), num("p9.dns.lost", "last")
+    row("P9 DNS storm while recording: answers stored / sent, lost", f(div(ans, dn), "{:.3f}"),
+        f"{f(ans, '{:,.0f}')} name records of {f(dn, '{:,.0f}')} answers, {f(lost, '{:.0f}')} lost, "
+        f"{f(num('p9.dns.cpu_ns_per_packet', 'last'), '{:.0f}')} ns CPU a packet", "0 lost",
+        None if lost is None else (lost == 0 and ans == dn))
+
 # ---------------------------------------------------------------- P8
 p8n = num("p8.events", "last")
 if p8n is not None:

@@ -28,6 +28,7 @@ enum ctb_kind {
 	CTB_EXEC = 2,
 	CTB_EXIT = 3,
 	CTB_OUTCOME = 4,
+	CTB_DNS = 5,
 };
 
 /* ctb_connect.flags: the same bits as CT_EV_* of format/ctrace.h. */
@@ -134,12 +135,31 @@ struct ctb_outcome {
 	__u64 rx_bytes;	 /* tcp_sock.bytes_received at the close */
 };
 
+/*
+ * A packet from port 53 (UDP, or TCP) that a socket of this host received:
+ * the first len bytes of its payload, for user space to read the answers
+ * of. The kernel side parses nothing beyond the IP and transport headers.
+ */
+#define CTB_DNS_MAX 1024 /* payload bytes copied, at most */
+struct ctb_dns {
+	__u32 kind; /* CTB_DNS */
+	__u32 len;  /* bytes in data: min(payload, CTB_DNS_MAX) */
+	__u64 ts_ns;
+	__u64 cgroup_id; /* of the receiving socket, 0 unknown */
+	__u32 wire_len;	 /* payload bytes in the packet */
+	__u16 proto;	 /* IPPROTO_UDP (17) or IPPROTO_TCP (6): data starts with a
+			  * 2-byte length when the segment starts a message */
+	__u16 _pad;
+	__u8 data[CTB_DNS_MAX];
+};
+
 /* Slots of the per-CPU lost counter. */
 enum ctb_lost_slot {
 	CTB_LOST_CONNECT = 0, /* connect records the ring buffer could not take */
 	CTB_LOST_PROC = 1,    /* exec/exit records dropped */
 	CTB_LOST_OUTCOME = 2, /* outcomes not sent (ring full) or not followed (map full) */
-	CTB_LOST_SLOTS = 3,
+	CTB_LOST_DNS = 3,     /* DNS packets the ring buffer could not take */
+	CTB_LOST_SLOTS = 4,
 };
 
 #endif

@@ -39,7 +39,7 @@ static void on_damage(void *ctx, const struct ct_damage *d)
 }
 
 struct info {
-	uint64_t events, procs, lost, lost_records, lost_outcomes, lost_procs;
+	uint64_t events, procs, names, lost_names, lost, lost_records, lost_outcomes, lost_procs;
 	uint64_t first_ts, last_ts, first_lost, last_lost;
 	uint64_t comp, raw;
 	uint64_t tracked, resolved; /* TCP handshakes followed; their outcomes known */
@@ -109,6 +109,9 @@ static int count_records(struct ct_reader *r, struct info *in)
 		case CT_REC_PROC:
 			in->procs++;
 			break;
+		case CT_REC_NAME:
+			in->names++;
+			break;
 		case CT_REC_LOST:
 			if (!in->lost_records || rec->lost.ts_ns < in->first_lost)
 				in->first_lost = rec->lost.ts_ns;
@@ -116,6 +119,10 @@ static int count_records(struct ct_reader *r, struct info *in)
 				in->last_lost = rec->lost.ts_ns;
 			if (rec->lost.kind == CT_LOST_OUTCOMES) {
 				in->lost_outcomes += rec->lost.count;
+				break;
+			}
+			if (rec->lost.kind == CT_LOST_NAMES) {
+				in->lost_names += rec->lost.count;
 				break;
 			}
 			if (rec->lost.kind == CT_LOST_PROCS) {
@@ -289,6 +296,10 @@ static int info_one(const char *path, int json)
 		ct_buf_puts(&b, "\n");
 	}
 	put_u64(&b, "procs", "process records", in.procs, json);
+	if (in.names) /* DNS answers: only in traces that have them */
+		put_u64(&b, "names", "name records", in.names, json);
+	if (in.lost_names)
+		put_u64(&b, "names_lost", "DNS packets LOST", in.lost_names, json);
 	if (json || in.lost_procs)
 		put_u64(&b, "procs_lost", "process records LOST", in.lost_procs, json);
 	if (json) {

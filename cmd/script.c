@@ -416,7 +416,10 @@ static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 		const char *fam = ct_family_short(ev->dest->family);
 		p = put_col(p, fam, strlen(fam), 5);
 		size_t dn;
-		if (ev->dest->family == 2) {
+		if (ev->dname) {
+			ct_fmt_dest(dest, sizeof(dest), ev);
+			dn = strlen(dest);
+		} else if (ev->dest->family == 2) {
 			dn = fmt_inet4(dest, ev);
 		} else if (ev->dest->family == 10) {
 			dn = fmt_inet6(dest, ev);

@@ -25,7 +25,7 @@
 static const char header[] =
     "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,cmdline,cgroup_id,container,sockfd,family,type,"
     "proto,daddr,scope_id,dport,saddr,sport,path,abstract,ret,ret_name,latency_ns,result,"
-    "result_ns,outcome,closed_ns,tx_bytes,rx_bytes,still_open\r\n";
+    "result_ns,outcome,closed_ns,tx_bytes,rx_bytes,still_open,dname\r\n";
 
 struct ct_exporter {
 	struct ct_out *out;
@@ -263,7 +263,8 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 	size_t elen = proc->exe ? strlen(proc->exe) : 0;
 	size_t mlen = proc->cmdline ? strlen(proc->cmdline) : 0;
 	size_t clen = proc->container ? strlen(proc->container) : 0;
-	size_t need = 800 + 4 * (hlen + elen + mlen + clen + CT_COMM_LEN + CT_UNIX_PATH_MAX);
+	size_t need =
+	    800 + 4 * (hlen + elen + mlen + clen + CT_COMM_LEN + CT_UNIX_PATH_MAX + CT_NAME_MAX);
 	char *d = ct_out_reserve(x->out, need);
 	size_t o = 0;
 
@@ -276,6 +277,10 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 	o += cells_who(x, d + o, ev, host, proc);
 	o += cells_dest(x, d + o, ev);
 	o += cells_outcome(d + o, ev);
+	/* dname: the last column (columns are added at the end, never moved) */
+	d[o++] = ',';
+	if (ev->dname)
+		o += cell_text(x, d + o, ev->dname, strnlen(ev->dname, CT_NAME_MAX));
 	d[o++] = '\r';
 	d[o++] = '\n';
 	ct_out_commit(x->out, o);

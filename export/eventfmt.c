@@ -68,7 +68,16 @@ void ct_fmt_dest(char *buf, size_t size, const struct ct_event *ev)
 {
 	char a[INET6_ADDRSTRLEN];
 
-	if (ev->dest->family == 2) {
+	if (ev->dname && is_inet(ev->dest->family)) {
+		/* "example.com (93.184.216.34):443", "example.com (2001:db8::1):443" */
+		inet_ntop(ev->dest->family == 2 ? AF_INET : AF_INET6, ev->dest->daddr, a,
+			  sizeof(a));
+		if (ev->dest->family == 10 && ev->dest->scope_id)
+			snprintf(buf, size, "%s (%s%%%u):%u", ev->dname, a, ev->dest->scope_id,
+				 ev->dest->dport);
+		else
+			snprintf(buf, size, "%s (%s):%u", ev->dname, a, ev->dest->dport);
+	} else if (ev->dest->family == 2) {
 		inet_ntop(AF_INET, ev->dest->daddr, a, sizeof(a));
 		snprintf(buf, size, "%s:%u", a, ev->dest->dport);
 	} else if (ev->dest->family == 10) {
@@ -294,6 +303,10 @@ size_t ct_json_tail(char *d, const struct ct_event *ev)
 		}
 		o += LIT(d + o, ",\"dport\":");
 		o += u64_dec(d + o, t->dport);
+		if (ev->dname) {
+			o += LIT(d + o, ",\"dname\":");
+			o += json_str(d + o, ev->dname, strnlen(ev->dname, CT_NAME_MAX));
+		}
 		if (ev->flags & CT_EV_SADDR) {
 			inet_ntop(af, ev->saddr, a, sizeof(a));
 			o += LIT(d + o, ",\"saddr\":");

@@ -16,7 +16,8 @@
 /* Address text: "10.0.0.1", "::1", "/run/x.sock", "@abstract" (NUL shown as
  * '@', other unprintable bytes escaped as \xNN). */
 void ct_fmt_daddr(char *buf, size_t size, const struct ct_event *ev);
-/* "10.0.0.1:443", "[::1]:53", "/run/x.sock", "@name", "family 38". */
+/* "10.0.0.1:443", "[::1]:53", "/run/x.sock", "@name", "family 38"; with a
+ * dname "example.com (10.0.0.1):443", "example.com (::1):53". */
 void ct_fmt_dest(char *buf, size_t size, const struct ct_event *ev);
 /* What connect(2) returned: "ok", "ECONNREFUSED", "EINPROGRESS", "?" when
  * unknown. */
@@ -48,7 +49,7 @@ struct ct_json_ts {
 	char text[32];
 };
 #define CT_JSON_HEAD_MAX 96
-#define CT_JSON_TAIL_MAX (640 + 6 * CT_UNIX_PATH_MAX)
+#define CT_JSON_TAIL_MAX (640 + 6 * CT_UNIX_PATH_MAX + 2 * CT_NAME_MAX + 12)
 size_t ct_json_head(char *d, int64_t wall_ns, struct ct_json_ts *tc);
 size_t ct_json_who_max(const struct ct_event *ev, const char *host);
 size_t ct_json_who(char *d, const struct ct_event *ev, const char *host);

@@ -5,7 +5,7 @@
  * interface and listed in one table (formats.c), plus the buffered output
  * (out.c) and the packet builder (packet.c) and packet text (comment.c) they share.
  *
- * A sink is driven as: open(info) -> event()/lost() in time order -> close().
+ * A sink is driven as: open(info) -> event()/lost()/on_name() in time order -> close().
  * Sinks never print; they return -1 and leave errno in out->err.
  */
 #ifndef CONNTRAIL_EXPORT_EXPORT_H
@@ -109,6 +109,9 @@ struct ct_export_format {
 	 * (pcap, CSV; JSON lines and Tracee print connects only). */
 	int (*lost)(struct ct_exporter *x, const struct ct_lost *l, unsigned input,
 		    int64_t wall_ns);
+	/* Optional: a DNS answer (pcapng: Name Resolution Blocks). */
+	int (*on_name)(struct ct_exporter *x, const struct ct_name *n, unsigned input,
+		       int64_t wall_ns);
 	/* Trailer (pcapng statistics), flush of out, free of x; also on error. */
 	int (*close)(struct ct_exporter *x);
 };

@@ -38,6 +38,10 @@
 #define BT_IDB 0x00000001u
 #define BT_ISB 0x00000005u
 #define BT_EPB 0x00000006u
+#define BT_NRB 0x00000004u
+#define NRB_END 0
+#define NRB_IPV4 1
+#define NRB_IPV6 2
 
 #define OPT_END 0
 #define OPT_COMMENT 1
@@ -72,6 +76,9 @@ struct ct_exporter {
 	struct ct_json_cache *json;
 	int replies;
 	struct ct_replies pending; /* replies not yet due */
+	/* (address, name) pairs already in a Name Resolution Block, by hash */
+	uint64_t *nrb_seen;
+	size_t nrb_cap, nrb_count;
 };
 
 static inline void le16(uint8_t *p, uint16_t v)
@@ -306,6 +313,7 @@ static void pcapng_free(struct ct_exporter *x)
 	ct_json_cache_free(x->json);
 	ct_replies_free(&x->pending);
 	free(x->ifs);
+	free(x->nrb_seen);
 	free(x);
 }
 
@@ -494,6 +502,83 @@ static int pcapng_lost(struct ct_exporter *x, const struct ct_lost *l, unsigned 
 	return 0;
 }
 
+/* 1 when the pair of hash h was not written yet (and now counts as
+ * written). A 64-bit hash: two pairs colliding would lose one record. */
+static int nrb_new(struct ct_exporter *x, uint64_t h)
+{
+	h |= 1; /* 0 marks a free slot */
+	if ((x->nrb_count + 1) * 2 > x->nrb_cap) {
+		size_t cap = x->nrb_cap ? x->nrb_cap * 2 : 256;
+		uint64_t *t = ct_xrealloc(NULL, cap * sizeof(*t));
+		memset(t, 0, cap * sizeof(*t));
+		for (size_t i = 0; i < x->nrb_cap; i++) {
+			if (!x->nrb_seen[i])
+				continue;
+			size_t j = x->nrb_seen[i] & (cap - 1);
+			while (t[j])
+				j = (j + 1) & (cap - 1);
+			t[j] = x->nrb_seen[i];
+		}
+		free(x->nrb_seen);
+		x->nrb_seen = t;
+		x->nrb_cap = cap;
+	}
+	size_t j = h & (x->nrb_cap - 1);
+	while (x->nrb_seen[j]) {
+		if (x->nrb_seen[j] == h)
+			return 0;
+		j = (j + 1) & (x->nrb_cap - 1);
+	}
+	x->nrb_seen[j] = h;
+	x->nrb_count++;
+	return 1;
+}
+
+static uint64_t pair_hash(const struct ct_name_addr *a, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ a->family;
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ a->addr[i]) * 0x100000001b3ULL;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+/* A DNS answer: a Name Resolution Block with its address -> name pairs not
+ * written before, so Wireshark shows the names (ip.dst_host, the resolved
+ * columns). Written where the answer comes, before the packets that may
+ * use it. */
+static int pcapng_name(struct ct_exporter *x, const struct ct_name *n, unsigned input,
+		       int64_t wall_ns)
+{
+	(void)input;
+	(void)wall_ns;
+	static const uint8_t zeros[4];
+	struct ct_buf *b = &x->scratch;
+	size_t at = b->len, nlen = strlen(n->name);
+	int any = 0;
+	for (uint32_t i = 0; i < n->naddrs; i++) {
+		const struct ct_name_addr *a = &n->addrs[i];
+		if ((a->family != 2 && a->family != 10) || !nrb_new(x, pair_hash(a, n->name)))
+			continue;
+		if (!any)
+			at = b_begin(b, BT_NRB);
+		any = 1;
+		size_t alen = a->family == 2 ? 4 : 16, len = alen + nlen + 1;
+		uint16_t h[2] = {a->family == 2 ? NRB_IPV4 : NRB_IPV6, (uint16_t)len};
+		ct_buf_put(b, h, 4);
+		ct_buf_put(b, a->addr, alen);
+		ct_buf_put(b, n->name, nlen + 1);
+		ct_buf_put(b, zeros, pad4(len) - len);
+	}
+	if (!any)
+		return 0;
+	uint16_t end[2] = {NRB_END, 0};
+	ct_buf_put(b, end, 4);
+	b_end(b, at); /* no options: opt_endofopt, then the length */
+	return flush_scratch(x);
+}
+
 static int pcapng_close(struct ct_exporter *x)
 {
 	int rc = 0;
@@ -523,5 +608,6 @@ const struct ct_export_format ct_export_pcapng = {
     .open = pcapng_open,
     .event = pcapng_event,
     .lost = pcapng_lost,
+    .on_name = pcapng_name,
     .close = pcapng_close,
 };

@@ -22,6 +22,8 @@
  * threadStartTime, processorId, namespaces, entity ids 0; stackAddresses
  * null. processId = hostProcessId (we record host pids). returnValue holds
  * the connect's result when it was recorded (Tracee's hook reports 0).
+ * A connect joined to a DNS name carries it as net_tcp_connect's dst_dns
+ * (pkg/events/core.go: "[]string"), an argument beyond the hook's own.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -241,7 +243,7 @@ static int tracee_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 		       "\",\"eventName\":\"security_socket_connect\",\"matchedPolicies\":[\"\"],"
 		       "\"argsNum\":");
 	int known = (ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) != 0;
-	num_i(b, known ? 5 : 4);
+	num_i(b, (known ? 5 : 4) + (ev->dname != NULL));
 	ct_buf_puts(b, ",\"returnValue\":");
 	num_i(b, (ev->flags & CT_EV_RET) ? ev->ret : 0);
 	ct_buf_puts(b, ev->sockfd >= 0 ? ",\"syscall\":\"connect\"" : ",\"syscall\":\"\"");
@@ -269,6 +271,13 @@ static int tracee_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 	if (known) {
 		ct_buf_puts(b, "},{\"name\":\"outcome_ns\",\"type\":\"u64\",\"value\":");
 		num_u(b, ev->result_ns);
+	}
+	/* The DNS name, as Tracee's net_tcp_connect carries it (dst_dns, the
+	 * names that resolved to the destination). */
+	if (ev->dname) {
+		ct_buf_puts(b, "},{\"name\":\"dst_dns\",\"type\":\"[]string\",\"value\":[");
+		go_cstr(b, ev->dname);
+		ct_buf_puts(b, "]");
 	}
 	ct_buf_puts(b, "}]}\n");
 	return ct_out_write(x->out, b->p, b->len);

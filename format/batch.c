@@ -333,6 +333,7 @@ void ct_batch_event(const struct ct_batch *b, uint32_t i, struct ct_event *ev)
 	ev->task = &b->tasks[t];
 	ev->dest = &b->dests[b->dest[i]];
 	ev->proc = b->procinfo ? &b->procinfo[t] : NULL;
+	ev->dname = b->dname ? b->dname[i] : NULL;
 	ev->flags = fl;
 	ev->tid = b->tid ? b->tid[i] : 0;
 	ev->sockfd = b->sockfd ? b->sockfd[i] : 0;
@@ -379,6 +380,7 @@ void ct_batch_slice(const struct ct_batch *b, uint32_t from, uint32_t to, struct
 	MOVE(closed_ns);
 	MOVE(tx_bytes);
 	MOVE(rx_bytes);
+	MOVE(dname);
 #undef MOVE
 	*out = s;
 }
@@ -391,9 +393,9 @@ int ct_batch_select(const struct ct_batch *b, const uint32_t *keep, uint32_t k,
 	const struct {
 		const void *col;
 		size_t bytes;
-	} optional[] = {{b->tid, 4},	    {b->sockfd, 4},	  {b->ret, 4},
-			{b->latency_ns, 8}, {b->sport, 2 + 16},	  {b->result, 4},
-			{b->result_ns, 8},  {b->closed_ns, 3 * 8}};
+	} optional[] = {{b->tid, 4},	    {b->sockfd, 4},	   {b->ret, 4},
+			{b->latency_ns, 8}, {b->sport, 2 + 16},	   {b->result, 4},
+			{b->result_ns, 8},  {b->closed_ns, 3 * 8}, {b->dname, sizeof(char *)}};
 	size_t per = 8 + 4 + 4 + 2;
 	for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
 		per += optional[i].col ? optional[i].bytes : 0;
@@ -426,6 +428,7 @@ int ct_batch_select(const struct ct_batch *b, const uint32_t *keep, uint32_t k,
 	TAKE(closed_ns, uint64_t);
 	TAKE(tx_bytes, uint64_t);
 	TAKE(rx_bytes, uint64_t);
+	TAKE(dname, const char *);
 	TAKE(task, uint32_t);
 	TAKE(dest, uint32_t);
 	TAKE(tid, uint32_t);

@@ -62,6 +62,7 @@ enum ct_hdr_key {
 #define CT_SUM_BLOOM 1
 #define CT_SUM_HEAD 4
 #define CT_SUM_KEYS_RESULT 1 /* the keys include CT_KEY_RESULT (2.1 on) */
+#define CT_SUM_KEYS_DNAME 2  /* the keys include CT_KEY_DNAME (writers after conntrail 0.2.1) */
 #define CT_BLOOM_K 7
 #define CT_BLOOM_MIN_LOG2 6
 #define CT_BLOOM_MAX_LOG2 20

@@ -117,6 +117,7 @@ struct ct_event {
 	const struct ct_task *task;	/* who */
 	const struct ct_dest *dest;	/* where to */
 	const struct ct_procinfo *proc; /* set by the session layer; NULL from the reader */
+	const char *dname; /* the DNS name joined to daddr by the session layer, or NULL */
 	uint32_t tid;
 	int32_t sockfd;	     /* connect(2)'s fd; -1 when not from that syscall */
 	int32_t ret;	     /* 0 or -errno; valid with CT_EV_RET */
@@ -179,7 +180,53 @@ enum ct_lost_kind {
 	CT_LOST_CONNECTS = 0, /* connect events */
 	CT_LOST_OUTCOMES = 1, /* outcome records: those connects read "unknown" */
 	CT_LOST_PROCS = 2,    /* process records: exe, cmdline or an exit may be missing */
+	CT_LOST_NAMES = 3,    /* DNS packets: names (dname) may be missing */
 };
+
+/* A DNS answer seen while recording (format 2.1, meta record type 4): the
+ * name a program asked for and the addresses it resolved to, through any
+ * CNAME chain. */
+#define CT_NAME_MAX 253	     /* longest name kept (dotted, no trailing dot) */
+#define CT_NAME_ADDRS_MAX 64 /* addresses kept per answer */
+struct ct_name_addr {
+	uint16_t family; /* AF_INET (2) or AF_INET6 (10) */
+	uint8_t _pad[2];
+	uint8_t addr[16]; /* network order; IPv4 in addr[0..3], the rest zero */
+};
+struct ct_name {
+	uint64_t ts_ns;	    /* when the answer was received */
+	uint64_t cgroup_id; /* of the receiving socket, 0 unknown */
+	uint32_t pid;	    /* receiving process, 0 unknown */
+	uint32_t ttl;	    /* seconds: the smallest TTL along the chain */
+	const char *name;   /* NUL-terminated, lower case, no trailing dot */
+	uint32_t naddrs;
+	uint32_t _pad;
+	const struct ct_name_addr *addrs;
+};
+
+/*
+ * Joining connects to names: a table of name records by address. An event
+ * at ts to daddr gets the name of the latest answer for daddr received at
+ * or before ts and at most its ttl + CT_NAME_SLACK_S seconds before, one
+ * received in the event's cgroup preferred (format/FORMAT.md, "Name
+ * record"). Names handed out live as long as the table.
+ */
+#define CT_NAME_SLACK_S 5
+struct ct_nametab;
+struct ct_nametab *ct_nametab_new(void);
+void ct_nametab_free(struct ct_nametab *t);
+/* Copies what it keeps: 0 or CT_E_NOMEM. */
+int ct_nametab_add(struct ct_nametab *t, const struct ct_name *n);
+/* Addresses known. */
+uint32_t ct_nametab_count(const struct ct_nametab *t);
+/* The name of (family, addr) for an event at ts from cgroup (0 unknown):
+ * NULL when none. */
+const char *ct_nametab_join(const struct ct_nametab *t, uint64_t ts, uint16_t family,
+			    const uint8_t *addr, uint64_t cgroup);
+/* Every name such an event could be joined to, whatever its cgroup: fn is
+ * called for each until it returns nonzero, which is returned. */
+int ct_nametab_each(const struct ct_nametab *t, uint64_t ts, uint16_t family, const uint8_t *addr,
+		    int (*fn)(void *ctx, const char *name), void *ctx);
 
 /* ----------------------------------------------------------------- batches */
 
@@ -223,6 +270,9 @@ struct ct_batch {
 	/* Per task entry: what the session's process table knows (NULL from
 	 * the reader). */
 	const struct ct_procinfo *procinfo;
+	/* Per event: the DNS name the session joined to its daddr, NULL when
+	 * none (the column NULL from the reader). */
+	const char *const *dname;
 	/* Equal for batches of the same chunk (same tables), so a caller may
 	 * keep per-table state across them. */
 	uint64_t tables_id;
@@ -252,6 +302,7 @@ enum ct_record_type {
 	CT_REC_BATCH = 4,   /* events, as a batch */
 	CT_REC_OUTCOME = 5, /* read from a stream: the outcome of an attempt that
 			       was already handed out (too late to join) */
+	CT_REC_NAME = 6,    /* a DNS answer (meta record type 4) */
 };
 
 struct ct_record {
@@ -261,6 +312,7 @@ struct ct_record {
 		struct ct_proc proc;
 		struct ct_lost lost;
 		struct ct_outcome outcome;
+		struct ct_name name;
 		const struct ct_batch *batch;
 	};
 };
@@ -348,6 +400,9 @@ int ct_writer_event(struct ct_writer *w, const struct ct_event *ev);
 int ct_writer_outcome(struct ct_writer *w, const struct ct_outcome *o);
 int ct_writer_proc(struct ct_writer *w, const struct ct_proc *p);
 int ct_writer_lost(struct ct_writer *w, const struct ct_lost *l);
+/* A DNS answer (name longer than CT_NAME_MAX or more than
+ * CT_NAME_ADDRS_MAX addresses: CT_E_INVAL). */
+int ct_writer_name(struct ct_writer *w, const struct ct_name *n);
 /* Close the open chunk now (if any) and flush the io. */
 int ct_writer_flush(struct ct_writer *w);
 /* Call often from the poll loop: flushes when the open chunk is older than
@@ -414,6 +469,7 @@ enum ct_key {
 	CT_KEY_COMM = 5,   /* string up to 16 bytes, without padding */
 	CT_KEY_PATH = 6,   /* UNIX path bytes (path_len) */
 	CT_KEY_FAMILY = 7, /* uint16_t */
+	CT_KEY_DNAME = 9,  /* (2.1, after conntrail 0.2.1) a joinable DNS name's bytes */
 	/* int32_t: the final outcome as known when the chunk was written (0 or
 	 * -errno; CT_RESULT_KEY_ABANDONED, _UNKNOWN), and CT_RESULT_KEY_PENDING
 	 * when an outcome may still come later. In summaries from 2.1 on. */

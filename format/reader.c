@@ -498,6 +498,51 @@ static int decode_proc(struct ct_reader *r, const uint8_t *p, const uint8_t *end
 	return 0;
 }
 
+/* A name record (meta type 4) into r->rec.name: 0, or -1 when malformed.
+ * Bytes after the addresses are skipped (room for more values). */
+static int decode_name(struct ct_reader *r, const uint8_t *p, const uint8_t *end)
+{
+	struct ct_name *n = &r->rec.name;
+	uint64_t v[4], na;
+
+	memset(n, 0, sizeof(*n));
+	for (int i = 0; i < 4; i++)
+		if (!(p = get_varint(p, end, &v[i])))
+			return -1;
+	if (v[2] > UINT32_MAX || v[3] > UINT32_MAX)
+		return -1;
+	const uint8_t *start = p;
+	size_t off, len;
+	int present;
+	if (str_get(&p, end, CT_NAME_MAX, &off, &len, &present) || !present)
+		return -1;
+	memcpy(r->name_buf, start + off, len);
+	r->name_buf[len] = 0;
+	if (memchr(r->name_buf, 0, len))
+		return -1;
+	if (!(p = get_varint(p, end, &na)) || na > CT_NAME_ADDRS_MAX)
+		return -1;
+	for (uint64_t i = 0; i < na; i++) {
+		if (p >= end || (*p != 2 && *p != 10))
+			return -1;
+		size_t alen = *p == 2 ? 4 : 16;
+		if ((size_t)(end - p) < 1 + alen)
+			return -1;
+		memset(&r->name_addrs[i], 0, sizeof(r->name_addrs[i]));
+		r->name_addrs[i].family = *p;
+		memcpy(r->name_addrs[i].addr, p + 1, alen);
+		p += 1 + alen;
+	}
+	n->ts_ns = v[0];
+	n->cgroup_id = v[1];
+	n->pid = (uint32_t)v[2];
+	n->ttl = (uint32_t)v[3];
+	n->name = r->name_buf;
+	n->naddrs = (uint32_t)na;
+	n->addrs = r->name_addrs;
+	return 0;
+}
+
 /* The next record of the meta chunk being read: 1 with r->rec, 0 when
  * there is none left. */
 static int next_meta(struct ct_reader *r)
@@ -533,6 +578,12 @@ static int next_meta(struct ct_reader *r)
 			r->rec.lost.kind = (uint32_t)v[3];
 			if (v[3] == CT_LOST_CONNECTS)
 				r->st.lost += v[1];
+			return 1;
+		}
+		if (type == 4) { /* name (2.1, after conntrail 0.2.1) */
+			if (decode_name(r, p, p + len))
+				goto bad;
+			r->rec.type = CT_REC_NAME;
 			return 1;
 		}
 		continue; /* a record type from a newer writer */

@@ -106,6 +106,8 @@ struct ct_reader {
 	struct ct_record rec;
 	char *strs;
 	size_t strs_cap;
+	struct ct_name_addr name_addrs[CT_NAME_ADDRS_MAX];
+	char name_buf[CT_NAME_MAX + 1];
 
 	struct ct_reader_stats st;
 };

@@ -228,8 +228,8 @@ static const uint8_t *decode_one(struct ct_rows *s, struct ct_tables *t, const u
 }
 
 uint32_t ct_rows_decode(struct ct_rows **rsp, struct ct_tables *t, const uint8_t *p,
-			const uint8_t *end, uint64_t first_ts, uint32_t records, struct ct_colbuf *out,
-			const char **why)
+			const uint8_t *end, uint64_t first_ts, uint32_t records,
+			struct ct_colbuf *out, const char **why)
 {
 	struct ct_rows *s = *rsp;
 	uint32_t n = 0;

@@ -149,7 +149,7 @@ int ct_sum_finish(struct ct_sumbuild *sb, uint32_t seq, struct ct_bytes *out)
 	p[0] = CT_SUM_BLOOM;
 	p[1] = CT_BLOOM_K;
 	p[2] = (uint8_t)log2;
-	p[3] = CT_SUM_KEYS_RESULT;
+	p[3] = CT_SUM_KEYS_RESULT | CT_SUM_KEYS_DNAME;
 	uint8_t *bits = p + CT_SUM_HEAD;
 	memset(bits, 0, nbytes);
 	for (size_t i = 0; i < sb->cap; i++) {
@@ -188,6 +188,9 @@ int ct_chunk_may_contain(const struct ct_chunk_info *c, enum ct_key key, const v
 		return 1;
 	/* Summaries before 2.1 hold no results: any may be there. */
 	if (key == CT_KEY_RESULT && !(s[3] & CT_SUM_KEYS_RESULT))
+		return 1;
+	/* Nor names before conntrail after 0.2.1. */
+	if (key == CT_KEY_DNAME && !(s[3] & CT_SUM_KEYS_DNAME))
 		return 1;
 	if (c->records == 0)
 		return 0;

@@ -242,6 +242,28 @@ static int cmp_order(const void *a, const void *b, void *arg)
 	return i < j ? -1 : i > j; /* stable */
 }
 
+static int add_dname_key(void *ctx, const char *name)
+{
+	return ct_sum_add(ctx, ct_key_hash(CT_KEY_DNAME, name, strlen(name)));
+}
+
+/* Every name a reader may join to an event of the chunk (format/FORMAT.md,
+ * "Name record"): the name records written so far are all in this flush's
+ * meta chunk or before it, as a reader will hold them at this chunk. */
+static int add_dname_keys(struct ct_writer *w, uint32_t n)
+{
+	if (!ct_nametab_count(w->names))
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ct_wevent *ev = &w->evs[i];
+		int err = ct_nametab_each(w->names, ev->ts_ns, ev->dest.family, ev->dest.daddr,
+					  add_dname_key, &w->sb);
+		if (err)
+			return CT_E_NOMEM;
+	}
+	return 0;
+}
+
 static int flush_events(struct ct_writer *w)
 {
 	int err;
@@ -252,6 +274,8 @@ static int flush_events(struct ct_writer *w)
 	w->raw.len = 0;
 	if ((err = ct_cols_encode(&w->tab, &w->sb, w->evs, w->paths, w->order, n, &w->scratch,
 				  &w->raw)))
+		return err;
+	if ((err = add_dname_keys(w, n)))
 		return err;
 	w->sum.len = 0;
 	if ((err = ct_sum_finish(&w->sb, w->seq, &w->sum)))
@@ -441,6 +465,42 @@ int ct_writer_lost(struct ct_writer *w, const struct ct_lost *l)
 	return meta_end(w);
 }
 
+/* Meta record type 4; CT_REC_NAME is the reader's number for it. */
+#define META_NAME 4
+
+int ct_writer_name(struct ct_writer *w, const struct ct_name *n)
+{
+	if (w->err)
+		return w->err;
+	if (!n->name || strlen(n->name) > CT_NAME_MAX || n->naddrs > CT_NAME_ADDRS_MAX)
+		return CT_E_INVAL;
+	int err;
+	if ((err = ct_bytes_reserve(&w->raw, 6 * 10 + CT_NAME_MAX + n->naddrs * 20)))
+		return err;
+	uint8_t *p = w->raw.p;
+	p = put_varint(p, n->ts_ns);
+	p = put_varint(p, n->cgroup_id);
+	p = put_varint(p, n->pid);
+	p = put_varint(p, n->ttl);
+	p = put_str(p, n->name, CT_NAME_MAX);
+	p = put_varint(p, n->naddrs);
+	for (uint32_t i = 0; i < n->naddrs; i++) {
+		uint16_t fam = n->addrs[i].family == 2 ? 2 : 10;
+		size_t len = fam == 2 ? 4 : 16;
+		*p++ = (uint8_t)fam;
+		memcpy(p, n->addrs[i].addr, len);
+		p += len;
+	}
+	w->raw.len = (size_t)(p - w->raw.p);
+	if (!w->names && !(w->names = ct_nametab_new()))
+		return CT_E_NOMEM;
+	if ((err = ct_nametab_add(w->names, n)))
+		return err;
+	if ((err = meta_begin(w, META_NAME, n->ts_ns, w->raw.len)))
+		return err;
+	return meta_end(w);
+}
+
 int ct_writer_flush(struct ct_writer *w)
 {
 	int err = flush_all(w);
@@ -512,6 +572,7 @@ static int write_index(struct ct_writer *w)
 
 static void writer_free(struct ct_writer *w)
 {
+	ct_nametab_free(w->names);
 	free(w->evs);
 	free(w->order);
 	free(w->paths);

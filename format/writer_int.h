@@ -45,6 +45,8 @@ struct ct_writer {
 	struct ct_tables tab;
 	void *cctx;
 
+	struct ct_nametab *names; /* name records written: for CT_KEY_DNAME */
+
 	struct ct_bytes idx_entries, idx_sums;
 	uint32_t idx_count;
 };

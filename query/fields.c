@@ -98,6 +98,8 @@ static int proc_str(const char *s, struct fval *v)
 GETTER(get_exe, return ev->proc && proc_str(ev->proc->exe, v))
 GETTER(get_container, return ev->proc && proc_str(ev->proc->container, v))
 GETTER(get_cmdline, return ev->proc && proc_str(ev->proc->cmdline, v))
+/* The DNS name the session joined to daddr (lower case): 0 when none. */
+GETTER(get_dname, return proc_str(ev->dname, v))
 
 /* What script shows as the time taken: to the handshake's end when that
  * came after connect(2) returned (as ct_outcome_later says), else how long
@@ -238,6 +240,7 @@ const struct field ct_filter_fields[] = {
     {"proto", V_NUM, 0, UINT16_MAX, 0, get_proto, proto_value,
      "protocol|tcp, udp, icmp, sctp, ... or a number"},
     {"daddr", V_ADDR, 0, 0, 0, get_daddr, NULL, NULL, CT_KEY_DADDR},
+    {"dname", V_STR, 0, 0, 0, get_dname, NULL, NULL, CT_KEY_DNAME},
     {"dport", V_NUM, 0, UINT16_MAX, 0, get_dport, NULL, NULL, CT_KEY_DPORT},
     {"saddr", V_ADDR, 0, 0, CT_COL_LOCAL, get_saddr},
     {"sport", V_NUM, 0, UINT16_MAX, CT_COL_LOCAL, get_sport},

@@ -217,6 +217,10 @@ static enum ct_tri cmp_eq_key(const struct node *n, const struct ct_chunk_info *
 		if (n->len > CT_COMM_LEN)
 			return CT_TRI_NONE;
 		return bloom(c, CT_KEY_COMM, n->str, n->len);
+	case CT_KEY_DNAME:
+		if (n->len > CT_NAME_MAX)
+			return CT_TRI_NONE;
+		return bloom(c, CT_KEY_DNAME, n->str, n->len);
 	case CT_KEY_PATH: {
 		/* Keyed with path_len bytes; a writer may count a trailing NUL. */
 		char tmp[CT_UNIX_PATH_MAX + 2];

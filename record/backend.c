@@ -86,6 +86,8 @@ static int start_backend(struct recorder *r, enum rec_backend b, int probe, char
 	    .filter_pids = r->npids || r->command,
 	    .cgroup_id = r->cgroup_id,
 	    .self_tgid = (uint32_t)getpid(),
+	    .dns = !getenv("CONNTRAIL_NO_DNS"),
+	    .dns_cgroup = r->cgroup_id,
 	    .on_sample = rec_on_sample,
 	    .ctx = r,
 	};

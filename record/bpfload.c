@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* bpfload.c: the loader, open -> configure -> load -> attach, one cleanup path. */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -183,6 +184,62 @@ static int attach_all(struct conntrail_bpf *skel)
 	return conntrail_bpf__attach(skel);
 }
 
+/*
+ * Where the cgroup v2 hierarchy is mounted, from /proc/mounts (a hybrid
+ * layout has it at /sys/fs/cgroup/unified, a unified one at /sys/fs/cgroup).
+ * None: one of our own in a private directory (b->cgroup2_tmp). 0 with the
+ * path in out, or -1 with why in b->dns_why.
+ */
+static int cgroup2_root(struct rec_bpf *b, char *out, size_t outlen)
+{
+	FILE *f = fopen("/proc/mounts", "re");
+	char line[1024];
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char dev[256], dir[512], type[64];
+		if (sscanf(line, "%255s %511s %63s", dev, dir, type) == 3 &&
+		    !strcmp(type, "cgroup2")) {
+			snprintf(out, outlen, "%s", dir);
+			found = 1;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (found)
+		return 0;
+	char tmpl[] = "/tmp/conntrail-cgroup2.XXXXXX";
+	if (!mkdtemp(tmpl) || mount("cgroup2", tmpl, "cgroup2", 0, NULL)) {
+		snprintf(b->dns_why, sizeof(b->dns_why),
+			 "no cgroup v2 mount and cannot mount one: %s", strerror(errno));
+		rmdir(tmpl);
+		return -1;
+	}
+	b->cgroup2_tmp = strdup(tmpl);
+	snprintf(out, outlen, "%s", tmpl);
+	return 0;
+}
+
+/* The DNS program on the cgroup v2 root. Its failure is not the backend's:
+ * recording goes on without names (b->dns_why says why). */
+static void attach_dns(struct rec_bpf *b)
+{
+	char root[512];
+
+	if (cgroup2_root(b, root, sizeof(root)))
+		return;
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(b->dns_why, sizeof(b->dns_why), "%s: %s", root, strerror(errno));
+		return;
+	}
+	b->dns_link = bpf_program__attach_cgroup(b->skel->progs.dns_ingress, fd);
+	int err = errno;
+	close(fd); /* the link holds the cgroup */
+	if (!b->dns_link)
+		snprintf(b->dns_why, sizeof(b->dns_why), "attach to %s: %s", root, strerror(err));
+}
+
 int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bpf_cfg *cfg,
 		  char *why, size_t whylen)
 {
@@ -231,6 +288,11 @@ int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bp
 	/* lsm and fentry take connect's ret from fexit: no syscall tracepoint. */
 	bpf_program__set_autoload(skel->progs.tp_exit_connect, which == REC_TRACEPOINT);
 	bpf_program__set_autoload(skel->progs.fexit_connect, which != REC_TRACEPOINT);
+	/* The DNS program is attached by hand (attach_dns): libbpf cannot know
+	 * which cgroup. */
+	bpf_program__set_autoload(skel->progs.dns_ingress, cfg->dns != 0);
+	bpf_program__set_autoattach(skel->progs.dns_ingress, false);
+	skel->rodata->filter_dns_cgroup = cfg->dns_cgroup;
 
 	err = conntrail_bpf__load(skel);
 	if (err) {
@@ -242,6 +304,8 @@ int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bp
 		snprintf(why, whylen, "attach failed: %s", strerror(-err));
 		goto fail;
 	}
+	if (cfg->dns)
+		attach_dns(b);
 	/* Loading parsed the kernel's BTF (megabytes, now freed): return it
 	 * before the ring buffer is mapped, so the peak stays low. */
 	malloc_trim(0);
@@ -279,13 +343,15 @@ void rec_bpf_set_probe(struct rec_bpf *b, uint32_t pid)
 	__atomic_store_n(&b->skel->bss->probe_tgid, pid, __ATOMIC_SEQ_CST);
 }
 
-int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc, uint64_t *outcomes)
+int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc, uint64_t *outcomes,
+		       uint64_t *dns)
 {
 	uint64_t vals[b->ncpus];
 
 	memset(vals, 0, sizeof(vals)); /* filled by the kernel; zeroed for valgrind */
 	*proc = 0;
 	*outcomes = 0;
+	*dns = 0;
 	for (uint32_t slot = 0; slot < CTB_LOST_SLOTS; slot++) {
 		if (bpf_map__lookup_elem(b->skel->maps.lost, &slot, sizeof(slot), vals,
 					 sizeof(vals), 0))
@@ -298,6 +364,8 @@ int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc, uint64
 				conn[cpu] = d;
 			else if (slot == CTB_LOST_OUTCOME)
 				*outcomes += d;
+			else if (slot == CTB_LOST_DNS)
+				*dns += d;
 			else
 				*proc += d;
 		}
@@ -307,16 +375,26 @@ int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc, uint64
 
 void rec_bpf_detach(struct rec_bpf *b)
 {
+	bpf_link__destroy(b->dns_link);
+	b->dns_link = NULL;
 	if (b->skel)
 		conntrail_bpf__detach(b->skel);
 }
 
 void rec_bpf_destroy(struct rec_bpf *b)
 {
+	bpf_link__destroy(b->dns_link);
+	b->dns_link = NULL;
 	ring_buffer__free(b->rb);
 	b->rb = NULL;
 	conntrail_bpf__destroy(b->skel);
 	b->skel = NULL;
 	free(b->lost_seen);
 	b->lost_seen = NULL;
+	if (b->cgroup2_tmp) {
+		umount2(b->cgroup2_tmp, MNT_DETACH);
+		rmdir(b->cgroup2_tmp);
+		free(b->cgroup2_tmp);
+		b->cgroup2_tmp = NULL;
+	}
 }

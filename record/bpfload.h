@@ -25,6 +25,8 @@ struct rec_bpf_cfg {
 	int filter_pids;       /* trace only the tgids added with rec_bpf_add_pid */
 	uint64_t cgroup_id;    /* 0: any cgroup */
 	uint32_t self_tgid;
+	int dns;	     /* also capture DNS answers (cgroup_skb/ingress) */
+	uint64_t dns_cgroup; /* DNS answers only to this cgroup v2 id; 0 = any */
 	ring_buffer_sample_fn on_sample;
 	void *ctx;
 };
@@ -36,7 +38,10 @@ struct rec_bpf {
 	int ncpus;
 	uint64_t *lost_seen; /* per CPU and slot, what was already reported */
 	uint64_t buffer_bytes;
-	int plain_loads; /* tp_enter_connect_cast: socket lookup without probe reads */
+	int plain_loads;	   /* tp_enter_connect_cast: socket lookup without probe reads */
+	struct bpf_link *dns_link; /* the DNS program on the cgroup v2 root, or NULL */
+	char dns_why[640];	   /* why there is none, when DNS was asked for */
+	char *cgroup2_tmp;	   /* a cgroup2 mount of our own (removed at destroy) */
 };
 
 /* Does the running kernel have the BPF LSM active? 1 yes, 0 no (why says
@@ -57,8 +62,10 @@ int rec_bpf_is_traced(struct rec_bpf *b, uint32_t pid);
 void rec_bpf_set_probe(struct rec_bpf *b, uint32_t pid);
 /* New losses since the previous call: per CPU in conn[ncpus] (connect
  * records), summed in *proc (exec/exit records) and *outcomes (handshake
- * and close records not sent, or handshakes not followed). */
-int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc, uint64_t *outcomes);
+ * and close records not sent, or handshakes not followed) and *dns (DNS
+ * packets the ring buffer could not take). */
+int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc, uint64_t *outcomes,
+		       uint64_t *dns);
 /* Detach every program: no new records after this returns. */
 void rec_bpf_detach(struct rec_bpf *b);
 void rec_bpf_destroy(struct rec_bpf *b);

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 
 #include "bpf/conntrail_event.h"
+#include "lib/dns.h"
 #include "lib/util.h"
 #include "record/procfs.h"
 #include "record/record.h"
@@ -183,6 +184,47 @@ static int put_exit(struct recorder *r, const struct ctb_exit *x)
 	return err < 0 ? rec_write_err(r, err, "write") : 0;
 }
 
+/* A packet from port 53: its answers as a name record. What the packet
+ * holds is anybody's: lib/dns.c checks every length. */
+static int put_dns(struct recorder *r, const struct ctb_dns *d, size_t size)
+{
+	size_t hdr = __builtin_offsetof(struct ctb_dns, data);
+	if (size < hdr || d->len > CTB_DNS_MAX || hdr + d->len > size)
+		return 0;
+	const uint8_t *p = d->data;
+	size_t n = d->len;
+	int cut = d->wire_len > d->len;
+	if (d->proto == IPPROTO_TCP) {
+		/* A segment that starts a message: its 2-byte length first. */
+		if (n < 2)
+			return 0;
+		size_t mlen = (size_t)p[0] << 8 | p[1];
+		p += 2;
+		n -= 2;
+		if (mlen <= n)
+			n = mlen;
+		else
+			cut = 1;
+	}
+	struct ct_dns_answer a;
+	int rc = ct_dns_parse(p, n, cut, &a);
+	if (rc < 0)
+		r->dns_bad++;
+	if (rc != 1)
+		return 0;
+	struct ct_name nm = {.ts_ns = d->ts_ns,
+			     .cgroup_id = d->cgroup_id,
+			     .ttl = a.ttl,
+			     .name = a.name,
+			     .naddrs = a.naddrs,
+			     .addrs = a.addrs};
+	int err;
+	r->names++;
+	if (r->w && (err = ct_writer_name(r->w, &nm)) < 0)
+		return rec_write_err(r, err, "write");
+	return 0;
+}
+
 int rec_dispatch(struct recorder *r, const void *data, size_t size)
 {
 	uint32_t kind = *(const uint32_t *)data;
@@ -196,6 +238,8 @@ int rec_dispatch(struct recorder *r, const void *data, size_t size)
 		return size >= sizeof(struct ctb_exit) ? put_exit(r, data) : 0;
 	case CTB_OUTCOME:
 		return size >= sizeof(struct ctb_outcome) ? put_outcome(r, data) : 0;
+	case CTB_DNS:
+		return put_dns(r, data, size);
 	}
 	return 0;
 }
@@ -232,9 +276,10 @@ int rec_on_sample(void *ctx, void *data, size_t size)
 		return 0;
 	if (r->probe_pid) {
 		uint32_t kind = ((const uint32_t *)data)[0];
-		uint32_t pid = kind == CTB_CONNECT   ? ((const struct ctb_connect *)data)->pid
-			       : kind == CTB_OUTCOME ? 0 /* names a thread, not a process */
-						     : ((const uint32_t *)data)[1];
+		uint32_t pid = kind == CTB_CONNECT ? ((const struct ctb_connect *)data)->pid
+			       : kind == CTB_OUTCOME || kind == CTB_DNS
+				   ? 0 /* a thread, or no process */
+				   : ((const uint32_t *)data)[1];
 		if (pid == (uint32_t)r->probe_pid) {
 			/* Our own test connect: proof, not data. */
 			if (kind == CTB_CONNECT)
@@ -251,11 +296,21 @@ int rec_on_sample(void *ctx, void *data, size_t size)
 
 int rec_flush_lost(struct recorder *r)
 {
-	uint64_t proc = 0, outcomes = 0;
+	uint64_t proc = 0, outcomes = 0, dns = 0;
 	int err;
 
-	if (rec_bpf_lost_delta(&r->bpf, r->lost_conn, &proc, &outcomes))
+	if (rec_bpf_lost_delta(&r->bpf, r->lost_conn, &proc, &outcomes, &dns))
 		return 0;
+	r->dns_lost += dns;
+	if (dns) {
+		/* Written down so readers can say a name may be missing. */
+		struct ct_lost l = {.ts_ns = rec_now_ns(CLOCK_MONOTONIC),
+				    .count = dns,
+				    .cpu = UINT32_MAX,
+				    .kind = CT_LOST_NAMES};
+		if (r->w && (err = ct_writer_lost(r->w, &l)) < 0)
+			return rec_write_err(r, err, "write");
+	}
 	r->proc_lost += proc;
 	if (proc) {
 		/* Written down so readers can say an exe or exit may be missing. */

@@ -611,6 +611,15 @@ static void print_summary(const struct recorder *r)
 	if (r->proc_lost)
 		fprintf(stderr, "conntrail record: %llu process records lost\n",
 			(unsigned long long)r->proc_lost);
+	if (r->names)
+		fprintf(stderr, "conntrail record: %llu DNS answers (name records)\n",
+			(unsigned long long)r->names);
+	if (r->dns_lost)
+		fprintf(stderr, "conntrail record: %llu DNS packets lost (names may be missing)\n",
+			(unsigned long long)r->dns_lost);
+	if (r->dns_bad)
+		fprintf(stderr, "conntrail record: %llu malformed DNS answers ignored\n",
+			(unsigned long long)r->dns_bad);
 	if (r->outcomes_lost)
 		fprintf(stderr,
 			"conntrail record: %llu connection outcomes lost (those attempts "
@@ -652,6 +661,8 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	r->have_bpf = 1;
 	r->hdr.backend = rec_backend_name(r->bpf.backend);
+	if (!r->bpf.dns_link && r->bpf.dns_why[0] && !r->quiet)
+		fprintf(stderr, "conntrail record: no DNS names: %s\n", r->bpf.dns_why);
 	r->lost_conn = calloc((size_t)r->bpf.ncpus, sizeof(uint64_t));
 	if (!r->lost_conn)
 		goto out;

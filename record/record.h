@@ -65,7 +65,8 @@ struct recorder {
 	uint64_t file_seq;   /* files opened before this one (the header's file_seq) */
 	uint64_t bytes_done; /* of files already closed */
 	uint64_t events, lost, proc_lost;
-	uint64_t outcomes, outcomes_lost; /* handshake/close records written, lost */
+	uint64_t outcomes, outcomes_lost;  /* handshake/close records written, lost */
+	uint64_t names, dns_lost, dns_bad; /* name records written; DNS packets lost, malformed */
 	int write_err;
 	int size_reached;
 };

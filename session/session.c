@@ -59,6 +59,11 @@ struct ct_session {
 	uint32_t keep_cap;
 	struct ct_batch_sel sel;
 	char *own_path; /* input 0's path after a followed ring moved on */
+	/* Name records by host (host_index), and the names joined to the
+	 * events of the batch being handed on, by row. */
+	struct ct_nametab **names;
+	const char **dnames;
+	uint32_t dnames_cap;
 };
 
 int ct_session_opt(struct ct_session_opts *o, int c, const char *arg)
@@ -280,6 +285,10 @@ static void session_free(struct ct_session *s)
 	ct_filter_free(s->filter);
 	ct_procs_free(s->procs);
 	free(s->own_path);
+	for (unsigned i = 0; s->names && i < s->nhosts; i++)
+		ct_nametab_free(s->names[i]);
+	free(s->names);
+	free(s->dnames);
 }
 
 static int parse_time_arg(const char *name, const char *val, struct ct_time *t)
@@ -335,6 +344,41 @@ static int fill_procinfo(struct ct_session *s, const struct ct_batch *b, unsigne
 	return 0;
 }
 
+/* The names of b[lo, hi)'s destinations (b->dname set, by row); 0, or -1
+ * out of memory. Nothing when the host has no name records. */
+static int fill_dnames(struct ct_session *s, struct ct_batch *b, unsigned input, uint32_t lo,
+		       uint32_t hi)
+{
+	const struct ct_nametab *t = s->names ? s->names[s->inputs[input].host_index] : NULL;
+	if (!ct_nametab_count(t))
+		return 0;
+	if (b->n > s->dnames_cap) {
+		const char **d = realloc(s->dnames, (size_t)b->n * sizeof(*d));
+		if (!d)
+			return -1;
+		s->dnames = d;
+		s->dnames_cap = b->n;
+	}
+	for (uint32_t i = lo; i < hi; i++) {
+		const struct ct_dest *d = &b->dests[b->dest[i]];
+		s->dnames[i] = ct_nametab_join(t, b->ts_ns[i], d->family, d->daddr,
+					       b->tasks[b->task[i]].cgroup_id);
+	}
+	b->dname = s->dnames;
+	return 0;
+}
+
+/* A name record into its host's table. */
+static int add_name(struct ct_session *s, const struct ct_name *n, unsigned input)
+{
+	unsigned h = s->inputs[input].host_index;
+	if (!s->names && !(s->names = calloc(s->nhosts ? s->nhosts : 1, sizeof(*s->names))))
+		return -1;
+	if (!s->names[h] && !(s->names[h] = ct_nametab_new()))
+		return -1;
+	return ct_nametab_add(s->names[h], n) ? -1 : 0;
+}
+
 /* A batch through the wall-clock window and the filter to the command. */
 static int run_batch(struct ct_session *s, const struct ct_session_ops *ops, void *ctx,
 		     const struct ct_batch *in, unsigned input)
@@ -356,6 +400,10 @@ static int run_batch(struct ct_session *s, const struct ct_session_ops *ops, voi
 		return -1;
 	}
 	b.procinfo = s->pinfo;
+	if (fill_dnames(s, &b, input, lo, hi)) {
+		ct_err("out of memory");
+		return -1;
+	}
 	if (lo || hi < b.n)
 		ct_batch_slice(&b, lo, hi, &b);
 	if (s->filter) {
@@ -603,6 +651,12 @@ static int dispatch(struct ct_session *s, const struct ct_session_ops *ops, void
 		return ops->lost && ops->lost(ctx, &rec->lost, input) < 0;
 	case CT_REC_OUTCOME:
 		return ops->outcome && ops->outcome(ctx, &rec->outcome, input) < 0;
+	case CT_REC_NAME:
+		if (add_name(s, &rec->name, input)) {
+			ct_err("out of memory");
+			return -1;
+		}
+		return ops->name && ops->name(ctx, &rec->name, input) < 0;
 	}
 	return 0; /* newer record kinds: not ours to interpret */
 }

@@ -44,7 +44,7 @@ struct ct_session_opts {
 	int follow;
 	int (*stop)(void *ctx, int caught_up);
 	void *stop_ctx;
-	int warn_lost;	    /* 1: one line at the end on stderr when records were lost */
+	int warn_lost; /* 1: one line at the end on stderr when records were lost */
 };
 
 /* The options every reading command takes, for its getopt_long tables:
@@ -76,6 +76,9 @@ struct ct_session_ops {
 	int (*lost)(void *ctx, const struct ct_lost *l, unsigned input);
 	/* Process records, after they updated the table. Optional. */
 	int (*proc)(void *ctx, const struct ct_proc *p, unsigned input);
+	/* Name records (DNS answers), after they joined the host's name
+	 * table that gives events their dname. Optional. */
+	int (*name)(void *ctx, const struct ct_name *n, unsigned input);
 	/* Read from a stream: the outcome of an attempt handed out earlier.
 	 * Optional. */
 	int (*outcome)(void *ctx, const struct ct_outcome *o, unsigned input);

@@ -38,7 +38,7 @@ static void usage(FILE *f)
 	    f,
 	    "usage: conntrail report [FILE..] [--filter EXPR] [--since T] [--until T]\n"
 	    "                        [--top N] [--by dest|process|pid|exe|cmdline|uid|host|\n"
-	    "                                        container|port|family|result]\n"
+	    "                                        container|name|port|family|result]\n"
 	    "                        [--sort connects|failed|bytes] [--json]\n"
 	    "\n"
 	    "Summarise one or more traces (merged): span, hosts, events, lost events, chunks\n"
@@ -66,7 +66,8 @@ static void usage(FILE *f)
 	    "  -U, --until T      up to T (inclusive)\n"
 	    "      --tz ZONE      zone of times without one: UTC (default), local, +01:00\n"
 	    "  -n, --top N        rows per section (default 10; 0 = all)\n"
-	    "  -b, --by KEY       only one section, longer: dest, process, port, family, result;\n"
+	    "  -b, --by KEY       only one section, longer: dest, process, port, family, result,\n "
+	    "                    name (DNS names: connects, and those resolved only);\n"
 	    "                     or process rows by pid, exe, cmdline, uid, host or container\n"
 	    "  -s, --sort KEY     destinations by connects (default), failed, or bytes (sent and\n"
 	    "                     received by their closed TCP connections, shown as TX/RX)\n"
@@ -83,6 +84,14 @@ static void usage(FILE *f)
 	    "  conntrail report --json incident.ctr | jq '.destinations[0]'\n");
 }
 
+static int on_name(void *ctx, const struct ct_name *n, unsigned input)
+{
+	(void)ctx;
+	(void)input;
+	rp_names_answer(n->name);
+	return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -94,8 +103,8 @@ int cmd_report(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char *const bys[] = {"dest", "process", "port", "family", "result",   "pid",
-					  "exe",  "cmdline", "uid",  "host",   "container"};
+	static const char *const bys[] = {"dest", "process", "port", "family", "result",    "pid",
+					  "exe",  "cmdline", "uid",  "host",   "container", "name"};
 	static const char *const sorts[] = {"connects", "failed", "bytes"};
 	struct ct_session_opts opts = {.progress = 1};
 	struct report *r = calloc(1, sizeof(*r));
@@ -128,12 +137,12 @@ int cmd_report(int argc, char **argv)
 				;
 			if (k == sizeof(bys) / sizeof(bys[0])) {
 				ct_err("bad --by '%s': expected dest, process, pid, exe, cmdline, "
-				       "uid, host, container, port, family or result",
+				       "uid, host, container, name, port, family or result",
 				       optarg);
 				goto out;
 			}
 			r->by = bys[k];
-			if (k >= 5) { /* process rows by another key */
+			if (k >= 5 && k <= 10) { /* process rows by another key */
 				r->group_by = (enum group_by)(k - 4);
 				r->by_name = bys[k];
 				r->by = "process";
@@ -182,10 +191,12 @@ int cmd_report(int argc, char **argv)
 	    .batch = rp_on_batch,
 	    .lost = rp_on_lost,
 	    .proc = rp_on_proc,
+	    .name = on_name,
 	    .end = on_end,
 	};
 	status = ct_session_run(&opts, &ops, r);
 	rp_free(r);
+	rp_names_free();
 out:
 	free(r);
 	return status;

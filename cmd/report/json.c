@@ -309,6 +309,8 @@ void rp_print_json(struct report *r, struct derived *d, FILE *f)
 		json_families(&b, r);
 	if (!by || !strcmp(by, "result"))
 		json_results(&b, r);
+	if (!by || !strcmp(by, "name"))
+		rp_names_json(&b);
 	if (!by)
 		json_rate(&b, r);
 	ct_buf_puts(&b, "}\n");

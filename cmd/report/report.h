@@ -283,7 +283,7 @@ struct report {
 	unsigned shift;
 	int rate_started;
 	/* lost */
-	uint64_t lost, lost_records, lost_outcomes, lost_procs;
+	uint64_t lost, lost_records, lost_outcomes, lost_procs, lost_names;
 	int64_t lost_first, lost_last;
 };
 
@@ -325,6 +325,15 @@ void rp_print_text(struct report *r, struct derived *d, FILE *f);
 /* Shared with json.c. */
 const char *rp_host_name(struct report *r, uint16_t host);
 void rp_dest_text(char *buf, size_t size, const struct dest_key *k);
+
+/* names.c: DNS names (one report a process). */
+void rp_names_answer(const char *name);
+void rp_names_batch(const struct ct_batch *b, uint16_t host);
+/* The name the latest connect to k's address was joined to, or NULL. */
+const char *rp_names_of(const struct dest_key *k);
+void rp_names_print_text(const struct report *r, FILE *f, int top);
+void rp_names_json(struct ct_buf *b);
+void rp_names_free(void);
 size_t rp_limit(const struct report *r, size_t n);
 size_t rp_fold_rate(const struct report *r, uint64_t *out, size_t cols, uint64_t *width_ns);
 unsigned rp_next_family(const struct report *r, unsigned fam);

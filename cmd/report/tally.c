@@ -611,6 +611,7 @@ int rp_on_batch(void *ctx, const struct ct_batch *b, unsigned input)
 
 	if (!n)
 		return 0;
+	rp_names_batch(b, host);
 	batch_reserve(r, b);
 	/* Events are in time order within a batch; batches may overlap. */
 	int64_t w0 = ct_wall_ns(b->ts_ns[0], off), w1 = ct_wall_ns(b->ts_ns[n - 1], off);
@@ -697,6 +698,10 @@ int rp_on_proc(void *ctx, const struct ct_proc *p, unsigned input)
 int rp_on_lost(void *ctx, const struct ct_lost *l, unsigned input)
 {
 	struct report *r = ctx;
+	if (l->kind == CT_LOST_NAMES) {
+		r->lost_names += l->count;
+		return 0;
+	}
 	if (l->kind == CT_LOST_OUTCOMES || l->kind == CT_LOST_PROCS) {
 		*(l->kind == CT_LOST_PROCS ? &r->lost_procs : &r->lost_outcomes) += l->count;
 		return 0;

@@ -38,6 +38,7 @@ void rp_dest_text(char *buf, size_t size, const struct dest_key *k)
 			ev.flags |= CT_EV_ABSTRACT;
 	} else {
 		memcpy(d.daddr, k->addr, 16);
+		ev.dname = rp_names_of(k);
 	}
 	ct_fmt_dest(buf, size, &ev);
 }
@@ -187,6 +188,9 @@ static void print_header(struct report *r, FILE *f)
 	} else {
 		fprintf(f, "%-9s 0\n", "lost");
 	}
+	if (r->lost_names)
+		fprintf(f, "%-9s %llu DNS packets lost: some connects may miss their name\n",
+			"LOST", (unsigned long long)r->lost_names);
 	if (r->lost_procs)
 		fprintf(f,
 			"%-9s %llu process records lost: exe, command line or exit status may be "
@@ -466,6 +470,8 @@ void rp_print_text(struct report *r, struct derived *d, FILE *f)
 		print_families(r, f);
 	if (!by || !strcmp(by, "result"))
 		print_results(r, f);
+	if (!by || !strcmp(by, "name"))
+		rp_names_print_text(r, f, by ? r->top : 10);
 	if (!by)
 		print_rate(r, f);
 }

@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS conntrail.connects_local
     closed_ns   Nullable(UInt64),         -- established TCP: attempt to close
     tx_bytes    Nullable(UInt64),
     rx_bytes    Nullable(UInt64),
-    still_open  UInt8                     -- established and open when recording stopped
+    still_open  UInt8,                    -- established and open when recording stopped
+    dname       String                    -- the DNS name that resolved to daddr, '' unknown
 )
 ENGINE = MergeTree()
 PARTITION BY toDate(toDateTime(intDiv(ts_ns, 1000000000)))

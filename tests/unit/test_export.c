@@ -382,18 +382,21 @@ static void test_csv(void)
 	CHECK(!strncmp(s, "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,", 44), "csv header");
 	CHECK(strstr(s, "\r\n2023-11-14T22:13:20.123456789Z,1700000000123456789,web-1,100,100,1,"
 			"1000,1000,curl,/usr/bin/curl,,,,3,AF_INET,SOCK_STREAM,tcp,93.184.216.34,,"
-			"443,,,,,0,ok,12345,0,12345,ok,5000000,100,2000,\r\n"),
+			"443,,,,,0,ok,12345,0,12345,ok,5000000,100,2000,,\r\n"),
 	      "csv: row 0 as expected");
 	CHECK(strstr(s, ",\"a,\"\"b\","), "csv: quoted comm with comma and doubled quote");
 	CHECK(strstr(s, ",/run/x.sock,false,0,"), "csv: UNIX path");
 	/* '@' would start a formula in a spreadsheet: neutralised (OWASP) */
 	CHECK(strstr(s, ",\"'@a&b\",true,,"), "csv: abstract path, neutralised");
-	CHECK(strstr(s, ",dig,,,,,,AF_INET6,SOCK_DGRAM,udp,fe80::1,2,53,,,,,,,,,,unknown,,,,\r\n"),
+	CHECK(strstr(s, ",dig,,,,,,AF_INET6,SOCK_DGRAM,udp,fe80::1,2,53,,,,,,,,,,unknown,,,,,\r\n"),
 	      "csv: IPv6 row, scope id, sockfd empty, outcome unknown");
-	CHECK(strstr(s, ",tcp,127.0.0.1,,9,127.0.0.1,40000,,,-111,ECONNREFUSED,,-111,,ECONNREFUSED,,,,\r\n"),
+	CHECK(strstr(s, ",tcp,127.0.0.1,,9,127.0.0.1,40000,,,-111,ECONNREFUSED,,-111,,ECONNREFUSED,"
+			",,,,\r\n"),
 	      "csv: refused row with its bound source");
-	CHECK(strstr(s, ",tcp,2001:db8::7,,80,,,,,-115,EINPROGRESS,,-113,3000000,EHOSTUNREACH,,,,\r\n"),
-	      "csv: EINPROGRESS, then host unreachable 3 ms later");
+	CHECK(
+	    strstr(s,
+		   ",tcp,2001:db8::7,,80,,,,,-115,EINPROGRESS,,-113,3000000,EHOSTUNREACH,,,,,\r\n"),
+	    "csv: EINPROGRESS, then host unreachable 3 ms later");
 	free(s);
 	unlink(path);
 }
@@ -471,7 +474,7 @@ struct ch_row {
 	int has[16]; /* 0 sport, 1 ret, 2 latency, 3 result, 4 result_ns, 5-7 closed/tx/rx, 8 saddr
 		      */
 	char host[32], comm[32], exe[64], cmdline[64], container[64], family[16], type[32],
-	    proto[16], path[128], outcome[32];
+	    proto[16], path[128], outcome[32], dname[256];
 };
 
 static void rb_row(struct rb *r, struct ch_row *w)
@@ -513,6 +516,7 @@ static void rb_row(struct rb *r, struct ch_row *w)
 	for (int i = 5; i <= 7; i++)
 		w->has[i] = rb_opt(r, 8, &w->v[i]);
 	w->still_open = (uint8_t)rb_int(r, 1);
+	rb_str(r, w->dname, sizeof(w->dname));
 }
 
 static void test_clickhouse(void)

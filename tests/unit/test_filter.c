@@ -90,6 +90,28 @@ static void test_fields(void)
 	MATCH("exe == \"/usr/bin/curl\"", 1);
 	MATCH("exe ~ \"/usr/*\"", 1);
 	MATCH("container ~ \"abc*\"", 1);
+	/* dname: what the session joined; without one every comparison is false. */
+	static const struct {
+		const char *expr;
+		int named, unnamed;
+	} dn[] = {{"dname == \"www.example.com\"", 1, 0},
+		  {"dname ~ \"*.example.com\"", 1, 0},
+		  {"dname == \"example.com\"", 0, 0},
+		  {"not dname ~ \"*\"", 0, 1},
+		  {"dname != \"x\"", 1, 0}};
+	for (size_t i = 0; i < sizeof(dn) / sizeof(dn[0]); i++) {
+		struct ct_event named = *tev_event(&ev);
+		struct ct_filter *f;
+		struct ct_filter_error fe;
+		CHECK(!ct_filter_compile(dn[i].expr, &f, &fe), "%s", dn[i].expr);
+		if (!f)
+			continue;
+		named.dname = "www.example.com";
+		CHECK_EQ(ct_filter_match(f, &named, 0), dn[i].named);
+		named.dname = NULL;
+		CHECK_EQ(ct_filter_match(f, &named, 0), dn[i].unnamed);
+		ct_filter_free(f);
+	}
 	MATCH("family == inet", 1);
 	MATCH("family == 2", 1);
 	MATCH("family != inet6", 1);
