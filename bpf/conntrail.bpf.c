@@ -925,9 +925,13 @@ int dns_ingress(struct __sk_buff *skb)
 	}
 	if (len > CTB_DNS_MAX)
 		len = CTB_DNS_MAX;
-	/* Bounds the verifier can see: 1 .. CTB_DNS_MAX. */
-	len &= 2 * CTB_DNS_MAX - 1;
-	if (len < 1 || len > CTB_DNS_MAX || bpf_skb_load_bytes(skb, off, d->data, len)) {
+	/* Bounds the verifier can see, 1 .. CTB_DNS_MAX (a power of two):
+	 * the mask in asm, or clang hands the helper an unmasked copy,
+	 * which 6.1's verifier refuses. len >= 1: skb->len > off above. */
+	len -= 1;
+	asm volatile("%[n] &= %[m]" : [n] "+r"(len) : [m] "i"(CTB_DNS_MAX - 1));
+	len += 1;
+	if (bpf_skb_load_bytes(skb, off, d->data, len)) {
 		bpf_ringbuf_discard(d, BPF_RB_NO_WAKEUP);
 		return 1;
 	}

@@ -141,6 +141,7 @@ struct ctb_outcome {
  * of. The kernel side parses nothing beyond the IP and transport headers.
  */
 #define CTB_DNS_MAX 1024 /* payload bytes copied, at most */
+_Static_assert((CTB_DNS_MAX & (CTB_DNS_MAX - 1)) == 0, "dns_ingress masks lengths: a power of two");
 struct ctb_dns {
 	__u32 kind; /* CTB_DNS */
 	__u32 len;  /* bytes in data: min(payload, CTB_DNS_MAX) */
