@@ -295,6 +295,21 @@ int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bp
 	skel->rodata->filter_dns_cgroup = cfg->dns_cgroup;
 
 	err = conntrail_bpf__load(skel);
+	if (err && cfg->dns) {
+		/* Names are worth less than the capture: a kernel whose
+		 * verifier refuses the DNS program records without it. */
+		struct rec_bpf_cfg no_dns = *cfg;
+		char dns_why[sizeof(b->dns_why)];
+
+		snprintf(dns_why, sizeof(dns_why), "the DNS program does not load here: %s",
+			 strerror(-err));
+		rec_bpf_destroy(b);
+		no_dns.dns = 0;
+		if (rec_bpf_start(b, which, &no_dns, why, whylen))
+			return -1;
+		memcpy(b->dns_why, dns_why, sizeof(dns_why));
+		return 0;
+	}
 	if (err) {
 		snprintf(why, whylen, "load failed: %s", strerror(-err));
 		goto fail;
