@@ -209,7 +209,7 @@ clean:
 # which wants two libsystemd calls that are never reached here; Debian ships
 # no libsystemd.a, so cli/sd_stubs.c stands in for them.
 STATIC_LIBS := -lbpf -lelf -lpcap -ldbus-1 -lzstd -lz -lm -lpthread
-STATIC_HELPERS := $(BUILD)/static/connector $(BUILD)/static/bpf_holds
+STATIC_HELPERS := $(BUILD)/static/connector $(BUILD)/static/bpf_holds $(BUILD)/static/dnspair
 static: $(BUILD)/conntrail-static $(STATIC_HELPERS)
 
 $(BUILD)/conntrail-static: $(MAIN_OBJ) $(BUILD)/obj/cli/top_stub.o $(RECORD_OBJS) $(LIB) \

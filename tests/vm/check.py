@@ -222,6 +222,32 @@ def check_holds(out, backend):
               f"{'its two syscall tracepoints' if backend == 'tracepoint' else 'no syscall tracepoint'}")
 
 
+def check_names(conntrail, out, backend):
+    """DNS names on this backend: the host's conntrail reads the guest's
+    names-BACKEND.ctr; dnspair resolved vm.conntrail.test to 127.0.0.7,
+    connected there and to 127.0.0.8, which nobody resolved."""
+    trace = os.path.join(out, f"names-{backend}.ctr")
+    if not os.path.exists(trace):
+        fail(f"names {backend}: the guest sent no names-{backend}.ctr")
+        return
+    status, text, err = run(conntrail, "script", "--json", trace)
+    if status != 0:
+        fail(f"names {backend}: host script exit {status}: {err.strip()[:200]}")
+        return
+    rows = [json.loads(l) for l in text.splitlines() if l.strip()]
+    got = {r.get("daddr"): r for r in rows if r.get("comm") == "dnspair"}
+    before = len(failures)
+    if got.get("127.0.0.7", {}).get("dname") != "vm.conntrail.test":
+        fail(f"names {backend}: 127.0.0.7 reads {got.get('127.0.0.7')!r}, not vm.conntrail.test")
+    if "127.0.0.8" not in got or "dname" in got["127.0.0.8"]:
+        fail(f"names {backend}: 127.0.0.8 (never resolved): {got.get('127.0.0.8')!r}")
+    head = json.loads(run(conntrail, "info", "--json", trace)[1] or "{}")
+    if head.get("backend") != backend:
+        fail(f"names {backend}: the trace says backend {head.get('backend')!r}")
+    if len(failures) == before:
+        print(f"ok: names {backend}: 127.0.0.7:4242 named vm.conntrail.test, 127.0.0.8 none")
+
+
 def compare_run(args, name, backend):
     out = args.out
     trace = os.path.join(out, f"{name}.ctr")
@@ -347,6 +373,9 @@ def main():
     for b in backends:
         check_holds(out, b)
     compare_run(args, "auto", args.expect_backend)
+    check_names(args.conntrail, out, args.expect_backend)
+    if args.expect_backend == "lsm":
+        check_names(args.conntrail, out, "fentry")
     compare_run(args, "sys", args.expect_backend)
     compare_run(args, "tracepoint", "tracepoint")
     if args.expect_backend == "lsm":

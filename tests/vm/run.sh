@@ -40,7 +40,7 @@ elif ! make -s --no-print-directory -j2 BUILD="$BUILD" "$BUILD/conntrail" static
 	exit 1
 fi
 for bin in "$BUILD/conntrail" "$BUILD/conntrail-static" "$BUILD/static/connector" \
-	"$BUILD/static/bpf_holds"; do
+	"$BUILD/static/bpf_holds" "$BUILD/static/dnspair"; do
 	if [ ! -x "$bin" ]; then
 		echo "FAIL vm: $bin missing" >&2
 		exit 1
@@ -61,6 +61,7 @@ if ! bash tests/vm/mkinitramfs.sh "$initrd" \
 	"$BUILD/conntrail-static:/bin/conntrail" \
 	"$BUILD/static/connector:/bin/connector" \
 	"$BUILD/static/bpf_holds:/bin/bpf_holds" \
+	"$BUILD/static/dnspair:/bin/dnspair" \
 	"tests/vm/guest/check.sh:/check.sh"; then
 	echo "FAIL vm: cannot build the initramfs" >&2
 	exit 1

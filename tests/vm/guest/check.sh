@@ -146,6 +146,25 @@ else
 fi
 holds tracepoint
 
+# 7. DNS names on each capture backend: dnspair answers its own query on
+# 127.0.0.1:53 (vm.conntrail.test -> 127.0.0.7) and then connects to
+# 127.0.0.7:4242 (named) and 127.0.0.8:4242 (never resolved).
+names() {
+	b=$1
+	conntrail record -o "names-$b.ctr" --backend "$b" -- \
+		dnspair vm.conntrail.test 127.0.0.7 127.0.0.8 4242 >"names-$b.out" 2>"names-$b.err"
+	echo $? >"names-$b.status"
+	conntrail script --json "names-$b.ctr" >"names-$b.jsonl" 2>"names-$b.script.err"
+	echo "guest: names $b: record exit $(cat "names-$b.status"): $(grep -c dname "names-$b.jsonl") named"
+	[ "$(cat "names-$b.status")" = 0 ] && ok || bad "names $b: record exit $(cat "names-$b.status"): $(tail -n1 "names-$b.err")"
+	grep -q '"daddr":"127.0.0.7","dport":4242,"dname":"vm.conntrail.test"' "names-$b.jsonl" && ok ||
+		bad "names $b: the connect to 127.0.0.7 is not named vm.conntrail.test"
+	grep '"daddr":"127.0.0.8"' "names-$b.jsonl" | grep -q '"dname"' &&
+		bad "names $b: the never-resolved 127.0.0.8 has a name" || ok
+}
+names "$expect"
+[ "$expect" = lsm ] && names fentry
+
 uname -r >kernel.release
 cat /sys/kernel/security/lsm >lsm.active
 if [ $fails -eq 0 ]; then
