@@ -136,6 +136,7 @@ static void usage(FILE *f)
 		"usage: conntrail convert [FILE..] -o OUT [--to %s]\n"
 		"                         [--filter EXPR] [--since T] [--until T] [--replies] "
 		"[--csv-raw] [-q]\n"
+		"                         [--jobs N]\n"
 		"\n"
 		"Export the connect events of one or more traces (merged in time order).\n"
 		"FILE defaults to conntrail.data; '-' reads standard input. The format comes from\n"
@@ -153,27 +154,30 @@ static void usage(FILE *f)
 	for (size_t i = 0; ct_export_formats[i]; i++)
 		fprintf(f, "      %-14s %s\n", ct_export_formats[i]->name,
 			ct_export_formats[i]->help);
-	fprintf(f,
-		"  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
-		"  -S, --since T      from T: RFC 3339, a time of day (17:05), an offset from the\n"
-		"                     trace start (+90s) or back from its end (-10m)\n"
-		"  -U, --until T      up to T (inclusive)\n"
-		"      --tz ZONE      zone of times without one: UTC (default), local, +01:00\n"
-		"  -r, --replies      pcapng/pcap: add the reply each outcome implies (SYN/ACK,\n"
-		"                     RST/ACK, ICMP unreachable), stamped when it came\n"
-		"      --csv-raw      csv: text cells as they are; by default a cell that starts\n"
-		"                     with = + - @ tab or CR gets a leading ' so that a\n"
-		"                     spreadsheet shows it as text, not a formula\n"
-		"  -q, --quiet        no progress bar, no notes on stderr\n"
-		"\n"
-		"Examples:\n"
-		"  conntrail convert incident.ctr -o incident.pcapng && wireshark incident.pcapng\n"
-		"  conntrail convert incident.ctr -o curl.csv --filter 'comm == \"curl\"'\n"
-		"  conntrail convert host1.ctr host2.ctr -o both.pcapng --since +5m --until +10m\n"
-		"  conntrail convert incident.ctr -o - --to jsonl | jq -r .daddr | sort | uniq -c\n"
-		"  conntrail convert incident.ctr -o events.tracee.json\n"
-		"  conntrail convert web1.ctr* -o - --to clickhouse |\n"
-		"      clickhouse-client --query 'INSERT INTO conntrail.connects FORMAT RowBinary'\n");
+	fprintf(
+	    f,
+	    "  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
+	    "  -S, --since T      from T: RFC 3339, a time of day (17:05), an offset from the\n"
+	    "                     trace start (+90s) or back from its end (-10m)\n"
+	    "  -U, --until T      up to T (inclusive)\n"
+	    "      --tz ZONE      zone of times without one: UTC (default), local, +01:00\n"
+	    "  -r, --replies      pcapng/pcap: add the reply each outcome implies (SYN/ACK,\n"
+	    "                     RST/ACK, ICMP unreachable), stamped when it came\n"
+	    "      --csv-raw      csv: text cells as they are; by default a cell that starts\n"
+	    "                     with = + - @ tab or CR gets a leading ' so that a\n"
+	    "                     spreadsheet shows it as text, not a formula\n"
+	    "      --jobs N       threads that read (default: the CPUs available); the output\n"
+	    "                     is the same for any N, --jobs 1 reads on one thread\n"
+	    "  -q, --quiet        no progress bar, no notes on stderr\n"
+	    "\n"
+	    "Examples:\n"
+	    "  conntrail convert incident.ctr -o incident.pcapng && wireshark incident.pcapng\n"
+	    "  conntrail convert incident.ctr -o curl.csv --filter 'comm == \"curl\"'\n"
+	    "  conntrail convert host1.ctr host2.ctr -o both.pcapng --since +5m --until +10m\n"
+	    "  conntrail convert incident.ctr -o - --to jsonl | jq -r .daddr | sort | uniq -c\n"
+	    "  conntrail convert incident.ctr -o events.tracee.json\n"
+	    "  conntrail convert web1.ctr* -o - --to clickhouse |\n"
+	    "      clickhouse-client --query 'INSERT INTO conntrail.connects FORMAT RowBinary'\n");
 }
 
 /* "conntrail convert ..." as a shell would need it, for the file's comment. */
