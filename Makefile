@@ -5,10 +5,14 @@
 #   make test-vm    LSM and fentry backends in qemu guests
 #   make test-reliability, make bench, make fuzz, make install PREFIX=...
 #   SAN=1           build everything with ASan+UBSan (into build-san/)
+#   SAN=thread      build everything with ThreadSanitizer (into build-tsan/)
 
 ifeq ($(SAN),1)
 BUILD ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(SAN),thread)
+BUILD ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 else
 BUILD ?= build
 SANFLAGS :=
@@ -77,7 +81,7 @@ CONNTRAIL_OBJS := $(MAIN_OBJ) $(TOP_OBJ) $(RECORD_OBJS) $(PCAP_OBJS)
 CONNTRAIL_LIBS := $(RECORD_LIBS) $(LIBS) $(TOP_LIBS)
 endif
 
-.PHONY: check demo all offline tools test test-unit test-vm test-reliability bench fuzz install deps \
+.PHONY: check demo all offline tools test test-tsan test-unit test-vm test-reliability bench fuzz install deps \
 	clean format-code static FORCE
 all: $(BUILD)/conntrail tools
 
@@ -151,6 +155,13 @@ $(BUILD)/conntrail-gen: tools/conntrail-gen.c $(GEN_SRCS) $(wildcard tools/gen/*
 test: all
 	$(Q)BUILD=$(BUILD) bash tests/run.sh
 
+# The threaded reader under ThreadSanitizer: the command-line test that
+# reads at several --jobs, on smaller traces (a minute, not the suite).
+test-tsan:
+	$(Q)$(MAKE) --no-print-directory -j2 SAN=thread all
+	$(Q)BUILD=build-tsan JOBS_TEST_SMALL=1 TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" \
+		bash tests/run.sh cli/jobs
+
 test-unit: tools
 	$(Q)BUILD=$(BUILD) bash tests/run.sh unit
 
@@ -170,13 +181,15 @@ fuzz:
 deps:
 	$(Q)bash scripts/deps.sh
 
-# Everything CI runs: the tests, again under ASan+UBSan, a short fuzz, the
-# reliability suite and the guest kernels.
+# Everything CI runs: the tests, again under ASan+UBSan, the reading threads
+# (--jobs) under ThreadSanitizer, a short fuzz, the reliability suite and
+# the guest kernels.
 check:
 	$(Q)$(MAKE) --no-print-directory -j2 all
 	$(Q)$(MAKE) --no-print-directory test
 	$(Q)$(MAKE) --no-print-directory -j2 SAN=1 all
 	$(Q)$(MAKE) --no-print-directory SAN=1 test
+	$(Q)$(MAKE) --no-print-directory test-tsan
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(or $(CHECK_FUZZ_SECONDS),60)
 	$(Q)$(MAKE) --no-print-directory test-reliability
 	$(Q)$(MAKE) --no-print-directory test-vm
@@ -202,7 +215,7 @@ format-code:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
 # ---- Static binaries for the qemu guests of `make test-vm` (tests/vm/): the
 # guest initramfs has no shared libraries. libpcap.a pulls in libdbus-1.a,

@@ -803,6 +803,21 @@ p2() {
 	fi
 }
 
+# jobs_pair KEY ARGS..: conntrail ARGS.. at --jobs 1 (KEY_j1) and --jobs 2
+# (KEY_j2), the two in turn first ($ROUND). Threads share the CPU time, so
+# their speed-up is read from the wall times.
+jobs_pair() {
+	local key=$1
+	shift
+	if ((ROUND % 2)); then
+		timed "${key}_j1" "$CT" "$@" --jobs 1
+		timed "${key}_j2" "$CT" "$@" --jobs 2
+	else
+		timed "${key}_j2" "$CT" "$@" --jobs 2
+		timed "${key}_j1" "$CT" "$@" --jobs 1
+	fi
+}
+
 p3() {
 	log "P3 read speed"
 	local r
@@ -821,13 +836,18 @@ p3() {
 			ct_timed p3.convert_ns convert "$STORM" -o "$W/storm.pcapng" --to pcapng
 		fi
 		[ -s "$PERFDATA" ] && timed p3.perf_script_ns perf script -i "$PERFDATA"
+		if [ -s "$W/mixed.ctr" ]; then
+			jobs_pair p3.mixed_script script -q "$W/mixed.ctr"
+			jobs_pair p3.mixed_convert convert -q "$W/mixed.ctr" -o "$W/mixed.csv" --to csv
+		fi
 		if [ -s "$W/small.pcapng" ]; then
 			ct_timed p3.convert_small_ns convert "$W/small.ctr" -o "$W/small2.pcapng" \
 				--to pcapng
 			timed p3.tshark_ns tshark -r "$W/small.pcapng"
 		fi
 	done
-	rm -f "$W/storm.pcapng" "$W/small2.pcapng"
+	[ -s "$W/mixed.ctr" ] && put p3.mixed_events "$(ct_events "$W/mixed.ctr")"
+	rm -f "$W/storm.pcapng" "$W/small2.pcapng" "$W/mixed.csv"
 }
 
 p4() {
@@ -870,6 +890,7 @@ p4() {
 	for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 		round_ok $ROUND P4 || break
 		ct_timed p4.full_ns report "$big"
+		jobs_pair p4.full report -q "$big"
 		ct_timed p4.window_ns report "$big" --since "$since" --until "$until"
 		ct_timed p4.rare_ns report "$big" --filter "daddr == $rare"
 		ct_timed p4.absent_ns report "$big" --filter "daddr == $absent"

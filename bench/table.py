@@ -313,6 +313,23 @@ row("P3 convert to pcapng vs tshark -r of that pcapng (events/s)",
     f"events; tshark {rate(tsh_rate)} ({f(tsh_lines, '{:,.0f}')} lines)",
     ">= 5 M/s", None if conv_rate is None else conv_rate >= 5e6)
 
+# --jobs 1 and 2 side by side, from wall times (threads share CPU time).
+mixed_events = num("p3.mixed_events", "last")
+for key, events, name, goal in (
+        ("p4.full", big_events, "report, large trace", True),
+        ("p3.mixed_script", mixed_events, "script > /dev/null, mixed trace", False),
+        ("p3.mixed_convert", mixed_events, "convert --to csv, mixed trace", False)):
+    w1, w2 = num(f"{key}_j1_wall"), num(f"{key}_j2_wall")
+    r1, r2 = per_s(events, w1), per_s(events, w2)
+    x = div(w1, w2)
+    nr = len(samples.get(f"{key}_j2_wall", []))
+    row(f"P3 {name}: --jobs 2 / --jobs 1 (events/s of wall time)", f(x, "{:.2f}x"),
+        f"--jobs 1 {rate(r1)}, --jobs 2 {rate(r2)}; peak RSS "
+        f"{f(div(num(f'{key}_j1_rss', 'max'), 1024), '{:.1f}')} / "
+        f"{f(div(num(f'{key}_j2_rss', 'max'), 1024), '{:.1f}')} MiB; median of {nr} alternating rounds",
+        ">= 50 M/s and >= 1.8x" if goal else "",
+        None if not goal or x is None or r2 is None else ok_all(r2 >= 50e6, x >= 1.8))
+
 # ---------------------------------------------------------------- P4
 full = num("p4.full_ns")
 queries = (

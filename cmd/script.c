@@ -516,6 +516,7 @@ static void usage(FILE *f)
 	    f,
 	    "usage: conntrail script [FILE..] [--filter EXPR] [--since T] [--until T]\n"
 	    "                        [--json [--lost] [--exits]] [--relative] [--stats] [-q] [-f]\n"
+	    "                        [--jobs N]\n"
 	    "\n"
 	    "Print the connect events of one or more traces (merged in time order), one a line:\n"
 	    "UTC time with microseconds, comm/pid, family, destination, how the connect ended\n"
@@ -548,6 +549,8 @@ static void usage(FILE *f)
 	    "                     (like tail -f); ends when the recorder finishes the file\n"
 	    "                     (a --rotate ring: the last file), when nobody writes it\n"
 	    "                     any more, or on Ctrl-C\n"
+	    "      --jobs N       threads that read (default: the CPUs available); the output\n"
+	    "                     is the same for any N, --jobs 1 reads on one thread\n"
 	    "  -q, --quiet        no progress bar, no damage messages\n"
 	    "\n"
 	    "Examples:\n"

@@ -70,15 +70,23 @@ void ct_outcomes_free(struct ct_reader *r)
 
 int ct_outcome_chunk(struct ct_reader *r, const struct chdr *h)
 {
-	struct ct_oc_rec *rec = NULL;
+	struct ct_oc_rec *rec = r->pre_oc;
 	uint32_t cap = 0;
+	const char *why = r->pre_oc_why;
+	int pre = r->pre_oc_ready;
 
+	/* Decoded ahead (prefetch.c) or not, the records are ours now. */
+	r->pre_oc = NULL;
+	r->pre_oc_why = NULL;
+	r->pre_oc_ready = 0;
 	if (r->oc_held + h->records > CT_OC_HOLD_MAX) {
 		/* Beyond the budget: those attempts read "unknown". */
 		r->st.outcomes_over_budget += h->records;
+		free(rec);
 		return 0;
 	}
-	const char *why = ct_oc_decode(r->raw, h->raw, h->records, h->first_ts, &rec, &cap);
+	if (!pre)
+		why = ct_oc_decode(r->raw, h->raw, h->records, h->first_ts, &rec, &cap);
 	if (!why && rec[0].seq != h->min_seq)
 		why = "outcome records do not match their chunk header";
 	for (uint32_t i = 0; !why && i < h->records; i++)
@@ -126,7 +134,7 @@ static int cmp_min_seq(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-int ct_outcomes_before(struct ct_reader *r, uint32_t seq)
+int ct_outcomes_list(struct ct_reader *r)
 {
 	if (!r->oc_listed) {
 		r->oc_listed = 1;
@@ -147,16 +155,29 @@ int ct_outcomes_before(struct ct_reader *r, uint32_t seq)
 				r->oc_list[k++] = i;
 		qsort_r(r->oc_list, r->noc, sizeof(*r->oc_list), cmp_min_seq, r->chunks);
 	}
+	return 0;
+}
+
+int ct_outcome_wanted(const struct ct_reader *r, const struct ct_chunk_info *c, uint32_t seq)
+{
+	/* Records name event chunks up to the one of their own flush, at
+	 * most two chunks after them (FORMAT.md): a chunk that ends before
+	 * this one names only chunks the query skipped. */
+	if ((uint64_t)c->seq + 2 < seq)
+		return 0;
+	/* Records name attempts in [first_ts, last_ts]: none in the window? */
+	return !((r->q.since_ns && c->last_ts < r->q.since_ns) ||
+		 (r->q.until_ns && c->first_ts > r->q.until_ns));
+}
+
+int ct_outcomes_before(struct ct_reader *r, uint32_t seq)
+{
+	int lerr = ct_outcomes_list(r);
+	if (lerr < 0)
+		return lerr;
 	while (r->oc_next < r->noc && r->chunks[r->oc_list[r->oc_next]].min_seq <= seq) {
 		const struct ct_chunk_info *c = &r->chunks[r->oc_list[r->oc_next++]];
-		/* Records name event chunks up to the one of their own flush,
-		 * at most two chunks after them (FORMAT.md): a chunk that ends
-		 * before this one names only chunks the query skipped. */
-		if ((uint64_t)c->seq + 2 < seq)
-			continue;
-		/* Records name attempts in [first_ts, last_ts]: none in the window? */
-		if ((r->q.since_ns && c->last_ts < r->q.since_ns) ||
-		    (r->q.until_ns && c->first_ts > r->q.until_ns))
+		if (!ct_outcome_wanted(r, c, seq))
 			continue;
 		struct chdr h;
 		int err = ct_load_listed(r, c, &h);

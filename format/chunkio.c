@@ -321,6 +321,14 @@ void ct_raw_release(struct ct_reader *r, int always)
 	}
 }
 
+void ct_raw_adopt(struct ct_reader *r, uint8_t *buf, size_t cap)
+{
+	raw_live += cap;
+	raw_live -= r->raw_cap;
+	r->raw = buf;
+	r->raw_cap = cap;
+}
+
 void ct_raw_disown(struct ct_reader *r)
 {
 	raw_live -= r->raw_cap;

@@ -18,8 +18,9 @@
 #endif
 
 /* The decoding loops are also built for AVX2 (twice the lanes), chosen at
- * load time where the CPU has it. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+ * load time where the CPU has it. Not under ThreadSanitizer: the ifunc
+ * resolver runs before its runtime is up and crashes. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define VEC_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define VEC_CLONES

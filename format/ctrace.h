@@ -575,6 +575,14 @@ int ct_reader_set_query(struct ct_reader *r, const struct ct_query *q);
  * counts reads only what it needs. Call before the first ct_reader_next. */
 int ct_reader_set_columns(struct ct_reader *r, uint32_t columns);
 
+/* Decode ahead on n worker threads (0: none, the default): chunks are read,
+ * checked and decompressed in parallel, while what ct_reader_next hands out
+ * stays exactly the same. Only for a file read through its chunk list
+ * (pread: an index, or a scan at open); a stream is read as it comes.
+ * Memory: a few chunks in flight per thread. Call before the first
+ * ct_reader_next. */
+int ct_reader_set_threads(struct ct_reader *r, unsigned n);
+
 /* Next record in file order: 1 and *rec set (CT_REC_BATCH, _PROC, _LOST,
  * _OUTCOME), 0 at the end, <0 on a fatal error. *rec (its batch and
  * strings) stay valid until the next call. Damaged chunks are reported

@@ -151,6 +151,8 @@ static int parse_header(struct ct_reader *r)
 
 static void reader_free(struct ct_reader *r)
 {
+	ct_prefetch_stop(r);
+	free(r->pre_oc);
 	if (r->own_sums)
 		for (uint32_t i = 0; i < r->nchunks; i++)
 			free((void *)r->chunks[i].summary);
@@ -256,7 +258,7 @@ int ct_reader_set_columns(struct ct_reader *r, uint32_t columns)
 
 /* ------------------------------------------------------------------ next */
 
-static int query_skips(struct ct_reader *r, const struct ct_chunk_info *c)
+int ct_query_skips(struct ct_reader *r, const struct ct_chunk_info *c)
 {
 	if (c->kind != CT_CHUNK_EVENTS)
 		return 0;
@@ -297,6 +299,11 @@ static int ready(struct ct_reader *r, const struct chdr *h)
  */
 int ct_load_listed(struct ct_reader *r, const struct ct_chunk_info *c, struct chdr *h)
 {
+	if (r->pf) {
+		int rc = ct_prefetch_take(r, c, h);
+		if (rc != CT_PF_MISS)
+			return rc;
+	}
 	const uint8_t *p;
 	uint64_t avail = r->size - c->offset,
 		 whole = (uint64_t)CT_CHUNK_HDR_MAX + c->summary_len + c->comp_size;
@@ -336,7 +343,7 @@ static int load_list(struct ct_reader *r)
 		/* Outcome chunks are loaded by the event chunks they name. */
 		if (c->kind != CT_CHUNK_EVENTS && c->kind != CT_CHUNK_META)
 			continue;
-		if (query_skips(r, c)) {
+		if (ct_query_skips(r, c)) {
 			r->st.chunks_skipped++;
 			continue;
 		}
@@ -394,7 +401,7 @@ static int load_stream(struct ct_reader *r)
 		int err = ct_add_chunk(r, &h, off, p + h.hsize);
 		if (err)
 			return err;
-		if (query_skips(r, &r->chunks[r->nchunks - 1])) {
+		if (ct_query_skips(r, &r->chunks[r->nchunks - 1])) {
 			r->st.chunks_skipped++;
 			r->pos = off + total;
 			continue;

@@ -110,6 +110,13 @@ struct ct_reader {
 	char name_buf[CT_NAME_MAX + 1];
 
 	struct ct_reader_stats st;
+
+	/* Decoding ahead on worker threads (prefetch.c), NULL without. */
+	struct ct_prefetch *pf;
+	/* An outcome chunk's records decoded ahead, for ct_outcome_chunk. */
+	struct ct_oc_rec *pre_oc;
+	const char *pre_oc_why;
+	int pre_oc_ready;
 };
 
 /* reader.c */
@@ -129,8 +136,21 @@ int ct_add_chunk(struct ct_reader *r, const struct chdr *h, uint64_t off, const 
  * disown: r->raw was handed to another owner. */
 void ct_raw_release(struct ct_reader *r, int always);
 void ct_raw_disown(struct ct_reader *r);
+/* Take buf (cap bytes, from ct_big_alloc) as r->raw, counted in the
+ * budget; the old r->raw is the caller's now, no longer counted. */
+void ct_raw_adopt(struct ct_reader *r, uint8_t *buf, size_t cap);
 /* Check payload crc and decompress into r->raw; NULL, or a damage reason. */
 const char *ct_unpack(struct ct_reader *r, const struct chdr *h, const uint8_t *chunk);
+
+/* reader.c: 1 when the query skips this chunk without reading it. */
+int ct_query_skips(struct ct_reader *r, const struct ct_chunk_info *c);
+
+/* prefetch.c */
+#define CT_PF_MISS 2
+/* Chunk c as decoded ahead (like ct_load_listed: 0 with r->raw and *h set),
+ * or CT_PF_MISS: the reader loads it itself. */
+int ct_prefetch_take(struct ct_reader *r, const struct ct_chunk_info *c, struct chdr *h);
+void ct_prefetch_stop(struct ct_reader *r);
 
 /* index.c */
 int ct_read_index(struct ct_reader *r);
@@ -146,6 +166,10 @@ int ct_event_batch(struct ct_reader *r, const struct chdr *h);
 int ct_outcome_chunk(struct ct_reader *r, const struct chdr *h);
 /* List mode, before event chunk seq: the outcome chunks that may name it. */
 int ct_outcomes_before(struct ct_reader *r, uint32_t seq);
+/* The outcome (and close) chunks listed by min_seq in r->oc_list, once. */
+int ct_outcomes_list(struct ct_reader *r);
+/* 1 when outcome chunk c, reached before event chunk seq, is loaded. */
+int ct_outcome_wanted(const struct ct_reader *r, const struct ct_chunk_info *c, uint32_t seq);
 /* Load listed chunk c (payload unpacked into r): 0, 1 damaged (reported),
  * or < 0 on an I/O error. */
 int ct_load_listed(struct ct_reader *r, const struct ct_chunk_info *c, struct chdr *h);

@@ -2,6 +2,7 @@
 /* util.c: errors, argument parsing and allocation shared by every command. */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,4 +140,13 @@ void *ct_xrealloc(void *p, size_t n)
 		exit(CT_EXIT_ERROR);
 	}
 	return p;
+}
+
+unsigned ct_cpus_available(void)
+{
+	cpu_set_t set;
+	if (!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
 }

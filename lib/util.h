@@ -33,6 +33,8 @@ int ct_parse_size(const char *s, uint64_t *out);
 int ct_parse_duration(const char *s, uint64_t *ns);
 /* Decimal integer within [min, max]. 0 on success, -1 otherwise. */
 int ct_parse_long(const char *s, long long min, long long max, long long *out);
+/* CPUs this process may run on (its affinity mask), at least 1. */
+unsigned ct_cpus_available(void);
 
 /* Out of memory is fatal: one line, exit 1. */
 void *ct_xrealloc(void *p, size_t n);

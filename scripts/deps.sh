@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libpcap-dev
+	make gcc libasan8 libubsan1 libtsan2 clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libpcap-dev
 	libclang-rt-14-dev pkg-config
 	libncurses-dev
 	tshark jq python3 iproute2 procps util-linux curl tmux

@@ -64,6 +64,7 @@ struct ct_session {
 	struct ct_nametab **names;
 	const char **dnames;
 	uint32_t dnames_cap;
+	unsigned jobs; /* --jobs */
 };
 
 int ct_session_opt(struct ct_session_opts *o, int c, const char *arg)
@@ -83,6 +84,9 @@ int ct_session_opt(struct ct_session_opts *o, int c, const char *arg)
 		return 1;
 	case CT_OPT_TZ:
 		o->tz = arg;
+		return 1;
+	case CT_OPT_JOBS:
+		o->jobs = arg;
 		return 1;
 	}
 	return 0;
@@ -468,6 +472,12 @@ static int parse_query(struct ct_session *s, const struct ct_session_opts *opts,
 		return CT_EXIT_USAGE;
 	s->has_since = opts->since != NULL;
 	s->has_until = opts->until != NULL;
+	long long jobs;
+	if (opts->jobs && ct_parse_long(opts->jobs, 1, 1024, &jobs)) {
+		ct_err("bad --jobs '%s': expected a number of threads from 1 to 1024", opts->jobs);
+		return CT_EXIT_USAGE;
+	}
+	s->jobs = opts->jobs ? (unsigned)jobs : ct_cpus_available();
 	return 0;
 }
 
@@ -593,12 +603,35 @@ int ct_session_swap_input(struct ct_session *s, const struct ct_session_opts *op
 	return ct_session_set_query(s, opts, i);
 }
 
+/*
+ * More than one job: each input's reader decodes ahead on its share of
+ * jobs - 1 worker threads (at least one), while this thread merges,
+ * filters and hands events on in order as before: the output cannot
+ * depend on the number of jobs. Streams are read as they come.
+ */
+static int set_threads(struct ct_session *s)
+{
+	if (s->jobs <= 1)
+		return 0;
+	unsigned per = (s->jobs - 1) / s->n;
+	for (unsigned i = 0; i < s->n; i++) {
+		if (s->inputs[i].live)
+			continue;
+		int rc = ct_reader_set_threads(s->inputs[i].reader, per ? per : 1);
+		if (rc < 0) {
+			ct_err("%s: %s", s->inputs[i].path, ct_strerror(rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int set_queries(struct ct_session *s, const struct ct_session_opts *opts)
 {
 	for (unsigned i = 0; i < s->n; i++)
 		if (ct_session_set_query(s, opts, i))
 			return -1;
-	return 0;
+	return set_threads(s);
 }
 
 /* Several inputs: one merge over their readers. */

@@ -45,15 +45,21 @@ struct ct_session_opts {
 	int (*stop)(void *ctx, int caught_up);
 	void *stop_ctx;
 	int warn_lost; /* 1: one line at the end on stderr when records were lost */
+	/* --jobs N: threads that read (NULL: the CPUs this process may run
+	 * on). 1 reads on the calling thread alone; more decode chunks ahead
+	 * in parallel, with the same output. */
+	const char *jobs;
 };
 
 /* The options every reading command takes, for its getopt_long tables:
- * -F/--filter, -S/--since, -U/--until, -q/--quiet. */
+ * -F/--filter, -S/--since, -U/--until, -q/--quiet, --tz, --jobs. */
 #define CT_SESSION_SHORTOPTS "F:S:U:q"
-#define CT_OPT_TZ 0x7a01 /* --tz: no short option */
+#define CT_OPT_TZ 0x7a01   /* --tz: no short option */
+#define CT_OPT_JOBS 0x7a02 /* --jobs: no short option (-j is --json) */
 #define CT_SESSION_LONGOPTS                                                                        \
 	{"filter", required_argument, NULL, 'F'}, {"since", required_argument, NULL, 'S'},         \
 	    {"until", required_argument, NULL, 'U'}, {"tz", required_argument, NULL, CT_OPT_TZ},   \
+	    {"jobs", required_argument, NULL, CT_OPT_JOBS},                                        \
 	{                                                                                          \
 		"quiet", no_argument, NULL, 'q'                                                    \
 	}

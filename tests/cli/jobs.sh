@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# --jobs: report, script and convert write the same bytes (and the same
+# warnings) whatever the number of threads, more threads than cores
+# included: on generated traces with many chunks, merged inputs of two
+# hosts, filters, windows, a trace without its index (scanned), a damaged
+# one, and a pipe.
+. tests/lib.sh
+
+A=$TMP/a.ctr B=$TMP/b.ctr
+# Under ThreadSanitizer (make test-tsan) a fifth of the events, as many chunks.
+div=1
+[ "${JOBS_TEST_SMALL:-0}" = 1 ] && div=5
+"$GEN" -n $((150000 / div)) --seed 11 --profile mixed --chunk-events $((4096 / div)) -o "$A" &&
+	"$GEN" -n $((60000 / div)) --seed 12 --profile mixed --chunk-events $((2048 / div)) \
+		--host other -o "$B" ||
+	{ fail "generator"; done_testing; }
+
+# The same trace without its index (a killed writer): read by a scan.
+size=$(stat -c %s "$A")
+head -c $((size * 3 / 4)) "$A" >"$TMP/noindex.ctr"
+# And one with a damaged chunk in the middle: reported, skipped, the rest read.
+cp "$A" "$TMP/damaged.ctr"
+printf 'XXXXXXXX' | dd of="$TMP/damaged.ctr" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+
+# same NAME CMD ARGS..: CMD's stdout and stderr at --jobs 1, 2 and 8 are
+# identical, and --jobs 1 wrote something.
+same() {
+	local name=$1 j
+	shift
+	for j in 1 2 8; do
+		"$CONNTRAIL" "$@" --jobs $j >"$TMP/out.$j" 2>"$TMP/err.$j" ||
+			fail "$name: --jobs $j exit status $? ($(head -c 200 "$TMP/err.$j"))"
+	done
+	T_CHECKS=$((T_CHECKS + 1))
+	[ -s "$TMP/out.1" ] || fail "$name: no output"
+	for j in 2 8; do
+		cmp -s "$TMP/out.1" "$TMP/out.$j" || fail "$name: output differs at --jobs $j"
+		cmp -s "$TMP/err.1" "$TMP/err.$j" || fail "$name: messages differ at --jobs $j"
+	done
+}
+# same_file NAME OUTFILE CMD ARGS..: the same for a command that writes OUTFILE.
+same_file() {
+	local name=$1 out=$2 j
+	shift 2
+	for j in 1 2 8; do
+		"$CONNTRAIL" "$@" --jobs $j 2>"$TMP/err.$j" || fail "$name: --jobs $j failed"
+		mv "$out" "$TMP/file.$j" 2>/dev/null
+	done
+	T_CHECKS=$((T_CHECKS + 1))
+	[ -s "$TMP/file.1" ] || fail "$name: no output"
+	# pcapng's section header quotes the command line, --jobs N included.
+	for j in 2 8; do
+		python3 -c 'import sys; a, b = (open(f, "rb").read() for f in sys.argv[1:3]); sys.exit(a != b.replace(b"--jobs " + sys.argv[3].encode(), b"--jobs 1"))' \
+			"$TMP/file.1" "$TMP/file.$j" $j || fail "$name: output differs at --jobs $j"
+	done
+}
+
+start=$("$CONNTRAIL" report -q --json "$A" | jq -r .trace_start_ns)
+mid=$(python3 -c 'import sys,datetime; n=int(sys.argv[1])+20*10**9; s,f=divmod(n,10**9); print(datetime.datetime.fromtimestamp(s,datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")+".%09dZ"%f)' "$start")
+
+for t in "$A" "$TMP/noindex.ctr" "$TMP/damaged.ctr"; do
+	n=$(basename "$t")
+	same "report $n" report "$t"
+	same "report --json $n" report --json "$t"
+	same "script $n" script "$t"
+	same "script --json $n" script --json "$t"
+done
+same "report merged" report "$A" "$B"
+same "report --json merged, by process, bytes" report --json --by process --sort bytes "$A" "$B"
+same "report filter" report --json --filter 'dport == 443 or not result == ok' "$A" "$B"
+same "report window" report --json --since +10s --until +40s "$A"
+same "report window and filter" report --since "$mid" --filter 'family == inet' "$A" "$B"
+same "report --by dest" report --by dest --top 0 "$A" "$B"
+same "script merged" script "$A" "$B"
+same "script --json merged, filtered" script --json --filter 'comm == "curl" or dport == 53' "$A" "$B"
+same "script window" script --json --since +5s --until +30s "$A" "$B"
+for fmt in csv jsonl pcapng; do
+	same_file "convert $fmt" "$TMP/c.$fmt" convert "$A" "$B" -o "$TMP/c.$fmt" --to $fmt
+done
+same_file "convert jsonl window, filter" "$TMP/w.jsonl" convert "$A" --since +15s \
+	--filter 'not ret == 0' -o "$TMP/w.jsonl" --to jsonl
+
+# A pipe is read as it comes: the same at any --jobs too.
+for j in 1 2 8; do
+	"$CONNTRAIL" script --json --jobs $j - <"$A" >"$TMP/pipe.$j" 2>/dev/null || fail "script - --jobs $j"
+	"$CONNTRAIL" report --json --jobs $j - <"$A" >"$TMP/pipe_r.$j" || fail "report - --jobs $j"
+done
+check "pipe: script at --jobs 2" cmp -s "$TMP/pipe.1" "$TMP/pipe.2"
+check "pipe: script at --jobs 8" cmp -s "$TMP/pipe.1" "$TMP/pipe.8"
+check "pipe: report at --jobs 8" cmp -s "$TMP/pipe_r.1" "$TMP/pipe_r.8"
+
+# The filter's chunk push-down still skips chunks with threads.
+read1=$("$CONNTRAIL" report -q --json --jobs 1 --filter 'daddr == 192.0.2.77' "$A" | jq .chunks.read)
+read2=$("$CONNTRAIL" report -q --json --jobs 2 --filter 'daddr == 192.0.2.77' "$A" | jq .chunks.read)
+expect_eq "chunks read by a selective filter at --jobs 2" "$read1" "$read2"
+
+expect_status "--jobs 0" 2 "$CONNTRAIL" report --jobs 0 "$A"
+expect_status "--jobs x" 2 "$CONNTRAIL" script --jobs x "$A"
+check "--jobs in report --help" sh -c "'$CONNTRAIL' report --help | grep -q -- --jobs"
+done_testing
