@@ -608,23 +608,21 @@ static void print_summary(const struct recorder *r)
 	fprintf(stderr, "conntrail record: %llu events, %llu lost, backend %s, %llu bytes, %s\n",
 		(unsigned long long)r->events, (unsigned long long)r->lost, r->hdr.backend,
 		(unsigned long long)r->bytes_done, files);
-	if (r->proc_lost)
-		fprintf(stderr, "conntrail record: %llu process records lost\n",
-			(unsigned long long)r->proc_lost);
-	if (r->names)
-		fprintf(stderr, "conntrail record: %llu DNS answers (name records)\n",
-			(unsigned long long)r->names);
-	if (r->dns_lost)
-		fprintf(stderr, "conntrail record: %llu DNS packets lost (names may be missing)\n",
-			(unsigned long long)r->dns_lost);
-	if (r->dns_bad)
-		fprintf(stderr, "conntrail record: %llu malformed DNS answers ignored\n",
-			(unsigned long long)r->dns_bad);
-	if (r->outcomes_lost)
-		fprintf(stderr,
-			"conntrail record: %llu connection outcomes lost (those attempts "
-			"read \"unknown\")\n",
-			(unsigned long long)r->outcomes_lost);
+	/* What else there is to say, when there is any of it. */
+	const struct {
+		uint64_t n;
+		const char *what;
+	} extra[] = {
+	    {r->proc_lost, "process records lost"},
+	    {r->names, "DNS answers (name records)"},
+	    {r->dns_lost, "DNS packets lost (names may be missing)"},
+	    {r->dns_bad, "malformed DNS answers ignored"},
+	    {r->outcomes_lost, "connection outcomes lost (those attempts read \"unknown\")"},
+	};
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		if (extra[i].n)
+			fprintf(stderr, "conntrail record: %llu %s\n",
+				(unsigned long long)extra[i].n, extra[i].what);
 }
 
 int cmd_record(int argc, char **argv)
