@@ -26,7 +26,9 @@
 
 struct convert {
 	const struct ct_export_format *fmt;
-	const char *out_path; /* "-" is stdout */
+	struct ct_session_opts *opts; /* while parsing options */
+	const char *to;		      /* --to */
+	const char *out_path;	      /* "-" is stdout */
 	const char *cmdline;
 	int fd;
 	int replies;
@@ -202,8 +204,10 @@ static char *convert_cmdline(int argc, char **argv)
 
 /* The output format from --to or the output name, and the options that
  * only some formats take. 0, or -1 after the usage error. */
-static int choose_format(struct convert *cv, const char *to)
+static int choose_format(struct convert *cv)
 {
+	const char *to = cv->to;
+
 	if (to) {
 		cv->fmt = ct_export_by_name(to);
 		if (!cv->fmt) {
@@ -232,6 +236,31 @@ static int choose_format(struct convert *cv, const char *to)
 	return 0;
 }
 
+static int convert_opt(void *ctx, int c, const char *arg)
+{
+	struct convert *cv = ctx;
+
+	if (ct_session_opt(cv->opts, c, arg)) {
+		cv->quiet = cv->opts->quiet;
+		return 0;
+	}
+	switch (c) {
+	case 'o':
+		cv->out_path = arg;
+		break;
+	case 't':
+		cv->to = arg;
+		break;
+	case 'r':
+		cv->replies = 1;
+		break;
+	case 'R':
+		cv->csv_raw = 1;
+		break;
+	}
+	return 0;
+}
+
 int cmd_convert(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -244,42 +273,17 @@ int cmd_convert(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct ct_session_opts opts = {.progress = 1, .warn_lost = 1};
-	struct convert cv = {.fd = -1};
-	const char *to = NULL;
-	int c;
+	struct convert cv = {.fd = -1, .opts = &opts};
+	int rc =
+	    ct_getopt(argc, argv, CT_SESSION_SHORTOPTS "o:t:rh", longopts, usage, convert_opt, &cv);
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, CT_SESSION_SHORTOPTS "o:t:rh", longopts, NULL)) != -1) {
-		if (ct_session_opt(&opts, c, optarg)) {
-			cv.quiet = opts.quiet;
-			continue;
-		}
-		switch (c) {
-		case 'o':
-			cv.out_path = optarg;
-			break;
-		case 't':
-			to = optarg;
-			break;
-		case 'r':
-			cv.replies = 1;
-			break;
-		case 'R':
-			cv.csv_raw = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return CT_EXIT_OK;
-		default:
-			return ct_bad_option(argv);
-		}
-	}
+	if (rc != CT_OPTS_DONE)
+		return rc;
 	if (!cv.out_path || !*cv.out_path) {
 		ct_err("-o OUT is required (a file name, or '-' with --to)");
 		return CT_EXIT_USAGE;
 	}
-	if (choose_format(&cv, to))
+	if (choose_format(&cv))
 		return CT_EXIT_USAGE;
 	opts.paths = (const char *const *)argv + optind;
 	opts.npaths = (unsigned)(argc - optind);

@@ -345,6 +345,14 @@ static void usage(FILE *f)
 		"  conntrail info --json incident.ctr | jq .events\n");
 }
 
+static int info_opt(void *json, int c, const char *arg)
+{
+	(void)arg;
+	if (c == 'j')
+		*(int *)json = 1;
+	return 0;
+}
+
 int cmd_info(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -352,22 +360,11 @@ int cmd_info(int argc, char **argv)
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
-	int json = 0, c;
+	int json = 0;
+	int rc = ct_getopt(argc, argv, "jh", longopts, usage, info_opt, &json);
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return CT_EXIT_OK;
-		default:
-			return ct_bad_option(argv);
-		}
-	}
+	if (rc != CT_OPTS_DONE)
+		return rc;
 	/* Like report and script: no file means conntrail.data. */
 	static char def[] = "conntrail.data";
 	char *none[] = {def};

@@ -27,6 +27,7 @@
 
 struct script {
 	struct ct_session *s;
+	struct ct_session_opts *opts; /* while parsing options */
 	struct ct_buf out;
 	int json, relative, show_host, stats;
 	int lost_json;	/* --lost: lost records as JSON lines too */
@@ -614,6 +615,35 @@ static int on_outcome(void *ctx, const struct ct_outcome *o, unsigned input)
 	return sc->out.len >= FLUSH_AT ? flush_out(sc) : 0;
 }
 
+static int script_opt(void *ctx, int c, const char *arg)
+{
+	struct script *sc = ctx;
+
+	if (ct_session_opt(sc->opts, c, arg))
+		return 0;
+	switch (c) {
+	case 'j':
+		sc->json = 1;
+		break;
+	case 'r':
+		sc->relative = 1;
+		break;
+	case 's':
+		sc->stats = 1;
+		break;
+	case 'f':
+		sc->opts->follow = 1;
+		break;
+	case 'L':
+		sc->lost_json = 1;
+		break;
+	case 'E':
+		sc->exits_json = 1;
+		break;
+	}
+	return 0;
+}
+
 int cmd_script(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -628,40 +658,12 @@ int cmd_script(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct ct_session_opts opts = {.progress = 1, .warn_lost = 1};
-	struct script sc = {0};
-	int c;
+	struct script sc = {.opts = &opts};
+	int rc =
+	    ct_getopt(argc, argv, CT_SESSION_SHORTOPTS "jrhf", longopts, usage, script_opt, &sc);
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, CT_SESSION_SHORTOPTS "jrhf", longopts, NULL)) != -1) {
-		if (ct_session_opt(&opts, c, optarg))
-			continue;
-		switch (c) {
-		case 'j':
-			sc.json = 1;
-			break;
-		case 'r':
-			sc.relative = 1;
-			break;
-		case 's':
-			sc.stats = 1;
-			break;
-		case 'f':
-			opts.follow = 1;
-			break;
-		case 'L':
-			sc.lost_json = 1;
-			break;
-		case 'E':
-			sc.exits_json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return CT_EXIT_OK;
-		default:
-			return ct_bad_option(argv);
-		}
-	}
+	if (rc != CT_OPTS_DONE)
+		return rc;
 	opts.paths = (const char *const *)argv + optind;
 	opts.npaths = (unsigned)(argc - optind);
 	if (opts.follow && opts.npaths > 1) {

@@ -677,6 +677,44 @@ static void usage(FILE *f)
 		"  conntrail top --batch -n 5 --filter 'result != ok' live.ctr\n");
 }
 
+static int top_opt(void *ctx, int c, const char *arg)
+{
+	struct top *t = ctx;
+	long long v;
+
+	switch (c) {
+	case 'F':
+		t->filter = arg;
+		break;
+	case 'w':
+	case 'd': {
+		uint64_t ns;
+		if (ct_parse_duration(arg, &ns) || ns < 100000000ull) {
+			ct_err("--%s %s: expected a duration of at least 100ms (10s, 1m)",
+			       c == 'w' ? "window" : "delay", arg);
+			return CT_EXIT_USAGE;
+		}
+		*(c == 'w' ? &t->window_ns : &t->delay_ns) = ns;
+		break;
+	}
+	case 't':
+	case 'n':
+		if (ct_parse_long(arg, 1, 1000000, &v)) {
+			ct_err("%s %s: expected a number from 1", c == 't' ? "--top" : "-n", arg);
+			return CT_EXIT_USAGE;
+		}
+		if (c == 't')
+			t->rows = (int)v;
+		else
+			t->iterations = v;
+		break;
+	case 'b':
+		t->batch = 1;
+		break;
+	}
+	return 0;
+}
+
 static int parse_args(struct top *t, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -685,48 +723,12 @@ static int parse_args(struct top *t, int argc, char **argv)
 	    {"batch", no_argument, NULL, 'b'},	      {"iterations", required_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
-	int c;
-	long long v;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "F:w:d:t:bn:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'F':
-			t->filter = optarg;
-			break;
-		case 'w':
-		case 'd': {
-			uint64_t ns;
-			if (ct_parse_duration(optarg, &ns) || ns < 100000000ull) {
-				ct_err("--%s %s: expected a duration of at least 100ms (10s, 1m)",
-				       c == 'w' ? "window" : "delay", optarg);
-				return CT_EXIT_USAGE;
-			}
-			*(c == 'w' ? &t->window_ns : &t->delay_ns) = ns;
-			break;
-		}
-		case 't':
-		case 'n':
-			if (ct_parse_long(optarg, 1, 1000000, &v)) {
-				ct_err("%s %s: expected a number from 1", c == 't' ? "--top" : "-n",
-				       optarg);
-				return CT_EXIT_USAGE;
-			}
-			if (c == 't')
-				t->rows = (int)v;
-			else
-				t->iterations = v;
-			break;
-		case 'b':
-			t->batch = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			return ct_bad_option(argv);
-		}
-	}
+	int rc = ct_getopt(argc, argv, "F:w:d:t:bn:h", longopts, usage, top_opt, t);
+
+	if (rc == CT_EXIT_OK)
+		return -1; /* --help */
+	if (rc != CT_OPTS_DONE)
+		return rc;
 	if (argc - optind > 1) {
 		ct_err("%s: one FILE (or -) at a time", argv[optind + 1]);
 		return CT_EXIT_USAGE;

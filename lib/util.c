@@ -132,6 +132,26 @@ int ct_bad_option(char *const *argv)
 	return CT_EXIT_USAGE;
 }
 
+int ct_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+	      void (*usage)(FILE *), ct_opt_fn on_opt, void *ctx)
+{
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return ct_bad_option(argv);
+		if (c == 'h') {
+			usage(stdout);
+			return CT_EXIT_OK;
+		}
+		if ((rc = on_opt(ctx, c, optarg)))
+			return rc;
+	}
+	return CT_OPTS_DONE;
+}
+
 void *ct_xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONNTRAIL_VERSION "0.2.1"
 
@@ -25,6 +26,17 @@ void ct_set_cmd(const char *name);
 /* After getopt_long returned '?' or ':': one line naming the bad option;
  * returns CT_EXIT_USAGE. */
 int ct_bad_option(char *const *argv);
+
+/* One command's option loop. Resets getopt; -h/--help prints usage on
+ * stdout; an unknown option or a missing argument gets ct_bad_option's line.
+ * Every other option goes to on_opt, which returns 0 to go on or the exit
+ * status to stop with. Returns CT_OPTS_DONE when the operands start at
+ * optind, else the exit status (CT_EXIT_OK after --help). */
+#define CT_OPTS_DONE (-1)
+struct option;
+typedef int (*ct_opt_fn)(void *ctx, int c, const char *arg);
+int ct_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+	      void (*usage)(FILE *), ct_opt_fn on_opt, void *ctx);
 
 /* "64M", "1G", "4096", "10k" -> bytes. 0 on success, -1 on a bad string. */
 int ct_parse_size(const char *s, uint64_t *out);

@@ -161,6 +161,84 @@ enum {
 	OPT_FLUSH,
 };
 
+static int record_opt(void *ctx, int c, const char *arg)
+{
+	struct recorder *r = ctx;
+	long long v;
+
+	switch (c) {
+	case 'o':
+		r->output = arg;
+		break;
+	case OPT_BACKEND:
+		if (!strcmp(arg, "auto")) {
+			r->backend = -1;
+		} else if ((r->backend = rec_backend_parse(arg)) < 0) {
+			ct_err("--backend %s: expected auto, lsm, fentry or tracepoint", arg);
+			return CT_EXIT_USAGE;
+		}
+		break;
+	case 'p':
+		if (parse_pids(r, arg)) {
+			ct_err("-p %s: expected PID[,PID..]", arg);
+			return CT_EXIT_USAGE;
+		}
+		break;
+	case OPT_CGROUP:
+		r->cgroup_path = arg;
+		break;
+	case OPT_DURATION: {
+		char *end;
+		double s = strtod(arg, &end);
+		if (*end || !(s > 0) || s > 1e9) {
+			ct_err("--duration %s: expected a positive number of seconds", arg);
+			return CT_EXIT_USAGE;
+		}
+		r->duration_ns = (uint64_t)(s * 1e9);
+		break;
+	}
+	case OPT_COMPRESS:
+		if (parse_compress(r, arg)) {
+			ct_err("--compress %s: expected zstd[:1-19], zlib[:1-9] or none", arg);
+			return CT_EXIT_USAGE;
+		}
+		break;
+	case OPT_MAX_SIZE:
+		if (ct_parse_size(arg, &r->max_size) || r->max_size < 4096) {
+			ct_err("--max-size %s: expected a size of at least 4k", arg);
+			return CT_EXIT_USAGE;
+		}
+		break;
+	case OPT_ROTATE:
+		if (ct_parse_long(arg, 1, 100000, &v)) {
+			ct_err("--rotate %s: expected a number of files (1-100000)", arg);
+			return CT_EXIT_USAGE;
+		}
+		r->rotate = (unsigned)v;
+		break;
+	case OPT_BUFFER:
+		if (ct_parse_size(arg, &r->buffer) || r->buffer < 4096 ||
+		    r->buffer > (1ull << 30)) {
+			ct_err("--buffer %s: expected a size from 4k to 1G", arg);
+			return CT_EXIT_USAGE;
+		}
+		break;
+	case OPT_FLUSH:
+		if (ct_parse_duration(arg, &r->flush_ns) || r->flush_ns < 10000000ull ||
+		    r->flush_ns > 3600000000000ull) {
+			ct_err("--flush %s: expected a duration from 10ms to 1h (100ms, 1s, "
+			       "2.5s)",
+			       arg);
+			return CT_EXIT_USAGE;
+		}
+		break;
+	case 'q':
+		r->quiet = 1;
+		break;
+	}
+	return 0;
+}
+
 static int parse_args(struct recorder *r, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -178,93 +256,12 @@ static int parse_args(struct recorder *r, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
-	long long v;
+	int rc = ct_getopt(argc, argv, "+o:p:qh", longopts, usage, record_opt, r);
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:p:qh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			r->output = optarg;
-			break;
-		case OPT_BACKEND:
-			if (!strcmp(optarg, "auto")) {
-				r->backend = -1;
-			} else if ((r->backend = rec_backend_parse(optarg)) < 0) {
-				ct_err("--backend %s: expected auto, lsm, fentry or tracepoint",
-				       optarg);
-				return CT_EXIT_USAGE;
-			}
-			break;
-		case 'p':
-			if (parse_pids(r, optarg)) {
-				ct_err("-p %s: expected PID[,PID..]", optarg);
-				return CT_EXIT_USAGE;
-			}
-			break;
-		case OPT_CGROUP:
-			r->cgroup_path = optarg;
-			break;
-		case OPT_DURATION: {
-			char *end;
-			double s = strtod(optarg, &end);
-			if (*end || !(s > 0) || s > 1e9) {
-				ct_err("--duration %s: expected a positive number of seconds",
-				       optarg);
-				return CT_EXIT_USAGE;
-			}
-			r->duration_ns = (uint64_t)(s * 1e9);
-			break;
-		}
-		case OPT_COMPRESS:
-			if (parse_compress(r, optarg)) {
-				ct_err("--compress %s: expected zstd[:1-19], zlib[:1-9] or none",
-				       optarg);
-				return CT_EXIT_USAGE;
-			}
-			break;
-		case OPT_MAX_SIZE:
-			if (ct_parse_size(optarg, &r->max_size) || r->max_size < 4096) {
-				ct_err("--max-size %s: expected a size of at least 4k", optarg);
-				return CT_EXIT_USAGE;
-			}
-			break;
-		case OPT_ROTATE:
-			if (ct_parse_long(optarg, 1, 100000, &v)) {
-				ct_err("--rotate %s: expected a number of files (1-100000)",
-				       optarg);
-				return CT_EXIT_USAGE;
-			}
-			r->rotate = (unsigned)v;
-			break;
-		case OPT_BUFFER:
-			if (ct_parse_size(optarg, &r->buffer) || r->buffer < 4096 ||
-			    r->buffer > (1ull << 30)) {
-				ct_err("--buffer %s: expected a size from 4k to 1G", optarg);
-				return CT_EXIT_USAGE;
-			}
-			break;
-		case OPT_FLUSH:
-			if (ct_parse_duration(optarg, &r->flush_ns) || r->flush_ns < 10000000ull ||
-			    r->flush_ns > 3600000000000ull) {
-				ct_err(
-				    "--flush %s: expected a duration from 10ms to 1h (100ms, 1s, "
-				    "2.5s)",
-				    optarg);
-				return CT_EXIT_USAGE;
-			}
-			break;
-		case 'q':
-			r->quiet = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			return ct_bad_option(argv);
-		}
-	}
+	if (rc == CT_EXIT_OK)
+		return -1; /* --help */
+	if (rc != CT_OPTS_DONE)
+		return rc;
 	if (optind < argc)
 		r->command = argv + optind;
 	if (r->rotate && !r->max_size) {

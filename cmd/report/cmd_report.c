@@ -94,6 +94,59 @@ static int on_name(void *ctx, const struct ct_name *n, unsigned input)
 	return 0;
 }
 
+static const char *const bys[] = {"dest", "process", "port", "family", "result",    "pid",
+				  "exe",  "cmdline", "uid",  "host",   "container", "name"};
+static const char *const sorts[] = {"connects", "failed", "bytes"};
+
+static int report_opt(void *ctx, int c, const char *arg)
+{
+	struct report *r = ctx;
+	long long v;
+	size_t k;
+
+	if (ct_session_opt(r->opts, c, arg))
+		return 0;
+	switch (c) {
+	case 'n':
+		if (ct_parse_long(arg, 0, 1000000000, &v)) {
+			ct_err("bad --top '%s': expected a number >= 0", arg);
+			return CT_EXIT_USAGE;
+		}
+		r->top = (int)v;
+		r->top_given = 1;
+		break;
+	case 'b':
+		for (k = 0; k < sizeof(bys) / sizeof(bys[0]) && strcmp(arg, bys[k]); k++)
+			;
+		if (k == sizeof(bys) / sizeof(bys[0])) {
+			ct_err("bad --by '%s': expected dest, process, pid, exe, cmdline, "
+			       "uid, host, container, name, port, family or result",
+			       arg);
+			return CT_EXIT_USAGE;
+		}
+		r->by = bys[k];
+		if (k >= 5 && k <= 10) { /* process rows by another key */
+			r->group_by = (enum group_by)(k - 4);
+			r->by_name = bys[k];
+			r->by = "process";
+		}
+		break;
+	case 's':
+		for (k = 0; k < sizeof(sorts) / sizeof(sorts[0]) && strcmp(arg, sorts[k]); k++)
+			;
+		if (k == sizeof(sorts) / sizeof(sorts[0])) {
+			ct_err("bad --sort '%s': expected connects, failed or bytes", arg);
+			return CT_EXIT_USAGE;
+		}
+		r->sort = (enum sort_by)k;
+		break;
+	case 'j':
+		r->json = 1;
+		break;
+	}
+	return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -105,75 +158,21 @@ int cmd_report(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char *const bys[] = {"dest", "process", "port", "family", "result",    "pid",
-					  "exe",  "cmdline", "uid",  "host",   "container", "name"};
-	static const char *const sorts[] = {"connects", "failed", "bytes"};
 	struct ct_session_opts opts = {.progress = 1};
 	struct report *r = calloc(1, sizeof(*r));
-	int c, top_given = 0, status = CT_EXIT_USAGE;
+	int status;
 
 	if (!r) {
 		ct_err("out of memory");
 		return CT_EXIT_ERROR;
 	}
 	r->top = 10;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, CT_SESSION_SHORTOPTS "n:b:s:jh", longopts, NULL)) !=
-	       -1) {
-		long long v;
-		size_t k;
-		if (ct_session_opt(&opts, c, optarg))
-			continue;
-		switch (c) {
-		case 'n':
-			if (ct_parse_long(optarg, 0, 1000000000, &v)) {
-				ct_err("bad --top '%s': expected a number >= 0", optarg);
-				goto out;
-			}
-			r->top = (int)v;
-			top_given = 1;
-			break;
-		case 'b':
-			for (k = 0; k < sizeof(bys) / sizeof(bys[0]) && strcmp(optarg, bys[k]); k++)
-				;
-			if (k == sizeof(bys) / sizeof(bys[0])) {
-				ct_err("bad --by '%s': expected dest, process, pid, exe, cmdline, "
-				       "uid, host, container, name, port, family or result",
-				       optarg);
-				goto out;
-			}
-			r->by = bys[k];
-			if (k >= 5 && k <= 10) { /* process rows by another key */
-				r->group_by = (enum group_by)(k - 4);
-				r->by_name = bys[k];
-				r->by = "process";
-			}
-			break;
-		case 's':
-			for (k = 0;
-			     k < sizeof(sorts) / sizeof(sorts[0]) && strcmp(optarg, sorts[k]); k++)
-				;
-			if (k == sizeof(sorts) / sizeof(sorts[0])) {
-				ct_err("bad --sort '%s': expected connects, failed or bytes",
-				       optarg);
-				goto out;
-			}
-			r->sort = (enum sort_by)k;
-			break;
-		case 'j':
-			r->json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			status = CT_EXIT_OK;
-			goto out;
-		default:
-			status = ct_bad_option(argv);
-			goto out;
-		}
-	}
-	if (r->by && !top_given)
+	r->opts = &opts;
+	status =
+	    ct_getopt(argc, argv, CT_SESSION_SHORTOPTS "n:b:s:jh", longopts, usage, report_opt, r);
+	if (status != CT_OPTS_DONE)
+		goto out;
+	if (r->by && !r->top_given)
 		r->top = 50;
 	opts.paths = (const char *const *)argv + optind;
 	opts.npaths = (unsigned)(argc - optind);

@@ -235,7 +235,8 @@ enum sort_by { SORT_CONNECTS, SORT_FAILED, SORT_BYTES };
 
 struct report {
 	struct ct_session *s;
-	int json, top;
+	struct ct_session_opts *opts; /* while parsing options */
+	int json, top, top_given;
 	const char *by;
 	enum group_by group_by;
 	const char *by_name; /* --by's key for the process rows: "pid", ... */
