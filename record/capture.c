@@ -294,6 +294,20 @@ int rec_on_sample(void *ctx, void *data, size_t size)
 	return rec_dispatch(r, data, size);
 }
 
+/* A loss written down so readers can say what may be missing: connects
+ * (per CPU), names (DNS), an exe or exit (process records), or a final
+ * outcome (those attempts read "unknown"); cpu UINT32_MAX is all CPUs. */
+static int write_lost(struct recorder *r, uint64_t count, uint32_t cpu, uint32_t kind)
+{
+	struct ct_lost l = {
+	    .ts_ns = rec_now_ns(CLOCK_MONOTONIC), .count = count, .cpu = cpu, .kind = kind};
+	int err;
+
+	if (count && r->w && (err = ct_writer_lost(r->w, &l)) < 0)
+		return rec_write_err(r, err, "write");
+	return 0;
+}
+
 int rec_flush_lost(struct recorder *r)
 {
 	uint64_t proc = 0, outcomes = 0, dns = 0;
@@ -302,44 +316,16 @@ int rec_flush_lost(struct recorder *r)
 	if (rec_bpf_lost_delta(&r->bpf, r->lost_conn, &proc, &outcomes, &dns))
 		return 0;
 	r->dns_lost += dns;
-	if (dns) {
-		/* Written down so readers can say a name may be missing. */
-		struct ct_lost l = {.ts_ns = rec_now_ns(CLOCK_MONOTONIC),
-				    .count = dns,
-				    .cpu = UINT32_MAX,
-				    .kind = CT_LOST_NAMES};
-		if (r->w && (err = ct_writer_lost(r->w, &l)) < 0)
-			return rec_write_err(r, err, "write");
-	}
 	r->proc_lost += proc;
-	if (proc) {
-		/* Written down so readers can say an exe or exit may be missing. */
-		struct ct_lost l = {.ts_ns = rec_now_ns(CLOCK_MONOTONIC),
-				    .count = proc,
-				    .cpu = UINT32_MAX,
-				    .kind = CT_LOST_PROCS};
-		if (r->w && (err = ct_writer_lost(r->w, &l)) < 0)
-			return rec_write_err(r, err, "write");
-	}
-	if (outcomes) {
-		/* Those attempts read "unknown"; the count says why. */
-		struct ct_lost l = {.ts_ns = rec_now_ns(CLOCK_MONOTONIC),
-				    .count = outcomes,
-				    .cpu = UINT32_MAX,
-				    .kind = CT_LOST_OUTCOMES};
-		r->outcomes_lost += outcomes;
-		if (r->w && (err = ct_writer_lost(r->w, &l)) < 0)
-			return rec_write_err(r, err, "write");
-	}
+	r->outcomes_lost += outcomes;
+	if ((err = write_lost(r, dns, UINT32_MAX, CT_LOST_NAMES)) ||
+	    (err = write_lost(r, proc, UINT32_MAX, CT_LOST_PROCS)) ||
+	    (err = write_lost(r, outcomes, UINT32_MAX, CT_LOST_OUTCOMES)))
+		return err;
 	for (int cpu = 0; cpu < r->bpf.ncpus; cpu++) {
-		if (!r->lost_conn[cpu])
-			continue;
-		struct ct_lost l = {.ts_ns = rec_now_ns(CLOCK_MONOTONIC),
-				    .count = r->lost_conn[cpu],
-				    .cpu = (uint32_t)cpu};
-		r->lost += l.count;
-		if (r->w && (err = ct_writer_lost(r->w, &l)) < 0)
-			return rec_write_err(r, err, "write");
+		r->lost += r->lost_conn[cpu];
+		if ((err = write_lost(r, r->lost_conn[cpu], (uint32_t)cpu, CT_LOST_CONNECTS)))
+			return err;
 	}
 	return 0;
 }
