@@ -179,13 +179,7 @@ int ct_outcomes_before(struct ct_reader *r, uint32_t seq)
 		const struct ct_chunk_info *c = &r->chunks[r->oc_list[r->oc_next++]];
 		if (!ct_outcome_wanted(r, c, seq))
 			continue;
-		struct chdr h;
-		int err = ct_load_listed(r, c, &h);
-		if (err < 0)
-			return err;
-		if (err)
-			continue; /* damaged: reported */
-		err = ct_outcome_chunk(r, &h);
+		int err = ct_use_listed(r, c, ct_outcome_chunk);
 		if (err)
 			return err;
 	}

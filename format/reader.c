@@ -289,7 +289,6 @@ static int ready(struct ct_reader *r, const struct chdr *h)
 	return rc;
 }
 
-/* Load the next chunk of a listed file: 1, 0 at the end, <0 fatal. */
 /*
  * Load listed chunk c into r (its payload unpacked, r->coff set): 0; 1 when
  * it is damaged or does not match its index entry (reported); < 0 on an
@@ -297,7 +296,7 @@ static int ready(struct ct_reader *r, const struct chdr *h)
  * (a query reads every meta chunk; two preads each were a fifth of a
  * one-minute window on 100M events).
  */
-int ct_load_listed(struct ct_reader *r, const struct ct_chunk_info *c, struct chdr *h)
+static int load_listed(struct ct_reader *r, const struct ct_chunk_info *c, struct chdr *h)
 {
 	if (r->pf) {
 		int rc = ct_prefetch_take(r, c, h);
@@ -336,6 +335,17 @@ int ct_load_listed(struct ct_reader *r, const struct ct_chunk_info *c, struct ch
 	return 0;
 }
 
+int ct_use_listed(struct ct_reader *r, const struct ct_chunk_info *c,
+		  int (*use)(struct ct_reader *r, const struct chdr *h))
+{
+	struct chdr h;
+	int rc = load_listed(r, c, &h);
+
+	if (rc)
+		return rc < 0 ? rc : 0; /* damaged: reported, skipped */
+	return use(r, &h);
+}
+
 static int load_list(struct ct_reader *r)
 {
 	while (r->cur < r->nchunks) {
@@ -350,15 +360,8 @@ static int load_list(struct ct_reader *r)
 		int err;
 		if (c->kind == CT_CHUNK_EVENTS && (err = ct_outcomes_before(r, c->seq)) < 0)
 			return err;
-		struct chdr h;
-		int rc = ct_load_listed(r, c, &h);
-		if (rc < 0)
-			return rc;
-		if (rc)
-			continue; /* damaged: reported */
-		rc = ready(r, &h);
-		if (rc)
-			return rc;
+		if ((err = ct_use_listed(r, c, ready)))
+			return err;
 	}
 	return 0;
 }

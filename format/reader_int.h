@@ -147,7 +147,7 @@ int ct_query_skips(struct ct_reader *r, const struct ct_chunk_info *c);
 
 /* prefetch.c */
 #define CT_PF_MISS 2
-/* Chunk c as decoded ahead (like ct_load_listed: 0 with r->raw and *h set),
+/* Chunk c as decoded ahead (like ct_use_listed's load: 0 with r->raw and *h set),
  * or CT_PF_MISS: the reader loads it itself. */
 int ct_prefetch_take(struct ct_reader *r, const struct ct_chunk_info *c, struct chdr *h);
 void ct_prefetch_stop(struct ct_reader *r);
@@ -170,9 +170,11 @@ int ct_outcomes_before(struct ct_reader *r, uint32_t seq);
 int ct_outcomes_list(struct ct_reader *r);
 /* 1 when outcome chunk c, reached before event chunk seq, is loaded. */
 int ct_outcome_wanted(const struct ct_reader *r, const struct ct_chunk_info *c, uint32_t seq);
-/* Load listed chunk c (payload unpacked into r): 0, 1 damaged (reported),
- * or < 0 on an I/O error. */
-int ct_load_listed(struct ct_reader *r, const struct ct_chunk_info *c, struct chdr *h);
+/* Loads listed chunk c (payload unpacked into r) and hands it to use: what
+ * use returned, 0 when c is damaged (reported, skipped), or < 0 on an I/O
+ * error. */
+int ct_use_listed(struct ct_reader *r, const struct ct_chunk_info *c,
+		  int (*use)(struct ct_reader *r, const struct chdr *h));
 void ct_outcomes_free(struct ct_reader *r);
 
 #endif
