@@ -55,65 +55,42 @@ static uint64_t pend_hash(uint64_t ts, uint32_t tid)
 	return h ^ (h >> 29);
 }
 
-static struct pending *pend_find(struct ct_writer *w, uint64_t ts, uint32_t tid)
+static uint64_t pend_slot_hash(const void *slot)
 {
-	if (!w->pend_cap)
-		return NULL;
-	size_t mask = w->pend_cap - 1;
-	for (size_t i = pend_hash(ts, tid) & mask;; i = (i + 1) & mask) {
-		struct pending *p = &w->pend[i];
-		if (!p->ts)
-			return NULL;
-		if (p->ts == ts && p->tid == tid)
-			return p;
-	}
+	const struct pending *p = slot;
+	return pend_hash(p->ts, p->tid);
 }
 
-/* Backward-shift deletion: no tombstones pile up. */
-static void pend_delete(struct ct_writer *w, struct pending *p)
+static int pend_used(const void *slot)
 {
-	size_t mask = w->pend_cap - 1, i = (size_t)(p - w->pend);
-	memset(p, 0, sizeof(*p));
-	w->pend_count--;
-	for (size_t j = (i + 1) & mask; w->pend[j].ts; j = (j + 1) & mask) {
-		size_t home = pend_hash(w->pend[j].ts, w->pend[j].tid) & mask;
-		int movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
-		if (movable) {
-			w->pend[i] = w->pend[j];
-			memset(&w->pend[j], 0, sizeof(w->pend[j]));
-			i = j;
-		}
-	}
+	return ((const struct pending *)slot)->ts != 0;
+}
+
+static int pend_eq(const void *slot, const void *key)
+{
+	const struct pending *p = slot, *k = key;
+	return p->ts == k->ts && p->tid == k->tid;
+}
+
+static const struct ct_oatab_ops pend_ops = {
+    .size = sizeof(struct pending), .hash = pend_slot_hash, .used = pend_used, .eq = pend_eq};
+
+static struct pending *pend_find(struct ct_writer *w, uint64_t ts, uint32_t tid)
+{
+	struct pending key = {.ts = ts, .tid = tid};
+	return ct_oatab_find(&w->pend, &pend_ops, pend_hash(ts, tid), &key);
 }
 
 static int pend_add(struct ct_writer *w, const struct pending *e)
 {
-	if (w->pend_count >= w->opts.pending_max || !e->ts)
+	if (w->pend.count >= w->opts.pending_max || !e->ts)
 		return 0; /* its outcome will be dropped, never misplaced */
-	if ((w->pend_count + 1) * 2 > w->pend_cap) {
-		uint32_t cap = w->pend_cap ? w->pend_cap * 2 : 1024;
-		struct pending *n = calloc(cap, sizeof(*n));
-		if (!n)
-			return CT_E_NOMEM;
-		for (uint32_t i = 0; i < w->pend_cap; i++) {
-			if (!w->pend[i].ts)
-				continue;
-			size_t j = pend_hash(w->pend[i].ts, w->pend[i].tid) & (cap - 1);
-			while (n[j].ts)
-				j = (j + 1) & (cap - 1);
-			n[j] = w->pend[i];
-		}
-		free(w->pend);
-		w->pend = n;
-		w->pend_cap = cap;
-	}
-	size_t mask = w->pend_cap - 1;
-	size_t i = pend_hash(e->ts, e->tid) & mask;
-	while (w->pend[i].ts && !(w->pend[i].ts == e->ts && w->pend[i].tid == e->tid))
-		i = (i + 1) & mask;
-	if (!w->pend[i].ts)
-		w->pend_count++;
-	w->pend[i] = *e;
+	if (ct_oatab_reserve(&w->pend, &pend_ops, 1, 2))
+		return CT_E_NOMEM;
+	struct pending *p = ct_oatab_probe(&w->pend, &pend_ops, pend_hash(e->ts, e->tid), e);
+	if (!p->ts)
+		w->pend.count++;
+	*p = *e;
 	return 0;
 }
 
@@ -295,7 +272,7 @@ int ct_update_pending(struct ct_writer *w, uint32_t ev_seq)
 		if (!p)
 			continue;
 		if (settles(r->flags, r->result))
-			pend_delete(w, p);
+			ct_oatab_delete(&w->pend, &pend_ops, p);
 		else if (r->flags & CT_OC_RESULT)
 			p->established = 1;
 	}
@@ -402,8 +379,8 @@ int ct_write_still_open(struct ct_writer *w)
 	w->outcomes_dropped += w->nouts; /* still naming no attempt */
 	w->nouts = 0;
 	w->nrecs = 0;
-	for (uint32_t i = 0; i < w->pend_cap && !err; i++) {
-		const struct pending *p = &w->pend[i];
+	for (size_t i = 0; i < w->pend.cap && !err; i++) {
+		const struct pending *p = ct_oatab_at(&w->pend, &pend_ops, i);
 		if (!p->ts || !p->established)
 			continue;
 		struct ct_outcome o = {.ts_ns = p->ts, .tid = p->tid, .flags = CT_OC_OPEN};
@@ -422,5 +399,5 @@ void ct_placement_free(struct ct_writer *w)
 	free(w->outs);
 	free(w->recs);
 	free(w->part);
-	free(w->pend);
+	ct_oatab_free(&w->pend);
 }

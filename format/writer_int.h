@@ -9,6 +9,7 @@
 #define CONNTRAIL_WRITER_INT_H
 
 #include "ct_internal.h"
+#include "oatab.h"
 
 struct pending; /* placement.c */
 struct wout;
@@ -33,8 +34,7 @@ struct ct_writer {
 	uint32_t nouts, cap_outs;
 	struct ct_oc_rec *recs, *part;
 	uint32_t nrecs, cap_recs, cap_part;
-	struct pending *pend;
-	uint32_t pend_cap, pend_count;
+	struct ct_oatab pend; /* of struct pending */
 
 	struct ct_bytes meta;
 	uint32_t meta_records;

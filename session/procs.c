@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/oatab.h"
 #include "session/procs.h"
 
 /* Exited processes stay in the table this long (trace time), so events
@@ -36,11 +37,9 @@ struct proc_entry {
 	uint64_t serial;
 };
 
-/* Open-addressing table keyed by (host, pid), linear probing, backward-
- * shift deletion so no tombstones accumulate. */
+/* Keyed by (host, pid). */
 struct ct_procs {
-	struct proc_entry *slots;
-	size_t cap, count;
+	struct ct_oatab tab; /* of struct proc_entry */
 	/* FIFO of exited (host, pid, exit_ts) waiting to be dropped. */
 	struct exited {
 		uint32_t pid;
@@ -110,90 +109,69 @@ static char *str_copy(struct ct_procs *t, const char *src, int *fail)
 	return c;
 }
 
-static struct proc_entry *proc_find(struct ct_procs *t, uint32_t pid, unsigned host)
+static uint64_t entry_hash(const void *slot)
 {
-	if (!t->cap)
-		return NULL;
-	size_t mask = t->cap - 1;
-	for (size_t i = hash_key(pid, host) & mask;; i = (i + 1) & mask) {
-		struct proc_entry *e = &t->slots[i];
-		if (!e->used)
-			return NULL;
-		if (e->pid == pid && e->host == host)
-			return e;
-	}
+	const struct proc_entry *e = slot;
+	return hash_key(e->pid, e->host);
 }
 
-static int proc_grow(struct ct_procs *t)
+static int entry_used(const void *slot)
 {
-	size_t cap = t->cap ? t->cap * 2 : 1024;
-	struct proc_entry *slots = calloc(cap, sizeof(*slots));
-	if (!slots)
-		return -1;
-	for (size_t i = 0; i < t->cap; i++) {
-		struct proc_entry *e = &t->slots[i];
-		if (!e->used)
-			continue;
-		size_t j = hash_key(e->pid, e->host) & (cap - 1);
-		while (slots[j].used)
-			j = (j + 1) & (cap - 1);
-		slots[j] = *e;
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->cap = cap;
-	t->generation++;
-	return 0;
+	return ((const struct proc_entry *)slot)->used;
+}
+
+static int entry_eq(const void *slot, const void *key)
+{
+	const struct proc_entry *e = slot, *k = key;
+	return e->pid == k->pid && e->host == k->host;
+}
+
+static const struct ct_oatab_ops entry_ops = {
+    .size = sizeof(struct proc_entry), .hash = entry_hash, .used = entry_used, .eq = entry_eq};
+
+static struct proc_entry *proc_find(struct ct_procs *t, uint32_t pid, unsigned host)
+{
+	struct proc_entry key = {.pid = pid, .host = host};
+	return ct_oatab_find(&t->tab, &entry_ops, hash_key(pid, host), &key);
 }
 
 static struct proc_entry *proc_insert(struct ct_procs *t, uint32_t pid, unsigned host, int *full)
 {
-	struct proc_entry *e = proc_find(t, pid, host);
-	if (e)
+	struct proc_entry key = {.pid = pid, .host = host}, *e;
+	size_t cap = t->tab.cap;
+
+	if ((e = proc_find(t, pid, host)))
 		return e;
-	if (t->count >= PROC_MAX) {
+	if (t->tab.count >= PROC_MAX) {
 		*full = 1;
 		return NULL;
 	}
-	if ((t->count + 1) * 4 > t->cap * 3 && proc_grow(t))
+	if (ct_oatab_reserve(&t->tab, &entry_ops, 3, 4))
 		return NULL;
-	size_t mask = t->cap - 1;
-	size_t i = hash_key(pid, host) & mask;
-	while (t->slots[i].used)
-		i = (i + 1) & mask;
-	e = &t->slots[i];
+	if (t->tab.cap != cap)
+		t->generation++; /* entries moved */
+	e = ct_oatab_probe(&t->tab, &entry_ops, hash_key(pid, host), &key);
+	*e = key;
 	e->used = 1;
-	e->pid = pid;
-	e->host = host;
-	t->count++;
+	t->tab.count++;
 	return e;
 }
 
 static void proc_delete(struct ct_procs *t, struct proc_entry *e)
 {
-	size_t mask = t->cap - 1;
-	size_t i = (size_t)(e - t->slots);
 	entry_free(t, e);
-	t->count--;
-	/* Backward shift: move later members of the probe run into the hole. */
-	for (size_t j = (i + 1) & mask; t->slots[j].used; j = (j + 1) & mask) {
-		size_t home = hash_key(t->slots[j].pid, t->slots[j].host) & mask;
-		int movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
-		if (movable) {
-			t->slots[i] = t->slots[j];
-			memset(&t->slots[j], 0, sizeof(t->slots[j]));
-			i = j;
-		}
-	}
+	ct_oatab_delete(&t->tab, &entry_ops, e);
 	t->generation++;
 }
 
 static void proc_table_free(struct ct_procs *t)
 {
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->slots[i].used)
-			entry_free(t, &t->slots[i]);
-	free(t->slots);
+	for (size_t i = 0; i < t->tab.cap; i++) {
+		struct proc_entry *e = ct_oatab_at(&t->tab, &entry_ops, i);
+		if (e->used)
+			entry_free(t, e);
+	}
+	ct_oatab_free(&t->tab);
 	free(t->dead);
 	memset(t, 0, sizeof(*t));
 }
