@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "export/eventfmt.h"
+#include "export/export.h"
 #include "lib/names.h"
 #include "lib/text.h"
 #include "lib/util.h"
@@ -87,19 +88,6 @@ static void fmt_latency_printf(char *buf, size_t size, uint64_t ns)
 		snprintf(buf, size, "%.3fs", (double)ns / 1e9);
 }
 
-/* Decimal digits of v at p (no NUL); returns the end. */
-static char *put_u64(char *p, uint64_t v)
-{
-	char tmp[20], *q = tmp + sizeof(tmp);
-	do {
-		*--q = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	size_t n = (size_t)(tmp + sizeof(tmp) - q);
-	memcpy(p, q, n);
-	return p + n;
-}
-
 /*
  * The latency as fmt_latency_printf writes it, without printf: ns scaled
  * to the unit and rounded to `digits` decimals in integers. That is the
@@ -115,7 +103,7 @@ static char *put_latency(char *p, uint64_t ns)
 	} steps[] = {
 	    {1000000, 100, 10, "us"}, {1000000000, 10000, 100, "ms"}, {0, 1000000, 1000, "s"}};
 	if (ns < 1000) {
-		p = put_u64(p, ns);
+		p += ct_u64_dec(p, ns);
 		memcpy(p, "ns", 2);
 		return p + 2;
 	}
@@ -126,7 +114,7 @@ static char *put_latency(char *p, uint64_t ns)
 		if (r * 2 == steps[i].div || ns >= (1ULL << 50))
 			break;
 		q += r * 2 > steps[i].div;
-		p = put_u64(p, q / steps[i].pow);
+		p += ct_u64_dec(p, q / steps[i].pow);
 		*p++ = '.';
 		uint64_t frac = q % steps[i].pow;
 		for (uint64_t d = steps[i].pow / 10; d; d /= 10) {
@@ -214,7 +202,7 @@ static size_t fmt_inet6(char *buf, const struct ct_event *ev)
 			*p++ = ':';
 		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && g[5] == 0xffff))) {
 			for (int k = 12; k < 16; k++) {
-				p = put_u64(p, ev->dest->daddr[k]);
+				p += ct_u64_dec(p, ev->dest->daddr[k]);
 				if (k < 15)
 					*p++ = '.';
 			}
@@ -224,11 +212,11 @@ static size_t fmt_inet6(char *buf, const struct ct_event *ev)
 	}
 	if (ev->dest->scope_id) {
 		*p++ = '%';
-		p = put_u64(p, ev->dest->scope_id);
+		p += ct_u64_dec(p, ev->dest->scope_id);
 	}
 	*p++ = ']';
 	*p++ = ':';
-	p = put_u64(p, ev->dest->dport);
+	p += ct_u64_dec(p, ev->dest->dport);
 	*p = '\0';
 	return (size_t)(p - buf);
 }
@@ -238,10 +226,10 @@ static size_t fmt_inet4(char *buf, const struct ct_event *ev)
 {
 	char *p = buf;
 	for (int i = 0; i < 4; i++) {
-		p = put_u64(p, ev->dest->daddr[i]);
+		p += ct_u64_dec(p, ev->dest->daddr[i]);
 		*p++ = i < 3 ? '.' : ':';
 	}
-	p = put_u64(p, ev->dest->dport);
+	p += ct_u64_dec(p, ev->dest->dport);
 	*p = '\0';
 	return (size_t)(p - buf);
 }
@@ -250,11 +238,7 @@ static size_t fmt_inet4(char *buf, const struct ct_event *ev)
  * because consecutive events share it and gmtime is the slow step. */
 static void utc_micro(struct script *sc, char *out, int64_t wall)
 {
-	int64_t sec = wall / 1000000000, ns = wall % 1000000000;
-	if (ns < 0) {
-		ns += 1000000000;
-		sec--;
-	}
+	int64_t ns, sec = ct_wall_split(wall, &ns);
 	if (ct_wall_bad(wall)) {
 		strcpy(out, "out-of-range");
 		return;
@@ -412,7 +396,7 @@ static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 		size_t n =
 		    ct_term_escape(who, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN), 0);
 		who[n++] = '/';
-		n = (size_t)(put_u64(who + n, ev->task->pid) - who);
+		n += ct_u64_dec(who + n, ev->task->pid);
 		p = put_col(p, who, n, 22);
 		const char *fam = ct_family_short(ev->dest->family);
 		p = put_col(p, fam, strlen(fam), 5);

@@ -107,12 +107,7 @@ static size_t lit(char *d, const char *s)
 
 static size_t cell_ts(struct ct_exporter *x, char *d, int64_t wall_ns)
 {
-	int64_t sec = wall_ns / 1000000000;
-	int64_t ns = wall_ns % 1000000000;
-	if (ns < 0) {
-		ns += 1000000000;
-		sec--;
-	}
+	int64_t ns, sec = ct_wall_split(wall_ns, &ns);
 	if (ct_wall_bad(wall_ns))
 		return lit(d, "out-of-range");
 	if (sec != x->cached_sec) {

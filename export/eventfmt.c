@@ -10,6 +10,7 @@
 #include "lib/text.h"
 
 #include "export/eventfmt.h"
+#include "export/export.h"
 #include "lib/names.h"
 
 /* --------------------------------------------------------- addresses */
@@ -146,26 +147,6 @@ int ct_outcome_later(const struct ct_event *ev)
 /* A literal at d: its length. */
 #define LIT(d, s) (memcpy((d), (s), sizeof(s) - 1), sizeof(s) - 1)
 
-static size_t u64_dec(char *d, uint64_t v)
-{
-	char tmp[20], *q = tmp + sizeof(tmp);
-	do {
-		*--q = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	size_t n = (size_t)(tmp + sizeof(tmp) - q);
-	memcpy(d, q, n);
-	return n;
-}
-
-static size_t i64_dec(char *d, int64_t v)
-{
-	if (v >= 0)
-		return u64_dec(d, (uint64_t)v);
-	d[0] = '-';
-	return 1 + u64_dec(d + 1, (uint64_t)0 - (uint64_t)v);
-}
-
 static size_t json_str(char *d, const char *s, size_t n)
 {
 	d[0] = '"';
@@ -176,12 +157,7 @@ static size_t json_str(char *d, const char *s, size_t n)
 
 size_t ct_json_head(char *d, int64_t wall_ns, struct ct_json_ts *tc)
 {
-	int64_t sec = wall_ns / 1000000000;
-	int64_t ns = wall_ns % 1000000000;
-	if (ns < 0) {
-		ns += 1000000000;
-		sec--;
-	}
+	int64_t ns, sec = ct_wall_split(wall_ns, &ns);
 	/* The date and time up to the second, spelled once a second:
 	 * consecutive events almost always share it. */
 	/* Out of range: said so, and no ts_ns that would contradict it. */
@@ -202,7 +178,7 @@ size_t ct_json_head(char *d, int64_t wall_ns, struct ct_json_ts *tc)
 	}
 	o += 9;
 	o += LIT(d + o, "Z\",\"ts_ns\":");
-	return o + i64_dec(d + o, wall_ns);
+	return o + ct_i64_dec(d + o, wall_ns);
 }
 
 size_t ct_json_who_max(const struct ct_event *ev, const char *host)
@@ -231,15 +207,15 @@ size_t ct_json_who(char *d, const struct ct_event *ev, const char *host)
 		o += json_str(d + o, host, strlen(host));
 	}
 	o += LIT(d + o, ",\"pid\":");
-	o += u64_dec(d + o, t->pid);
+	o += ct_u64_dec(d + o, t->pid);
 	o += LIT(d + o, ",\"tid\":");
-	o += u64_dec(d + o, ev->tid);
+	o += ct_u64_dec(d + o, ev->tid);
 	o += LIT(d + o, ",\"ppid\":");
-	o += u64_dec(d + o, t->ppid);
+	o += ct_u64_dec(d + o, t->ppid);
 	o += LIT(d + o, ",\"uid\":");
-	o += u64_dec(d + o, t->uid);
+	o += ct_u64_dec(d + o, t->uid);
 	o += LIT(d + o, ",\"gid\":");
-	o += u64_dec(d + o, t->gid);
+	o += ct_u64_dec(d + o, t->gid);
 	o += LIT(d + o, ",\"comm\":");
 	o += json_str(d + o, t->comm, strnlen(t->comm, CT_COMM_LEN));
 	if (p && p->exe) {
@@ -252,7 +228,7 @@ size_t ct_json_who(char *d, const struct ct_event *ev, const char *host)
 	}
 	if (t->cgroup_id) {
 		o += LIT(d + o, ",\"cgroup_id\":");
-		o += u64_dec(d + o, t->cgroup_id);
+		o += ct_u64_dec(d + o, t->cgroup_id);
 	}
 	if (p && p->container && p->container[0]) {
 		o += LIT(d + o, ",\"container\":");
@@ -269,7 +245,7 @@ static size_t json_family(char *d, uint16_t family)
 
 static size_t json_name_or_number(char *d, const char *name, uint64_t v)
 {
-	return name ? json_str(d, name, strlen(name)) : u64_dec(d, v);
+	return name ? json_str(d, name, strlen(name)) : ct_u64_dec(d, v);
 }
 
 size_t ct_json_tail(char *d, const struct ct_event *ev)
@@ -280,7 +256,7 @@ size_t ct_json_tail(char *d, const struct ct_event *ev)
 
 	if (ev->sockfd != -1) {
 		o += LIT(d + o, ",\"sockfd\":");
-		o += i64_dec(d + o, ev->sockfd);
+		o += ct_i64_dec(d + o, ev->sockfd);
 	}
 	o += LIT(d + o, ",\"family\":");
 	o += json_family(d + o, t->family);
@@ -299,10 +275,10 @@ size_t ct_json_tail(char *d, const struct ct_event *ev)
 		o += json_str(d + o, a, strlen(a));
 		if (t->family == 10 && t->scope_id) {
 			o += LIT(d + o, ",\"scope_id\":");
-			o += u64_dec(d + o, t->scope_id);
+			o += ct_u64_dec(d + o, t->scope_id);
 		}
 		o += LIT(d + o, ",\"dport\":");
-		o += u64_dec(d + o, t->dport);
+		o += ct_u64_dec(d + o, t->dport);
 		if (ev->dname) {
 			o += LIT(d + o, ",\"dname\":");
 			o += json_str(d + o, ev->dname, strnlen(ev->dname, CT_NAME_MAX));
@@ -312,7 +288,7 @@ size_t ct_json_tail(char *d, const struct ct_event *ev)
 			o += LIT(d + o, ",\"saddr\":");
 			o += json_str(d + o, a, strlen(a));
 			o += LIT(d + o, ",\"sport\":");
-			o += u64_dec(d + o, ev->sport);
+			o += ct_u64_dec(d + o, ev->sport);
 		}
 	}
 	if (t->family == 1) {
@@ -333,7 +309,7 @@ size_t ct_json_tail(char *d, const struct ct_event *ev)
 	}
 	if (ev->flags & CT_EV_RET) {
 		o += LIT(d + o, ",\"ret\":");
-		o += i64_dec(d + o, ev->ret);
+		o += ct_i64_dec(d + o, ev->ret);
 		const char *rn = ct_ret_name(ev);
 		if (rn) {
 			o += LIT(d + o, ",\"ret_name\":");
@@ -342,27 +318,27 @@ size_t ct_json_tail(char *d, const struct ct_event *ev)
 	}
 	if (ev->flags & CT_EV_LATENCY) {
 		o += LIT(d + o, ",\"latency_ns\":");
-		o += u64_dec(d + o, ev->latency_ns);
+		o += ct_u64_dec(d + o, ev->latency_ns);
 	}
 	if (ev->flags & CT_EV_RESULT) {
 		o += LIT(d + o, ",\"result\":");
-		o += i64_dec(d + o, ev->result);
+		o += ct_i64_dec(d + o, ev->result);
 	}
 	if ((ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
 	    (ev->result_ns || (ev->flags & CT_EV_ABANDONED))) {
 		o += LIT(d + o, ",\"result_ns\":");
-		o += u64_dec(d + o, ev->result_ns);
+		o += ct_u64_dec(d + o, ev->result_ns);
 	}
 	o += LIT(d + o, ",\"outcome\":");
 	const char *res = ct_fmt_result(ev);
 	o += json_str(d + o, res, strlen(res));
 	if (ev->flags & CT_EV_CLOSED) {
 		o += LIT(d + o, ",\"closed_ns\":");
-		o += u64_dec(d + o, ev->closed_ns);
+		o += ct_u64_dec(d + o, ev->closed_ns);
 		o += LIT(d + o, ",\"tx_bytes\":");
-		o += u64_dec(d + o, ev->tx_bytes);
+		o += ct_u64_dec(d + o, ev->tx_bytes);
 		o += LIT(d + o, ",\"rx_bytes\":");
-		o += u64_dec(d + o, ev->rx_bytes);
+		o += ct_u64_dec(d + o, ev->rx_bytes);
 	}
 	if (ev->flags & CT_EV_OPEN)
 		o += LIT(d + o, ",\"still_open\":true");

@@ -36,12 +36,7 @@ void ct_fmt_rfc3339(char *buf, size_t size, int64_t wall_ns)
 		snprintf(buf, size, "out-of-range");
 		return;
 	}
-	int64_t sec = wall_ns / 1000000000;
-	int64_t ns = wall_ns % 1000000000;
-	if (ns < 0) {
-		ns += 1000000000;
-		sec--;
-	}
+	int64_t ns, sec = ct_wall_split(wall_ns, &ns);
 	time_t t = (time_t)sec;
 	struct tm tm;
 	if (!gmtime_r(&t, &tm)) {

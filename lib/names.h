@@ -11,6 +11,17 @@ void ct_fmt_rfc3339(char *buf, size_t size, int64_t wall_ns);
 /* 1 when wall_ns saturated (ct_wall_ns: ts + offset beyond int64): such a
  * time is printed as "out-of-range", never as a date. */
 int ct_wall_bad(int64_t wall_ns);
+/* wall_ns as whole seconds since the epoch (floor) and the ns past them. */
+static inline int64_t ct_wall_split(int64_t wall_ns, int64_t *ns)
+{
+	int64_t sec = wall_ns / 1000000000, rem = wall_ns % 1000000000;
+	if (rem < 0) {
+		rem += 1000000000;
+		sec--;
+	}
+	*ns = rem;
+	return sec;
+}
 /* "2026-11-24T13:05:00" for sec since the epoch, or "out-of-range". */
 size_t ct_fmt_utc_sec(char *buf, size_t size, int64_t sec);
 /* "AF_INET", "AF_INET6", "AF_UNIX", "AF_NETLINK"... or NULL when unnamed. */
