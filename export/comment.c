@@ -493,37 +493,7 @@ size_t ct_json_plugin(char *d, const struct ct_event *ev, const char *who, size_
 		o += LIT(d + o, "\",\"sport\":");
 		o += ct_u64_dec(d + o, ev->sport);
 	}
-	if (ev->flags & CT_EV_RET) {
-		o += LIT(d + o, ",\"ret\":");
-		o += ct_i64_dec(d + o, ev->ret);
-	}
-	if (ev->flags & CT_EV_LATENCY) {
-		o += LIT(d + o, ",\"latency_ns\":");
-		o += ct_u64_dec(d + o, ev->latency_ns);
-	}
-	if (ev->flags & CT_EV_RESULT) {
-		o += LIT(d + o, ",\"result\":");
-		o += ct_i64_dec(d + o, ev->result);
-	}
-	if ((ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
-	    (ev->result_ns || (ev->flags & CT_EV_ABANDONED))) {
-		o += LIT(d + o, ",\"result_ns\":");
-		o += ct_u64_dec(d + o, ev->result_ns);
-	}
-	o += LIT(d + o, ",\"outcome\":\"");
-	const char *res = ct_fmt_result(ev);
-	o += ct_json_escape(d + o, res, strnlen(res, 15));
-	d[o++] = '"';
-	if (ev->flags & CT_EV_CLOSED) {
-		o += LIT(d + o, ",\"closed_ns\":");
-		o += ct_u64_dec(d + o, ev->closed_ns);
-		o += LIT(d + o, ",\"tx_bytes\":");
-		o += ct_u64_dec(d + o, ev->tx_bytes);
-		o += LIT(d + o, ",\"rx_bytes\":");
-		o += ct_u64_dec(d + o, ev->rx_bytes);
-	}
-	if (ev->flags & CT_EV_OPEN)
-		o += LIT(d + o, ",\"still_open\":true");
+	o += ct_json_outcome(d + o, ev, 0);
 	d[o++] = '}';
 	return o;
 }

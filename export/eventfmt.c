@@ -248,6 +248,48 @@ static size_t json_name_or_number(char *d, const char *name, uint64_t v)
 	return name ? json_str(d, name, strlen(name)) : ct_u64_dec(d, v);
 }
 
+size_t ct_json_outcome(char *d, const struct ct_event *ev, int with_ret_name)
+{
+	size_t o = 0;
+
+	if (ev->flags & CT_EV_RET) {
+		o += LIT(d + o, ",\"ret\":");
+		o += ct_i64_dec(d + o, ev->ret);
+		const char *rn = with_ret_name ? ct_ret_name(ev) : NULL;
+		if (rn) {
+			o += LIT(d + o, ",\"ret_name\":");
+			o += json_str(d + o, rn, strlen(rn));
+		}
+	}
+	if (ev->flags & CT_EV_LATENCY) {
+		o += LIT(d + o, ",\"latency_ns\":");
+		o += ct_u64_dec(d + o, ev->latency_ns);
+	}
+	if (ev->flags & CT_EV_RESULT) {
+		o += LIT(d + o, ",\"result\":");
+		o += ct_i64_dec(d + o, ev->result);
+	}
+	if ((ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
+	    (ev->result_ns || (ev->flags & CT_EV_ABANDONED))) {
+		o += LIT(d + o, ",\"result_ns\":");
+		o += ct_u64_dec(d + o, ev->result_ns);
+	}
+	o += LIT(d + o, ",\"outcome\":");
+	const char *res = ct_fmt_result(ev);
+	o += json_str(d + o, res, strlen(res));
+	if (ev->flags & CT_EV_CLOSED) {
+		o += LIT(d + o, ",\"closed_ns\":");
+		o += ct_u64_dec(d + o, ev->closed_ns);
+		o += LIT(d + o, ",\"tx_bytes\":");
+		o += ct_u64_dec(d + o, ev->tx_bytes);
+		o += LIT(d + o, ",\"rx_bytes\":");
+		o += ct_u64_dec(d + o, ev->rx_bytes);
+	}
+	if (ev->flags & CT_EV_OPEN)
+		o += LIT(d + o, ",\"still_open\":true");
+	return o;
+}
+
 size_t ct_json_tail(char *d, const struct ct_event *ev)
 {
 	const struct ct_dest *t = ev->dest;
@@ -307,41 +349,7 @@ size_t ct_json_tail(char *d, const struct ct_event *ev)
 		else
 			o += LIT(d + o, ",\"abstract\":false");
 	}
-	if (ev->flags & CT_EV_RET) {
-		o += LIT(d + o, ",\"ret\":");
-		o += ct_i64_dec(d + o, ev->ret);
-		const char *rn = ct_ret_name(ev);
-		if (rn) {
-			o += LIT(d + o, ",\"ret_name\":");
-			o += json_str(d + o, rn, strlen(rn));
-		}
-	}
-	if (ev->flags & CT_EV_LATENCY) {
-		o += LIT(d + o, ",\"latency_ns\":");
-		o += ct_u64_dec(d + o, ev->latency_ns);
-	}
-	if (ev->flags & CT_EV_RESULT) {
-		o += LIT(d + o, ",\"result\":");
-		o += ct_i64_dec(d + o, ev->result);
-	}
-	if ((ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) &&
-	    (ev->result_ns || (ev->flags & CT_EV_ABANDONED))) {
-		o += LIT(d + o, ",\"result_ns\":");
-		o += ct_u64_dec(d + o, ev->result_ns);
-	}
-	o += LIT(d + o, ",\"outcome\":");
-	const char *res = ct_fmt_result(ev);
-	o += json_str(d + o, res, strlen(res));
-	if (ev->flags & CT_EV_CLOSED) {
-		o += LIT(d + o, ",\"closed_ns\":");
-		o += ct_u64_dec(d + o, ev->closed_ns);
-		o += LIT(d + o, ",\"tx_bytes\":");
-		o += ct_u64_dec(d + o, ev->tx_bytes);
-		o += LIT(d + o, ",\"rx_bytes\":");
-		o += ct_u64_dec(d + o, ev->rx_bytes);
-	}
-	if (ev->flags & CT_EV_OPEN)
-		o += LIT(d + o, ",\"still_open\":true");
+	o += ct_json_outcome(d + o, ev, 1);
 	d[o++] = '}';
 	return o;
 }

@@ -54,5 +54,8 @@ size_t ct_json_head(char *d, int64_t wall_ns, struct ct_json_ts *tc);
 size_t ct_json_who_max(const struct ct_event *ev, const char *host);
 size_t ct_json_who(char *d, const struct ct_event *ev, const char *host);
 size_t ct_json_tail(char *d, const struct ct_event *ev);
+/* The keys of how the connect went, from ret (and ret_name) to still_open,
+ * as JSON lines and the pcapng plugin comment both write them. */
+size_t ct_json_outcome(char *d, const struct ct_event *ev, int with_ret_name);
 
 #endif
