@@ -16,6 +16,7 @@
 #   BENCH_PARTS    which parts to run (default "p1 p6 p7 p2 p3 p4"; P5 rides along;
 #                  p8, ClickHouse, is opt-in: BENCH_PARTS=p8, see p8 below;
 #                  so is p9, the DNS hook: BENCH_PARTS=p9)
+#   BENCH_P1_MODES which P1 storms (default "udp udp-fresh tcp tcp-nb")
 #   CT_BASE        another conntrail binary (e.g. a build of the commit before
 #                  a change): P3/P4 then time it too, alternating with this
 #                  one in every round, on the same files ("base" rows)
@@ -37,6 +38,7 @@ CT=$PWD/$BUILD/conntrail
 GEN=$PWD/$BUILD/conntrail-gen
 HB=$PWD/$BUILD/bench
 CT_BASE=${CT_BASE:-}
+P1_MODES=${BENCH_P1_MODES:-udp udp-fresh tcp tcp-nb}
 CGROOT=${BENCH_CGROUP:-$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)}
 W=$(mktemp -d "${BENCH_TMP:-/var/tmp}/ct-bench.XXXXXX") || exit 1
 RAW=$W/raw.tsv
@@ -93,10 +95,14 @@ if want p1 || want p6; then
 	if [ "$(id -u)" -eq 0 ] && ensure_tracefs; then
 		peers
 		if want p1; then
-			p1 udp "$UDP_N"
-			p1 udp-fresh "$FRESH_N"
-			p1 tcp "$TCP_N"
-			p1 tcp-nb "$TCP_N"
+			for mode in $P1_MODES; do
+				case $mode in
+				udp) p1 udp "$UDP_N" ;;
+				udp-fresh) p1 udp-fresh "$FRESH_N" ;;
+				tcp | tcp-nb) p1 "$mode" "$TCP_N" ;;
+				*) note "BENCH_P1_MODES: no storm '$mode'" ;;
+				esac
+			done
 			[ -f "$STORM" ] && put machine.backend "$(ct_backend "$STORM")"
 		fi
 		want p6 && p6
