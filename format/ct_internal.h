@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "oatab.h"
 #include "ctrace.h"
 
 /* File header: magic, u16 major, u16 minor, u32 tlv_len, TLVs, u32 crc. */
@@ -207,8 +208,7 @@ static inline int ct_ret_is_final(int32_t ret, uint16_t proto)
 
 /* Summary builder: collects distinct key hashes of one chunk. */
 struct ct_sumbuild {
-	uint64_t *set; /* open addressing, 0 = empty */
-	size_t cap, count;
+	struct ct_oatab set; /* ct_hset_add */
 };
 uint64_t ct_key_hash(enum ct_key key, const void *val, size_t len);
 int ct_sum_add(struct ct_sumbuild *sb, uint64_t h);

@@ -31,8 +31,7 @@ struct nt_addr {
 struct ct_nametab {
 	struct nt_addr *addrs;
 	uint32_t acap, acount;
-	char **names; /* interned names, open addressing */
-	uint32_t ncap, ncount;
+	struct ct_oatab names; /* interned names: char * slots */
 	uint64_t dropped;
 };
 
@@ -53,9 +52,10 @@ void ct_nametab_free(struct ct_nametab *t)
 {
 	if (!t)
 		return;
-	for (uint32_t i = 0; i < t->ncap; i++)
-		free(t->names[i]);
-	free(t->names);
+	char **names = t->names.slots;
+	for (size_t i = 0; i < t->names.cap; i++)
+		free(names[i]);
+	ct_oatab_free(&t->names);
 	free(t->addrs);
 	free(t);
 }
@@ -65,45 +65,44 @@ uint32_t ct_nametab_count(const struct ct_nametab *t)
 	return t ? t->acount : 0;
 }
 
-static int grow_names(struct ct_nametab *t)
+static uint64_t name_hash(const char *s)
 {
-	uint32_t ncap = t->ncap ? t->ncap * 2 : 256;
-	char **n = calloc(ncap, sizeof(*n));
-	if (!n)
-		return CT_E_NOMEM;
-	for (uint32_t i = 0; i < t->ncap; i++) {
-		if (!t->names[i])
-			continue;
-		uint32_t j =
-		    (uint32_t)hash_mem(t->names[i], strlen(t->names[i]), 14695981039346656037ULL) &
-		    (ncap - 1);
-		while (n[j])
-			j = (j + 1) & (ncap - 1);
-		n[j] = t->names[i];
-	}
-	free(t->names);
-	t->names = n;
-	t->ncap = ncap;
-	return 0;
+	return hash_mem(s, strlen(s), 14695981039346656037ULL);
 }
+
+static uint64_t name_slot_hash(const void *slot)
+{
+	return name_hash(*(char *const *)slot);
+}
+
+static int name_used(const void *slot)
+{
+	return *(char *const *)slot != NULL;
+}
+
+static int name_eq(const void *slot, const void *key)
+{
+	return !strcmp(*(char *const *)slot, key);
+}
+
+static const struct ct_oatab_ops name_ops = {
+    .size = sizeof(char *), .hash = name_slot_hash, .used = name_used, .eq = name_eq};
 
 static const char *intern(struct ct_nametab *t, const char *s)
 {
-	if ((t->ncount + 1) * 2 > t->ncap && (t->ncount >= NAMES_MAX || grow_names(t)))
+	char **slot = ct_oatab_probe(&t->names, &name_ops, name_hash(s), s);
+	if (slot && *slot)
+		return *slot;
+	if (t->names.count >= NAMES_MAX || ct_oatab_reserve(&t->names, &name_ops, 1, 2))
 		return NULL;
 	size_t len = strlen(s);
-	uint32_t j = (uint32_t)hash_mem(s, len, 14695981039346656037ULL) & (t->ncap - 1);
-	while (t->names[j]) {
-		if (!strcmp(t->names[j], s))
-			return t->names[j];
-		j = (j + 1) & (t->ncap - 1);
-	}
 	char *c = malloc(len + 1);
 	if (!c)
 		return NULL;
 	memcpy(c, s, len + 1);
-	t->names[j] = c;
-	t->ncount++;
+	slot = ct_oatab_probe(&t->names, &name_ops, name_hash(s), s);
+	*slot = c;
+	t->names.count++;
 	return c;
 }
 

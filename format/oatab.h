@@ -99,6 +99,39 @@ static inline void ct_oatab_delete(struct ct_oatab *t, const struct ct_oatab_ops
 	}
 }
 
+/* A set of nonzero 64-bit hashes (a slot is the hash itself). */
+static inline uint64_t ct_hset_hash(const void *slot)
+{
+	return *(const uint64_t *)slot;
+}
+
+static inline int ct_hset_used(const void *slot)
+{
+	return *(const uint64_t *)slot != 0;
+}
+
+static inline int ct_hset_eq(const void *slot, const void *key)
+{
+	return *(const uint64_t *)slot == *(const uint64_t *)key;
+}
+
+static const struct ct_oatab_ops ct_hset_ops = {
+    .size = sizeof(uint64_t), .hash = ct_hset_hash, .used = ct_hset_used, .eq = ct_hset_eq};
+
+/* Adds h (nonzero): 1 when it is new, 0 when it was there, -1 when out of
+ * memory. */
+static inline int ct_hset_add(struct ct_oatab *t, uint64_t h)
+{
+	if (ct_oatab_reserve(t, &ct_hset_ops, 1, 2))
+		return -1;
+	uint64_t *s = ct_oatab_probe(t, &ct_hset_ops, h, &h);
+	if (*s)
+		return 0;
+	*s = h;
+	t->count++;
+	return 1;
+}
+
 static inline void ct_oatab_free(struct ct_oatab *t)
 {
 	free(t->slots);

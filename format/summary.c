@@ -70,33 +70,7 @@ uint64_t ct_key_hash(enum ct_key key, const void *val, size_t len)
 
 int ct_sum_add(struct ct_sumbuild *sb, uint64_t h)
 {
-	if ((sb->count + 1) * 2 > sb->cap) {
-		size_t ncap = sb->cap ? sb->cap * 2 : 256;
-		uint64_t *n = calloc(ncap, sizeof(*n));
-		if (!n)
-			return CT_E_NOMEM;
-		for (size_t i = 0; i < sb->cap; i++) {
-			uint64_t v = sb->set[i];
-			if (!v)
-				continue;
-			size_t j = v & (ncap - 1);
-			while (n[j])
-				j = (j + 1) & (ncap - 1);
-			n[j] = v;
-		}
-		free(sb->set);
-		sb->set = n;
-		sb->cap = ncap;
-	}
-	size_t j = h & (sb->cap - 1);
-	while (sb->set[j]) {
-		if (sb->set[j] == h)
-			return 0;
-		j = (j + 1) & (sb->cap - 1);
-	}
-	sb->set[j] = h;
-	sb->count++;
-	return 0;
+	return ct_hset_add(&sb->set, h) < 0 ? CT_E_NOMEM : 0;
 }
 
 int ct_sum_add_task(struct ct_sumbuild *sb, const struct ct_task *t)
@@ -139,7 +113,7 @@ int ct_sum_finish(struct ct_sumbuild *sb, uint32_t seq, struct ct_bytes *out)
 {
 	unsigned log2 = CT_BLOOM_MIN_LOG2;
 
-	while (log2 < CT_BLOOM_MAX_LOG2 && (1ULL << log2) < sb->count * 10)
+	while (log2 < CT_BLOOM_MAX_LOG2 && (1ULL << log2) < sb->set.count * 10)
 		log2++;
 	size_t nbytes = (size_t)1 << (log2 - 3);
 	int err = ct_bytes_reserve(out, CT_SUM_HEAD + nbytes);
@@ -152,24 +126,24 @@ int ct_sum_finish(struct ct_sumbuild *sb, uint32_t seq, struct ct_bytes *out)
 	p[3] = CT_SUM_KEYS_RESULT | CT_SUM_KEYS_DNAME;
 	uint8_t *bits = p + CT_SUM_HEAD;
 	memset(bits, 0, nbytes);
-	for (size_t i = 0; i < sb->cap; i++) {
+	uint64_t *set = sb->set.slots;
+	for (size_t i = 0; i < sb->set.cap; i++) {
 		uint32_t pos[CT_BLOOM_K];
-		if (!sb->set[i])
+		if (!set[i])
 			continue;
-		bloom_positions(sb->set[i], seq, log2, pos);
+		bloom_positions(set[i], seq, log2, pos);
 		for (unsigned k = 0; k < CT_BLOOM_K; k++)
 			bits[pos[k] >> 3] |= (uint8_t)(1u << (pos[k] & 7));
-		sb->set[i] = 0;
+		set[i] = 0;
 	}
-	sb->count = 0;
+	sb->set.count = 0;
 	out->len += CT_SUM_HEAD + nbytes;
 	return 0;
 }
 
 void ct_sum_free(struct ct_sumbuild *sb)
 {
-	free(sb->set);
-	memset(sb, 0, sizeof(*sb));
+	ct_oatab_free(&sb->set);
 }
 
 int ct_chunk_may_contain(const struct ct_chunk_info *c, enum ct_key key, const void *val,
