@@ -130,23 +130,13 @@ static int put_exec(struct recorder *r, const struct ctb_exec *e)
 	}
 	/* argv read by the kernel side is exact unless it was cut short. */
 	if (e->args_len > 0 && e->args_len < CTB_ARGS_MAX) {
-		size_t n = e->args_len;
-		memcpy(cmdline, e->args, n);
-		while (n > 0 && cmdline[n - 1] == 0)
-			n--;
-		for (size_t i = 0; i < n; i++)
-			if (cmdline[i] == 0)
-				cmdline[i] = ' ';
-		cmdline[n] = 0;
+		memcpy(cmdline, e->args, e->args_len);
+		procfs_args_line(cmdline, e->args_len);
 	} else {
 		procfs_read_cmdline((pid_t)e->pid, cmdline, sizeof(cmdline));
 		if (!cmdline[0] && e->args_len) {
-			size_t n = CTB_ARGS_MAX - 1;
-			memcpy(cmdline, e->args, n);
-			for (size_t i = 0; i < n; i++)
-				if (cmdline[i] == 0)
-					cmdline[i] = ' ';
-			cmdline[n] = 0;
+			memcpy(cmdline, e->args, CTB_ARGS_MAX - 1);
+			procfs_args_line(cmdline, CTB_ARGS_MAX - 1);
 		}
 	}
 	/* The cgroup the kernel side saw at exec, else /proc (which also

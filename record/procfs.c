@@ -40,10 +40,15 @@ void procfs_read_cmdline(pid_t pid, char *buf, size_t size)
 		buf[0] = 0;
 		return;
 	}
+	procfs_args_line(buf, (size_t)n);
+}
+
+void procfs_args_line(char *buf, size_t n)
+{
 	/* Arguments are NUL-separated; the last NUL ends the line. */
 	while (n > 0 && buf[n - 1] == 0)
 		n--;
-	for (ssize_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		if (buf[i] == 0)
 			buf[i] = ' ';
 	buf[n] = 0;
