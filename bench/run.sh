@@ -17,6 +17,9 @@
 #                  p8, ClickHouse, is opt-in: BENCH_PARTS=p8, see p8 below;
 #                  so is p9, the DNS hook: BENCH_PARTS=p9)
 #   BENCH_P1_MODES which P1 storms (default "udp udp-fresh tcp tcp-nb")
+#   BENCH_GEN      the conntrail-gen that writes the generated traces
+#                  (default: this build's; an older one's traces let
+#                  CT_BASE read exactly what this build reads)
 #   CT_BASE        another conntrail binary (e.g. a build of the commit before
 #                  a change): P3/P4 then time it too, alternating with this
 #                  one in every round, on the same files ("base" rows)
@@ -35,7 +38,9 @@ SCALE=${BENCH_SCALE:-1}
 ROUNDS=${BENCH_ROUNDS:-5}
 DRIFT=${BENCH_DRIFT:-0.25}
 CT=$PWD/$BUILD/conntrail
-GEN=$PWD/$BUILD/conntrail-gen
+GEN=${BENCH_GEN:-$PWD/$BUILD/conntrail-gen}
+# Traces another generator wrote are kept apart from this build's.
+GEN_TAG=${BENCH_GEN:+-gen$(cksum <<<"$BENCH_GEN" | cut -d' ' -f1)}
 HB=$PWD/$BUILD/bench
 CT_BASE=${CT_BASE:-}
 P1_MODES=${BENCH_P1_MODES:-udp udp-fresh tcp tcp-nb}

@@ -126,10 +126,10 @@ p3() {
 p4() {
 	# Same seed, same file: kept in $HB between runs until the generator
 	# is rebuilt.
-	local big=$HB/big-$BIG_N.ctr truth=$HB/big-$BIG_N.truth.json t0
+	local big=$HB/big-$BIG_N$GEN_TAG.ctr truth=$HB/big-$BIG_N$GEN_TAG.truth.json t0
 	if [ ! -s "$big" ] || [ ! -s "$truth" ] || [ "$GEN" -nt "$big" ]; then
 		log "P4 index: generating $BIG_N events (mixed profile)"
-		rm -f "$HB"/big-*.ctr "$HB"/big-*.truth.json
+		rm -f "$big" "$truth"
 		t0=$(now_ns)
 		if ! "$GEN" -n "$BIG_N" --profile mixed --compress zstd --truth "$truth" -o "$big" \
 			2>"$W/gen.err"; then
