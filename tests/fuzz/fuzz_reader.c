@@ -28,9 +28,9 @@ static int filter(void *ctx, const struct ct_chunk_info *c)
 	       ct_chunk_may_contain(c, CT_KEY_COMM, key, 16);
 }
 
-static struct ct_reader *open_mem(struct memfile *m, int seekable)
+static struct ct_reader *open_mem(struct membuf *m, int seekable)
 {
-	struct ct_reader_io io = memfile_io(m, seekable);
+	struct ct_reader_io io = mem_reader_io(m, seekable);
 	struct ct_reader_opts o = {.on_damage = ignore_damage, .quiet = 1};
 	struct ct_reader *r;
 	return ct_reader_open(&r, &io, &o) ? NULL : r;
@@ -99,7 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(key, data, size < 16 ? size : 16);
 
 	for (int seekable = 0; seekable < 2; seekable++) {
-		struct memfile m = {.p = data, .len = size, .max_read = 777};
+		struct membuf m = {
+		    .p = (uint8_t *)data, .len = size, .max_read = 777}; /* only read */
 		struct ct_reader *r = open_mem(&m, seekable);
 		if (!r)
 			continue;
@@ -133,8 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* Merge the file with itself (one seekable, one stream). */
-	struct memfile a = {.p = data, .len = size, .max_read = 777},
-		       b = {.p = data, .len = size, .max_read = 777};
+	struct membuf a = {.p = (uint8_t *)data, .len = size, .max_read = 777},
+		      b = {.p = (uint8_t *)data, .len = size, .max_read = 777}; /* only read */
 	struct ct_reader *rs[2] = {open_mem(&a, 1), open_mem(&b, 0)};
 	if (rs[0] && rs[1]) {
 		struct ct_merge *mg;

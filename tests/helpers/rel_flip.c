@@ -251,9 +251,9 @@ static int only_target(void *ctx, const struct ct_chunk_info *c)
 	return c->offset == ((struct read_result *)ctx)->target_off;
 }
 
-static struct ct_reader *open_mem(struct memfile *m, int sequential, struct read_result *res)
+static struct ct_reader *open_mem(struct membuf *m, int sequential, struct read_result *res)
 {
-	struct ct_reader_io io = memfile_io(m, !sequential);
+	struct ct_reader_io io = mem_reader_io(m, !sequential);
 	struct ct_reader_opts ro = {
 	    .on_damage = count_damage, .damage_ctx = res, .name = "flip", .quiet = 1};
 	struct ct_reader *r = NULL;
@@ -265,7 +265,7 @@ static struct ct_reader *open_mem(struct memfile *m, int sequential, struct read
 static void read_events(const uint8_t *buf, size_t len, int sequential, struct read_result *res,
 			struct keys *out)
 {
-	struct memfile m = {.p = buf, .len = len};
+	struct membuf m = {.p = (uint8_t *)buf, .len = len}; /* only read */
 	struct ct_reader *r = open_mem(&m, sequential, res);
 	if (!r)
 		return;
@@ -384,7 +384,7 @@ static int load_trace(struct trace *t, const char *path)
 	}
 	free(seq.v);
 
-	struct memfile m = {.p = t->buf, .len = t->len};
+	struct membuf m = {.p = t->buf, .len = t->len};
 	struct ct_reader *r = open_mem(&m, 0, &res);
 	if (!r) {
 		fprintf(stderr, "rel_flip: %s: cannot list chunks\n", path);
@@ -955,7 +955,7 @@ int main(int argc, char **argv)
 		if (load_file(stats, &buf, &len))
 			return 1;
 		struct read_result res = {.target_off = UINT64_MAX};
-		struct memfile m = {.p = buf, .len = len};
+		struct membuf m = {.p = buf, .len = len};
 		struct ct_reader *r = open_mem(&m, 0, &res);
 		if (!r) {
 			fprintf(stderr, "rel_flip: %s: %s\n", stats, ct_strerror(res.open_err));

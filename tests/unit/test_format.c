@@ -318,7 +318,8 @@ static void test_bloom(void)
 				ok = ok && ct_chunk_may_contain(c, CT_KEY_DADDR, d->daddr,
 								d->family == AF_INET ? 4 : 16);
 			if (d->path_len)
-				ok = ok && ct_chunk_may_contain(c, CT_KEY_PATH, d->path, d->path_len);
+				ok = ok &&
+				     ct_chunk_may_contain(c, CT_KEY_PATH, d->path, d->path_len);
 			misses += !ok;
 			i++;
 		}
@@ -492,8 +493,8 @@ static void test_merge(void)
 		CHECK_EQ(ct_writer_open(&w, &io, &test_hdr, &o), 0);
 		for (uint64_t i = 0; i < 100; i++) {
 			struct tev ev = {.ts_ns = i * 3 + (uint64_t)(k == 2 ? 0 : k),
-					      .pid = (uint32_t)k,
-					      .family = AF_INET};
+					 .pid = (uint32_t)k,
+					 .family = AF_INET};
 			ct_writer_event(w, tev_event(&ev));
 			if (i % 30 == 0) {
 				struct ct_lost l = {
