@@ -717,19 +717,9 @@ static int flush_due(struct ct_writer *w, struct due *q, size_t *n, uint64_t now
 
 static int make_trace(const char *out, uint32_t n, uint32_t chunk_events, enum ct_compress codec)
 {
-	struct ct_header h = {.clock_id = 1,
-			      .wall_offset_ns = 1790000000000000000ll,
-			      .start_ts_ns = 1000000000ull,
-			      .hostname = "rel-host",
-			      .kernel = "6.1.0-rel",
-			      .arch = "x86_64",
-			      .recorder = "rel_flip",
-			      .backend = "generated",
-			      .cmdline = "rel_flip --make-trace",
-			      .filters = ""};
 	struct ct_writer_opts o = {.compress = codec, .chunk_events = chunk_events};
 	struct ct_writer *w;
-	int rc = ct_writer_open_file(&w, out, &h, &o);
+	int rc = ct_writer_open_file(&w, out, &test_hdr, &o);
 	if (rc < 0) {
 		fprintf(stderr, "rel_flip: %s: %s\n", out, ct_strerror(rc));
 		return 1;
@@ -738,7 +728,7 @@ static int make_trace(const char *out, uint32_t n, uint32_t chunk_events, enum c
 	static const int32_t handshake_ends[] = {0, 0, 0, -111, -110, -113};
 	struct due *q = calloc(n + 1, 2 * sizeof(*q));
 	size_t nq = 0;
-	uint64_t ts = h.start_ts_ns;
+	uint64_t ts = test_hdr.start_ts_ns;
 	for (uint32_t i = 0; i < n && rc >= 0 && q; i++) {
 		ts += 1 + rnd() % 2000000;
 		rc = flush_due(w, q, &nq, ts);

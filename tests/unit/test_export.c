@@ -22,15 +22,7 @@ extern const struct ct_export_format ct_export_pcapng, ct_export_pcap, ct_export
 
 #define BASE_NS 1700000000123456789LL
 
-static struct ct_header hdr = {
-    .hostname = "web-1",
-    .kernel = "6.18.0",
-    .arch = "x86_64",
-    .recorder = "conntrail 0.1.0",
-    .backend = "tracepoint",
-    .cmdline = "conntrail record -o t.ctr",
-};
-static struct ct_export_input inputs[1] = {{.path = "t.ctr", .hdr = &hdr, .host_index = 0}};
+static struct ct_export_input inputs[1] = {{.path = "t.ctr", .hdr = &test_hdr, .host_index = 0}};
 
 enum { N_EV = 8 };
 static struct tev evs[N_EV];
@@ -251,7 +243,8 @@ static void check_pcap_file(const char *path, int nano)
 		} else {
 			CHECK(d[12] == 0x88 && d[13] == 0xb5, "frame %d: conntrail ethertype", i);
 			struct ct_buf want = {0};
-			ct_fmt_json_event(&want, view(ev, &procs[i]), BASE_NS + i * 1000, "web-1");
+			ct_fmt_json_event(&want, view(ev, &procs[i]), BASE_NS + i * 1000,
+					  "testhost");
 			CHECK(h->caplen == 14 + want.len - 1 &&
 				  !memcmp(d + 14, want.p, want.len - 1),
 			      "frame %d: payload is the JSON line", i);
@@ -380,7 +373,7 @@ static void test_csv(void)
 			lines++;
 	CHECK(lines == N_EV + 1, "csv: %d CRLF lines", lines);
 	CHECK(!strncmp(s, "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,", 44), "csv header");
-	CHECK(strstr(s, "\r\n2023-11-14T22:13:20.123456789Z,1700000000123456789,web-1,100,100,1,"
+	CHECK(strstr(s, "\r\n2023-11-14T22:13:20.123456789Z,1700000000123456789,testhost,100,100,1,"
 			"1000,1000,curl,/usr/bin/curl,,,,3,AF_INET,SOCK_STREAM,tcp,93.184.216.34,,"
 			"443,,,,,0,ok,12345,0,12345,ok,5000000,100,2000,,\r\n"),
 	      "csv: row 0 as expected");
@@ -409,7 +402,7 @@ static void test_jsonl(void)
 	struct ct_buf want = {0};
 
 	for (int i = 0; i < N_EV; i++)
-		ct_fmt_json_event(&want, view(&evs[i], &procs[i]), BASE_NS + i * 1000, "web-1");
+		ct_fmt_json_event(&want, view(&evs[i], &procs[i]), BASE_NS + i * 1000, "testhost");
 	CHECK(len == want.len && !memcmp(s, want.p, len), "jsonl: bytes of ct_fmt_json_event");
 	ct_buf_free(&want);
 	free(s);
@@ -533,11 +526,12 @@ static void test_clickhouse(void)
 	CHECK(!r.bad && r.o == len, "clickhouse: %d rows fill the %zu bytes exactly", N_EV, len);
 	if (r.bad)
 		goto out;
-	CHECK(w[0].ts_ns == (uint64_t)BASE_NS && !strcmp(w[0].host, "web-1") && w[0].pid == 100 &&
-		  !strcmp(w[0].exe, "/usr/bin/curl") && !strcmp(w[0].family, "AF_INET") &&
-		  !strcmp(w[0].type, "SOCK_STREAM") && !strcmp(w[0].proto, "tcp") &&
-		  w[0].dport == 443 && w[0].has[5] && w[0].v[5] == 5000000 && w[0].v[7] == 2000 &&
-		  !strcmp(w[0].outcome, "ok") && w[0].has[3] && w[0].v[3] == 0,
+	CHECK(w[0].ts_ns == (uint64_t)BASE_NS && !strcmp(w[0].host, "testhost") &&
+		  w[0].pid == 100 && !strcmp(w[0].exe, "/usr/bin/curl") &&
+		  !strcmp(w[0].family, "AF_INET") && !strcmp(w[0].type, "SOCK_STREAM") &&
+		  !strcmp(w[0].proto, "tcp") && w[0].dport == 443 && w[0].has[5] &&
+		  w[0].v[5] == 5000000 && w[0].v[7] == 2000 && !strcmp(w[0].outcome, "ok") &&
+		  w[0].has[3] && w[0].v[3] == 0,
 	      "clickhouse: row 0 (IPv4 TCP, closed)");
 	CHECK(!memcmp(w[1].daddr, v4, 16) && w[1].has[8] && !memcmp(w[1].saddr, v4, 16) &&
 		  w[1].has[0] && w[1].v[0] == 40000 && (int32_t)w[1].v[1] == -111 &&

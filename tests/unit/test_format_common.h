@@ -15,19 +15,6 @@
 #include "tests/unit/check.h"
 #include "tests/unit/tev.h"
 
-static const struct ct_header test_hdr = {
-    .clock_id = 1,
-    .wall_offset_ns = 1700000000000000000LL,
-    .start_ts_ns = 1000,
-    .hostname = "testhost",
-    .kernel = "6.18.0-test",
-    .arch = "x86_64",
-    .recorder = "conntrail test",
-    .backend = "generated",
-    .cmdline = "test_format --flag",
-    .filters = "",
-};
-
 static uint64_t rng_state = 88172645463325252ULL;
 static inline uint64_t rnd(void)
 {
