@@ -15,6 +15,15 @@ tm_start() {
 	tm new-session -d -s "$1" -x "$2" -y "$3" -c "$PWD" "bash $4"
 	tm set-option -t "$1" remain-on-exit on >/dev/null
 }
+# pane_script FILE TAG <<EOF: FILE runs the lines on standard input, then
+# prints "TAG-END STATUS" and stays (exec sleep).
+pane_script() {
+	{
+		cat
+		printf 'echo "%s-END $?"\n%s\n' "$2" \
+			'exec sleep 3600 # the pane stays as it is until the test ends'
+	} >"$1"
+}
 screen() { tm capture-pane -p -t "$1"; }
 # on_screen NAME ERE: the screen has a line matching ERE; not_on_screen: none.
 on_screen() { screen "$1" | grep -Eq -- "$2"; }
@@ -62,6 +71,18 @@ drv() {
 	wait_until 60 grep -qx "done $DRV_N" "$DRV_LOG"
 }
 drv_exit() { echo exit >&4; }
+# record_live NAME FILE OPTION..: drv_open NAME, then record (OPTIONs, the
+# driver as its command, errors to NAME.err) in the background, its pid in
+# $rec; returns once FILE (the output, or its first rotated file) has bytes.
+record_live() {
+	local name=$1 first=$2
+	shift 2
+	drv_open "$name"
+	"$CONNTRAIL" record -q --flush 100ms "$@" -- "$DRIVER" "$TMP/$name.ctl" "$TMP/$name.log" \
+		2>"$TMP/$name.err" &
+	rec=$!
+	wait_until 60 test -s "$first"
+}
 # Connect helpers for the driver's lines: $REFUSE N FILE makes N refused TCP
 # connects (blocking) to a bound port nobody listens on, whose number goes
 # to FILE.
