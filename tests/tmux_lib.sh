@@ -1,4 +1,5 @@
-# tests/tmux_lib.sh: sourced (after lib.sh) by the live tests that watch a terminal.
+# tests/tmux_lib.sh: sourced (after lib.sh) by the live tests that watch a terminal;
+# they then run in $TMP.
 # A pane script ends with "exec sleep": a pane that exits gets a "Pane is
 # dead" line that scrolls its screen.
 # A test runs a program in a tmux session of its own (a private server
@@ -99,3 +100,7 @@ for i in range(int(sys.argv[1])):
 PY
 REFUSE="python3 $TMP/refuse.py"
 STORM=$PWD/$BUILD/tests/connstorm
+# The tests work in $TMP (pane scripts name their files relative to it),
+# and pane scripts name conntrail $CT.
+cd "$TMP" || exit 1
+CT=$CONNTRAIL

@@ -9,8 +9,6 @@
 #    the recording.
 . tests/lib.sh
 . tests/tmux_lib.sh
-cd "$TMP"
-CT=$CONNTRAIL
 
 # ---- one file
 record_live f live.ctr -o live.ctr

@@ -5,8 +5,6 @@
 # ends when the recording does.
 . tests/lib.sh
 . tests/tmux_lib.sh
-cd "$TMP"
-CT=$CONNTRAIL
 
 drv_open s
 pane_script pane.sh PIPE <<EOF

@@ -6,8 +6,6 @@
 # --filter on the same live file; top - on a pipe from record -o -.
 . tests/lib.sh
 . tests/tmux_lib.sh
-cd "$TMP"
-CT=$CONNTRAIL
 
 record_live t live.ctr -o live.ctr
 pane_script top.sh TOP <<EOF
