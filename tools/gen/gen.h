@@ -49,8 +49,8 @@ struct truth {
 	uint32_t pid_base, pid_cap;
 };
 
-/* One event of this pid (t->pid grows as needed); -1 out of memory. */
-int truth_pid(struct truth *t, uint32_t pid);
+/* One event of this pid (t->pid grows as needed; out of memory ends the program). */
+void truth_pid(struct truth *t, uint32_t pid);
 /* The slot of a result (0 or -errno) in ret[] and result[]. */
 int truth_result_slot(int32_t v);
 /* An event as written: its family, what connect(2) returned and, when that

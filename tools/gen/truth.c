@@ -17,22 +17,18 @@
 
 const int result_errs[NRESULTS] = {0, -115, -111, -110, -13, -2, -101, -99, -113};
 
-int truth_pid(struct truth *t, uint32_t pid)
+void truth_pid(struct truth *t, uint32_t pid)
 {
 	uint32_t i = pid - t->pid_base;
 	if (i >= t->pid_cap) {
 		uint32_t cap = t->pid_cap ? t->pid_cap : 4096;
 		while (cap <= i)
 			cap *= 2;
-		uint64_t *p = realloc(t->pid, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		memset(p + t->pid_cap, 0, (cap - t->pid_cap) * sizeof(*p));
-		t->pid = p;
+		t->pid = ct_xrealloc(t->pid, cap * sizeof(*t->pid));
+		memset(t->pid + t->pid_cap, 0, (cap - t->pid_cap) * sizeof(*t->pid));
 		t->pid_cap = cap;
 	}
 	t->pid[i]++;
-	return 0;
 }
 
 static void json_kv_u64(FILE *f, const char *k, uint64_t v, int *first)
