@@ -94,11 +94,9 @@ int truth_write(const char *path, const struct truth *t, const struct dest *d, u
 	for (uint32_t i = 0; i < nd && nv; i++) {
 		if (!t->dest[i])
 			continue;
-		struct ct_dest cd = {.family = d[i].family,
-				     .dport = d[i].dport,
-				     .path_len = d[i].path_len,
-				     .path = d[i].path};
-		memcpy(cd.daddr, d[i].addr, 16);
+		struct ct_dest cd = d[i].cd;
+		cd.path = d[i].path;
+		cd.scope_id = 0; /* report's destinations leave the scope out */
 		struct ct_event ev = {.dest = &cd, .flags = d[i].abstract ? CT_EV_ABSTRACT : 0};
 		char buf[512];
 		ct_fmt_dest(buf, sizeof(buf), &ev);
