@@ -7,18 +7,16 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int empty_enter(void *ctx)
-{
-	(void)ctx;
-	return 0;
-}
+/* EMPTY(SECTION, NAME): a program on SECTION that does nothing. */
+#define EMPTY(section, name)                                                                       \
+	SEC(section)                                                                               \
+	int name(void *ctx)                                                                        \
+	{                                                                                          \
+		(void)ctx;                                                                         \
+		return 0;                                                                          \
+	}
 
-SEC("tracepoint/syscalls/sys_exit_connect")
-int empty_exit(void *ctx)
-{
-	(void)ctx;
-	return 0;
-}
+EMPTY("tracepoint/syscalls/sys_enter_connect", empty_enter)
+EMPTY("tracepoint/syscalls/sys_exit_connect", empty_exit)
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

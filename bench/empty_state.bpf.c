@@ -6,18 +6,7 @@
  * error report it follows handshakes on. "this" minus "empty.bpf.c" is what
  * the kernel charges just for running a program on the new tracepoints.
  */
-#include "empty.bpf.c" /* the two connect tracepoints, and the license */
+#include "empty.bpf.c" /* the two connect tracepoints, EMPTY, and the license */
 
-SEC("tp_btf/inet_sock_set_state")
-int empty_state(void *ctx)
-{
-	(void)ctx;
-	return 0;
-}
-
-SEC("tp_btf/inet_sk_error_report")
-int empty_error(void *ctx)
-{
-	(void)ctx;
-	return 0;
-}
+EMPTY("tp_btf/inet_sock_set_state", empty_state)
+EMPTY("tp_btf/inet_sk_error_report", empty_error)

@@ -44,41 +44,11 @@ for f in "$CT" "$STORM" ${CT_BEFORE:+"$CT_BEFORE"}; do
 done
 command -v perf >/dev/null || { echo "bench/storm.sh: perf is not installed" >&2; exit 1; }
 
-# The getppid loop: CPU time of the calling thread, like connstorm.
-cat >"$W/sysloop.c" <<'EOF'
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-static double ns(clockid_t c)
-{
-	struct timespec t;
-	clock_gettime(c, &t);
-	return t.tv_sec * 1e9 + t.tv_nsec;
-}
-int main(int argc, char **argv)
-{
-	long n = atol(argv[1]);
-	for (long i = 0; i < 100000; i++)
-		syscall(SYS_getppid);
-	double c0 = ns(CLOCK_THREAD_CPUTIME_ID), t0 = ns(CLOCK_MONOTONIC);
-	for (long i = 0; i < n; i++)
-		syscall(SYS_getppid);
-	printf("%.1f %.1f\n", (ns(CLOCK_MONOTONIC) - t0) / n, (ns(CLOCK_THREAD_CPUTIME_ID) - c0) / n);
-	return 0;
-}
-EOF
-cc -O2 -o "$W/sysloop" "$W/sysloop.c" || { echo "bench/storm.sh: sysloop did not build" >&2; exit 1; }
+# The getppid loop (bench/sysloop.c, as make bench's P6 runs it).
+cc -O2 -o "$W/sysloop" bench/sysloop.c || { echo "bench/storm.sh: sysloop did not build" >&2; exit 1; }
 
-# The empty-program floors f and g, loaded by bench/bpf_loader.c.
-cat >"$W/floor_tp.bpf.c" <<'EOF'
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-SEC("tp/syscalls/sys_enter_connect") int enter(void *ctx) { return 0; }
-SEC("tp/syscalls/sys_exit_connect") int leave(void *ctx) { return 0; }
-char LICENSE[] SEC("license") = "GPL";
-EOF
+# The empty-program floors f and g, loaded by bench/bpf_loader.c: f is
+# bench/empty.bpf.c (make bench's b), g on the raw syscall tracepoints.
 NR_CONNECT=$(printf '#include <sys/syscall.h>\nSYS_connect\n' | cc -E -P - | tail -1)
 cat >"$W/floor_raw.bpf.c" <<EOF
 #include "vmlinux.h"
@@ -101,15 +71,18 @@ char LICENSE[] SEC("license") = "GPL";
 EOF
 FLOORS=1
 cc -O2 -o "$W/bpf_loader" bench/bpf_loader.c -lbpf -lelf -lz 2>"$W/cc.err" || FLOORS=0
-for f in floor_tp floor_raw; do
+for f in bench/empty.bpf.c:floor_tp "$W/floor_raw.bpf.c":floor_raw; do
 	[ "$FLOORS" = 1 ] || break
-	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"$BUILD" -c "$W/$f.bpf.c" -o "$W/$f.bpf.o" \
-		2>>"$W/cc.err" || FLOORS=0
+	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"$BUILD" \
+		-I"/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)" \
+		-c "${f%%:*}" -o "$W/${f##*:}.bpf.o" 2>>"$W/cc.err" || FLOORS=0
 done
 [ "$FLOORS" = 1 ] || echo "bench/storm.sh: no f/g floors: $(head -c 300 "$W/cc.err")" >&2
 
 # "WALL CPU" ns per connect from connstorm's line.
 ns_of() { sed -n 's/.* ns_per_connect=\([0-9.]*\) cpu_ns_per_connect=\([0-9.]*\).*/\1 \2/p' "$1"; }
+# "WALL CPU" ns per getppid() from sysloop's line.
+sys_ns() { sed -n 's/.* ns_per_call=\([0-9.]*\) cpu_ns_per_call=\([0-9.]*\).*/\1 \2/p'; }
 # wait_file F: until F exists and is non-empty (the recorder is ready).
 wait_file() {
 	for _ in $(seq 400); do [ -s "$1" ] && return 0; sleep 0.05; done
@@ -118,7 +91,7 @@ wait_file() {
 # storm: the connect storm, then the getppid loop; "WALL CPU SYSWALL SYSCPU".
 storm() {
 	"$STORM" "$N" --warmup 10000 >"$W/out"
-	echo "$(ns_of "$W/out") $("$W/sysloop" "$SYSCALLS")"
+	echo "$(ns_of "$W/out") $("$W/sysloop" "$SYSCALLS" | sys_ns)"
 }
 
 run_none() { storm; }

@@ -80,6 +80,16 @@ def traced_ratio(x, a, what=None):
     return r, ""
 
 
+def ratio_row(name, v, base, cfg, detail):
+    """The row of configuration cfg, whose median is v: v/base, then why it
+    is no figure (if so) and detail(); or n/a with why cfg has no run."""
+    if v is None:
+        row(name, "n/a", peer_na[cfg] or "no run succeeded (see the log)")
+        return
+    r, why = traced_ratio(v, base, name.rsplit(" (", 1)[0])
+    row(name, f(r), (f"{why}; " if why else "") + detail())
+
+
 def spread(prefix, x, y="a"):
     """The per-round ratios x/y of the kept rounds: min, median, max."""
     rx = [float(v) for v in samples.get(f"{prefix}.ratio.{x}", [])]
@@ -200,35 +210,26 @@ for mode, title in storms:
     # Peers beside perf: bpftrace (e) and sysdig (f).
     for x, name in (("e", "bpftrace"), ("f", "sysdig -w")):
         v = num(f"p1.{mode}.{x}")
-        if v is None:
-            why = peer_na[x] or "no run succeeded (see the log)"
-            row(f"{head}: {name} / none ({x}/a)", "n/a", why)
-            continue
-        xa, xa_why = traced_ratio(v, a, f"{head}: {name} / none")
         kept_x = num(f"p1.{mode}.{x}_captured", "min")
         lost_x = num(f"p1.{mode}.{x}_lost", "max")
         tcpu = num(f"p1.{mode}.{x}_tracer_cpu")
-        row(f"{head}: {name} / none ({x}/a)", f(xa),
-            (f"{xa_why}; " if xa_why else "") +
-            f"CPU a {f(a, ns)}, {x} {f(v, ns)} ns/connect ({wall_added(v, a)}; "
-            f"wall {x} {f(num(f'p1.{mode}.{x}_wall'), ns)}); record / {name} added cost "
-            f"{f(div(added_c, v - a) if a is not None and v > a and (added_c or 0) > 0 else None)}; "
-            f"{name} kept >= {f(kept_x, '{:,.0f}')} of the storm's {f(made, '{:,.0f}')} connects"
-            + ("" if lost_x is None else f", its own lost count {lost_x:.0f}")
-            + f"; its process {f(tcpu, ns)} ns CPU per connect (record {f(ct, ns)})"
-            + spread(pre, x))
+        ratio_row(
+            f"{head}: {name} / none ({x}/a)", v, a, x, lambda: (
+                f"CPU a {f(a, ns)}, {x} {f(v, ns)} ns/connect ({wall_added(v, a)}; "
+                f"wall {x} {f(num(f'p1.{mode}.{x}_wall'), ns)}); record / {name} added cost "
+                f"{f(div(added_c, v - a) if a is not None and v > a and (added_c or 0) > 0 else None)}; "
+                f"{name} kept >= {f(kept_x, '{:,.0f}')} of the storm's {f(made, '{:,.0f}')} connects"
+                + ("" if lost_x is None else f", its own lost count {lost_x:.0f}")
+                + f"; its process {f(tcpu, ns)} ns CPU per connect (record {f(ct, ns)})"
+                + spread(pre, x)))
     # The floor with the state tracepoints (h) and record before this
     # build (i, CT_BASE): what following handshakes costs beyond its floor.
     h, i = num(f"p1.{mode}.h"), num(f"p1.{mode}.i")
-    if h is None:
-        row(f"{head}: record / empty BPF incl. state tracepoints (c/h)", "n/a",
-            peer_na["h"] or "no run succeeded (see the log)")
-    else:
-        ch, ch_why = traced_ratio(c, h, f"{head}: record / empty BPF incl. state tracepoints")
-        row(f"{head}: record / empty BPF incl. state tracepoints (c/h)", f(ch),
-            (f"{ch_why}; " if ch_why else "") +
-            f"CPU h {f(h, ns)}, c {f(c, ns)} ns; the state tracepoints' floor h-b "
-            f"{wall_added(h, b)} ns{spread(pre, 'c', 'h')}")
+    # n/a when h (or c) has no run.
+    ratio_row(f"{head}: record / empty BPF incl. state tracepoints (c/h)",
+              None if h is None else c, h, "h", lambda: (
+                  f"CPU h {f(h, ns)}, c {f(c, ns)} ns; the state tracepoints' floor h-b "
+                  f"{wall_added(h, b)} ns{spread(pre, 'c', 'h')}"))
     tcp = mode.startswith("tcp")
     if i is None:
         row(f"{head}: record / record at base (c/i)", "n/a",
@@ -246,16 +247,10 @@ for mode, title in storms:
             "c-i <= h-b" if tcp else "", ok)
     # P6b: a cgroup/connect4+6 program copying the same fields (bench only).
     g = num(f"p1.{mode}.g")
-    if g is None:
-        row(f"{head}: P6b cgroup sock_addr program / none (g/a)", "n/a",
-            peer_na["g"] or "no run succeeded (see the log)")
-    else:
-        ga, ga_why = traced_ratio(g, a, f"{head}: cgroup sock_addr program / none")
-        row(f"{head}: P6b cgroup sock_addr program / none (g/a)", f(ga),
-            (f"{ga_why}; " if ga_why else "") +
-            f"CPU a {f(a, ns)}, g {f(g, ns)}, record c {f(c, ns)} ns/connect: g adds "
-            f"{wall_added(g, a)} ns, record {wall_added(c, a)} ns, empty tracepoint floor b "
-            f"{wall_added(b, a)} ns{spread(pre, 'g')}")
+    ratio_row(f"{head}: P6b cgroup sock_addr program / none (g/a)", g, a, "g", lambda: (
+        f"CPU a {f(a, ns)}, g {f(g, ns)}, record c {f(c, ns)} ns/connect: g adds "
+        f"{wall_added(g, a)} ns, record {wall_added(c, a)} ns, empty tracepoint floor b "
+        f"{wall_added(b, a)} ns{spread(pre, 'g')}"))
 
 # ---------------------------------------------------------------- P2
 sb, se = num("p2.storm_bytes", "last"), num("p2.storm_events", "last")

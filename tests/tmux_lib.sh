@@ -1,4 +1,5 @@
-# tests/tmux_lib.sh: sourced (after lib.sh) by the live tests that watch a terminal.
+# tests/tmux_lib.sh: sourced (after lib.sh) by the live tests that watch a terminal;
+# they then run in $TMP.
 # A pane script ends with "exec sleep": a pane that exits gets a "Pane is
 # dead" line that scrolls its screen.
 # A test runs a program in a tmux session of its own (a private server
@@ -14,6 +15,15 @@ tm() { tmux -L "$TM_SOCK" "$@"; }
 tm_start() {
 	tm new-session -d -s "$1" -x "$2" -y "$3" -c "$PWD" "bash $4"
 	tm set-option -t "$1" remain-on-exit on >/dev/null
+}
+# pane_script FILE TAG <<EOF: FILE runs the lines on standard input, then
+# prints "TAG-END STATUS" and stays (exec sleep).
+pane_script() {
+	{
+		cat
+		printf 'echo "%s-END $?"\n%s\n' "$2" \
+			'exec sleep 3600 # the pane stays as it is until the test ends'
+	} >"$1"
 }
 screen() { tm capture-pane -p -t "$1"; }
 # on_screen NAME ERE: the screen has a line matching ERE; not_on_screen: none.
@@ -62,6 +72,18 @@ drv() {
 	wait_until 60 grep -qx "done $DRV_N" "$DRV_LOG"
 }
 drv_exit() { echo exit >&4; }
+# record_live NAME FILE OPTION..: drv_open NAME, then record (OPTIONs, the
+# driver as its command, errors to NAME.err) in the background, its pid in
+# $rec; returns once FILE (the output, or its first rotated file) has bytes.
+record_live() {
+	local name=$1 first=$2
+	shift 2
+	drv_open "$name"
+	"$CONNTRAIL" record -q --flush 100ms "$@" -- "$DRIVER" "$TMP/$name.ctl" "$TMP/$name.log" \
+		2>"$TMP/$name.err" &
+	rec=$!
+	wait_until 60 test -s "$first"
+}
 # Connect helpers for the driver's lines: $REFUSE N FILE makes N refused TCP
 # connects (blocking) to a bound port nobody listens on, whose number goes
 # to FILE.
@@ -78,3 +100,7 @@ for i in range(int(sys.argv[1])):
 PY
 REFUSE="python3 $TMP/refuse.py"
 STORM=$PWD/$BUILD/tests/connstorm
+# The tests work in $TMP (pane scripts name their files relative to it),
+# and pane scripts name conntrail $CT.
+cd "$TMP" || exit 1
+CT=$CONNTRAIL

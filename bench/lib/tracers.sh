@@ -30,6 +30,19 @@ wait_line() {
 }
 
 bg_started() { echo "$1" >>"$BG_PIDS"; }
+# tracer_started: the command just started in the background ($!) is the
+# tracer, TPID (stopped by cleanup too if the bench is interrupted).
+tracer_started() {
+	TPID=$!
+	bg_started "$TPID"
+}
+# start_failed SIGNAL WHY: the tracer did not start: WHY to START_ERR, and
+# TPID stopped with SIGNAL. Fails.
+start_failed() {
+	START_ERR=$2
+	stop_bg "$TPID" "$1"
+	return 1
+}
 # Peak RSS (KiB) of PID so far, from the kernel's high-water mark.
 hwm_kib() { awk '/^VmHWM:/ { print $2 }' /proc/"$1"/status 2>/dev/null; }
 # stop_bg PID SIGNAL: signal it, wait at most 60 s, then kill it. Sets
@@ -65,13 +78,9 @@ start_loader() {
 	TPID=
 	[ -s "$1" ] || { START_ERR="$(basename "$1") not built"; return 1; }
 	"$HB/bpf_loader" "$@" >"$W/loader.out" 2>"$W/loader.err" </dev/null &
-	TPID=$!
-	bg_started "$TPID"
-	if ! wait_line "$W/loader.out" '^ready' 20 "$TPID"; then
-		START_ERR="bpf_loader: $(head -c 300 "$W/loader.err")"
-		stop_bg "$TPID" TERM
-		return 1
-	fi
+	tracer_started
+	wait_line "$W/loader.out" '^ready' 20 "$TPID" ||
+		start_failed TERM "bpf_loader: $(head -c 300 "$W/loader.err")"
 }
 start_b() { start_loader "$HB/empty.bpf.o"; }
 stop_b() { stop_bg "$TPID" TERM; }
@@ -90,8 +99,7 @@ start_c() {
 	# No stdout: a tracer left holding a $(...) pipe would hang the bench.
 	# shellcheck disable=SC2086 # REC_ARGS: options, split on purpose
 	"$CT" record -o "$file" ${REC_ARGS:-} >/dev/null 2>"$W/rec.err" </dev/null &
-	TPID=$!
-	bg_started "$TPID"
+	tracer_started
 	for ((i = 0; i < 600; i++)); do
 		[ -s "$file" ] && break
 		grep -q '^conntrail record: backend ' "$W/rec.err" && break
@@ -100,9 +108,7 @@ start_c() {
 	done
 	if ! kill -0 "$TPID" 2>/dev/null || { [ ! -s "$file" ] &&
 		! grep -q '^conntrail record: backend ' "$W/rec.err"; }; then
-		START_ERR=$(grep -v '^\s*$' "$W/rec.err" | head -n 1 | cut -c1-300)
-		stop_bg "$TPID" INT
-		return 1
+		start_failed INT "$(grep -v '^\s*$' "$W/rec.err" | head -n 1 | cut -c1-300)"
 	fi
 }
 stop_c() { stop_bg "$TPID" INT; }
@@ -118,15 +124,12 @@ start_d() {
 	mkfifo "$W/perf.ctl" "$W/perf.ack" || return 1
 	perf record -q -e "$PERF_EVENTS" -a -D -1 \
 		--control "fifo:$W/perf.ctl,$W/perf.ack" -o "$data" >/dev/null 2>"$W/perf.err" </dev/null &
-	TPID=$!
-	bg_started "$TPID"
+	tracer_started
 	exec 7<>"$W/perf.ctl" 8<>"$W/perf.ack"
 	echo enable >&7
 	if ! read -r -t 30 -u 8 ack; then
-		START_ERR="perf record did not start: $(head -c 300 "$W/perf.err")"
 		exec 7>&- 8>&-
-		stop_bg "$TPID" INT
-		return 1
+		start_failed INT "perf record did not start: $(head -c 300 "$W/perf.err")"
 	fi
 }
 stop_d() {
@@ -158,13 +161,9 @@ start_e() {
 	rm -f "$out"
 	# stdout to a file: bpftrace flushes it per line (-o buffers to the end).
 	bpftrace "$W/connect.bt" >"$out" 2>"$W/bt.err" </dev/null &
-	TPID=$!
-	bg_started "$TPID"
-	if ! wait_line "$out" '^ready' 60 "$TPID"; then
-		START_ERR="bpftrace did not start: $(first_err "$W/bt.err")"
-		stop_bg "$TPID" INT
-		return 1
-	fi
+	tracer_started
+	wait_line "$out" '^ready' 60 "$TPID" ||
+		start_failed INT "bpftrace did not start: $(first_err "$W/bt.err")"
 }
 stop_e() { stop_bg "$TPID" INT; }
 
@@ -173,8 +172,7 @@ start_f() {
 	rm -f "$file"
 	# shellcheck disable=SC2086 # SYSDIG_ARGS is empty or one option
 	sysdig $SYSDIG_ARGS -w "$file" evt.type=connect >/dev/null 2>"$W/sysdig.err" </dev/null &
-	TPID=$!
-	bg_started "$TPID"
+	tracer_started
 	# No ready signal: its capture file exists once the driver is open.
 	local i
 	for ((i = 0; i < 300; i++)); do
@@ -183,8 +181,7 @@ start_f() {
 		sleep 0.1
 	done
 	if [ ! -s "$file" ]; then
-		START_ERR="sysdig did not start: $(first_err "$W/sysdig.err")"
-		stop_bg "$TPID" INT
+		start_failed INT "sysdig did not start: $(first_err "$W/sysdig.err")"
 		return 1
 	fi
 	sleep 1

@@ -30,6 +30,16 @@ under() {
 	return $rc
 }
 
+# storm_under CFG MODE N [TAG]: the storm under tracer CFG (TAG: MODE);
+# its output in OUT, its pid in SPID, and p1.MODE.CFG_tracer_cpu, what the
+# tracer spent per connect (on the other core).
+storm_under() {
+	under "$1" "${4:-$2}" "$HB/storm" "$2" "$3" || return 1
+	OUT=$(cat "$W/under.out")
+	SPID=$(kv pid "$OUT")
+	put "p1.$2.$1_tracer_cpu" "$(per_n "$UNDER_CPU" "$3")"
+}
+
 # per_n NS N: NS / N with one decimal.
 per_n() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.1f", a / n }'; }
 # made N: the connects a storm of N makes (with its untimed warm-up).
@@ -49,25 +59,21 @@ storm_h() { storm_empty h "$@"; }
 
 # The record run of P1; keeps the trace of the last round as storm-MODE.ctr.
 storm_c() {
-	local mode=$1 n=$2 file=$W/storm-$1.ctr out
-	under c "storm-$mode" "$HB/storm" "$mode" "$n" || { log "record: $START_ERR"; return 1; }
-	out=$(cat "$W/under.out")
-	# What the recorder itself spent (on the other core) per connect.
-	put "p1.$mode.c_tracer_cpu" "$(per_n "$UNDER_CPU" "$n")"
+	local mode=$1 file=$W/storm-$1.ctr
+	storm_under c "$mode" "$2" "storm-$mode" || { log "record: $START_ERR"; return 1; }
 	put "p5.record_rss_kib.$mode" "$STOP_HWM"
 	local summary lost
 	summary=$(grep -v '^\s*$' "$W/rec.err" | tail -n 1)
 	lost=$(ct_lost "$file")
 	[ -n "$lost" ] && put "p1.$mode.c_lost" "$lost"
 	put "p1.$mode.c_summary" "$summary"
-	local events spid captured
+	local events captured
 	events=$(ct_events "$file")
 	[ -n "$events" ] && put "p1.$mode.c_events" "$events"
 	# The trace is system-wide: count the storm's own connects in it.
-	spid=$(kv pid "$out")
-	captured=$("$CT" report "$file" --filter "pid == $spid" --json 2>/dev/null | jq -r '.events')
+	captured=$("$CT" report "$file" --filter "pid == $SPID" --json 2>/dev/null | jq -r '.events')
 	[ -n "$captured" ] && put "p1.$mode.c_captured" "$captured"
-	storm_fig "$out"
+	storm_fig "$OUT"
 }
 
 storm_d() {
@@ -96,46 +102,36 @@ storm_d() {
 }
 
 storm_e() {
-	local mode=$1 n=$2 bt=$W/bt-$1.out out spid
-	under e "$mode" "$HB/storm" "$mode" "$n" || { log "$START_ERR"; return 1; }
-	out=$(cat "$W/under.out")
-	spid=$(kv pid "$out")
-	put "p1.$mode.e_tracer_cpu" "$(per_n "$UNDER_CPU" "$n")"
+	local mode=$1 bt=$W/bt-$1.out
+	storm_under e "$mode" "$2" || { log "$START_ERR"; return 1; }
 	put "p5.bpftrace_rss_kib.$mode" "$STOP_HWM"
-	put "p1.$mode.e_captured" "$(awk -v p="$spid" '$2 == p' "$bt" | wc -l)"
+	put "p1.$mode.e_captured" "$(awk -v p="$SPID" '$2 == p' "$bt" | wc -l)"
 	put "p1.$mode.e_lost" "$(awk '/^Lost [0-9]+ events/ { s += $2 } END { print s + 0 }' "$bt")"
 	put "p1.$mode.e_bytes" "$(fsize "$bt")"
 	put "p1.$mode.e_lines" "$(grep -c ' ret=' "$bt")"
-	storm_fig "$out"
+	storm_fig "$OUT"
 }
 
 storm_f() {
-	local mode=$1 n=$2 scap=$W/sysdig-$1.scap out spid
-	under f "$mode" "$HB/storm" "$mode" "$n" || { log "$START_ERR"; return 1; }
-	out=$(cat "$W/under.out")
-	spid=$(kv pid "$out")
-	put "p1.$mode.f_tracer_cpu" "$(per_n "$UNDER_CPU" "$n")"
+	local mode=$1 scap=$W/sysdig-$1.scap
+	storm_under f "$mode" "$2" || { log "$START_ERR"; return 1; }
 	put "p5.sysdig_rss_kib.$mode" "$STOP_HWM"
-	put "p1.$mode.f_captured" "$(sysdig -r "$scap" "evt.type=connect and evt.dir=< and proc.pid=$spid" 2>/dev/null | wc -l)"
+	put "p1.$mode.f_captured" "$(sysdig -r "$scap" "evt.type=connect and evt.dir=< and proc.pid=$SPID" 2>/dev/null | wc -l)"
 	put "p1.$mode.f_events" "$(sysdig -r "$scap" "evt.type=connect and evt.dir=<" 2>/dev/null | wc -l)"
 	put "p1.$mode.f_bytes" "$(fsize "$scap")"
-	storm_fig "$out"
+	storm_fig "$OUT"
 }
 
 storm_i() {
-	under i "$1" "$HB/storm" "$1" "$2" || { log "base record: $START_ERR"; return 1; }
-	put "p1.$1.i_tracer_cpu" "$(per_n "$UNDER_CPU" "$2")"
-	storm_fig "$(cat "$W/under.out")"
+	storm_under i "$1" "$2" || { log "base record: $START_ERR"; return 1; }
+	storm_fig "$OUT"
 }
 
 storm_g() {
-	local mode=$1 n=$2 out
-	under g "$mode" "$HB/storm" "$mode" "$n" || { log "cgroup sock_addr: $START_ERR"; return 1; }
-	out=$(cat "$W/under.out")
-	put "p1.$mode.g_tracer_cpu" "$(per_n "$UNDER_CPU" "$n")"
+	storm_under g "$1" "$2" || { log "cgroup sock_addr: $START_ERR"; return 1; }
 	# Every connect on the machine while it ran, the storm's included.
-	put "p1.$mode.g_records" "$(kv records "$(cat "$W/loader.out")")"
-	storm_fig "$out"
+	put "p1.$1.g_records" "$(kv records "$(cat "$W/loader.out")")"
+	storm_fig "$OUT"
 }
 
 # Samples in a perf.data and the samples perf itself says it lost (it

@@ -18,6 +18,15 @@ SELECT
     min(ts_ns) AS first_ns,
     max(ts_ns) AS last_ns
 FROM conntrail.connects
+-- Only a time window, as `conntrail report --since T --until T` (both ends
+-- inclusive, UTC), or only the connects a filter keeps, as
+--   conntrail report --filter 'comm == "python3" and result != ok'
+-- : uncomment the WHERE wanted and edit it. result != ok is true for a
+-- failure, an abandoned handshake and an unknown outcome alike, as in
+-- report's filter language: ifNull(result, 1) != 0.
+-- WHERE ts_ns >= toUInt64(toDateTime('2026-01-15 09:10:00', 'UTC')) * 1000000000
+--   AND ts_ns <= toUInt64(toDateTime('2026-01-15 09:11:00', 'UTC')) * 1000000000
+-- WHERE comm = 'python3' AND ifNull(result, 1) != 0
 GROUP BY host, family, proto_key, daddr, dport, path
 ORDER BY connects DESC, first_ns ASC
 LIMIT 10

@@ -78,9 +78,11 @@ done
 # README runs it, against report's default top 10.
 ch_sql "$P1" --format JSONEachRow --output_format_json_quote_64bit_integers=0 \
 	<"$SQL/destinations.sql" >"$TMP/top10.sql.jsonl" || fail "destinations.sql"
-# Window and filter: the shipped queries with this test's window and filter.
-q window window.sql "s/09:10:00/09:00:10/; s/09:11:00/09:00:20/"
-q filter filter.sql
+# Window and filter: destinations.sql with its commented WHERE for a window
+# (this test's times) or for the filter uncommented.
+q window destinations.sql \
+	"s/^-- WHERE ts_ns/WHERE ts_ns/; s/^--   AND ts_ns/  AND ts_ns/; s/09:10:00/09:00:10/; s/09:11:00/09:00:20/"
+q filter destinations.sql "s/^-- WHERE comm/WHERE comm/"
 
 "$CONNTRAIL" report -q --json --top 0 "${FILES[@]}" >"$TMP/all.json" || fail "report all"
 "$CONNTRAIL" report -q --json "${FILES[@]}" >"$TMP/top10.json" || fail "report top 10"

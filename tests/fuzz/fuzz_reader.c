@@ -28,9 +28,9 @@ static int filter(void *ctx, const struct ct_chunk_info *c)
 	       ct_chunk_may_contain(c, CT_KEY_COMM, key, 16);
 }
 
-static struct ct_reader *open_mem(struct memfile *m, int seekable)
+static struct ct_reader *open_mem(struct membuf *m, int seekable)
 {
-	struct ct_reader_io io = memfile_io(m, seekable);
+	struct ct_reader_io io = mem_reader_io(m, seekable);
 	struct ct_reader_opts o = {.on_damage = ignore_damage, .quiet = 1};
 	struct ct_reader *r;
 	return ct_reader_open(&r, &io, &o) ? NULL : r;
@@ -98,43 +98,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t key[16] = {0};
 	memcpy(key, data, size < 16 ? size : 16);
 
-	for (int seekable = 0; seekable < 2; seekable++) {
-		struct memfile m = {.p = data, .len = size, .max_read = 777};
+	/* Events, batches, and events under a query made of the input's own
+	 * bytes (a time window from its last 16, the chunk filter's key from
+	 * its first 16, the columns from key[1]); each indexed and streamed. */
+	for (int pass = 0; pass < 6; pass++) {
+		int seekable = pass & 1, how = pass >> 1;
+		struct membuf m = {
+		    .p = (uint8_t *)data, .len = size, .max_read = 777}; /* only read */
 		struct ct_reader *r = open_mem(&m, seekable);
 		if (!r)
 			continue;
-		drain(r);
-		ct_reader_close(r);
-
-		m.pos = 0;
-		r = open_mem(&m, seekable);
-		if (!r)
-			continue;
-		drain_batches(r);
-		ct_reader_close(r);
-
-		/* Again with a query. */
-		m.pos = 0;
-		r = open_mem(&m, seekable);
-		if (!r)
-			continue;
-		uint64_t since = 0, until = 0;
-		if (size >= 32) {
-			memcpy(&since, data + size - 16, 8);
-			memcpy(&until, data + size - 8, 8);
-			since >>= 20;
+		if (how == 2) {
+			uint64_t since = 0, until = 0;
+			if (size >= 32) {
+				memcpy(&since, data + size - 16, 8);
+				memcpy(&until, data + size - 8, 8);
+				since >>= 20;
+			}
+			struct ct_query q = {.since_ns = since,
+					     .until_ns = until,
+					     .chunk_filter = filter,
+					     .ctx = key};
+			ct_reader_set_query(r, &q);
+			ct_reader_set_columns(r, key[1] & CT_COL_ALL);
 		}
-		struct ct_query q = {
-		    .since_ns = since, .until_ns = until, .chunk_filter = filter, .ctx = key};
-		ct_reader_set_query(r, &q);
-		ct_reader_set_columns(r, key[1] & CT_COL_ALL); /* any subset of columns */
-		drain(r);
+		if (how == 1)
+			drain_batches(r);
+		else
+			drain(r);
 		ct_reader_close(r);
 	}
 
 	/* Merge the file with itself (one seekable, one stream). */
-	struct memfile a = {.p = data, .len = size, .max_read = 777},
-		       b = {.p = data, .len = size, .max_read = 777};
+	struct membuf a = {.p = (uint8_t *)data, .len = size, .max_read = 777},
+		      b = {.p = (uint8_t *)data, .len = size, .max_read = 777}; /* only read */
 	struct ct_reader *rs[2] = {open_mem(&a, 1), open_mem(&b, 0)};
 	if (rs[0] && rs[1]) {
 		struct ct_merge *mg;

@@ -93,27 +93,36 @@ struct after {
 	long tx, rx;	/* bytes to send and receive once connected (-1: none) */
 };
 
+/* The address (text, INET6_ADDRSTRLEN bytes) and port of an IPv4 or IPv6
+ * sockaddr; 0 for another family. */
+static int ip_of(const struct sockaddr *sa, char *text, unsigned *port)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, text, INET6_ADDRSTRLEN);
+		*port = ntohs(sin->sin_port);
+		return 1;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, text, INET6_ADDRSTRLEN);
+		*port = ntohs(sin6->sin6_port);
+		return 1;
+	}
+	return 0;
+}
+
 static void log_local_end(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	char text[INET6_ADDRSTRLEN];
+	unsigned port;
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) ||
+	    !ip_of((struct sockaddr *)&ss, text, &port) || !port)
 		return;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)&ss;
-		if (!sin->sin_port)
-			return;
-		inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text));
-		fprintf(logf, "\"saddr\":\"%s\",\"sport\":%u,", text, ntohs(sin->sin_port));
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)&ss;
-		if (!sin6->sin6_port)
-			return;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof(text));
-		fprintf(logf, "\"saddr\":\"%s\",\"sport\":%u,", text, ntohs(sin6->sin6_port));
-	}
+	fprintf(logf, "\"saddr\":\"%s\",\"sport\":%u,", text, port);
 }
 
 static void transfer(int fd, long tx, long rx)
@@ -157,21 +166,14 @@ static int do_connect_after(const char *name, int fd, int type, const char *prot
 		name, (int)getpid(), (long)syscall(SYS_gettid), comm, (unsigned)getuid(),
 		(unsigned)getgid(), fd);
 	switch (addr->sa_family) {
-	case AF_INET: {
-		const struct sockaddr_in *sin = (const void *)addr;
-		inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text));
-		fprintf(logf, "\"family\":\"AF_INET\",\"type\":\"%s\",\"proto\":\"%s\",",
-			type_name(type), proto);
-		fprintf(logf, "\"daddr\":\"%s\",\"dport\":%u,", text, ntohs(sin->sin_port));
-		log_local_end(fd);
-		break;
-	}
+	case AF_INET:
 	case AF_INET6: {
-		const struct sockaddr_in6 *sin6 = (const void *)addr;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof(text));
-		fprintf(logf, "\"family\":\"AF_INET6\",\"type\":\"%s\",\"proto\":\"%s\",",
-			type_name(type), proto);
-		fprintf(logf, "\"daddr\":\"%s\",\"dport\":%u,", text, ntohs(sin6->sin6_port));
+		unsigned port;
+		ip_of(addr, text, &port);
+		fprintf(logf, "\"family\":\"%s\",\"type\":\"%s\",\"proto\":\"%s\",",
+			addr->sa_family == AF_INET ? "AF_INET" : "AF_INET6", type_name(type),
+			proto);
+		fprintf(logf, "\"daddr\":\"%s\",\"dport\":%u,", text, port);
 		log_local_end(fd);
 		break;
 	}

@@ -251,9 +251,9 @@ static int only_target(void *ctx, const struct ct_chunk_info *c)
 	return c->offset == ((struct read_result *)ctx)->target_off;
 }
 
-static struct ct_reader *open_mem(struct memfile *m, int sequential, struct read_result *res)
+static struct ct_reader *open_mem(struct membuf *m, int sequential, struct read_result *res)
 {
-	struct ct_reader_io io = memfile_io(m, !sequential);
+	struct ct_reader_io io = mem_reader_io(m, !sequential);
 	struct ct_reader_opts ro = {
 	    .on_damage = count_damage, .damage_ctx = res, .name = "flip", .quiet = 1};
 	struct ct_reader *r = NULL;
@@ -265,7 +265,7 @@ static struct ct_reader *open_mem(struct memfile *m, int sequential, struct read
 static void read_events(const uint8_t *buf, size_t len, int sequential, struct read_result *res,
 			struct keys *out)
 {
-	struct memfile m = {.p = buf, .len = len};
+	struct membuf m = {.p = (uint8_t *)buf, .len = len}; /* only read */
 	struct ct_reader *r = open_mem(&m, sequential, res);
 	if (!r)
 		return;
@@ -384,7 +384,7 @@ static int load_trace(struct trace *t, const char *path)
 	}
 	free(seq.v);
 
-	struct memfile m = {.p = t->buf, .len = t->len};
+	struct membuf m = {.p = t->buf, .len = t->len};
 	struct ct_reader *r = open_mem(&m, 0, &res);
 	if (!r) {
 		fprintf(stderr, "rel_flip: %s: cannot list chunks\n", path);
@@ -717,19 +717,9 @@ static int flush_due(struct ct_writer *w, struct due *q, size_t *n, uint64_t now
 
 static int make_trace(const char *out, uint32_t n, uint32_t chunk_events, enum ct_compress codec)
 {
-	struct ct_header h = {.clock_id = 1,
-			      .wall_offset_ns = 1790000000000000000ll,
-			      .start_ts_ns = 1000000000ull,
-			      .hostname = "rel-host",
-			      .kernel = "6.1.0-rel",
-			      .arch = "x86_64",
-			      .recorder = "rel_flip",
-			      .backend = "generated",
-			      .cmdline = "rel_flip --make-trace",
-			      .filters = ""};
 	struct ct_writer_opts o = {.compress = codec, .chunk_events = chunk_events};
 	struct ct_writer *w;
-	int rc = ct_writer_open_file(&w, out, &h, &o);
+	int rc = ct_writer_open_file(&w, out, &test_hdr, &o);
 	if (rc < 0) {
 		fprintf(stderr, "rel_flip: %s: %s\n", out, ct_strerror(rc));
 		return 1;
@@ -738,7 +728,7 @@ static int make_trace(const char *out, uint32_t n, uint32_t chunk_events, enum c
 	static const int32_t handshake_ends[] = {0, 0, 0, -111, -110, -113};
 	struct due *q = calloc(n + 1, 2 * sizeof(*q));
 	size_t nq = 0;
-	uint64_t ts = h.start_ts_ns;
+	uint64_t ts = test_hdr.start_ts_ns;
 	for (uint32_t i = 0; i < n && rc >= 0 && q; i++) {
 		ts += 1 + rnd() % 2000000;
 		rc = flush_due(w, q, &nq, ts);
@@ -955,7 +945,7 @@ int main(int argc, char **argv)
 		if (load_file(stats, &buf, &len))
 			return 1;
 		struct read_result res = {.target_off = UINT64_MAX};
-		struct memfile m = {.p = buf, .len = len};
+		struct membuf m = {.p = buf, .len = len};
 		struct ct_reader *r = open_mem(&m, 0, &res);
 		if (!r) {
 			fprintf(stderr, "rel_flip: %s: %s\n", stats, ct_strerror(res.open_err));

@@ -9,23 +9,14 @@
 #    the recording.
 . tests/lib.sh
 . tests/tmux_lib.sh
-cd "$TMP"
-CT=$CONNTRAIL
 
 # ---- one file
-drv_open f
-"$CT" record -q --flush 100ms -o live.ctr -- "$DRIVER" f.ctl f.log 2>rec.err &
-rec=$!
-wait_until 60 test -s live.ctr
-cat >text.sh <<EOF
+record_live f live.ctr -o live.ctr
+pane_script text.sh FOLLOW <<EOF
 "$CT" script -f live.ctr
-echo "FOLLOW-END \$?"
-exec sleep 3600 # the pane stays as it is until the test ends
 EOF
-cat >json.sh <<EOF
+pane_script json.sh FOLLOW <<EOF
 "$CT" script -f --json --filter 'dport == 32001 or dport == 32101' live.ctr | jq -c --unbuffered '[.comm, .dport, .result]'
-echo "FOLLOW-END \$?"
-exec sleep 3600 # the pane stays as it is until the test ends
 EOF
 tm_start text 160 50 text.sh
 tm_start json 100 20 json.sh
@@ -53,10 +44,7 @@ check "json: follow ended too" wait_screen json '^FOLLOW-END 0$'
 [ "$T_FAILS" -eq 0 ] || { show_screen text; show_screen json; }
 
 # ---- a --rotate ring
-drv_open r
-"$CT" record -q --flush 100ms --max-size 16k --rotate 3 -o ring.ctr -- "$DRIVER" r.ctl r.log 2>ring.err &
-rec=$!
-wait_until 60 test -s ring.ctr.0
+record_live r ring.ctr.0 --max-size 16k --rotate 3 -o ring.ctr
 # Lines "AT COUNT PORT" every 500 events and "END COUNT PORT" at the end:
 # the screen says how far the follow got; the ports file whether each
 # event came once and in order. A file holds about 2300 of these connects;

@@ -5,15 +5,11 @@
 # ends when the recording does.
 . tests/lib.sh
 . tests/tmux_lib.sh
-cd "$TMP"
-CT=$CONNTRAIL
 
 drv_open s
-cat >pane.sh <<EOF
+pane_script pane.sh PIPE <<EOF
 sh -c 'echo \$\$ >rec.pid; exec "$CT" record -q --flush 100ms -o - -- "$DRIVER" s.ctl s.log' |
 	"$CT" script -
-echo "PIPE-END \$?"
-exec sleep 3600 # the pane stays as it is until the test ends
 EOF
 tm_start pipe 160 50 pane.sh
 wait_until 60 test -s rec.pid

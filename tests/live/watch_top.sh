@@ -6,17 +6,10 @@
 # --filter on the same live file; top - on a pipe from record -o -.
 . tests/lib.sh
 . tests/tmux_lib.sh
-cd "$TMP"
-CT=$CONNTRAIL
 
-drv_open t
-"$CT" record -q --flush 100ms -o live.ctr -- "$DRIVER" t.ctl t.log 2>rec.err &
-rec=$!
-wait_until 60 test -s live.ctr
-cat >top.sh <<EOF
+record_live t live.ctr -o live.ctr
+pane_script top.sh TOP <<EOF
 "$CT" top --window 60s live.ctr
-echo "TOP-END \$?"
-exec sleep 3600 # the pane stays as it is until the test ends
 EOF
 tm_start top 120 40 top.sh
 check "top starts and names its input" wait_screen top '^conntrail top - live\.ctr .* LIVE$'
@@ -89,10 +82,8 @@ check "the finished file: one frame, ENDED, with its last seconds" \
 
 # top - on a pipe: the keys come from the terminal, the trace from stdin.
 drv_open p
-cat >pipe.sh <<EOF
+pane_script pipe.sh TOP <<EOF
 "$CT" record -q --flush 100ms -o - -- "$DRIVER" p.ctl p.log | "$CT" top --window 60s -
-echo "TOP-END \$?"
-exec sleep 3600 # the pane stays as it is until the test ends
 EOF
 tm_start pipe 120 40 pipe.sh
 drv "$STORM 12 --seq 34000"

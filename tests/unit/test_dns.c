@@ -56,6 +56,15 @@ static void header(struct msg *m, uint16_t flags, uint16_t an)
 	put16(m, 0);
 }
 
+/* The header and the question: NAME, QTYPE, class IN. */
+static void question(struct msg *m, uint16_t flags, uint16_t an, const char *name, uint16_t qtype)
+{
+	header(m, flags, an);
+	put_name(m, name);
+	put16(m, qtype);
+	put16(m, 1);
+}
+
 static void rr(struct msg *m, uint16_t type, uint32_t ttl, const void *rdata, uint16_t rdlen)
 {
 	put16(m, type);
@@ -63,6 +72,31 @@ static void rr(struct msg *m, uint16_t type, uint32_t ttl, const void *rdata, ui
 	put32(m, ttl);
 	put16(m, rdlen);
 	put(m, rdata, rdlen);
+}
+
+/* A CNAME record owned by the name at offset owner (12: the question's) to
+ * TARGET; the offset of TARGET in m, for a pointer to it. */
+static size_t cname(struct msg *m, size_t owner, const char *target, uint32_t ttl)
+{
+	struct msg t = {.n = 0};
+	put_name(&t, target);
+	put16(m, (uint16_t)(0xc000 | owner));
+	rr(m, 5, ttl, t.b, (uint16_t)t.n);
+	return m->n - t.n;
+}
+
+/* m parses to one address of this family and bytes, for NAME, with TTL. */
+static void expect_one(const struct msg *m, const char *name, uint32_t ttl, uint16_t family,
+		       const uint8_t *addr)
+{
+	struct ct_dns_answer a;
+	size_t alen = family == 2 ? 4 : 16;
+	CHECK_EQ(ct_dns_parse(m->b, m->n, 0, &a), 1);
+	CHECK(!strcmp(a.name, name), "%s, want %s", a.name, name);
+	CHECK_EQ(a.naddrs, 1);
+	CHECK_EQ(a.ttl, ttl);
+	CHECK_EQ(a.addrs[0].family, family);
+	CHECK(!memcmp(a.addrs[0].addr, addr, alen), "%s: address", name);
 }
 
 static void test_good(void)
@@ -73,52 +107,23 @@ static void test_good(void)
 	v6[15] = 1;
 
 	/* A plain A answer, the owner a pointer to the question. */
-	header(&m, 0x8180, 1);
-	put_name(&m, "WWW.Example.com");
-	put16(&m, 1);
-	put16(&m, 1);
+	question(&m, 0x8180, 1, "WWW.Example.com", 1);
 	put16(&m, 0xc00c);
 	rr(&m, 1, 300, v4, 4);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), 1);
-	CHECK(!strcmp(a.name, "www.example.com"), "%s", a.name);
-	CHECK_EQ(a.naddrs, 1);
-	CHECK_EQ(a.ttl, 300);
-	CHECK_EQ(a.addrs[0].family, 2);
-	CHECK(!memcmp(a.addrs[0].addr, v4, 4));
+	expect_one(&m, "www.example.com", 300, 2, v4);
 
 	/* A CNAME chain to an AAAA: the question's name, the chain's least TTL. */
-	header(&m, 0x8180, 3);
-	put_name(&m, "cdn.test");
-	put16(&m, 28);
-	put16(&m, 1);
-	put16(&m, 0xc00c);
-	struct msg t = {.n = 0};
-	put_name(&t, "edge.cdn.test");
-	rr(&m, 5, 60, t.b, (uint16_t)t.n);
-	size_t edge = m.n - t.n;
-	put16(&m, (uint16_t)(0xc000 | edge));
-	put_name(&t, "x.net");
-	t.n = 0;
-	put_name(&t, "x.net");
-	rr(&m, 5, 600, t.b, (uint16_t)t.n);
+	question(&m, 0x8180, 3, "cdn.test", 28);
+	size_t edge = cname(&m, 12, "edge.cdn.test", 60);
+	cname(&m, edge, "x.net", 600);
 	put_name(&m, "x.net");
 	rr(&m, 28, 30, v6, 16);
-	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), 1);
-	CHECK(!strcmp(a.name, "cdn.test"), "%s", a.name);
-	CHECK_EQ(a.naddrs, 1);
-	CHECK_EQ(a.ttl, 30);
-	CHECK_EQ(a.addrs[0].family, 10);
+	expect_one(&m, "cdn.test", 30, 10, v6);
 
 	/* A query, an NXDOMAIN: valid, nothing to keep. */
-	header(&m, 0x0100, 0);
-	put_name(&m, "q.test");
-	put16(&m, 1);
-	put16(&m, 1);
+	question(&m, 0x0100, 0, "q.test", 1);
 	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), 0);
-	header(&m, 0x8183, 0);
-	put_name(&m, "q.test");
-	put16(&m, 1);
-	put16(&m, 1);
+	question(&m, 0x8183, 0, "q.test", 1);
 	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), 0);
 }
 
@@ -129,10 +134,7 @@ static void test_hostile(void)
 	uint8_t v4[4] = {127, 0, 0, 9};
 
 	/* Every prefix of a good message is malformed or empty, never read past. */
-	header(&m, 0x8180, 1);
-	put_name(&m, "www.example.com");
-	put16(&m, 1);
-	put16(&m, 1);
+	question(&m, 0x8180, 1, "www.example.com", 1);
 	put16(&m, 0xc00c);
 	rr(&m, 1, 300, v4, 4);
 	for (size_t n = 0; n < m.n; n++) {
@@ -166,10 +168,7 @@ static void test_hostile(void)
 	header(&m, 0x8180, 1);
 	put(&m, "\077abc", 4);
 	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), -1);
-	header(&m, 0x8180, 1);
-	put_name(&m, "x.test");
-	put16(&m, 1);
-	put16(&m, 1);
+	question(&m, 0x8180, 1, "x.test", 1);
 	put16(&m, 0xc00c);
 	put16(&m, 1);
 	put16(&m, 1);
@@ -177,21 +176,11 @@ static void test_hostile(void)
 	put16(&m, 4000);
 	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), -1);
 	/* A CNAME loop: no address at its end, and it ends. */
-	header(&m, 0x8180, 2);
-	put_name(&m, "a.test");
-	put16(&m, 1);
-	put16(&m, 1);
-	put16(&m, 0xc00c);
-	struct msg t = {.n = 0};
-	put_name(&t, "b.test");
-	rr(&m, 5, 60, t.b, (uint16_t)t.n);
-	size_t b = m.n - t.n;
+	question(&m, 0x8180, 2, "a.test", 1);
+	size_t b = cname(&m, 12, "b.test", 60);
+	static const uint8_t to_a[2] = {0xc0, 0x0c}; /* b.test is a CNAME of a.test */
 	put16(&m, (uint16_t)(0xc000 | b));
-	put16(&m, 5);
-	put16(&m, 1);
-	put32(&m, 60);
-	put16(&m, 2);
-	put16(&m, 0xc00c);
+	rr(&m, 5, 60, to_a, 2);
 	CHECK_EQ(ct_dns_parse(m.b, m.n, 0, &a), 0);
 	/* A label byte that is not printable: refused, never printed. */
 	header(&m, 0x8180, 1);

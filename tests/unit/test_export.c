@@ -22,15 +22,7 @@ extern const struct ct_export_format ct_export_pcapng, ct_export_pcap, ct_export
 
 #define BASE_NS 1700000000123456789LL
 
-static struct ct_header hdr = {
-    .hostname = "web-1",
-    .kernel = "6.18.0",
-    .arch = "x86_64",
-    .recorder = "conntrail 0.1.0",
-    .backend = "tracepoint",
-    .cmdline = "conntrail record -o t.ctr",
-};
-static struct ct_export_input inputs[1] = {{.path = "t.ctr", .hdr = &hdr, .host_index = 0}};
+static struct ct_export_input inputs[1] = {{.path = "t.ctr", .hdr = &test_hdr, .host_index = 0}};
 
 enum { N_EV = 8 };
 static struct tev evs[N_EV];
@@ -164,6 +156,26 @@ static char *slurp(const char *path, size_t *len)
 	return p;
 }
 
+/* What fmt writes for the events (run_sink, no replies), read back whole;
+ * the file is removed. */
+static char *sink_bytes(const struct ct_export_format *fmt, size_t *len)
+{
+	char *path = run_sink(fmt, 0);
+	char *s = slurp(path, len);
+	unlink(path);
+	return s;
+}
+
+/* Lines of s ending in eol. */
+static int lines_of(const char *s, size_t len, const char *eol)
+{
+	size_t k = strlen(eol);
+	int n = 0;
+	for (size_t i = 0; i + k <= len; i++)
+		n += !memcmp(s + i, eol, k);
+	return n;
+}
+
 static int csum_ok(const uint8_t *p, size_t n, uint32_t acc)
 {
 	for (; n >= 2; p += 2, n -= 2)
@@ -185,26 +197,19 @@ static void check_ip_frame(const uint8_t *f, size_t len, const struct tev *ev, i
 	const uint8_t *l4;
 	uint8_t proto;
 
-	if (ev->family == 2) {
-		CHECK(et == 0x0800, "frame %d: ethertype %#x", i, et);
-		CHECK(csum_ok(ip, 20, 0), "frame %d: IPv4 header checksum", i);
-		CHECK(!memcmp(ip + 16, ev->daddr, 4), "frame %d: IPv4 destination", i);
-		proto = ip[9];
-		l4 = ip + 20;
-		l4len = len - 14 - 20;
-		pseudo = 0;
-		for (int k = 12; k < 20; k += 2)
-			pseudo += (uint32_t)ip[k] << 8 | ip[k + 1];
-	} else {
-		CHECK(et == 0x86DD, "frame %d: ethertype %#x", i, et);
-		CHECK(!memcmp(ip + 24, ev->daddr, 16), "frame %d: IPv6 destination", i);
-		proto = ip[6];
-		l4 = ip + 40;
-		l4len = len - 14 - 40;
-		pseudo = 0;
-		for (int k = 8; k < 40; k += 2)
-			pseudo += (uint32_t)ip[k] << 8 | ip[k + 1];
-	}
+	/* IPv4 or IPv6: header length, where the protocol and the source and
+	 * destination addresses are (the pseudo-header's). */
+	int v4 = ev->family == 2;
+	size_t hlen = v4 ? 20 : 40, alen = v4 ? 4 : 16, src = v4 ? 12 : 8;
+	CHECK(et == (v4 ? 0x0800 : 0x86DD), "frame %d: ethertype %#x", i, et);
+	CHECK(!v4 || csum_ok(ip, 20, 0), "frame %d: IPv4 header checksum", i);
+	CHECK(!memcmp(ip + src + alen, ev->daddr, alen), "frame %d: destination", i);
+	proto = ip[v4 ? 9 : 6];
+	l4 = ip + hlen;
+	l4len = len - 14 - hlen;
+	pseudo = 0;
+	for (size_t k = src; k < hlen; k += 2)
+		pseudo += (uint32_t)ip[k] << 8 | ip[k + 1];
 	pseudo += proto + (uint32_t)l4len;
 	if (proto == 6) {
 		/* A Linux SYN: MSS, SACK-permitted, timestamps, NOP, window scale 7 */
@@ -251,7 +256,8 @@ static void check_pcap_file(const char *path, int nano)
 		} else {
 			CHECK(d[12] == 0x88 && d[13] == 0xb5, "frame %d: conntrail ethertype", i);
 			struct ct_buf want = {0};
-			ct_fmt_json_event(&want, view(ev, &procs[i]), BASE_NS + i * 1000, "web-1");
+			ct_fmt_json_event(&want, view(ev, &procs[i]), BASE_NS + i * 1000,
+					  "testhost");
 			CHECK(h->caplen == 14 + want.len - 1 &&
 				  !memcmp(d + 14, want.p, want.len - 1),
 			      "frame %d: payload is the JSON line", i);
@@ -371,16 +377,12 @@ static void test_replies(void)
 static void test_csv(void)
 {
 	size_t len;
-	char *path = run_sink(&ct_export_csv, 0);
-	char *s = slurp(path, &len);
-	int lines = 0;
+	char *s = sink_bytes(&ct_export_csv, &len);
+	int lines = lines_of(s, len, "\r\n");
 
-	for (size_t i = 0; i + 1 < len; i++)
-		if (s[i] == '\r' && s[i + 1] == '\n')
-			lines++;
 	CHECK(lines == N_EV + 1, "csv: %d CRLF lines", lines);
 	CHECK(!strncmp(s, "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,", 44), "csv header");
-	CHECK(strstr(s, "\r\n2023-11-14T22:13:20.123456789Z,1700000000123456789,web-1,100,100,1,"
+	CHECK(strstr(s, "\r\n2023-11-14T22:13:20.123456789Z,1700000000123456789,testhost,100,100,1,"
 			"1000,1000,curl,/usr/bin/curl,,,,3,AF_INET,SOCK_STREAM,tcp,93.184.216.34,,"
 			"443,,,,,0,ok,12345,0,12345,ok,5000000,100,2000,,\r\n"),
 	      "csv: row 0 as expected");
@@ -398,22 +400,19 @@ static void test_csv(void)
 		   ",tcp,2001:db8::7,,80,,,,,-115,EINPROGRESS,,-113,3000000,EHOSTUNREACH,,,,,\r\n"),
 	    "csv: EINPROGRESS, then host unreachable 3 ms later");
 	free(s);
-	unlink(path);
 }
 
 static void test_jsonl(void)
 {
 	size_t len;
-	char *path = run_sink(&ct_export_jsonl, 0);
-	char *s = slurp(path, &len);
+	char *s = sink_bytes(&ct_export_jsonl, &len);
 	struct ct_buf want = {0};
 
 	for (int i = 0; i < N_EV; i++)
-		ct_fmt_json_event(&want, view(&evs[i], &procs[i]), BASE_NS + i * 1000, "web-1");
+		ct_fmt_json_event(&want, view(&evs[i], &procs[i]), BASE_NS + i * 1000, "testhost");
 	CHECK(len == want.len && !memcmp(s, want.p, len), "jsonl: bytes of ct_fmt_json_event");
 	ct_buf_free(&want);
 	free(s);
-	unlink(path);
 }
 
 /* ------------------------------------------------- clickhouse RowBinary */
@@ -522,8 +521,7 @@ static void rb_row(struct rb *r, struct ch_row *w)
 static void test_clickhouse(void)
 {
 	size_t len;
-	char *path = run_sink(&ct_export_clickhouse, 0);
-	uint8_t *s = (uint8_t *)slurp(path, &len);
+	uint8_t *s = (uint8_t *)sink_bytes(&ct_export_clickhouse, &len);
 	struct rb r = {.p = s, .n = len};
 	struct ch_row w[N_EV];
 	static const uint8_t v4[16] = {[10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1};
@@ -533,11 +531,12 @@ static void test_clickhouse(void)
 	CHECK(!r.bad && r.o == len, "clickhouse: %d rows fill the %zu bytes exactly", N_EV, len);
 	if (r.bad)
 		goto out;
-	CHECK(w[0].ts_ns == (uint64_t)BASE_NS && !strcmp(w[0].host, "web-1") && w[0].pid == 100 &&
-		  !strcmp(w[0].exe, "/usr/bin/curl") && !strcmp(w[0].family, "AF_INET") &&
-		  !strcmp(w[0].type, "SOCK_STREAM") && !strcmp(w[0].proto, "tcp") &&
-		  w[0].dport == 443 && w[0].has[5] && w[0].v[5] == 5000000 && w[0].v[7] == 2000 &&
-		  !strcmp(w[0].outcome, "ok") && w[0].has[3] && w[0].v[3] == 0,
+	CHECK(w[0].ts_ns == (uint64_t)BASE_NS && !strcmp(w[0].host, "testhost") &&
+		  w[0].pid == 100 && !strcmp(w[0].exe, "/usr/bin/curl") &&
+		  !strcmp(w[0].family, "AF_INET") && !strcmp(w[0].type, "SOCK_STREAM") &&
+		  !strcmp(w[0].proto, "tcp") && w[0].dport == 443 && w[0].has[5] &&
+		  w[0].v[5] == 5000000 && w[0].v[7] == 2000 && !strcmp(w[0].outcome, "ok") &&
+		  w[0].has[3] && w[0].v[3] == 0,
 	      "clickhouse: row 0 (IPv4 TCP, closed)");
 	CHECK(!memcmp(w[1].daddr, v4, 16) && w[1].has[8] && !memcmp(w[1].saddr, v4, 16) &&
 		  w[1].has[0] && w[1].v[0] == 40000 && (int32_t)w[1].v[1] == -111 &&
@@ -560,18 +559,14 @@ static void test_clickhouse(void)
 	      "clickhouse: row 7 (EINPROGRESS, then unreachable)");
 out:
 	free(s);
-	unlink(path);
 }
 
 static void test_tracee(void)
 {
 	size_t len;
-	char *path = run_sink(&ct_export_tracee, 0);
-	char *s = slurp(path, &len);
-	int lines = 0;
+	char *s = sink_bytes(&ct_export_tracee, &len);
+	int lines = lines_of(s, len, "\n");
 
-	for (size_t i = 0; i < len; i++)
-		lines += s[i] == '\n';
 	CHECK(lines == N_EV, "tracee: %d lines", lines);
 	CHECK(!strncmp(s, "{\"timestamp\":1700000000123456789,\"threadStartTime\":0,", 53),
 	      "tracee: starts with timestamp");
@@ -596,7 +591,6 @@ static void test_tracee(void)
 	      "tracee: outcome of the handshake");
 	CHECK(strstr(s, "\"argsNum\":4,"), "tracee: no outcome_ns when the outcome is unknown");
 	free(s);
-	unlink(path);
 }
 
 /* The comment's exact text, and a cache that never serves stale text. */

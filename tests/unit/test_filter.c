@@ -14,6 +14,7 @@
 
 #include "query/filter.h"
 #include "query/timespec.h"
+#include "tests/helpers/memio.h"
 #include "tests/unit/check.h"
 #include "tests/unit/tev.h"
 
@@ -415,52 +416,6 @@ static void test_times(void)
 
 /* ------------------------------------------------- pushdown soundness */
 
-struct membuf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int mem_write(void *ctx, const void *buf, size_t len)
-{
-	struct membuf *m = ctx;
-	if (m->len + len > m->cap) {
-		size_t cap = m->cap ? m->cap : 1 << 16;
-		while (cap < m->len + len)
-			cap *= 2;
-		m->p = realloc(m->p, cap);
-		if (!m->p)
-			return CT_E_NOMEM;
-		m->cap = cap;
-	}
-	memcpy(m->p + m->len, buf, len);
-	m->len += len;
-	return 0;
-}
-
-struct memread {
-	const struct membuf *m;
-	size_t pos;
-};
-
-static ssize_t mem_read(void *ctx, void *buf, size_t len)
-{
-	struct memread *r = ctx;
-	size_t n = r->m->len - r->pos < len ? r->m->len - r->pos : len;
-	memcpy(buf, r->m->p + r->pos, n);
-	r->pos += n;
-	return (ssize_t)n;
-}
-
-static ssize_t mem_pread(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	struct memread *r = ctx;
-	if (off >= r->m->len)
-		return 0;
-	size_t n = r->m->len - off < len ? r->m->len - off : len;
-	memcpy(buf, r->m->p + off, n);
-	return (ssize_t)n;
-}
-
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint32_t rnd(uint32_t n)
 {
@@ -633,7 +588,7 @@ static void test_pushdown(void)
 	struct ct_writer *w;
 	struct ct_header hdr = {.clock_id = 1, .hostname = "t", .backend = "generated"};
 	struct ct_writer_opts wo = {.compress = CT_COMP_NONE, .chunk_events = CHUNK};
-	struct ct_writer_io wio = {.ctx = &file, .write = mem_write};
+	struct ct_writer_io wio = mem_writer_io(&file);
 
 	gen_events(evs, NEV);
 	CHECK(ct_writer_open(&w, &wio, &hdr, &wo) == 0, "writer open");
@@ -652,9 +607,7 @@ static void test_pushdown(void)
 			continue;
 		}
 		filters++;
-		struct memread mr = {.m = &file};
-		struct ct_reader_io rio = {
-		    .ctx = &mr, .read = mem_read, .pread = mem_pread, .size = (int64_t)file.len};
+		struct ct_reader_io rio = mem_reader_io(&file, 1);
 		struct ct_reader_opts ro = {.quiet = 1};
 		struct ct_reader *r;
 		if (ct_reader_open(&r, &rio, &ro)) {

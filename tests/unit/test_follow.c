@@ -18,18 +18,8 @@
 #include "format/ctrace.h"
 #include "lib/util.h"
 #include "tests/unit/check.h"
+#include "tests/unit/scratch.h"
 #include "tests/unit/tev.h"
-
-static char dir[] = "/tmp/ct-follow.XXXXXX";
-
-static const char *path_of(const char *name)
-{
-	static char p[4][256];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(p[k], sizeof(p[k]), "%s/%s", dir, name);
-	return p[k];
-}
 
 /* A trace of n events in chunks of 10; rotate/seq go into the header. */
 static void write_trace(const char *path, int n, uint32_t rotate, uint64_t seq)
@@ -106,8 +96,8 @@ static void copy_prefix(const char *from, const char *to, off_t len)
 
 int main(void)
 {
-	CHECK(mkdtemp(dir) != NULL);
-	const char *full = path_of("full.ctr");
+	scratch_make("follow");
+	const char *full = scratch_path("full.ctr");
 	write_trace(full, 95, 0, 0);
 
 	int trailer = -1;
@@ -119,7 +109,7 @@ int main(void)
 	/* Cut in the middle, nobody holding it: read to its end, no trailer. */
 	struct stat sb;
 	CHECK(stat(full, &sb) == 0);
-	const char *cut = path_of("cut.ctr");
+	const char *cut = scratch_path("cut.ctr");
 	copy_prefix(full, cut, sb.st_size / 2);
 	int n = follow_count(cut, &trailer);
 	CHECK(n > 0 && n < 95, "%d events", n);
@@ -135,7 +125,7 @@ int main(void)
 	close(fd);
 
 	/* The ring's header keys. */
-	const char *ring = path_of("ring.ctr.1");
+	const char *ring = scratch_path("ring.ctr.1");
 	write_trace(ring, 3, 3, 4);
 	struct ct_reader *r;
 	CHECK(ct_reader_open_file(&r, ring, NULL) == 0);
@@ -148,7 +138,7 @@ int main(void)
 	ct_reader_close(r);
 
 	/* A follow of a missing file fails on open. */
-	CHECK(ct_reader_open_follow(&r, path_of("none.ctr"), NULL, NULL) == CT_E_IO);
+	CHECK(ct_reader_open_follow(&r, scratch_path("none.ctr"), NULL, NULL) == CT_E_IO);
 
 	/* Durations. */
 	uint64_t ns;
@@ -164,9 +154,6 @@ int main(void)
 	CHECK(ct_parse_duration("2d", &ns) == -1);
 	CHECK(ct_parse_duration("90000s", &ns) == -1); /* beyond a day */
 
-	unlink(full);
-	unlink(cut);
-	unlink(ring);
-	rmdir(dir);
+	scratch_remove();
 	return t_fails ? 1 : 0;
 }

@@ -166,6 +166,17 @@ static void test_sorting(void)
 	free(m.p);
 }
 
+/* Sets r's query to the times of made events a (since) and b (until);
+ * ct_reader_set_query's answer. */
+static int query_made(struct ct_reader *r, uint64_t a, uint64_t b, struct ct_query *q)
+{
+	struct tev ea, eb;
+	make_event(&ea, a);
+	make_event(&eb, b);
+	*q = (struct ct_query){.since_ns = ea.ts_ns, .until_ns = eb.ts_ns};
+	return ct_reader_set_query(r, q);
+}
+
 /* Index, time windows at chunk edges, chunk skipping. */
 static void test_time_query(void)
 {
@@ -183,11 +194,8 @@ static void test_time_query(void)
 			CHECK_EQ(ev_chunks, 10);
 		}
 		/* Event 3000 starts chunk 3; event 3999 ends it. */
-		struct tev first, last;
-		make_event(&first, 3000);
-		make_event(&last, 3999);
-		struct ct_query q = {.since_ns = first.ts_ns, .until_ns = last.ts_ns};
-		CHECK_EQ(ct_reader_set_query(r, &q), 0);
+		struct ct_query q;
+		CHECK_EQ(query_made(r, 3000, 3999, &q), 0);
 		const struct ct_record *rec;
 		uint64_t events = 0, min = UINT64_MAX, max = 0;
 		while (ct_reader_next_event(r, &rec) == 1) {
@@ -198,8 +206,8 @@ static void test_time_query(void)
 			max = rec->ev.ts_ns > max ? rec->ev.ts_ns : max;
 		}
 		CHECK_EQ(events, 1000);
-		CHECK_EQ(min, first.ts_ns);
-		CHECK_EQ(max, last.ts_ns);
+		CHECK_EQ(min, q.since_ns);
+		CHECK_EQ(max, q.until_ns);
 		struct ct_reader_stats st;
 		ct_reader_stats(r, &st);
 		CHECK_EQ(st.chunks_read, 1);
@@ -211,11 +219,8 @@ static void test_time_query(void)
 	struct ct_reader_io io = mem_reader_io(&m, 1);
 	struct ct_reader *r;
 	CHECK_EQ(ct_reader_open(&r, &io, NULL), 0);
-	struct tev first, next;
-	make_event(&first, 3999);
-	make_event(&next, 4000);
-	struct ct_query q = {.since_ns = first.ts_ns, .until_ns = next.ts_ns};
-	ct_reader_set_query(r, &q);
+	struct ct_query q;
+	query_made(r, 3999, 4000, &q);
 	const struct ct_record *rec;
 	uint64_t events = 0;
 	while (ct_reader_next_event(r, &rec) == 1)
@@ -230,11 +235,7 @@ static void test_time_query(void)
 		io = mem_reader_io(&m, seekable);
 		CHECK_EQ(ct_reader_open(&r, &io, NULL), 0);
 		/* Inside one chunk, so the chunk is read and its events checked. */
-		struct tev lo, hi;
-		make_event(&lo, 3400);
-		make_event(&hi, 3500);
-		struct ct_query empty = {.since_ns = hi.ts_ns, .until_ns = lo.ts_ns};
-		ct_reader_set_query(r, &empty);
+		query_made(r, 3500, 3400, &q);
 		uint64_t evs = 0, procs = 0;
 		while (ct_reader_next_event(r, &rec) == 1) {
 			evs += rec->type == CT_REC_EVENT;
@@ -318,7 +319,8 @@ static void test_bloom(void)
 				ok = ok && ct_chunk_may_contain(c, CT_KEY_DADDR, d->daddr,
 								d->family == AF_INET ? 4 : 16);
 			if (d->path_len)
-				ok = ok && ct_chunk_may_contain(c, CT_KEY_PATH, d->path, d->path_len);
+				ok = ok &&
+				     ct_chunk_may_contain(c, CT_KEY_PATH, d->path, d->path_len);
 			misses += !ok;
 			i++;
 		}
@@ -492,8 +494,8 @@ static void test_merge(void)
 		CHECK_EQ(ct_writer_open(&w, &io, &test_hdr, &o), 0);
 		for (uint64_t i = 0; i < 100; i++) {
 			struct tev ev = {.ts_ns = i * 3 + (uint64_t)(k == 2 ? 0 : k),
-					      .pid = (uint32_t)k,
-					      .family = AF_INET};
+					 .pid = (uint32_t)k,
+					 .family = AF_INET};
 			ct_writer_event(w, tev_event(&ev));
 			if (i % 30 == 0) {
 				struct ct_lost l = {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared helpers of the format/ unit tests: memory I/O, event makers,
- * assertion macros. Header-only so each test stays one program. */
+/* Shared helpers of the format/ unit tests: memory I/O (tests/helpers/memio.h),
+ * event makers, assertion macros. Header-only so each test stays one program. */
 #ifndef TEST_FORMAT_COMMON_H
 #define TEST_FORMAT_COMMON_H
 
@@ -11,85 +11,9 @@
 #include <netinet/in.h>
 
 #include "format/ctrace.h"
+#include "tests/helpers/memio.h"
 #include "tests/unit/check.h"
 #include "tests/unit/tev.h"
-
-struct membuf {
-	uint8_t *p;
-	size_t len, cap;
-	size_t pos;	/* sequential read position */
-	int fail_after; /* writes: fail with ENOSPC once len would pass this (0 = never) */
-};
-
-static inline int mem_write(void *ctx, const void *buf, size_t len)
-{
-	struct membuf *m = ctx;
-	if (m->fail_after && m->len + len > (size_t)m->fail_after)
-		return CT_E_NOSPC;
-	if (m->len + len > m->cap) {
-		size_t cap = m->cap ? m->cap : 4096;
-		while (cap < m->len + len)
-			cap *= 2;
-		m->p = realloc(m->p, cap);
-		m->cap = cap;
-	}
-	memcpy(m->p + m->len, buf, len);
-	m->len += len;
-	return 0;
-}
-
-static inline ssize_t mem_read(void *ctx, void *buf, size_t len)
-{
-	struct membuf *m = ctx;
-	size_t n = m->len - m->pos < len ? m->len - m->pos : len;
-	/* Hand out small pieces now and then, like a pipe. */
-	if (n > 1000 && (m->pos & 1))
-		n = 1000;
-	memcpy(buf, m->p + m->pos, n);
-	m->pos += n;
-	return (ssize_t)n;
-}
-
-static inline ssize_t mem_pread(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	struct membuf *m = ctx;
-	if (off >= m->len)
-		return 0;
-	size_t n = m->len - off < len ? m->len - off : len;
-	memcpy(buf, m->p + off, n);
-	return (ssize_t)n;
-}
-
-static inline struct ct_writer_io mem_writer_io(struct membuf *m)
-{
-	struct ct_writer_io io = {.ctx = m, .write = mem_write};
-	return io;
-}
-
-/* seekable: pread + size; else sequential reads from the start. */
-static inline struct ct_reader_io mem_reader_io(struct membuf *m, int seekable)
-{
-	struct ct_reader_io io = {.ctx = m, .read = mem_read, .size = -1};
-	m->pos = 0;
-	if (seekable) {
-		io.pread = mem_pread;
-		io.size = (int64_t)m->len;
-	}
-	return io;
-}
-
-static const struct ct_header test_hdr = {
-    .clock_id = 1,
-    .wall_offset_ns = 1700000000000000000LL,
-    .start_ts_ns = 1000,
-    .hostname = "testhost",
-    .kernel = "6.18.0-test",
-    .arch = "x86_64",
-    .recorder = "conntrail test",
-    .backend = "generated",
-    .cmdline = "test_format --flag",
-    .filters = "",
-};
 
 static uint64_t rng_state = 88172645463325252ULL;
 static inline uint64_t rnd(void)

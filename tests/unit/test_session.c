@@ -13,8 +13,8 @@
 
 #include "session/session.h"
 #include "tests/unit/check.h"
+#include "tests/unit/scratch.h"
 #include "tests/unit/tev.h"
-
 
 #define SEC 1000000000ULL
 
@@ -95,17 +95,6 @@ static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 
 static const struct ct_session_ops ops = {.begin = on_begin_keep, .event = on_event};
 
-static char dir[] = "/tmp/ct-session.XXXXXX";
-
-static const char *path_of(const char *name)
-{
-	static char buf[4][256];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", dir, name);
-	return buf[k];
-}
-
 static void write_proc_trace(void)
 {
 	struct ct_writer *w;
@@ -115,7 +104,7 @@ static void write_proc_trace(void)
 			      .hostname = "h1",
 			      .backend = "generated"};
 	struct ct_writer_opts o = {.compress = CT_COMP_ZSTD, .chunk_events = 4};
-	if (ct_writer_open_file(&w, path_of("p.ctr"), &h, &o)) {
+	if (ct_writer_open_file(&w, scratch_path("p.ctr"), &h, &o)) {
 		t_fails++;
 		return;
 	}
@@ -150,7 +139,7 @@ static void write_proc_trace(void)
 static void test_proc_table(void)
 {
 	struct seen sn = {0};
-	const char *paths[] = {path_of("p.ctr")};
+	const char *paths[] = {scratch_path("p.ctr")};
 	struct ct_session_opts o = {.paths = paths, .npaths = 1, .quiet = 1};
 	int st = ct_session_run(&o, &ops, &sn);
 	CHECK(st == 0, "status %d", st);
@@ -192,7 +181,7 @@ static void write_host(const char *name, const char *host, int64_t offset, uint6
 			      .hostname = host,
 			      .backend = "generated"};
 	struct ct_writer_opts o = {0};
-	if (ct_writer_open_file(&w, path_of(name), &h, &o)) {
+	if (ct_writer_open_file(&w, scratch_path(name), &h, &o)) {
 		t_fails++;
 		return;
 	}
@@ -210,7 +199,7 @@ static void test_merge(void)
 	write_host("b.ctr", "beta", 101 * (int64_t)SEC - 900 * (int64_t)SEC, 900 * SEC);
 	write_host("c.ctr", "alpha", 100 * (int64_t)SEC - 5 * (int64_t)SEC, 5 * SEC);
 	struct seen sn = {0};
-	const char *paths[] = {path_of("a.ctr"), path_of("b.ctr")};
+	const char *paths[] = {scratch_path("a.ctr"), scratch_path("b.ctr")};
 	struct ct_session_opts o = {.paths = paths, .npaths = 2, .quiet = 1};
 	int st = ct_session_run(&o, &ops, &sn);
 	CHECK(st == 0 && sn.n == 10, "merge: status %d events %d", st, sn.n);
@@ -222,7 +211,7 @@ static void test_merge(void)
 	CHECK(sn.start == 100 * (int64_t)SEC, "earliest start %lld", (long long)sn.start);
 
 	memset(&sn, 0, sizeof(sn));
-	const char *same[] = {path_of("a.ctr"), path_of("c.ctr")};
+	const char *same[] = {scratch_path("a.ctr"), scratch_path("c.ctr")};
 	o.paths = same;
 	st = ct_session_run(&o, &ops, &sn);
 	CHECK(st == 0 && sn.nhosts == 1 && sn.n == 10, "same host: %d %u %d", st, sn.nhosts, sn.n);
@@ -231,11 +220,11 @@ static void test_merge(void)
 static void test_errors(void)
 {
 	struct seen sn = {0};
-	const char *missing[] = {path_of("a.ctr"), path_of("nope.ctr")};
+	const char *missing[] = {scratch_path("a.ctr"), scratch_path("nope.ctr")};
 	struct ct_session_opts o = {.paths = missing, .npaths = 2, .quiet = 1};
 	CHECK(ct_session_run(&o, &ops, &sn) == 1, "missing file: status 1");
 	CHECK(sn.n == 0, "no events after an open failure");
-	const char *ok[] = {path_of("a.ctr")};
+	const char *ok[] = {scratch_path("a.ctr")};
 	o.paths = ok;
 	o.npaths = 1;
 	o.filter = "dprot == 1";
@@ -250,17 +239,11 @@ static void test_errors(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	scratch_make("session");
 	write_proc_trace();
 	test_proc_table();
 	test_merge();
 	test_errors();
-	const char *names[] = {"p.ctr", "a.ctr", "b.ctr", "c.ctr"};
-	for (size_t i = 0; i < 4; i++)
-		unlink(path_of(names[i]));
-	rmdir(dir);
+	scratch_remove();
 	return check_done("test_session");
 }

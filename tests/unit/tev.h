@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* tev.h: an event the tests build and compare flat (struct tev), and the
- * ct_event view of it that the library takes. */
+/* tev.h: an event the tests build and compare flat (struct tev), the
+ * ct_event view of it that the library takes, and the header of the
+ * traces the tests and helpers write. */
 #ifndef TEST_TEV_H
 #define TEST_TEV_H
 
@@ -9,6 +10,20 @@
 #include <sys/socket.h>
 
 #include "format/ctrace.h"
+
+/* The header of a generated trace. */
+static const struct ct_header test_hdr = {
+    .clock_id = 1,
+    .wall_offset_ns = 1700000000000000000LL,
+    .start_ts_ns = 1000,
+    .hostname = "testhost",
+    .kernel = "6.18.0-test",
+    .arch = "x86_64",
+    .recorder = "conntrail test",
+    .backend = "generated",
+    .cmdline = "test_format --flag",
+    .filters = "",
+};
 
 /* An event flat, as the tests build and compare them: its own storage for
  * the process context and destination an event points at. */

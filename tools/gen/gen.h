@@ -24,14 +24,11 @@ extern const struct prog progs[];
 extern const uint32_t nprogs;
 
 struct dest {
-	uint16_t family, type, proto, dport;
-	uint8_t addr[16];
-	uint8_t path_len;
+	struct ct_dest cd; /* as an event points at it; cd.path is set from path at use */
 	char path[CT_UNIX_PATH_MAX];
 	int abstract;
-	uint32_t scope_id; /* a link-local IPv6 destination's interface */
-	int unreachable;   /* fails with ETIMEDOUT/ECONNREFUSED more often */
-	uint32_t rtt_ns;   /* typical connect latency */
+	int unreachable; /* fails with ETIMEDOUT/ECONNREFUSED more often */
+	uint32_t rtt_ns; /* typical connect latency */
 };
 
 /* Truth counters: what connect(2) returned (ret), and the final outcome
@@ -49,8 +46,8 @@ struct truth {
 	uint32_t pid_base, pid_cap;
 };
 
-/* One event of this pid (t->pid grows as needed); -1 out of memory. */
-int truth_pid(struct truth *t, uint32_t pid);
+/* One event of this pid (t->pid grows as needed; out of memory ends the program). */
+void truth_pid(struct truth *t, uint32_t pid);
 /* The slot of a result (0 or -errno) in ret[] and result[]. */
 int truth_result_slot(int32_t v);
 /* An event as written: its family, what connect(2) returned and, when that

@@ -17,22 +17,18 @@
 
 const int result_errs[NRESULTS] = {0, -115, -111, -110, -13, -2, -101, -99, -113};
 
-int truth_pid(struct truth *t, uint32_t pid)
+void truth_pid(struct truth *t, uint32_t pid)
 {
 	uint32_t i = pid - t->pid_base;
 	if (i >= t->pid_cap) {
 		uint32_t cap = t->pid_cap ? t->pid_cap : 4096;
 		while (cap <= i)
 			cap *= 2;
-		uint64_t *p = realloc(t->pid, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		memset(p + t->pid_cap, 0, (cap - t->pid_cap) * sizeof(*p));
-		t->pid = p;
+		t->pid = ct_xrealloc(t->pid, cap * sizeof(*t->pid));
+		memset(t->pid + t->pid_cap, 0, (cap - t->pid_cap) * sizeof(*t->pid));
 		t->pid_cap = cap;
 	}
 	t->pid[i]++;
-	return 0;
 }
 
 static void json_kv_u64(FILE *f, const char *k, uint64_t v, int *first)
@@ -98,11 +94,9 @@ int truth_write(const char *path, const struct truth *t, const struct dest *d, u
 	for (uint32_t i = 0; i < nd && nv; i++) {
 		if (!t->dest[i])
 			continue;
-		struct ct_dest cd = {.family = d[i].family,
-				     .dport = d[i].dport,
-				     .path_len = d[i].path_len,
-				     .path = d[i].path};
-		memcpy(cd.daddr, d[i].addr, 16);
+		struct ct_dest cd = d[i].cd;
+		cd.path = d[i].path;
+		cd.scope_id = 0; /* report's destinations leave the scope out */
 		struct ct_event ev = {.dest = &cd, .flags = d[i].abstract ? CT_EV_ABSTRACT : 0};
 		char buf[512];
 		ct_fmt_dest(buf, sizeof(buf), &ev);
