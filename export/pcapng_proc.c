@@ -23,7 +23,7 @@
  * Wireshark picks, among the blocks of that pid, the one with the latest
  * pib_starttime not after the packet. So a block is written before the
  * first packet of each process, and again whenever the pid's process is
- * another one (exec, a reused pid, another host of a merge), stamped with
+ * another one (exec, a reused pid, another host's of a merge), stamped with
  * that first packet's time: the trace knows when it saw the process, not
  * when it started, and that time is what tells the blocks of one pid apart.
  */
@@ -51,7 +51,11 @@
 struct pid_slot {
 	uint32_t pid;
 	uint32_t used;
-	uint64_t who; /* identity of the process the pid's last block described */
+	uint64_t what; /* hash of what the pid's last block says */
+	/* The event that block was last found right for: while they stay the
+	 * same, so does the process, and nothing is hashed. */
+	uint64_t serial; /* 0: none */
+	uint32_t host, uid;
 };
 
 struct ct_pcapng_procs {
@@ -77,19 +81,27 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
 	return h ^ (h >> 31);
 }
 
-/* Which process: the session's process table gives each program a pid
- * runs (snapshot, fork, exec, reused pid) a serial of its own; a process
- * it does not know is told apart by its comm. */
-static uint64_t identity(const struct ct_event *ev, unsigned host)
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return mix(h, 0xff); /* NULL and "" apart from the next string's start */
+}
+
+/* What a block for ev says: its options' values (pib_options). */
+static uint64_t what_of(const struct ct_event *ev)
 {
 	const struct ct_procinfo *p = ev->proc;
-	uint64_t h = mix(mix(host + 1, ev->task->uid), p ? p->serial : 0);
-	if (!p || !p->serial) {
-		uint64_t c[2];
-		memcpy(c, ev->task->comm, sizeof(c));
-		h = mix(mix(h, c[0]), c[1]);
+	char comm[CT_COMM_LEN + 1] = {0};
+	uint64_t h = mix(mix(0, ev->task->uid), ev->task->ppid);
+	if (p && p->exe && *p->exe) {
+		h = mix_str(h, p->exe);
+	} else {
+		memcpy(comm, ev->task->comm, CT_COMM_LEN);
+		h = mix_str(mix(h, 1), comm);
 	}
-	return h;
+	h = mix_str(h, p ? p->cmdline : NULL);
+	return mix_str(h, p ? p->container : NULL);
 }
 
 static struct pid_slot *slot_of(struct ct_pcapng_procs *t, uint32_t pid)
@@ -113,10 +125,16 @@ static void grow(struct ct_pcapng_procs *t)
 	free(old);
 }
 
-/* 1 when pid's last block described another process than who (now it
- * describes who). */
-static int pid_changed(struct ct_pcapng_procs *t, uint32_t pid, uint64_t who)
+/* 1 when the last block written for ev's pid does not say what one for ev
+ * would (now it does), else 0. The session's process table gives each
+ * program a pid runs (snapshot, fork, exec, reused pid) a serial of its
+ * own; a process with the same serial, host and uid as the last time is
+ * the same one. Otherwise what a block would say decides, so two hosts'
+ * alike processes of one pid share a block. */
+static int pid_changed(struct ct_pcapng_procs *t, const struct ct_event *ev, unsigned host)
 {
+	uint32_t pid = ev->task->pid;
+	uint64_t serial = ev->proc ? ev->proc->serial : 0;
 	if (t->count >= PIB_TABLE_MAX) {
 		memset(t->slots, 0, t->cap * sizeof(*t->slots));
 		t->count = 0;
@@ -124,14 +142,19 @@ static int pid_changed(struct ct_pcapng_procs *t, uint32_t pid, uint64_t who)
 	if ((t->count + 1) * 2 > t->cap)
 		grow(t);
 	struct pid_slot *s = slot_of(t, pid);
-	if (s->used && s->who == who)
+	if (s->used && serial && s->serial == serial && s->host == host && s->uid == ev->task->uid)
 		return 0;
+	uint64_t what = what_of(ev);
+	int changed = !s->used || s->what != what;
 	if (!s->used)
 		t->count++;
-	s->used = 1;
-	s->pid = pid;
-	s->who = who;
-	return 1;
+	*s = (struct pid_slot){.pid = pid,
+			       .used = 1,
+			       .what = what,
+			       .serial = serial,
+			       .host = host,
+			       .uid = ev->task->uid};
+	return changed;
 }
 
 static void pib_options(struct ct_buf *b, const struct ct_event *ev, uint64_t wall_ns)
@@ -174,7 +197,7 @@ static void pib_options(struct ct_buf *b, const struct ct_event *ev, uint64_t wa
 int ct_pcapng_pib(struct ct_pcapng_procs *t, struct ct_buf *b, const struct ct_event *ev,
 		  unsigned host, uint64_t wall_ns)
 {
-	if (!pid_changed(t, ev->task->pid, identity(ev, host)))
+	if (!pid_changed(t, ev, host))
 		return 0;
 	size_t at = b_begin(b, BT_CB_COPY);
 	b_u32(b, PEN_WIRESHARK);
