@@ -32,6 +32,7 @@ struct convert {
 	const char *cmdline;
 	int fd;
 	int replies;
+	int process_info;
 	int csv_raw;
 	int quiet;
 	struct ct_session *s;
@@ -92,6 +93,7 @@ static int on_begin(void *ctx, struct ct_session *s)
 	cv->info.nhosts = ct_session_nhosts(s);
 	cv->info.cmdline = cv->cmdline;
 	cv->info.replies = cv->replies;
+	cv->info.process_info = cv->process_info;
 	cv->info.csv_raw = cv->csv_raw;
 
 	if (ct_out_init(&cv->out, cv->fd, 0) < 0) {
@@ -147,8 +149,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: conntrail convert [FILE..] -o OUT [--to %s]\n"
 		"                         [--filter EXPR] [--since T] [--until T] [--replies] "
-		"[--csv-raw] [-q]\n"
-		"                         [--jobs N]\n"
+		"[--process-info]\n"
+		"                         [--csv-raw] [-q]"
+		" [--jobs N]\n"
 		"\n"
 		"Export the connect events of one or more traces (merged in time order).\n"
 		"FILE defaults to conntrail.data; '-' reads standard input. The format comes from\n"
@@ -175,6 +178,10 @@ static void usage(FILE *f)
 	    "      --tz ZONE      zone of times without one: UTC (default), local, +01:00\n"
 	    "  -r, --replies      pcapng/pcap: add the reply each outcome implies (SYN/ACK,\n"
 	    "                     RST/ACK, ICMP unreachable), stamped when it came\n"
+	    "      --process-info pcapng: also each process's Process Information Block, as\n"
+	    "                     Wireshark 4.7's own capture writes it (name, path,\n"
+	    "                     arguments per packet); Wireshark before 4.7 lists each\n"
+	    "                     block as a frame of its own\n"
 	    "      --csv-raw      csv: text cells as they are; by default a cell that starts\n"
 	    "                     with = + - @ tab or CR gets a leading ' so that a\n"
 	    "                     spreadsheet shows it as text, not a formula\n"
@@ -229,6 +236,10 @@ static int choose_format(struct convert *cv)
 		ct_err("--csv-raw: only for csv, not %s", cv->fmt->name);
 		return -1;
 	}
+	if (cv->process_info && strcmp(cv->fmt->name, "pcapng")) {
+		ct_err("--process-info: only for pcapng, not %s", cv->fmt->name);
+		return -1;
+	}
 	if (cv->replies && !cv->fmt->replies) {
 		ct_err("--replies: only for pcapng and pcap, not %s", cv->fmt->name);
 		return -1;
@@ -257,6 +268,9 @@ static int convert_opt(void *ctx, int c, const char *arg)
 	case 'R':
 		cv->csv_raw = 1;
 		break;
+	case 'P':
+		cv->process_info = 1;
+		break;
 	}
 	return 0;
 }
@@ -269,6 +283,7 @@ int cmd_convert(int argc, char **argv)
 	    {"to", required_argument, NULL, 't'},
 	    {"replies", no_argument, NULL, 'r'},
 	    {"csv-raw", no_argument, NULL, 'R'},
+	    {"process-info", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};

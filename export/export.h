@@ -91,6 +91,7 @@ struct ct_export_info {
 	int replies;	     /* pcapng/pcap: add a synthesized reply packet where the
 				outcome is known (SYN/ACK, RST/ACK, ICMP unreachable) */
 	int csv_raw;	     /* csv: text cells as they are, formulas not neutralised */
+	int process_info;    /* pcapng: Process Information Blocks (pcapng_proc.c) */
 };
 
 struct ct_exporter;
@@ -186,6 +187,7 @@ size_t ct_packet_ip_reply(uint8_t *p, const struct ct_event *ev);
 struct ct_reply {
 	uint64_t ns;
 	unsigned iface;
+	uint32_t pid, tid; /* pcapng: whose reply (epb_processid_threadid) */
 	uint16_t len;
 	uint8_t frame[CT_FRAME_MAX];
 	char note[192]; /* packet comment: "synthesized by conntrail ..." */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pcapng.c: pcapng written by hand to the spec
- * (draft-ietf-opsawg-pcapng: SHB, IDB, EPB, ISB; little-endian; every block
+ * (draft-ietf-opsawg-pcapng: SHB, IDB, NRB, EPB, ISB, custom blocks; little-endian; every block
  * and option padded to 32 bits; if_tsresol 9 = nanosecond timestamps).
  *
  * Layout of what we write:
@@ -12,9 +12,15 @@
  *         all frames keeps libpcap/tcpdump able to read the file):
  *         if_name = hostname, if_description = backend/kernel, if_os,
  *         if_tsresol = 9.
- *   EPB   one per connect: the frame of export_packet.c and a comment
- *         "pid=.. tid=.. comm=.. exe=.. uid=.. [container=..] sockfd=..
- *         result=.. [latency_ns=..] [path=..]"; no other option. UNIX
+ *   NRB   where a DNS answer comes, its address -> name pairs not written
+ *         yet (pcapng_name).
+ *   CB    before the first packet of each process, a Process Information
+ *         Block in a Wireshark custom block (pcapng_proc.c).
+ *   EPB   one per connect: the frame of packet.c, epb_processid_threadid
+ *         (pid, tid: Wireshark 4.7 finds the process's block by it), a
+ *         comment "comm=.. pid=.. result=.. dest=.. tid=.. exe=.. uid=..
+ *         [container=..] ..." for people and older Wireshark, and on IP
+ *         frames a second one for the Lua plugin. UNIX
  *         (and other non-IP) connects are frames of ethertype 0x88b5
  *         whose payload is the event's JSON
  *         line: eth.type == 0x88b5 selects them, and
@@ -31,6 +37,8 @@
 #include "lib/util.h"
 #include "export/eventfmt.h"
 #include "export/export.h"
+#include "export/pcapng_int.h"
+#include "export/pcapng_proc.h"
 
 #define CT_PCAPNG_SNAPLEN 262144 /* tcpdump's and dumpcap's default */
 
@@ -43,8 +51,6 @@
 #define NRB_IPV4 1
 #define NRB_IPV6 2
 
-#define OPT_END 0
-#define OPT_COMMENT 1
 #define SHB_HARDWARE 2
 #define SHB_OS 3
 #define SHB_USERAPPL 4
@@ -79,56 +85,8 @@ struct ct_exporter {
 	/* (address, name) pairs already in a Name Resolution Block, by hash */
 	uint64_t *nrb_seen;
 	size_t nrb_cap, nrb_count;
+	struct ct_pcapng_procs *procs; /* --process-info: whose block is out; else NULL */
 };
-
-static inline void le16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, 2); /* pcapng: we write little-endian; x86/arm64 are */
-}
-
-static inline void le32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static inline size_t pad4(size_t n)
-{
-	return (n + 3) & ~(size_t)3;
-}
-
-/* ------------------------------------------------ small-block builder */
-
-static void b_u32(struct ct_buf *b, uint32_t v)
-{
-	ct_buf_put(b, &v, 4);
-}
-
-static void b_opt(struct ct_buf *b, uint16_t code, const void *val, size_t len)
-{
-	static const uint8_t zeros[4];
-	if (len > 0xfff0) {
-		len = 0xfff0; /* an option length is 16 bits */
-		/* strings are UTF-8 (pcapng): never cut inside a character */
-		while (len && (((const uint8_t *)val)[len] & 0xc0) == 0x80)
-			len--;
-	}
-	uint16_t h[2] = {code, (uint16_t)len};
-	ct_buf_put(b, h, 4);
-	ct_buf_put(b, val, len);
-	ct_buf_put(b, zeros, pad4(len) - len);
-}
-
-/* A string option from a trace: pcapng wants valid UTF-8, and a viewer
- * shows it; escaped by the terminal rule (lib/text.h). */
-static void b_opt_str(struct ct_buf *b, uint16_t code, const char *s)
-{
-	if (s && *s) {
-		struct ct_buf t = {0};
-		ct_buf_term_str(&t, s);
-		b_opt(b, code, t.p, t.len);
-		ct_buf_free(&t);
-	}
-}
 
 /* "prefix<escaped s>" into t (emptied first). */
 static void text_esc(struct ct_buf *t, const char *prefix, const char *s)
@@ -148,22 +106,6 @@ static void b_opt_ts(struct ct_buf *b, uint16_t code, uint64_t ns)
 {
 	uint32_t t[2] = {(uint32_t)(ns >> 32), (uint32_t)ns};
 	b_opt(b, code, t, 8);
-}
-
-static size_t b_begin(struct ct_buf *b, uint32_t type)
-{
-	size_t at = b->len;
-	b_u32(b, type);
-	b_u32(b, 0); /* length, patched by b_end */
-	return at;
-}
-
-static void b_end(struct ct_buf *b, size_t at)
-{
-	b_opt(b, OPT_END, NULL, 0);
-	uint32_t total = (uint32_t)(b->len - at + 4);
-	b_u32(b, total);
-	memcpy(b->p + at + 4, &total, 4);
 }
 
 static int flush_scratch(struct ct_exporter *x)
@@ -314,6 +256,7 @@ static void pcapng_free(struct ct_exporter *x)
 	ct_replies_free(&x->pending);
 	free(x->ifs);
 	free(x->nrb_seen);
+	ct_pcapng_procs_free(x->procs);
 	free(x);
 }
 
@@ -328,7 +271,9 @@ static int pcapng_open(struct ct_exporter **out, struct ct_out *o,
 	x->replies = info->replies;
 	x->comments = ct_comment_cache_new();
 	x->json = ct_json_cache_new();
-	if (!x->json) {
+	if (info->process_info)
+		x->procs = ct_pcapng_procs_new();
+	if (!x->json || (info->process_info && !x->procs)) {
 		o->err = ENOMEM;
 		pcapng_free(x);
 		return -1;
@@ -379,6 +324,17 @@ static inline uint8_t *epb_comment(uint8_t *p, size_t clen)
 	return p + 4 + pad4(clen);
 }
 
+/* epb_processid_threadid: the packet's process (its Process Information
+ * Block precedes it, pcapng_proc.c) and thread. */
+static inline uint8_t *epb_pidtid(uint8_t *p, uint32_t pid, uint32_t tid)
+{
+	le16(p, CT_EPB_PROCESSID_THREADID);
+	le16(p + 2, 8);
+	le32(p + 4, pid);
+	le32(p + 8, tid);
+	return p + 12;
+}
+
 /* The trailing length after the options that end at p. Returns the block
  * size. No epb_flags: the Ethernet addresses already say the direction
  * (02:..:01 is the traced host), and no opt_endofopt, which the spec lets
@@ -405,14 +361,14 @@ static int reply_epb(struct ct_exporter *x, const struct ct_reply *r)
 	size_t nlen = strnlen(r->note, sizeof(r->note));
 	size_t jlen = strnlen(r->json, sizeof(r->json));
 	uint8_t *start =
-	    (uint8_t *)ct_out_reserve(x->out, 28 + CT_FRAME_MAX + 16 + nlen + jlen + 16);
+	    (uint8_t *)ct_out_reserve(x->out, 28 + CT_FRAME_MAX + 12 + 16 + nlen + jlen + 16);
 	if (!start)
 		return -1;
 	uint8_t *pkt = start + 28;
 	memcpy(pkt, r->frame, r->len);
 	le32(pkt + r->len, 0); /* padding */
 	epb_head(start, r->iface, r->ns, r->len);
-	uint8_t *opt = pkt + pad4(r->len);
+	uint8_t *opt = epb_pidtid(pkt + pad4(r->len), r->pid, r->tid);
 	memcpy(opt + 4, r->note, nlen);
 	opt = epb_comment(opt, nlen);
 	memcpy(opt + 4, r->json, jlen);
@@ -444,6 +400,8 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 
 	if (x->pending.n && flush_replies(x, ns) < 0)
 		return -1;
+	if (x->procs && ct_pcapng_pib(x->procs, &x->scratch, ev, id, ns) && flush_scratch(x) < 0)
+		return -1;
 	/* The event's JSON: the payload of a UNIX (non-IP) frame (the line of
 	 * script --json), the plugin's comment on an IP one (ct_json_plugin).
 	 * Its process part first, to know how much room it needs. */
@@ -454,7 +412,7 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 	}
 	int cached = ct_json_who_was_cached(x->json);
 	jmax = ct_json_line_max(who_len) + ct_json_plugin_max(who_len);
-	size_t need = 28 + CT_FRAME_MAX + 32 + jmax + 8 + ct_packet_comment_max(ev);
+	size_t need = 28 + CT_FRAME_MAX + 12 + 32 + jmax + 8 + ct_packet_comment_max(ev);
 	uint8_t *start = (uint8_t *)ct_out_reserve(x->out, need);
 	if (!start)
 		return -1;
@@ -468,7 +426,7 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 	}
 	le32(pkt + len, 0); /* padding: the options overwrite what spills over */
 	epb_head(start, id, ns, len);
-	uint8_t *opt = pkt + pad4(len);
+	uint8_t *opt = epb_pidtid(pkt + pad4(len), ev->task->pid, ev->tid);
 	size_t clen = ct_packet_comment_cached(x->comments, (char *)opt + 4, ev);
 	if (clen > 0xfff0)
 		clen = 0xfff0;
@@ -487,9 +445,13 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 	touch(&x->ifs[id], ns);
 
 	struct ct_reply r;
-	if (x->replies && ct_packet_reply(&r, ev, ns, id) && ct_replies_push(&x->pending, &r) < 0) {
-		x->out->err = ENOMEM;
-		return -1;
+	if (x->replies && ct_packet_reply(&r, ev, ns, id)) {
+		r.pid = ev->task->pid;
+		r.tid = ev->tid;
+		if (ct_replies_push(&x->pending, &r) < 0) {
+			x->out->err = ENOMEM;
+			return -1;
+		}
 	}
 	return 0;
 }
