@@ -86,6 +86,9 @@ struct ct_procinfo {
 	const char *exe;       /* absolute path of the executable */
 	const char *cmdline;   /* arguments joined by single spaces */
 	const char *container; /* container id from the cgroup path */
+	/* What the container runtime's state on disk says of that container
+	 * (NULL unknown): its name, image, and Kubernetes pod and namespace. */
+	const char *container_name, *image, *pod, *k8s_namespace;
 	/* Changes whenever the table's entry for this process is created or
 	 * updated (snapshot, fork, exec, pid reuse); 0 when the table does not
 	 * know the process. Lets callers cache what they derived from it. */
@@ -167,6 +170,9 @@ struct ct_proc {
 	const char *exe;       /* absolute path of the executable */
 	const char *cmdline;   /* arguments joined by single spaces */
 	const char *container; /* container id from the cgroup path */
+	/* From the container runtime's state on disk, read by the recorder
+	 * (format 2.1, optional strings after container): NULL unknown. */
+	const char *container_name, *image, *pod, *k8s_namespace;
 };
 
 /* Events the kernel could not deliver (ring buffer full). */
