@@ -28,6 +28,7 @@
 
 /* The strings of a process record, in this order. */
 enum { PS_EXE, PS_CMDLINE, PS_CONTAINER, PS_CTR_NAME, PS_IMAGE, PS_POD, PS_K8S_NS, PS_N };
+_Static_assert(PS_K8S_NS - PS_CTR_NAME == CT_CTR_NS, "the names in ct_procinfo's order");
 
 static void proc_strs(const struct ct_proc *p, const char *s[PS_N])
 {
@@ -333,10 +334,8 @@ void ct_procs_lookup(struct ct_procs *t, uint32_t pid, unsigned host, struct ct_
 	info->exe = s[PS_EXE];
 	info->cmdline = s[PS_CMDLINE];
 	info->container = s[PS_CONTAINER];
-	info->container_name = s[PS_CTR_NAME];
-	info->image = s[PS_IMAGE];
-	info->pod = s[PS_POD];
-	info->k8s_namespace = s[PS_K8S_NS];
+	for (int i = 0; i < CT_CTR_N; i++)
+		info->ctr[i] = s[PS_CTR_NAME + i];
 	info->serial = e ? e->serial : 0;
 }
 
