@@ -10,6 +10,7 @@
 #define CONNTRAIL_RECORD_CONTAINERS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "format/ctrace.h"
 
@@ -37,9 +38,10 @@ struct ctr_cache;
  * (tests). */
 struct ctr_cache *ctr_cache_new(const char *root);
 void ctr_cache_free(struct ctr_cache *c);
-/* The names of the 64-hex container id, or NULL when none is known. The
- * pointer is valid until the next call. */
-const struct ctr_info *ctr_lookup(struct ctr_cache *c, const char *id);
+/* The names of the 64-hex container id, or NULL when none is known; uid:
+ * the process's user, whose own store (rootless podman) is looked in last.
+ * The pointer is valid until the next call. */
+const struct ctr_info *ctr_lookup(struct ctr_cache *c, const char *id, uid_t uid);
 /* p's container_name, image, pod and k8s_namespace from p->container
  * (they point into the cache: write p before the next lookup). */
 void ctr_fill_proc(struct ctr_cache *c, struct ct_proc *p);

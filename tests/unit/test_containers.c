@@ -164,6 +164,51 @@ static void put_file(const char *root, const char *rel, const char *text)
 	}
 }
 
+/* Rootless podman: the store in the home of the process's user, whose
+ * files must be that user's own. */
+static void test_rootless(const char *root)
+{
+	uid_t u = getuid() ? getuid() : 4242;
+	char path[PATH_MAX], text[512], ida[65], idb[65];
+	const char *store = "/home/u/.local/share/containers/storage/overlay-containers";
+
+	memcpy(ida, ID, 65);
+	memcpy(idb, ID, 65);
+	ida[0] = '7';
+	idb[0] = '8';
+	snprintf(text, sizeof(text), "root:x:0:0::/root:/bin/sh\n\nu:x:%u:%u:U:/home/u:/bin/sh\n",
+		 (unsigned)u, (unsigned)u);
+	put_file(root, "/etc/passwd", text);
+	for (int k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/%s/userdata/config.json", store, k ? idb : ida);
+		put_file(root, path, "{\"annotations\":{\"io.container.manager\":\"libpod\"}}");
+	}
+	snprintf(path, sizeof(path), "%s/containers.json", store);
+	snprintf(text, sizeof(text),
+		 "[{\"id\":\"%s\",\"names\":[\"mine\"]},{\"id\":\"%s\",\"names\":[\"b\"]}]", ida,
+		 idb);
+	put_file(root, path, text);
+	if (!getuid()) {
+		/* all u's, but for idb's config.json: somebody else's */
+		snprintf(text, sizeof(text),
+			 "chown -R %u '%s/home/u' && chown %u '%s%s/%s/userdata/config.json'",
+			 (unsigned)u, root, (unsigned)u + 1, root, store, idb);
+		CHECK_EQ(system(text), 0);
+	} else {
+		snprintf(path, sizeof(path), "%s%s/%s/userdata/config.json", root, store, idb);
+		CHECK_EQ(unlink(path), 0); /* cannot give it away: make it absent */
+	}
+	struct ctr_cache *c = ctr_cache_new(root);
+	const struct ctr_info *i = ctr_lookup(c, ida, u);
+	CHECK(i && !strcmp(i->name, "mine"), "rootless store of uid %u", (unsigned)u);
+	CHECK(ctr_lookup(c, idb, u) == NULL, "a file the user does not own is not read");
+	ctr_cache_free(c);
+	c = ctr_cache_new(root);
+	CHECK(ctr_lookup(c, ida, 0) == NULL, "root has no rootless store");
+	CHECK(ctr_lookup(c, idb, u + 7) == NULL, "a user without a passwd entry");
+	ctr_cache_free(c);
+}
+
 /* The lookup on a state tree under a temporary root: each layout, a file
  * too big, a FIFO, a symbolic link, and the cache reading each id once. */
 static void test_lookup(void)
@@ -209,31 +254,31 @@ static void test_lookup(void)
 	CHECK_EQ(symlink(cmd, path), 0);
 
 	struct ctr_cache *c = ctr_cache_new(root);
-	const struct ctr_info *i = ctr_lookup(c, ids[0]);
+	const struct ctr_info *i = ctr_lookup(c, ids[0], 0);
 	CHECK(i && !strcmp(i->name, "dock") && !strcmp(i->image, "alpine"));
-	i = ctr_lookup(c, ids[1]);
+	i = ctr_lookup(c, ids[1], 0);
 	CHECK(i && !strcmp(i->name, "ctd") && !strcmp(i->k8s_namespace, "kube-system"));
-	i = ctr_lookup(c, ids[2]);
+	i = ctr_lookup(c, ids[2], 0);
 	CHECK(i && !strcmp(i->image, "crio-img") && !i->name[0]);
-	i = ctr_lookup(c, ids[3]);
+	i = ctr_lookup(c, ids[3], 0);
 	CHECK(i && !strcmp(i->name, "pod-man") && !strcmp(i->image, "quay.io/pm:1"));
-	CHECK(ctr_lookup(c, ids[4]) == NULL);
-	CHECK(ctr_lookup(c, ids[5]) == NULL);
-	CHECK(ctr_lookup(c, "not-an-id") == NULL);
-	CHECK(ctr_lookup(c, ID "0") == NULL);
+	CHECK(ctr_lookup(c, ids[4], 0) == NULL);
+	CHECK(ctr_lookup(c, ids[5], 0) == NULL);
+	CHECK(ctr_lookup(c, "not-an-id", 0) == NULL);
+	CHECK(ctr_lookup(c, ID "0", 0) == NULL);
 
 	/* Cached: changing the file changes nothing for an id already read. */
 	snprintf(path, sizeof(path), "/var/lib/docker/containers/%s/config.v2.json", ids[0]);
 	put_file(root, path, "{\"Name\":\"/changed\"}");
-	i = ctr_lookup(c, ids[0]);
+	i = ctr_lookup(c, ids[0], 0);
 	CHECK(i && !strcmp(i->name, "dock"));
 	/* A file over FILE_MAX is not read. */
 	snprintf(path, sizeof(path), "%s/var/lib/docker/containers/%s/config.v2.json", root,
 		 ids[0]);
 	CHECK_EQ(truncate(path, FILE_MAX + 1), 0);
 	struct ctr_cache *c2 = ctr_cache_new(root);
-	CHECK(ctr_lookup(c2, ids[0]) == NULL);
-	CHECK(ctr_lookup(c2, ids[1]) != NULL);
+	CHECK(ctr_lookup(c2, ids[0], 0) == NULL);
+	CHECK(ctr_lookup(c2, ids[1], 0) != NULL);
 
 	/* ctr_fill_proc: the four strings, NULL for what is unknown. */
 	struct ct_proc p = {.container = ids[2]};
@@ -243,12 +288,13 @@ static void test_lookup(void)
 	char many[65];
 	for (int k = 0; k < CACHE_MAX + 3; k++) {
 		snprintf(many, sizeof(many), "%064x", k + 1);
-		CHECK(ctr_lookup(c, many) == NULL);
+		CHECK(ctr_lookup(c, many, 0) == NULL);
 	}
-	i = ctr_lookup(c, ids[1]);
+	i = ctr_lookup(c, ids[1], 0);
 	CHECK(i && !strcmp(i->name, "ctd"));
 	ctr_cache_free(c);
 	ctr_cache_free(c2);
+	test_rootless(root);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	CHECK_EQ(system(cmd), 0);
 }
