@@ -131,6 +131,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(PCAP_OBJS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PCAP_OBJS) $(LIBS)
 
+# test_containers compiles record/'s container name files in.
+$(BUILD)/tests/test_containers: record/containers.c record/ctrjson.c record/containers.h
+
 # Reliability helpers that read traces (tests/helpers/rel_*.c) link the library.
 $(BUILD)/tests/rel_%: tests/helpers/rel_%.c $(LIB) $(PCAP_OBJS)
 	$(call msg,CC,$@)

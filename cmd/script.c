@@ -449,6 +449,14 @@ static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 		/* no trailing blanks when latency is absent */
 		while (p > line && p[-1] == ' ')
 			p--;
+		const char *ctr = ev->proc ? ev->proc->ctr[CT_CTR_NAME] : NULL;
+		if (ctr) {
+			/* the container's name (the file's string): after the line */
+			ct_buf_put(&sc->out, line, (size_t)(p - line));
+			ct_buf_puts(&sc->out, "  container ");
+			ct_buf_term_str(&sc->out, ctr);
+			p = line;
+		}
 		*p++ = '\n';
 		ct_buf_put(&sc->out, line, (size_t)(p - line));
 	}

@@ -22,8 +22,9 @@
  * The columns are the keys of `script --json`, with the same meaning:
  * - a key that JSON leaves out when unknown is NULL here (ret, latency_ns,
  *   result, result_ns, saddr, sport, closed_ns, tx_bytes, rx_bytes); the
- *   strings exe, cmdline, container, path and dname, and type and proto,
- *   are '' when unknown (an executable path or a UNIX path is never empty);
+ *   strings exe, cmdline, container, path, dname, container_name, image,
+ *   pod and k8s_namespace, and type and proto, are '' when unknown (an executable path or a UNIX
+ * path is never empty);
  * - family, type and proto are spelled as JSON spells them ("AF_INET",
  *   "SOCK_STREAM", "tcp", or the number as text);
  * - daddr and saddr are FixedString(16): an IPv6 address as it is, an IPv4
@@ -160,7 +161,11 @@ static int ch_event(struct ct_exporter *x, const struct ct_event *ev, unsigned i
 	size_t elen = proc->exe ? strlen(proc->exe) : 0;
 	size_t mlen = proc->cmdline ? strlen(proc->cmdline) : 0;
 	size_t clen = proc->container ? strlen(proc->container) : 0;
-	char *d = ct_out_reserve(x->out, ROW_FIXED + hlen + elen + mlen + clen + CT_NAME_MAX);
+	size_t nlen = 0; /* the container's names */
+	for (int i = 0; i < CT_CTR_N; i++)
+		nlen += proc->ctr[i] ? 10 + strlen(proc->ctr[i]) : 10;
+	char *d =
+	    ct_out_reserve(x->out, ROW_FIXED + hlen + elen + mlen + clen + nlen + CT_NAME_MAX);
 	size_t o = 0;
 	int inet = t->family == 2 || t->family == 10;
 	uint16_t fl = ev->flags;
@@ -227,7 +232,9 @@ static int ch_event(struct ct_exporter *x, const struct ct_event *ev, unsigned i
 	o += put_opt_u64(d + o, fl & CT_EV_CLOSED, ev->tx_bytes);
 	o += put_opt_u64(d + o, fl & CT_EV_CLOSED, ev->rx_bytes);
 	o += put_u8(d + o, (fl & CT_EV_OPEN) != 0);
-	o += put_cstr(d + o, ev->dname); /* the last column: added after the others */
+	o += put_cstr(d + o, ev->dname);   /* added after the others, */
+	for (int i = 0; i < CT_CTR_N; i++) /* and the container's names after it */
+		o += put_cstr(d + o, proc->ctr[i]);
 	ct_out_commit(x->out, o);
 	return 0;
 }

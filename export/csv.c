@@ -25,7 +25,8 @@
 static const char header[] =
     "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,cmdline,cgroup_id,container,sockfd,family,type,"
     "proto,daddr,scope_id,dport,saddr,sport,path,abstract,ret,ret_name,latency_ns,result,"
-    "result_ns,outcome,closed_ns,tx_bytes,rx_bytes,still_open,dname\r\n";
+    "result_ns,outcome,closed_ns,tx_bytes,rx_bytes,still_open,dname,container_name,image,pod,"
+    "k8s_namespace\r\n";
 
 struct ct_exporter {
 	struct ct_out *out;
@@ -258,6 +259,8 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 	size_t elen = proc->exe ? strlen(proc->exe) : 0;
 	size_t mlen = proc->cmdline ? strlen(proc->cmdline) : 0;
 	size_t clen = proc->container ? strlen(proc->container) : 0;
+	for (int i = 0; i < CT_CTR_N; i++) /* and the container's names */
+		clen += proc->ctr[i] ? strlen(proc->ctr[i]) + 1 : 1;
 	size_t need =
 	    800 + 4 * (hlen + elen + mlen + clen + CT_COMM_LEN + CT_UNIX_PATH_MAX + CT_NAME_MAX);
 	char *d = ct_out_reserve(x->out, need);
@@ -272,10 +275,16 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 	o += cells_who(x, d + o, ev, host, proc);
 	o += cells_dest(x, d + o, ev);
 	o += cells_outcome(d + o, ev);
-	/* dname: the last column (columns are added at the end, never moved) */
+	/* dname, then the container's names: columns are added at the end,
+	 * never moved */
 	d[o++] = ',';
 	if (ev->dname)
 		o += cell_text(x, d + o, ev->dname, strnlen(ev->dname, CT_NAME_MAX));
+	for (int i = 0; i < CT_CTR_N; i++) {
+		d[o++] = ',';
+		if (proc->ctr[i])
+			o += cell_text(x, d + o, proc->ctr[i], strlen(proc->ctr[i]));
+	}
 	d[o++] = '\r';
 	d[o++] = '\n';
 	ct_out_commit(x->out, o);

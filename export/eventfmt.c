@@ -13,6 +13,8 @@
 #include "export/export.h"
 #include "lib/names.h"
 
+const char *const ct_ctr_keys[CT_CTR_N] = {"container_name", "image", "pod", "k8s_namespace"};
+
 /* --------------------------------------------------------- addresses */
 
 static int is_inet(uint16_t family)
@@ -193,6 +195,8 @@ size_t ct_json_who_max(const struct ct_event *ev, const char *host)
 		n += 6 * strlen(p->cmdline);
 	if (p && p->container)
 		n += 6 * strlen(p->container);
+	for (int i = 0; p && i < CT_CTR_N; i++)
+		n += p->ctr[i] ? 32 + 6 * strlen(p->ctr[i]) : 0;
 	return n;
 }
 
@@ -233,6 +237,14 @@ size_t ct_json_who(char *d, const struct ct_event *ev, const char *host)
 	if (p && p->container && p->container[0]) {
 		o += LIT(d + o, ",\"container\":");
 		o += json_str(d + o, p->container, strlen(p->container));
+	}
+	for (int i = 0; p && i < CT_CTR_N; i++) {
+		if (!p->ctr[i])
+			continue;
+		d[o++] = ',';
+		o += json_str(d + o, ct_ctr_keys[i], strlen(ct_ctr_keys[i]));
+		d[o++] = ':';
+		o += json_str(d + o, p->ctr[i], strlen(p->ctr[i]));
 	}
 	return o;
 }

@@ -51,6 +51,9 @@ struct ct_json_ts {
 #define CT_JSON_HEAD_MAX 96
 #define CT_JSON_TAIL_MAX (640 + 6 * CT_UNIX_PATH_MAX + 2 * CT_NAME_MAX + 12)
 size_t ct_json_head(char *d, int64_t wall_ns, struct ct_json_ts *tc);
+/* The keys of ct_procinfo.ctr in JSON, CSV and ClickHouse: "container_name",
+ * "image", "pod", "k8s_namespace". */
+extern const char *const ct_ctr_keys[CT_CTR_N];
 size_t ct_json_who_max(const struct ct_event *ev, const char *host);
 size_t ct_json_who(char *d, const struct ct_event *ev, const char *host);
 size_t ct_json_tail(char *d, const struct ct_event *ev);

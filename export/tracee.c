@@ -115,6 +115,15 @@ static void go_cstr(struct ct_buf *b, const char *s)
 	go_str(b, s ? s : "", s ? strlen(s) : 0);
 }
 
+/* key and s when s is known and not empty (Go's omitempty). */
+static void go_opt(struct ct_buf *b, const char *key, const char *s)
+{
+	if (s && s[0]) {
+		ct_buf_puts(b, key);
+		go_cstr(b, s);
+	}
+}
+
 static void num_u(struct ct_buf *b, uint64_t v)
 {
 	char t[24];
@@ -235,11 +244,18 @@ static int tracee_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 	if (container) {
 		ct_buf_puts(b, ",\"container\":{\"id\":");
 		go_cstr(b, container);
+		/* Tracee's Container and Kubernetes: fields omitempty */
+		go_opt(b, ",\"name\":", proc->ctr[CT_CTR_NAME]);
+		go_opt(b, ",\"image\":", proc->ctr[CT_CTR_IMAGE]);
 		ct_buf_puts(b, "}");
 	} else {
 		ct_buf_puts(b, ",\"container\":{}");
 	}
-	ct_buf_puts(b, ",\"kubernetes\":{},\"eventId\":\"" TRACEE_EVENT_ID
+	ct_buf_puts(b, ",\"kubernetes\":{");
+	size_t k8s = b->len;
+	go_opt(b, "\"podName\":", proc->ctr[CT_CTR_POD]);
+	go_opt(b, b->len > k8s ? ",\"podNamespace\":" : "\"podNamespace\":", proc->ctr[CT_CTR_NS]);
+	ct_buf_puts(b, "},\"eventId\":\"" TRACEE_EVENT_ID
 		       "\",\"eventName\":\"security_socket_connect\",\"matchedPolicies\":[\"\"],"
 		       "\"argsNum\":");
 	int known = (ev->flags & (CT_EV_RESULT | CT_EV_ABANDONED)) != 0;

@@ -82,10 +82,17 @@ struct ct_dest {
 /* What a process table knows about the process behind an event beyond its
  * context: the session layer keeps one from process records. Strings are
  * NULL when unknown. */
+/* ct_procinfo.ctr: a container's names, in the order of their JSON keys
+ * container_name, image, pod, k8s_namespace. */
+enum ct_ctr_name { CT_CTR_NAME, CT_CTR_IMAGE, CT_CTR_POD, CT_CTR_NS, CT_CTR_N };
 struct ct_procinfo {
 	const char *exe;       /* absolute path of the executable */
 	const char *cmdline;   /* arguments joined by single spaces */
 	const char *container; /* container id from the cgroup path */
+	/* What the container runtime's state on disk says of that container,
+	 * by enum ct_ctr_name: its name, image, and Kubernetes pod and
+	 * namespace (NULL unknown; the process record's strings). */
+	const char *ctr[4];
 	/* Changes whenever the table's entry for this process is created or
 	 * updated (snapshot, fork, exec, pid reuse); 0 when the table does not
 	 * know the process. Lets callers cache what they derived from it. */
@@ -167,6 +174,9 @@ struct ct_proc {
 	const char *exe;       /* absolute path of the executable */
 	const char *cmdline;   /* arguments joined by single spaces */
 	const char *container; /* container id from the cgroup path */
+	/* From the container runtime's state on disk, read by the recorder
+	 * (format 2.1, optional strings after container): NULL unknown. */
+	const char *container_name, *image, *pod, *k8s_namespace;
 };
 
 /* Events the kernel could not deliver (ring buffer full). */

@@ -478,7 +478,7 @@ static int decode_proc(struct ct_reader *r, const uint8_t *p, const uint8_t *end
 	pr->exit_code = (int32_t)code;
 	pr->kind = (uint16_t)v[7];
 	/* Strings are copied out NUL-terminated; the record is < raw size. */
-	size_t need = (size_t)(end - p) + 4;
+	size_t need = (size_t)(end - p) + 8;
 	if (r->strs_cap < need) {
 		char *s = realloc(r->strs, need);
 		if (!s)
@@ -487,8 +487,11 @@ static int decode_proc(struct ct_reader *r, const uint8_t *p, const uint8_t *end
 		r->strs_cap = need;
 	}
 	size_t so = 0;
-	const char **dst[3] = {&pr->exe, &pr->cmdline, &pr->container};
-	for (int i = 0; i < 4; i++) {
+	/* From 2.1, four optional strings after container (the container's
+	 * name, image, pod and namespace); bytes after them are skipped. */
+	const char **dst[7] = {&pr->exe,   &pr->cmdline, &pr->container,    &pr->container_name,
+			       &pr->image, &pr->pod,	 &pr->k8s_namespace};
+	for (int i = 0; i < 8 && (i < 4 || p < end); i++) {
 		const uint8_t *start = p;
 		size_t off, len;
 		int present;

@@ -420,7 +420,7 @@ int ct_writer_proc(struct ct_writer *w, const struct ct_proc *pr)
 {
 	if (w->err)
 		return w->err;
-	size_t max = 12 * 10 + CT_COMM_LEN + 3 * (STR_MAX + 10);
+	size_t max = 12 * 10 + CT_COMM_LEN + 7 * (STR_MAX + 10);
 	int err;
 	if ((err = ct_bytes_reserve(&w->raw, max)))
 		return err;
@@ -437,6 +437,14 @@ int ct_writer_proc(struct ct_writer *w, const struct ct_proc *pr)
 	p = put_str(p, pr->exe, STR_MAX);
 	p = put_str(p, pr->cmdline, STR_MAX);
 	p = put_str(p, pr->container, STR_MAX);
+	/* The container's names only when known: a record without them is
+	 * the one older writers wrote. */
+	if (pr->container_name || pr->image || pr->pod || pr->k8s_namespace) {
+		p = put_str(p, pr->container_name, STR_MAX);
+		p = put_str(p, pr->image, STR_MAX);
+		p = put_str(p, pr->pod, STR_MAX);
+		p = put_str(p, pr->k8s_namespace, STR_MAX);
+	}
 	w->raw.len = (size_t)(p - w->raw.p);
 	if ((err = meta_begin(w, CT_REC_PROC, pr->ts_ns, w->raw.len)))
 		return err;

@@ -98,6 +98,11 @@ static int proc_str(const char *s, struct fval *v)
 GETTER(get_exe, return ev->proc && proc_str(ev->proc->exe, v))
 GETTER(get_container, return ev->proc && proc_str(ev->proc->container, v))
 GETTER(get_cmdline, return ev->proc && proc_str(ev->proc->cmdline, v))
+/* The container's names the recorder read from its runtime's files. */
+GETTER(get_container_name, return ev->proc && proc_str(ev->proc->ctr[CT_CTR_NAME], v))
+GETTER(get_image, return ev->proc && proc_str(ev->proc->ctr[CT_CTR_IMAGE], v))
+GETTER(get_pod, return ev->proc && proc_str(ev->proc->ctr[CT_CTR_POD], v))
+GETTER(get_k8s_namespace, return ev->proc && proc_str(ev->proc->ctr[CT_CTR_NS], v))
 /* The DNS name the session joined to daddr (lower case): 0 when none. */
 GETTER(get_dname, return proc_str(ev->dname, v))
 
@@ -232,6 +237,10 @@ const struct field ct_filter_fields[] = {
     {"exe", V_STR, 0, 0, 0, get_exe, .needs_proc = 1},
     {"cgroup", V_NUM, 0, INT64_MAX, 0, get_cgroup},
     {"container", V_STR, 0, 0, 0, get_container, .needs_proc = 1},
+    {"container_name", V_STR, 0, 0, 0, get_container_name, .needs_proc = 1},
+    {"image", V_STR, 0, 0, 0, get_image, .needs_proc = 1},
+    {"pod", V_STR, 0, 0, 0, get_pod, .needs_proc = 1},
+    {"k8s_namespace", V_STR, 0, 0, 0, get_k8s_namespace, .needs_proc = 1},
     {"family", V_NUM, 0, UINT16_MAX, 0, get_family, family_value,
      "family|inet, inet6, unix, other, an AF_ name such as AF_NETLINK, or a number", CT_KEY_FAMILY,
      1, .special = FS_FAMILY},

@@ -497,9 +497,11 @@ static struct node *parse_cmp(struct parser *p)
 	n->op = p->op;
 	size_t op_pos = p->tok_pos;
 	if (n->op == OP_GLOB && f->kind != V_STR) {
-		perr(p, op_pos,
-		     "'~' (glob) works on comm, exe, cmdline, container, host and path, not %s",
-		     f->name);
+		perr(
+		    p, op_pos,
+		    "'~' (glob) works on comm, exe, cmdline, container (and its names), host, path "
+		    "and dname, not %s",
+		    f->name);
 		goto fail;
 	}
 	if (n->op == OP_IN && (f->kind == V_STR || f->special == FS_TS)) {

@@ -150,6 +150,7 @@ static int put_exec(struct recorder *r, const struct ctb_exec *e)
 	p.exe = exe[0] ? exe : NULL;
 	p.cmdline = cmdline[0] ? cmdline : NULL;
 	p.container = container[0] ? container : NULL;
+	ctr_fill_proc(r->ctrs, &p);
 	err = ct_writer_proc(r->w, &p);
 	if (err < 0)
 		return rec_write_err(r, err, "write");

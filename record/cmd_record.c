@@ -642,7 +642,8 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	rc = CT_EXIT_ERROR;
 	r->procs = proctable_new();
-	if (!r->procs) {
+	r->ctrs = ctr_cache_new("");
+	if (!r->procs || !r->ctrs) {
 		ct_err("out of memory");
 		goto out;
 	}
@@ -704,5 +705,6 @@ out:
 	free(r->pids);
 	free(r->own_cmdline);
 	proctable_free(r->procs);
+	ctr_cache_free(r->ctrs);
 	return rc;
 }

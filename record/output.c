@@ -53,6 +53,7 @@ static int snapshot_one(void *ctx, pid_t pid)
 		p.exe = f->exe[0] ? f->exe : NULL;
 		p.cmdline = f->cmdline[0] ? f->cmdline : NULL;
 		p.container = f->container[0] ? f->container : NULL;
+		ctr_fill_proc(r->ctrs, &p);
 		err = ct_writer_proc(r->w, &p);
 		if (err < 0)
 			rec_write_err(r, err, "write");

@@ -27,6 +27,10 @@ static void free_strings(struct ct_proc *p)
 	free((char *)p->exe);
 	free((char *)p->cmdline);
 	free((char *)p->container);
+	free((char *)p->container_name);
+	free((char *)p->image);
+	free((char *)p->pod);
+	free((char *)p->k8s_namespace);
 }
 
 struct proctable *proctable_new(void)
@@ -68,6 +72,10 @@ int proctable_put(struct proctable *t, const struct ct_proc *p)
 	e->p.exe = dup_or_null(p->exe);
 	e->p.cmdline = dup_or_null(p->cmdline);
 	e->p.container = dup_or_null(p->container);
+	e->p.container_name = dup_or_null(p->container_name);
+	e->p.image = dup_or_null(p->image);
+	e->p.pod = dup_or_null(p->pod);
+	e->p.k8s_namespace = dup_or_null(p->k8s_namespace);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "format/ctrace.h"
 #include "record/bpfload.h"
+#include "record/containers.h"
 #include "record/proctable.h"
 
 #define POLL_MS 100
@@ -56,6 +57,8 @@ struct recorder {
 
 	/* Live processes, written at the start of every rotated file. */
 	struct proctable *procs;
+	/* Container names by id, read from the runtimes' files once each. */
+	struct ctr_cache *ctrs;
 
 	/* Output. */
 	struct ct_header hdr;

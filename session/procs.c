@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * procs.c: the session's process table, built from process records: what
- * each (host, pid) runs (exe, command line, container) as of the events
+ * each (host, pid) runs (exe, command line, container and its names) as of the events
  * being read. Exited processes linger a while, then go, so memory follows
  * the live processes rather than every process a trace ever saw.
  */
@@ -27,13 +27,28 @@
 #define PROC_STR_BUDGET (64u << 20)
 #define PROC_MAX (1u << 20)
 
+/* The strings of a process record, in this order. */
+enum { PS_EXE, PS_CMDLINE, PS_CONTAINER, PS_CTR_NAME, PS_IMAGE, PS_POD, PS_K8S_NS, PS_N };
+_Static_assert(PS_K8S_NS - PS_CTR_NAME == CT_CTR_NS, "the names in ct_procinfo's order");
+
+static void proc_strs(const struct ct_proc *p, const char *s[PS_N])
+{
+	s[PS_EXE] = p->exe;
+	s[PS_CMDLINE] = p->cmdline;
+	s[PS_CONTAINER] = p->container;
+	s[PS_CTR_NAME] = p->container_name;
+	s[PS_IMAGE] = p->image;
+	s[PS_POD] = p->pod;
+	s[PS_K8S_NS] = p->k8s_namespace;
+}
+
 struct proc_entry {
 	uint32_t pid;
 	unsigned host;
 	int used;
 	int exited;
 	uint64_t exit_ts;
-	char *exe, *cmdline, *container;
+	char *str[PS_N]; /* PS_*: exe, cmdline, container and its names */
 	uint64_t serial;
 };
 
@@ -76,9 +91,8 @@ static void str_free(struct ct_procs *t, char **s)
 
 static void entry_free(struct ct_procs *t, struct proc_entry *e)
 {
-	str_free(t, &e->exe);
-	str_free(t, &e->cmdline);
-	str_free(t, &e->container);
+	for (int i = 0; i < PS_N; i++)
+		str_free(t, &e->str[i]);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -242,31 +256,31 @@ int ct_procs_update(struct ct_procs *t, const struct ct_proc *p, unsigned host)
 	}
 	if (e->exited || p->kind == CT_PROC_FORK) {
 		/* A reused pid, or a new child: start from a clean entry. */
-		char *exe = NULL, *cmdline = NULL, *container = NULL;
+		char *copy[PS_N] = {0};
 		int fail = 0;
-		str_free(t, &e->exe);
-		str_free(t, &e->cmdline);
-		str_free(t, &e->container);
+		for (int i = 0; i < PS_N; i++)
+			str_free(t, &e->str[i]);
 		if (p->kind == CT_PROC_FORK) {
 			/* A child runs its parent's program until it execs. */
 			struct proc_entry *parent = proc_find(t, p->task.ppid, host);
-			if (parent) {
-				exe = str_copy(t, parent->exe, &fail);
-				cmdline = str_copy(t, parent->cmdline, &fail);
-				container = str_copy(t, parent->container, &fail);
-			}
+			for (int i = 0; parent && i < PS_N; i++)
+				copy[i] = str_copy(t, parent->str[i], &fail);
 			e = proc_find(t, p->task.pid, host); /* copies do not move slots */
 		}
-		e->exe = exe;
-		e->cmdline = cmdline;
-		e->container = container;
+		memcpy(e->str, copy, sizeof(copy));
 		e->exited = 0;
 		if (fail)
 			return -1;
 	}
-	if (set_str(t, &e->exe, p->exe) || set_str(t, &e->cmdline, p->cmdline) ||
-	    set_str(t, &e->container, p->container))
-		return -1;
+	const char *s[PS_N];
+	proc_strs(p, s);
+	for (int i = 0; i < PS_N; i++) {
+		/* A container id comes with its names: none known, none kept. */
+		if (i > PS_CONTAINER && s[PS_CONTAINER])
+			str_free(t, &e->str[i]);
+		if (set_str(t, &e->str[i], s[i]))
+			return -1;
+	}
 	e->serial = ++t->serials;
 	t->generation++;
 	return 0;
@@ -293,9 +307,13 @@ void ct_procs_free(struct ct_procs *t)
 void ct_procs_lookup(struct ct_procs *t, uint32_t pid, unsigned host, struct ct_procinfo *info)
 {
 	const struct proc_entry *e = proc_find(t, pid, host);
-	info->exe = e ? e->exe : NULL;
-	info->cmdline = e ? e->cmdline : NULL;
-	info->container = e ? e->container : NULL;
+	char *const none[PS_N] = {0};
+	char *const *s = e ? e->str : none;
+	info->exe = s[PS_EXE];
+	info->cmdline = s[PS_CMDLINE];
+	info->container = s[PS_CONTAINER];
+	for (int i = 0; i < CT_CTR_N; i++)
+		info->ctr[i] = s[PS_CTR_NAME + i];
 	info->serial = e ? e->serial : 0;
 }
 

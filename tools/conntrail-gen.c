@@ -277,6 +277,14 @@ static int write_proc(struct ct_writer *w, const struct procslot *s, uint16_t ki
 		      struct truth *t)
 {
 	const struct prog *p = &progs[s->prog];
+	/* Container k (of 8) is app-k of an image; the even ones run in a
+	 * Kubernetes pod; the last has no names (its runtime was not found). */
+	unsigned k = (unsigned)(s->cgroup - 0x100000);
+	char name[16], image[48], pod[24];
+	snprintf(name, sizeof(name), "app-%u", k);
+	snprintf(image, sizeof(image), "registry.example/app:%u", k);
+	snprintf(pod, sizeof(pod), "app-%u-5d9f", k);
+	int names = s->container[0] && k < 7;
 	struct ct_proc pr = {.ts_ns = ts,
 			     .task = {.cgroup_id = s->cgroup,
 				      .pid = s->pid,
@@ -286,7 +294,11 @@ static int write_proc(struct ct_writer *w, const struct procslot *s, uint16_t ki
 			     .kind = kind,
 			     .exe = p->exe,
 			     .cmdline = p->args,
-			     .container = s->container[0] ? s->container : NULL};
+			     .container = s->container[0] ? s->container : NULL,
+			     .container_name = names ? name : NULL,
+			     .image = names ? image : NULL,
+			     .pod = names && k % 2 == 0 ? pod : NULL,
+			     .k8s_namespace = names && k % 2 == 0 ? "prod" : NULL};
 	memcpy(pr.task.comm, comms[s->prog], CT_COMM_LEN);
 	t->procs++;
 	return ct_writer_proc(w, &pr);

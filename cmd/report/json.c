@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd/report/report.h"
+#include "export/eventfmt.h"
 #include "lib/names.h"
 
 static void json_time(struct ct_buf *b, const char *key, int64_t wall)
@@ -171,6 +172,13 @@ static void json_group_key(struct ct_buf *b, struct report *r, const struct proc
 	if (str_key[r->group_by] && g->k.exe) {
 		ct_buf_printf(b, "%s\"%s\":", sep, str_key[r->group_by]);
 		ct_buf_json_str(b, g->k.exe, strlen(g->k.exe));
+		sep = ",";
+	}
+	for (int k = 0; k < CT_CTR_N; k++) { /* --by container */
+		if (!g->ctr[k])
+			continue;
+		ct_buf_printf(b, "%s\"%s\":", sep, ct_ctr_keys[k]);
+		ct_buf_json_str(b, g->ctr[k], strlen(g->ctr[k]));
 		sep = ",";
 	}
 	if (g->cmdline && r->group_by != G_CMDLINE) {

@@ -184,6 +184,8 @@ struct proc_group {
 	int32_t exit_status[GROUP_EXITS];
 	uint32_t exit_n[GROUP_EXITS];
 	uint32_t nexits, exits_other;
+	/* --by container: the container's names (interned), as ct_procinfo.ctr */
+	const char *ctr[CT_CTR_N];
 };
 
 /* The last exit record of (host, pid). */

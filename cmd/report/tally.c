@@ -355,7 +355,15 @@ static uint32_t intern_group(struct report *r, uint16_t host, const struct ct_ta
 	case G_HOST:
 		break;
 	}
-	return (uint32_t)rp_table_get(&r->groups, &gk, NULL);
+	size_t i = rp_table_get(&r->groups, &gk, NULL);
+	if (r->group_by == G_CONTAINER) {
+		/* The row shows the names the first process that had them gave. */
+		struct proc_group *g = rp_table_item(&r->groups, i);
+		for (int k = 0; k < CT_CTR_N; k++)
+			if (!g->ctr[k])
+				g->ctr[k] = intern(r, proc->ctr[k]);
+	}
+	return (uint32_t)i;
 }
 
 static void cmd_tally(struct report *r, uint32_t group, const char *cmdline)

@@ -284,7 +284,21 @@ static void group_key_text(struct report *r, const struct proc_group *g, struct 
 	case G_HOST:
 		ct_buf_puts(out, host_text(r, g->k.host, hb, sizeof(hb)));
 		return;
-	default: /* exe, cmdline, container */
+	case G_CONTAINER: /* "ID name=web image=nginx:1 pod=shop/web-7" */
+		ct_buf_term_str(out, g->k.exe ? g->k.exe : "-");
+		for (int k = 0; k < CT_CTR_N; k++) {
+			static const char *const label[] = {" name=", " image=", " pod=", NULL};
+			if (!g->ctr[k] || k == CT_CTR_NS)
+				continue;
+			ct_buf_puts(out, label[k]);
+			if (k == CT_CTR_POD && g->ctr[CT_CTR_NS]) {
+				ct_buf_term_str(out, g->ctr[CT_CTR_NS]);
+				ct_buf_puts(out, "/");
+			}
+			ct_buf_term_str(out, g->ctr[k]);
+		}
+		break;
+	default: /* exe, cmdline */
 		ct_buf_term_str(out, g->k.exe ? g->k.exe : "-");
 		break;
 	}

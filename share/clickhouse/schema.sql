@@ -15,7 +15,8 @@
 --
 -- Columns are the keys of `conntrail script --json` with the same meaning.
 -- A key JSON leaves out when unknown is NULL here; the strings exe,
--- cmdline, container, path, type and proto are '' when unknown. Addresses
+-- cmdline, container, container_name, image, pod, k8s_namespace, path, dname,
+-- type and proto are '' when unknown. Addresses
 -- are FixedString(16): IPv6 as is, IPv4 as ::ffff:a.b.c.d (IPv4-mapped), so
 -- one column sorts and filters both:
 --   WHERE daddr = IPv6StringToNum('::ffff:10.0.0.1')
@@ -62,7 +63,11 @@ CREATE TABLE IF NOT EXISTS conntrail.connects_local
     tx_bytes    Nullable(UInt64),
     rx_bytes    Nullable(UInt64),
     still_open  UInt8,                    -- established and open when recording stopped
-    dname       String                    -- the DNS name that resolved to daddr, '' unknown
+    dname       String,                   -- the DNS name that resolved to daddr, '' unknown
+    container_name String,                -- the container's name, '' unknown
+    image       String,                   -- the container's image as asked for, '' unknown
+    pod         String,                   -- the Kubernetes pod, '' unknown
+    k8s_namespace String                  -- the Kubernetes namespace, '' unknown
 )
 ENGINE = MergeTree()
 PARTITION BY toDate(toDateTime(intDiv(ts_ns, 1000000000)))

@@ -208,14 +208,16 @@ def from_json(e):
             e.get("path", ""), int(e.get("abstract", False)), e.get("ret"),
             e.get("latency_ns"), e.get("result"), e.get("result_ns"), e["outcome"],
             e.get("closed_ns"), e.get("tx_bytes"), e.get("rx_bytes"),
-            int(e.get("still_open", False)), e.get("dname", ""))
+            int(e.get("still_open", False)), e.get("dname", ""), e.get("container_name", ""),
+            e.get("image", ""), e.get("pod", ""), e.get("k8s_namespace", ""))
 def from_row(r):
     return (r["ts_ns"], r["host"], r["pid"], r["tid"], r["ppid"], r["uid"], r["gid"], r["comm"],
             r["exe"], r["cmdline"], r["cgroup_id"], r["container"], r["sockfd"], r["family"],
             r["type"], r["proto"], r["daddr_text"], r["scope_id"], r["dport"], r["saddr_text"],
             r["sport"], r["path"], r["abstract"], r["ret"], r["latency_ns"], r["result"],
             r["result_ns"], r["outcome"], r["closed_ns"], r["tx_bytes"], r["rx_bytes"],
-            r["still_open"], r["dname"])
+            r["still_open"], r["dname"], r["container_name"], r["image"], r["pod"],
+            r["k8s_namespace"])
 def key(t):
     return tuple("" if v is None else str(v) for v in t)
 want = sorted((from_json(json.loads(l)) for l in open(sys.argv[1])), key=key)

@@ -34,7 +34,8 @@ import csv, json, sys
 keys = ["ts", "ts_ns", "host", "pid", "tid", "ppid", "uid", "gid", "comm", "exe", "cmdline",
         "cgroup_id", "container", "sockfd", "family", "type", "proto", "daddr", "scope_id",
         "dport", "saddr", "sport", "path", "abstract", "ret", "ret_name", "latency_ns", "result",
-        "result_ns", "outcome", "closed_ns", "tx_bytes", "rx_bytes", "still_open", "dname"]
+        "result_ns", "outcome", "closed_ns", "tx_bytes", "rx_bytes", "still_open", "dname",
+        "container_name", "image", "pod", "k8s_namespace"]
 with open(sys.argv[1], newline="", encoding="utf-8") as f:
     raw = f.read()
 assert "\n" not in raw.replace("\r\n", ""), "bare LF line end"

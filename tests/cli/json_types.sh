@@ -27,6 +27,6 @@ for r, j in zip(rows, js):
         want = "" if k not in j else str(j[k])
         assert r[k] == want, (k, r[k], want)
 PY
-expect_eq "CSV header" "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,cmdline,cgroup_id,container,sockfd,family,type,proto,daddr,scope_id,dport,saddr,sport,path,abstract,ret,ret_name,latency_ns,result,result_ns,outcome,closed_ns,tx_bytes,rx_bytes,still_open,dname" \
+expect_eq "CSV header" "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,cmdline,cgroup_id,container,sockfd,family,type,proto,daddr,scope_id,dport,saddr,sport,path,abstract,ret,ret_name,latency_ns,result,result_ns,outcome,closed_ns,tx_bytes,rx_bytes,still_open,dname,container_name,image,pod,k8s_namespace" \
 	"$(head -1 "$TMP/u.csv" | tr -d '\r')"
 done_testing

@@ -14,7 +14,8 @@ expect_eq "json lines" 20000 "$(wc -l <"$TMP/a.jsonl")"
 check "every JSON line parses with the keys in order" python3 - "$TMP/a.jsonl" <<'PY'
 import json, sys
 order = ["ts", "ts_ns", "host", "pid", "tid", "ppid", "uid", "gid", "comm", "exe", "cmdline",
-         "cgroup_id", "container", "sockfd", "family", "type", "proto", "daddr", "scope_id",
+         "cgroup_id", "container", "container_name", "image", "pod", "k8s_namespace", "sockfd",
+         "family", "type", "proto", "daddr", "scope_id",
          "dport", "saddr", "sport", "path", "abstract", "ret", "ret_name", "latency_ns", "result",
          "result_ns", "outcome", "closed_ns", "tx_bytes", "rx_bytes", "still_open"]
 for n, line in enumerate(open(sys.argv[1]), 1):
@@ -56,8 +57,18 @@ check "text and JSON agree" python3 - "$TMP/a.txt" "$TMP/a.jsonl" <<'PY'
 import json, sys
 names = {0: "ok", -111: "ECONNREFUSED", -115: "EINPROGRESS", -110: "ETIMEDOUT", -13: "EACCES",
          -2: "ENOENT", -101: "ENETUNREACH", -99: "EADDRNOTAVAIL"}
+named = 0
 for t, j in zip(open(sys.argv[1]), open(sys.argv[2])):
     e = json.loads(j)
+    # the container's name, when known, ends the line
+    ctr = "  container " + e["container_name"] + "\n" if "container_name" in e else None
+    if ctr:
+        if not t.endswith(ctr):
+            sys.exit(f"container name {e['container_name']} not at the end: {t!r}")
+        t = t[:-len(ctr)] + "\n"
+        named += 1
+    elif "  container " in t:
+        sys.exit(f"a container name without one in JSON: {t!r}")
     f = t.split()
     if f[0] != e["ts"][:26] + "Z":
         sys.exit(f"time {f[0]} vs {e['ts']}")
@@ -72,6 +83,8 @@ for t, j in zip(open(sys.argv[1]), open(sys.argv[2])):
         sys.exit(f"close missing: {t!r}")
     if e.get("still_open", False) != t.rstrip().endswith("still open"):
         sys.exit(f"still open: {t!r}")
+if not named:
+    sys.exit("no event named its container")
 PY
 
 # stdin and the default file name.

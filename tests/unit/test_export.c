@@ -83,6 +83,10 @@ static void make_events(void)
 	e->path_len = (uint8_t)strlen(e->path);
 	e->flags = CT_EV_RET | CT_EV_RESULT;
 	procs[3].container = "abc123";
+	/* its container's names: a comma to quote, a formula to neutralise */
+	procs[3].ctr[CT_CTR_NAME] = "db,1";
+	procs[3].ctr[CT_CTR_IMAGE] = "=img";
+	procs[3].ctr[CT_CTR_NS] = "shop";
 	/* 4: UNIX abstract name with an '&' (Go escapes it) */
 	base(++e, 104, "dbus");
 	e->family = 1, e->type = 1;
@@ -384,21 +388,23 @@ static void test_csv(void)
 	CHECK(!strncmp(s, "ts,ts_ns,host,pid,tid,ppid,uid,gid,comm,exe,", 44), "csv header");
 	CHECK(strstr(s, "\r\n2023-11-14T22:13:20.123456789Z,1700000000123456789,testhost,100,100,1,"
 			"1000,1000,curl,/usr/bin/curl,,,,3,AF_INET,SOCK_STREAM,tcp,93.184.216.34,,"
-			"443,,,,,0,ok,12345,0,12345,ok,5000000,100,2000,,\r\n"),
+			"443,,,,,0,ok,12345,0,12345,ok,5000000,100,2000,,,,,,\r\n"),
 	      "csv: row 0 as expected");
 	CHECK(strstr(s, ",\"a,\"\"b\","), "csv: quoted comm with comma and doubled quote");
 	CHECK(strstr(s, ",/run/x.sock,false,0,"), "csv: UNIX path");
+	CHECK(strstr(s, ",,\"db,1\",\"'=img\",,shop\r\n"), "csv: the container's names, last");
 	/* '@' would start a formula in a spreadsheet: neutralised (OWASP) */
 	CHECK(strstr(s, ",\"'@a&b\",true,,"), "csv: abstract path, neutralised");
-	CHECK(strstr(s, ",dig,,,,,,AF_INET6,SOCK_DGRAM,udp,fe80::1,2,53,,,,,,,,,,unknown,,,,,\r\n"),
-	      "csv: IPv6 row, scope id, sockfd empty, outcome unknown");
-	CHECK(strstr(s, ",tcp,127.0.0.1,,9,127.0.0.1,40000,,,-111,ECONNREFUSED,,-111,,ECONNREFUSED,"
-			",,,,\r\n"),
-	      "csv: refused row with its bound source");
 	CHECK(
 	    strstr(s,
-		   ",tcp,2001:db8::7,,80,,,,,-115,EINPROGRESS,,-113,3000000,EHOSTUNREACH,,,,,\r\n"),
-	    "csv: EINPROGRESS, then host unreachable 3 ms later");
+		   ",dig,,,,,,AF_INET6,SOCK_DGRAM,udp,fe80::1,2,53,,,,,,,,,,unknown,,,,,,,,,\r\n"),
+	    "csv: IPv6 row, scope id, sockfd empty, outcome unknown");
+	CHECK(strstr(s, ",tcp,127.0.0.1,,9,127.0.0.1,40000,,,-111,ECONNREFUSED,,-111,,ECONNREFUSED,"
+			",,,,,,,,\r\n"),
+	      "csv: refused row with its bound source");
+	CHECK(strstr(s, ",tcp,2001:db8::7,,80,,,,,-115,EINPROGRESS,,-113,3000000,EHOSTUNREACH,,,,,,"
+			",,,\r\n"),
+	      "csv: EINPROGRESS, then host unreachable 3 ms later");
 	free(s);
 }
 
@@ -473,7 +479,7 @@ struct ch_row {
 	int has[16]; /* 0 sport, 1 ret, 2 latency, 3 result, 4 result_ns, 5-7 closed/tx/rx, 8 saddr
 		      */
 	char host[32], comm[32], exe[64], cmdline[64], container[64], family[16], type[32],
-	    proto[16], path[128], outcome[32], dname[256];
+	    proto[16], path[128], outcome[32], dname[256], ctr[CT_CTR_N][64];
 };
 
 static void rb_row(struct rb *r, struct ch_row *w)
@@ -516,6 +522,8 @@ static void rb_row(struct rb *r, struct ch_row *w)
 		w->has[i] = rb_opt(r, 8, &w->v[i]);
 	w->still_open = (uint8_t)rb_int(r, 1);
 	rb_str(r, w->dname, sizeof(w->dname));
+	for (int i = 0; i < CT_CTR_N; i++)
+		rb_str(r, w->ctr[i], sizeof(w->ctr[i]));
 }
 
 static void test_clickhouse(void)
@@ -549,8 +557,10 @@ static void test_clickhouse(void)
 	      "clickhouse: row 2 (IPv6, scope id, NULL outcome)");
 	CHECK(!strcmp(w[3].path, "/run/x.sock") && !w[3].abstract &&
 		  !strcmp(w[3].container, "abc123") && w[3].dport == 0 && !strcmp(w[3].proto, "") &&
-		  !strcmp(w[3].family, "AF_UNIX"),
-	      "clickhouse: row 3 (UNIX path, container)");
+		  !strcmp(w[3].family, "AF_UNIX") && !strcmp(w[3].ctr[CT_CTR_NAME], "db,1") &&
+		  !strcmp(w[3].ctr[CT_CTR_IMAGE], "=img") && !strcmp(w[3].ctr[CT_CTR_POD], "") &&
+		  !strcmp(w[3].ctr[CT_CTR_NS], "shop") && !strcmp(w[2].ctr[CT_CTR_NAME], ""),
+	      "clickhouse: row 3 (UNIX path, container and its names)");
 	CHECK(!strcmp(w[4].path, "@a&b") && w[4].abstract == 1, "clickhouse: row 4 (abstract)");
 	CHECK(!strcmp(w[5].family, "AF_NETLINK") && !strcmp(w[5].type, "SOCK_RAW"),
 	      "clickhouse: row 5 (netlink)");
@@ -581,8 +591,11 @@ static void test_tracee(void)
 	CHECK(strstr(s, "{\"sa_family\":\"AF_UNIX\",\"sun_path\":\"@a\\u0026b\"}"),
 	      "tracee: abstract UNIX path, Go escaping");
 	CHECK(strstr(s, "{\"sa_family\":\"AF_NETLINK\"}"), "tracee: netlink family");
-	CHECK(strstr(s, "\"containerId\":\"abc123\",\"container\":{\"id\":\"abc123\"}"),
-	      "tracee: container");
+	CHECK(strstr(s, "\"containerId\":\"abc123\",\"container\":{\"id\":\"abc123\","
+			"\"name\":\"db,1\",\"image\":\"=img\"},\"kubernetes\":{\"podNamespace\":"
+			"\"shop\"}"),
+	      "tracee: container with its names, kubernetes");
+	CHECK(strstr(s, "\"container\":{},\"kubernetes\":{},"), "tracee: none");
 	CHECK(strstr(s, "\"returnValue\":-111,\"syscall\":\"connect\""), "tracee: returnValue");
 	CHECK(strstr(s, "\"argsNum\":5,\"returnValue\":-115,"), "tracee: EINPROGRESS returnValue");
 	CHECK(strstr(s, "{\"name\":\"outcome\",\"type\":\"const char*\",\"value\":"

@@ -64,7 +64,9 @@ static int run(const char *expr, struct tev *t, const struct ct_procinfo *pi)
 static void test_fields(void)
 {
 	struct tev ev = base_event();
-	struct ct_procinfo pi = {.exe = "/usr/bin/curl", .container = "abcdef012345"};
+	struct ct_procinfo pi = {.exe = "/usr/bin/curl",
+				 .container = "abcdef012345",
+				 .ctr = {"web-1", "nginx:1.27", NULL, "shop"}};
 
 	MATCH("pid == 1234", 1);
 	MATCH("pid == 1235", 0);
@@ -91,6 +93,16 @@ static void test_fields(void)
 	MATCH("exe == \"/usr/bin/curl\"", 1);
 	MATCH("exe ~ \"/usr/*\"", 1);
 	MATCH("container ~ \"abc*\"", 1);
+	/* the container's names; pod unknown: every comparison false */
+	MATCH("container_name == \"web-1\"", 1);
+	MATCH("container_name ~ \"web-*\"", 1);
+	MATCH("container_name == \"web\"", 0);
+	MATCH("image ~ \"nginx:*\"", 1);
+	MATCH("image == \"nginx\"", 0);
+	MATCH("k8s_namespace == shop", 1);
+	MATCH("pod ~ \"*\"", 0);
+	MATCH("pod != \"x\"", 0);
+	MATCH("not pod ~ \"*\"", 1);
 	/* dname: what the session joined; without one every comparison is false. */
 	static const struct {
 		const char *expr;
