@@ -12,6 +12,7 @@ pkgs=(
 	linux-perf valgrind time bc
 	sysdig bpftrace
 	clickhouse-server clickhouse-client
+	podman runc
 )
 missing=()
 for p in "${pkgs[@]}"; do

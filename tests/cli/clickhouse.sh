@@ -20,7 +20,7 @@ if ! ch_find; then
 	else
 		echo "SKIP: clickhouse-server/clickhouse-client not installed and not installable" \
 			"($(tail -n 1 "$TMP/apt.log" 2>/dev/null || echo 'not root'))"
-		exit 0
+		exit 77
 	fi
 fi
 

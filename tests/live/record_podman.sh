@@ -3,14 +3,14 @@
 # connstorm from a local image made here (no registry), while record traces
 # the whole system; its connects must carry the container's id, the name
 # podman gave it and the image, in script --json, report --by container and
-# the filter fields. Skips (one line) when podman or runc is not installed
-# or cannot run a container here. (runc, not crun: crun refuses this
+# the filter fields. Skips (exit 77, one line) when podman or runc is not
+# installed or cannot run a container here. (runc, not crun: crun refuses this
 # machine's hybrid cgroup layout.)
 . tests/lib.sh
 STORM_SRC=$PWD/tests/helpers/connstorm.c
 if ! command -v podman >/dev/null || ! command -v runc >/dev/null; then
 	echo "SKIP: podman and runc are not both installed"
-	exit 0
+	exit 77
 fi
 tag=localhost/conntrail-test-storm:$$
 name=ct-test-$$
@@ -32,7 +32,7 @@ run=(run --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --nam
 	"$tag" /connstorm 2 --seq "$port")
 if ! pm "${run[@]}" >probe.out 2>&1; then
 	echo "SKIP: podman cannot run a container here: $(tail -n 1 probe.out)"
-	exit 0
+	exit 77
 fi
 pm rm -f "$name" >/dev/null 2>&1
 
