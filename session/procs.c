@@ -50,6 +50,24 @@ struct proc_entry {
 	uint64_t exit_ts;
 	char *str[PS_N]; /* PS_*: exe, cmdline, container and its names */
 	uint64_t serial;
+	char comm[CT_COMM_LEN];	  /* as of the latest record */
+	struct proc_image *older; /* what it ran before its latest execs */
+	unsigned nolder;
+};
+
+/*
+ * A program the process ran before an exec. A reader may apply an exec
+ * record before the events of the same flush that came before it (a chunk
+ * of events and the meta chunk with the exec cover the same time), so a
+ * lookup picks the image by the event's comm, which exec sets: the newest
+ * image whose comm matches, else the current one. A few are kept.
+ */
+#define PROC_IMAGES_KEPT 4
+struct proc_image {
+	char comm[CT_COMM_LEN];
+	char *str[PS_N];
+	uint64_t serial;
+	struct proc_image *older;
 };
 
 /* Keyed by (host, pid). */
@@ -89,11 +107,48 @@ static void str_free(struct ct_procs *t, char **s)
 	*s = NULL;
 }
 
+/* Frees the images from im on (their strings leave the budget). */
+static void images_free(struct ct_procs *t, struct proc_image *im)
+{
+	while (im) {
+		struct proc_image *next = im->older;
+		for (int i = 0; i < PS_N; i++)
+			str_free(t, &im->str[i]);
+		free(im);
+		im = next;
+	}
+}
+
 static void entry_free(struct ct_procs *t, struct proc_entry *e)
 {
 	for (int i = 0; i < PS_N; i++)
 		str_free(t, &e->str[i]);
+	images_free(t, e->older);
 	memset(e, 0, sizeof(*e));
+}
+
+/* Before an exec replaces what e runs: keep the old image (its strings
+ * move, they are not copied), at most PROC_IMAGES_KEPT. -1 out of memory. */
+static int image_push(struct ct_procs *t, struct proc_entry *e)
+{
+	struct proc_image *im = malloc(sizeof(*im));
+	if (!im)
+		return -1;
+	memcpy(im->comm, e->comm, sizeof(im->comm));
+	memcpy(im->str, e->str, sizeof(im->str));
+	memset(e->str, 0, sizeof(e->str));
+	im->serial = e->serial;
+	im->older = e->older;
+	e->older = im;
+	if (++e->nolder > PROC_IMAGES_KEPT) {
+		struct proc_image *last = e->older;
+		for (unsigned i = 1; i < PROC_IMAGES_KEPT; i++)
+			last = last->older;
+		images_free(t, last->older);
+		last->older = NULL;
+		e->nolder = PROC_IMAGES_KEPT;
+	}
+	return 0;
 }
 
 /* A copy of src within the budget: cut to PROC_STR_MAX bytes, or NULL
@@ -260,6 +315,9 @@ int ct_procs_update(struct ct_procs *t, const struct ct_proc *p, unsigned host)
 		int fail = 0;
 		for (int i = 0; i < PS_N; i++)
 			str_free(t, &e->str[i]);
+		images_free(t, e->older);
+		e->older = NULL;
+		e->nolder = 0;
 		if (p->kind == CT_PROC_FORK) {
 			/* A child runs its parent's program until it execs. */
 			struct proc_entry *parent = proc_find(t, p->task.ppid, host);
@@ -271,7 +329,10 @@ int ct_procs_update(struct ct_procs *t, const struct ct_proc *p, unsigned host)
 		e->exited = 0;
 		if (fail)
 			return -1;
+	} else if (p->kind == CT_PROC_EXEC && e->serial && image_push(t, e)) {
+		return -1;
 	}
+	memcpy(e->comm, p->task.comm, sizeof(e->comm));
 	const char *s[PS_N];
 	proc_strs(p, s);
 	for (int i = 0; i < PS_N; i++) {
@@ -304,17 +365,30 @@ void ct_procs_free(struct ct_procs *t)
 	free(t);
 }
 
-void ct_procs_lookup(struct ct_procs *t, uint32_t pid, unsigned host, struct ct_procinfo *info)
+void ct_procs_lookup(struct ct_procs *t, uint32_t pid, unsigned host, const char *comm,
+		     struct ct_procinfo *info)
 {
 	const struct proc_entry *e = proc_find(t, pid, host);
 	char *const none[PS_N] = {0};
 	char *const *s = e ? e->str : none;
+	uint64_t serial = e ? e->serial : 0;
+
+	/* An event of the program this process ran before an exec. */
+	if (e && e->older && strncmp(comm, e->comm, CT_COMM_LEN)) {
+		for (const struct proc_image *im = e->older; im; im = im->older) {
+			if (!strncmp(comm, im->comm, CT_COMM_LEN)) {
+				s = im->str;
+				serial = im->serial;
+				break;
+			}
+		}
+	}
 	info->exe = s[PS_EXE];
 	info->cmdline = s[PS_CMDLINE];
 	info->container = s[PS_CONTAINER];
 	for (int i = 0; i < CT_CTR_N; i++)
 		info->ctr[i] = s[PS_CTR_NAME + i];
-	info->serial = e ? e->serial : 0;
+	info->serial = serial;
 }
 
 uint64_t ct_procs_generation(const struct ct_procs *t)

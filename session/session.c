@@ -341,7 +341,8 @@ static int fill_procinfo(struct ct_session *s, const struct ct_batch *b, unsigne
 	for (uint32_t i = lo; i < hi; i++) {
 		uint32_t j = b->task[i];
 		if (s->pinfo_stamp[j] != s->pinfo_epoch) {
-			ct_procs_lookup(s->procs, b->tasks[j].pid, host, &s->pinfo[j]);
+			ct_procs_lookup(s->procs, b->tasks[j].pid, host, b->tasks[j].comm,
+					&s->pinfo[j]);
 			s->pinfo_stamp[j] = s->pinfo_epoch;
 		}
 	}

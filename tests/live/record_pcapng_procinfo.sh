@@ -26,10 +26,18 @@ case "$out" in
 packets=*" blocks="[1-9]*" replies="[1-9]*) ;;
 *) fail "walker: $out" ;;
 esac
-# connstorm's block: its name and path.
-check "a block names connstorm, at its path" python3 - t.pcapng "$pid" "$STORM" <<'PY'
+# The exec record and the connects before it are flushed together: those
+# connects still name bash, the later ones connstorm.
+bash_exe=$(readlink -f "$(command -v bash)")
+storm_exe=$(readlink -f "$STORM")
+expect_eq "bash's connects before its exec: bash's exe" "$bash_exe $bash_exe" \
+	"$(jq -r -s 'map(select(.dport == 40011 or .dport == 40012) | .exe) | join(" ")' events.jsonl)"
+expect_eq "connstorm's connects: its exe" "$storm_exe $storm_exe" \
+	"$(jq -r -s 'map(select(.comm == "connstorm") | .exe) | join(" ")' events.jsonl)"
+# A block for each program the pid ran: its name and path.
+cat >block.py <<'PY'
 import struct, sys
-d, want = open(sys.argv[1], "rb").read(), {2: b"connstorm", 3: sys.argv[3].encode()}
+d, want = open(sys.argv[1], "rb").read(), {2: sys.argv[3].encode(), 3: sys.argv[4].encode()}
 off, found = 0, False
 while off < len(d):
     t, n = struct.unpack_from("<II", d, off)
@@ -44,6 +52,8 @@ while off < len(d):
     off += n
 sys.exit(0 if found else 1)
 PY
+check "a block names connstorm, at its path" python3 block.py t.pcapng "$pid" connstorm "$storm_exe"
+check "a block names bash, at its path" python3 block.py t.pcapng "$pid" bash "$bash_exe"
 tshark -r t.pcapng -V >/dev/null 2>ts.err
 expect_eq "tshark reads it cleanly" "" "$(grep -v '^Running as user "root"' ts.err)"
 done_testing
