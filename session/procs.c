@@ -127,16 +127,21 @@ static void entry_free(struct ct_procs *t, struct proc_entry *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* Before an exec replaces what e runs: keep the old image (its strings
- * move, they are not copied), at most PROC_IMAGES_KEPT. -1 out of memory. */
+static char *str_copy(struct ct_procs *t, const char *src, int *fail);
+
+/* Before an exec replaces what e runs: keep the old image, at most
+ * PROC_IMAGES_KEPT. e keeps copies of the strings, for what the exec
+ * record does not say (the container stays). -1 out of memory. */
 static int image_push(struct ct_procs *t, struct proc_entry *e)
 {
 	struct proc_image *im = malloc(sizeof(*im));
+	int fail = 0;
 	if (!im)
 		return -1;
 	memcpy(im->comm, e->comm, sizeof(im->comm));
 	memcpy(im->str, e->str, sizeof(im->str));
-	memset(e->str, 0, sizeof(e->str));
+	for (int i = 0; i < PS_N; i++)
+		e->str[i] = str_copy(t, im->str[i], &fail);
 	im->serial = e->serial;
 	im->older = e->older;
 	e->older = im;
@@ -148,7 +153,7 @@ static int image_push(struct ct_procs *t, struct proc_entry *e)
 		last->older = NULL;
 		e->nolder = PROC_IMAGES_KEPT;
 	}
-	return 0;
+	return fail ? -1 : 0;
 }
 
 /* A copy of src within the budget: cut to PROC_STR_MAX bytes, or NULL

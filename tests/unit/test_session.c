@@ -237,11 +237,48 @@ static void test_errors(void)
 	CHECK(ct_session_run(&o, &ops, &sn) == 2, "until before since: status 2");
 }
 
+/* Connects and the exec after them in one flush: a reader may apply the exec
+ * first; each connect still names the program that made it (by its comm),
+ * also after a second exec and with the fork's copy of the parent's. */
+static void test_exec_same_flush(void)
+{
+	struct ct_writer *w;
+	struct ct_header h = {.clock_id = 1, .start_ts_ns = SEC, .hostname = "h1"};
+	struct ct_writer_opts o = {.compress = CT_COMP_ZSTD};
+	if (ct_writer_open_file(&w, scratch_path("x.ctr"), &h, &o)) {
+		t_fails++;
+		return;
+	}
+	proc(w, 1 * SEC, CT_PROC_SNAPSHOT, 300, 1, "bash", "/bin/bash", "c0ffee");
+	proc(w, 2 * SEC, CT_PROC_FORK, 301, 300, "bash", NULL, NULL);
+	event(w, 3 * SEC, 301, "bash", 1);
+	proc(w, 4 * SEC, CT_PROC_EXEC, 301, 300, "python3", "/usr/bin/python3", NULL);
+	event(w, 5 * SEC, 301, "python3", 2);
+	proc(w, 6 * SEC, CT_PROC_EXEC, 301, 300, "curl", "/usr/bin/curl", NULL);
+	event(w, 7 * SEC, 301, "curl", 3);
+	event(w, 7 * SEC, 300, "bash", 4);
+	if (ct_writer_close(w))
+		t_fails++;
+	struct seen sn = {0};
+	const char *paths[] = {scratch_path("x.ctr")};
+	struct ct_session_opts so = {.paths = paths, .npaths = 1, .quiet = 1};
+	CHECK(ct_session_run(&so, &ops, &sn) == 0, "session");
+	const char *want[] = {"/bin/bash", "/usr/bin/python3", "/usr/bin/curl", "/bin/bash"};
+	CHECK(sn.n == 4, "events %d", sn.n);
+	for (int i = 0; i < sn.n && i < 4; i++) {
+		CHECK(!strcmp(sn.exe[i], want[i]), "event %d exe '%s', want '%s'", i, sn.exe[i],
+		      want[i]);
+		CHECK(!strcmp(sn.container[i], "c0ffee"), "event %d container '%s'", i,
+		      sn.container[i]);
+	}
+}
+
 int main(void)
 {
 	scratch_make("session");
 	write_proc_trace();
 	test_proc_table();
+	test_exec_same_flush();
 	test_merge();
 	test_errors();
 	scratch_remove();
