@@ -29,6 +29,7 @@ enum ctb_kind {
 	CTB_EXIT = 3,
 	CTB_OUTCOME = 4,
 	CTB_DNS = 5,
+	CTB_FORK = 6, /* a new process (struct ctb_exit, exit_code 0) */
 };
 
 /* ctb_connect.flags: the same bits as CT_EV_* of format/ctrace.h. */
@@ -109,7 +110,7 @@ struct ctb_exec {
 
 /* The last thread of a process exited. */
 struct ctb_exit {
-	__u32 kind; /* CTB_EXIT */
+	__u32 kind; /* CTB_EXIT, or CTB_FORK */
 	__u32 pid;
 	__u64 ts_ns;
 	__u64 cgroup_id;

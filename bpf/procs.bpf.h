@@ -7,17 +7,31 @@
 #ifndef CONNTRAIL_PROCS_BPF_H
 #define CONNTRAIL_PROCS_BPF_H
 
-SEC("tp/sched/sched_process_fork")
-int tp_fork(struct trace_event_raw_sched_process_fork *ctx)
+/* tp_btf: the child's task tells a new process from a new thread. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tp_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 parent = bpf_get_current_pid_tgid() >> 32;
-	__u32 child = ctx->child_pid;
+	__u32 ptgid = parent->tgid, tgid = child->tgid, tid = child->pid;
+	struct ctb_exit f = {};
 	__u8 one = 1;
 
 	/* A thread's id joins too; it is harmless and leaves with the process. */
-	if (filter_pids && bpf_map_lookup_elem(&traced, &parent))
-		bpf_map_update_elem(&traced, &child, &one, BPF_ANY);
-	return TP_PASS;
+	if (filter_pids && bpf_map_lookup_elem(&traced, &ptgid))
+		bpf_map_update_elem(&traced, &tid, &one, BPF_ANY);
+	/* A new process runs its parent's program until it execs: a record,
+	 * so that its connects name that program even when it is gone before
+	 * user space could read /proc. A new thread needs none. */
+	if (tid != tgid || !wanted(tgid))
+		return 0;
+	f.kind = CTB_FORK;
+	f.pid = tgid;
+	f.ppid = ptgid;
+	f.ts_ns = bpf_ktime_get_ns();
+	f.cgroup_id = bpf_get_current_cgroup_id();
+	__builtin_memcpy(f.comm, child->comm, sizeof(f.comm));
+	if (bpf_ringbuf_output(&events, &f, sizeof(f), wakeup_flag()))
+		count_lost(CTB_LOST_PROC);
+	return 0;
 }
 
 SEC("tp/sched/sched_process_exec")

@@ -175,6 +175,27 @@ static int put_exit(struct recorder *r, const struct ctb_exit *x)
 	return err < 0 ? rec_write_err(r, err, "write") : 0;
 }
 
+/* A new process: the session gives it its parent's program (CT_PROC_FORK);
+ * the recorder remembers it too, for the files a rotation starts. */
+static int put_fork(struct recorder *r, const struct ctb_exit *f)
+{
+	struct ct_proc p = {.kind = CT_PROC_FORK,
+			    .ts_ns = f->ts_ns,
+			    .task = {.cgroup_id = f->cgroup_id, .pid = f->pid, .ppid = f->ppid}};
+	const struct ct_proc *parent = proctable_get(r->procs, f->ppid);
+	int err;
+
+	memcpy(p.task.comm, f->comm, sizeof(p.task.comm));
+	if (parent) {
+		struct ct_proc child = *parent;
+		child.task = p.task;
+		if (proctable_put(r->procs, &child))
+			return -ENOMEM;
+	}
+	err = ct_writer_proc(r->w, &p);
+	return err < 0 ? rec_write_err(r, err, "write") : 0;
+}
+
 /* A packet from port 53: its answers as a name record. What the packet
  * holds is anybody's: lib/dns.c checks every length. */
 static int put_dns(struct recorder *r, const struct ctb_dns *d, size_t size)
@@ -227,6 +248,8 @@ int rec_dispatch(struct recorder *r, const void *data, size_t size)
 		return size >= sizeof(struct ctb_exec) ? put_exec(r, data) : 0;
 	case CTB_EXIT:
 		return size >= sizeof(struct ctb_exit) ? put_exit(r, data) : 0;
+	case CTB_FORK:
+		return size >= sizeof(struct ctb_exit) ? put_fork(r, data) : 0;
 	case CTB_OUTCOME:
 		return size >= sizeof(struct ctb_outcome) ? put_outcome(r, data) : 0;
 	case CTB_DNS:

@@ -79,6 +79,14 @@ int proctable_put(struct proctable *t, const struct ct_proc *p)
 	return 0;
 }
 
+const struct ct_proc *proctable_get(const struct proctable *t, uint32_t pid)
+{
+	for (const struct entry *e = t->buckets[pid % NBUCKETS]; e; e = e->next)
+		if (e->p.task.pid == pid)
+			return &e->p;
+	return NULL;
+}
+
 void proctable_remove(struct proctable *t, uint32_t pid)
 {
 	for (struct entry **pp = &t->buckets[pid % NBUCKETS]; *pp; pp = &(*pp)->next) {

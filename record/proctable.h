@@ -17,6 +17,8 @@ void proctable_free(struct proctable *t);
 /* Remember p (a snapshot or exec record; strings are copied). 0 or -1. */
 int proctable_put(struct proctable *t, const struct ct_proc *p);
 void proctable_remove(struct proctable *t, uint32_t pid);
+/* The live process pid as remembered, or NULL. */
+const struct ct_proc *proctable_get(const struct proctable *t, uint32_t pid);
 /* Calls fn for every live process, as a CT_PROC_SNAPSHOT record. */
 int proctable_each(struct proctable *t, int (*fn)(void *ctx, const struct ct_proc *p), void *ctx);
 size_t proctable_count(const struct proctable *t);
