@@ -104,8 +104,8 @@ int ct_packet_reply(struct ct_reply *r, const struct ct_event *ev, uint64_t wall
 
 size_t ct_packet_comment_max(const struct ct_event *ev)
 {
-	(void)ev; /* exe and container are cut at COMMENT_STR_MAX bytes */
-	return 640 + 4 * (CT_COMM_LEN + CT_UNIX_PATH_MAX + 2 * COMMENT_STR_MAX);
+	(void)ev; /* exe, container and its name are cut at COMMENT_STR_MAX bytes */
+	return 640 + 4 * (CT_COMM_LEN + CT_UNIX_PATH_MAX + 3 * COMMENT_STR_MAX);
 }
 
 /* Container ids as `docker ps` and `podman ps` print them: a long hex id is
@@ -159,6 +159,11 @@ static size_t comment_ids(char *d, const struct ct_event *ev)
 	if (proc->container && proc->container[0]) {
 		o += LIT(d + o, " container=");
 		o += put_container(d + o, proc->container);
+		const char *name = proc->ctr[CT_CTR_NAME];
+		if (name && name[0]) {
+			o += LIT(d + o, " container_name=");
+			o += put_safe(d + o, name, strnlen(name, COMMENT_STR_MAX));
+		}
 	}
 	return o;
 }

@@ -112,6 +112,7 @@ idof() { case $1 in 8399) echo "" ;; *) i=$(($1 - 8301)); echo "${ID[${names[$i]
 "$CONNTRAIL" convert -q t.ctr -o t.csv || fail "convert to csv"
 "$CONNTRAIL" convert -q t.ctr --to tracee-json -o tr.json || fail "convert to tracee-json"
 "$CONNTRAIL" script -q t.ctr >s.txt || fail "script text"
+"$CONNTRAIL" convert -q t.ctr -o t.pcapng || fail "convert to pcapng"
 "$CONNTRAIL" report -q --by container t.ctr >r.txt || fail "report --by container"
 "$CONNTRAIL" report -q --by container --json t.ctr >r.json || fail "report --by container --json"
 jqw='select(.dport == ($p | tonumber)) | [.container // "", .container_name // "",
@@ -131,6 +132,14 @@ for r in csv.DictReader(open(sys.argv[1], newline="")):
 		.value.sin_port == $p) | [.containerId, .container.name // "", .container.image // "",
 		.kubernetes.podName // "", .kubernetes.podNamespace // ""] | join("|")' tr.json)
 	expect_eq "tracee-json, port $p" "$w" "$got"
+	# pcapng, read by tshark: the packet comment names the container.
+	cname=$(want "$p" | cut -d'|' -f1)
+	got=$(tshark -r t.pcapng -Y "udp.dstport == $p or tcp.dstport == $p" -T fields \
+		-e frame.comment 2>/dev/null | grep -o 'container_name=[^ ,]*' | head -n 1)
+	case $p in
+	830[1-4]) expect_eq "pcapng comment, port $p" "container_name=$cname" "$got" ;;
+	8305 | 8399) expect_eq "pcapng comment, port $p: no name" "" "$got" ;;
+	esac
 	# script text: "  container NAME" ends the line when the name is known
 	line=$(grep -E ":$p( |$)" s.txt)
 	name=$(want "$p" | cut -d'|' -f1)
