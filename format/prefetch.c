@@ -27,7 +27,7 @@
 
 #include "reader_int.h"
 
-#define CT_PF_PER_THREAD 4
+#define CT_PF_PER_THREAD 2
 #define CT_PF_SMALL (8u << 20) /* CT_RAW_KEEP: bigger chunks go the reader's own way */
 
 enum { SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
@@ -43,6 +43,11 @@ struct pf_slot {
 	struct ct_oc_rec *oc; /* outcome chunks: the decoded records */
 	uint32_t oc_cap;
 	const char *oc_why;
+	/* Event chunks (2.x): decoded on their own, as ct_event_batch would. */
+	struct ct_evdec dec;
+	int ev_ok;
+	uint32_t ev_n;
+	const char *ev_why;
 };
 
 struct ct_prefetch {
@@ -112,6 +117,14 @@ static int work_one(struct ct_reader *r, struct pf_slot *s, uint8_t **buf, size_
 	if (h->kind == CT_CHUNK_OUTCOMES || h->kind == CT_CHUNK_CLOSES)
 		s->oc_why =
 		    ct_oc_decode(s->raw, h->raw, h->records, h->first_ts, &s->oc, &s->oc_cap);
+	/* tid always: whether a join needs it is known only when the
+	 * reader gets to the chunk. r->want and r->columnar are set before
+	 * the threads start. */
+	if (h->kind == CT_CHUNK_EVENTS && r->columnar) {
+		s->ev_n = ct_event_decode(&s->dec, s->raw, h, ct_event_want(r->want) | CT_COL_TID,
+					  &s->ev_why);
+		s->ev_ok = 1;
+	}
 	return 1;
 }
 
@@ -193,6 +206,8 @@ void ct_prefetch_stop(struct ct_reader *r)
 	for (uint32_t i = 0; i < pf->cap; i++) {
 		free(pf->ring[i].raw);
 		free(pf->ring[i].oc);
+		ct_tables_free(&pf->ring[i].dec.tab);
+		ct_colbuf_free(&pf->ring[i].dec.cb);
 	}
 	pthread_mutex_destroy(&pf->mu);
 	pthread_cond_destroy(&pf->work);
@@ -213,6 +228,7 @@ static void enqueue(struct ct_prefetch *pf, uint32_t idx)
 	s->state = SLOT_QUEUED;
 	s->ok = 0;
 	s->oc_why = NULL;
+	s->ev_ok = 0;
 	pf->produced++;
 	pthread_cond_signal(&pf->work);
 	pthread_mutex_unlock(&pf->mu);
@@ -296,6 +312,14 @@ int ct_prefetch_take(struct ct_reader *r, const struct ct_chunk_info *c, struct 
 		r->pre_oc_ready = 1;
 		s->oc = NULL;
 		s->oc_cap = 0;
+	}
+	if (s->ev_ok) { /* the decoded chunk for the reader, its old buffers for the slot */
+		struct ct_evdec d = r->dec;
+		r->dec = s->dec;
+		s->dec = d;
+		r->pre_ev_ready = 1;
+		r->pre_ev_n = s->ev_n;
+		r->pre_ev_why = s->ev_why;
 	}
 	return 0;
 }
