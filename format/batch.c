@@ -13,6 +13,7 @@
  * next, and are taken as their event chunk is decoded.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "heap.h"
 #include "reader_int.h"
@@ -190,7 +191,7 @@ int ct_outcomes_before(struct ct_reader *r, uint32_t seq)
  * position when the event's ts and tid agree. */
 static void join(struct ct_reader *r, uint32_t seq, uint32_t n, int have_tid, uint32_t want)
 {
-	struct ct_colbuf *o = &r->cb;
+	struct ct_colbuf *o = &r->dec.cb;
 	const struct ct_oc_rec *x;
 
 	while ((x = heap_top(r)) && x->seq < seq) {
@@ -237,36 +238,10 @@ static void join(struct ct_reader *r, uint32_t seq, uint32_t n, int have_tid, ui
 
 /* ------------------------------------------------------------- events */
 
-int ct_event_batch(struct ct_reader *r, const struct chdr *h)
+/* Each event's final result from what connect(2) returned (want: the
+ * columns decoded), and the close columns zeroed for the joins. */
+static void results_fix(const struct ct_tables *tab, struct ct_colbuf *o, uint32_t n, uint32_t want)
 {
-	struct ct_colbuf *o = &r->cb;
-	uint32_t want = r->want, n;
-	const char *why = NULL;
-	const struct ct_oc_rec *x = heap_top(r);
-	/* tid checks a join even when the caller does not read it */
-	int have_tid = (want & CT_COL_TID) || (x && x->seq == h->seq);
-
-	if (want & CT_COL_RESULT_NS)
-		want |= CT_COL_RESULT | CT_COL_LATENCY;
-	if (want & CT_COL_RESULT)
-		want |= CT_COL_RET;
-	r->chunk_loads++;
-	if (r->columnar) {
-		why = ct_cols_open(&r->cols, &r->tab, r->raw, h->raw, h->records, h->first_ts);
-		if (why || ct_colbuf_reserve(o, r->cols.n)) {
-			ct_damage_report(r, h->seq, r->coff, why ? why : "out of memory");
-			return 0;
-		}
-		n = ct_cols_decode(&r->cols, &r->tab, want | (have_tid ? CT_COL_TID : 0), o, &why);
-	} else {
-		n = ct_rows_decode(&r->rows, &r->tab, r->raw, r->raw + h->raw, h->first_ts,
-				   h->records, o, &why);
-		want = CT_COL_ALL; /* rows fill every stored column */
-	}
-	if (why)
-		ct_damage_report(r, h->seq, r->coff, why);
-	if (!n)
-		return 0;
 	if (want & CT_COL_RESULT) {
 		for (uint32_t i = 0; i < n; i++) {
 			uint16_t fl = o->flags[i];
@@ -274,9 +249,8 @@ int ct_event_batch(struct ct_reader *r, const struct chdr *h)
 			/* The protocol matters only for EINTR and ERESTART*: look
 			 * the destination up for those alone. */
 			int maybe = ret == -115 || ret == -4 || (ret <= -512 && ret >= -516);
-			int known =
-			    (fl & CT_EV_RET) &&
-			    (!maybe || ct_ret_is_final(ret, r->tab.dests[o->dest[i]].proto));
+			int known = (fl & CT_EV_RET) &&
+				    (!maybe || ct_ret_is_final(ret, tab->dests[o->dest[i]].proto));
 			o->result[i] = known ? ret : 0;
 			o->flags[i] = (uint16_t)(fl | (known ? CT_EV_RESULT : 0));
 		}
@@ -292,6 +266,58 @@ int ct_event_batch(struct ct_reader *r, const struct chdr *h)
 		memset(o->tx, 0, n * sizeof(*o->tx));
 		memset(o->rx, 0, n * sizeof(*o->rx));
 	}
+}
+
+uint32_t ct_event_want(uint32_t want)
+{
+	if (want & CT_COL_RESULT_NS)
+		want |= CT_COL_RESULT | CT_COL_LATENCY;
+	if (want & CT_COL_RESULT)
+		want |= CT_COL_RET;
+	return want;
+}
+
+uint32_t ct_event_decode(struct ct_evdec *d, const uint8_t *raw, const struct chdr *h,
+			 uint32_t want, const char **why)
+{
+	*why = ct_cols_open(&d->cols, &d->tab, raw, h->raw, h->records, h->first_ts);
+	if (*why)
+		return 0;
+	if (ct_colbuf_reserve(&d->cb, d->cols.n)) {
+		*why = "out of memory";
+		return 0;
+	}
+	uint32_t n = ct_cols_decode(&d->cols, &d->tab, want, &d->cb, why);
+	results_fix(&d->tab, &d->cb, n, want);
+	return n;
+}
+
+int ct_event_batch(struct ct_reader *r, const struct chdr *h)
+{
+	struct ct_colbuf *o = &r->dec.cb;
+	uint32_t want = ct_event_want(r->want), n;
+	const char *why = NULL;
+	const struct ct_oc_rec *x = heap_top(r);
+	/* tid checks a join even when the caller does not read it */
+	int have_tid = (want & CT_COL_TID) || (x && x->seq == h->seq);
+
+	r->chunk_loads++;
+	if (r->pre_ev_ready) { /* decoded ahead (prefetch.c), tid included */
+		n = r->pre_ev_n;
+		why = r->pre_ev_why;
+		r->pre_ev_ready = 0;
+	} else if (r->columnar) {
+		n = ct_event_decode(&r->dec, r->raw, h, want | (have_tid ? CT_COL_TID : 0), &why);
+	} else {
+		n = ct_rows_decode(&r->rows, &r->dec.tab, r->raw, r->raw + h->raw, h->first_ts,
+				   h->records, o, &why);
+		want = CT_COL_ALL; /* rows fill every stored column */
+		results_fix(&r->dec.tab, o, n, want);
+	}
+	if (why)
+		ct_damage_report(r, h->seq, r->coff, why);
+	if (!n)
+		return 0;
 	join(r, h->seq, n, have_tid, want);
 
 	/* Only the events inside the query's window (times are sorted). */
@@ -326,10 +352,10 @@ int ct_event_batch(struct ct_reader *r, const struct chdr *h)
 	    .closed_ns = cols & CT_COL_CLOSE ? o->closed_ns : NULL,
 	    .tx_bytes = cols & CT_COL_CLOSE ? o->tx : NULL,
 	    .rx_bytes = cols & CT_COL_CLOSE ? o->rx : NULL,
-	    .ntasks = r->tab.ntasks,
-	    .ndests = r->tab.ndests,
-	    .tasks = r->tab.tasks,
-	    .dests = r->tab.dests,
+	    .ntasks = r->dec.tab.ntasks,
+	    .ndests = r->dec.tab.ndests,
+	    .tasks = r->dec.tab.tasks,
+	    .dests = r->dec.tab.dests,
 	    .tables_id = r->chunk_loads,
 	};
 	if (lo || hi < n)

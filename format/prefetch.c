@@ -8,26 +8,28 @@
  * the chunk list and the query alone, so the reader's own thread walks that
  * order ahead of itself (the same steps as load_list and
  * ct_outcomes_before) and queues the chunks; workers read, check and
- * decompress them (and decode outcome chunks) into slots of a ring; the
- * reader takes the slots in order and goes on exactly as if it had loaded
- * the chunk itself. Everything that depends on what came before (outcome
- * joins, the batch's tables, process records, merge order) stays on the
- * reader's thread, so what the reader hands out is the same for any number
- * of threads.
+ * decompress them and decode them as far as a chunk alone decides (outcome
+ * records; an event chunk's tables, columns and results from return values,
+ * ct_event_decode) into slots of a ring; the reader takes the slots in order
+ * and goes on exactly as if it had decoded the chunk itself. Everything that
+ * depends on what came before (outcome joins, the time window's cut, process
+ * records, names, merge order, the filter) stays on the reader's thread, so
+ * what the reader hands out is the same for any number of threads.
  *
  * Only the plain case is done ahead: a chunk that is damaged, disagrees
  * with the index or is bigger than CT_RAW_KEEP is left to the reader's own
  * path, which reports or refuses it as it always did.
  *
- * Memory: the ring holds CT_PF_PER_THREAD chunks per worker (raw and, for
- * outcome chunks, decoded), whatever the file's size.
+ * Memory: the ring holds CT_PF_PER_THREAD chunks per worker (raw and
+ * decoded), and the pool at most as many spare payload buffers, whatever
+ * the file's size.
  */
 #include <pthread.h>
 #include <stdlib.h>
 
 #include "reader_int.h"
 
-#define CT_PF_PER_THREAD 4
+#define CT_PF_PER_THREAD 2
 #define CT_PF_SMALL (8u << 20) /* CT_RAW_KEEP: bigger chunks go the reader's own way */
 
 enum { SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
@@ -43,6 +45,11 @@ struct pf_slot {
 	struct ct_oc_rec *oc; /* outcome chunks: the decoded records */
 	uint32_t oc_cap;
 	const char *oc_why;
+	/* Event chunks (2.x): decoded on their own, as ct_event_batch would. */
+	struct ct_evdec dec;
+	int ev_ok;
+	uint32_t ev_n;
+	const char *ev_why;
 };
 
 struct ct_prefetch {
@@ -60,13 +67,68 @@ struct ct_prefetch {
 	uint32_t feed_cur, feed_oc;
 	int pending;
 	uint32_t pending_idx;
+	/* Payload buffers handed back by the reader, for the workers: an
+	 * event chunk's slot takes one big enough instead of allocating (and
+	 * the kernel zeroing) megabytes a chunk. At most cap + 1. */
+	struct pf_buf {
+		uint8_t *p;
+		size_t cap;
+	} * pool;
+	uint32_t npool;
 };
+
+/* A buffer back to the pool; the smallest is freed when it is full. Under mu. */
+static void pool_put(struct ct_prefetch *pf, uint8_t *p, size_t cap)
+{
+	if (pf->npool == pf->cap + 1) {
+		uint32_t m = 0;
+		for (uint32_t i = 1; i < pf->npool; i++)
+			if (pf->pool[i].cap < pf->pool[m].cap)
+				m = i;
+		if (pf->pool[m].cap >= cap) {
+			free(p);
+			return;
+		}
+		free(pf->pool[m].p);
+		pf->pool[m] = pf->pool[--pf->npool];
+	}
+	pf->pool[pf->npool++] = (struct pf_buf){p, cap};
+}
+
+/* The slot's buffer swapped for the pool's smallest of at least need
+ * bytes, or a new one: 0, or -1 out of memory. */
+static int slot_buffer(struct ct_prefetch *pf, struct pf_slot *s, size_t need)
+{
+	pthread_mutex_lock(&pf->mu);
+	if (s->raw)
+		pool_put(pf, s->raw, s->raw_cap);
+	s->raw = NULL;
+	s->raw_cap = 0;
+	uint32_t best = UINT32_MAX;
+	for (uint32_t i = 0; i < pf->npool; i++)
+		if (pf->pool[i].cap >= need &&
+		    (best == UINT32_MAX || pf->pool[i].cap < pf->pool[best].cap))
+			best = i;
+	if (best != UINT32_MAX) {
+		s->raw = pf->pool[best].p;
+		s->raw_cap = pf->pool[best].cap;
+		pf->pool[best] = pf->pool[--pf->npool];
+	}
+	pthread_mutex_unlock(&pf->mu);
+	if (s->raw)
+		return 0;
+	if (!(s->raw = ct_big_alloc(need)))
+		return -1;
+	s->raw_cap = need;
+	return 0;
+}
 
 /* One slot's chunk: read, checked, decompressed. 1 done, 0 left to the
  * reader (damaged, unusual, or out of memory: it will say). */
-static int work_one(struct ct_reader *r, struct pf_slot *s, uint8_t **buf, size_t *buf_cap,
+static int work_one(struct ct_prefetch *pf, struct pf_slot *s, uint8_t **buf, size_t *buf_cap,
 		    void **dctx)
 {
+	struct ct_reader *r = pf->r;
 	const struct ct_chunk_info *c = &r->chunks[s->idx];
 	uint64_t avail = r->size - c->offset,
 		 whole = (uint64_t)CT_CHUNK_HDR_MAX + c->summary_len + c->comp_size;
@@ -100,18 +162,21 @@ static int work_one(struct ct_reader *r, struct pf_slot *s, uint8_t **buf, size_
 	    (uint64_t)h->raw > (uint64_t)h->comp * ct_codec_max_ratio(h->codec) + 64)
 		return 0;
 	size_t need = h->raw > 4096 ? h->raw : 4096;
-	if (s->raw_cap < need) {
-		free(s->raw);
-		s->raw_cap = 0;
-		if (!(s->raw = ct_big_alloc(need)))
-			return 0;
-		s->raw_cap = need;
-	}
+	if (s->raw_cap < need && slot_buffer(pf, s, need))
+		return 0;
 	if (ct_decompress_buf(h->codec, body + h->sum_len, h->comp, s->raw, h->raw, dctx))
 		return 0;
 	if (h->kind == CT_CHUNK_OUTCOMES || h->kind == CT_CHUNK_CLOSES)
 		s->oc_why =
 		    ct_oc_decode(s->raw, h->raw, h->records, h->first_ts, &s->oc, &s->oc_cap);
+	/* tid always: whether a join needs it is known only when the
+	 * reader gets to the chunk. r->want and r->columnar are set before
+	 * the threads start. */
+	if (h->kind == CT_CHUNK_EVENTS && r->columnar) {
+		s->ev_n = ct_event_decode(&s->dec, s->raw, h, ct_event_want(r->want) | CT_COL_TID,
+					  &s->ev_why);
+		s->ev_ok = 1;
+	}
 	return 1;
 }
 
@@ -131,7 +196,7 @@ static void *worker(void *arg)
 		struct pf_slot *s = &pf->ring[pf->taken++ % pf->cap];
 		s->state = SLOT_BUSY;
 		pthread_mutex_unlock(&pf->mu);
-		int ok = work_one(pf->r, s, &buf, &buf_cap, &dctx);
+		int ok = work_one(pf, s, &buf, &buf_cap, &dctx);
 		pthread_mutex_lock(&pf->mu);
 		s->ok = ok;
 		s->state = SLOT_DONE;
@@ -159,9 +224,11 @@ int ct_reader_set_threads(struct ct_reader *r, unsigned n)
 	pf->cap = n * CT_PF_PER_THREAD + 2;
 	pf->ring = calloc(pf->cap, sizeof(*pf->ring));
 	pf->th = calloc(n, sizeof(*pf->th));
-	if (!pf->ring || !pf->th) {
+	pf->pool = calloc(pf->cap + 1, sizeof(*pf->pool));
+	if (!pf->ring || !pf->th || !pf->pool) {
 		free(pf->ring);
 		free(pf->th);
+		free(pf->pool);
 		free(pf);
 		return CT_E_NOMEM;
 	}
@@ -193,7 +260,12 @@ void ct_prefetch_stop(struct ct_reader *r)
 	for (uint32_t i = 0; i < pf->cap; i++) {
 		free(pf->ring[i].raw);
 		free(pf->ring[i].oc);
+		ct_tables_free(&pf->ring[i].dec.tab);
+		ct_colbuf_free(&pf->ring[i].dec.cb);
 	}
+	for (uint32_t i = 0; i < pf->npool; i++)
+		free(pf->pool[i].p);
+	free(pf->pool);
 	pthread_mutex_destroy(&pf->mu);
 	pthread_cond_destroy(&pf->work);
 	pthread_cond_destroy(&pf->done);
@@ -213,6 +285,7 @@ static void enqueue(struct ct_prefetch *pf, uint32_t idx)
 	s->state = SLOT_QUEUED;
 	s->ok = 0;
 	s->oc_why = NULL;
+	s->ev_ok = 0;
 	pf->produced++;
 	pthread_cond_signal(&pf->work);
 	pthread_mutex_unlock(&pf->mu);
@@ -274,13 +347,18 @@ int ct_prefetch_take(struct ct_reader *r, const struct ct_chunk_info *c, struct 
 	pthread_mutex_unlock(&pf->mu);
 	if (!s->ok)
 		return CT_PF_MISS;
-	/* The slot's buffer becomes the reader's and the reader's the slot's:
-	 * what the reader holds stays counted in the shared budget. */
+	/* The slot's buffer becomes the reader's and the reader's goes to the
+	 * pool: what the reader holds stays counted in the shared budget. */
 	uint8_t *raw = r->raw;
 	size_t raw_cap = r->raw_cap;
 	ct_raw_adopt(r, s->raw, s->raw_cap);
-	s->raw = raw;
-	s->raw_cap = raw_cap;
+	s->raw = NULL;
+	s->raw_cap = 0;
+	if (raw) {
+		pthread_mutex_lock(&pf->mu);
+		pool_put(pf, raw, raw_cap);
+		pthread_mutex_unlock(&pf->mu);
+	}
 	*h = s->h;
 	r->coff = c->offset;
 	r->cseq = h->seq;
@@ -296,6 +374,14 @@ int ct_prefetch_take(struct ct_reader *r, const struct ct_chunk_info *c, struct 
 		r->pre_oc_ready = 1;
 		s->oc = NULL;
 		s->oc_cap = 0;
+	}
+	if (s->ev_ok) { /* the decoded chunk for the reader, its old buffers for the slot */
+		struct ct_evdec d = r->dec;
+		r->dec = s->dec;
+		s->dec = d;
+		r->pre_ev_ready = 1;
+		r->pre_ev_n = s->ev_n;
+		r->pre_ev_why = s->ev_why;
 	}
 	return 0;
 }

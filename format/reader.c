@@ -165,9 +165,9 @@ static void reader_free(struct ct_reader *r)
 	free(r->strs);
 	free(r->name);
 	ct_codec_free(CT_COMP_ZSTD, r->dctx, 1);
-	ct_tables_free(&r->tab);
+	ct_tables_free(&r->dec.tab);
 	ct_rows_free(r->rows);
-	ct_colbuf_free(&r->cb);
+	ct_colbuf_free(&r->dec.cb);
 	ct_outcomes_free(r);
 	free(r);
 }

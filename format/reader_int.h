@@ -19,6 +19,13 @@ struct chdr {
 	uint32_t min_seq; /* outcome chunks */
 };
 
+/* An event chunk decoded on its own: its tables and columns. */
+struct ct_evdec {
+	struct ct_tables tab;
+	struct ct_cols cols;
+	struct ct_colbuf cb;
+};
+
 /* One decoded outcome chunk's records, consumed in (seq, index) order. */
 struct oc_run {
 	struct ct_oc_rec *rec;
@@ -79,10 +86,8 @@ struct ct_reader {
 	void *dctx;
 
 	/* Event chunks as batches. */
-	struct ct_tables tab;
-	struct ct_cols cols;
+	struct ct_evdec dec;
 	struct ct_rows *rows;
-	struct ct_colbuf cb;
 	struct ct_batch batch;
 	uint64_t chunk_loads; /* event chunks decoded: the batches' tables_id */
 	int batch_ready;      /* batch not handed out yet */
@@ -117,6 +122,10 @@ struct ct_reader {
 	struct ct_oc_rec *pre_oc;
 	const char *pre_oc_why;
 	int pre_oc_ready;
+	/* An event chunk decoded ahead into r->dec, for ct_event_batch. */
+	int pre_ev_ready;
+	uint32_t pre_ev_n;
+	const char *pre_ev_why;
 };
 
 /* reader.c */
@@ -161,6 +170,14 @@ void ct_load_summaries(struct ct_reader *r);
 /* The unpacked event chunk h (in r->raw) as r->batch: 1 when it holds
  * events of the query, 0 when none, <0 fatal. */
 int ct_event_batch(struct ct_reader *r, const struct chdr *h);
+/* The columns an event chunk decodes for a reader asking for want. */
+uint32_t ct_event_want(uint32_t want);
+/* What a 2.x event chunk (raw, unpacked) decodes to on its own, into d:
+ * tables, columns (want, from ct_event_want) and each event's result from
+ * its return value. The events decoded, fewer when damaged from a block on,
+ * 0 when malformed; *why says why, else NULL. */
+uint32_t ct_event_decode(struct ct_evdec *d, const uint8_t *raw, const struct chdr *h,
+			 uint32_t want, const char **why);
 /* An unpacked outcome chunk (in r->raw): held for joining, or (a stream)
  * what is too late queued in r->late. */
 int ct_outcome_chunk(struct ct_reader *r, const struct chdr *h);
