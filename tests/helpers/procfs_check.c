@@ -50,10 +50,12 @@ int main(void)
 	/* This process: its own /proc entry reads back. */
 	struct proc_facts f;
 	if (procfs_read(getpid(), &f) || f.task.pid != (uint32_t)getpid() ||
-	    f.task.ppid != (uint32_t)getppid() || strncmp(f.task.comm, "procfs_check", CT_COMM_LEN) ||
-	    !strstr(f.exe, "procfs_check") || !strstr(f.cmdline, "procfs_check arg1 arg2")) {
+	    f.task.ppid != (uint32_t)getppid() ||
+	    strncmp(f.task.comm, "procfs_check", CT_COMM_LEN) || !strstr(f.exe, "procfs_check") ||
+	    !strstr(f.cmdline, "procfs_check arg1 arg2")) {
 		printf("FAIL: own /proc facts: pid %u ppid %u comm '%.*s' exe '%s' cmdline '%s'\n",
-		       f.task.pid, f.task.ppid, (int)sizeof(f.task.comm), f.task.comm, f.exe, f.cmdline);
+		       f.task.pid, f.task.ppid, (int)sizeof(f.task.comm), f.task.comm, f.exe,
+		       f.cmdline);
 		fails++;
 	}
 	if (procfs_read(999999999, &f) != -1) {

@@ -9,8 +9,7 @@
 
 static int t_fails;
 
-static inline void
-check_fail(const char *file, int line, const char *cond, const char *fmt, ...)
+static inline void check_fail(const char *file, int line, const char *cond, const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "%s:%d: check failed: %s", file, line, cond);

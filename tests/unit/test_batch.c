@@ -69,7 +69,8 @@ static void read_full(struct membuf *m, int seekable, uint64_t since, uint64_t u
 			t->result = rec->ev.result;
 			t->result_ns = rec->ev.result_ns;
 		} else {
-			s->meta[s->nmeta++] = rec->type == CT_REC_PROC ? rec->proc.ts_ns : rec->lost.ts_ns;
+			s->meta[s->nmeta++] =
+			    rec->type == CT_REC_PROC ? rec->proc.ts_ns : rec->lost.ts_ns;
 		}
 	}
 	ct_reader_close(r);
@@ -148,8 +149,9 @@ static void read_subset(struct membuf *m, int seekable, uint64_t since, uint64_t
 			if (!(i & 1)) {
 				struct ct_event sv;
 				ct_batch_event(&half, i / 2, &sv);
-				bad += sv.ts_ns != ev.ts_ns || sv.task != ev.task || sv.dest != ev.dest ||
-				       sv.flags != ev.flags || sv.ret != ev.ret || sv.tid != ev.tid;
+				bad += sv.ts_ns != ev.ts_ns || sv.task != ev.task ||
+				       sv.dest != ev.dest || sv.flags != ev.flags ||
+				       sv.ret != ev.ret || sv.tid != ev.tid;
 			}
 			struct ct_batch one;
 			ct_batch_slice(b, i, i + 1, &one);
@@ -182,9 +184,10 @@ int main(void)
 	};
 	/* The whole trace, and windows that cut chunks in their middle. */
 	uint64_t t0 = 1000000;
-	static const uint64_t windows[][2] = {
-	    {0, 0}, {1000000 + 5000 * 1500ull, 0}, {0, 1000000 + 9000 * 1500ull},
-	    {1000000 + 3999 * 1500ull, 1000000 + 4001 * 1500ull}};
+	static const uint64_t windows[][2] = {{0, 0},
+					      {1000000 + 5000 * 1500ull, 0},
+					      {0, 1000000 + 9000 * 1500ull},
+					      {1000000 + 3999 * 1500ull, 1000000 + 4001 * 1500ull}};
 	(void)t0;
 	for (int seekable = 0; seekable < 2; seekable++)
 		for (size_t w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {

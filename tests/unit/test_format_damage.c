@@ -455,8 +455,8 @@ static void test_hostile_columns(void)
 			while ((rc = ct_reader_next_event(r, &rec)) == 1) {
 				events++;
 				/* pid 100, tid = pid, sockfd 3 in every good event */
-				wrong +=
-				    rec->ev.task->pid != 100 || rec->ev.tid != 100 || rec->ev.sockfd != 3;
+				wrong += rec->ev.task->pid != 100 || rec->ev.tid != 100 ||
+					 rec->ev.sockfd != 3;
 			}
 			CHECK_EQ(rc, 0);
 			CHECK_EQ(wrong, 0);
@@ -529,9 +529,10 @@ static long query_file(const uint8_t *p, size_t len, int filtered, uint64_t sinc
 	const struct ct_record *rec;
 	long events = 0;
 	while (ct_reader_next_event(r, &rec) == 1)
-		events += rec->type == CT_REC_EVENT &&
-			  (!filtered || (rec->ev.dest->family == AF_INET && rec->ev.dest->daddr[3] == 50 &&
-					 rec->ev.dest->daddr[0] == 10));
+		events +=
+		    rec->type == CT_REC_EVENT &&
+		    (!filtered || (rec->ev.dest->family == AF_INET &&
+				   rec->ev.dest->daddr[3] == 50 && rec->ev.dest->daddr[0] == 10));
 	ct_reader_stats(r, st);
 	ct_reader_close(r);
 	return events;
