@@ -40,8 +40,11 @@
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
 #define TCP_FIN_WAIT1 4
+#define TCP_FIN_WAIT2 5
+#define TCP_TIME_WAIT 6
 #define TCP_CLOSE 7
 #define TCP_LAST_ACK 9
+#define TCP_CLOSING 11
 #define EINTR 4
 #define EINPROGRESS 115
 #define ERESTARTSYS 512
@@ -108,9 +111,10 @@ struct {
  * connect returns. */
 #define TRACK_IN_CALL 1
 #define TRACK_HAVE 2
-/* T_FAILED: the handshake's error was reported (the program may read and
- * clear it before the socket closes). */
-enum track_state { T_REG = 0, T_SYN = 1, T_EST = 2, T_DONE = 3, T_FAILED = 4 };
+/* T_OPEN: followed, handshake not over (the socket is in SYN_SENT, or
+ * connect(2) has not yet got it there). T_FAILED: the handshake's error was
+ * reported (the program may read and clear it before the socket closes). */
+enum track_state { T_OPEN = 0, T_EST = 2, T_DONE = 3, T_FAILED = 4 };
 struct ct_track {
 	__u64 ts_ns; /* the attempt's */
 	__u32 tid;
@@ -119,7 +123,7 @@ struct ct_track {
 	__s32 result;
 	__u64 result_ns;
 	__u32 oc_flags;
-	__u32 fin_out; /* our FIN went out (FIN_WAIT1 or LAST_ACK) */
+	__u32 _pad;
 };
 
 /* Sockets whose handshake or connection is followed, by struct sock
@@ -426,6 +430,20 @@ static __always_inline void local_end(struct ctb_connect *c)
 	c->flags |= CTB_F_SADDR;
 }
 
+/* Whether the attempt got its socket to SYN_SENT, so that an outcome will
+ * come. Any ret that leaves the attempt open says so (connect(2) sets
+ * SYN_SENT before it sends, waits or defers a fast open); without a ret,
+ * the socket's state says. */
+static __always_inline bool handshake_begun(const struct ctb_connect *c, const struct ct_track *t,
+					    bool have_ret)
+{
+	struct sock *sk = (struct sock *)c->sk;
+
+	if (have_ret || t->state != T_OPEN)
+		return true;
+	return BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_SENT;
+}
+
 /*
  * An attempt is over for connect(2) (have_ret), or will never see its exit
  * (the thread exited, or began another attempt): emit it, and decide
@@ -450,7 +468,7 @@ static __always_inline void finish_attempt(struct ctb_connect *c, bool have_ret)
 			t = NULL; /* another attempt took the socket over */
 	}
 	if (t) {
-		if (open && t->state != T_REG)
+		if (open && handshake_begun(c, t, have_ret))
 			c->flags |= CTB_F_TRACKED;
 		was = __sync_fetch_and_and(&t->sync, ~TRACK_IN_CALL);
 	}
@@ -647,17 +665,24 @@ static __always_inline void handshake_end(struct ct_track *t, __u32 oc_flags, in
 	send_handshake(t);
 }
 
+/* Our FIN went out when the socket closes from one of these states (an
+ * abort closes from ESTABLISHED or CLOSE_WAIT, without one). */
+#define FIN_SENT_STATES                                                                            \
+	((1u << TCP_FIN_WAIT1) | (1u << TCP_FIN_WAIT2) | (1u << TCP_CLOSING) |                     \
+	 (1u << TCP_TIME_WAIT) | (1u << TCP_LAST_ACK))
+
 /*
- * The payload bytes of a closing connection. The kernel's counters count
- * sequence numbers: bytes_acked includes our SYN and, once acked, our FIN;
- * bytes_received includes the peer's FIN (SOCK_DONE says one came).
- * bpf_skc_to_tcp_sock gives a typed pointer, so the counters are plain
- * loads: one helper call instead of a probe read per field.
+ * The payload bytes of a connection closing from oldstate. The kernel's
+ * counters count sequence numbers: bytes_acked includes our SYN and, once
+ * acked, our FIN; bytes_received includes the peer's FIN (SOCK_DONE says
+ * one came). bpf_skc_to_tcp_sock gives a typed pointer, so the counters
+ * are plain loads: one helper call instead of a probe read per field.
  */
-static __always_inline void payload_bytes(const struct sock *sk, const struct ct_track *t,
+static __always_inline void payload_bytes(const struct sock *sk, int oldstate,
 					  struct ctb_outcome *o)
 {
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	bool fin_out = oldstate >= 0 && oldstate < 32 && ((1u << oldstate) & FIN_SENT_STATES);
 	__u64 acked, rcvd;
 
 	if (!tp)
@@ -666,7 +691,7 @@ static __always_inline void payload_bytes(const struct sock *sk, const struct ct
 	rcvd = tp->bytes_received;
 	if (acked)
 		acked--; /* the SYN */
-	if (acked && t->fin_out && tp->snd_una == tp->write_seq)
+	if (acked && fin_out && tp->snd_una == tp->write_seq)
 		acked--; /* our FIN, acked */
 	if (rcvd &&
 	    (sk->__sk_common.skc_flags & (1ul << bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
@@ -675,7 +700,13 @@ static __always_inline void payload_bytes(const struct sock *sk, const struct ct
 	o->rx_bytes = rcvd;
 }
 
-/* Every backend: TCP state changes of followed sockets. */
+/*
+ * Every backend: TCP state changes of followed sockets. Of the ten or so
+ * changes a connection makes at its two ends, two concern a followed one:
+ * SYN_SENT -> ESTABLISHED and the change to CLOSE, whose old state tells
+ * whether the handshake failed and whether our FIN went out. The others
+ * return before the map lookup: this program runs for every TCP socket.
+ */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_state, const struct sock *sk, int oldstate, int newstate)
 {
@@ -683,41 +714,18 @@ int BPF_PROG(tp_state, const struct sock *sk, int oldstate, int newstate)
 	struct ct_track *t;
 	__u64 now;
 
-	/* Only the changes a connecting socket makes; the others (a server's
-	 * SYN_RECV -> ESTABLISHED among them) skip the map lookup. */
-	switch (newstate) {
-	case TCP_SYN_SENT:
-		if (oldstate != TCP_CLOSE)
-			return 0;
-		break;
-	case TCP_ESTABLISHED:
+	if (newstate == TCP_ESTABLISHED) {
 		if (oldstate != TCP_SYN_SENT)
 			return 0;
-		break;
-	case TCP_FIN_WAIT1:
-	case TCP_LAST_ACK:
-	case TCP_CLOSE:
-		if (oldstate == newstate)
-			return 0;
-		break;
-	default:
+	} else if (newstate != TCP_CLOSE || oldstate == TCP_CLOSE) {
 		return 0;
 	}
 	t = bpf_map_lookup_elem(&tracked, &key);
 	if (!t)
 		return 0;
-	if (newstate == TCP_SYN_SENT) {
-		if (t->state == T_REG)
-			t->state = T_SYN;
-		return 0;
-	}
-	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
-		t->fin_out = 1;
-		return 0;
-	}
 	now = bpf_ktime_get_ns();
 	if (newstate == TCP_ESTABLISHED) {
-		if (t->state == T_SYN) {
+		if (t->state == T_OPEN) {
 			t->state = T_EST;
 			handshake_end(t, OC_RESULT, 0, now);
 		}
@@ -729,14 +737,14 @@ int BPF_PROG(tp_state, const struct sock *sk, int oldstate, int newstate)
 					.ts_ns = t->ts_ns,
 					.flags = OC_CLOSED,
 					.closed_ns = now - t->ts_ns};
-		payload_bytes(sk, t, &o);
+		payload_bytes(sk, oldstate, &o);
 		emit_outcome(&o);
-	} else if (t->state == T_SYN) {
+	} else if (t->state == T_OPEN && oldstate == TCP_SYN_SENT) {
 		/* Refused, timed out: the error is set before the state
 		 * changes. None: its program closed it (abandoned). */
 		int err = sk->sk_err;
 		handshake_end(t, err ? OC_RESULT : OC_ABANDONED, -err, now);
-	} else if (t->state != T_REG && t->state != T_FAILED) {
+	} else if (t->state == T_DONE) {
 		return 0;
 	}
 	t->state = T_DONE;
@@ -754,10 +762,14 @@ SEC("tp_btf/inet_sk_error_report")
 int BPF_PROG(tp_error, const struct sock *sk)
 {
 	__u64 key = (__u64)sk;
-	struct ct_track *t = bpf_map_lookup_elem(&tracked, &key);
+	struct ct_track *t;
 	int err;
 
-	if (!t || t->state != T_SYN)
+	/* The socket's own state first: a plain load, not a map lookup. */
+	if (sk->__sk_common.skc_state != TCP_SYN_SENT)
+		return 0;
+	t = bpf_map_lookup_elem(&tracked, &key);
+	if (!t || t->state != T_OPEN)
 		return 0;
 	/* An ICMP error that came while connect(2) held the socket is
 	 * reported from sk_err_soft, which SO_ERROR also reads. */
