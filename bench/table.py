@@ -222,13 +222,14 @@ for mode, title in storms:
                 + ("" if lost_x is None else f", its own lost count {lost_x:.0f}")
                 + f"; its process {f(tcpu, ns)} ns CPU per connect (record {f(ct, ns)})"
                 + spread(pre, x)))
-    # The floor with the state tracepoints (h) and record before this
-    # build (i, CT_BASE): what following handshakes costs beyond its floor.
+    # The floor of every hook record attaches now (h) and record before
+    # this build (i, CT_BASE): what the hooks added since cost beyond their
+    # floor (following handshakes, and the DNS names' ingress hook).
     h, i = num(f"p1.{mode}.h"), num(f"p1.{mode}.i")
     # n/a when h (or c) has no run.
-    ratio_row(f"{head}: record / empty BPF incl. state tracepoints (c/h)",
+    ratio_row(f"{head}: record / empty BPF on all of record's hooks (c/h)",
               None if h is None else c, h, "h", lambda: (
-                  f"CPU h {f(h, ns)}, c {f(c, ns)} ns; the state tracepoints' floor h-b "
+                  f"CPU h {f(h, ns)}, c {f(c, ns)} ns; the added hooks' floor h-b "
                   f"{wall_added(h, b)} ns{spread(pre, 'c', 'h')}"))
     tcp = mode.startswith("tcp")
     if i is None:
@@ -241,7 +242,7 @@ for mode, title in storms:
         ok = None if grew is None or floor is None or not tcp else grew <= floor
         row(f"{head}: record / record at base (c/i)", f(ci),
             f"CPU base i {f(i, ns)}, this c {f(c, ns)} ns/connect: {f(grew, '{:+.0f}')} ns; "
-            f"state tracepoints' floor {f(floor, ns)} ns; base tracer process "
+            f"added hooks' floor {f(floor, ns)} ns; base tracer process "
             f"{f(num(f'p1.{mode}.i_tracer_cpu'), ns)} ns per connect (this {f(ct, ns)})"
             f"{spread(pre, 'c', 'i')}",
             "c-i <= h-b" if tcp else "", ok)
@@ -478,8 +479,9 @@ head = [
     "(P6: both connect tracepoints), e = bpftrace on sys_enter/exit_connect printing a line per "
     "connect to a file, f = sysdig -w FILE evt.type=connect, g = cgroup/connect4+connect6 BPF "
     "programs on the cgroup v2 root copying the tracepoint backend's fields into a drained ring "
-    "buffer (bench only, P6b), h = empty BPF on the connect tracepoints and on "
-    "sock:inet_sock_set_state + inet_sk_error_report (the floor once handshakes are followed), "
+    "buffer (bench only, P6b), h = empty BPF on every hook record's tracepoint backend attaches: "
+    "the connect tracepoints, sock:inet_sock_set_state + inet_sk_error_report (handshakes) and "
+    "cgroup_skb/ingress on the cgroup v2 root (DNS names), "
     "i = conntrail record built at CT_BASE (the commit before a change), in the same rounds. "
     "P1 figures are CPU time of the connecting thread per connect (wall in brackets); P6 is CPU "
     "time per getppid(); read speeds are events per CPU second of the reader. A traced figure "

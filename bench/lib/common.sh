@@ -71,7 +71,7 @@ build_helpers() {
 	if [ bench/empty_state.bpf.c -nt "$HB/empty_state.bpf.o" ] || [ bench/empty.bpf.c -nt "$HB/empty_state.bpf.o" ]; then
 		clang -O2 -g -Wall -Werror -target bpf -I"/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)" \
 			-c bench/empty_state.bpf.c -o "$HB/empty_state.bpf.o" ||
-			note "empty_state.bpf.o did not build: no floor for the state tracepoints"
+			note "empty_state.bpf.o did not build: no floor for the hooks added since empty.bpf.c"
 	fi
 	# CO-RE (the parent's pid): against the vmlinux.h the main build made.
 	if [ bench/cgconnect.bpf.c -nt "$HB/cgconnect.bpf.o" ] || [ "$BUILD/vmlinux.h" -nt "$HB/cgconnect.bpf.o" ]; then

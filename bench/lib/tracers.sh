@@ -84,7 +84,7 @@ start_loader() {
 }
 start_b() { start_loader "$HB/empty.bpf.o"; }
 stop_b() { stop_bg "$TPID" TERM; }
-start_h() { start_loader "$HB/empty_state.bpf.o"; }
+start_h() { start_loader "$HB/empty_state.bpf.o" "$CGROOT"; }
 stop_h() { stop_bg "$TPID" TERM; }
 start_g() { start_loader "$HB/cgconnect.bpf.o" "$CGROOT"; }
 stop_g() { stop_bg "$TPID" TERM; }
