@@ -90,6 +90,17 @@ def ratio_row(name, v, base, cfg, detail):
     row(name, f(r), (f"{why}; " if why else "") + detail())
 
 
+def paired_excess(prefix, a):
+    """Per kept round, (c-i)-(h-b) in ns (from the round's ratios to a,
+    times a's median): min, median, max; None without four full series."""
+    series = [[float(v) for v in samples.get(f"{prefix}.ratio.{x}", [])] for x in "cihb"]
+    n = len(series[0])
+    if a is None or n == 0 or any(len(r) != n for r in series):
+        return None
+    ex = sorted(((c - i) - (h - b)) * a for c, i, h, b in zip(*series))
+    return ex[0], statistics.median(ex), ex[-1]
+
+
 def spread(prefix, x, y="a"):
     """The per-round ratios x/y of the kept rounds: min, median, max."""
     rx = [float(v) for v in samples.get(f"{prefix}.ratio.{x}", [])]
@@ -239,13 +250,19 @@ for mode, title in storms:
         ci = div(c, i)
         grew = None if c is None else c - i
         floor = None if h is None or b is None else max(h - b, 0)
-        ok = None if grew is None or floor is None or not tcp else grew <= floor
+        # The verdict pairs the four configurations within each round, so
+        # that a round's drift cancels: (c-i)-(h-b), median over rounds.
+        excess = paired_excess(pre, a)
+        ok = None if excess is None or not tcp else excess[1] <= 0
         row(f"{head}: record / record at base (c/i)", f(ci),
             f"CPU base i {f(i, ns)}, this c {f(c, ns)} ns/connect: {f(grew, '{:+.0f}')} ns; "
-            f"added hooks' floor {f(floor, ns)} ns; base tracer process "
+            f"added hooks' floor {f(floor, ns)} ns; per round (c-i)-(h-b) "
+            + ("n/a" if excess is None else
+               f"min {excess[0]:+.0f}, median {excess[1]:+.0f}, max {excess[2]:+.0f} ns")
+            + f"; base tracer process "
             f"{f(num(f'p1.{mode}.i_tracer_cpu'), ns)} ns per connect (this {f(ct, ns)})"
             f"{spread(pre, 'c', 'i')}",
-            "c-i <= h-b" if tcp else "", ok)
+            "c-i <= h-b (paired rounds)" if tcp else "", ok)
     # P6b: a cgroup/connect4+6 program copying the same fields (bench only).
     g = num(f"p1.{mode}.g")
     ratio_row(f"{head}: P6b cgroup sock_addr program / none (g/a)", g, a, "g", lambda: (
