@@ -486,13 +486,7 @@ static int parse_query(struct ct_session *s, const struct ct_session_opts *opts,
  * (a stream). */
 static int64_t trace_end_wall(const struct ct_input *in)
 {
-	uint64_t last = 0;
-	uint32_t n = ct_reader_chunk_count(in->reader);
-	for (uint32_t i = 0; i < n; i++) {
-		const struct ct_chunk_info *c = ct_reader_chunk(in->reader, i);
-		if (c->kind == CT_CHUNK_EVENTS && c->records && c->last_ts > last)
-			last = c->last_ts;
-	}
+	uint64_t last = ct_reader_last_event_ts(in->reader);
 	return last ? ct_wall_ns(last, in->hdr->wall_offset_ns) : INT64_MIN;
 }
 
@@ -537,7 +531,7 @@ static int resolve_window(struct ct_session *s, const struct ct_time *since,
 			s->base_wall = w;
 	}
 	s->end_wall = INT64_MIN;
-	/* Chunk times may load the index's summaries: only for a window. */
+	/* The end only matters to a window (-T counts back from it). */
 	for (unsigned i = 0; i < s->n && (s->has_since || s->has_until); i++) {
 		int64_t w = trace_end_wall(&s->inputs[i]);
 		if (w > s->end_wall)
