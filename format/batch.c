@@ -261,7 +261,7 @@ results_plain(const int32_t *restrict ret, uint16_t *restrict flags, int32_t *re
 	for (uint32_t i = 0; i < n; i++) {
 		int32_t v = ret[i];
 		uint32_t has = flags[i] & CT_EV_RET;
-		uint32_t restart = (v == -4) | ((uint32_t)(v + 516) <= 4);
+		uint32_t restart = (v == -4) | ((uint32_t)v + 516u <= 4);
 		uint32_t known = has & (v != -115) & !restart;
 		odd |= has & restart;
 		result[i] = known ? v : 0;
