@@ -265,6 +265,9 @@ struct ct_colbuf {
 	uint32_t *tmp32;
 };
 int ct_colbuf_reserve(struct ct_colbuf *c, uint32_t n);
+/* Memory for a buffer of megabytes, in huge pages where the kernel allows
+ * (chunkio.c); freed with free(). */
+void *ct_big_alloc(size_t size);
 void ct_colbuf_free(struct ct_colbuf *c);
 
 /* ------------------------------------------------ format 2.0 event chunks */

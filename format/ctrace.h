@@ -569,6 +569,9 @@ uint32_t ct_reader_chunk_count(const struct ct_reader *r);
 /* The summaries of an index that has section checksums are read at the
  * first call of this, or of ct_reader_set_query with a chunk_filter. */
 const struct ct_chunk_info *ct_reader_chunk(struct ct_reader *r, uint32_t i);
+/* The latest last_ts of the event chunks known now, 0 when none: from the
+ * chunk list alone, without reading the summaries (a time window's end). */
+uint64_t ct_reader_last_event_ts(const struct ct_reader *r);
 
 /* Restrict what ct_reader_next returns. Event chunks outside [since, until]
  * or rejected by chunk_filter are not decompressed; meta chunks are always

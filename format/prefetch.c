@@ -30,6 +30,8 @@
 #include "reader_int.h"
 
 #define CT_PF_PER_THREAD 2
+/* Fewer event chunks to read than this: no workers (few_wanted). */
+#define CT_PF_MIN_EVENTS 8
 #define CT_PF_SMALL (8u << 20) /* CT_RAW_KEEP: bigger chunks go the reader's own way */
 
 enum { SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
@@ -208,6 +210,25 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/*
+ * 1 when the query reads too few event chunks for workers to pay: starting
+ * them, their buffers and the handoffs cost more than decoding a few chunks
+ * (a one-minute window or an index-selective filter read one or two, and
+ * were about a quarter slower with a worker). Meta chunks are small and
+ * gain nothing ahead. The query is set before the threads (session.c).
+ */
+static int few_wanted(struct ct_reader *r)
+{
+	/* Tests lower the bar (CONNTRAIL_PREFETCH_MIN=0) to run the workers
+	 * on small traces too. */
+	const char *env = getenv("CONNTRAIL_PREFETCH_MIN");
+	uint32_t min = env && *env ? (uint32_t)strtoul(env, NULL, 10) : CT_PF_MIN_EVENTS, k = 0;
+	for (uint32_t i = 0; i < r->nchunks && k < min; i++)
+		if (r->chunks[i].kind == CT_CHUNK_EVENTS && !ct_query_skips(r, &r->chunks[i]))
+			k++;
+	return k < min;
+}
+
 int ct_reader_set_threads(struct ct_reader *r, unsigned n)
 {
 	if (r->started)
@@ -215,7 +236,7 @@ int ct_reader_set_threads(struct ct_reader *r, unsigned n)
 	if (r->pf)
 		ct_prefetch_stop(r);
 	/* Streams are read in order as they come; only a list is known ahead. */
-	if (n < 1 || !r->list_mode || !r->io.pread)
+	if (n < 1 || !r->list_mode || !r->io.pread || few_wanted(r))
 		return 0;
 	struct ct_prefetch *pf = calloc(1, sizeof(*pf));
 	if (!pf)

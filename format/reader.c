@@ -235,6 +235,17 @@ const struct ct_chunk_info *ct_reader_chunk(struct ct_reader *r, uint32_t i)
 	return i < r->nchunks ? &r->chunks[i] : NULL;
 }
 
+uint64_t ct_reader_last_event_ts(const struct ct_reader *r)
+{
+	uint64_t last = 0;
+	for (uint32_t i = 0; i < r->nchunks; i++) {
+		const struct ct_chunk_info *c = &r->chunks[i];
+		if (c->kind == CT_CHUNK_EVENTS && c->records && c->last_ts > last)
+			last = c->last_ts;
+	}
+	return last;
+}
+
 int ct_reader_set_query(struct ct_reader *r, const struct ct_query *q)
 {
 	if (r->started)

@@ -134,7 +134,6 @@ void ct_note(struct ct_reader *r, const char *what);
 
 /* chunkio.c */
 enum { HDR_OK = 1, HDR_END = 0, HDR_BAD = -100, HDR_SHORT = -101 };
-void *ct_big_alloc(size_t size);
 ssize_t ct_pread_full(struct ct_reader *r, uint8_t *buf, size_t len, uint64_t off);
 ssize_t ct_fetch(struct ct_reader *r, uint64_t off, size_t len, const uint8_t **p);
 int ct_parse_chdr(const uint8_t *p, size_t avail, struct chdr *h);

@@ -102,6 +102,8 @@ static size_t str_size(const char *s)
 
 static void str_free(struct ct_procs *t, char **s)
 {
+	if (!*s)
+		return; /* most strings of most records: skip free(NULL) */
 	t->str_bytes -= str_size(*s);
 	free(*s);
 	*s = NULL;
@@ -129,10 +131,17 @@ static void entry_free(struct ct_procs *t, struct proc_entry *e)
 
 static char *str_copy(struct ct_procs *t, const char *src, int *fail);
 
+/* 1 when string i of an entry outlives a record whose strings are s: the
+ * record does not say it, and a container id comes with its names. */
+static int str_stays(const char *const s[PS_N], int i)
+{
+	return !s[i] && !(i > PS_CONTAINER && s[PS_CONTAINER]);
+}
+
 /* Before an exec replaces what e runs: keep the old image, at most
- * PROC_IMAGES_KEPT. e keeps copies of the strings, for what the exec
- * record does not say (the container stays). -1 out of memory. */
-static int image_push(struct ct_procs *t, struct proc_entry *e)
+ * PROC_IMAGES_KEPT. e keeps copies of the strings that the exec record s
+ * does not replace (the container stays). -1 out of memory. */
+static int image_push(struct ct_procs *t, struct proc_entry *e, const char *const s[PS_N])
 {
 	struct proc_image *im = malloc(sizeof(*im));
 	int fail = 0;
@@ -141,7 +150,7 @@ static int image_push(struct ct_procs *t, struct proc_entry *e)
 	memcpy(im->comm, e->comm, sizeof(im->comm));
 	memcpy(im->str, e->str, sizeof(im->str));
 	for (int i = 0; i < PS_N; i++)
-		e->str[i] = str_copy(t, im->str[i], &fail);
+		e->str[i] = str_stays(s, i) ? str_copy(t, im->str[i], &fail) : NULL;
 	im->serial = e->serial;
 	im->older = e->older;
 	e->older = im;
@@ -314,7 +323,8 @@ int ct_procs_update(struct ct_procs *t, const struct ct_proc *p, unsigned host)
 		e->exit_ts = p->ts_ns;
 		return dead_push(t, p->task.pid, host, p->ts_ns);
 	}
-	if (e->exited || p->kind == CT_PROC_FORK) {
+	int fresh = e->exited || p->kind == CT_PROC_FORK;
+	if (fresh) {
 		/* A reused pid, or a new child: start from a clean entry. */
 		char *copy[PS_N] = {0};
 		int fail = 0;
@@ -334,12 +344,12 @@ int ct_procs_update(struct ct_procs *t, const struct ct_proc *p, unsigned host)
 		e->exited = 0;
 		if (fail)
 			return -1;
-	} else if (p->kind == CT_PROC_EXEC && e->serial && image_push(t, e)) {
-		return -1;
 	}
-	memcpy(e->comm, p->task.comm, sizeof(e->comm));
 	const char *s[PS_N];
 	proc_strs(p, s);
+	if (!fresh && p->kind == CT_PROC_EXEC && e->serial && image_push(t, e, s))
+		return -1;
+	memcpy(e->comm, p->task.comm, sizeof(e->comm));
 	for (int i = 0; i < PS_N; i++) {
 		/* A container id comes with its names: none known, none kept. */
 		if (i > PS_CONTAINER && s[PS_CONTAINER])

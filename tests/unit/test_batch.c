@@ -170,6 +170,67 @@ static void read_subset(struct membuf *m, int seekable, uint64_t since, uint64_t
 	ct_reader_close(r);
 }
 
+/*
+ * Each event's result from what connect(2) returned, as the reader works it
+ * out block by block: EINPROGRESS is never final, EINTR and ERESTART* are
+ * final except over TCP, everything else is. Odd return values sit in some
+ * blocks of 256 events and not in others, next to their edges (-511, -517).
+ */
+static void test_results(void)
+{
+	static const int32_t odd[] = {-115, -4, -512, -513, -516, -517, -511, -3, -5, 0, -111};
+	enum { N = 5000 };
+	struct membuf m = {0};
+	struct ct_writer_io wio = mem_writer_io(&m);
+	struct ct_writer_opts o = {.compress = CT_COMP_ZSTD, .chunk_events = 1777};
+	struct ct_writer *w;
+	static struct tev evs[N];
+	CHECK_EQ(ct_writer_open(&w, &wio, &test_hdr, &o), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		struct tev *ev = &evs[i];
+		make_event(ev, i);
+		int tcp = i / 3 % 2;
+		ev->family = AF_INET;
+		ev->type = tcp ? SOCK_STREAM : SOCK_DGRAM;
+		ev->proto = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+		ev->daddr[0] = 10;
+		ev->daddr[3] = (uint8_t)(i % 7);
+		ev->dport = 53;
+		if (i % 600 < 40) /* blocks with odd values, the rest plain */
+			ev->ret = odd[i % (sizeof(odd) / sizeof(odd[0]))];
+		CHECK_EQ(ct_writer_event(w, tev_event(ev)), 0);
+	}
+	CHECK_EQ(ct_writer_close(w), 0);
+
+	struct ct_reader_io io = mem_reader_io(&m, 1);
+	struct ct_reader *r;
+	CHECK_EQ(ct_reader_open(&r, &io, NULL), 0);
+	const struct ct_record *rec;
+	uint32_t i = 0, finals = 0, pending = 0;
+	while (ct_reader_next_event(r, &rec) == 1) {
+		if (rec->type != CT_REC_EVENT)
+			continue;
+		CHECK(i < N);
+		if (i >= N)
+			break;
+		const struct tev *ev = &evs[i++];
+		int32_t v = ev->ret;
+		int restart = v == -4 || (v <= -512 && v >= -516);
+		int known =
+		    (ev->flags & CT_EV_RET) && v != -115 && !(restart && ev->proto == IPPROTO_TCP);
+		CHECK_EQ(!!(rec->ev.flags & CT_EV_RESULT), known);
+		CHECK_EQ(rec->ev.result, known ? v : 0);
+		CHECK_EQ(rec->ev.result_ns,
+			 known && (ev->flags & CT_EV_LATENCY) ? ev->latency_ns : 0);
+		finals += known && restart;
+		pending += (ev->flags & CT_EV_RET) && !known;
+	}
+	CHECK_EQ(i, N);
+	CHECK(finals > 0 && pending > 0); /* both ways taken */
+	ct_reader_close(r);
+	free(m.p);
+}
+
 int main(void)
 {
 	struct membuf m = {0};
@@ -201,5 +262,6 @@ int main(void)
 			free(full.meta);
 		}
 	free(m.p);
+	test_results();
 	return check_done("test_batch");
 }
