@@ -107,7 +107,7 @@ static int on_begin(void *ctx, struct ct_session *s)
 	 * device or FIFO written in place. */
 	if (cv->fd != STDOUT_FILENO && outfile.kind == CT_OUTF_TEMP)
 		ct_out_direct(&cv->out);
-	if (cv->fmt->open(&cv->x, &cv->out, &cv->info) < 0) {
+	if (ct_export_open(cv->fmt, &cv->x, &cv->out, &cv->info) < 0) {
 		cv->x = NULL;
 		return write_failed(cv);
 	}
@@ -119,7 +119,7 @@ static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 	struct convert *cv = ctx;
 
 	cv->events++;
-	if (cv->fmt->event(cv->x, ev, input, ct_session_wall_ns(cv->s, input, ev->ts_ns)) < 0)
+	if (cv->fmt->ops->event(cv->x, ev, input, ct_session_wall_ns(cv->s, input, ev->ts_ns)) < 0)
 		return write_failed(cv);
 	return 0;
 }
@@ -128,8 +128,8 @@ static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
 {
 	struct convert *cv = ctx;
 
-	if (cv->fmt->lost &&
-	    cv->fmt->lost(cv->x, l, input, ct_session_wall_ns(cv->s, input, l->ts_ns)) < 0)
+	if (cv->fmt->ops->lost &&
+	    cv->fmt->ops->lost(cv->x, l, input, ct_session_wall_ns(cv->s, input, l->ts_ns)) < 0)
 		return write_failed(cv);
 	return 0;
 }
@@ -138,8 +138,8 @@ static int on_name(void *ctx, const struct ct_name *n, unsigned input)
 {
 	struct convert *cv = ctx;
 
-	if (cv->fmt->on_name &&
-	    cv->fmt->on_name(cv->x, n, input, ct_session_wall_ns(cv->s, input, n->ts_ns)) < 0)
+	if (cv->fmt->ops->on_name &&
+	    cv->fmt->ops->on_name(cv->x, n, input, ct_session_wall_ns(cv->s, input, n->ts_ns)) < 0)
 		return write_failed(cv);
 	return 0;
 }
@@ -157,18 +157,18 @@ static void usage(FILE *f)
 		"FILE defaults to conntrail.data; '-' reads standard input. The format comes from\n"
 		"--to, else from OUT's name (",
 		ct_export_names());
-	for (size_t i = 0; ct_export_formats[i]; i++)
-		for (const char *const *x = ct_export_formats[i]->suffixes; x && *x; x++)
-			fprintf(f, "%s%s", i || x != ct_export_formats[i]->suffixes ? " " : "", *x);
+	for (size_t i = 0; ct_export_formats[i].name; i++)
+		for (const char *const *x = ct_export_formats[i].suffixes; x && *x; x++)
+			fprintf(f, "%s%s", i || x != ct_export_formats[i].suffixes ? " " : "", *x);
 	fprintf(f, ").\n"
 		   "OUT is written to a temporary file and renamed when complete; '-o -' writes\n"
 		   "standard output (then --to is required).\n"
 		   "\n"
 		   "  -o, --output OUT   where to write ('-' = standard output)\n"
 		   "  -t, --to FORMAT\n");
-	for (size_t i = 0; ct_export_formats[i]; i++)
-		fprintf(f, "      %-14s %s\n", ct_export_formats[i]->name,
-			ct_export_formats[i]->help);
+	for (size_t i = 0; ct_export_formats[i].name; i++)
+		fprintf(f, "      %-14s %s\n", ct_export_formats[i].name,
+			ct_export_formats[i].help);
 	fprintf(
 	    f,
 	    "  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
@@ -334,7 +334,7 @@ int cmd_convert(int argc, char **argv)
 	int status = ct_session_run(&opts, &ops, &cv);
 
 	if (cv.x) {
-		if (cv.fmt->close(cv.x) < 0 && status == CT_EXIT_OK) {
+		if (ct_export_close(cv.fmt, cv.x) < 0 && status == CT_EXIT_OK) {
 			write_failed(&cv);
 			status = CT_EXIT_ERROR;
 		}

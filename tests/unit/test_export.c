@@ -17,9 +17,6 @@
 #include "tests/unit/check.h"
 #include "tests/unit/tev.h"
 
-extern const struct ct_export_format ct_export_pcapng, ct_export_pcap, ct_export_csv,
-    ct_export_jsonl, ct_export_tracee, ct_export_clickhouse;
-
 #define BASE_NS 1700000000123456789LL
 
 static struct ct_export_input inputs[1] = {{.path = "t.ctr", .hdr = &test_hdr, .host_index = 0}};
@@ -127,13 +124,14 @@ static char *run_sink(const struct ct_export_format *fmt, int replies)
 
 	CHECK(fd >= 0, "mkstemp");
 	CHECK(ct_out_init(&out, fd, 256) == 0, "ct_out_init"); /* tiny: exercise flushing */
-	CHECK(fmt->open(&x, &out, &info) == 0, "%s open", fmt->name);
+	CHECK(ct_export_open(fmt, &x, &out, &info) == 0, "%s open", fmt->name);
 	for (int i = 0; i < N_EV; i++)
-		CHECK(fmt->event(x, view(&evs[i], &procs[i]), 0, BASE_NS + i * 1000) == 0,
+		CHECK(fmt->ops->event(x, view(&evs[i], &procs[i]), 0, BASE_NS + i * 1000) == 0,
 		      "%s event %d", fmt->name, i);
 	struct ct_lost l = {.count = 7, .cpu = UINT32_MAX};
-	CHECK(!fmt->lost || fmt->lost(x, &l, 0, BASE_NS + 9000) == 0, "%s lost", fmt->name);
-	CHECK(fmt->close(x) == 0, "%s close", fmt->name);
+	CHECK(!fmt->ops->lost || fmt->ops->lost(x, &l, 0, BASE_NS + 9000) == 0, "%s lost",
+	      fmt->name);
+	CHECK(ct_export_close(fmt, x) == 0, "%s close", fmt->name);
 	ct_out_free(&out);
 	close(fd);
 	return path;
@@ -326,7 +324,7 @@ static void check_pcapng_blocks(const char *path)
 
 static void test_pcapng(void)
 {
-	char *path = run_sink(&ct_export_pcapng, 0);
+	char *path = run_sink(ct_export_by_name("pcapng"), 0);
 	check_pcap_file(path, 1);
 	check_pcapng_blocks(path);
 	unlink(path);
@@ -334,7 +332,7 @@ static void test_pcapng(void)
 
 static void test_pcap(void)
 {
-	char *path = run_sink(&ct_export_pcap, 0);
+	char *path = run_sink(ct_export_by_name("pcap"), 0);
 	check_pcap_file(path, 1);
 	unlink(path);
 }
@@ -344,7 +342,7 @@ static void test_pcap(void)
  * UNIX connects. */
 static void test_replies(void)
 {
-	char *path = run_sink(&ct_export_pcapng, 1);
+	char *path = run_sink(ct_export_by_name("pcapng"), 1);
 	char err[PCAP_ERRBUF_SIZE];
 	pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
 	struct pcap_pkthdr *h;
@@ -381,7 +379,7 @@ static void test_replies(void)
 static void test_csv(void)
 {
 	size_t len;
-	char *s = sink_bytes(&ct_export_csv, &len);
+	char *s = sink_bytes(ct_export_by_name("csv"), &len);
 	int lines = lines_of(s, len, "\r\n");
 
 	CHECK(lines == N_EV + 1, "csv: %d CRLF lines", lines);
@@ -411,7 +409,7 @@ static void test_csv(void)
 static void test_jsonl(void)
 {
 	size_t len;
-	char *s = sink_bytes(&ct_export_jsonl, &len);
+	char *s = sink_bytes(ct_export_by_name("jsonl"), &len);
 	struct ct_buf want = {0};
 
 	for (int i = 0; i < N_EV; i++)
@@ -529,7 +527,7 @@ static void rb_row(struct rb *r, struct ch_row *w)
 static void test_clickhouse(void)
 {
 	size_t len;
-	uint8_t *s = (uint8_t *)sink_bytes(&ct_export_clickhouse, &len);
+	uint8_t *s = (uint8_t *)sink_bytes(ct_export_by_name("clickhouse"), &len);
 	struct rb r = {.p = s, .n = len};
 	struct ch_row w[N_EV];
 	static const uint8_t v4[16] = {[10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1};
@@ -574,7 +572,7 @@ out:
 static void test_tracee(void)
 {
 	size_t len;
-	char *s = sink_bytes(&ct_export_tracee, &len);
+	char *s = sink_bytes(ct_export_by_name("tracee-json"), &len);
 	int lines = lines_of(s, len, "\n");
 
 	CHECK(lines == N_EV, "tracee: %d lines", lines);
@@ -1053,18 +1051,21 @@ static void test_decimal(void)
 
 static void test_names(void)
 {
-	CHECK(ct_export_by_path("x.pcapng") == &ct_export_pcapng, "ext pcapng");
-	CHECK(ct_export_by_path("dir.d/x.PCAP") == &ct_export_pcap, "ext pcap");
-	CHECK(ct_export_by_path("x.csv") == &ct_export_csv, "ext csv");
-	CHECK(ct_export_by_path("x.json") == &ct_export_jsonl, "ext json");
-	CHECK(ct_export_by_path("x.jsonl") == &ct_export_jsonl, "ext jsonl");
-	CHECK(ct_export_by_path("x.tracee.json") == &ct_export_tracee, "ext tracee.json");
+	CHECK(ct_export_by_path("x.pcapng") == ct_export_by_name("pcapng"), "ext pcapng");
+	CHECK(ct_export_by_path("dir.d/x.PCAP") == ct_export_by_name("pcap"), "ext pcap");
+	CHECK(ct_export_by_path("x.csv") == ct_export_by_name("csv"), "ext csv");
+	CHECK(ct_export_by_path("x.json") == ct_export_by_name("jsonl"), "ext json");
+	CHECK(ct_export_by_path("x.jsonl") == ct_export_by_name("jsonl"), "ext jsonl");
+	CHECK(ct_export_by_path("x.tracee.json") == ct_export_by_name("tracee-json"),
+	      "ext tracee.json");
 	CHECK(ct_export_by_path("x.txt") == NULL, "ext txt");
 	CHECK(ct_export_by_path(".pcap") == NULL, "bare extension");
-	CHECK(ct_export_by_name("tracee-json") == &ct_export_tracee, "name tracee-json");
+	CHECK(ct_export_by_name("tracee-json") == ct_export_by_name("tracee-json"),
+	      "name tracee-json");
 	CHECK(ct_export_by_name("pcapNG") == NULL, "names are exact");
-	CHECK(ct_export_by_name("clickhouse") == &ct_export_clickhouse, "name clickhouse");
-	CHECK(ct_export_by_path("x.rowbinary") == &ct_export_clickhouse, "ext rowbinary");
+	CHECK(ct_export_by_name("clickhouse") == ct_export_by_name("clickhouse"),
+	      "name clickhouse");
+	CHECK(ct_export_by_path("x.rowbinary") == ct_export_by_name("clickhouse"), "ext rowbinary");
 }
 
 /* Sources: the recorded local address, else loopback for a loopback
