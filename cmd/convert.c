@@ -114,34 +114,35 @@ static int on_begin(void *ctx, struct ct_session *s)
 	return 0;
 }
 
+/* A sink's answer: 0, or the write failure reported. */
+static inline int sunk(struct convert *cv, int rc)
+{
+	return rc < 0 ? write_failed(cv) : 0;
+}
+
 static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 {
 	struct convert *cv = ctx;
 
 	cv->events++;
-	if (cv->fmt->ops->event(cv->x, ev, input, ct_session_wall_ns(cv->s, input, ev->ts_ns)) < 0)
-		return write_failed(cv);
-	return 0;
+	return sunk(
+	    cv, cv->fmt->ops->event(cv->x, ev, input, ct_session_wall_ns(cv->s, input, ev->ts_ns)));
 }
 
 static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
 {
 	struct convert *cv = ctx;
+	int64_t wall = ct_session_wall_ns(cv->s, input, l->ts_ns);
 
-	if (cv->fmt->ops->lost &&
-	    cv->fmt->ops->lost(cv->x, l, input, ct_session_wall_ns(cv->s, input, l->ts_ns)) < 0)
-		return write_failed(cv);
-	return 0;
+	return cv->fmt->ops->lost ? sunk(cv, cv->fmt->ops->lost(cv->x, l, input, wall)) : 0;
 }
 
 static int on_name(void *ctx, const struct ct_name *n, unsigned input)
 {
 	struct convert *cv = ctx;
+	int64_t wall = ct_session_wall_ns(cv->s, input, n->ts_ns);
 
-	if (cv->fmt->ops->on_name &&
-	    cv->fmt->ops->on_name(cv->x, n, input, ct_session_wall_ns(cv->s, input, n->ts_ns)) < 0)
-		return write_failed(cv);
-	return 0;
+	return cv->fmt->ops->on_name ? sunk(cv, cv->fmt->ops->on_name(cv->x, n, input, wall)) : 0;
 }
 
 static void usage(FILE *f)
