@@ -22,6 +22,7 @@
 #include "export/export.h"
 #include "lib/outfile.h"
 #include "lib/text.h"
+#include "cmd/sessopt.h"
 #include "session/session.h"
 
 struct convert {
@@ -252,10 +253,6 @@ static int convert_opt(void *ctx, int c, const char *arg)
 {
 	struct convert *cv = ctx;
 
-	if (ct_session_opt(cv->opts, c, arg)) {
-		cv->quiet = cv->opts->quiet;
-		return 0;
-	}
 	switch (c) {
 	case 'o':
 		cv->out_path = arg;
@@ -266,43 +263,33 @@ static int convert_opt(void *ctx, int c, const char *arg)
 	case 'r':
 		cv->replies = 1;
 		break;
-	case 'R':
-		cv->csv_raw = 1;
-		break;
-	case 'P':
-		cv->process_info = 1;
-		break;
 	}
 	return 0;
 }
 
 int cmd_convert(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CT_SESSION_LONGOPTS,
+	struct ct_session_opts opts = {.progress = 1, .warn_lost = 1};
+	struct convert cv = {.fd = -1, .opts = &opts};
+	const struct option longopts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"to", required_argument, NULL, 't'},
 	    {"replies", no_argument, NULL, 'r'},
-	    {"csv-raw", no_argument, NULL, 'R'},
-	    {"process-info", no_argument, NULL, 'P'},
-	    {"help", no_argument, NULL, 'h'},
+	    {"csv-raw", no_argument, &cv.csv_raw, 1},
+	    {"process-info", no_argument, &cv.process_info, 1},
 	    {NULL, 0, NULL, 0},
 	};
-	struct ct_session_opts opts = {.progress = 1, .warn_lost = 1};
-	struct convert cv = {.fd = -1, .opts = &opts};
-	int rc =
-	    ct_getopt(argc, argv, CT_SESSION_SHORTOPTS "o:t:rh", longopts, usage, convert_opt, &cv);
+	int rc = ct_session_getopt(argc, argv, "o:t:r", longopts, usage, convert_opt, &cv, &opts);
 
 	if (rc != CT_OPTS_DONE)
 		return rc;
+	cv.quiet = opts.quiet;
 	if (!cv.out_path || !*cv.out_path) {
 		ct_err("-o OUT is required (a file name, or '-' with --to)");
 		return CT_EXIT_USAGE;
 	}
 	if (choose_format(&cv))
 		return CT_EXIT_USAGE;
-	opts.paths = (const char *const *)argv + optind;
-	opts.npaths = (unsigned)(argc - optind);
 
 	char *cmdline = convert_cmdline(argc, argv);
 	cv.cmdline = cmdline;
