@@ -6,6 +6,7 @@
  * ct_fmt_json_event, the Tracee shape).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 #include "export/export.h"
 #include "tests/unit/check.h"
 #include "tests/unit/tev.h"
+
+extern const struct ct_export_ops ct_pcapng_ops, ct_pcap_ops, ct_csv_ops, ct_jsonl_ops,
+    ct_tracee_ops, ct_clickhouse_ops;
 
 #define BASE_NS 1700000000123456789LL
 
@@ -1060,12 +1064,44 @@ static void test_names(void)
 	      "ext tracee.json");
 	CHECK(ct_export_by_path("x.txt") == NULL, "ext txt");
 	CHECK(ct_export_by_path(".pcap") == NULL, "bare extension");
-	CHECK(ct_export_by_name("tracee-json") == ct_export_by_name("tracee-json"),
+	CHECK(ct_export_by_name("tracee-json") == ct_export_by_path("x.tracee.jsonl"),
 	      "name tracee-json");
 	CHECK(ct_export_by_name("pcapNG") == NULL, "names are exact");
-	CHECK(ct_export_by_name("clickhouse") == ct_export_by_name("clickhouse"),
-	      "name clickhouse");
 	CHECK(ct_export_by_path("x.rowbinary") == ct_export_by_name("clickhouse"), "ext rowbinary");
+	/* Each name is the row of its own file's functions. */
+	static const struct {
+		const char *name;
+		const struct ct_export_ops *ops;
+	} rows[] = {{"pcapng", &ct_pcapng_ops},
+		    {"pcap", &ct_pcap_ops},
+		    {"csv", &ct_csv_ops},
+		    {"jsonl", &ct_jsonl_ops},
+		    {"tracee-json", &ct_tracee_ops},
+		    {"clickhouse", &ct_clickhouse_ops}};
+	size_t n = 0;
+	for (const struct ct_export_format *f = ct_export_formats; f->name; f++)
+		n++;
+	CHECK_EQ(n, sizeof(rows) / sizeof(rows[0]));
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct ct_export_format *f = ct_export_by_name(rows[i].name);
+		CHECK(f && f->ops == rows[i].ops, "name %s", rows[i].name);
+	}
+	CHECK_EQ(strcmp(ct_export_names(), "pcapng, pcap, csv, jsonl, tracee-json, clickhouse"), 0);
+}
+
+/* A start that fails (pcap cannot dup a closed descriptor) fails the
+ * open with its errno, and frees what it took (ASan sees a leak). */
+static void test_open_fails(void)
+{
+	struct ct_out out;
+	struct ct_export_info info = {.ninputs = 1, .inputs = inputs, .nhosts = 1};
+	struct ct_exporter *x = NULL;
+
+	CHECK(ct_out_init(&out, -1, 0) == 0, "ct_out_init");
+	CHECK(ct_export_open(ct_export_by_name("pcap"), &x, &out, &info) < 0, "pcap open on fd -1");
+	CHECK_EQ(out.err, EBADF);
+	CHECK(x == NULL, "no sink");
+	ct_out_free(&out);
 }
 
 /* Sources: the recorded local address, else loopback for a loopback
@@ -1146,6 +1182,7 @@ int main(void)
 {
 	make_events();
 	test_names();
+	test_open_fails();
 	test_decimal();
 	test_out_direct();
 	test_comment_cache();
