@@ -18,4 +18,12 @@ int cmd_convert(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 
+/* The answer of a command this build leaves out (the *_stub.c files): how
+ * the binary was made and what `make` would give. */
+static inline int ct_not_built_in(const char *made, const char *todo)
+{
+	ct_err("not built in: this binary was made %s; build with 'make' %s", made, todo);
+	return CT_EXIT_ERROR;
+}
+
 #endif

@@ -6,7 +6,5 @@ int cmd_record(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	ct_err("not built in: this binary was made with 'make offline' (no libbpf); "
-	       "build with 'make' to record");
-	return CT_EXIT_ERROR;
+	return ct_not_built_in("with 'make offline' (no libbpf)", "to record");
 }

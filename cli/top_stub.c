@@ -7,7 +7,6 @@ int cmd_top(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	ct_err("not built in: this binary was made without ncurses ('make offline' or the "
-	       "static guest binary); build with 'make' for top");
-	return CT_EXIT_ERROR;
+	return ct_not_built_in("without ncurses ('make offline' or the static guest binary)",
+			       "for top");
 }

@@ -22,6 +22,7 @@
 #include "export/export.h"
 #include "lib/outfile.h"
 #include "lib/text.h"
+#include "cmd/sessopt.h"
 #include "session/session.h"
 
 struct convert {
@@ -107,11 +108,17 @@ static int on_begin(void *ctx, struct ct_session *s)
 	 * device or FIFO written in place. */
 	if (cv->fd != STDOUT_FILENO && outfile.kind == CT_OUTF_TEMP)
 		ct_out_direct(&cv->out);
-	if (cv->fmt->open(&cv->x, &cv->out, &cv->info) < 0) {
+	if (ct_export_open(cv->fmt, &cv->x, &cv->out, &cv->info) < 0) {
 		cv->x = NULL;
 		return write_failed(cv);
 	}
 	return 0;
+}
+
+/* A sink's answer: 0, or the write failure reported. */
+static inline int sunk(struct convert *cv, int rc)
+{
+	return rc < 0 ? write_failed(cv) : 0;
 }
 
 static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
@@ -119,29 +126,24 @@ static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 	struct convert *cv = ctx;
 
 	cv->events++;
-	if (cv->fmt->event(cv->x, ev, input, ct_session_wall_ns(cv->s, input, ev->ts_ns)) < 0)
-		return write_failed(cv);
-	return 0;
+	return sunk(
+	    cv, cv->fmt->ops->event(cv->x, ev, input, ct_session_wall_ns(cv->s, input, ev->ts_ns)));
 }
 
 static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
 {
 	struct convert *cv = ctx;
+	int64_t wall = ct_session_wall_ns(cv->s, input, l->ts_ns);
 
-	if (cv->fmt->lost &&
-	    cv->fmt->lost(cv->x, l, input, ct_session_wall_ns(cv->s, input, l->ts_ns)) < 0)
-		return write_failed(cv);
-	return 0;
+	return cv->fmt->ops->lost ? sunk(cv, cv->fmt->ops->lost(cv->x, l, input, wall)) : 0;
 }
 
 static int on_name(void *ctx, const struct ct_name *n, unsigned input)
 {
 	struct convert *cv = ctx;
+	int64_t wall = ct_session_wall_ns(cv->s, input, n->ts_ns);
 
-	if (cv->fmt->on_name &&
-	    cv->fmt->on_name(cv->x, n, input, ct_session_wall_ns(cv->s, input, n->ts_ns)) < 0)
-		return write_failed(cv);
-	return 0;
+	return cv->fmt->ops->on_name ? sunk(cv, cv->fmt->ops->on_name(cv->x, n, input, wall)) : 0;
 }
 
 static void usage(FILE *f)
@@ -157,18 +159,18 @@ static void usage(FILE *f)
 		"FILE defaults to conntrail.data; '-' reads standard input. The format comes from\n"
 		"--to, else from OUT's name (",
 		ct_export_names());
-	for (size_t i = 0; ct_export_formats[i]; i++)
-		for (const char *const *x = ct_export_formats[i]->suffixes; x && *x; x++)
-			fprintf(f, "%s%s", i || x != ct_export_formats[i]->suffixes ? " " : "", *x);
+	for (size_t i = 0; ct_export_formats[i].name; i++)
+		for (const char *const *x = ct_export_formats[i].suffixes; x && *x; x++)
+			fprintf(f, "%s%s", i || x != ct_export_formats[i].suffixes ? " " : "", *x);
 	fprintf(f, ").\n"
 		   "OUT is written to a temporary file and renamed when complete; '-o -' writes\n"
 		   "standard output (then --to is required).\n"
 		   "\n"
 		   "  -o, --output OUT   where to write ('-' = standard output)\n"
 		   "  -t, --to FORMAT\n");
-	for (size_t i = 0; ct_export_formats[i]; i++)
-		fprintf(f, "      %-14s %s\n", ct_export_formats[i]->name,
-			ct_export_formats[i]->help);
+	for (size_t i = 0; ct_export_formats[i].name; i++)
+		fprintf(f, "      %-14s %s\n", ct_export_formats[i].name,
+			ct_export_formats[i].help);
 	fprintf(
 	    f,
 	    "  -F, --filter EXPR  only events matching EXPR (see conntrail-report(1))\n"
@@ -251,10 +253,6 @@ static int convert_opt(void *ctx, int c, const char *arg)
 {
 	struct convert *cv = ctx;
 
-	if (ct_session_opt(cv->opts, c, arg)) {
-		cv->quiet = cv->opts->quiet;
-		return 0;
-	}
 	switch (c) {
 	case 'o':
 		cv->out_path = arg;
@@ -265,43 +263,33 @@ static int convert_opt(void *ctx, int c, const char *arg)
 	case 'r':
 		cv->replies = 1;
 		break;
-	case 'R':
-		cv->csv_raw = 1;
-		break;
-	case 'P':
-		cv->process_info = 1;
-		break;
 	}
 	return 0;
 }
 
 int cmd_convert(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CT_SESSION_LONGOPTS,
+	struct ct_session_opts opts = {.progress = 1, .warn_lost = 1};
+	struct convert cv = {.fd = -1, .opts = &opts};
+	const struct option longopts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"to", required_argument, NULL, 't'},
 	    {"replies", no_argument, NULL, 'r'},
-	    {"csv-raw", no_argument, NULL, 'R'},
-	    {"process-info", no_argument, NULL, 'P'},
-	    {"help", no_argument, NULL, 'h'},
+	    {"csv-raw", no_argument, &cv.csv_raw, 1},
+	    {"process-info", no_argument, &cv.process_info, 1},
 	    {NULL, 0, NULL, 0},
 	};
-	struct ct_session_opts opts = {.progress = 1, .warn_lost = 1};
-	struct convert cv = {.fd = -1, .opts = &opts};
-	int rc =
-	    ct_getopt(argc, argv, CT_SESSION_SHORTOPTS "o:t:rh", longopts, usage, convert_opt, &cv);
+	int rc = ct_session_getopt(argc, argv, "o:t:r", longopts, usage, convert_opt, &cv, &opts);
 
 	if (rc != CT_OPTS_DONE)
 		return rc;
+	cv.quiet = opts.quiet;
 	if (!cv.out_path || !*cv.out_path) {
 		ct_err("-o OUT is required (a file name, or '-' with --to)");
 		return CT_EXIT_USAGE;
 	}
 	if (choose_format(&cv))
 		return CT_EXIT_USAGE;
-	opts.paths = (const char *const *)argv + optind;
-	opts.npaths = (unsigned)(argc - optind);
 
 	char *cmdline = convert_cmdline(argc, argv);
 	cv.cmdline = cmdline;
@@ -334,7 +322,7 @@ int cmd_convert(int argc, char **argv)
 	int status = ct_session_run(&opts, &ops, &cv);
 
 	if (cv.x) {
-		if (cv.fmt->close(cv.x) < 0 && status == CT_EXIT_OK) {
+		if (ct_export_close(cv.fmt, cv.x) < 0 && status == CT_EXIT_OK) {
 			write_failed(&cv);
 			status = CT_EXIT_ERROR;
 		}

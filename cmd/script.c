@@ -22,6 +22,7 @@
 #include "lib/names.h"
 #include "lib/text.h"
 #include "lib/util.h"
+#include "cmd/sessopt.h"
 #include "session/session.h"
 
 #define FLUSH_AT (1u << 20)
@@ -611,8 +612,7 @@ static int script_opt(void *ctx, int c, const char *arg)
 {
 	struct script *sc = ctx;
 
-	if (ct_session_opt(sc->opts, c, arg))
-		return 0;
+	(void)arg;
 	switch (c) {
 	case 'j':
 		sc->json = 1;
@@ -620,17 +620,8 @@ static int script_opt(void *ctx, int c, const char *arg)
 	case 'r':
 		sc->relative = 1;
 		break;
-	case 's':
-		sc->stats = 1;
-		break;
 	case 'f':
 		sc->opts->follow = 1;
-		break;
-	case 'L':
-		sc->lost_json = 1;
-		break;
-	case 'E':
-		sc->exits_json = 1;
 		break;
 	}
 	return 0;
@@ -638,26 +629,21 @@ static int script_opt(void *ctx, int c, const char *arg)
 
 int cmd_script(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CT_SESSION_LONGOPTS,
-	    {"json", no_argument, NULL, 'j'},
-	    {"relative", no_argument, NULL, 'r'},
-	    {"stats", no_argument, NULL, 's'},
-	    {"follow", no_argument, NULL, 'f'},
-	    {"lost", no_argument, NULL, 'L'},
-	    {"exits", no_argument, NULL, 'E'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct ct_session_opts opts = {.progress = 1, .warn_lost = 1};
 	struct script sc = {.opts = &opts};
-	int rc =
-	    ct_getopt(argc, argv, CT_SESSION_SHORTOPTS "jrhf", longopts, usage, script_opt, &sc);
+	const struct option longopts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"relative", no_argument, NULL, 'r'},
+	    {"stats", no_argument, &sc.stats, 1},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"lost", no_argument, &sc.lost_json, 1},
+	    {"exits", no_argument, &sc.exits_json, 1},
+	    {NULL, 0, NULL, 0},
+	};
+	int rc = ct_session_getopt(argc, argv, "jrf", longopts, usage, script_opt, &sc, &opts);
 
 	if (rc != CT_OPTS_DONE)
 		return rc;
-	opts.paths = (const char *const *)argv + optind;
-	opts.npaths = (unsigned)(argc - optind);
 	if (opts.follow && opts.npaths > 1) {
 		ct_err("--follow: takes one FILE (a --rotate ring: its first file to read)");
 		return CT_EXIT_USAGE;

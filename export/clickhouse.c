@@ -43,20 +43,8 @@
 #include "lib/names.h"
 
 struct ct_exporter {
-	struct ct_out *out;
-	const struct ct_export_info *info;
+	struct ct_sink s;
 };
-
-static int ch_open(struct ct_exporter **out, struct ct_out *o, const struct ct_export_info *info)
-{
-	struct ct_exporter *x = ct_sink_alloc(o, sizeof(*x));
-	if (!x)
-		return -1;
-	x->out = o;
-	x->info = info;
-	*out = x;
-	return 0;
-}
 
 /* Little-endian fixed-width integers at d; each returns its width. */
 static size_t put_u8(char *d, uint8_t v)
@@ -156,7 +144,7 @@ static int ch_event(struct ct_exporter *x, const struct ct_event *ev, unsigned i
 	static const struct ct_procinfo none;
 	const struct ct_procinfo *proc = ev->proc ? ev->proc : &none;
 	const struct ct_dest *t = ev->dest;
-	const char *host = ct_export_host(x->info, input);
+	const char *host = ct_export_host(x->s.info, input);
 	size_t hlen = host ? strlen(host) : 0;
 	size_t elen = proc->exe ? strlen(proc->exe) : 0;
 	size_t mlen = proc->cmdline ? strlen(proc->cmdline) : 0;
@@ -165,7 +153,7 @@ static int ch_event(struct ct_exporter *x, const struct ct_event *ev, unsigned i
 	for (int i = 0; i < CT_CTR_N; i++)
 		nlen += proc->ctr[i] ? 10 + strlen(proc->ctr[i]) : 10;
 	char *d =
-	    ct_out_reserve(x->out, ROW_FIXED + hlen + elen + mlen + clen + nlen + CT_NAME_MAX);
+	    ct_out_reserve(x->s.out, ROW_FIXED + hlen + elen + mlen + clen + nlen + CT_NAME_MAX);
 	size_t o = 0;
 	int inet = t->family == 2 || t->family == 10;
 	uint16_t fl = ev->flags;
@@ -235,24 +223,11 @@ static int ch_event(struct ct_exporter *x, const struct ct_event *ev, unsigned i
 	o += put_cstr(d + o, ev->dname);   /* added after the others, */
 	for (int i = 0; i < CT_CTR_N; i++) /* and the container's names after it */
 		o += put_cstr(d + o, proc->ctr[i]);
-	ct_out_commit(x->out, o);
+	ct_out_commit(x->s.out, o);
 	return 0;
 }
 
-static int ch_close(struct ct_exporter *x)
-{
-	int rc = ct_out_flush(x->out);
-	free(x);
-	return rc;
-}
-
-static const char *const ch_suffixes[] = {".rowbinary", NULL};
-
-const struct ct_export_format ct_export_clickhouse = {
-    .name = "clickhouse",
-    .suffixes = ch_suffixes,
-    .help = "ClickHouse RowBinary for conntrail.connects (share/clickhouse/schema.sql)",
-    .open = ch_open,
+const struct ct_export_ops ct_clickhouse_ops = {
+    .size = sizeof(struct ct_exporter),
     .event = ch_event,
-    .close = ch_close,
 };

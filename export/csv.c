@@ -29,28 +29,17 @@ static const char header[] =
     "k8s_namespace\r\n";
 
 struct ct_exporter {
-	struct ct_out *out;
-	const struct ct_export_info *info;
+	struct ct_sink s;
 	int raw; /* --csv-raw: no formula neutralising */
 	int64_t cached_sec;
 	char cached[32]; /* "2026-11-24T13:05:00" of cached_sec */
 };
 
-static int csv_open(struct ct_exporter **out, struct ct_out *o, const struct ct_export_info *info)
+static int csv_start(struct ct_exporter *x)
 {
-	struct ct_exporter *x = ct_sink_alloc(o, sizeof(*x));
-	if (!x)
-		return -1;
-	x->out = o;
-	x->info = info;
 	x->cached_sec = INT64_MIN;
-	x->raw = info->csv_raw;
-	if (ct_out_write(o, header, sizeof(header) - 1) < 0) {
-		free(x);
-		return -1;
-	}
-	*out = x;
-	return 0;
+	x->raw = x->s.info->csv_raw;
+	return ct_out_write(x->s.out, header, sizeof(header) - 1);
 }
 
 static int formula_start(const char *s, size_t n)
@@ -254,7 +243,7 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 {
 	static const struct ct_procinfo none;
 	const struct ct_procinfo *proc = ev->proc ? ev->proc : &none;
-	const char *host = ct_export_host(x->info, input);
+	const char *host = ct_export_host(x->s.info, input);
 	size_t hlen = host ? strlen(host) : 0;
 	size_t elen = proc->exe ? strlen(proc->exe) : 0;
 	size_t mlen = proc->cmdline ? strlen(proc->cmdline) : 0;
@@ -263,7 +252,7 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 		clen += proc->ctr[i] ? strlen(proc->ctr[i]) + 1 : 1;
 	size_t need =
 	    800 + 4 * (hlen + elen + mlen + clen + CT_COMM_LEN + CT_UNIX_PATH_MAX + CT_NAME_MAX);
-	char *d = ct_out_reserve(x->out, need);
+	char *d = ct_out_reserve(x->s.out, need);
 	size_t o = 0;
 
 	if (!d)
@@ -287,24 +276,12 @@ static int csv_event(struct ct_exporter *x, const struct ct_event *ev, unsigned 
 	}
 	d[o++] = '\r';
 	d[o++] = '\n';
-	ct_out_commit(x->out, o);
+	ct_out_commit(x->s.out, o);
 	return 0;
 }
 
-static int csv_close(struct ct_exporter *x)
-{
-	int rc = ct_out_flush(x->out);
-	free(x);
-	return rc;
-}
-
-static const char *const csv_suffixes[] = {".csv", NULL};
-
-const struct ct_export_format ct_export_csv = {
-    .name = "csv",
-    .suffixes = csv_suffixes,
-    .help = "RFC 4180, the JSON-lines keys as columns",
-    .open = csv_open,
+const struct ct_export_ops ct_csv_ops = {
+    .size = sizeof(struct ct_exporter),
+    .start = csv_start,
     .event = csv_event,
-    .close = csv_close,
 };

@@ -98,19 +98,25 @@ void ct_fmt_dest(char *buf, size_t size, const struct ct_event *ev)
 	}
 }
 
+/* "ok", the errno name of v, or its number in other. */
+static const char *errno_text(int v, char other[16])
+{
+	if (v == 0)
+		return "ok";
+	const char *n = ct_errno_name(v);
+	if (n)
+		return n;
+	snprintf(other, 16, "%d", v);
+	return other;
+}
+
 const char *ct_fmt_ret(const struct ct_event *ev)
 {
 	static __thread char other[16];
 
 	if (!(ev->flags & CT_EV_RET))
 		return "?";
-	if (ev->ret == 0)
-		return "ok";
-	const char *n = ct_errno_name(ev->ret);
-	if (n)
-		return n;
-	snprintf(other, sizeof(other), "%d", ev->ret);
-	return other;
+	return errno_text(ev->ret, other);
 }
 
 const char *ct_fmt_result(const struct ct_event *ev)
@@ -121,13 +127,7 @@ const char *ct_fmt_result(const struct ct_event *ev)
 		return "abandoned";
 	if (!(ev->flags & CT_EV_RESULT))
 		return "unknown";
-	if (ev->result == 0)
-		return "ok";
-	const char *n = ct_errno_name(ev->result);
-	if (n)
-		return n;
-	snprintf(other, sizeof(other), "%d", ev->result);
-	return other;
+	return errno_text(ev->result, other);
 }
 
 const char *ct_ret_name(const struct ct_event *ev)

@@ -5,8 +5,9 @@
  * interface and listed in one table (formats.c), plus the buffered output
  * (out.c) and the packet builder (packet.c) and packet text (comment.c) they share.
  *
- * A sink is driven as: open(info) -> event()/lost()/on_name() in time order -> close().
- * Sinks never print; they return -1 and leave errno in out->err.
+ * A sink is driven as: ct_export_open(info) -> event()/lost()/on_name() in
+ * time order -> ct_export_close(). Sinks never print; they return -1 and
+ * leave errno in out->err.
  */
 #ifndef CONNTRAIL_EXPORT_EXPORT_H
 #define CONNTRAIL_EXPORT_EXPORT_H
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "format/ctrace.h"
+#include "lib/strbuf.h"
 
 /* ------------------------------------------------------------ output */
 
@@ -29,9 +31,6 @@ struct ct_out {
 	struct ct_out_direct *direct; /* NULL: plain write(2) from this thread */
 };
 
-/* A sink's zeroed state of size bytes for its open(); NULL with o->err
- * set to ENOMEM when out of memory. */
-void *ct_sink_alloc(struct ct_out *o, size_t size);
 /* cap 0 picks the default (256 KiB). 0 on success, -1 out of memory. */
 int ct_out_init(struct ct_out *o, int fd, size_t cap);
 /* Direct mode, for a regular file nothing was written to yet: full buffers
@@ -96,13 +95,21 @@ struct ct_export_info {
 
 struct ct_exporter;
 
-/* An output format: a row of the table in formats.c. */
-struct ct_export_format {
-	const char *name;	     /* the --to spelling */
-	const char *const *suffixes; /* file names it is chosen by, longest first */
-	const char *help;	     /* one line for --help */
-	int replies;		     /* takes --replies */
-	int (*open)(struct ct_exporter **x, struct ct_out *out, const struct ct_export_info *info);
+/* What every sink's state begins with (as its first member, s): the output
+ * it writes to and the conversion it belongs to, which ct_export_open sets,
+ * and a buffer for one event's text, which ct_export_close frees. */
+struct ct_sink {
+	struct ct_out *out;
+	const struct ct_export_info *info;
+	struct ct_buf line;
+};
+
+/* How a format writes: one per exporter file (ct_NAME_ops). */
+struct ct_export_ops {
+	size_t size; /* of its struct ct_exporter, zeroed by ct_export_open */
+	/* Optional: header and resources, once the sink is set. On -1 (errno
+	 * in out->err) release runs and the open fails. */
+	int (*start)(struct ct_exporter *x);
 	/* wall_ns: the event's wall-clock time; ev->proc is set. */
 	int (*event)(struct ct_exporter *x, const struct ct_event *ev, unsigned input,
 		     int64_t wall_ns);
@@ -113,12 +120,30 @@ struct ct_export_format {
 	/* Optional: a DNS answer (pcapng: Name Resolution Blocks). */
 	int (*on_name)(struct ct_exporter *x, const struct ct_name *n, unsigned input,
 		       int64_t wall_ns);
-	/* Trailer (pcapng statistics), flush of out, free of x; also on error. */
-	int (*close)(struct ct_exporter *x);
+	/* Optional: the trailer (pcapng statistics), before out is flushed. */
+	int (*finish)(struct ct_exporter *x);
+	/* Optional: free what start took (not x itself); runs on every close. */
+	void (*release)(struct ct_exporter *x);
 };
 
-/* Every format, in the order --help lists them; NULL-terminated. */
-extern const struct ct_export_format *const ct_export_formats[];
+/* An output format: a row of the table in formats.c. */
+struct ct_export_format {
+	const char *name;	     /* the --to spelling */
+	const char *const *suffixes; /* file names it is chosen by, longest first */
+	const char *help;	     /* one line for --help */
+	int replies;		     /* takes --replies */
+	const struct ct_export_ops *ops;
+};
+
+/* A zeroed sink of f on out, started. 0, or -1 with out->err set. */
+int ct_export_open(const struct ct_export_format *f, struct ct_exporter **x, struct ct_out *out,
+		   const struct ct_export_info *info);
+/* The trailer, the flush of out and the free of x; also after an error.
+ * 0, or -1 with out->err set. */
+int ct_export_close(const struct ct_export_format *f, struct ct_exporter *x);
+
+/* Every format, in the order --help lists them; ends with a NULL name. */
+extern const struct ct_export_format ct_export_formats[];
 /* By --to name, or NULL. */
 const struct ct_export_format *ct_export_by_name(const char *name);
 /* By output file name (the formats' suffixes, longest match), or NULL. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* export_out.c: the buffered output every sink writes to, and the format table. */
+/* out.c: the buffered output every sink writes to. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -357,14 +357,4 @@ size_t ct_ipv4_text(char *d, const uint8_t a[4])
 	}
 	d[o] = '\0';
 	return o;
-}
-
-/* --------------------------------------------------------- the table */
-
-void *ct_sink_alloc(struct ct_out *o, size_t size)
-{
-	void *x = calloc(1, size);
-	if (!x)
-		o->err = ENOMEM;
-	return x;
 }

@@ -405,6 +405,13 @@ static int reply_less(const struct ct_reply *a, const struct ct_reply *b)
 	return a->ns < b->ns;
 }
 
+static void reply_swap(struct ct_reply *a, struct ct_reply *b)
+{
+	struct ct_reply t = *a;
+	*a = *b;
+	*b = t;
+}
+
 int ct_replies_push(struct ct_replies *q, const struct ct_reply *r)
 {
 	if (q->n == q->cap) {
@@ -421,9 +428,7 @@ int ct_replies_push(struct ct_replies *q, const struct ct_reply *r)
 		size_t p = (i - 1) / 2;
 		if (!reply_less(&q->heap[i], &q->heap[p]))
 			break;
-		struct ct_reply t = q->heap[i];
-		q->heap[i] = q->heap[p];
-		q->heap[p] = t;
+		reply_swap(&q->heap[i], &q->heap[p]);
 		i = p;
 	}
 	return 0;
@@ -443,9 +448,7 @@ int ct_replies_pop(struct ct_replies *q, uint64_t ns, struct ct_reply *out)
 			m = l + 1;
 		if (m == i)
 			break;
-		struct ct_reply t = q->heap[i];
-		q->heap[i] = q->heap[m];
-		q->heap[m] = t;
+		reply_swap(&q->heap[i], &q->heap[m]);
 		i = m;
 	}
 	return 1;

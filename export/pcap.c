@@ -17,18 +17,16 @@
 #define PCAP_SNAPLEN 262144 /* tcpdump's default, as in the pcapng IDB */
 
 struct ct_exporter {
-	struct ct_out *out;
+	struct ct_sink s;
 	pcap_t *dead;
 	pcap_dumper_t *dumper;
 	FILE *file;
 	char *fbuf;
-	const struct ct_export_info *info;
-	struct ct_buf json;
 	int replies;
 	struct ct_replies pending; /* replies not yet due */
 };
 
-static void pcap_free(struct ct_exporter *x)
+static void pcap_release(struct ct_exporter *x)
 {
 	if (x->dumper)
 		pcap_dump_close(x->dumper); /* closes x->file */
@@ -37,31 +35,25 @@ static void pcap_free(struct ct_exporter *x)
 	if (x->dead)
 		pcap_close(x->dead);
 	free(x->fbuf);
-	ct_buf_free(&x->json);
 	ct_replies_free(&x->pending);
-	free(x);
 }
 
-static int pcap_sink_open(struct ct_exporter **out, struct ct_out *o,
-			  const struct ct_export_info *info)
+static int pcap_start(struct ct_exporter *x)
 {
-	struct ct_exporter *x = ct_sink_alloc(o, sizeof(*x));
-	if (!x)
-		return -1;
-	x->out = o;
-	x->info = info;
-	x->replies = info->replies;
+	struct ct_out *o = x->s.out;
+
+	x->replies = x->s.info->replies;
 	/* libpcap writes through stdio: give it its own descriptor and a big
 	 * buffer so that packets do not cost a syscall each. The flush also
 	 * ends ct_out's direct mode: stdio's writes are not block-aligned. */
 	if (ct_out_flush(o) < 0)
-		goto fail;
+		return -1;
 	int fd = dup(o->fd);
 	if (fd < 0 || !(x->file = fdopen(fd, "wb"))) {
 		o->err = errno;
 		if (fd >= 0)
 			close(fd);
-		goto fail;
+		return -1;
 	}
 	x->fbuf = malloc(1u << 20);
 	if (x->fbuf)
@@ -70,18 +62,14 @@ static int pcap_sink_open(struct ct_exporter **out, struct ct_out *o,
 						       PCAP_TSTAMP_PRECISION_NANO);
 	if (!x->dead) {
 		o->err = ENOMEM;
-		goto fail;
+		return -1;
 	}
 	x->dumper = pcap_dump_fopen(x->dead, x->file);
 	if (!x->dumper) {
 		o->err = errno ? errno : EIO;
-		goto fail;
+		return -1;
 	}
-	*out = x;
 	return 0;
-fail:
-	pcap_free(x);
-	return -1;
 }
 
 static void dump(struct ct_exporter *x, const uint8_t *pkt, size_t len, uint64_t ns)
@@ -113,47 +101,43 @@ static int pcap_sink_event(struct ct_exporter *x, const struct ct_event *ev, uns
 		dump(x, pkt, ct_packet_frame_ip(pkt, ev), ns);
 		if (x->replies && ct_packet_reply(&r, ev, ns, 0) &&
 		    ct_replies_push(&x->pending, &r) < 0) {
-			x->out->err = ENOMEM;
+			x->s.out->err = ENOMEM;
 			return -1;
 		}
 	} else {
 		/* Ethernet header then the JSON line, as in the pcapng export. */
-		x->json.len = 0;
-		ct_buf_put(&x->json, pkt, ct_packet_eth(pkt, CT_ETHERTYPE_CONNTRAIL, 0));
-		ct_fmt_json_event(&x->json, ev, wall_ns, ct_export_host(x->info, input));
-		dump(x, (const uint8_t *)x->json.p, x->json.len - 1, ns);
+		x->s.line.len = 0;
+		ct_buf_put(&x->s.line, pkt, ct_packet_eth(pkt, CT_ETHERTYPE_CONNTRAIL, 0));
+		ct_fmt_json_event(&x->s.line, ev, wall_ns, ct_export_host(x->s.info, input));
+		dump(x, (const uint8_t *)x->s.line.p, x->s.line.len - 1, ns);
 	}
 	if (ferror(x->file)) {
-		x->out->err = errno ? errno : EIO;
+		x->s.out->err = errno ? errno : EIO;
 		return -1;
 	}
 	return 0;
 }
 
-static int pcap_sink_close(struct ct_exporter *x)
+/* libpcap's trailer-less file: flushed and closed here, before release. */
+static int pcap_finish(struct ct_exporter *x)
 {
 	int rc = 0;
 
 	flush_replies(x, UINT64_MAX);
 	if (pcap_dump_flush(x->dumper) < 0 || ferror(x->file)) {
-		x->out->err = errno ? errno : EIO;
+		x->s.out->err = errno ? errno : EIO;
 		rc = -1;
 	}
 	pcap_dump_close(x->dumper);
 	x->dumper = NULL;
 	x->file = NULL;
-	pcap_free(x);
 	return rc;
 }
 
-static const char *const pcap_suffixes[] = {".pcap", NULL};
-
-const struct ct_export_format ct_export_pcap = {
-    .name = "pcap",
-    .suffixes = pcap_suffixes,
-    .help = "the same frames, no comments (classic pcap)",
-    .replies = 1,
-    .open = pcap_sink_open,
+const struct ct_export_ops ct_pcap_ops = {
+    .size = sizeof(struct ct_exporter),
+    .start = pcap_start,
     .event = pcap_sink_event,
-    .close = pcap_sink_close,
+    .finish = pcap_finish,
+    .release = pcap_release,
 };

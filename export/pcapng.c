@@ -73,8 +73,7 @@ struct iface {
 };
 
 struct ct_exporter {
-	struct ct_out *out;
-	const struct ct_export_info *info;
+	struct ct_sink s;
 	struct iface *ifs;
 	unsigned nifs, capifs;
 	struct ct_buf scratch;
@@ -110,7 +109,7 @@ static void b_opt_ts(struct ct_buf *b, uint16_t code, uint64_t ns)
 
 static int flush_scratch(struct ct_exporter *x)
 {
-	int rc = ct_out_write(x->out, x->scratch.p, x->scratch.len);
+	int rc = ct_out_write(x->s.out, x->scratch.p, x->scratch.len);
 	x->scratch.len = 0;
 	return rc;
 }
@@ -127,7 +126,7 @@ static const struct ct_header *host_header(const struct ct_export_info *info, un
 
 static void shb(struct ct_exporter *x)
 {
-	const struct ct_export_info *info = x->info;
+	const struct ct_export_info *info = x->s.info;
 	struct ct_buf *b = &x->scratch;
 	const struct ct_header *h0 = info->ninputs ? info->inputs[0].hdr : NULL;
 	struct ct_buf text = {0};
@@ -201,7 +200,7 @@ static int add_iface(struct ct_exporter *x, unsigned host, uint16_t linktype)
 	f->host = host;
 	f->linktype = linktype;
 
-	const struct ct_header *h = host_header(x->info, host);
+	const struct ct_header *h = host_header(x->s.info, host);
 	const char *hostname = h && h->hostname && *h->hostname ? h->hostname : "unknown-host";
 	struct ct_buf *b = &x->scratch;
 	struct ct_buf text = {0};
@@ -248,7 +247,7 @@ static void isb(struct ct_exporter *x, unsigned id)
 
 /* --------------------------------------------------------------- sink */
 
-static void pcapng_free(struct ct_exporter *x)
+static void pcapng_release(struct ct_exporter *x)
 {
 	ct_buf_free(&x->scratch);
 	ct_comment_cache_free(x->comments);
@@ -257,17 +256,13 @@ static void pcapng_free(struct ct_exporter *x)
 	free(x->ifs);
 	free(x->nrb_seen);
 	ct_pcapng_procs_free(x->procs);
-	free(x);
 }
 
-static int pcapng_open(struct ct_exporter **out, struct ct_out *o,
-		       const struct ct_export_info *info)
+static int pcapng_start(struct ct_exporter *x)
 {
-	struct ct_exporter *x = ct_sink_alloc(o, sizeof(*x));
-	if (!x)
-		return -1;
-	x->out = o;
-	x->info = info;
+	const struct ct_export_info *info = x->s.info;
+	struct ct_out *o = x->s.out;
+
 	x->replies = info->replies;
 	x->comments = ct_comment_cache_new();
 	x->json = ct_json_cache_new();
@@ -275,7 +270,6 @@ static int pcapng_open(struct ct_exporter **out, struct ct_out *o,
 		x->procs = ct_pcapng_procs_new();
 	if (!x->json || (info->process_info && !x->procs)) {
 		o->err = ENOMEM;
-		pcapng_free(x);
 		return -1;
 	}
 	unsigned nhosts = info->nhosts ? info->nhosts : 1;
@@ -287,17 +281,15 @@ static int pcapng_open(struct ct_exporter **out, struct ct_out *o,
 	if (rc < 0) {
 		if (!o->err)
 			o->err = ENOMEM;
-		pcapng_free(x);
 		return -1;
 	}
-	*out = x;
 	return 0;
 }
 
 static unsigned host_of(const struct ct_exporter *x, unsigned input)
 {
-	unsigned h = input < x->info->ninputs ? x->info->inputs[input].host_index : 0;
-	unsigned nhosts = x->info->nhosts ? x->info->nhosts : 1;
+	unsigned h = input < x->s.info->ninputs ? x->s.info->inputs[input].host_index : 0;
+	unsigned nhosts = x->s.info->nhosts ? x->s.info->nhosts : 1;
 	return h < nhosts ? h : 0;
 }
 
@@ -361,7 +353,7 @@ static int reply_epb(struct ct_exporter *x, const struct ct_reply *r)
 	size_t nlen = strnlen(r->note, sizeof(r->note));
 	size_t jlen = strnlen(r->json, sizeof(r->json));
 	uint8_t *start =
-	    (uint8_t *)ct_out_reserve(x->out, 28 + CT_FRAME_MAX + 12 + 16 + nlen + jlen + 16);
+	    (uint8_t *)ct_out_reserve(x->s.out, 28 + CT_FRAME_MAX + 12 + 16 + nlen + jlen + 16);
 	if (!start)
 		return -1;
 	uint8_t *pkt = start + 28;
@@ -373,7 +365,7 @@ static int reply_epb(struct ct_exporter *x, const struct ct_reply *r)
 	opt = epb_comment(opt, nlen);
 	memcpy(opt + 4, r->json, jlen);
 	opt = epb_comment(opt, jlen);
-	ct_out_commit(x->out, epb_tail(start, opt));
+	ct_out_commit(x->s.out, epb_tail(start, opt));
 	touch(&x->ifs[r->iface], r->ns);
 	return 0;
 }
@@ -405,15 +397,15 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 	/* The event's JSON: the payload of a UNIX (non-IP) frame (the line of
 	 * script --json), the plugin's comment on an IP one (ct_json_plugin).
 	 * Its process part first, to know how much room it needs. */
-	who = ct_json_who_cached(x->json, ev, ct_export_host(x->info, input), &who_len);
+	who = ct_json_who_cached(x->json, ev, ct_export_host(x->s.info, input), &who_len);
 	if (!who) {
-		x->out->err = ENOMEM;
+		x->s.out->err = ENOMEM;
 		return -1;
 	}
 	int cached = ct_json_who_was_cached(x->json);
 	jmax = ct_json_line_max(who_len) + ct_json_plugin_max(who_len);
 	size_t need = 28 + CT_FRAME_MAX + 12 + 32 + jmax + 8 + ct_packet_comment_max(ev);
-	uint8_t *start = (uint8_t *)ct_out_reserve(x->out, need);
+	uint8_t *start = (uint8_t *)ct_out_reserve(x->s.out, need);
 	if (!start)
 		return -1;
 	uint8_t *pkt = start + 28;
@@ -441,7 +433,7 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 		if (jlen <= 0xfff0) /* else cut JSON: none */
 			opt = epb_comment(opt, jlen);
 	}
-	ct_out_commit(x->out, epb_tail(start, opt));
+	ct_out_commit(x->s.out, epb_tail(start, opt));
 	touch(&x->ifs[id], ns);
 
 	struct ct_reply r;
@@ -449,7 +441,7 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 		r.pid = ev->task->pid;
 		r.tid = ev->tid;
 		if (ct_replies_push(&x->pending, &r) < 0) {
-			x->out->err = ENOMEM;
+			x->s.out->err = ENOMEM;
 			return -1;
 		}
 	}
@@ -541,35 +533,27 @@ static int pcapng_name(struct ct_exporter *x, const struct ct_name *n, unsigned 
 	return flush_scratch(x);
 }
 
-static int pcapng_close(struct ct_exporter *x)
+/* The replies still due and the statistics, before out is flushed. */
+static int pcapng_finish(struct ct_exporter *x)
 {
 	int rc = 0;
 
-	if (!x)
-		return -1;
-	if (!x->out->err && flush_replies(x, UINT64_MAX) < 0)
+	if (!x->s.out->err && flush_replies(x, UINT64_MAX) < 0)
 		rc = -1;
-	if (!x->out->err) {
+	if (!x->s.out->err) {
 		for (unsigned i = 0; i < x->nifs; i++)
 			isb(x, i);
 		rc = flush_scratch(x);
 	}
-	if (ct_out_flush(x->out) < 0)
-		rc = -1;
-	pcapng_free(x);
 	return rc;
 }
 
-static const char *const pcapng_suffixes[] = {".pcapng", NULL};
-
-const struct ct_export_format ct_export_pcapng = {
-    .name = "pcapng",
-    .suffixes = pcapng_suffixes,
-    .help = "one packet per connect (IP + TCP SYN/UDP), the process in its comment",
-    .replies = 1,
-    .open = pcapng_open,
+const struct ct_export_ops ct_pcapng_ops = {
+    .size = sizeof(struct ct_exporter),
+    .start = pcapng_start,
     .event = pcapng_event,
     .lost = pcapng_lost,
     .on_name = pcapng_name,
-    .close = pcapng_close,
+    .finish = pcapng_finish,
+    .release = pcapng_release,
 };

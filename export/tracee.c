@@ -38,22 +38,8 @@
 #define TRACEE_EVENT_ID "736"
 
 struct ct_exporter {
-	struct ct_out *out;
-	const struct ct_export_info *info;
-	struct ct_buf line;
+	struct ct_sink s;
 };
-
-static int tracee_open(struct ct_exporter **out, struct ct_out *o,
-		       const struct ct_export_info *info)
-{
-	struct ct_exporter *x = ct_sink_alloc(o, sizeof(*x));
-	if (!x)
-		return -1;
-	x->out = o;
-	x->info = info;
-	*out = x;
-	return 0;
-}
 
 /* A JSON string the way Go's encoding/json writes it. */
 static void go_str(struct ct_buf *b, const char *str, size_t n)
@@ -209,8 +195,8 @@ static int tracee_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 {
 	static const struct ct_procinfo none;
 	const struct ct_procinfo *proc = ev->proc ? ev->proc : &none;
-	struct ct_buf *b = &x->line;
-	const char *host = ct_export_host(x->info, input);
+	struct ct_buf *b = &x->s.line;
+	const char *host = ct_export_host(x->s.info, input);
 	const char *container = proc->container && proc->container[0] ? proc->container : NULL;
 	const char *type;
 
@@ -296,24 +282,10 @@ static int tracee_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 		ct_buf_puts(b, "]");
 	}
 	ct_buf_puts(b, "}]}\n");
-	return ct_out_write(x->out, b->p, b->len);
+	return ct_out_write(x->s.out, b->p, b->len);
 }
 
-static int tracee_close(struct ct_exporter *x)
-{
-	int rc = ct_out_flush(x->out);
-	ct_buf_free(&x->line);
-	free(x);
-	return rc;
-}
-
-static const char *const tracee_suffixes[] = {".tracee.json", ".tracee.jsonl", NULL};
-
-const struct ct_export_format ct_export_tracee = {
-    .name = "tracee-json",
-    .suffixes = tracee_suffixes,
-    .help = "Tracee's security_socket_connect events",
-    .open = tracee_open,
+const struct ct_export_ops ct_tracee_ops = {
+    .size = sizeof(struct ct_exporter),
     .event = tracee_event,
-    .close = tracee_close,
 };

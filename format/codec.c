@@ -10,19 +10,25 @@
 
 #include "ct_internal.h"
 
+int ct_grow_bytes(void *areap, size_t *cap, size_t len, size_t more, size_t first)
+{
+	if (*cap - len >= more)
+		return 0;
+	size_t c = *cap ? *cap * 2 : first;
+	while (c - len < more)
+		c *= 2;
+	void *old, *p;
+	memcpy(&old, areap, sizeof(old));
+	if (!(p = realloc(old, c)))
+		return CT_E_NOMEM;
+	memcpy(areap, &p, sizeof(p));
+	*cap = c;
+	return 0;
+}
+
 int ct_bytes_reserve(struct ct_bytes *b, size_t more)
 {
-	if (b->cap - b->len >= more)
-		return 0;
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap - b->len < more)
-		cap *= 2;
-	uint8_t *p = realloc(b->p, cap);
-	if (!p)
-		return CT_E_NOMEM;
-	b->p = p;
-	b->cap = cap;
-	return 0;
+	return ct_grow_bytes(&b->p, &b->cap, b->len, more, 4096);
 }
 
 void ct_bytes_free(struct ct_bytes *b)
@@ -139,52 +145,60 @@ uint64_t ct_codec_max_ratio(enum ct_compress c)
 	return 0;
 }
 
+/* zstd of src at d (bound bytes of room) with the context cctx: its
+ * length, or 0 on failure (a frame is never empty). */
+static size_t zstd_compress(ZSTD_CCtx *cctx, int level, int raw_literals, const uint8_t *src,
+			    size_t len, uint8_t *d, size_t bound)
+{
+	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level ? level : 3)))
+		return 0;
+	if (raw_literals) {
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_literalCompressionMode, ZSTD_ps_disable);
+		/* Matches of 7 bytes or more: fewer sequences to decode
+		 * (they cost the reader more than the literals). */
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_minMatch, 7);
+	}
+	size_t n = ZSTD_compress2(cctx, d, bound, src, len);
+	return ZSTD_isError(n) ? 0 : n;
+}
+
 int ct_compress_buf(enum ct_compress c, int level, int raw_literals, const uint8_t *src, size_t len,
 		    struct ct_bytes *dst, void **cctx)
 {
-	int err;
-
+	size_t bound;
 	switch (c) {
 	case CT_COMP_NONE:
-		if ((err = ct_bytes_reserve(dst, len)))
-			return err;
-		memcpy(dst->p + dst->len, src, len);
-		dst->len += len;
-		return 0;
-	case CT_COMP_ZSTD: {
-		size_t bound = ZSTD_compressBound(len);
-		if ((err = ct_bytes_reserve(dst, bound)))
-			return err;
+		bound = len;
+		break;
+	case CT_COMP_ZSTD:
+		bound = ZSTD_compressBound(len);
+		break;
+	case CT_COMP_ZLIB:
+		bound = compressBound(len);
+		break;
+	default:
+		return CT_E_CODEC;
+	}
+	int err = ct_bytes_reserve(dst, bound);
+	if (err)
+		return err;
+
+	uint8_t *d = dst->p + dst->len;
+	uLongf n = bound;
+	if (c == CT_COMP_NONE) {
+		memcpy(d, src, len);
+		n = len;
+	} else if (c == CT_COMP_ZSTD) {
 		if (!*cctx && !(*cctx = ZSTD_createCCtx()))
 			return CT_E_NOMEM;
-		ZSTD_CCtx_reset(*cctx, ZSTD_reset_session_and_parameters);
-		if (ZSTD_isError(
-			ZSTD_CCtx_setParameter(*cctx, ZSTD_c_compressionLevel, level ? level : 3)))
+		if (!(n = zstd_compress(*cctx, level, raw_literals, src, len, d, bound)))
 			return CT_E_CODEC;
-		if (raw_literals) {
-			ZSTD_CCtx_setParameter(*cctx, ZSTD_c_literalCompressionMode,
-					       ZSTD_ps_disable);
-			/* Matches of 7 bytes or more: fewer sequences to decode
-			 * (they cost the reader more than the literals). */
-			ZSTD_CCtx_setParameter(*cctx, ZSTD_c_minMatch, 7);
-		}
-		size_t n = ZSTD_compress2(*cctx, dst->p + dst->len, bound, src, len);
-		if (ZSTD_isError(n))
-			return CT_E_CODEC;
-		dst->len += n;
-		return 0;
+	} else if (compress2(d, &n, src, len, level ? level : 6) != Z_OK) {
+		return CT_E_CODEC;
 	}
-	case CT_COMP_ZLIB: {
-		uLongf n = compressBound(len);
-		if ((err = ct_bytes_reserve(dst, n)))
-			return err;
-		if (compress2(dst->p + dst->len, &n, src, len, level ? level : 6) != Z_OK)
-			return CT_E_CODEC;
-		dst->len += n;
-		return 0;
-	}
-	}
-	return CT_E_CODEC;
+	dst->len += n;
+	return 0;
 }
 
 int ct_decompress_buf(enum ct_compress c, const uint8_t *src, size_t len, uint8_t *dst,

@@ -137,6 +137,10 @@ struct ct_bytes {
 	size_t len, cap;
 };
 int ct_bytes_reserve(struct ct_bytes *b, size_t more);
+/* Room for more bytes after len in the byte area at *(char **)areap of
+ * *cap: first bytes, or twice *cap, doubled until they fit. 0, or
+ * CT_E_NOMEM with the area as it was. */
+int ct_grow_bytes(void *areap, size_t *cap, size_t len, size_t more, size_t first);
 void ct_bytes_free(struct ct_bytes *b);
 
 /* Caller reserved at least 10 bytes. */

@@ -142,16 +142,8 @@ long ct_tables_intern_dest(struct ct_tables *t, const struct ct_dest *x, int *ad
 		       sizeof(*t->path_off)))
 		return -1;
 	size_t padded = ((size_t)x->path_len + 15) & ~(size_t)15;
-	if (t->cap_paths - t->npaths < padded) {
-		size_t cap = t->cap_paths ? t->cap_paths * 2 : 4096;
-		while (cap - t->npaths < padded)
-			cap *= 2;
-		char *p = realloc(t->paths, cap);
-		if (!p)
-			return -1;
-		t->paths = p;
-		t->cap_paths = cap;
-	}
+	if (ct_grow_bytes(&t->paths, &t->cap_paths, t->npaths, padded, 4096))
+		return -1;
 	struct ct_dest *e = &t->dests[t->ndests];
 	memcpy(e, x, DEST_KEY); /* padding too: keys are compared by memcmp */
 	e->path = NULL;

@@ -35,6 +35,19 @@ static uint64_t hash_bytes(enum ct_key key, const uint8_t *p, size_t len)
 	return mix64(h);
 }
 
+/* A number of width 4 or 2 bytes: hashed as 0 when len is not that. */
+static uint64_t hash_fixed(enum ct_key key, const void *val, size_t len, size_t width)
+{
+	uint32_t v32 = 0;
+	uint16_t v16 = 0;
+
+	if (len == width && width == 4)
+		memcpy(&v32, val, 4);
+	else if (len == width && width == 2)
+		memcpy(&v16, val, 2);
+	return hash_num(key, width == 4 ? v32 : v16);
+}
+
 uint64_t ct_key_hash(enum ct_key key, const void *val, size_t len)
 {
 	uint64_t h;
@@ -42,21 +55,13 @@ uint64_t ct_key_hash(enum ct_key key, const void *val, size_t len)
 	switch (key) {
 	case CT_KEY_PID:
 	case CT_KEY_UID:
-	case CT_KEY_RESULT: {
-		uint32_t v = 0;
-		if (len == 4)
-			memcpy(&v, val, 4);
-		h = hash_num(key, v);
+	case CT_KEY_RESULT:
+		h = hash_fixed(key, val, len, 4);
 		break;
-	}
 	case CT_KEY_DPORT:
-	case CT_KEY_FAMILY: {
-		uint16_t v = 0;
-		if (len == 2)
-			memcpy(&v, val, 2);
-		h = hash_num(key, v);
+	case CT_KEY_FAMILY:
+		h = hash_fixed(key, val, len, 2);
 		break;
-	}
 	case CT_KEY_COMM: {
 		const char *s = val;
 		h = hash_bytes(key, val, strnlen(s, len < CT_COMM_LEN ? len : CT_COMM_LEN));

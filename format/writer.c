@@ -341,16 +341,9 @@ int ct_writer_event(struct ct_writer *w, const struct ct_event *ev)
 		w->cap_ev = cap;
 	}
 	size_t plen = ev->dest->path_len > CT_UNIX_PATH_MAX ? CT_UNIX_PATH_MAX : ev->dest->path_len;
-	if (w->cap_paths - w->npaths < plen) {
-		size_t cap = w->cap_paths ? w->cap_paths * 2 : 65536;
-		while (cap - w->npaths < plen)
-			cap *= 2;
-		char *p = realloc(w->paths, cap);
-		if (!p)
-			return CT_E_NOMEM;
-		w->paths = p;
-		w->cap_paths = cap;
-	}
+	if (w->cap_paths - w->npaths < plen &&
+	    ct_grow_bytes(&w->paths, &w->cap_paths, w->npaths, plen, 65536))
+		return CT_E_NOMEM;
 	struct ct_wevent *e = &w->evs[w->nev++];
 	memset(e, 0, sizeof(*e));
 	e->ts_ns = ev->ts_ns;

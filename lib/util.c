@@ -142,6 +142,8 @@ int ct_getopt(int argc, char **argv, const char *shortopts, const struct option 
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		if (c == '?' || c == ':')
 			return ct_bad_option(argv);
+		if (c == 0) /* a long option with a flag: getopt_long set it */
+			continue;
 		if (c == 'h') {
 			usage(stdout);
 			return CT_EXIT_OK;

@@ -29,7 +29,8 @@ int ct_bad_option(char *const *argv);
 
 /* One command's option loop. Resets getopt; -h/--help prints usage on
  * stdout; an unknown option or a missing argument gets ct_bad_option's line.
- * Every other option goes to on_opt, which returns 0 to go on or the exit
+ * A long option with a flag pointer is getopt_long's to set (a flag needs
+ * no case). Every other option goes to on_opt, which returns 0 to go on or the exit
  * status to stop with. Returns CT_OPTS_DONE when the operands start at
  * optind, else the exit status (CT_EXIT_OK after --help). */
 #define CT_OPTS_DONE (-1)

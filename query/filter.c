@@ -542,6 +542,16 @@ fail:
 	return NULL;
 }
 
+/* What follows a 'not' or '(' (already counted in p->depth), by parse. */
+static struct node *parse_nested(struct parser *p, struct node *(*parse)(struct parser *))
+{
+	if (next(p))
+		return NULL;
+	struct node *n = parse(p);
+	p->depth--;
+	return n;
+}
+
 static struct node *parse_unary(struct parser *p)
 {
 	if ((p->tok == T_NOT || p->tok == T_LPAREN) && ++p->depth > NEST_MAX)
@@ -549,10 +559,7 @@ static struct node *parse_unary(struct parser *p)
 			    "nested too deeply (more than %d levels of '(' and 'not')", NEST_MAX),
 		       NULL;
 	if (p->tok == T_NOT) {
-		if (next(p))
-			return NULL;
-		struct node *c = parse_unary(p);
-		p->depth--;
+		struct node *c = parse_nested(p, parse_unary);
 		if (!c)
 			return NULL;
 		struct node *n = new_node(N_NOT);
@@ -561,10 +568,7 @@ static struct node *parse_unary(struct parser *p)
 	}
 	if (p->tok == T_LPAREN) {
 		size_t open = p->tok_pos;
-		if (next(p))
-			return NULL;
-		struct node *n = parse_or(p);
-		p->depth--;
+		struct node *n = parse_nested(p, parse_or);
 		if (!n)
 			return NULL;
 		if (p->tok != T_RPAREN) {

@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "cmd/report/report.h"
+#include "cmd/sessopt.h"
 
 static int on_end(void *ctx, struct ct_session *s)
 {
@@ -104,8 +105,6 @@ static int report_opt(void *ctx, int c, const char *arg)
 	long long v;
 	size_t k;
 
-	if (ct_session_opt(r->opts, c, arg))
-		return 0;
 	switch (c) {
 	case 'n':
 		if (ct_parse_long(arg, 0, 1000000000, &v)) {
@@ -149,15 +148,6 @@ static int report_opt(void *ctx, int c, const char *arg)
 
 int cmd_report(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CT_SESSION_LONGOPTS,
-	    {"top", required_argument, NULL, 'n'},
-	    {"by", required_argument, NULL, 'b'},
-	    {"sort", required_argument, NULL, 's'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct ct_session_opts opts = {.progress = 1};
 	struct report *r = calloc(1, sizeof(*r));
 	int status;
@@ -166,16 +156,20 @@ int cmd_report(int argc, char **argv)
 		ct_err("out of memory");
 		return CT_EXIT_ERROR;
 	}
+	const struct option longopts[] = {
+	    {"top", required_argument, NULL, 'n'},
+	    {"by", required_argument, NULL, 'b'},
+	    {"sort", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
 	r->top = 10;
 	r->opts = &opts;
-	status =
-	    ct_getopt(argc, argv, CT_SESSION_SHORTOPTS "n:b:s:jh", longopts, usage, report_opt, r);
+	status = ct_session_getopt(argc, argv, "n:b:s:j", longopts, usage, report_opt, r, &opts);
 	if (status != CT_OPTS_DONE)
 		goto out;
 	if (r->by && !r->top_given)
 		r->top = 50;
-	opts.paths = (const char *const *)argv + optind;
-	opts.npaths = (unsigned)(argc - optind);
 	/* Counting needs the final outcome of each event, and bytes only to
 	 * sort by them. */
 	opts.columns = CT_COL_RESULT | (r->sort == SORT_BYTES ? CT_COL_CLOSE : 0);

@@ -6,6 +6,7 @@
  * ct_fmt_json_event, the Tracee shape).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,8 @@
 #include "tests/unit/check.h"
 #include "tests/unit/tev.h"
 
-extern const struct ct_export_format ct_export_pcapng, ct_export_pcap, ct_export_csv,
-    ct_export_jsonl, ct_export_tracee, ct_export_clickhouse;
+extern const struct ct_export_ops ct_pcapng_ops, ct_pcap_ops, ct_csv_ops, ct_jsonl_ops,
+    ct_tracee_ops, ct_clickhouse_ops;
 
 #define BASE_NS 1700000000123456789LL
 
@@ -127,13 +128,14 @@ static char *run_sink(const struct ct_export_format *fmt, int replies)
 
 	CHECK(fd >= 0, "mkstemp");
 	CHECK(ct_out_init(&out, fd, 256) == 0, "ct_out_init"); /* tiny: exercise flushing */
-	CHECK(fmt->open(&x, &out, &info) == 0, "%s open", fmt->name);
+	CHECK(ct_export_open(fmt, &x, &out, &info) == 0, "%s open", fmt->name);
 	for (int i = 0; i < N_EV; i++)
-		CHECK(fmt->event(x, view(&evs[i], &procs[i]), 0, BASE_NS + i * 1000) == 0,
+		CHECK(fmt->ops->event(x, view(&evs[i], &procs[i]), 0, BASE_NS + i * 1000) == 0,
 		      "%s event %d", fmt->name, i);
 	struct ct_lost l = {.count = 7, .cpu = UINT32_MAX};
-	CHECK(!fmt->lost || fmt->lost(x, &l, 0, BASE_NS + 9000) == 0, "%s lost", fmt->name);
-	CHECK(fmt->close(x) == 0, "%s close", fmt->name);
+	CHECK(!fmt->ops->lost || fmt->ops->lost(x, &l, 0, BASE_NS + 9000) == 0, "%s lost",
+	      fmt->name);
+	CHECK(ct_export_close(fmt, x) == 0, "%s close", fmt->name);
 	ct_out_free(&out);
 	close(fd);
 	return path;
@@ -326,7 +328,7 @@ static void check_pcapng_blocks(const char *path)
 
 static void test_pcapng(void)
 {
-	char *path = run_sink(&ct_export_pcapng, 0);
+	char *path = run_sink(ct_export_by_name("pcapng"), 0);
 	check_pcap_file(path, 1);
 	check_pcapng_blocks(path);
 	unlink(path);
@@ -334,7 +336,7 @@ static void test_pcapng(void)
 
 static void test_pcap(void)
 {
-	char *path = run_sink(&ct_export_pcap, 0);
+	char *path = run_sink(ct_export_by_name("pcap"), 0);
 	check_pcap_file(path, 1);
 	unlink(path);
 }
@@ -344,7 +346,7 @@ static void test_pcap(void)
  * UNIX connects. */
 static void test_replies(void)
 {
-	char *path = run_sink(&ct_export_pcapng, 1);
+	char *path = run_sink(ct_export_by_name("pcapng"), 1);
 	char err[PCAP_ERRBUF_SIZE];
 	pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
 	struct pcap_pkthdr *h;
@@ -381,7 +383,7 @@ static void test_replies(void)
 static void test_csv(void)
 {
 	size_t len;
-	char *s = sink_bytes(&ct_export_csv, &len);
+	char *s = sink_bytes(ct_export_by_name("csv"), &len);
 	int lines = lines_of(s, len, "\r\n");
 
 	CHECK(lines == N_EV + 1, "csv: %d CRLF lines", lines);
@@ -411,7 +413,7 @@ static void test_csv(void)
 static void test_jsonl(void)
 {
 	size_t len;
-	char *s = sink_bytes(&ct_export_jsonl, &len);
+	char *s = sink_bytes(ct_export_by_name("jsonl"), &len);
 	struct ct_buf want = {0};
 
 	for (int i = 0; i < N_EV; i++)
@@ -529,7 +531,7 @@ static void rb_row(struct rb *r, struct ch_row *w)
 static void test_clickhouse(void)
 {
 	size_t len;
-	uint8_t *s = (uint8_t *)sink_bytes(&ct_export_clickhouse, &len);
+	uint8_t *s = (uint8_t *)sink_bytes(ct_export_by_name("clickhouse"), &len);
 	struct rb r = {.p = s, .n = len};
 	struct ch_row w[N_EV];
 	static const uint8_t v4[16] = {[10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1};
@@ -574,7 +576,7 @@ out:
 static void test_tracee(void)
 {
 	size_t len;
-	char *s = sink_bytes(&ct_export_tracee, &len);
+	char *s = sink_bytes(ct_export_by_name("tracee-json"), &len);
 	int lines = lines_of(s, len, "\n");
 
 	CHECK(lines == N_EV, "tracee: %d lines", lines);
@@ -1053,18 +1055,53 @@ static void test_decimal(void)
 
 static void test_names(void)
 {
-	CHECK(ct_export_by_path("x.pcapng") == &ct_export_pcapng, "ext pcapng");
-	CHECK(ct_export_by_path("dir.d/x.PCAP") == &ct_export_pcap, "ext pcap");
-	CHECK(ct_export_by_path("x.csv") == &ct_export_csv, "ext csv");
-	CHECK(ct_export_by_path("x.json") == &ct_export_jsonl, "ext json");
-	CHECK(ct_export_by_path("x.jsonl") == &ct_export_jsonl, "ext jsonl");
-	CHECK(ct_export_by_path("x.tracee.json") == &ct_export_tracee, "ext tracee.json");
+	CHECK(ct_export_by_path("x.pcapng") == ct_export_by_name("pcapng"), "ext pcapng");
+	CHECK(ct_export_by_path("dir.d/x.PCAP") == ct_export_by_name("pcap"), "ext pcap");
+	CHECK(ct_export_by_path("x.csv") == ct_export_by_name("csv"), "ext csv");
+	CHECK(ct_export_by_path("x.json") == ct_export_by_name("jsonl"), "ext json");
+	CHECK(ct_export_by_path("x.jsonl") == ct_export_by_name("jsonl"), "ext jsonl");
+	CHECK(ct_export_by_path("x.tracee.json") == ct_export_by_name("tracee-json"),
+	      "ext tracee.json");
 	CHECK(ct_export_by_path("x.txt") == NULL, "ext txt");
 	CHECK(ct_export_by_path(".pcap") == NULL, "bare extension");
-	CHECK(ct_export_by_name("tracee-json") == &ct_export_tracee, "name tracee-json");
+	CHECK(ct_export_by_name("tracee-json") == ct_export_by_path("x.tracee.jsonl"),
+	      "name tracee-json");
 	CHECK(ct_export_by_name("pcapNG") == NULL, "names are exact");
-	CHECK(ct_export_by_name("clickhouse") == &ct_export_clickhouse, "name clickhouse");
-	CHECK(ct_export_by_path("x.rowbinary") == &ct_export_clickhouse, "ext rowbinary");
+	CHECK(ct_export_by_path("x.rowbinary") == ct_export_by_name("clickhouse"), "ext rowbinary");
+	/* Each name is the row of its own file's functions. */
+	static const struct {
+		const char *name;
+		const struct ct_export_ops *ops;
+	} rows[] = {{"pcapng", &ct_pcapng_ops},
+		    {"pcap", &ct_pcap_ops},
+		    {"csv", &ct_csv_ops},
+		    {"jsonl", &ct_jsonl_ops},
+		    {"tracee-json", &ct_tracee_ops},
+		    {"clickhouse", &ct_clickhouse_ops}};
+	size_t n = 0;
+	for (const struct ct_export_format *f = ct_export_formats; f->name; f++)
+		n++;
+	CHECK_EQ(n, sizeof(rows) / sizeof(rows[0]));
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct ct_export_format *f = ct_export_by_name(rows[i].name);
+		CHECK(f && f->ops == rows[i].ops, "name %s", rows[i].name);
+	}
+	CHECK_EQ(strcmp(ct_export_names(), "pcapng, pcap, csv, jsonl, tracee-json, clickhouse"), 0);
+}
+
+/* A start that fails (pcap cannot dup a closed descriptor) fails the
+ * open with its errno, and frees what it took (ASan sees a leak). */
+static void test_open_fails(void)
+{
+	struct ct_out out;
+	struct ct_export_info info = {.ninputs = 1, .inputs = inputs, .nhosts = 1};
+	struct ct_exporter *x = NULL;
+
+	CHECK(ct_out_init(&out, -1, 0) == 0, "ct_out_init");
+	CHECK(ct_export_open(ct_export_by_name("pcap"), &x, &out, &info) < 0, "pcap open on fd -1");
+	CHECK_EQ(out.err, EBADF);
+	CHECK(x == NULL, "no sink");
+	ct_out_free(&out);
 }
 
 /* Sources: the recorded local address, else loopback for a loopback
@@ -1145,6 +1182,7 @@ int main(void)
 {
 	make_events();
 	test_names();
+	test_open_fails();
 	test_decimal();
 	test_out_direct();
 	test_comment_cache();
