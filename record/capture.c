@@ -109,17 +109,16 @@ static int put_outcome(struct recorder *r, const struct ctb_outcome *b)
 
 static int put_exec(struct recorder *r, const struct ctb_exec *e)
 {
-	struct ct_proc p = {0};
+	struct ct_proc p = {.kind = CT_PROC_EXEC,
+			    .ts_ns = e->ts_ns,
+			    .task = {.cgroup_id = e->cgroup_id,
+				     .pid = e->pid,
+				     .ppid = e->ppid,
+				     .uid = e->uid,
+				     .gid = e->gid}};
 	char exe[4096], cmdline[4096], container[65];
 	int err;
 
-	p.kind = CT_PROC_EXEC;
-	p.ts_ns = e->ts_ns;
-	p.task.cgroup_id = e->cgroup_id;
-	p.task.pid = e->pid;
-	p.task.ppid = e->ppid;
-	p.task.uid = e->uid;
-	p.task.gid = e->gid;
 	memcpy(p.task.comm, e->comm, sizeof(p.task.comm));
 	/* The process may be gone already: /proc is best effort, the
 	 * execve filename from the kernel is the fallback. */
@@ -160,15 +159,12 @@ static int put_exec(struct recorder *r, const struct ctb_exec *e)
 
 static int put_exit(struct recorder *r, const struct ctb_exit *x)
 {
-	struct ct_proc p = {0};
+	struct ct_proc p = {.kind = CT_PROC_EXIT,
+			    .ts_ns = x->ts_ns,
+			    .task = {.cgroup_id = x->cgroup_id, .pid = x->pid, .ppid = x->ppid},
+			    .exit_code = x->exit_code};
 	int err;
 
-	p.kind = CT_PROC_EXIT;
-	p.ts_ns = x->ts_ns;
-	p.task.cgroup_id = x->cgroup_id;
-	p.task.pid = x->pid;
-	p.task.ppid = x->ppid;
-	p.exit_code = x->exit_code;
 	memcpy(p.task.comm, x->comm, sizeof(p.task.comm));
 	proctable_remove(r->procs, x->pid);
 	err = ct_writer_proc(r->w, &p);
