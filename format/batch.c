@@ -261,7 +261,7 @@ results_plain(const int32_t *restrict ret, uint16_t *restrict flags, int32_t *re
 	for (uint32_t i = 0; i < n; i++) {
 		int32_t v = ret[i];
 		uint32_t has = flags[i] & CT_EV_RET;
-		uint32_t restart = (v == -4) | ((uint32_t)v + 516u <= 4);
+		uint32_t restart = ct_ret_interrupted(v);
 		uint32_t known = has & (v != -115) & !restart;
 		odd |= has & restart;
 		result[i] = known ? v : 0;
@@ -281,8 +281,7 @@ static void results_fix(const struct ct_tables *tab, struct ct_colbuf *o, uint32
 				continue;
 			for (uint32_t i = s; i < s + m; i++) {
 				int32_t ret = o->ret[i];
-				if ((o->flags[i] & CT_EV_RET) &&
-				    (ret == -4 || (ret <= -512 && ret >= -516)) &&
+				if ((o->flags[i] & CT_EV_RET) && ct_ret_interrupted(ret) &&
 				    ct_ret_is_final(ret, tab->dests[o->dest[i]].proto)) {
 					o->result[i] = ret;
 					o->flags[i] |= CT_EV_RESULT;

@@ -199,13 +199,18 @@ static inline size_t addr_len(uint16_t family)
  * went on after it: in progress, or interrupted by a signal. The reader's
  * rule for an event without an outcome record, and the writer's for its
  * result summary key. */
+/* 1 for EINTR and the kernel's ERESTART* (-512..-516), without a branch:
+ * the batch decoder runs it on every event. */
+static inline uint32_t ct_ret_interrupted(int32_t ret)
+{
+	return (uint32_t)(ret == -4) | ((uint32_t)ret + 516u <= 4u);
+}
+
 static inline int ct_ret_is_final(int32_t ret, uint16_t proto)
 {
 	if (ret == -115) /* EINPROGRESS */
 		return 0;
-	if (proto == 6 && (ret == -4 /* EINTR */ || (ret <= -512 && ret >= -516)))
-		return 0; /* the kernel's ERESTART* */
-	return 1;
+	return !(proto == 6 && ct_ret_interrupted(ret));
 }
 
 /* ---------------------------------------------------------------- summary */
