@@ -92,13 +92,12 @@ static void groups_cmds_exits(struct report *r, struct proc_group *groups)
 		top_offer((const void **)g->cmds, g->cmd_n, &g->ncmds, GROUP_CMDS, it->k.cmdline,
 			  it->procs);
 	}
+	rp_exits_resolve(r);
 	for (size_t i = 0; i < r->pids.count; i++) {
 		const struct pid_key *pk = rp_table_item(&r->pids, i);
 		struct exit_item k = {.pid = pk->pid, .host = pk->host};
 		struct proc_group *g = &groups[pk->group];
-		int created = 0;
-		size_t at = rp_table_get(&r->exits, &k, &created);
-		const struct exit_item *e = rp_table_item(&r->exits, at);
+		const struct exit_item *e = rp_table_item(&r->exits, rp_table_find(&r->exits, &k));
 		/* A pid that ran several programs exited as the one its exit
 		 * record names. */
 		if (!e->known || (g->k.comm[0] && memcmp(g->k.comm, e->comm, CT_COMM_LEN)))

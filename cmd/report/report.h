@@ -56,6 +56,8 @@ static inline void *rp_table_item(const struct table *t, size_t i)
 }
 /* Index of the item with this key, created zeroed (key copied) if new. */
 size_t rp_table_get(struct table *t, const void *key, int *created);
+/* Index of the item with this key, or SIZE_MAX. */
+size_t rp_table_find(const struct table *t, const void *key);
 void rp_table_free(struct table *t);
 
 /* Zeroed memory for a hash table probed at random: from 512 KiB on in
@@ -246,6 +248,10 @@ struct report {
 	int utf8;
 	int multi_host;
 	struct table dests, groups, strings, pids, cmds, exits;
+	/* exits.c: exit records as they came, and their interned comms. */
+	void **exit_blocks;
+	size_t exit_nblocks, exit_n;
+	struct table exit_comms;
 	struct dstat *dstat;   /* by dest id */
 	uint64_t (*dbytes)[2]; /* by dest id: tx, rx (--sort bytes) */
 	size_t dstat_cap;
@@ -294,6 +300,11 @@ struct report {
 
 void rp_init(struct report *r);
 void rp_free(struct report *r);
+void rp_exits_init(struct report *r);
+void rp_exits_free(struct report *r);
+void rp_exits_add(struct report *r, uint32_t pid, uint16_t host, int32_t status,
+		  const char comm[CT_COMM_LEN]);
+void rp_exits_resolve(struct report *r);
 int rp_on_begin(void *ctx, struct ct_session *s);
 int rp_on_batch(void *ctx, const struct ct_batch *b, unsigned input);
 int rp_on_lost(void *ctx, const struct ct_lost *l, unsigned input);

@@ -52,33 +52,49 @@ static void table_rehash(struct table *t)
 	t->cap = cap;
 }
 
+/* The slot holding key, or the empty slot where it would go. */
+static size_t table_probe(const struct table *t, const void *key, uint64_t *tag)
+{
+	uint64_t h = rp_hash_bytes(key, t->key_len);
+	size_t mask = t->cap - 1, j = h & mask;
+	*tag = h & 0xffffffff00000000ULL;
+	for (;; j = (j + 1) & mask) {
+		uint64_t s = t->slots[j];
+		if (!s ||
+		    ((s & 0xffffffff00000000ULL) == *tag &&
+		     !memcmp(rp_table_item(t, (size_t)(s & 0xffffffffULL) - 1), key, t->key_len)))
+			return j;
+	}
+}
+
 size_t rp_table_get(struct table *t, const void *key, int *created)
 {
 	if ((t->count + 1) * 2 > t->cap)
 		table_rehash(t);
-	uint64_t h = rp_hash_bytes(key, t->key_len);
-	uint64_t tag = h & 0xffffffff00000000ULL;
-	size_t mask = t->cap - 1;
-	for (size_t j = h & mask;; j = (j + 1) & mask) {
-		uint64_t s = t->slots[j];
-		if (!s) {
-			if (t->count == t->items_cap) {
-				t->items_cap = t->items_cap ? t->items_cap * 2 : 256;
-				t->items = ct_xrealloc(t->items, t->items_cap * t->item_size);
-			}
-			void *it = rp_table_item(t, t->count);
-			memset(it, 0, t->item_size);
-			memcpy(it, key, t->key_len);
-			t->slots[j] = tag | ++t->count;
-			if (created)
-				*created = 1;
-			return t->count - 1;
-		}
-		size_t i = (size_t)(s & 0xffffffffULL) - 1;
-		if ((s & 0xffffffff00000000ULL) == tag &&
-		    !memcmp(rp_table_item(t, i), key, t->key_len))
-			return i;
+	uint64_t tag;
+	size_t j = table_probe(t, key, &tag);
+	if (t->slots[j])
+		return (size_t)(t->slots[j] & 0xffffffffULL) - 1;
+	if (t->count == t->items_cap) {
+		t->items_cap = t->items_cap ? t->items_cap * 2 : 256;
+		t->items = ct_xrealloc(t->items, t->items_cap * t->item_size);
 	}
+	void *it = rp_table_item(t, t->count);
+	memset(it, 0, t->item_size);
+	memcpy(it, key, t->key_len);
+	t->slots[j] = tag | ++t->count;
+	if (created)
+		*created = 1;
+	return t->count - 1;
+}
+
+size_t rp_table_find(const struct table *t, const void *key)
+{
+	uint64_t tag;
+	if (!t->cap)
+		return SIZE_MAX;
+	size_t j = table_probe(t, key, &tag);
+	return t->slots[j] ? (size_t)(t->slots[j] & 0xffffffffULL) - 1 : SIZE_MAX;
 }
 
 void rp_table_free(struct table *t)

@@ -137,7 +137,7 @@ void rp_init(struct report *r)
 	rp_table_init(&r->groups, sizeof(struct proc_group), sizeof(struct group_key));
 	rp_table_init(&r->pids, sizeof(struct pid_key), sizeof(struct pid_key));
 	rp_table_init(&r->cmds, sizeof(struct cmd_item), sizeof(struct cmd_key));
-	rp_table_init(&r->exits, sizeof(struct exit_item), 6); /* pid, host */
+	rp_exits_init(r);
 }
 
 void rp_free(struct report *r)
@@ -164,7 +164,7 @@ void rp_free(struct report *r)
 	rp_table_free(&r->groups);
 	rp_table_free(&r->pids);
 	rp_table_free(&r->cmds);
-	rp_table_free(&r->exits);
+	rp_exits_free(r);
 	free(r->serials);
 	free(r->wall_off);
 	free(r->host_of);
@@ -695,11 +695,7 @@ int rp_on_proc(void *ctx, const struct ct_proc *p, unsigned input)
 	struct report *r = ctx;
 	if (p->kind != CT_PROC_EXIT)
 		return 0;
-	struct exit_item k = {.pid = p->task.pid, .host = r->host_of[input]};
-	struct exit_item *e = rp_table_item(&r->exits, rp_table_get(&r->exits, &k, NULL));
-	e->known = 1;
-	e->status = p->exit_code;
-	memcpy(e->comm, p->task.comm, CT_COMM_LEN);
+	rp_exits_add(r, p->task.pid, (uint16_t)r->host_of[input], p->exit_code, p->task.comm);
 	return 0;
 }
 
