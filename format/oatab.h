@@ -55,14 +55,16 @@ static inline void *ct_oatab_find(const struct ct_oatab *t, const struct ct_oata
 	return s && ops->used(s) ? s : NULL;
 }
 
-/* Room for one more at load <= num/den: doubles (from 1024) when needed,
+/* Room for one more at load <= num/den: doubles (from 64) when needed,
  * moving every member. 0, or -1 when out of memory (the table unchanged). */
 static inline int ct_oatab_reserve(struct ct_oatab *t, const struct ct_oatab_ops *ops, size_t num,
 				   size_t den)
 {
 	if ((t->count + 1) * den <= t->cap * num)
 		return 0;
-	size_t cap = t->cap ? t->cap * 2 : 1024;
+	/* Small to start: a table's first slots are zeroed, and each page
+	 * of them is a page fault that a small trace pays in full. */
+	size_t cap = t->cap ? t->cap * 2 : 64;
 	struct ct_oatab n = {.slots = calloc(cap, ops->size), .cap = cap, .count = t->count};
 	if (!n.slots)
 		return -1;

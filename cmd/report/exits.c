@@ -47,8 +47,10 @@ void rp_exits_add(struct report *r, uint32_t pid, uint16_t host, int32_t status,
 {
 	size_t at = r->exit_n % EXIT_BLOCK;
 	if (!at && r->exit_n / EXIT_BLOCK == r->exit_nblocks) {
-		r->exit_blocks = ct_xrealloc(r->exit_blocks, (r->exit_nblocks + 1) * sizeof(void *));
-		r->exit_blocks[r->exit_nblocks++] = ct_xrealloc(NULL, EXIT_BLOCK * sizeof(struct exit_rec));
+		r->exit_blocks =
+		    ct_xrealloc(r->exit_blocks, (r->exit_nblocks + 1) * sizeof(void *));
+		r->exit_blocks[r->exit_nblocks++] =
+		    ct_xrealloc(NULL, EXIT_BLOCK * sizeof(struct exit_rec));
 	}
 	struct exit_rec *e = (struct exit_rec *)r->exit_blocks[r->exit_n / EXIT_BLOCK] + at;
 	*e = (struct exit_rec){.pid = pid,
@@ -68,7 +70,8 @@ void rp_exits_resolve(struct report *r)
 		rp_table_get(&r->exits, &k, NULL);
 	}
 	for (size_t n = 0; n < r->exit_n; n++) {
-		const struct exit_rec *e = (struct exit_rec *)r->exit_blocks[n / EXIT_BLOCK] + n % EXIT_BLOCK;
+		const struct exit_rec *e =
+		    (struct exit_rec *)r->exit_blocks[n / EXIT_BLOCK] + n % EXIT_BLOCK;
 		struct exit_item k = {.pid = e->pid, .host = e->host};
 		size_t at = rp_table_find(&r->exits, &k);
 		if (at == SIZE_MAX)
