@@ -154,6 +154,14 @@ int ct_getopt(int argc, char **argv, const char *shortopts, const struct option 
 	return CT_OPTS_DONE;
 }
 
+uint64_t ct_now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void *ct_xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);

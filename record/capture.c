@@ -310,7 +310,7 @@ int rec_on_sample(void *ctx, void *data, size_t size)
 static int write_lost(struct recorder *r, uint64_t count, uint32_t cpu, uint32_t kind)
 {
 	struct ct_lost l = {
-	    .ts_ns = rec_now_ns(CLOCK_MONOTONIC), .count = count, .cpu = cpu, .kind = kind};
+	    .ts_ns = ct_now_ns(CLOCK_MONOTONIC), .count = count, .cpu = cpu, .kind = kind};
 	int err;
 
 	if (count && r->w && (err = ct_writer_lost(r->w, &l)) < 0)

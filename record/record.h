@@ -75,7 +75,6 @@ struct recorder {
 };
 
 /* cmd_record.c */
-uint64_t rec_now_ns(clockid_t clk);
 
 /* capture.c: the ring-buffer callback, and what it hands the writer. */
 int rec_on_sample(void *ctx, void *data, size_t size);
