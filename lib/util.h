@@ -52,6 +52,11 @@ uint64_t ct_now_ns(clockid_t clk);
 /* CPUs this process may run on (its affinity mask), at least 1. */
 unsigned ct_cpus_available(void);
 
+/* For an array at *(T **)arrp of *cap elements of size bytes, all used:
+ * grown to twice *cap (first when empty). 0, or -1 out of memory with the
+ * array as it was. */
+int ct_grow(void *arrp, size_t *cap, size_t size, size_t first);
+
 /* Out of memory is fatal: one line, exit 1. */
 void *ct_xrealloc(void *p, size_t n);
 
