@@ -323,7 +323,7 @@ int rec_flush_lost(struct recorder *r)
 	uint64_t proc = 0, outcomes = 0, dns = 0;
 	int err;
 
-	if (rec_bpf_lost_delta(&r->bpf, r->lost_conn, &proc, &outcomes, &dns))
+	if (rec_bpf_lost_delta(&r->bpf, &proc, &outcomes, &dns))
 		return 0;
 	r->dns_lost += dns;
 	r->proc_lost += proc;
@@ -333,8 +333,8 @@ int rec_flush_lost(struct recorder *r)
 	    (err = write_lost(r, outcomes, UINT32_MAX, CT_LOST_OUTCOMES)))
 		return err;
 	for (int cpu = 0; cpu < r->bpf.ncpus; cpu++) {
-		r->lost += r->lost_conn[cpu];
-		if ((err = write_lost(r, r->lost_conn[cpu], (uint32_t)cpu, CT_LOST_CONNECTS)))
+		r->lost += r->bpf.lost_conn[cpu];
+		if ((err = write_lost(r, r->bpf.lost_conn[cpu], (uint32_t)cpu, CT_LOST_CONNECTS)))
 			return err;
 	}
 	return 0;

@@ -651,9 +651,6 @@ int cmd_record(int argc, char **argv)
 	r->hdr.backend = rec_backend_name(r->bpf.backend);
 	if (!r->bpf.dns_link && r->bpf.dns_why[0] && !r->quiet)
 		fprintf(stderr, "conntrail record: no DNS names: %s\n", r->bpf.dns_why);
-	r->lost_conn = calloc((size_t)r->bpf.ncpus, sizeof(uint64_t));
-	if (!r->lost_conn)
-		goto out;
 	if (rec_open_output(r))
 		goto out;
 	replay_queue(r);
@@ -692,7 +689,6 @@ out:
 		kill(r->child, SIGKILL);
 		waitpid(r->child, NULL, 0);
 	}
-	free(r->lost_conn);
 	free(r->queue);
 	free(r->pids);
 	free(r->own_cmdline);

@@ -43,7 +43,6 @@ struct recorder {
 	/* Capture. */
 	struct rec_bpf bpf;
 	int have_bpf;
-	uint64_t *lost_conn; /* per-CPU scratch for rec_bpf_lost_delta */
 	pid_t probe_pid;
 	int probe_seen;
 	pid_t child;
