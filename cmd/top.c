@@ -101,20 +101,6 @@ static void on_quit_signal(int sig)
 	quit_asked = 1;
 }
 
-static int64_t now_wall(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint64_t now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ------------------------------------------------------------ strings */
 
 static uint32_t hash_str(const char *s)
@@ -431,7 +417,7 @@ static void make_frame(struct top *t, struct frame *f, int width, int height)
 	if (t->paused)
 		end = t->paused_end;
 	else
-		end = t->ended || !t->at_edge ? t->last_wall : now_wall();
+		end = t->ended || !t->at_edge ? t->last_wall : (int64_t)ct_now_ns(CLOCK_REALTIME);
 	int64_t start = end - (int64_t)t->window_ns;
 	if (!t->paused)
 		prune(t, start);
@@ -540,7 +526,7 @@ static int on_key(struct top *t, int ch)
 		pthread_mutex_lock(&t->lock);
 		t->paused = !t->paused;
 		t->paused_seq = t->seq;
-		t->paused_end = t->ended ? t->last_wall : now_wall();
+		t->paused_end = t->ended ? t->last_wall : (int64_t)ct_now_ns(CLOCK_REALTIME);
 		pthread_mutex_unlock(&t->lock);
 		break;
 	}
@@ -592,7 +578,7 @@ static int run_screen(struct top *t)
 	uint64_t next = 0;
 	long long frames = 0;
 	while (!quit_asked && !failed_early(t)) {
-		uint64_t now = now_mono();
+		uint64_t now = ct_now_ns(CLOCK_MONOTONIC);
 		if (now >= next) {
 			draw(t, &f);
 			next = now + t->delay_ns;
@@ -622,9 +608,9 @@ static int run_batch(struct top *t)
 	struct frame f = {0};
 	long long frames = 0;
 	for (;;) {
-		uint64_t until = now_mono() + t->delay_ns;
+		uint64_t until = ct_now_ns(CLOCK_MONOTONIC) + t->delay_ns;
 		int ended = 0;
-		while (!quit_asked && now_mono() < until) {
+		while (!quit_asked && ct_now_ns(CLOCK_MONOTONIC) < until) {
 			pthread_mutex_lock(&t->lock);
 			ended = t->ended;
 			pthread_mutex_unlock(&t->lock);

@@ -15,6 +15,7 @@
 #include "lib/hash.h"
 #include "lib/text.h"
 #include "lib/names.h"
+#include "lib/util.h"
 
 #define IPPROTO_ICMP_ 1
 #define IPPROTO_TCP_ 6
@@ -414,14 +415,8 @@ static void reply_swap(struct ct_reply *a, struct ct_reply *b)
 
 int ct_replies_push(struct ct_replies *q, const struct ct_reply *r)
 {
-	if (q->n == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 256;
-		struct ct_reply *h = realloc(q->heap, cap * sizeof(*h));
-		if (!h)
-			return -1;
-		q->heap = h;
-		q->cap = cap;
-	}
+	if (q->n == q->cap && ct_grow(&q->heap, &q->cap, sizeof(*q->heap), 256))
+		return -1;
 	size_t i = q->n++;
 	q->heap[i] = *r;
 	while (i) {

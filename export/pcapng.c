@@ -75,7 +75,8 @@ struct iface {
 struct ct_exporter {
 	struct ct_sink s;
 	struct iface *ifs;
-	unsigned nifs, capifs;
+	unsigned nifs;
+	size_t capifs;
 	struct ct_buf scratch;
 	struct ct_comment_cache *comments; /* NULL: comments built uncached */
 	struct ct_json_cache *json;
@@ -187,14 +188,8 @@ static void shb(struct ct_exporter *x)
 
 static int add_iface(struct ct_exporter *x, unsigned host, uint16_t linktype)
 {
-	if (x->nifs == x->capifs) {
-		unsigned cap = x->capifs ? x->capifs * 2 : 8;
-		struct iface *n = realloc(x->ifs, cap * sizeof(*n));
-		if (!n)
-			return -1;
-		x->ifs = n;
-		x->capifs = cap;
-	}
+	if (x->nifs == x->capifs && ct_grow(&x->ifs, &x->capifs, sizeof(*x->ifs), 8))
+		return -1;
 	struct iface *f = &x->ifs[x->nifs++];
 	memset(f, 0, sizeof(*f));
 	f->host = host;

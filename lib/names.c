@@ -11,6 +11,10 @@
 
 #include "lib/names.h"
 
+/* The name at index i of a table (NULL in its holes), NULL past its end:
+ * every number-to-name lookup below is one of these. */
+#define NAME_AT(tab, i) ((size_t)(i) < sizeof(tab) / sizeof((tab)[0]) ? (tab)[i] : NULL)
+
 int ct_wall_bad(int64_t wall_ns)
 {
 	return wall_ns == INT64_MAX || wall_ns == INT64_MIN;
@@ -65,9 +69,7 @@ static const char *const family_names[] = {
 
 const char *ct_family_name(uint16_t family)
 {
-	if (family < sizeof(family_names) / sizeof(family_names[0]))
-		return family_names[family];
-	return NULL;
+	return NAME_AT(family_names, family);
 }
 
 size_t ct_family_text(char *buf, size_t size, uint16_t family)
@@ -79,64 +81,36 @@ size_t ct_family_text(char *buf, size_t size, uint16_t family)
 
 const char *ct_family_short(uint16_t family)
 {
-	switch (family) {
-	case 1:
-		return "unix";
-	case 2:
-		return "inet";
-	case 10:
-		return "inet6";
-	}
-	return "other";
+	static const char *const names[] = {[1] = "unix", [2] = "inet", [10] = "inet6"};
+	const char *n = NAME_AT(names, family);
+	return n ? n : "other";
 }
-
-static const char *const type_names[][2] = {
-    [1] = {"SOCK_STREAM", "stream"},
-    [2] = {"SOCK_DGRAM", "dgram"},
-    [3] = {"SOCK_RAW", "raw"},
-    [4] = {"SOCK_RDM", "rdm"},
-    [5] = {"SOCK_SEQPACKET", "seqpacket"},
-    [6] = {"SOCK_DCCP", "dccp"},
-    [10] = {"SOCK_PACKET", "packet"},
-};
 
 const char *ct_type_name(uint16_t type)
 {
-	if (type < sizeof(type_names) / sizeof(type_names[0]))
-		return type_names[type][0];
-	return NULL;
+	static const char *const names[] = {
+	    [1] = "SOCK_STREAM",    [2] = "SOCK_DGRAM", [3] = "SOCK_RAW",     [4] = "SOCK_RDM",
+	    [5] = "SOCK_SEQPACKET", [6] = "SOCK_DCCP",	[10] = "SOCK_PACKET",
+	};
+	return NAME_AT(names, type);
 }
 
 const char *ct_type_short(uint16_t type)
 {
-	if (type < sizeof(type_names) / sizeof(type_names[0]))
-		return type_names[type][1];
-	return NULL;
+	static const char *const names[] = {
+	    [1] = "stream",    [2] = "dgram", [3] = "raw",     [4] = "rdm",
+	    [5] = "seqpacket", [6] = "dccp",  [10] = "packet",
+	};
+	return NAME_AT(names, type);
 }
 
 const char *ct_proto_short(uint16_t proto)
 {
-	switch (proto) {
-	case 1:
-		return "icmp";
-	case 6:
-		return "tcp";
-	case 17:
-		return "udp";
-	case 33:
-		return "dccp";
-	case 58:
-		return "icmpv6";
-	case 132:
-		return "sctp";
-	case 136:
-		return "udplite";
-	case 255:
-		return "raw";
-	case 262:
-		return "mptcp";
-	}
-	return NULL;
+	static const char *const names[] = {
+	    [1] = "icmp",   [6] = "tcp",       [17] = "udp",  [33] = "dccp",   [58] = "icmpv6",
+	    [132] = "sctp", [136] = "udplite", [255] = "raw", [262] = "mptcp",
+	};
+	return NAME_AT(names, proto);
 }
 
 /* Linux errno numbers (asm-generic/errno*.h), index = errno. */
@@ -284,9 +258,7 @@ const char *ct_errno_name(int err)
 		return NULL;
 	if (err < 0)
 		err = -err;
-	if (err > 0 && err < N_ERRNO)
-		return errno_names[err];
-	return NULL;
+	return NAME_AT(errno_names, err);
 }
 
 int ct_errno_from_name(const char *name)
@@ -315,9 +287,7 @@ const char *ct_signal_name(int sig)
 	    "SIGALRM",	"SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP",   "SIGTSTP",
 	    "SIGTTIN",	"SIGTTOU", "SIGURG",	"SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
 	    "SIGWINCH", "SIGIO",   "SIGPWR",	"SIGSYS"};
-	if (sig > 0 && sig < (int)(sizeof(names) / sizeof(names[0])))
-		return names[sig];
-	return NULL;
+	return sig > 0 ? NAME_AT(names, sig) : NULL;
 }
 
 size_t ct_fmt_wait_status(char *buf, size_t size, int32_t status)

@@ -154,6 +154,26 @@ int ct_getopt(int argc, char **argv, const char *shortopts, const struct option 
 	return CT_OPTS_DONE;
 }
 
+uint64_t ct_now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int ct_grow(void *arrp, size_t *cap, size_t size, size_t first)
+{
+	size_t c = *cap ? *cap * 2 : first;
+	void *old, *p;
+	memcpy(&old, arrp, sizeof(old));
+	if (c < *cap || c > SIZE_MAX / size || !(p = realloc(old, c * size)))
+		return -1;
+	memcpy(arrp, &p, sizeof(p));
+	*cap = c;
+	return 0;
+}
+
 void *ct_xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #define CONNTRAIL_VERSION "0.2.1"
 
@@ -46,8 +47,15 @@ int ct_parse_size(const char *s, uint64_t *out);
 int ct_parse_duration(const char *s, uint64_t *ns);
 /* Decimal integer within [min, max]. 0 on success, -1 otherwise. */
 int ct_parse_long(const char *s, long long min, long long max, long long *out);
+/* Clock clk (CLOCK_MONOTONIC, CLOCK_REALTIME, ...) now, in ns. */
+uint64_t ct_now_ns(clockid_t clk);
 /* CPUs this process may run on (its affinity mask), at least 1. */
 unsigned ct_cpus_available(void);
+
+/* For an array at *(T **)arrp of *cap elements of size bytes, all used:
+ * grown to twice *cap (first when empty). 0, or -1 out of memory with the
+ * array as it was. */
+int ct_grow(void *arrp, size_t *cap, size_t size, size_t first);
 
 /* Out of memory is fatal: one line, exit 1. */
 void *ct_xrealloc(void *p, size_t n);

@@ -64,8 +64,8 @@ static int probe_hook(struct recorder *r, char *why, size_t whylen)
 	close(go[1]);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	uint64_t deadline = rec_now_ns(CLOCK_MONOTONIC) + PROBE_WAIT_NS;
-	while (!r->probe_seen && rec_now_ns(CLOCK_MONOTONIC) < deadline) {
+	uint64_t deadline = ct_now_ns(CLOCK_MONOTONIC) + PROBE_WAIT_NS;
+	while (!r->probe_seen && ct_now_ns(CLOCK_MONOTONIC) < deadline) {
 		ring_buffer__poll(r->bpf.rb, 20);
 		ring_buffer__consume(r->bpf.rb);
 	}

@@ -255,7 +255,9 @@ int rec_bpf_start(struct rec_bpf *b, enum rec_backend which, const struct rec_bp
 		snprintf(why, whylen, "cannot count CPUs");
 		return -1;
 	}
-	b->lost_seen = calloc((size_t)b->ncpus * CTB_LOST_SLOTS, sizeof(uint64_t));
+	/* One block: what was seen per CPU and slot, then lost_conn. */
+	b->lost_seen = calloc((size_t)b->ncpus * (CTB_LOST_SLOTS + 1), sizeof(uint64_t));
+	b->lost_conn = b->lost_seen ? b->lost_seen + (size_t)b->ncpus * CTB_LOST_SLOTS : NULL;
 	if (!b->lost_seen) {
 		snprintf(why, whylen, "out of memory");
 		return -1;
@@ -358,8 +360,7 @@ void rec_bpf_set_probe(struct rec_bpf *b, uint32_t pid)
 	__atomic_store_n(&b->skel->bss->probe_tgid, pid, __ATOMIC_SEQ_CST);
 }
 
-int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc, uint64_t *outcomes,
-		       uint64_t *dns)
+int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *proc, uint64_t *outcomes, uint64_t *dns)
 {
 	uint64_t vals[b->ncpus];
 
@@ -376,7 +377,7 @@ int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc, uint64
 			uint64_t d = vals[cpu] - *seen;
 			*seen = vals[cpu];
 			if (slot == CTB_LOST_CONNECT)
-				conn[cpu] = d;
+				b->lost_conn[cpu] = d;
 			else if (slot == CTB_LOST_OUTCOME)
 				*outcomes += d;
 			else if (slot == CTB_LOST_DNS)
@@ -404,8 +405,8 @@ void rec_bpf_destroy(struct rec_bpf *b)
 	b->rb = NULL;
 	conntrail_bpf__destroy(b->skel);
 	b->skel = NULL;
-	free(b->lost_seen);
-	b->lost_seen = NULL;
+	free(b->lost_seen); /* and lost_conn, in its block */
+	b->lost_seen = b->lost_conn = NULL;
 	if (b->cgroup2_tmp) {
 		umount2(b->cgroup2_tmp, MNT_DETACH);
 		rmdir(b->cgroup2_tmp);

@@ -37,6 +37,7 @@ struct rec_bpf {
 	enum rec_backend backend;
 	int ncpus;
 	uint64_t *lost_seen; /* per CPU and slot, what was already reported */
+	uint64_t *lost_conn; /* per CPU: new connect losses (rec_bpf_lost_delta) */
 	uint64_t buffer_bytes;
 	int plain_loads;	   /* tp_enter_connect_cast: socket lookup without probe reads */
 	struct bpf_link *dns_link; /* the DNS program on the cgroup v2 root, or NULL */
@@ -60,12 +61,11 @@ int rec_bpf_add_pid(struct rec_bpf *b, uint32_t pid);
 int rec_bpf_is_traced(struct rec_bpf *b, uint32_t pid);
 /* The probe child is traced whatever the filters; 0 turns it off. */
 void rec_bpf_set_probe(struct rec_bpf *b, uint32_t pid);
-/* New losses since the previous call: per CPU in conn[ncpus] (connect
+/* New losses since the previous call: per CPU in b->lost_conn (connect
  * records), summed in *proc (exec/exit records) and *outcomes (handshake
  * and close records not sent, or handshakes not followed) and *dns (DNS
  * packets the ring buffer could not take). */
-int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *conn, uint64_t *proc, uint64_t *outcomes,
-		       uint64_t *dns);
+int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *proc, uint64_t *outcomes, uint64_t *dns);
 /* Detach every program: no new records after this returns. */
 void rec_bpf_detach(struct rec_bpf *b);
 void rec_bpf_destroy(struct rec_bpf *b);

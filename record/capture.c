@@ -310,7 +310,7 @@ int rec_on_sample(void *ctx, void *data, size_t size)
 static int write_lost(struct recorder *r, uint64_t count, uint32_t cpu, uint32_t kind)
 {
 	struct ct_lost l = {
-	    .ts_ns = rec_now_ns(CLOCK_MONOTONIC), .count = count, .cpu = cpu, .kind = kind};
+	    .ts_ns = ct_now_ns(CLOCK_MONOTONIC), .count = count, .cpu = cpu, .kind = kind};
 	int err;
 
 	if (count && r->w && (err = ct_writer_lost(r->w, &l)) < 0)
@@ -323,7 +323,7 @@ int rec_flush_lost(struct recorder *r)
 	uint64_t proc = 0, outcomes = 0, dns = 0;
 	int err;
 
-	if (rec_bpf_lost_delta(&r->bpf, r->lost_conn, &proc, &outcomes, &dns))
+	if (rec_bpf_lost_delta(&r->bpf, &proc, &outcomes, &dns))
 		return 0;
 	r->dns_lost += dns;
 	r->proc_lost += proc;
@@ -333,8 +333,8 @@ int rec_flush_lost(struct recorder *r)
 	    (err = write_lost(r, outcomes, UINT32_MAX, CT_LOST_OUTCOMES)))
 		return err;
 	for (int cpu = 0; cpu < r->bpf.ncpus; cpu++) {
-		r->lost += r->lost_conn[cpu];
-		if ((err = write_lost(r, r->lost_conn[cpu], (uint32_t)cpu, CT_LOST_CONNECTS)))
+		r->lost += r->bpf.lost_conn[cpu];
+		if ((err = write_lost(r, r->bpf.lost_conn[cpu], (uint32_t)cpu, CT_LOST_CONNECTS)))
 			return err;
 	}
 	return 0;

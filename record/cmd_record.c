@@ -46,14 +46,6 @@ static void on_sigchld(int sig)
 	(void)sig; /* only here to interrupt the poll */
 }
 
-uint64_t rec_now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -390,9 +382,9 @@ static int fill_header(struct recorder *r, int argc, char **argv)
 	snprintf(recorder, sizeof(recorder), "conntrail %s", CONNTRAIL_VERSION);
 	r->hdr.clock_id = CLOCK_MONOTONIC;
 	/* Sampled twice around the realtime read to keep the pair tight. */
-	uint64_t m0 = rec_now_ns(CLOCK_MONOTONIC);
-	uint64_t rt = rec_now_ns(CLOCK_REALTIME);
-	uint64_t m1 = rec_now_ns(CLOCK_MONOTONIC);
+	uint64_t m0 = ct_now_ns(CLOCK_MONOTONIC);
+	uint64_t rt = ct_now_ns(CLOCK_REALTIME);
+	uint64_t m1 = ct_now_ns(CLOCK_MONOTONIC);
 	r->hdr.start_ts_ns = m0;
 	r->hdr.wall_offset_ns = (int64_t)(rt - (m0 + (m1 - m0) / 2));
 	r->hdr.hostname = uts.nodename;
@@ -540,7 +532,7 @@ static int release_command(struct recorder *r, int *go_fd, int *err_fd)
  * a signal ends the recording: 0, or -1 after one error line. */
 static int poll_loop(struct recorder *r)
 {
-	uint64_t deadline = r->duration_ns ? rec_now_ns(CLOCK_MONOTONIC) + r->duration_ns : 0;
+	uint64_t deadline = r->duration_ns ? ct_now_ns(CLOCK_MONOTONIC) + r->duration_ns : 0;
 
 	while (!r->write_err && !r->size_reached) {
 		/* Wakeups are batched: the timeout is what normally ends the
@@ -566,7 +558,7 @@ static int poll_loop(struct recorder *r)
 			r->child_done = 1;
 			break;
 		}
-		if (deadline && rec_now_ns(CLOCK_MONOTONIC) >= deadline)
+		if (deadline && ct_now_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
 		if (r->npids && !any_alive(r->pids, r->npids))
 			break; /* like perf record -p: the targets are gone */
@@ -659,9 +651,6 @@ int cmd_record(int argc, char **argv)
 	r->hdr.backend = rec_backend_name(r->bpf.backend);
 	if (!r->bpf.dns_link && r->bpf.dns_why[0] && !r->quiet)
 		fprintf(stderr, "conntrail record: no DNS names: %s\n", r->bpf.dns_why);
-	r->lost_conn = calloc((size_t)r->bpf.ncpus, sizeof(uint64_t));
-	if (!r->lost_conn)
-		goto out;
 	if (rec_open_output(r))
 		goto out;
 	replay_queue(r);
@@ -700,7 +689,6 @@ out:
 		kill(r->child, SIGKILL);
 		waitpid(r->child, NULL, 0);
 	}
-	free(r->lost_conn);
 	free(r->queue);
 	free(r->pids);
 	free(r->own_cmdline);

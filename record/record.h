@@ -43,7 +43,6 @@ struct recorder {
 	/* Capture. */
 	struct rec_bpf bpf;
 	int have_bpf;
-	uint64_t *lost_conn; /* per-CPU scratch for rec_bpf_lost_delta */
 	pid_t probe_pid;
 	int probe_seen;
 	pid_t child;
@@ -75,7 +74,6 @@ struct recorder {
 };
 
 /* cmd_record.c */
-uint64_t rec_now_ns(clockid_t clk);
 
 /* capture.c: the ring-buffer callback, and what it hands the writer. */
 int rec_on_sample(void *ctx, void *data, size_t size);

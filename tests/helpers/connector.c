@@ -267,31 +267,24 @@ static void extra_connect(const char *arg)
 {
 	char name[64], host[INET6_ADDRSTRLEN + 2];
 	unsigned port;
-	struct sockaddr_storage ss = {0};
-	socklen_t len;
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	int v6 = sscanf(arg, "%63[^=]=[%45[^]]]:%u", name, host, &port) == 3;
 
-	if (sscanf(arg, "%63[^=]=[%45[^]]]:%u", name, host, &port) == 3) {
-		struct sockaddr_in6 *sin6 = (void *)&ss;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			die(arg);
-		len = sizeof(*sin6);
-	} else if (sscanf(arg, "%63[^=]=%45[^:]:%u", name, host, &port) == 3) {
-		struct sockaddr_in *sin = (void *)&ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			die(arg);
-		len = sizeof(*sin);
-	} else {
+	if (!v6 && sscanf(arg, "%63[^=]=%45[^:]:%u", name, host, &port) != 3) {
 		errno = EINVAL;
 		die(arg);
 	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	/* One path for both families: only the sockaddr differs. */
+	sin6.sin6_port = sin.sin_port = htons((uint16_t)port);
+	void *addr = v6 ? (void *)&sin6.sin6_addr : (void *)&sin.sin_addr;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1)
+		die(arg);
+	struct sockaddr *sa = v6 ? (struct sockaddr *)&sin6 : (struct sockaddr *)&sin;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		die("socket");
-	do_connect(name, fd, SOCK_STREAM, "tcp", (struct sockaddr *)&ss, len);
+	do_connect(name, fd, SOCK_STREAM, "tcp", sa, v6 ? sizeof(sin6) : sizeof(sin));
 	close(fd);
 }
 

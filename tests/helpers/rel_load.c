@@ -35,19 +35,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
+
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void die(const char *what)
@@ -130,24 +125,24 @@ static int cmd_steady(int argc, char **argv)
 	pid_t pid = getpid();
 	pid_t tid = (pid_t)syscall(SYS_gettid);
 	uint64_t period = (uint64_t)(1e9 / rate);
-	uint64_t start = mono_ns(), next = start;
+	uint64_t start = ct_now_ns(CLOCK_MONOTONIC), next = start;
 	uint64_t end = seconds > 0 ? start + (uint64_t)(seconds * 1e9) : UINT64_MAX;
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 				 .sin_port = htons(port)};
-	while (!stop && mono_ns() < end) {
+	while (!stop && ct_now_ns(CLOCK_MONOTONIC) < end) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (fd < 0)
 			die("socket");
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = ct_now_ns(CLOCK_MONOTONIC);
 		int ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-		uint64_t t1 = mono_ns();
+		uint64_t t1 = ct_now_ns(CLOCK_MONOTONIC);
 		close(fd);
 		fprintf(log, "%llu %llu %d %d %d %u %d\n", (unsigned long long)t0,
 			(unsigned long long)t1, (int)pid, (int)tid, fd, port, ret);
 		/* A steady rate, not a burst after a stall: skip missed slots. */
 		next += period;
-		uint64_t now = mono_ns();
+		uint64_t now = ct_now_ns(CLOCK_MONOTONIC);
 		if (next < now)
 			next = now;
 		struct timespec d = {.tv_sec = (time_t)((next - now) / 1000000000ull),
@@ -175,7 +170,7 @@ static void *storm_thread(void *arg)
 		die("socket");
 	struct sockaddr_in sa = {
 	    .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = htons(9)};
-	uint64_t start = mono_ns();
+	uint64_t start = ct_now_ns(CLOCK_MONOTONIC);
 	uint64_t end = st->seconds > 0 ? start + (uint64_t)(st->seconds * 1e9) : UINT64_MAX;
 	long long made = 0;
 	uint32_t x = st->seed;
@@ -189,7 +184,7 @@ static void *storm_thread(void *arg)
 		connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 		made++;
 		if ((made & 63) == 0) {
-			uint64_t now = mono_ns();
+			uint64_t now = ct_now_ns(CLOCK_MONOTONIC);
 			if (now >= end)
 				break;
 			/* --rate: sleep until this many connects are due. */
@@ -310,7 +305,7 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "now")) {
-		printf("%llu\n", (unsigned long long)mono_ns());
+		printf("%llu\n", (unsigned long long)ct_now_ns(CLOCK_MONOTONIC));
 		return 0;
 	}
 	if (!strcmp(cmd, "steady"))
