@@ -147,6 +147,11 @@ int64_t ct_session_wall_ns(const struct ct_session *s, unsigned input, uint64_t 
 	return ct_wall_ns(ts_ns, s->inputs[input].hdr->wall_offset_ns);
 }
 
+unsigned ct_session_jobs(const struct ct_session *s)
+{
+	return s->jobs ? s->jobs : 1;
+}
+
 int64_t ct_session_start_wall(const struct ct_session *s)
 {
 	return s->base_wall;

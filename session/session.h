@@ -118,6 +118,8 @@ int64_t ct_session_wall_ns(const struct ct_session *s, unsigned input, uint64_t 
 /* The --since/--until window in wall-clock ns (INT64_MIN/INT64_MAX for an
  * open end); 1 when one was given. */
 int ct_session_window(const struct ct_session *s, int64_t *since, int64_t *until);
+/* --jobs: the threads the command may use (at least 1). */
+unsigned ct_session_jobs(const struct ct_session *s);
 /* Earliest trace start among the inputs (wall-clock ns): what "+90s" in
  * --since/--until and in filters counts from. */
 int64_t ct_session_start_wall(const struct ct_session *s);

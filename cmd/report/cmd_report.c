@@ -20,6 +20,7 @@ static int on_end(void *ctx, struct ct_session *s)
 	struct report *r = ctx;
 	struct derived d = {0};
 	(void)s;
+	rp_tally_finish(r);
 	rp_derive(r, &d);
 	if (r->json)
 		rp_print_json(r, &d, stdout);
@@ -73,8 +74,8 @@ static void usage(FILE *f)
 	    "  -s, --sort KEY     destinations by connects (default), failed, or bytes (sent and\n"
 	    "                     received by their closed TCP connections, shown as TX/RX)\n"
 	    "  -j, --json         the same content as one JSON document\n"
-	    "      --jobs N       threads that read (default: the CPUs available); the output\n"
-	    "                     is the same for any N, --jobs 1 reads on one thread\n"
+	    "      --jobs N       threads that read and count (default: the CPUs available); the\n"
+	    "                     output is the same for any N, --jobs 1 reads on one thread\n"
 	    "  -q, --quiet        no progress bar, no damage messages\n"
 	    "\n"
 	    "Examples:\n"

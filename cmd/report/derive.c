@@ -160,22 +160,22 @@ static void group_offer(struct proc_group *g, const struct dest *dests, uint32_t
 
 void rp_derive(struct report *r, struct derived *d)
 {
-	size_t nd = r->dests.count, ng = r->groups.count;
-	struct dest *dests = (struct dest *)r->dests.items;
+	size_t nd = r->tl->dests.count, ng = r->groups.count;
+	struct dest *dests = (struct dest *)r->tl->dests.items;
 	struct proc_group *groups = (struct proc_group *)r->groups.items;
 
 	for (size_t i = 0; i < nd; i++) {
-		dests[i].count = r->dstat[i].count;
-		dests[i].failed = r->dstat[i].failed;
-		dests[i].first = r->dstat[i].first;
-		dests[i].last = r->dstat[i].last;
-		dests[i].tx = r->dbytes[i][0];
-		dests[i].rx = r->dbytes[i][1];
+		dests[i].count = r->tl->dstat[i].count;
+		dests[i].failed = r->tl->dstat[i].failed;
+		dests[i].first = r->tl->dstat[i].first;
+		dests[i].last = r->tl->dstat[i].last;
+		dests[i].tx = r->tl->dbytes[i][0];
+		dests[i].rx = r->tl->dbytes[i][1];
 	}
 	/* Top destinations per program (first and count of each destination
 	 * are final now: ties are ordered by them). */
-	for (size_t i = 0; i < r->pairs_cap; i++) {
-		const struct pair *p = &r->pairs[i];
+	for (size_t i = 0; i < r->tl->pairs_cap; i++) {
+		const struct pair *p = &r->tl->pairs[i];
 		if (!p->key)
 			continue;
 		uint32_t group = (uint32_t)(p->key >> 32) - 1, dest = (uint32_t)p->key;

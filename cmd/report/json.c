@@ -129,7 +129,7 @@ static void json_head(struct ct_buf *b, const struct report *r, const struct ct_
 
 static void json_dests(struct ct_buf *b, struct report *r, const struct derived *d)
 {
-	const struct dest *dests = (const struct dest *)r->dests.items;
+	const struct dest *dests = (const struct dest *)r->tl->dests.items;
 	ct_buf_printf(b, ",\"destinations_total\":%zu,\"destinations\":[", d->ndests);
 	size_t n = rp_limit(r, d->ndests);
 	for (size_t i = 0; i < n; i++) {
@@ -220,7 +220,7 @@ static void json_group_notes(struct ct_buf *b, const struct proc_group *g)
 
 static void json_processes(struct ct_buf *b, struct report *r, const struct derived *d)
 {
-	const struct dest *dests = (const struct dest *)r->dests.items;
+	const struct dest *dests = (const struct dest *)r->tl->dests.items;
 	ct_buf_printf(b, ",\"processes_total\":%zu,\"processes\":[", d->ngroups);
 	size_t n = rp_limit(r, d->ngroups);
 	for (size_t i = 0; i < n; i++) {
@@ -269,9 +269,9 @@ static void json_families(struct ct_buf *b, struct report *r)
 	int first = 1;
 	ct_buf_puts(b, ",\"families\":{");
 	for (unsigned fam = rp_next_family(r, 0); fam < 65536; fam = rp_next_family(r, fam + 1))
-		if (r->families[fam])
+		if (r->tl->families[fam])
 			json_count(b, &first, ct_family_name((uint16_t)fam), (long)fam,
-				   r->families[fam]);
+				   r->tl->families[fam]);
 	ct_buf_put(b, "}", 1);
 }
 
@@ -281,11 +281,11 @@ static void json_results(struct ct_buf *b, const struct report *r)
 	ct_buf_puts(b, ",\"results\":{");
 	for (int o = 0; o < O_N; o++)
 		ct_buf_printf(b, "%s\"%s\":%llu", o ? "," : "", rp_outcome_names[o],
-			      (unsigned long long)r->outcome[o]);
+			      (unsigned long long)r->tl->outcome[o]);
 	ct_buf_puts(b, "},\"errors\":{");
 	for (int e = 1; e < 4096; e++)
-		if (r->errnos[e])
-			json_count(b, &first, ct_errno_name(e), -(long)e, r->errnos[e]);
+		if (r->tl->errnos[e])
+			json_count(b, &first, ct_errno_name(e), -(long)e, r->tl->errnos[e]);
 	ct_buf_put(b, "}", 1);
 }
 

@@ -7,7 +7,9 @@
  *
  * Memory grows with processes, destinations and their pairs, never with
  * events: per chunk, events are counted into small arrays indexed by the
- * chunk's own tables, which are added to the report's tables once a chunk.
+ * chunk's own tables, which are added to a tally's tables once a chunk.
+ * With more than one job, the batches go to counting threads (pool.c),
+ * each with a tally of its own, a fixed number of batches in flight.
  */
 #ifndef CONNTRAIL_REPORT_H
 #define CONNTRAIL_REPORT_H
@@ -237,6 +239,82 @@ struct inet_id {
 
 enum sort_by { SORT_CONNECTS, SORT_FAILED, SORT_BYTES };
 
+/* A program's counters, by group id, in a tally. */
+struct gstat {
+	uint64_t count, failed;
+};
+
+/*
+ * What counting threads count: destinations (ids of the tally's own, by
+ * key), (program, destination) pairs, programs' connects and failures by
+ * the report's group ids, families, outcomes, errnos and the rate. Each
+ * counting thread has one; they are added up at the end (rp_tally_merge),
+ * and nothing in the output depends on which tally counted what or on
+ * the order of their destination ids: everything is sorted by keys.
+ */
+struct tally {
+	struct table dests;
+	struct dstat *dstat;   /* by dest id */
+	uint64_t (*dbytes)[2]; /* by dest id: tx, rx (--sort bytes) */
+	size_t dstat_cap;
+	struct pair *pairs;
+	size_t pairs_cap, npairs;
+	struct gstat *gstat; /* by group id */
+	size_t gstat_cap;
+	struct batch_scratch {
+		uint64_t *pfailed;     /* per process of the chunk */
+		struct bdest *dst;     /* per destination */
+		uint64_t (*dbytes)[2]; /* per destination: tx, rx */
+		uint16_t *dflags;      /* per destination: first event's flags */
+		uint32_t *gdest;       /* per destination: the tally's id */
+		uint64_t *dhash;       /* per destination: inet id hash */
+		uint32_t *dtouched, ndtouched;
+		struct pair *ops; /* pair counts on their way */
+		size_t ops_cap;
+		struct pair *pairs; /* (program, destination) -> count */
+		size_t pcap, dcap, pairs_cap, npairs;
+	} b;
+	struct inet_id *iids;
+	size_t iid_cap, iid_count;
+	uint64_t families[65536];
+	/* A bit per family counted: the printers visit those, not 512 KiB. */
+	uint64_t family_seen[65536 / 64];
+	uint64_t errnos[4096];
+	uint64_t outcome[O_N];
+	/* rate histogram: bucket = (wall - origin) >> shift, at the scale the
+	 * report had after the last batch counted here (see rate_plan) */
+	uint64_t rate[RATE_BUCKETS];
+	int64_t origin;
+	unsigned shift;
+	int rate_started;
+};
+
+/* A batch as a tally counts it. The program of event i is
+ * pgroup[task[i]]; ~0 there only when counting on the report's thread
+ * (r set), which then looks it up on first use and notes the process in
+ * ptouched. origin and shift: the rate's scale with this batch counted. */
+struct tjob {
+	uint32_t n, ntasks, ndests;
+	const uint64_t *ts;
+	const uint32_t *task, *dest;
+	const uint16_t *flags;
+	const int32_t *result;
+	const uint64_t *tx, *rx; /* NULL unless the batch has closes */
+	const struct ct_dest *dests;
+	uint32_t *pgroup;
+	uint32_t *ptouched;
+	uint32_t nptouched;
+	uint32_t ngroups; /* groups known when the job was made */
+	int64_t off;
+	uint16_t host;
+	int64_t origin;
+	unsigned shift;
+	struct report *r;	  /* counting inline: the report, else NULL */
+	const struct ct_batch *b; /* inline: the batch */
+};
+
+struct rp_pool;
+
 struct report {
 	struct ct_session *s;
 	struct ct_session_opts *opts; /* while parsing options */
@@ -247,48 +325,31 @@ struct report {
 	enum sort_by sort;
 	int utf8;
 	int multi_host;
-	struct table dests, groups, strings, pids, cmds, exits;
+	struct table groups, strings, pids, cmds, exits;
 	/* exits.c: exit records as they came, and their interned comms. */
 	void **exit_blocks;
 	size_t exit_nblocks, exit_n;
 	struct table exit_comms;
-	struct dstat *dstat;   /* by dest id */
-	uint64_t (*dbytes)[2]; /* by dest id: tx, rx (--sort bytes) */
-	size_t dstat_cap;
-	struct pair *pairs;
-	size_t pairs_cap, npairs;
+	/* The tallies: tl[0] alone with one job, else one a counting thread;
+	 * after rp_tally_finish tl[0] holds the sums. */
+	struct tally *tl;
+	unsigned ntl;
+	struct rp_pool *pool; /* counting threads, NULL with one job */
+	/* Per process of the batch being handed on: its group, or ~0. */
+	uint32_t *pgroup, *ptouched;
+	uint32_t nptouched;
+	size_t pgroup_cap;
 	struct serial_slot *serials;
 	size_t serials_cap;
 	struct unknown_slot unknown[UNKNOWN_CACHE];
-	struct batch_scratch {
-		uint32_t *pgroup;  /* per process of the chunk: group, or ~0 */
-		uint64_t *pfailed; /* per process */
-		uint32_t *ptouched, nptouched;
-		struct bdest *dst;     /* per destination */
-		uint64_t (*dbytes)[2]; /* per destination: tx, rx */
-		uint16_t *dflags;      /* per destination: first event's flags */
-		uint32_t *gdest;       /* per destination: the report's id */
-		uint64_t *dhash;       /* per destination: inet id hash */
-		uint32_t *dtouched, ndtouched;
-		struct pair *ops; /* pair counts on their way */
-		size_t ops_cap;
-		struct pair *pairs; /* (program, destination) -> count */
-		size_t pcap, dcap, pairs_cap, npairs;
-	} b;
-	struct inet_id *iids;
-	size_t iid_cap, iid_count;
 	int64_t *wall_off; /* per input */
 	uint16_t *host_of; /* per input: host index, 0 with one host */
 	uint64_t events;
 	int64_t first_wall, last_wall;
-	uint64_t families[65536];
-	/* A bit per family counted: the printers visit those, not 512 KiB. */
-	uint64_t family_seen[65536 / 64];
-	uint64_t errnos[4096];
-	uint64_t outcome[O_N];
-	/* rate histogram: bucket = (wall - origin) >> shift */
-	uint64_t rate[RATE_BUCKETS];
-	int64_t origin;
+	/* The rate's scale, planned batch by batch on the report's thread:
+	 * origin and shift as counting every event in order would leave them
+	 * (rate_max: the latest time counted). */
+	int64_t origin, rate_max;
 	unsigned shift;
 	int rate_started;
 	/* lost */
@@ -298,6 +359,21 @@ struct report {
 
 /* ----------------------------------------------------------- tally.c */
 
+enum outcome rp_classify(uint16_t flags, int32_t result);
+/* A destination's key in the report (flags: CT_EV_ABSTRACT). */
+void rp_dest_key(struct dest_key *k, uint16_t host, const struct ct_dest *d, uint16_t flags);
+/* n zeroed tallies (calloc), and the classification table ready. */
+struct tally *rp_tallies_new(unsigned n);
+/* What t holds (not t). */
+void rp_tally_free(struct tally *t);
+/* Count a batch (any thread: it touches t alone, and with j->r set the
+ * report's group tables). */
+void rp_tally_batch(struct tally *t, struct tjob *j);
+/* Add src's counts to dst (dst's scale: origin, shift). */
+void rp_tally_merge(struct tally *dst, struct tally *src, int64_t origin, unsigned shift);
+
+/* ---------------------------------------------------------- groups.c */
+
 void rp_init(struct report *r);
 void rp_free(struct report *r);
 void rp_exits_init(struct report *r);
@@ -306,13 +382,22 @@ void rp_exits_add(struct report *r, uint32_t pid, uint16_t host, int32_t status,
 		  const char comm[CT_COMM_LEN]);
 void rp_exits_resolve(struct report *r);
 int rp_on_begin(void *ctx, struct ct_session *s);
-int rp_on_batch(void *ctx, const struct ct_batch *b, unsigned input);
 int rp_on_lost(void *ctx, const struct ct_lost *l, unsigned input);
 int rp_on_proc(void *ctx, const struct ct_proc *p, unsigned input);
-enum outcome rp_classify(uint16_t flags, int32_t result);
-/* A destination's key in the report (flags: CT_EV_ABSTRACT). */
-void rp_dest_key(struct dest_key *k, uint16_t host, const struct ct_dest *d, uint16_t flags);
-uint32_t rp_new_dest(struct report *r, const struct dest_key *k);
+/* The group of task p of b, looked up in the process table's view and
+ * noted in r->pgroup and r->ptouched. Report's thread only. */
+uint32_t rp_batch_group(struct report *r, const struct ct_batch *b, uint32_t p, uint16_t host);
+
+/* ------------------------------------------------------------ pool.c */
+
+int rp_on_batch(void *ctx, const struct ct_batch *b, unsigned input);
+/* Counting threads for jobs > 1 (none for 1): 0, or -1 (said). */
+int rp_pool_start(struct report *r, unsigned jobs);
+/* Wait for every batch to be counted, stop the threads and add the
+ * tallies up into tl[0] (the groups' counts into r->groups). */
+void rp_tally_finish(struct report *r);
+/* Stop the threads without counting what is left (an error). */
+void rp_pool_stop(struct report *r);
 
 /* ---------------------------------------------------------- derive.c */
 

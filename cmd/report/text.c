@@ -94,7 +94,7 @@ size_t rp_fold_rate(const struct report *r, uint64_t *out, size_t cols, uint64_t
 	size_t n = (size_t)((used + per - 1) / per);
 	memset(out, 0, cols * sizeof(*out));
 	for (uint64_t i = 0; i < used; i++)
-		out[i / per] += r->rate[i];
+		out[i / per] += r->tl->rate[i];
 	*width_ns = per << r->shift;
 	return n;
 }
@@ -208,7 +208,7 @@ static void print_header(struct report *r, FILE *f)
 
 static void print_dests(struct report *r, struct derived *d, FILE *f, int wide)
 {
-	struct dest *dests = (struct dest *)r->dests.items;
+	struct dest *dests = (struct dest *)r->tl->dests.items;
 	size_t n = rp_limit(r, d->ndests);
 	char text[4 * CT_UNIX_PATH_MAX + 16], a[48], b[48];
 
@@ -342,7 +342,7 @@ static void print_procs(struct report *r, struct derived *d, FILE *f, int wide)
 {
 	static const char *const keys[] = {"EXE", "PID COMM EXE", "EXE",      "COMMAND LINE",
 					   "UID", "HOST",	  "CONTAINER"};
-	struct dest *dests = (struct dest *)r->dests.items;
+	struct dest *dests = (struct dest *)r->tl->dests.items;
 	size_t n = rp_limit(r, d->ngroups);
 	char text[4 * CT_UNIX_PATH_MAX + 16];
 	int prog = r->group_by == G_PROCESS;
@@ -408,7 +408,7 @@ static void print_ports(struct report *r, struct derived *d, FILE *f)
 unsigned rp_next_family(const struct report *r, unsigned fam)
 {
 	while (fam < 65536) {
-		uint64_t w = r->family_seen[fam >> 6] >> (fam & 63);
+		uint64_t w = r->tl->family_seen[fam >> 6] >> (fam & 63);
 		if (w)
 			return fam + (unsigned)__builtin_ctzll(w);
 		fam = (fam | 63) + 1;
@@ -420,7 +420,7 @@ static void print_families(struct report *r, FILE *f)
 {
 	fprintf(f, "\nFamilies\n");
 	for (unsigned fam = rp_next_family(r, 0); fam < 65536; fam = rp_next_family(r, fam + 1)) {
-		if (!r->families[fam])
+		if (!r->tl->families[fam])
 			continue;
 		const char *n = ct_family_name((uint16_t)fam);
 		char other[24];
@@ -428,8 +428,8 @@ static void print_families(struct report *r, FILE *f)
 			snprintf(other, sizeof(other), "family %u", fam);
 			n = other;
 		}
-		fprintf(f, "  %10llu %5.1f%%  %s\n", (unsigned long long)r->families[fam],
-			pct(r->families[fam], r->events), n);
+		fprintf(f, "  %10llu %5.1f%%  %s\n", (unsigned long long)r->tl->families[fam],
+			pct(r->tl->families[fam], r->events), n);
 	}
 }
 
@@ -437,21 +437,23 @@ static void print_results(struct report *r, FILE *f)
 {
 	fprintf(f, "\nOutcomes\n");
 	for (int o = 0; o < O_N; o++) {
-		if (!r->outcome[o] && o != O_OK)
+		if (!r->tl->outcome[o] && o != O_OK)
 			continue;
-		fprintf(f, "  %10llu %5.1f%%  %s", (unsigned long long)r->outcome[o],
-			pct(r->outcome[o], r->events), rp_outcome_names[o]);
+		fprintf(f, "  %10llu %5.1f%%  %s", (unsigned long long)r->tl->outcome[o],
+			pct(r->tl->outcome[o], r->events), rp_outcome_names[o]);
 		if (o == O_OTHER) {
 			/* name the errnos behind "other", biggest first, up to 5 */
 			int shown[5], ns = 0;
 			for (int e = 1; e < 4096; e++) {
-				if (!r->errnos[e] || rp_classify(CT_EV_RESULT, -e) != O_OTHER)
+				if (!r->tl->errnos[e] || rp_classify(CT_EV_RESULT, -e) != O_OTHER)
 					continue;
 				int j = ns < 5 ? ns++ : 4;
-				if (j == 4 && ns == 5 && r->errnos[shown[4]] >= r->errnos[e])
+				if (j == 4 && ns == 5 &&
+				    r->tl->errnos[shown[4]] >= r->tl->errnos[e])
 					continue;
 				shown[j] = e;
-				for (; j > 0 && r->errnos[shown[j]] > r->errnos[shown[j - 1]];
+				for (;
+				     j > 0 && r->tl->errnos[shown[j]] > r->tl->errnos[shown[j - 1]];
 				     j--) {
 					int t = shown[j];
 					shown[j] = shown[j - 1];
@@ -461,7 +463,7 @@ static void print_results(struct report *r, FILE *f)
 			for (int k = 0; k < ns; k++) {
 				const char *name = ct_errno_name(shown[k]);
 				fprintf(f, "%s%s %llu", k ? ", " : " (", name ? name : "?",
-					(unsigned long long)r->errnos[shown[k]]);
+					(unsigned long long)r->tl->errnos[shown[k]]);
 			}
 			if (ns)
 				fputc(')', f);

@@ -26,18 +26,18 @@ head -c $((size * 3 / 4)) "$A" >"$TMP/noindex.ctr"
 cp "$A" "$TMP/damaged.ctr"
 printf 'XXXXXXXX' | dd of="$TMP/damaged.ctr" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
 
-# same NAME CMD ARGS..: CMD's stdout and stderr at --jobs 1, 2 and 8 are
-# identical, and --jobs 1 wrote something.
+# same NAME CMD ARGS..: CMD's stdout and stderr at --jobs 1 and at each of
+# $MORE (default 2 and 8) are identical, and --jobs 1 wrote something.
 same() {
 	local name=$1 j
 	shift
-	for j in 1 2 8; do
+	for j in 1 ${MORE:-2 8}; do
 		"$CONNTRAIL" "$@" --jobs $j >"$TMP/out.$j" 2>"$TMP/err.$j" ||
 			fail "$name: --jobs $j exit status $? ($(head -c 200 "$TMP/err.$j"))"
 	done
 	T_CHECKS=$((T_CHECKS + 1))
 	[ -s "$TMP/out.1" ] || fail "$name: no output"
-	for j in 2 8; do
+	for j in ${MORE:-2 8}; do
 		cmp -s "$TMP/out.1" "$TMP/out.$j" || fail "$name: output differs at --jobs $j"
 		cmp -s "$TMP/err.1" "$TMP/err.$j" || fail "$name: messages differ at --jobs $j"
 	done
@@ -94,6 +94,32 @@ done
 same "report filter on outcome" report --json --filter 'result == ECONNREFUSED or result == unknown' "$A"
 same "report filter on comm, window" report --filter 'comm != "curl"' --until +50s "$A" "$B"
 same "script filter on latency" script --json --filter 'latency > 1ms' "$A" "$B"
+# From --jobs 2 on, report counts on jobs - 1 threads (pool.c), each into
+# a tally of its own that are added up at the end, from copies of the
+# batches (unix paths included): text and JSON the same at 1, 2, 3 and 4
+# jobs (one, two and three tallies), on whole chunks and on the slices a
+# merge of interleaved inputs hands on, with filters, windows, the rate's
+# scale moving, bytes (closes) and every --by key.
+MORE="2 3 4"
+same "report, tallies" report "$A"
+same "report --json, tallies" report --json "$A"
+same "report merged, tallies" report --top 0 "$A" "$B"
+same "report --json merged, tallies" report --json --top 0 "$A" "$B"
+same "report --json bytes, tallies" report --json --sort bytes --by dest --top 0 "$A" "$B"
+same "report filter, tallies" report -F 'family == unix or result == ECONNREFUSED' "$A" "$B"
+same "report --json filter on comm, tallies" report --json -F 'comm != "sshd"' --top 0 "$A" "$B"
+same "report window, tallies" report --since +20s --until +45s "$A" "$B"
+same "report --json window and filter, tallies" report --json --since "$mid" -F 'dport == 53' "$A"
+for by in process pid exe cmdline uid host container port family result name; do
+	same "report --json --by $by, tallies" report --json --by $by "$A" "$B"
+done
+# The counts themselves: what one thread counts, summed from the tallies.
+"$CONNTRAIL" report -q --json --top 0 --jobs 4 "$A" "$B" >"$TMP/t4.json"
+expect_eq "events counted by three tallies" \
+	"$(jq '[.destinations[].count] | add' "$TMP/t4.json")" \
+	"$("$CONNTRAIL" report -q --json --jobs 1 --top 0 "$A" "$B" | jq '.events')"
+unset MORE
+
 # Outcome joins of a recorded trace (handshakes, closes).
 same "report outcomes sample" report --json samples/outcomes.ctr
 same "script outcomes sample" script --json samples/outcomes.ctr
