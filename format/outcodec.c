@@ -5,7 +5,9 @@
  * position there, stored as columns like an event chunk's. Layout:
  * format/FORMAT.md, "Outcome and close chunks".
  */
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ct_internal.h"
 
@@ -57,6 +59,24 @@ int ct_oc_encode(const struct ct_oc_rec *r, uint32_t n, uint64_t first_ts, struc
 	return 0;
 }
 
+/* Where each column goes in a decoded record. */
+static const struct {
+	uint16_t at;	/* offsetof in struct ct_oc_rec */
+	uint8_t wide;	/* a 64-bit field, else 32 */
+	uint8_t zigzag; /* stored zigzag-coded (signed) */
+} oc_field[OC_NCOLS] = {
+    [OC_SEQ] = {offsetof(struct ct_oc_rec, seq), 0, 0},
+    [OC_INDEX] = {offsetof(struct ct_oc_rec, index), 0, 0},
+    [OC_TS] = {offsetof(struct ct_oc_rec, ts_ns), 1, 1},
+    [OC_TID] = {offsetof(struct ct_oc_rec, tid), 0, 0},
+    [OC_FLAGS] = {offsetof(struct ct_oc_rec, flags), 0, 0},
+    [OC_RESULT] = {offsetof(struct ct_oc_rec, result), 0, 1},
+    [OC_RESULT_NS] = {offsetof(struct ct_oc_rec, result_ns), 1, 0},
+    [OC_CLOSED_NS] = {offsetof(struct ct_oc_rec, closed_ns), 1, 0},
+    [OC_TX] = {offsetof(struct ct_oc_rec, tx_bytes), 1, 0},
+    [OC_RX] = {offsetof(struct ct_oc_rec, rx_bytes), 1, 0},
+};
+
 const char *ct_oc_decode(const uint8_t *p, size_t len, uint32_t records, uint64_t first_ts,
 			 struct ct_oc_rec **out, uint32_t *cap)
 {
@@ -101,42 +121,19 @@ const char *ct_oc_decode(const uint8_t *p, size_t len, uint32_t records, uint64_
 			why = "value out of range";
 			break;
 		}
-		for (uint64_t i = 0; i < n; i++) {
-			switch (k) {
-			case OC_SEQ:
-				r[i].seq = (uint32_t)v[i];
-				break;
-			case OC_INDEX:
-				r[i].index = (uint32_t)v[i];
-				break;
-			case OC_TS:
-				r[i].ts_ns =
-				    (i ? r[i - 1].ts_ns : first_ts) + (uint64_t)unzigzag(v[i]);
-				break;
-			case OC_TID:
-				r[i].tid = (uint32_t)v[i];
-				break;
-			case OC_FLAGS:
-				r[i].flags = (uint32_t)v[i];
-				break;
-			case OC_RESULT:
-				r[i].result = (int32_t)unzigzag(v[i]);
-				break;
-			case OC_RESULT_NS:
-				r[i].result_ns = v[i];
-				break;
-			case OC_CLOSED_NS:
-				r[i].closed_ns = v[i];
-				break;
-			case OC_TX:
-				r[i].tx_bytes = v[i];
-				break;
-			case OC_RX:
-				r[i].rx_bytes = v[i];
-				break;
-			}
+		uint8_t *f = (uint8_t *)r + oc_field[k].at;
+		for (uint64_t i = 0; i < n; i++, f += sizeof(*r)) {
+			uint64_t x = oc_field[k].zigzag ? (uint64_t)unzigzag(v[i]) : v[i];
+			uint32_t x32 = (uint32_t)x;
+			if (oc_field[k].wide)
+				memcpy(f, &x, sizeof(x));
+			else
+				memcpy(f, &x32, sizeof(x32));
 		}
 	}
+	/* Times were stored as steps from the record before. */
+	for (uint64_t i = 0; i < n && !why; i++)
+		r[i].ts_ns += i ? r[i - 1].ts_ns : first_ts;
 	/* Sorted by (seq, index), one record an attempt. */
 	for (uint64_t i = 1; i < n && !why; i++)
 		if (r[i].seq < r[i - 1].seq ||

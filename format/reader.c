@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -64,6 +65,37 @@ void ct_note(struct ct_reader *r, const char *what)
 
 /* ---------------------------------------------------------------- header */
 
+/* The header's number keys (FORMAT.md, "Header"): where each goes. All are
+ * stored as 8 bytes; a 32-bit field given a larger value takes 0, not its
+ * low bits. */
+static const struct {
+	uint16_t key;
+	uint8_t wide; /* the field is 64 bits */
+	uint16_t at;  /* offsetof in struct ct_header */
+} header_numbers[] = {
+    {CT_HK_CLOCK_ID, 0, offsetof(struct ct_header, clock_id)},
+    {CT_HK_WALL_OFFSET, 1, offsetof(struct ct_header, wall_offset_ns)},
+    {CT_HK_START_TS, 1, offsetof(struct ct_header, start_ts_ns)},
+    {CT_HK_PID_FILTER_COUNT, 0, offsetof(struct ct_header, pid_filter_count)},
+    {CT_HK_FILE_SEQ, 1, offsetof(struct ct_header, file_seq)},
+    {CT_HK_ROTATE_FILES, 0, offsetof(struct ct_header, rotate_files)},
+};
+
+static void header_number(struct ct_header *h, uint16_t key, uint64_t v)
+{
+	for (size_t i = 0; i < sizeof(header_numbers) / sizeof(header_numbers[0]); i++) {
+		if (header_numbers[i].key != key)
+			continue;
+		char *field = (char *)h + header_numbers[i].at;
+		uint32_t narrow = v > UINT32_MAX ? 0 : (uint32_t)v;
+		if (header_numbers[i].wide)
+			memcpy(field, &v, sizeof(v));
+		else
+			memcpy(field, &narrow, sizeof(narrow));
+		return;
+	}
+}
+
 static int parse_header(struct ct_reader *r)
 {
 	const uint8_t *p;
@@ -112,27 +144,7 @@ static int parse_header(struct ct_reader *r)
 			free(r->hstr[key - 1]);
 			r->hstr[key - 1] = s;
 		} else if (len == 8) {
-			uint64_t v = get_le64(t);
-			switch (key) {
-			case CT_HK_CLOCK_ID:
-				r->hdr.clock_id = (uint32_t)v;
-				break;
-			case CT_HK_WALL_OFFSET:
-				r->hdr.wall_offset_ns = (int64_t)v;
-				break;
-			case CT_HK_START_TS:
-				r->hdr.start_ts_ns = v;
-				break;
-			case CT_HK_PID_FILTER_COUNT:
-				r->hdr.pid_filter_count = (uint32_t)v;
-				break;
-			case CT_HK_FILE_SEQ:
-				r->hdr.file_seq = v;
-				break;
-			case CT_HK_ROTATE_FILES:
-				r->hdr.rotate_files = v > UINT32_MAX ? 0 : (uint32_t)v;
-				break;
-			}
+			header_number(&r->hdr, key, get_le64(t));
 		}
 		t += len; /* unknown keys are skipped */
 	}
