@@ -584,6 +584,11 @@ struct ct_query {
 	void *ctx;
 };
 int ct_reader_set_query(struct ct_reader *r, const struct ct_query *q);
+/* About the stored bytes the query set now reads: its event chunks (by
+ * the chunk list and summaries) and their share of the outcome chunks;
+ * UINT64_MAX when not known ahead (a stream). What a caller weighs before
+ * starting threads. */
+uint64_t ct_reader_query_bytes(struct ct_reader *r);
 /* Which CT_COL_* columns batches carry (default CT_COL_ALL): a caller that
  * counts reads only what it needs. Call before the first ct_reader_next. */
 int ct_reader_set_columns(struct ct_reader *r, uint32_t columns);

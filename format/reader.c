@@ -294,6 +294,26 @@ int ct_query_skips(struct ct_reader *r, const struct ct_chunk_info *c)
 	return 0;
 }
 
+uint64_t ct_reader_query_bytes(struct ct_reader *r)
+{
+	if (!r->list_mode)
+		return UINT64_MAX;
+	uint64_t read = 0, events = 0, late = 0;
+	for (uint32_t i = 0; i < r->nchunks; i++) {
+		const struct ct_chunk_info *c = &r->chunks[i];
+		if (c->kind == CT_CHUNK_EVENTS) {
+			events += c->comp_size;
+			read += ct_query_skips(r, c) ? 0 : c->comp_size;
+		} else if (c->kind == CT_CHUNK_OUTCOMES ||
+			   (c->kind == CT_CHUNK_CLOSES && (r->want & CT_COL_CLOSE))) {
+			late += c->comp_size;
+		}
+	}
+	/* Outcome chunks are read with the event chunks they name: about
+	 * their share. */
+	return read + (events ? (uint64_t)((double)late * (double)read / (double)events) : 0);
+}
+
 /* A meta chunk's records, or an event chunk's batch, made ready. */
 static int ready(struct ct_reader *r, const struct chdr *h)
 {

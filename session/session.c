@@ -64,7 +64,8 @@ struct ct_session {
 	struct ct_nametab **names;
 	const char **dnames;
 	uint32_t dnames_cap;
-	unsigned jobs; /* --jobs */
+	unsigned jobs;	/* --jobs */
+	int jobs_given; /* --jobs was given, not the default */
 };
 
 int ct_session_opt(struct ct_session_opts *o, int c, const char *arg)
@@ -489,6 +490,7 @@ static int parse_query(struct ct_session *s, const struct ct_session_opts *opts,
 		return CT_EXIT_USAGE;
 	}
 	s->jobs = opts->jobs ? (unsigned)jobs : ct_cpus_available();
+	s->jobs_given = opts->jobs != NULL;
 	return 0;
 }
 
@@ -609,6 +611,26 @@ int ct_session_swap_input(struct ct_session *s, const struct ct_session_opts *op
 }
 
 /*
+ * Threads pay for themselves only with enough to decompress: below this
+ * many stored bytes of event chunks to read (a small trace, a window, an
+ * address the index rules out of most chunks) the default is one job,
+ * which was up to twice as fast there (wall and CPU). A --jobs given is
+ * kept.
+ */
+#define CT_JOBS_MIN_BYTES (32ull << 20)
+
+static uint64_t query_bytes(struct ct_session *s)
+{
+	uint64_t sum = 0;
+	for (unsigned i = 0; i < s->n; i++) {
+		uint64_t b =
+		    s->inputs[i].live ? UINT64_MAX : ct_reader_query_bytes(s->inputs[i].reader);
+		sum = b > UINT64_MAX - sum ? UINT64_MAX : sum + b;
+	}
+	return sum;
+}
+
+/*
  * More than one job: each input's reader decodes ahead on its share of
  * jobs - 1 worker threads (at least one), while this thread merges,
  * filters and hands events on in order as before: the output cannot
@@ -616,6 +638,8 @@ int ct_session_swap_input(struct ct_session *s, const struct ct_session_opts *op
  */
 static int set_threads(struct ct_session *s)
 {
+	if (!s->jobs_given && s->jobs > 1 && query_bytes(s) < CT_JOBS_MIN_BYTES)
+		s->jobs = 1;
 	if (s->jobs <= 1)
 		return 0;
 	unsigned per = (s->jobs - 1) / s->n;
