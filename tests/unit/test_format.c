@@ -193,9 +193,27 @@ static void test_time_query(void)
 				ev_chunks += ct_reader_chunk(r, i)->kind == CT_CHUNK_EVENTS;
 			CHECK_EQ(ev_chunks, 10);
 		}
+		/* What a query reads, known ahead from the chunk list only. */
+		uint64_t all_bytes = 0;
+		for (uint32_t i = 0; seekable && i < ct_reader_chunk_count(r); i++) {
+			const struct ct_chunk_info *c = ct_reader_chunk(r, i);
+			all_bytes += c->kind == CT_CHUNK_EVENTS ? c->comp_size : 0;
+		}
+		CHECK_EQ(ct_reader_query_bytes(r), seekable ? all_bytes : UINT64_MAX);
 		/* Event 3000 starts chunk 3; event 3999 ends it. */
 		struct ct_query q;
 		CHECK_EQ(query_made(r, 3000, 3999, &q), 0);
+		uint64_t window_bytes = 0;
+		for (uint32_t i = 0; seekable && i < ct_reader_chunk_count(r); i++) {
+			const struct ct_chunk_info *c = ct_reader_chunk(r, i);
+			if (c->kind == CT_CHUNK_EVENTS && c->last_ts >= q.since_ns &&
+			    c->first_ts <= q.until_ns)
+				window_bytes += c->comp_size;
+		}
+		if (seekable) {
+			CHECK(window_bytes > 0 && window_bytes < all_bytes / 5);
+			CHECK_EQ(ct_reader_query_bytes(r), window_bytes);
+		}
 		const struct ct_record *rec;
 		uint64_t events = 0, min = UINT64_MAX, max = 0;
 		while (ct_reader_next_event(r, &rec) == 1) {
