@@ -125,8 +125,7 @@ static void entry_free(struct ct_procs *t, struct proc_entry *e)
 {
 	for (int i = 0; i < PS_N; i++)
 		str_free(t, &e->str[i]);
-	images_free(t, e->older);
-	memset(e, 0, sizeof(*e));
+	images_free(t, e->older); /* the slot is emptied by its table */
 }
 
 static char *str_copy(struct ct_procs *t, const char *src, int *fail);
@@ -203,9 +202,16 @@ static int entry_used(const void *slot)
 	return ((const struct proc_entry *)slot)->used;
 }
 
+/* What a lookup gives: not a whole entry to zero on every call. */
+struct entry_key {
+	uint32_t pid;
+	unsigned host;
+};
+
 static int entry_eq(const void *slot, const void *key)
 {
-	const struct proc_entry *e = slot, *k = key;
+	const struct proc_entry *e = slot;
+	const struct entry_key *k = key;
 	return e->pid == k->pid && e->host == k->host;
 }
 
@@ -214,13 +220,14 @@ static const struct ct_oatab_ops entry_ops = {
 
 static struct proc_entry *proc_find(struct ct_procs *t, uint32_t pid, unsigned host)
 {
-	struct proc_entry key = {.pid = pid, .host = host};
+	struct entry_key key = {.pid = pid, .host = host};
 	return ct_oatab_find(&t->tab, &entry_ops, hash_key(pid, host), &key);
 }
 
 static struct proc_entry *proc_insert(struct ct_procs *t, uint32_t pid, unsigned host, int *full)
 {
-	struct proc_entry key = {.pid = pid, .host = host}, *e;
+	struct entry_key key = {.pid = pid, .host = host};
+	struct proc_entry *e;
 	size_t cap = t->tab.cap;
 
 	if ((e = proc_find(t, pid, host)))
@@ -234,7 +241,8 @@ static struct proc_entry *proc_insert(struct ct_procs *t, uint32_t pid, unsigned
 	if (t->tab.cap != cap)
 		t->generation++; /* entries moved */
 	e = ct_oatab_probe(&t->tab, &entry_ops, hash_key(pid, host), &key);
-	*e = key;
+	e->pid = pid; /* an empty slot is all zero */
+	e->host = host;
 	e->used = 1;
 	t->tab.count++;
 	return e;

@@ -329,7 +329,6 @@ struct report {
 	/* exits.c: exit records as they came, and their interned comms. */
 	void **exit_blocks;
 	size_t exit_nblocks, exit_n;
-	struct table exit_comms;
 	/* The tallies: tl[0] alone with one job, else one a counting thread;
 	 * after rp_tally_finish tl[0] holds the sums. */
 	struct tally *tl;
