@@ -120,9 +120,10 @@ static int put_exec(struct recorder *r, const struct ctb_exec *e)
 	int err;
 
 	memcpy(p.task.comm, e->comm, sizeof(p.task.comm));
-	/* The process may be gone already: /proc is best effort, the
-	 * execve filename from the kernel is the fallback. */
-	procfs_read_exe((pid_t)e->pid, exe, sizeof(exe));
+	/* The process may be gone already, or running a later program:
+	 * /proc is best effort, the execve filename from the kernel is the
+	 * fallback. */
+	procfs_read_exe_of((pid_t)e->pid, e->comm, sizeof(e->comm), exe, sizeof(exe));
 	if (!exe[0]) {
 		memcpy(exe, e->filename, sizeof(e->filename));
 		exe[sizeof(e->filename) - 1] = 0;

@@ -64,6 +64,23 @@ void procfs_read_exe(pid_t pid, char *buf, size_t size)
 	buf[n > 0 ? n : 0] = 0;
 }
 
+void procfs_read_exe_of(pid_t pid, const char *comm, size_t comm_size, char *buf, size_t size)
+{
+	char path[64], now[64];
+
+	procfs_read_exe(pid, buf, size);
+	if (!buf[0])
+		return;
+	/* Read after the link: a comm that changed since says an exec came
+	 * between (most likely), and the link may be the later program's. */
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	ssize_t n = read_small(path, now, sizeof(now));
+	if (n > 0 && now[n - 1] == '\n')
+		now[--n] = 0;
+	if (n <= 0 || strncmp(now, comm, comm_size) != 0)
+		buf[0] = 0;
+}
+
 static int is_hex64(const char *s, size_t len)
 {
 	if (len != 64)

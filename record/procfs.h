@@ -23,6 +23,10 @@ int procfs_read(pid_t pid, struct proc_facts *f);
 /* Only the exe link, cmdline and container (for a process that just exec'd). */
 void procfs_read_cmdline(pid_t pid, char *buf, size_t size);
 void procfs_read_exe(pid_t pid, char *buf, size_t size);
+/* The exe link, or "" unless the process still has comm (comm_size bytes
+ * at most, as an exec event gave it): one that exec'd again since would
+ * give its later program. */
+void procfs_read_exe_of(pid_t pid, const char *comm, size_t comm_size, char *buf, size_t size);
 /* n bytes of NUL-separated arguments at buf as one line joined by spaces,
  * NUL-terminated at buf[n] at most (buf holds n + 1 bytes). */
 void procfs_args_line(char *buf, size_t n);
