@@ -384,6 +384,9 @@ size_t ct_packet_comment_cached(struct ct_comment_cache *c, char *d, const struc
 #define JSON_SLOTS 1024
 #define JSON_WHO_MAX 480
 
+/* {"pid":P,"tid":T,"comm":"C" with C escaped (6 bytes a byte at most) */
+#define JSON_BRIEF_MAX (8 + 20 + 7 + 20 + 10 + 6 * CT_COMM_LEN + 1)
+
 struct ct_json_cache {
 	struct ct_json_ts ts;
 	int hit;   /* the last lookup was served from a slot */
@@ -393,11 +396,27 @@ struct ct_json_cache {
 		uint64_t serial, cgroup_id;
 		const char *host;
 		uint32_t pid, tid, ppid, uid, gid;
-		uint16_t len; /* 0: empty */
+		uint16_t len;	    /* 0: empty */
+		uint16_t brief_len; /* the plugin's short form, written once */
 		char comm[CT_COMM_LEN];
 		char text[JSON_WHO_MAX];
-	} slots[JSON_SLOTS];
+		char brief[JSON_BRIEF_MAX];
+	} slots[JSON_SLOTS], *last; /* last: the slot of the last hit */
 };
+
+/* The plugin JSON's opening when the thread's process part was written
+ * before: who it is, briefly. */
+static size_t json_brief(char *d, const struct ct_event *ev)
+{
+	size_t o = LIT(d, "{\"pid\":");
+	o += ct_u64_dec(d + o, ev->task->pid);
+	o += LIT(d + o, ",\"tid\":");
+	o += ct_u64_dec(d + o, ev->tid);
+	o += LIT(d + o, ",\"comm\":\"");
+	o += ct_json_escape(d + o, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN));
+	d[o++] = '"';
+	return o;
+}
 
 struct ct_json_cache *ct_json_cache_new(void)
 {
@@ -427,6 +446,7 @@ const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *e
 		    !memcmp(e->comm, ev->task->comm, CT_COMM_LEN)) {
 			*len = e->len;
 			c->hit = 1;
+			c->last = e;
 			return e->text;
 		}
 	}
@@ -453,12 +473,8 @@ const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *e
 	memcpy(e->comm, ev->task->comm, CT_COMM_LEN);
 	memcpy(e->text, c->big, *len);
 	e->len = (uint16_t)*len;
+	e->brief_len = (uint16_t)json_brief(e->brief, ev);
 	return e->text;
-}
-
-int ct_json_who_was_cached(const struct ct_json_cache *c)
-{
-	return c->hit;
 }
 
 size_t ct_json_plugin_max(size_t who_len)
@@ -466,22 +482,18 @@ size_t ct_json_plugin_max(size_t who_len)
 	return 512 + 6 * CT_COMM_LEN + who_len;
 }
 
-size_t ct_json_plugin(char *d, const struct ct_event *ev, const char *who, size_t who_len, int full)
+size_t ct_json_plugin(char *d, const struct ct_json_cache *c, const struct ct_event *ev,
+		      const char *who, size_t who_len)
 {
 	size_t o = 0;
-	if (full) {
+	if (!c->hit) {
 		/* who starts with ",\"host\":" or ",\"pid\":" and names them all */
 		d[o++] = '{';
 		memcpy(d + o, who + 1, who_len - 1);
 		o += who_len - 1;
 	} else {
-		o += LIT(d + o, "{\"pid\":");
-		o += ct_u64_dec(d + o, ev->task->pid);
-		o += LIT(d + o, ",\"tid\":");
-		o += ct_u64_dec(d + o, ev->tid);
-		o += LIT(d + o, ",\"comm\":\"");
-		o += ct_json_escape(d + o, ev->task->comm, strnlen(ev->task->comm, CT_COMM_LEN));
-		d[o++] = '"';
+		memcpy(d, c->last->brief, c->last->brief_len);
+		o += c->last->brief_len;
 	}
 	if (ev->sockfd != -1) {
 		o += LIT(d + o, ",\"sockfd\":");

@@ -287,8 +287,13 @@ size_t ct_json_outcome(char *d, const struct ct_event *ev, int with_ret_name)
 		o += ct_u64_dec(d + o, ev->result_ns);
 	}
 	o += LIT(d + o, ",\"outcome\":");
+	/* "ok", "abandoned", "unknown" or an errno name: nothing to escape */
 	const char *res = ct_fmt_result(ev);
-	o += json_str(d + o, res, strlen(res));
+	size_t rlen = strlen(res);
+	d[o++] = '"';
+	memcpy(d + o, res, rlen);
+	o += rlen;
+	d[o++] = '"';
 	if (ev->flags & CT_EV_CLOSED) {
 		o += LIT(d + o, ",\"closed_ns\":");
 		o += ct_u64_dec(d + o, ev->closed_ns);

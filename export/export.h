@@ -271,16 +271,14 @@ void ct_json_cache_free(struct ct_json_cache *c);
 const char *ct_json_who_cached(struct ct_json_cache *c, const struct ct_event *ev, const char *host,
 			       size_t *len);
 size_t ct_json_line_max(size_t who_len);
-/* Did the last ct_json_who_cached call find the thread's text in the cache
- * (so this export already wrote that same text in an earlier packet)? */
-int ct_json_who_was_cached(const struct ct_json_cache *c);
 /* The pcapng plugin JSON of an IP frame (after CT_PCAPNG_JSON_TAG), at d:
- * {"pid":..,"tid":..,"comm":..} then, when full, the process part (who, as
- * ct_json_who_cached gave it), then the connect's own outcome keys:
- * sockfd, saddr, sport, ret, latency_ns, result, result_ns, outcome,
- * closed_ns, tx_bytes, rx_bytes, still_open. Needs ct_json_plugin_max(). */
-size_t ct_json_plugin(char *d, const struct ct_event *ev, const char *who, size_t who_len,
-		      int full);
+ * {"pid":..,"tid":..,"comm":..} then, unless the last ct_json_who_cached
+ * call on c found the thread's text cached, the process part (who, as it
+ * gave it), then the connect's own outcome keys: sockfd, saddr, sport,
+ * ret, latency_ns, result, result_ns, outcome, closed_ns, tx_bytes,
+ * rx_bytes, still_open. Needs ct_json_plugin_max(). */
+size_t ct_json_plugin(char *d, const struct ct_json_cache *c, const struct ct_event *ev,
+		      const char *who, size_t who_len);
 size_t ct_json_plugin_max(size_t who_len);
 size_t ct_json_line(char *d, struct ct_json_cache *c, const struct ct_event *ev, const char *who,
 		    size_t who_len, int64_t wall_ns);

@@ -397,7 +397,6 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 		x->s.out->err = ENOMEM;
 		return -1;
 	}
-	int cached = ct_json_who_was_cached(x->json);
 	jmax = ct_json_line_max(who_len) + ct_json_plugin_max(who_len);
 	size_t need = 28 + CT_FRAME_MAX + 12 + 32 + jmax + 8 + ct_packet_comment_max(ev);
 	uint8_t *start = (uint8_t *)ct_out_reserve(x->s.out, need);
@@ -424,7 +423,7 @@ static int pcapng_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 		memcpy(j, CT_PCAPNG_JSON_TAG, sizeof(CT_PCAPNG_JSON_TAG) - 1);
 		size_t jlen = sizeof(CT_PCAPNG_JSON_TAG) - 1;
 		/* The process part only where this thread's was not written yet. */
-		jlen += ct_json_plugin(j + jlen, ev, who, who_len, !cached);
+		jlen += ct_json_plugin(j + jlen, x->json, ev, who, who_len);
 		if (jlen <= 0xfff0) /* else cut JSON: none */
 			opt = epb_comment(opt, jlen);
 	}
