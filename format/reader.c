@@ -86,7 +86,9 @@ static void header_number(struct ct_header *h, uint16_t key, uint64_t v)
 	for (size_t i = 0; i < sizeof(header_numbers) / sizeof(header_numbers[0]); i++) {
 		if (header_numbers[i].key != key)
 			continue;
-		char *field = (char *)h + header_numbers[i].at;
+		/* By address: a char pointer into *h makes GCC (-O1 with the
+		 * sanitizers) take the field for the struct's first member. */
+		void *field = (void *)((uintptr_t)h + header_numbers[i].at);
 		uint32_t narrow = v > UINT32_MAX ? 0 : (uint32_t)v;
 		if (header_numbers[i].wide)
 			memcpy(field, &v, sizeof(v));
