@@ -116,24 +116,27 @@ const char *ct_oc_decode(const uint8_t *p, size_t len, uint32_t records, uint64_
 					       UINT64_MAX, UINT64_MAX};
 	struct ct_oc_rec *r = *out;
 	why = NULL;
-	for (int k = 0; k < OC_NCOLS && !why; k++) {
+	for (int k = 0; k < OC_NCOLS; k++) {
 		if (ct_col_unpack64(v, tmp, &h[k], (uint32_t)n, max[k]) < n) {
 			why = "value out of range";
 			break;
 		}
+		if (oc_field[k].zigzag)
+			for (uint64_t i = 0; i < n; i++)
+				v[i] = (uint64_t)unzigzag(v[i]);
 		uint8_t *f = (uint8_t *)r + oc_field[k].at;
 		for (uint64_t i = 0; i < n; i++, f += sizeof(*r)) {
-			uint64_t x = oc_field[k].zigzag ? (uint64_t)unzigzag(v[i]) : v[i];
-			uint32_t x32 = (uint32_t)x;
+			uint32_t x32 = (uint32_t)v[i];
 			if (oc_field[k].wide)
-				memcpy(f, &x, sizeof(x));
+				memcpy(f, &v[i], sizeof(v[i]));
 			else
 				memcpy(f, &x32, sizeof(x32));
 		}
 	}
 	/* Times were stored as steps from the record before. */
-	for (uint64_t i = 0; i < n && !why; i++)
-		r[i].ts_ns += i ? r[i - 1].ts_ns : first_ts;
+	uint64_t prev = first_ts;
+	for (uint64_t i = 0; !why && i < n; i++)
+		prev = r[i].ts_ns += prev;
 	/* Sorted by (seq, index), one record an attempt. */
 	for (uint64_t i = 1; i < n && !why; i++)
 		if (r[i].seq < r[i - 1].seq ||

@@ -184,6 +184,16 @@ void *ct_xrealloc(void *p, size_t n)
 	return p;
 }
 
+void *ct_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p) {
+		ct_err("out of memory");
+		exit(CT_EXIT_ERROR);
+	}
+	return p;
+}
+
 unsigned ct_cpus_available(void)
 {
 	cpu_set_t set;

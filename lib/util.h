@@ -59,5 +59,6 @@ int ct_grow(void *arrp, size_t *cap, size_t size, size_t first);
 
 /* Out of memory is fatal: one line, exit 1. */
 void *ct_xrealloc(void *p, size_t n);
+void *ct_xcalloc(size_t n, size_t size);
 
 #endif

@@ -103,17 +103,6 @@ static void rate_plan(struct report *r, int64_t lo, int64_t hi)
 
 /* ------------------------------------------------------------ threads */
 
-/* Zeroed memory; out of memory is fatal, as for the tables. */
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-	if (!p) {
-		ct_err("out of memory");
-		exit(CT_EXIT_ERROR);
-	}
-	return p;
-}
-
 /* A reference to a destination table given back (under mu): 1 when it
  * was the last, and the caller frees it (dtab_free, outside mu). */
 static int dtab_put(struct dtab *dt)
@@ -169,13 +158,13 @@ int rp_pool_start(struct report *r, unsigned jobs)
 	if (jobs < 2)
 		return 0;
 	unsigned n = jobs - 1 < RP_MAX_COUNTERS ? jobs - 1 : RP_MAX_COUNTERS;
-	struct rp_pool *pl = xcalloc(1, sizeof(*pl));
+	struct rp_pool *pl = ct_xcalloc(1, sizeof(*pl));
 	pl->njobs = 2 * n + 1;
-	pl->jobs = xcalloc(pl->njobs, sizeof(*pl->jobs));
-	pl->ready = xcalloc(pl->njobs, sizeof(*pl->ready));
-	pl->free_jobs = xcalloc(pl->njobs, sizeof(*pl->free_jobs));
-	pl->th = xcalloc(n, sizeof(*pl->th));
-	pl->counters = xcalloc(n, sizeof(*pl->counters));
+	pl->jobs = ct_xcalloc(pl->njobs, sizeof(*pl->jobs));
+	pl->ready = ct_xcalloc(pl->njobs, sizeof(*pl->ready));
+	pl->free_jobs = ct_xcalloc(pl->njobs, sizeof(*pl->free_jobs));
+	pl->th = ct_xcalloc(n, sizeof(*pl->th));
+	pl->counters = ct_xcalloc(n, sizeof(*pl->counters));
 	for (unsigned i = 0; i < pl->njobs; i++)
 		pl->free_jobs[pl->nfree++] = i;
 	rp_tally_free(&r->tl[0]);
@@ -269,7 +258,6 @@ static void pgroup_reserve(struct report *r, uint32_t ntasks)
 	r->pgroup_cap = cap;
 }
 
-/* The job's copy of b's destination table: the one of b's chunk. */
 /* Room in a job for n events and ntasks processes: the columns in one
  * block (8-byte ones first, so each stays aligned), the two process
  * arrays in another. */
@@ -295,6 +283,7 @@ static void job_reserve(struct rp_job *job, size_t n, size_t ntasks)
 	}
 }
 
+/* The job's copy of b's destination table: the one of b's chunk. */
 static struct dtab *job_dests(struct rp_pool *pl, const struct ct_batch *b, unsigned input)
 {
 	if (pl->cur && pl->cur_input == input && pl->cur_tables == b->tables_id &&

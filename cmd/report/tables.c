@@ -35,11 +35,7 @@ void rp_table_init(struct table *t, size_t item_size, size_t key_len)
 static void table_rehash(struct table *t)
 {
 	size_t cap = t->cap ? t->cap * 2 : 1024;
-	uint64_t *slots = calloc(cap, sizeof(*slots));
-	if (!slots) {
-		ct_err("out of memory");
-		exit(CT_EXIT_ERROR);
-	}
+	uint64_t *slots = ct_xcalloc(cap, sizeof(*slots));
 	for (size_t i = 0; i < t->count; i++) {
 		uint64_t h = rp_hash_bytes(rp_table_item(t, i), t->key_len);
 		size_t j = h & (cap - 1);

@@ -107,11 +107,7 @@ struct tally *rp_tallies_new(unsigned n)
 {
 	for (int e = 0; e < 128; e++)
 		outcome_of_errno[e] = (uint8_t)classify_errno(e);
-	struct tally *t = calloc(n, sizeof(*t));
-	if (!t) {
-		ct_err("out of memory");
-		exit(CT_EXIT_ERROR);
-	}
+	struct tally *t = ct_xcalloc(n, sizeof(*t));
 	for (unsigned i = 0; i < n; i++)
 		rp_table_init(&t[i].dests, sizeof(struct dest), sizeof(struct dest_key));
 	return t;
@@ -283,11 +279,7 @@ static void batch_reserve(struct tally *t, const struct tjob *j)
 	if (j->ntasks > bs->pcap) {
 		size_t cap = j->ntasks + 1024;
 		free(bs->pfailed);
-		bs->pfailed = calloc(cap, sizeof(*bs->pfailed));
-		if (!bs->pfailed) {
-			ct_err("out of memory");
-			exit(CT_EXIT_ERROR);
-		}
+		bs->pfailed = ct_xcalloc(cap, sizeof(*bs->pfailed));
 		bs->pcap = cap;
 	}
 	if (j->ndests > bs->dcap) {
@@ -295,11 +287,7 @@ static void batch_reserve(struct tally *t, const struct tjob *j)
 		rp_table_release(bs->dst, bs->dcap * sizeof(*bs->dst));
 		bs->dst = rp_table_alloc(cap * sizeof(*bs->dst));
 		free(bs->dbytes);
-		bs->dbytes = calloc(cap, sizeof(*bs->dbytes));
-		if (!bs->dbytes) {
-			ct_err("out of memory");
-			exit(CT_EXIT_ERROR);
-		}
+		bs->dbytes = ct_xcalloc(cap, sizeof(*bs->dbytes));
 		bs->dflags = ct_xrealloc(bs->dflags, cap * sizeof(*bs->dflags));
 		bs->gdest = ct_xrealloc(bs->gdest, cap * sizeof(*bs->gdest));
 		bs->dhash = ct_xrealloc(bs->dhash, cap * sizeof(*bs->dhash));
