@@ -347,7 +347,7 @@ static void submit(struct report *r, const struct tjob *in, const struct ct_batc
 	COPY(job->dest, b->dest, n);
 	COPY(job->flags, b->flags, n);
 	COPY(job->result, b->result, n);
-	if (in->tx) {
+	if (in->c.tx) {
 		COPY(job->tx, b->tx_bytes, n);
 		COPY(job->rx, b->rx_bytes, n);
 	}
@@ -360,13 +360,13 @@ static void submit(struct report *r, const struct tjob *in, const struct ct_batc
 		r->pgroup[p] = UINT32_MAX;
 	}
 	job->j = *in;
-	job->j.ts = job->ts;
-	job->j.task = job->task;
-	job->j.dest = job->dest;
-	job->j.flags = job->flags;
-	job->j.result = job->result;
-	job->j.tx = in->tx ? job->tx : NULL;
-	job->j.rx = in->tx ? job->rx : NULL;
+	job->j.c = (struct tcols){.ts = job->ts,
+				  .task = job->task,
+				  .dest = job->dest,
+				  .flags = job->flags,
+				  .result = job->result,
+				  .tx = in->c.tx ? job->tx : NULL,
+				  .rx = in->c.tx ? job->rx : NULL};
 	job->j.dests = dt->d;
 	job->j.pgroup = job->pgroup;
 	job->j.ptouched = job->ptouched;
@@ -407,13 +407,13 @@ int rp_on_batch(void *ctx, const struct ct_batch *b, unsigned input)
 	struct tjob j = {.n = n,
 			 .ntasks = b->ntasks,
 			 .ndests = b->ndests,
-			 .ts = b->ts_ns,
-			 .task = b->task,
-			 .dest = b->dest,
-			 .flags = b->flags,
-			 .result = b->result,
-			 .tx = b->closed_ns ? b->tx_bytes : NULL,
-			 .rx = b->closed_ns ? b->rx_bytes : NULL,
+			 .c = {.ts = b->ts_ns,
+			       .task = b->task,
+			       .dest = b->dest,
+			       .flags = b->flags,
+			       .result = b->result,
+			       .tx = b->closed_ns ? b->tx_bytes : NULL,
+			       .rx = b->closed_ns ? b->rx_bytes : NULL},
 			 .dests = b->dests,
 			 .pgroup = r->pgroup,
 			 .ptouched = r->ptouched,

@@ -293,13 +293,18 @@ struct tally {
  * pgroup[task[i]]; ~0 there only when counting on the report's thread
  * (r set), which then looks it up on first use and notes the process in
  * ptouched. origin and shift: the rate's scale with this batch counted. */
-struct tjob {
-	uint32_t n, ntasks, ndests;
+/* The event columns a tally reads: a batch's own, or a job's copies. */
+struct tcols {
 	const uint64_t *ts;
 	const uint32_t *task, *dest;
 	const uint16_t *flags;
 	const int32_t *result;
 	const uint64_t *tx, *rx; /* NULL unless the batch has closes */
+};
+
+struct tjob {
+	uint32_t n, ntasks, ndests;
+	struct tcols c;
 	const struct ct_dest *dests;
 	uint32_t *pgroup;
 	uint32_t *ptouched;

@@ -404,7 +404,7 @@ static void batch_flush(struct tally *r, const struct tjob *b)
 		r->families[fam] += bd->st.count;
 		r->family_seen[fam >> 6] |= 1ull << (fam & 63);
 		dstat_merge(&r->dstat[id], &bd->st);
-		if (b->tx) {
+		if (b->c.tx) {
 			r->dbytes[id][0] += bs->dbytes[d][0];
 			r->dbytes[id][1] += bs->dbytes[d][1];
 			bs->dbytes[d][0] = bs->dbytes[d][1] = 0;
@@ -447,15 +447,15 @@ void rp_tally_batch(struct tally *t, struct tjob *j)
 	enum { AHEAD = 16 };
 	for (uint32_t i = 0; i < n; i++) {
 		if (i + AHEAD < n) {
-			uint32_t da = j->dest[i + AHEAD];
-			uint64_t ka = ((uint64_t)j->pgroup[j->task[i + AHEAD]] << 32 | da) + 1;
+			uint32_t da = j->c.dest[i + AHEAD];
+			uint64_t ka = ((uint64_t)j->pgroup[j->c.task[i + AHEAD]] << 32 | da) + 1;
 			__builtin_prefetch(&bs->dst[da], 1);
 			/* in case its four inline programs are taken */
 			__builtin_prefetch(&bs->pairs[rp_pair_hash(ka) & (bs->pairs_cap - 1)]);
 		}
-		int64_t wall = ct_wall_ns(j->ts[i], off);
-		uint16_t fl = j->flags[i];
-		int32_t res = j->result[i];
+		int64_t wall = ct_wall_ns(j->c.ts[i], off);
+		uint16_t fl = j->c.flags[i];
+		int32_t res = j->c.result[i];
 		/* In range: the scale was planned from the batch's first and
 		 * last times, and a batch's times are sorted. */
 		uint64_t rb = rate_bucket(t->origin, t->shift, wall);
@@ -465,7 +465,7 @@ void rp_tally_batch(struct tally *t, struct tjob *j)
 		if ((fl & CT_EV_RESULT) && res < 0 && res > -4096)
 			t->errnos[-res]++;
 		uint32_t failed = (uint32_t)is_failure(o);
-		uint32_t p = j->task[i], d = j->dest[i];
+		uint32_t p = j->c.task[i], d = j->c.dest[i];
 		uint32_t g1 = j->pgroup[p] + 1;
 		if (__builtin_expect(!g1, 0))
 			g1 = batch_group(j, p) + 1;
@@ -490,11 +490,11 @@ void rp_tally_batch(struct tally *t, struct tjob *j)
 			batch_pair_add(bs, ((uint64_t)(g1 - 1) << 32 | d) + 1);
 		}
 	}
-	if (j->tx)
+	if (j->c.tx)
 		for (uint32_t i = 0; i < n; i++)
-			if (j->flags[i] & CT_EV_CLOSED) {
-				bs->dbytes[j->dest[i]][0] += j->tx[i];
-				bs->dbytes[j->dest[i]][1] += j->rx[i];
+			if (j->c.flags[i] & CT_EV_CLOSED) {
+				bs->dbytes[j->c.dest[i]][0] += j->c.tx[i];
+				bs->dbytes[j->c.dest[i]][1] += j->c.rx[i];
 			}
 	if (j->r) { /* the processes looked up while counting */
 		j->ptouched = j->r->ptouched;
