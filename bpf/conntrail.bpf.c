@@ -106,7 +106,8 @@ struct {
 /* A followed TCP socket. The handshake's outcome is sent at once, unless
  * the attempt's connect(2) is still running (IN_CALL): whether it is wanted
  * depends on what connect returns (a blocking connect that failed says it
- * all in its ret), so the exit sends or drops it. HAVE and IN_CALL change
+ * all in its ret), so the exit sends it inside the attempt's record, or
+ * drops it. HAVE and IN_CALL change
  * by atomic operations: the handshake may end on another CPU while the
  * connect returns. */
 #define TRACK_IN_CALL 1
@@ -462,7 +463,12 @@ static __always_inline void finish_attempt(struct ctb_connect *c, bool have_ret)
 		local_end(c);
 	if (is_tcp(c) && open && (c->flags & PF_UNFOLLOWED))
 		c->flags |= CTB_F_TRACKED; /* followed by nobody: reads "unknown" */
-	if (c->flags & PF_TRACKING) {
+	/* oc_flags: the handshake ended in this call and its handler, in this
+	 * task, released the entry to the state changes (own_call). */
+	if ((c->flags & PF_TRACKING) && c->oc_flags) {
+		if (open)
+			c->flags |= CTB_F_TRACKED;
+	} else if (c->flags & PF_TRACKING) {
 		t = bpf_map_lookup_elem(&tracked, &c->sk);
 		if (t && (t->ts_ns != c->ts_ns || t->tid != c->tid))
 			t = NULL; /* another attempt took the socket over */
@@ -473,11 +479,18 @@ static __always_inline void finish_attempt(struct ctb_connect *c, bool have_ret)
 		was = __sync_fetch_and_and(&t->sync, ~TRACK_IN_CALL);
 	}
 	c->flags &= ~(PF_TRACKING | PF_UNFOLLOWED);
+	if (!(c->flags & CTB_F_TRACKED))
+		c->oc_flags = 0; /* connect's ret says it all */
+	/* A handshake over before the exit rides with the attempt: one ring
+	 * buffer record instead of two (HAVE was set after its fields). */
+	if (t && (c->flags & CTB_F_TRACKED) && (was & TRACK_HAVE)) {
+		c->oc_flags = t->oc_flags;
+		c->result = t->result;
+		c->result_ns = t->result_ns;
+	}
 	emit_connect(c);
 	if (!t)
 		return;
-	if ((c->flags & CTB_F_TRACKED) && (was & TRACK_HAVE))
-		send_handshake(t);
 	if (!(c->flags & CTB_F_TRACKED) || t->state == T_DONE)
 		bpf_map_delete_elem(&tracked, &c->sk);
 }
@@ -654,14 +667,41 @@ int BPF_PROG(fexit_connect, int fd, struct sockaddr *uservaddr, int addrlen, int
 	return 0;
 }
 
+/* The attempt's pending entry, when this runs inside the attempt's own
+ * connect(2) in its own task: a loopback handshake, or any packet the
+ * socket backlogged while connect held it, ends there. */
+static __always_inline struct ctb_connect *own_call(const struct ct_track *t)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ctb_connect *c;
+
+	if ((__u32)task->pid != t->tid)
+		return NULL;
+	c = bpf_task_storage_get(&pending, task, NULL, 0);
+	if (!c || c->kind != CTB_CONNECT || c->ts_ns != t->ts_ns)
+		return NULL;
+	return c;
+}
+
 /* The handshake's end, kept for the exit while connect(2) still runs. */
 static __always_inline void handshake_end(struct ct_track *t, __u32 oc_flags, int result, __u64 now)
 {
+	struct ctb_connect *c = own_call(t);
+
+	if (c) {
+		/* Written where the exit reads it, which saves the exit its
+		 * map lookup: the exit comes later in this same task. */
+		c->oc_flags = oc_flags;
+		c->result = result;
+		c->result_ns = now - t->ts_ns;
+		__sync_fetch_and_and(&t->sync, ~TRACK_IN_CALL);
+		return;
+	}
 	t->oc_flags = oc_flags;
 	t->result = result;
 	t->result_ns = now - t->ts_ns;
 	if (__sync_fetch_and_or(&t->sync, TRACK_HAVE) & TRACK_IN_CALL)
-		return; /* finish_attempt sends it, or drops it */
+		return; /* finish_attempt sends it with the attempt, or drops it */
 	send_handshake(t);
 }
 

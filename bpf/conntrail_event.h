@@ -37,7 +37,9 @@ enum ctb_kind {
 #define CTB_F_LATENCY 0x0002
 #define CTB_F_SADDR 0x0004
 #define CTB_F_ABSTRACT 0x0008
-#define CTB_F_TRACKED 0x0010 /* the handshake is followed: its outcome comes as CTB_OUTCOME */
+#define CTB_F_TRACKED                                                                              \
+	0x0010 /* the handshake is followed: its outcome comes in                                  \
+		* oc_flags or as a CTB_OUTCOME */
 
 /* ctb_connect.kind of a per-thread pending entry that holds nothing. */
 #define CTB_IDLE 0xff
@@ -56,8 +58,13 @@ struct ctb_connect {
 	/* Kernel address of the socket's struct sock (0 when not found): the
 	 * key of the BPF side's handshake tracking. User space ignores it. */
 	__u64 sk;
-	__u32 pid;  /* tgid */
-	__u32 ppid; /* real_parent->tgid */
+	/* The handshake's outcome when it ended while connect(2) ran (oc_flags
+	 * nonzero): it rides with the attempt, saving a CTB_OUTCOME record. */
+	__u64 result_ns; /* attempt to handshake end */
+	__s32 result;	 /* 0 or -errno, with CT_OC_RESULT */
+	__u32 oc_flags;	 /* CT_OC_RESULT or CT_OC_ABANDONED; 0: none here */
+	__u32 pid;	 /* tgid */
+	__u32 ppid;	 /* real_parent->tgid */
 	__u32 uid;
 	__u32 gid;
 	__s32 sockfd; /* connect(2)'s fd, -1 when not from connect(2) */
@@ -86,7 +93,7 @@ struct ctb_connect {
 	__u8 _pad1[22];
 };
 
-#define CTB_CONNECT_SHORT 134 /* offsetof(struct ctb_connect, path) */
+#define CTB_CONNECT_SHORT 150 /* offsetof(struct ctb_connect, path) */
 
 /* A process called execve successfully. */
 struct ctb_exec {

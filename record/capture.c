@@ -21,7 +21,7 @@
 #include "record/procfs.h"
 #include "record/record.h"
 
-_Static_assert(sizeof(struct ctb_connect) == 264, "ctb_connect layout");
+_Static_assert(sizeof(struct ctb_connect) == 280, "ctb_connect layout");
 _Static_assert(sizeof(struct ctb_outcome) == 56, "ctb_outcome layout");
 _Static_assert(CTB_F_RET == CT_EV_RET && CTB_F_LATENCY == CT_EV_LATENCY &&
 		   CTB_F_SADDR == CT_EV_SADDR && CTB_F_ABSTRACT == CT_EV_ABSTRACT &&
@@ -38,6 +38,8 @@ int rec_write_err(struct recorder *r, int err, const char *what)
 	r->write_err = err;
 	return err;
 }
+
+static int put_outcome(struct recorder *r, const struct ctb_outcome *b);
 
 static int put_connect(struct recorder *r, const struct ctb_connect *c, size_t size)
 {
@@ -81,6 +83,18 @@ static int put_connect(struct recorder *r, const struct ctb_connect *c, size_t s
 	if (err < 0)
 		return rec_write_err(r, err, "write");
 	r->events++;
+	/* A handshake that ended inside connect(2) came with the attempt. */
+	if (c->oc_flags) {
+		struct ctb_outcome o = {.kind = CTB_OUTCOME,
+					.tid = c->tid,
+					.ts_ns = c->ts_ns,
+					.flags = c->oc_flags & (CT_OC_RESULT | CT_OC_ABANDONED),
+					.result = c->result,
+					.result_ns = c->result_ns};
+		err = put_outcome(r, &o);
+		if (err < 0)
+			return err;
+	}
 	if (r->max_size && ct_writer_bytes(r->w) >= r->max_size)
 		return rec_rotate_or_stop(r);
 	return 0;
