@@ -11,7 +11,7 @@
 export CONNTRAIL_PREFETCH_MIN=0
 
 A=$TMP/a.ctr B=$TMP/b.ctr
-# Under ThreadSanitizer (make test-tsan) a fifth of the events, as many chunks.
+# Under the sanitizers (make check, make test-tsan) a fifth of the events, as many chunks.
 div=1
 [ "${JOBS_TEST_SMALL:-0}" = 1 ] && div=5
 "$GEN" -n $((150000 / div)) --seed 11 --profile mixed --chunk-events $((4096 / div)) -o "$A" &&
