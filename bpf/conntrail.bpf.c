@@ -107,9 +107,8 @@ struct {
  * the attempt's connect(2) is still running (IN_CALL): whether it is wanted
  * depends on what connect returns (a blocking connect that failed says it
  * all in its ret), so the exit sends it inside the attempt's record, or
- * drops it. HAVE and IN_CALL change
- * by atomic operations: the handshake may end on another CPU while the
- * connect returns. */
+ * drops it. HAVE and IN_CALL change by atomic operations: the handshake
+ * may end on another CPU while the connect returns. */
 #define TRACK_IN_CALL 1
 #define TRACK_HAVE 2
 /* T_OPEN: followed, handshake not over (the socket is in SYN_SENT, or
@@ -463,13 +462,14 @@ static __always_inline void finish_attempt(struct ctb_connect *c, bool have_ret)
 		local_end(c);
 	if (is_tcp(c) && open && (c->flags & PF_UNFOLLOWED))
 		c->flags |= CTB_F_TRACKED; /* followed by nobody: reads "unknown" */
-	/* oc_flags: the handshake ended in this call and its handler, in this
-	 * task, released the entry to the state changes (own_call). */
-	if ((c->flags & PF_TRACKING) && c->oc_flags) {
-		if (open)
-			c->flags |= CTB_F_TRACKED;
-	} else if (c->flags & PF_TRACKING) {
-		t = bpf_map_lookup_elem(&tracked, &c->sk);
+	if (c->flags & PF_TRACKING) {
+		/* oc_flags: the handshake ended in this task, whose handler
+		 * wrote it here and left the entry to the state changes
+		 * (own_call): no lookup. */
+		if (c->oc_flags)
+			c->flags |= open ? CTB_F_TRACKED : 0;
+		else
+			t = bpf_map_lookup_elem(&tracked, &c->sk);
 		if (t && (t->ts_ns != c->ts_ns || t->tid != c->tid))
 			t = NULL; /* another attempt took the socket over */
 	}
@@ -690,7 +690,8 @@ static __always_inline void handshake_end(struct ct_track *t, __u32 oc_flags, in
 
 	if (c) {
 		/* Written where the exit reads it, which saves the exit its
-		 * map lookup: the exit comes later in this same task. */
+		 * map lookup: the exit comes later in this same task. So it
+		 * will not clear IN_CALL; done here, the close deletes. */
 		c->oc_flags = oc_flags;
 		c->result = result;
 		c->result_ns = now - t->ts_ns;

@@ -37,9 +37,8 @@ enum ctb_kind {
 #define CTB_F_LATENCY 0x0002
 #define CTB_F_SADDR 0x0004
 #define CTB_F_ABSTRACT 0x0008
-#define CTB_F_TRACKED                                                                              \
-	0x0010 /* the handshake is followed: its outcome comes in                                  \
-		* oc_flags or as a CTB_OUTCOME */
+/* The handshake is followed: its outcome comes in oc_flags or as a CTB_OUTCOME. */
+#define CTB_F_TRACKED 0x0010
 
 /* ctb_connect.kind of a per-thread pending entry that holds nothing. */
 #define CTB_IDLE 0xff

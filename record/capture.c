@@ -39,7 +39,33 @@ int rec_write_err(struct recorder *r, int err, const char *what)
 	return err;
 }
 
-static int put_outcome(struct recorder *r, const struct ctb_outcome *b);
+/* An outcome for the writer to place on its attempt. */
+static int write_outcome(struct recorder *r, const struct ct_outcome *o)
+{
+	int err;
+
+	if (!o->flags || !o->ts_ns)
+		return 0;
+	err = ct_writer_outcome(r->w, o);
+	if (err < 0)
+		return rec_write_err(r, err, "write");
+	r->outcomes++;
+	return 0;
+}
+
+static int put_outcome(struct recorder *r, const struct ctb_outcome *b)
+{
+	struct ct_outcome o = {.ts_ns = b->ts_ns,
+			       .tid = b->tid,
+			       .flags = b->flags & (CT_OC_RESULT | CT_OC_ABANDONED | CT_OC_CLOSED),
+			       .result = b->result,
+			       .result_ns = b->result_ns,
+			       .closed_ns = b->closed_ns,
+			       .tx_bytes = b->tx_bytes,
+			       .rx_bytes = b->rx_bytes};
+
+	return write_outcome(r, &o);
+}
 
 static int put_connect(struct recorder *r, const struct ctb_connect *c, size_t size)
 {
@@ -85,39 +111,17 @@ static int put_connect(struct recorder *r, const struct ctb_connect *c, size_t s
 	r->events++;
 	/* A handshake that ended inside connect(2) came with the attempt. */
 	if (c->oc_flags) {
-		struct ctb_outcome o = {.kind = CTB_OUTCOME,
-					.tid = c->tid,
-					.ts_ns = c->ts_ns,
-					.flags = c->oc_flags & (CT_OC_RESULT | CT_OC_ABANDONED),
-					.result = c->result,
-					.result_ns = c->result_ns};
-		err = put_outcome(r, &o);
+		struct ct_outcome o = {.ts_ns = c->ts_ns,
+				       .tid = c->tid,
+				       .flags = c->oc_flags & (CT_OC_RESULT | CT_OC_ABANDONED),
+				       .result = c->result,
+				       .result_ns = c->result_ns};
+		err = write_outcome(r, &o);
 		if (err < 0)
 			return err;
 	}
 	if (r->max_size && ct_writer_bytes(r->w) >= r->max_size)
 		return rec_rotate_or_stop(r);
-	return 0;
-}
-
-static int put_outcome(struct recorder *r, const struct ctb_outcome *b)
-{
-	struct ct_outcome o = {.ts_ns = b->ts_ns,
-			       .tid = b->tid,
-			       .flags = b->flags & (CT_OC_RESULT | CT_OC_ABANDONED | CT_OC_CLOSED),
-			       .result = b->result,
-			       .result_ns = b->result_ns,
-			       .closed_ns = b->closed_ns,
-			       .tx_bytes = b->tx_bytes,
-			       .rx_bytes = b->rx_bytes};
-	int err;
-
-	if (!o.flags || !o.ts_ns)
-		return 0;
-	err = ct_writer_outcome(r->w, &o);
-	if (err < 0)
-		return rec_write_err(r, err, "write");
-	r->outcomes++;
 	return 0;
 }
 

@@ -23,6 +23,17 @@ check() {
 		fail "$what"
 	fi
 }
+# netns_pair A B NET IF: network namespaces A and B joined by a veth pair
+# (IFa in A at NET.2/24, IFb in B at NET.1/24; NET the first three
+# octets), every link up. The caller deletes the namespaces.
+netns_pair() {
+	ip netns add "$1" && ip netns add "$2" &&
+		ip link add "${4}a" type veth peer name "${4}b" &&
+		ip link set "${4}a" netns "$1" && ip link set "${4}b" netns "$2" &&
+		ip -n "$1" link set lo up && ip -n "$2" link set lo up &&
+		ip -n "$1" addr add "$3.2/24" dev "${4}a" && ip -n "$1" link set "${4}a" up &&
+		ip -n "$2" addr add "$3.1/24" dev "${4}b" && ip -n "$2" link set "${4}b" up
+}
 # expect_eq DESCRIPTION EXPECTED ACTUAL
 expect_eq() {
 	T_CHECKS=$((T_CHECKS + 1))

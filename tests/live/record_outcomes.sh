@@ -22,12 +22,7 @@ cleanup_ns() {
 trap cleanup_ns EXIT
 
 setup() {
-	ip netns add "$A" && ip netns add "$B" &&
-		ip link add "cta$$" type veth peer name "ctb$$" &&
-		ip link set "cta$$" netns "$A" && ip link set "ctb$$" netns "$B" &&
-		ip -n "$A" link set lo up && ip -n "$B" link set lo up &&
-		ip -n "$A" addr add 10.201.0.2/24 dev "cta$$" && ip -n "$A" link set "cta$$" up &&
-		ip -n "$B" addr add 10.201.0.1/24 dev "ctb$$" && ip -n "$B" link set "ctb$$" up &&
+	netns_pair "$A" "$B" 10.201.0 "ct$$" &&
 		ip -n "$A" route add default via 10.201.0.1 &&
 		ip netns exec "$B" sysctl -qw net.ipv4.ip_forward=1 &&
 		ip -n "$B" route add unreachable 203.0.113.0/24 &&

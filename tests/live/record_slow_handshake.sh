@@ -21,13 +21,8 @@ trap cleanup_ns EXIT
 srv=
 
 setup() {
-	ip netns add "$A" && ip netns add "$B" &&
-		ip link add "csa$$" type veth peer name "csb$$" &&
-		ip link set "csa$$" netns "$A" && ip link set "csb$$" netns "$B" &&
-		ip -n "$A" link set lo up && ip -n "$B" link set lo up &&
-		ip -n "$A" addr add 10.202.0.2/24 dev "csa$$" && ip -n "$A" link set "csa$$" up &&
-		ip -n "$B" addr add 10.202.0.1/24 dev "csb$$" && ip -n "$B" link set "csb$$" up &&
-		ip netns exec "$B" tc qdisc add dev "csb$$" root tbf rate 8kbit burst 1600 limit 30000
+	netns_pair "$A" "$B" 10.202.0 "cs$$" &&
+		ip netns exec "$B" tc qdisc add dev "cs$$b" root tbf rate 8kbit burst 1600 limit 30000
 }
 check "network namespaces with a slow answer path set up" setup
 
