@@ -103,11 +103,11 @@ static int on_begin(void *ctx, struct ct_session *s)
 		return -1;
 	}
 	cv->out_ready = 1;
-	/* Our own temporary file: bypass the page cache (see ct_out_direct).
-	 * Not stdout, whose open file may be shared with the shell, nor a
-	 * device or FIFO written in place. */
+	/* Our own temporary file: past 64 MiB, bypass the page cache (see
+	 * ct_out_direct). Not stdout, whose open file may be shared with the
+	 * shell, nor a device or FIFO written in place. */
 	if (cv->fd != STDOUT_FILENO && outfile.kind == CT_OUTF_TEMP)
-		ct_out_direct(&cv->out);
+		ct_out_direct_after(&cv->out, 64u << 20);
 	if (ct_export_open(cv->fmt, &cv->x, &cv->out, &cv->info) < 0) {
 		cv->x = NULL;
 		return write_failed(cv);

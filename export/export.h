@@ -27,17 +27,21 @@ struct ct_out {
 	char *buf;
 	size_t len, cap;
 	uint64_t bytes;		      /* written so far (direct mode: as of its end) */
+	uint64_t direct_after;	      /* go direct once this much is out; 0 never */
 	int err;		      /* errno of the first failure, 0 if none */
 	struct ct_out_direct *direct; /* NULL: plain write(2) from this thread */
 };
 
 /* cap 0 picks the default (256 KiB). 0 on success, -1 out of memory. */
 int ct_out_init(struct ct_out *o, int fd, size_t cap);
-/* Direct mode, for a regular file nothing was written to yet: full buffers
- * go out with O_DIRECT from a background thread (no page-cache copy; the
- * disk works while events are converted). 0, or -1 when the file or its
+/* Direct mode, for a regular file at a 4 KiB offset: full buffers go out
+ * with O_DIRECT from a background thread (no page-cache copy; the disk
+ * works while events are converted). 0, or -1 when the file or its
  * filesystem does not allow it (plain writes then; nothing is lost). */
 int ct_out_direct(struct ct_out *o);
+/* Direct mode once `bytes` went out plainly (the file from offset 0): a
+ * small output stays in the page cache and never pays for the buffers. */
+void ct_out_direct_after(struct ct_out *o, uint64_t bytes);
 /* Write the buffer out (and leave direct mode). 0, or -1 with o->err set
  * (sticky). */
 int ct_out_flush(struct ct_out *o);

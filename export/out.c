@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,10 +117,31 @@ static void *direct_writer(void *arg)
 	return NULL;
 }
 
+/* A direct buffer, its pages mapped at once: faulting 16 MiB in page by
+ * page cost more than converting a small trace (~4,000 faults). */
+static char *direct_buf(void)
+{
+#ifdef MAP_POPULATE
+	void *p = mmap(NULL, DIRECT_CAP, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+#else
+	void *p;
+	return posix_memalign(&p, DIRECT_ALIGN, DIRECT_CAP) ? NULL : p;
+#endif
+}
+
 static void direct_free(struct ct_out_direct *d)
 {
-	for (unsigned i = 0; i < DIRECT_BUFS; i++)
+	for (unsigned i = 0; i < DIRECT_BUFS; i++) {
+		if (!d->bufs[i])
+			continue;
+#ifdef MAP_POPULATE
+		munmap(d->bufs[i], DIRECT_CAP);
+#else
 		free(d->bufs[i]);
+#endif
+	}
 	pthread_cond_destroy(&d->cv);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
@@ -133,8 +155,8 @@ int ct_out_direct(struct ct_out *o)
 #else
 	struct stat st;
 
-	if (o->len || o->bytes || o->err || fstat(o->fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    lseek(o->fd, 0, SEEK_CUR) % DIRECT_ALIGN)
+	if (o->direct || o->err || o->len > DIRECT_CAP - DIRECT_ALIGN || fstat(o->fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || lseek(o->fd, 0, SEEK_CUR) % DIRECT_ALIGN)
 		return -1;
 	struct ct_out_direct *d = calloc(1, sizeof(*d));
 	if (!d)
@@ -143,8 +165,7 @@ int ct_out_direct(struct ct_out *o)
 	pthread_cond_init(&d->cv, NULL);
 	d->fd = o->fd;
 	for (unsigned i = 0; i < DIRECT_BUFS; i++)
-		if (posix_memalign((void **)&d->bufs[i], DIRECT_ALIGN, DIRECT_CAP)) {
-			d->bufs[i] = NULL;
+		if (!(d->bufs[i] = direct_buf())) {
 			direct_free(d);
 			return -1;
 		}
@@ -159,12 +180,38 @@ int ct_out_direct(struct ct_out *o)
 		direct_free(d);
 		return -1;
 	}
+	memcpy(d->bufs[0], o->buf, o->len); /* what is buffered goes first */
 	free(o->buf);
 	o->buf = d->bufs[0];
 	o->cap = DIRECT_CAP;
 	o->direct = d;
 	return 0;
 #endif
+}
+
+void ct_out_direct_after(struct ct_out *o, uint64_t bytes)
+{
+	o->direct_after = bytes;
+}
+
+/* Past direct_after: write up to the next 4 KiB boundary of the file and
+ * go direct with the rest buffered. Tried once; 0 direct, -1 plain. */
+static int direct_now(struct ct_out *o)
+{
+	int direct = 0;
+	size_t k = (DIRECT_ALIGN - o->bytes % DIRECT_ALIGN) % DIRECT_ALIGN;
+
+	o->direct_after = 0;
+	if (k > o->len)
+		return -1;
+	int err = write_all(o->fd, o->buf, k, &o->bytes, &direct);
+	if (err) {
+		o->err = err;
+		return -1;
+	}
+	memmove(o->buf, o->buf + k, o->len - k);
+	o->len -= k;
+	return ct_out_direct(o);
 }
 
 /* Queue the whole blocks of the current buffer and carry its last partial
@@ -249,6 +296,9 @@ int ct_out_flush(struct ct_out *o)
 
 char *ct_out_reserve_slow(struct ct_out *o, size_t n)
 {
+	if (!o->direct && o->direct_after && o->bytes + o->len >= o->direct_after &&
+	    direct_now(o) == 0 && o->cap - o->len >= n)
+		return o->buf + o->len;
 	if (o->direct && n <= DIRECT_CAP - DIRECT_ALIGN) {
 		if (direct_submit(o) < 0)
 			return NULL;

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# convert's output path (direct mode: O_DIRECT from a writer thread): a file
-# spanning many buffers is byte for byte what the plain path writes to a
-# pipe, and a full device is one clear error with no file left behind.
+# convert's output path (plain writes, then past 64 MiB direct mode: O_DIRECT
+# from a writer thread): a file spanning many buffers is byte for byte what
+# the plain path writes to a pipe, and a full device is one clear error with
+# no file left behind.
 source tests/lib.sh
 
-"$GEN" -n 150000 --seed 5 --profile mixed -o "$TMP/t.ctr" || { fail "conntrail-gen"; done_testing; }
+"$GEN" -n 200000 --seed 5 --profile mixed -o "$TMP/t.ctr" || { fail "conntrail-gen"; done_testing; }
 
 # Past the section header (whose comment holds each run's command line),
-# the file and the pipe carry the same bytes. ~33 MB: many 4 MiB buffers.
+# the file and the pipe carry the same bytes. ~100 MB: 64 MiB plain, then
+# many 4 MiB direct buffers.
 after_shb() {
 	python3 -c '
 import struct, sys
@@ -20,14 +22,15 @@ for to in pcapng csv jsonl; do
 	"$CONNTRAIL" convert -q "$TMP/t.ctr" -o - --to $to >"$TMP/p.$to" || fail "convert --to $to to a pipe"
 	if [ $to = pcapng ]; then
 		size=$(stat -c %s "$TMP/f.$to")
-		[ "$size" -gt $((16 << 20)) ] || fail "pcapng only $size bytes: not past the direct buffers"
+		[ "$size" -gt $(((64 + 16) << 20)) ] ||
+			fail "pcapng only $size bytes: not past the direct buffers"
 		cmp -s <(after_shb "$TMP/f.$to") <(after_shb "$TMP/p.$to") ||
 			fail "pcapng file differs from the pipe's bytes after the SHB"
 	else
 		cmp -s "$TMP/f.$to" "$TMP/p.$to" || fail "$to file differs from the pipe's bytes"
 	fi
 done
-expect_eq "pcapng packets" 150000 "$(capinfos -c -M "$TMP/f.pcapng" 2>/dev/null | awk '/Number of packets/{print $NF}')"
+expect_eq "pcapng packets" 200000 "$(capinfos -c -M "$TMP/f.pcapng" 2>/dev/null | awk '/Number of packets/{print $NF}')"
 expect_eq "no temporary file left" "" "$(ls "$TMP" | grep partial)"
 
 # A full device (a 2 MiB tmpfs): exit 1, one line naming OUT and the

@@ -949,27 +949,38 @@ static void test_packets_random(void)
 	}
 }
 
-/* ct_out in direct mode: odd-sized pieces across many buffers, one piece
- * larger than a buffer (which leaves direct mode), all bytes in order. */
-static void test_out_direct(void)
+/* ct_out in direct mode, from the start or (after > 0) once `after` bytes
+ * went out plainly: odd-sized pieces across many buffers, one piece larger
+ * than a buffer (which leaves direct mode), all bytes in order. */
+static void out_direct_pieces(uint64_t after)
 {
 	char path[] = "/var/tmp/test_export_direct.XXXXXX";
 	int fd = mkstemp(path);
 	struct ct_out out;
 	uint64_t total = 0;
 	uint32_t x = 1;
+	int went_direct = 0;
 
 	CHECK(fd >= 0, "mkstemp %s", path);
 	CHECK(ct_out_init(&out, fd, 0) == 0, "ct_out_init");
-	int direct = ct_out_direct(&out) == 0;
-	/* ext4 and tmpfs (6.6+) both allow O_DIRECT: say so if this one does not */
-	if (!direct)
+	if (after) {
+		ct_out_direct_after(&out, after);
+	} else if (ct_out_direct(&out) != 0) {
+		/* ext4 and tmpfs (6.6+) both allow O_DIRECT: say so if this one does not */
 		fprintf(stderr,
 			"test_export: note: no O_DIRECT on /var/tmp, plain writes tested\n");
+	}
 	for (int i = 0; i < 40000; i++) {
 		size_t n = 1 + (size_t)(i * 7919u % 1500u);
 		if (i == 30000)
 			n = 9u << 20; /* larger than a direct buffer */
+		if (out.direct && !went_direct) {
+			went_direct = 1;
+			/* deferred: not before `after` bytes, and at a block boundary */
+			CHECK(!after ||
+				  (out.bytes >= after - (256u << 10) && out.bytes % 4096 == 0),
+			      "went direct at byte %llu", (unsigned long long)out.bytes);
+		}
 		char *d = ct_out_reserve(&out, n);
 		CHECK(d != NULL, "reserve %zu", n);
 		if (!d)
@@ -1002,6 +1013,19 @@ static void test_out_direct(void)
 	CHECK(bad == len, "file differs at byte %zu", bad);
 	free(f);
 	unlink(path);
+	if (after && !went_direct)
+		fprintf(stderr, "test_export: note: no O_DIRECT on /var/tmp after %llu bytes\n",
+			(unsigned long long)after);
+}
+
+static void test_out_direct(void)
+{
+	struct ct_out out;
+	int fd;
+
+	out_direct_pieces(0);
+	out_direct_pieces(1u << 20);
+	out_direct_pieces(1234567); /* a threshold off the block size */
 
 	/* Given up early (an error elsewhere): free stops the thread. */
 	static const char block[4000];
