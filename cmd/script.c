@@ -146,71 +146,12 @@ static char *put_col(char *p, const char *s, size_t n, size_t width)
 	return p;
 }
 
-/* Lower-case hex of a 16-bit group, no leading zeros. */
-static char *put_hex16(char *p, unsigned v)
-{
-	static const char hex[] = "0123456789abcdef";
-	int started = 0;
-	for (int shift = 12; shift >= 0; shift -= 4) {
-		unsigned d = (v >> shift) & 15;
-		if (d || started || !shift) {
-			*p++ = hex[d];
-			started = 1;
-		}
-	}
-	return p;
-}
-
-/*
- * "[addr]:port" or "[addr%scope]:port" as ct_fmt_dest writes it, the
- * address as glibc's inet_ntop spells it: the first longest run of two or
- * more zero groups as "::", and the last 32 bits as a dotted quad after
- * "::" (IPv4-compatible) or "::ffff:" (IPv4-mapped).
- */
+/* "[addr]:port" or "[addr%scope]:port" as ct_fmt_dest writes it. */
 static size_t fmt_inet6(char *buf, const struct ct_event *ev)
 {
-	unsigned g[8];
-	for (int i = 0; i < 8; i++)
-		g[i] = (unsigned)ev->dest->daddr[2 * i] << 8 | ev->dest->daddr[2 * i + 1];
-	int best = -1, best_len = 0;
-	for (int i = 0; i < 8;) {
-		if (g[i]) {
-			i++;
-			continue;
-		}
-		int j = i;
-		while (j < 8 && !g[j])
-			j++;
-		if (j - i > best_len) {
-			best = i;
-			best_len = j - i;
-		}
-		i = j;
-	}
-	if (best_len < 2)
-		best = -1;
 	char *p = buf;
 	*p++ = '[';
-	for (int i = 0; i < 8; i++) {
-		if (i == best) {
-			*p++ = ':';
-			i += best_len - 1;
-			if (i == 7)
-				*p++ = ':';
-			continue;
-		}
-		if (i)
-			*p++ = ':';
-		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && g[5] == 0xffff))) {
-			for (int k = 12; k < 16; k++) {
-				p += ct_u64_dec(p, ev->dest->daddr[k]);
-				if (k < 15)
-					*p++ = '.';
-			}
-			break;
-		}
-		p = put_hex16(p, g[i]);
-	}
+	p += ct_ipv6_text(p, ev->dest->daddr);
 	if (ev->dest->scope_id) {
 		*p++ = '%';
 		p += ct_u64_dec(p, ev->dest->scope_id);

@@ -199,8 +199,7 @@ static size_t put_dest(char *d, const struct ct_event *ev)
 		o += ct_ipv4_text(d, t->daddr);
 	} else {
 		d[o++] = '[';
-		inet_ntop(AF_INET6, t->daddr, d + o, INET6_ADDRSTRLEN);
-		o += strlen(d + o);
+		o += ct_ipv6_text(d + o, t->daddr);
 		if (t->scope_id) {
 			d[o++] = '%';
 			o += ct_u64_dec(d + o, t->scope_id);
@@ -501,12 +500,7 @@ size_t ct_json_plugin(char *d, const struct ct_json_cache *c, const struct ct_ev
 	}
 	if (ev->flags & CT_EV_SADDR) {
 		o += LIT(d + o, ",\"saddr\":\"");
-		if (ev->dest->family == 2)
-			o += ct_ipv4_text(d + o, ev->saddr);
-		else {
-			inet_ntop(AF_INET6, ev->saddr, d + o, INET6_ADDRSTRLEN);
-			o += strlen(d + o);
-		}
+		o += ct_ip_text(d + o, ev->dest->family, ev->saddr);
 		o += LIT(d + o, "\",\"sport\":");
 		o += ct_u64_dec(d + o, ev->sport);
 	}

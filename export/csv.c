@@ -142,10 +142,7 @@ static size_t cell_name(char *d, const char *name, uint16_t v)
 
 static size_t cell_ip(char *d, int af, const uint8_t *a)
 {
-	if (af == AF_INET)
-		return ct_ipv4_text(d, a);
-	inet_ntop(af, a, d, INET6_ADDRSTRLEN);
-	return strlen(d);
+	return af == AF_INET ? ct_ipv4_text(d, a) : ct_ipv6_text(d, a);
 }
 
 /* host .. container: who connected. */

@@ -59,11 +59,12 @@ void ct_fmt_daddr(char *buf, size_t size, const struct ct_event *ev)
 	if (!size)
 		return;
 	buf[0] = '\0';
-	if (ev->dest->family == 2)
-		inet_ntop(AF_INET, ev->dest->daddr, buf, (socklen_t)size);
-	else if (ev->dest->family == 10)
-		inet_ntop(AF_INET6, ev->dest->daddr, buf, (socklen_t)size);
-	else if (ev->dest->family == 1)
+	if (is_inet(ev->dest->family)) {
+		char a[INET6_ADDRSTRLEN];
+		size_t n = ct_ip_text(a, ev->dest->family, ev->dest->daddr);
+		if (n < size) /* as inet_ntop: whole or nothing */
+			memcpy(buf, a, n + 1);
+	} else if (ev->dest->family == 1)
 		fmt_unix_path(buf, size, ev);
 }
 
@@ -73,18 +74,17 @@ void ct_fmt_dest(char *buf, size_t size, const struct ct_event *ev)
 
 	if (ev->dname && is_inet(ev->dest->family)) {
 		/* "example.com (93.184.216.34):443", "example.com (2001:db8::1):443" */
-		inet_ntop(ev->dest->family == 2 ? AF_INET : AF_INET6, ev->dest->daddr, a,
-			  sizeof(a));
+		ct_ip_text(a, ev->dest->family, ev->dest->daddr);
 		if (ev->dest->family == 10 && ev->dest->scope_id)
 			snprintf(buf, size, "%s (%s%%%u):%u", ev->dname, a, ev->dest->scope_id,
 				 ev->dest->dport);
 		else
 			snprintf(buf, size, "%s (%s):%u", ev->dname, a, ev->dest->dport);
 	} else if (ev->dest->family == 2) {
-		inet_ntop(AF_INET, ev->dest->daddr, a, sizeof(a));
+		ct_ipv4_text(a, ev->dest->daddr);
 		snprintf(buf, size, "%s:%u", a, ev->dest->dport);
 	} else if (ev->dest->family == 10) {
-		inet_ntop(AF_INET6, ev->dest->daddr, a, sizeof(a));
+		ct_ipv6_text(a, ev->dest->daddr);
 		if (ev->dest->scope_id)
 			snprintf(buf, size, "[%s%%%u]:%u", a, ev->dest->scope_id, ev->dest->dport);
 		else
@@ -328,10 +328,8 @@ size_t ct_json_tail(char *d, const struct ct_event *ev)
 		o += json_name_or_number(d + o, ct_proto_short(t->proto), t->proto);
 	}
 	if (is_inet(t->family)) {
-		int af = t->family == 2 ? AF_INET : AF_INET6;
-		inet_ntop(af, t->daddr, a, sizeof(a));
 		o += LIT(d + o, ",\"daddr\":");
-		o += json_str(d + o, a, strlen(a));
+		o += json_str(d + o, a, ct_ip_text(a, t->family, t->daddr));
 		if (t->family == 10 && t->scope_id) {
 			o += LIT(d + o, ",\"scope_id\":");
 			o += ct_u64_dec(d + o, t->scope_id);
@@ -343,9 +341,8 @@ size_t ct_json_tail(char *d, const struct ct_event *ev)
 			o += json_str(d + o, ev->dname, strnlen(ev->dname, CT_NAME_MAX));
 		}
 		if (ev->flags & CT_EV_SADDR) {
-			inet_ntop(af, ev->saddr, a, sizeof(a));
 			o += LIT(d + o, ",\"saddr\":");
-			o += json_str(d + o, a, strlen(a));
+			o += json_str(d + o, a, ct_ip_text(a, t->family, ev->saddr));
 			o += LIT(d + o, ",\"sport\":");
 			o += ct_u64_dec(d + o, ev->sport);
 		}

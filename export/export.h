@@ -77,6 +77,11 @@ size_t ct_i64_dec(char *d, int64_t v);
 /* "10.0.0.1" at d (16 bytes), NUL-terminated; returns the length. glibc's
  * inet_ntop goes through sprintf for IPv4, far slower per call. */
 size_t ct_ipv4_text(char *d, const uint8_t a[4]);
+/* An IPv6 address at d (46 bytes) as glibc's inet_ntop spells it,
+ * NUL-terminated; returns the length. inet_ntop takes a sprintf a group. */
+size_t ct_ipv6_text(char *d, const uint8_t a[16]);
+/* ct_ipv4_text for family 2 (AF_INET on Linux), else ct_ipv6_text. */
+size_t ct_ip_text(char *d, uint16_t family, const uint8_t *a);
 
 /* ------------------------------------------------------------- sinks */
 

@@ -397,14 +397,92 @@ size_t ct_i64_dec(char *d, int64_t v)
 	return 1 + ct_u64_dec(d + 1, (uint64_t)0 - (uint64_t)v);
 }
 
+/* A byte in decimal: constant divisions only, for ct_ipv4_text. */
+static inline char *put_u8(char *p, unsigned v)
+{
+	if (v >= 100) {
+		*p++ = (char)('0' + v / 100);
+		v %= 100;
+		*p++ = (char)('0' + v / 10);
+	} else if (v >= 10) {
+		*p++ = (char)('0' + v / 10);
+	}
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
 size_t ct_ipv4_text(char *d, const uint8_t a[4])
 {
-	size_t o = 0;
-	for (int i = 0; i < 4; i++) {
-		if (i)
-			d[o++] = '.';
-		o += ct_u64_dec(d + o, a[i]);
+	char *p = put_u8(d, a[0]);
+	for (int i = 1; i < 4; i++) {
+		*p++ = '.';
+		p = put_u8(p, a[i]);
 	}
-	d[o] = '\0';
-	return o;
+	*p = '\0';
+	return (size_t)(p - d);
+}
+
+/* Lower-case hex of a 16-bit group, no leading zeros. */
+static char *put_hex16(char *p, unsigned v)
+{
+	static const char hex[] = "0123456789abcdef";
+	int started = 0;
+	for (int shift = 12; shift >= 0; shift -= 4) {
+		unsigned x = (v >> shift) & 15;
+		if (x || started || !shift) {
+			*p++ = hex[x];
+			started = 1;
+		}
+	}
+	return p;
+}
+
+size_t ct_ipv6_text(char *d, const uint8_t a[16])
+{
+	unsigned g[8];
+	for (int i = 0; i < 8; i++)
+		g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+	/* The first longest run of two or more zero groups becomes "::". */
+	int best = -1, best_len = 0;
+	for (int i = 0; i < 8;) {
+		if (g[i]) {
+			i++;
+			continue;
+		}
+		int j = i;
+		while (j < 8 && !g[j])
+			j++;
+		if (j - i > best_len) {
+			best = i;
+			best_len = j - i;
+		}
+		i = j;
+	}
+	if (best_len < 2)
+		best = -1;
+	char *p = d;
+	for (int i = 0; i < 8; i++) {
+		if (i == best) {
+			*p++ = ':';
+			i += best_len - 1;
+			if (i == 7)
+				*p++ = ':';
+			continue;
+		}
+		if (i)
+			*p++ = ':';
+		/* IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) */
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && g[5] == 0xffff))) {
+			p += ct_ipv4_text(p, a + 12);
+			break;
+		}
+		p = put_hex16(p, g[i]);
+	}
+	*p = '\0';
+	return (size_t)(p - d);
+}
+
+size_t ct_ip_text(char *d, uint16_t family, const uint8_t *a)
+{
+	return family == 2 ? ct_ipv4_text(d, a) : ct_ipv6_text(d, a);
 }

@@ -162,7 +162,7 @@ static void remote_addr(struct ct_buf *b, const struct ct_event *ev)
 		ct_buf_put(b, t, ct_u64_dec(t, ev->dest->dport));
 		ct_buf_puts(b, "\"");
 	} else if (ev->dest->family == 10) {
-		inet_ntop(AF_INET6, ev->dest->daddr, a, sizeof(a));
+		ct_ipv6_text(a, ev->dest->daddr);
 		ct_buf_puts(b, ",\"sin6_addr\":");
 		go_cstr(b, a);
 		ct_buf_puts(b, ",\"sin6_flowinfo\":\"0\",\"sin6_port\":\"");

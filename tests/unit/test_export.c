@@ -1040,6 +1040,46 @@ static void test_out_direct(void)
 	unlink(path2);
 }
 
+/* ct_ipv6_text/ct_ipv4_text against glibc's inet_ntop: every pattern of
+ * zero groups (where "::" goes), the IPv4-compatible and -mapped forms,
+ * and random groups of every width. */
+static void test_ip_text(void)
+{
+	uint32_t x = 7;
+	int bad = 0;
+
+	for (unsigned round = 0; round < 40000 && bad < 3; round++) {
+		uint8_t a[16];
+		unsigned zeros = round & 0xff; /* bit i: group i is zero */
+		for (int i = 0; i < 8; i++) {
+			x = x * 1103515245u + 12345u;
+			unsigned v = (x >> 8) & 0xffff;
+			v >>= (x >> 4) % 16; /* every width of hex */
+			if (zeros >> i & 1)
+				v = 0;
+			else if (round % 7 == 0 && i == 5)
+				v = 0xffff; /* mapped, when the groups before are zero */
+			else if (!v)
+				v = 1;
+			a[2 * i] = (uint8_t)(v >> 8);
+			a[2 * i + 1] = (uint8_t)v;
+		}
+		char want[INET6_ADDRSTRLEN], got[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, a, want, sizeof(want));
+		size_t n = ct_ipv6_text(got, a);
+		if (strcmp(want, got) || n != strlen(want)) {
+			CHECK(0, "ct_ipv6_text: got \"%s\" (%zu), inet_ntop \"%s\"", got, n, want);
+			bad++;
+		}
+		inet_ntop(AF_INET, a + 12, want, sizeof(want));
+		n = ct_ip_text(got, 2, a + 12);
+		if (strcmp(want, got) || n != strlen(want)) {
+			CHECK(0, "ct_ip_text v4: got \"%s\", inet_ntop \"%s\"", got, want);
+			bad++;
+		}
+	}
+}
+
 /* ct_u64_dec/ct_i64_dec against printf at every power-of-ten edge and on
  * random values of every length. */
 static void test_decimal(void)
@@ -1208,6 +1248,7 @@ int main(void)
 	test_names();
 	test_open_fails();
 	test_decimal();
+	test_ip_text();
 	test_out_direct();
 	test_comment_cache();
 	test_comment_cache_random();
