@@ -32,24 +32,29 @@ timed() {
 	fi
 }
 
-# ct_timed KEY ARGS..: timed KEY "$CT" ARGS..; with CT_BASE set, also
-# timed KEY with "base." after its part ("p3.base.report_ns") "$CT_BASE"
-# ARGS.., the two in turn first ($ROUND) so neither always finds the
-# other's page cache.
+# ct_timed KEY [--this ARG] ARGS..: timed KEY "$CT" ARGS..; with CT_BASE
+# set, also timed KEY with "base." after its part ("p3.base.report_ns")
+# "$CT_BASE" ARGS.., the two in turn first ($ROUND) so neither always finds
+# the other's page cache. --this ARG: ARG (words) for this build only, e.g.
+# "--jobs 1", which the base does not know.
 ct_timed() {
-	local key=$1 bkey
+	local key=$1 bkey this=()
 	shift
+	if [ "$1" = --this ]; then
+		read -ra this <<<"$2"
+		shift 2
+	fi
 	if [ -z "$CT_BASE" ]; then
-		timed "$key" "$CT" "$@"
+		timed "$key" "$CT" "$@" "${this[@]}"
 		return
 	fi
 	bkey=${key%%.*}.base.${key#*.}
 	if ((ROUND % 2)); then
-		timed "$key" "$CT" "$@"
+		timed "$key" "$CT" "$@" "${this[@]}"
 		timed "$bkey" "$CT_BASE" "$@"
 	else
 		timed "$bkey" "$CT_BASE" "$@"
-		timed "$key" "$CT" "$@"
+		timed "$key" "$CT" "$@" "${this[@]}"
 	fi
 }
 
@@ -162,7 +167,10 @@ p4() {
 	rare=${rare% *}
 	for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 		round_ok $ROUND P4 || break
-		ct_timed p4.full_ns report "$big"
+		# against the base (one thread) on one thread: the same work;
+		# the default (threads) CPU and wall beside it
+		ct_timed p4.full1_ns --this "--jobs 1" report "$big"
+		timed p4.full_ns "$CT" report "$big"
 		jobs_pair p4.full report -q "$big"
 		ct_timed p4.window_ns report "$big" --since "$since" --until "$until"
 		ct_timed p4.rare_ns report "$big" --filter "daddr == $rare"
