@@ -519,7 +519,9 @@ head = [
     "below no tracing cannot be true: such a round is rejected and repeated, as is one whose "
     "no-tracing baseline moved more than BENCH_DRIFT (25%) from the kept rounds' median; a "
     "median that still is below gets no ratio and fails the run. Ratios show the per-round "
-    "min, median and max of the kept rounds.",
+    "min, median and max of the kept rounds. Reads of tens of milliseconds (P3 on the storm "
+    "and small traces, P4's three queries) count, in each round, the median of 5 runs in a "
+    "row (3 for the storm's pcapng).",
     "",
 ]
 cols = ["measure", "ratio", "figures", "goal", "result"]

@@ -17,11 +17,11 @@ ct_backend() { ct_info "$1" | jq -r '.backend // empty' 2>/dev/null; }
 
 # timed KEY CMD...: run CMD with stdout to /dev/null; record its CPU time
 # (user + system, ns) as KEY, wall time as KEY_wall, peak RSS (KiB) as
-# KEY_rss.
+# KEY_rss. With REPEAT set, the median of that many runs in a row.
 timed() {
 	local key=$1 wall cpu rss
 	shift
-	if "$HB/runstat" "$W/timed.stat" "$@" 2>"$W/timed.err"; then
+	if "$HB/runstat" -r "${REPEAT:-1}" "$W/timed.stat" "$@" 2>"$W/timed.err"; then
 		read -r wall cpu rss <"$W/timed.stat"
 		put "$key" "$cpu"
 		put "${key}_wall" "$wall"
@@ -108,10 +108,11 @@ p3() {
 	fi
 	for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 		round_ok $ROUND P3 || break
+		# Runs of tens of milliseconds: the median of a few a round.
 		if [ -s "$STORM" ]; then
-			ct_timed p3.report_ns report "$STORM"
-			ct_timed p3.script_ns script "$STORM"
-			ct_timed p3.convert_ns convert "$STORM" -o "$W/storm.pcapng" --to pcapng
+			REPEAT=5 ct_timed p3.report_ns report "$STORM"
+			REPEAT=5 ct_timed p3.script_ns script "$STORM"
+			REPEAT=3 ct_timed p3.convert_ns convert "$STORM" -o "$W/storm.pcapng" --to pcapng
 		fi
 		[ -s "$PERFDATA" ] && timed p3.perf_script_ns perf script -i "$PERFDATA"
 		if [ -s "$W/mixed.ctr" ]; then
@@ -119,8 +120,8 @@ p3() {
 			jobs_pair p3.mixed_convert convert -q "$W/mixed.ctr" -o "$W/mixed.csv" --to csv
 		fi
 		if [ -s "$W/small.pcapng" ]; then
-			ct_timed p3.convert_small_ns convert "$W/small.ctr" -o "$W/small2.pcapng" \
-				--to pcapng
+			REPEAT=5 ct_timed p3.convert_small_ns convert "$W/small.ctr" \
+				-o "$W/small2.pcapng" --to pcapng
 			timed p3.tshark_ns tshark -r "$W/small.pcapng"
 		fi
 	done
@@ -172,9 +173,9 @@ p4() {
 		ct_timed p4.full1_ns --this "--jobs 1" report "$big"
 		timed p4.full_ns "$CT" report "$big"
 		jobs_pair p4.full report -q "$big"
-		ct_timed p4.window_ns report "$big" --since "$since" --until "$until"
-		ct_timed p4.rare_ns report "$big" --filter "daddr == $rare"
-		ct_timed p4.absent_ns report "$big" --filter "daddr == $absent"
+		REPEAT=5 ct_timed p4.window_ns report "$big" --since "$since" --until "$until"
+		REPEAT=5 ct_timed p4.rare_ns report "$big" --filter "daddr == $rare"
+		REPEAT=5 ct_timed p4.absent_ns report "$big" --filter "daddr == $absent"
 	done
 	p4_chunks window "$big" --since "$since" --until "$until"
 	p4_chunks rare "$big" --filter "daddr == $rare"
