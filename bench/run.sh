@@ -10,6 +10,8 @@
 #   BENCH_ROUNDS   alternating repeats per measurement (default 5)
 #   BENCH_DRIFT    a round whose no-tracing baseline moved more than this
 #                  fraction from the kept rounds' median is repeated (0.25)
+#   BENCH_TIE      a traced median below its floor by less than this
+#                  fraction is a tie (1.00); by more, the run fails (0.02)
 #   BENCH_TMP      where scratch files go (default /var/tmp: a real disk)
 #   BENCH_KEEP=1   keep the scratch directory
 #   BENCH_BUDGET   seconds of P3/P4 after which they stop adding rounds (300)

@@ -108,7 +108,10 @@ start_c() {
 	done
 	if ! kill -0 "$TPID" 2>/dev/null || { [ ! -s "$file" ] &&
 		! grep -q '^conntrail record: backend ' "$W/rec.err"; }; then
-		start_failed INT "$(grep -v '^\s*$' "$W/rec.err" | head -n 1 | cut -c1-300)"
+		local why
+		why=$(grep -v '^\s*$' "$W/rec.err" | head -n 1 | cut -c1-300)
+		kill -0 "$TPID" 2>/dev/null || why=${why:-"record exited before it traced, saying nothing"}
+		start_failed INT "${why:-"record did not start tracing within 30 s"}"
 	fi
 }
 stop_c() { stop_bg "$TPID" INT; }

@@ -23,11 +23,13 @@ under() {
 	START_ERR=
 	"start_$cfg" "$tag" || return 1
 	[ -n "$TPID" ] && c0=$(proc_cpu_ns "$TPID")
-	"$@" >"$W/under.out" || rc=1
+	"$@" >"$W/under.out" 2>"$W/under.err" || rc=$?
 	[ -n "$TPID" ] && c1=$(proc_cpu_ns "$TPID")
 	UNDER_CPU=$((c1 - c0))
 	"stop_$cfg"
-	return $rc
+	# a workload that failed says so where the tracer's start had nothing to say
+	[ $rc -eq 0 ] || START_ERR=${START_ERR:-"$1 exited $rc: $(head -c 200 "$W/under.err")"}
+	return $((rc != 0))
 }
 
 # storm_under CFG MODE N [TAG]: the storm under tracer CFG (TAG: MODE);
