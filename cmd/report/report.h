@@ -62,10 +62,14 @@ size_t rp_table_get(struct table *t, const void *key, int *created);
 size_t rp_table_find(const struct table *t, const void *key);
 void rp_table_free(struct table *t);
 
-/* Zeroed memory for a hash table probed at random: from 512 KiB on in
- * transparent huge pages. Given back with rp_table_release and the same
- * size. Out of memory is fatal. */
+/* Zeroed memory for a hash table probed at random, or an array that grows
+ * large: from 512 KiB on in transparent huge pages (filling 4 KiB pages
+ * one fault at a time was a twentieth of a full scan here). Given back
+ * with rp_table_release and the same size. Out of memory is fatal. */
 void *rp_table_alloc(size_t size);
+/* mem (size bytes, from rp_table_alloc or NULL with 0) moved to a block of
+ * new_size, the rest zeroed. */
+void *rp_table_grow(void *mem, size_t size, size_t new_size);
 void rp_table_release(void *mem, size_t size);
 
 /* (program, destination) -> count, inline in the slots so a lookup costs

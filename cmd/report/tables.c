@@ -35,7 +35,7 @@ void rp_table_init(struct table *t, size_t item_size, size_t key_len)
 static void table_rehash(struct table *t)
 {
 	size_t cap = t->cap ? t->cap * 2 : 1024;
-	uint64_t *slots = ct_xcalloc(cap, sizeof(*slots));
+	uint64_t *slots = rp_table_alloc(cap * sizeof(*slots));
 	for (size_t i = 0; i < t->count; i++) {
 		uint64_t h = rp_hash_bytes(rp_table_item(t, i), t->key_len);
 		size_t j = h & (cap - 1);
@@ -43,7 +43,7 @@ static void table_rehash(struct table *t)
 			j = (j + 1) & (cap - 1);
 		slots[j] = (h & 0xffffffff00000000ULL) | (i + 1);
 	}
-	free(t->slots);
+	rp_table_release(t->slots, t->cap * sizeof(*slots));
 	t->slots = slots;
 	t->cap = cap;
 }
@@ -72,8 +72,9 @@ size_t rp_table_get(struct table *t, const void *key, int *created)
 	if (t->slots[j])
 		return (size_t)(t->slots[j] & 0xffffffffULL) - 1;
 	if (t->count == t->items_cap) {
-		t->items_cap = t->items_cap ? t->items_cap * 2 : 256;
-		t->items = ct_xrealloc(t->items, t->items_cap * t->item_size);
+		size_t cap = t->items_cap ? t->items_cap * 2 : 256;
+		t->items = rp_table_grow(t->items, t->items_cap * t->item_size, cap * t->item_size);
+		t->items_cap = cap;
 	}
 	void *it = rp_table_item(t, t->count);
 	memset(it, 0, t->item_size);
@@ -95,8 +96,8 @@ size_t rp_table_find(const struct table *t, const void *key)
 
 void rp_table_free(struct table *t)
 {
-	free(t->slots);
-	free(t->items);
+	rp_table_release(t->slots, t->cap * sizeof(*t->slots));
+	rp_table_release(t->items, t->items_cap * t->item_size);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -132,6 +133,15 @@ void *rp_table_alloc(size_t size)
 		munmap(a + len, (size_t)(m + len + TABLE_HUGE - (a + len)));
 	madvise(a, len, MADV_HUGEPAGE);
 	return a;
+}
+
+void *rp_table_grow(void *mem, size_t size, size_t new_size)
+{
+	void *to = rp_table_alloc(new_size);
+	if (size)
+		memcpy(to, mem, size);
+	rp_table_release(mem, size);
+	return to;
 }
 
 void rp_table_release(void *mem, size_t size)

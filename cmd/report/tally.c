@@ -126,8 +126,8 @@ void rp_tally_free(struct tally *t)
 	free(t->b.dtouched);
 	free(t->b.ops);
 	rp_table_release(t->iids, t->iid_cap * sizeof(*t->iids));
-	free(t->dstat);
-	free(t->dbytes);
+	rp_table_release(t->dstat, t->dstat_cap * sizeof(*t->dstat));
+	rp_table_release(t->dbytes, t->dstat_cap * sizeof(*t->dbytes));
 	free(t->gstat);
 	rp_table_release(t->pairs, t->pairs_cap * sizeof(*t->pairs));
 	/* Not zeroed after: the tallies are freed next, and zeroing their
@@ -161,10 +161,10 @@ static uint32_t new_dest(struct tally *r, const struct dest_key *k)
 	uint32_t id = (uint32_t)rp_table_get(&r->dests, k, NULL);
 	if (id >= r->dstat_cap) {
 		size_t cap = r->dstat_cap ? r->dstat_cap * 2 : 1024;
-		r->dstat = ct_xrealloc(r->dstat, cap * sizeof(*r->dstat));
-		memset(r->dstat + r->dstat_cap, 0, (cap - r->dstat_cap) * sizeof(*r->dstat));
-		r->dbytes = ct_xrealloc(r->dbytes, cap * sizeof(*r->dbytes));
-		memset(r->dbytes + r->dstat_cap, 0, (cap - r->dstat_cap) * sizeof(*r->dbytes));
+		r->dstat = rp_table_grow(r->dstat, r->dstat_cap * sizeof(*r->dstat),
+					 cap * sizeof(*r->dstat));
+		r->dbytes = rp_table_grow(r->dbytes, r->dstat_cap * sizeof(*r->dbytes),
+					  cap * sizeof(*r->dbytes));
 		r->dstat_cap = cap;
 	}
 	return id;
