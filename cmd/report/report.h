@@ -335,9 +335,9 @@ struct report {
 	int utf8;
 	int multi_host;
 	struct table groups, strings, pids, cmds, exits;
-	/* exits.c: exit records as they came, and their interned comms. */
-	void **exit_blocks;
-	size_t exit_nblocks, exit_n;
+	/* exits.c: every exit record, in order */
+	struct exit_rec *exit_recs;
+	size_t exit_n, exit_cap;
 	/* The tallies: tl[0] alone with one job, else one a counting thread;
 	 * after rp_tally_finish tl[0] holds the sums. */
 	struct tally *tl;
