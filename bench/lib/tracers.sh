@@ -110,8 +110,11 @@ start_c() {
 		! grep -q '^conntrail record: backend ' "$W/rec.err"; }; then
 		local why
 		why=$(grep -v '^\s*$' "$W/rec.err" | head -n 1 | cut -c1-300)
-		kill -0 "$TPID" 2>/dev/null || why=${why:-"record exited before it traced, saying nothing"}
-		start_failed INT "${why:-"record did not start tracing within 30 s"}"
+		if [ -z "$why" ]; then
+			# what the wait saw, for a start that fails once in dozens
+			why="record did not start tracing after $((i * 50)) ms (alive: $(kill -0 "$TPID" 2>/dev/null && echo yes || echo no), state $(awk '{print $3}' "/proc/$TPID/stat" 2>/dev/null), file $(stat -c %s "$file" 2>/dev/null || echo none) bytes)"
+		fi
+		start_failed INT "$why"
 	fi
 }
 stop_c() { stop_bg "$TPID" INT; }
