@@ -74,13 +74,29 @@ impossible = []  # figures that cannot be true: the bench run fails
 TIE = float(os.environ.get("BENCH_TIE", "0.02"))
 
 
-def paired(prefix, x, y="a"):
-    """The median of the kept rounds' own ratios x/y (each round runs every
-    configuration in turn, so its pair shared the machine's state), or None."""
+def round_ratios(prefix, x, y="a"):
+    """The kept rounds' own ratios x/y (each round runs every configuration
+    in turn, so a round's pair shared the machine's state); [] without two
+    full series."""
     rx = [float(v) for v in samples.get(f"{prefix}.ratio.{x}", [])]
     if y != "a":
         ry = [float(v) for v in samples.get(f"{prefix}.ratio.{y}", [])]
         rx = [u / v for u, v in zip(rx, ry) if v] if len(ry) == len(rx) else []
+    return rx
+
+
+def span_text(rx, label=""):
+    """"; per round LABEL min, median, max (n rounds)" of ratios rx, or ""."""
+    if not rx:
+        return ""
+    rx = sorted(rx)
+    return (f"; per round {label}min {rx[0]:.3f}, median {statistics.median(rx):.3f}, "
+            f"max {rx[-1]:.3f} ({len(rx)} rounds)")
+
+
+def paired(prefix, x, y="a"):
+    """The median of the kept rounds' own ratios x/y, or None."""
+    rx = round_ratios(prefix, x, y)
     return statistics.median(rx) if rx else None
 
 
@@ -125,18 +141,7 @@ def paired_excess(prefix, a):
 
 def spread(prefix, x, y="a"):
     """The per-round ratios x/y of the kept rounds: min, median, max."""
-    rx = [float(v) for v in samples.get(f"{prefix}.ratio.{x}", [])]
-    if y != "a":
-        ry = [float(v) for v in samples.get(f"{prefix}.ratio.{y}", [])]
-        if len(ry) != len(rx):
-            return ""
-        rx = [u / v for u, v in zip(rx, ry) if v]
-    if not rx:
-        return ""
-    rx.sort()
-    n = len(rx)
-    med = rx[n // 2] if n % 2 else (rx[n // 2 - 1] + rx[n // 2]) / 2
-    return f"; per round {x}/{y} min {rx[0]:.3f}, median {med:.3f}, max {rx[-1]:.3f} ({n} rounds)"
+    return span_text(round_ratios(prefix, x, y), f"{x}/{y} ")
 
 
 def wall_ratio(x, a):
@@ -473,13 +478,8 @@ base = text("machine.base")
 if base:
     def base_spread(key, bkey):
         """Per-round ratios this/base (rounds alternate which runs first)."""
-        rx = sorted(float(u) / float(v) for u, v in zip(samples.get(key, []), samples.get(bkey, []))
-                    if float(v))
-        if not rx:
-            return ""
-        n = len(rx)
-        med = rx[n // 2] if n % 2 else (rx[n // 2 - 1] + rx[n // 2]) / 2
-        return f"; per round min {rx[0]:.3f}, median {med:.3f}, max {rx[-1]:.3f} ({n} rounds)"
+        return span_text([float(u) / float(v) for u, v in
+                          zip(samples.get(key, []), samples.get(bkey, [])) if float(v)])
 
     ms = lambda v: f(div(v, 1e6), '{:,.1f}')
     for key, name in (("p3.report_ns", "P3 report, storm trace"), ("p3.script_ns", "P3 script, storm trace"),
