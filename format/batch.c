@@ -336,11 +336,12 @@ int ct_event_batch(struct ct_reader *r, const struct chdr *h)
 	int have_tid = (want & CT_COL_TID) || (x && x->seq == h->seq);
 
 	r->chunk_loads++;
-	if (r->pre_ev_ready) { /* decoded ahead (prefetch.c), tid included */
+	if (r->pre_ev_ready && (r->pre_ev_tid || !have_tid)) { /* decoded ahead (prefetch.c) */
 		n = r->pre_ev_n;
 		why = r->pre_ev_why;
 		r->pre_ev_ready = 0;
 	} else if (r->columnar) {
+		r->pre_ev_ready = 0;
 		n = ct_event_decode(&r->dec, r->raw, h, want | (have_tid ? CT_COL_TID : 0), &why);
 	} else {
 		n = ct_rows_decode(&r->rows, &r->dec.tab, r->raw, r->raw + h->raw, h->first_ts,

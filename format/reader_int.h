@@ -123,7 +123,7 @@ struct ct_reader {
 	const char *pre_oc_why;
 	int pre_oc_ready;
 	/* An event chunk decoded ahead into r->dec, for ct_event_batch. */
-	int pre_ev_ready;
+	int pre_ev_ready, pre_ev_tid;
 	uint32_t pre_ev_n;
 	const char *pre_ev_why;
 };
