@@ -290,6 +290,30 @@ for mode, title in storms:
             f"{f(num(f'p1.{mode}.i_tracer_cpu'), ns)} ns per connect (this {f(ct, ns)})"
             f"{spread(pre, 'c', 'i')}",
             "c-i <= h-b (paired rounds)" if tcp else "", ok)
+    # The same four configurations by the kernel's own account of their
+    # programs (bpf_cost, kernel.bpf_stats_enabled): no round-to-round noise.
+    bpf = {x: num(f"p1.{mode}.bpf.{x}") for x in "cihb"}
+    if bpf["c"] is not None:
+        def progs(x):
+            key = f"p1.{mode}.bpf.{x}."
+            per = sorted(((num(k), k[len(key):]) for k in samples if k.startswith(key)),
+                         reverse=True)
+            return ", ".join(f"{name} {v:.0f}" for v, name in per if v is not None and v >= 0.5)
+        body_c = None if bpf["h"] is None else bpf["c"] - bpf["h"]
+        body_i = None if bpf["i"] is None or bpf["b"] is None else bpf["i"] - bpf["b"]
+        runs = len(samples.get(f"p1.{mode}.bpf.c", []))
+        row(f"{head}: BPF programs' run time per connect, record / record at base "
+            "(kernel.bpf_stats_enabled)", f(div(bpf["c"], bpf["i"])),
+            f"this {bpf['c']:.0f} ns ({progs('c')}); base {f(bpf['i'], ns)} ns ({progs('i')}); "
+            f"the same hooks with empty programs: record's {f(bpf['h'], ns)}, base's "
+            f"{f(bpf['b'], ns)} ns; beyond them: this {f(body_c, '{:.0f}')}, base "
+            f"{f(body_i, '{:.0f}')} ns, so this build's programs do "
+            f"{f(None if body_c is None or body_i is None else body_c - body_i, '{:+.0f}')} ns "
+            f"per connect more work than base's (median of {runs} storms each, after the "
+            "timed rounds; the stats' own clock reads are in every figure alike)")
+    elif text(f"p1.{mode}.bpf_na"):
+        row(f"{head}: BPF programs' run time per connect (kernel.bpf_stats_enabled)", "n/a",
+            text(f"p1.{mode}.bpf_na"))
     # P6b: a cgroup/connect4+6 program copying the same fields (bench only).
     g = num(f"p1.{mode}.g")
     ratio_row(f"{head}: P6b cgroup sock_addr program / none (g/a)", g, a, "g", lambda: (

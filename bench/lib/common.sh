@@ -11,6 +11,8 @@ cleanup() {
 		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -e "$W/" -e "$HB/" &&
 			kill -INT "$p" 2>/dev/null
 	done <"$BG_PIDS" 2>/dev/null
+	# bpf_cost's stats, should the bench end inside it
+	[ -n "${BPF_STATS_OLD:-}" ] && sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_OLD"
 	sleep 1
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench: scratch kept in $W" >&2

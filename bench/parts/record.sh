@@ -271,6 +271,64 @@ p1() {
 		put "p1.$mode.d_events" "${counts% *}"
 		put "p1.$mode.d_lost" "${counts#* }"
 	fi
+	# a per-connect figure: a shorter storm gives it as well
+	bpf_cost "$mode" "$((n < 100000 ? n : 100000))"
+}
+
+# ------------------------------------- P1 the programs' own run time
+# The storm's CPU moves by more than a microsecond per connect from round
+# to round; the kernel's own account of its BPF programs does not
+# (kernel.bpf_stats_enabled: run time and runs of each program). After the
+# timed rounds, since the stats add a clock read to every run, record (c),
+# record at base (i) and the two empty floors (h, b) each run the storm
+# BPF_COST_ROUNDS more times (default 3): what each program loaded since
+# the tracer started spent, per connect the storm made (its warm-up
+# included), as p1.MODE.bpf.CFG (total) and p1.MODE.bpf.CFG.PROGRAM.
+bpf_prog_times() {
+	bpftool prog show -j 2>/dev/null |
+		jq -r '.[] | "\(.id) \(.name // "-") \(.run_time_ns // 0) \(.run_cnt // 0)"'
+}
+
+bpf_cost() {
+	local mode=$1 n=$2 old c r before t0 t1 made
+	if ! old=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) || ! command -v bpftool >/dev/null; then
+		put "p1.$mode.bpf_na" "no kernel.bpf_stats_enabled or no bpftool"
+		return 0
+	fi
+	made=$(made "$n")
+	log "P1 $mode: BPF run time per connect (kernel.bpf_stats_enabled)"
+	BPF_STATS_OLD=$old
+	sysctl -qw kernel.bpf_stats_enabled=1
+	for ((r = 1; r <= ${BPF_COST_ROUNDS:-3}; r++)); do
+		for c in c i h b; do
+			[[ " $P1_CONFIGS " == *" $c "* ]] || continue
+			before=$(bpf_prog_times)
+			if ! "start_$c" "bpfcost-$mode"; then
+				log "  bpf_stats $c: $START_ERR"
+				continue
+			fi
+			t0=$(bpf_prog_times)
+			if "$HB/storm" "$mode" "$n" >"$W/under.out" 2>"$W/under.err"; then
+				t1=$(bpf_prog_times)
+			else
+				t1=
+			fi
+			"stop_$c"
+			[ -n "$t1" ] || { log "  bpf_stats $c: the storm failed"; continue; }
+			# The tracer's programs: the ids that were not there before it.
+			awk -v made="$made" -v key="p1.$mode.bpf.$c" '
+				FNR == 1 { f++ }
+				f == 1 { had[$1] = 1; next }
+				f == 2 { if (!($1 in had)) { name[$1] = $2; rt[$1] = $3 }; next }
+				($1 in name) { per[name[$1]] += ($3 - rt[$1]) / made }
+				END { for (p in per) { printf "%s.%s\t%.1f\n", key, p, per[p]; s += per[p]; k++ }
+				      if (k) printf "%s\t%.1f\n", key, s }' \
+				<(echo "$before") <(echo "$t0") <(echo "$t1") >>"$RAW"
+			log "  bpf_stats round $r $c: $(awk -F'\t' -v k="p1.$mode.bpf.$c" '$1 == k { v = $2 } END { print v }' "$RAW") ns per connect"
+		done
+	done
+	sysctl -qw kernel.bpf_stats_enabled="$old"
+	BPF_STATS_OLD=
 }
 
 # ------------------------------------------------- P6 other syscalls' tax
