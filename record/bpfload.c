@@ -360,7 +360,27 @@ void rec_bpf_set_probe(struct rec_bpf *b, uint32_t pid)
 	__atomic_store_n(&b->skel->bss->probe_tgid, pid, __ATOMIC_SEQ_CST);
 }
 
-int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *proc, uint64_t *outcomes, uint64_t *dns)
+/* Runs the kernel skipped of the programs that follow handshakes
+ * (bpf_prog_info.recursion_misses, 5.12 on; 0 before). */
+static uint64_t state_misses(const struct rec_bpf *b)
+{
+	const struct bpf_program *progs[] = {b->skel->progs.tp_state, b->skel->progs.tp_error};
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(progs[i]);
+
+		memset(&info, 0, sizeof(info));
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
+int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *proc, uint64_t *outcomes, uint64_t *dns,
+		       uint64_t *missed)
 {
 	uint64_t vals[b->ncpus];
 
@@ -368,6 +388,9 @@ int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *proc, uint64_t *outcomes, ui
 	*proc = 0;
 	*outcomes = 0;
 	*dns = 0;
+	uint64_t m = state_misses(b);
+	*missed = m - b->missed_seen;
+	b->missed_seen = m;
 	for (uint32_t slot = 0; slot < CTB_LOST_SLOTS; slot++) {
 		if (bpf_map__lookup_elem(b->skel->maps.lost, &slot, sizeof(slot), vals,
 					 sizeof(vals), 0))

@@ -38,6 +38,7 @@ struct rec_bpf {
 	int ncpus;
 	uint64_t *lost_seen; /* per CPU and slot, what was already reported */
 	uint64_t *lost_conn; /* per CPU: new connect losses (rec_bpf_lost_delta) */
+	uint64_t missed_seen; /* the TCP state programs' skipped runs already reported */
 	uint64_t buffer_bytes;
 	int plain_loads;	   /* tp_enter_connect_cast: socket lookup without probe reads */
 	struct bpf_link *dns_link; /* the DNS program on the cgroup v2 root, or NULL */
@@ -64,8 +65,12 @@ void rec_bpf_set_probe(struct rec_bpf *b, uint32_t pid);
 /* New losses since the previous call: per CPU in b->lost_conn (connect
  * records), summed in *proc (exec/exit records) and *outcomes (handshake
  * and close records not sent, or handshakes not followed) and *dns (DNS
- * packets the ring buffer could not take). */
-int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *proc, uint64_t *outcomes, uint64_t *dns);
+ * packets the ring buffer could not take); in *missed, TCP state changes
+ * the kernel ran no program for (its recursion guard: the change came in
+ * a softirq that interrupted the same program on that CPU), each of which
+ * may have been a followed handshake's end or close. */
+int rec_bpf_lost_delta(struct rec_bpf *b, uint64_t *proc, uint64_t *outcomes, uint64_t *dns,
+		       uint64_t *missed);
 /* Detach every program: no new records after this returns. */
 void rec_bpf_detach(struct rec_bpf *b);
 void rec_bpf_destroy(struct rec_bpf *b);

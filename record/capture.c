@@ -339,17 +339,20 @@ static int write_lost(struct recorder *r, uint64_t count, uint32_t cpu, uint32_t
 
 int rec_flush_lost(struct recorder *r)
 {
-	uint64_t proc = 0, outcomes = 0, dns = 0;
+	uint64_t proc = 0, outcomes = 0, dns = 0, missed = 0;
 	int err;
 
-	if (rec_bpf_lost_delta(&r->bpf, &proc, &outcomes, &dns))
+	if (rec_bpf_lost_delta(&r->bpf, &proc, &outcomes, &dns, &missed))
 		return 0;
 	r->dns_lost += dns;
 	r->proc_lost += proc;
 	r->outcomes_lost += outcomes;
+	r->state_missed += missed;
+	/* A skipped state change may have been a handshake's end or a
+	 * close: counted with the outcomes lost, an upper bound. */
 	if ((err = write_lost(r, dns, UINT32_MAX, CT_LOST_NAMES)) ||
 	    (err = write_lost(r, proc, UINT32_MAX, CT_LOST_PROCS)) ||
-	    (err = write_lost(r, outcomes, UINT32_MAX, CT_LOST_OUTCOMES)))
+	    (err = write_lost(r, outcomes + missed, UINT32_MAX, CT_LOST_OUTCOMES)))
 		return err;
 	for (int cpu = 0; cpu < r->bpf.ncpus; cpu++) {
 		r->lost += r->bpf.lost_conn[cpu];

@@ -607,6 +607,8 @@ static void print_summary(const struct recorder *r)
 	    {r->dns_lost, "DNS packets lost (names may be missing)"},
 	    {r->dns_bad, "malformed DNS answers ignored"},
 	    {r->outcomes_lost, "connection outcomes lost (those attempts read \"unknown\")"},
+	    {r->state_missed, "TCP state changes the kernel ran no program for (nested in another "
+			      "run on the same CPU): as many outcomes may be missing"},
 	};
 	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
 		if (extra[i].n)

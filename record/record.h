@@ -68,6 +68,7 @@ struct recorder {
 	uint64_t bytes_done; /* of files already closed */
 	uint64_t events, lost, proc_lost;
 	uint64_t outcomes, outcomes_lost;  /* handshake/close records written, lost */
+	uint64_t state_missed;		   /* TCP state changes the kernel skipped */
 	uint64_t names, dns_lost, dns_bad; /* name records written; DNS packets lost, malformed */
 	int write_err;
 	int size_reached;

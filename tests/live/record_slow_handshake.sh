@@ -89,6 +89,11 @@ PY
 expect_eq "record exit status (the client's)" 0 $?
 check "record wrote nothing on stderr with -q" test ! -s "$TMP/rec.err"
 "$CONNTRAIL" script --json --filter "dport == 80" "$TMP/t.ctr" >"$TMP/events.jsonl"
+# The kernel skips a program's run nested in another run of it on the same
+# CPU (its recursion guard): record counts those, as outcomes that may be
+# missing. That many cases may read unknown, or carry connect's own time
+# for a blocking one; none may when the trace admits no loss.
+missed=$("$CONNTRAIL" info --json "$TMP/t.ctr" | jq '.outcomes_lost')
 
 check "each handshake waited in B's bucket (>= 50 ms, seen by the client)" python3 - "$TMP/log.jsonl" <<'PY'
 import json, sys
@@ -98,25 +103,38 @@ if not ok:
     print("   ", log)
 sys.exit(0 if ok else 1)
 PY
-check "every slow connect's event agrees with the client" python3 - "$TMP/log.jsonl" "$TMP/events.jsonl" <<'PY'
+check "every slow connect's event agrees with the client" python3 - "$TMP/log.jsonl" "$TMP/events.jsonl" "$missed" <<'PY'
 import json, sys
 log = [json.loads(l) for l in open(sys.argv[1])]
 evs = {(e["tid"], e["sockfd"], e.get("sport")): e for e in map(json.loads, open(sys.argv[2]))}
+missed = int(sys.argv[3])
 ok = True
 def bad(case, what, e, w):
     global ok
     ok = False
     print("   %s: %s; event %s; client %s" % (case, what, json.dumps(e), json.dumps(w)))
+def unseen(case, what, e, w):
+    # a handshake's end the kernel ran no program for, as the trace says
+    global missed
+    if missed > 0 and e.get("ret") == w["ret"]:
+        missed -= 1
+        print("   %s: %s, excused: the trace counts an outcome that may be missing" % (case, what))
+        return True
+    return False
 for w in log:
     e = evs.get((w["tid"], w["sockfd"], w["sport"]))
     if e is None:
         bad(w["case"], "no event with this tid, fd and local port", None, w)
+        continue
+    if e.get("outcome") == "unknown" and unseen(w["case"], "outcome unknown", e, w):
         continue
     if e.get("ret") != w["ret"] or e.get("result") != w["result"]:
         bad(w["case"], "ret/result differ", e, w)
     rns, lat = e.get("result_ns"), e.get("latency_ns")
     if rns is None or lat is None:
         bad(w["case"], "no result_ns or latency_ns", e, w)
+        continue
+    if w["ret"] == 0 and rns == lat and unseen(w["case"], "result_ns is connect's own", e, w):
         continue
     # The handshake ended inside the call (blocking) or after it
     # (EINPROGRESS, then poll): within the client's own bounds. Its own
@@ -128,6 +146,7 @@ for w in log:
         bad(w["case"], "want latency_ns < 50 ms <= result_ns <= the client's poll time", e, w)
 sys.exit(0 if ok else 1)
 PY
-expect_eq "nothing unknown: every outcome reached the trace" "" \
-	"$("$CONNTRAIL" script --filter 'dport == 80 and result == unknown' "$TMP/t.ctr")"
+unknown=$("$CONNTRAIL" script --filter 'dport == 80 and result == unknown' "$TMP/t.ctr" | grep -v '^ *#' | grep -c .)
+check "no outcome unknown beyond what the trace says may be missing ($unknown unknown, $missed)" \
+	test "$unknown" -le "$missed"
 done_testing
