@@ -249,8 +249,8 @@ int ct_reader_set_threads(struct ct_reader *r, unsigned n)
 		return CT_E_NOMEM;
 	pf->r = r;
 	for (uint32_t i = 0; i < r->nchunks && !pf->joins; i++)
-		pf->joins = r->chunks[i].kind == CT_CHUNK_OUTCOMES ||
-			    r->chunks[i].kind == CT_CHUNK_CLOSES;
+		pf->joins =
+		    r->chunks[i].kind == CT_CHUNK_OUTCOMES || r->chunks[i].kind == CT_CHUNK_CLOSES;
 	pf->cap = n * CT_PF_PER_THREAD + 2;
 	pf->ring = calloc(pf->cap, sizeof(*pf->ring));
 	pf->th = calloc(n, sizeof(*pf->th));

@@ -36,8 +36,8 @@ struct rec_bpf {
 	struct ring_buffer *rb;
 	enum rec_backend backend;
 	int ncpus;
-	uint64_t *lost_seen; /* per CPU and slot, what was already reported */
-	uint64_t *lost_conn; /* per CPU: new connect losses (rec_bpf_lost_delta) */
+	uint64_t *lost_seen;  /* per CPU and slot, what was already reported */
+	uint64_t *lost_conn;  /* per CPU: new connect losses (rec_bpf_lost_delta) */
 	uint64_t missed_seen; /* the TCP state programs' skipped runs already reported */
 	uint64_t buffer_bytes;
 	int plain_loads;	   /* tp_enter_connect_cast: socket lookup without probe reads */
