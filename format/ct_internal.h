@@ -277,6 +277,9 @@ int ct_colbuf_reserve(struct ct_colbuf *c, uint32_t n);
 /* Memory for a buffer of megabytes, in huge pages where the kernel allows
  * (chunkio.c); freed with free(). */
 void *ct_big_alloc(size_t size);
+/* What ct_big_alloc(size) really allocates: keep it as the capacity, or a
+ * buffer regrown by a few bytes is zeroed anew, 2 MiB at a time. */
+size_t ct_big_size(size_t size);
 void ct_colbuf_free(struct ct_colbuf *c);
 
 /* ------------------------------------------------ format 2.0 event chunks */
