@@ -202,20 +202,21 @@ const char *ct_col_head(const uint8_t **pp, const uint8_t *end, uint32_t n, unsi
 	if (n && (size_t)(end - p) / n < h->w)
 		return "truncated column";
 	h->planes = p;
+	h->stride = 0;
 	*pp = p + (size_t)h->w * n;
 	return NULL;
 }
 
 /*
  * Byte planes to values, one loop per column width so each is a single
- * pass the compiler vectorises: n values from p (planes n bytes apart),
+ * pass the compiler vectorises: n values from p (planes st bytes apart),
  * d = plane bytes, bad when d > lim, out = base + d (zigzag-decoded when
  * zz). A bad column is rare: only then is it walked again to find where.
  */
-#define PLANE(k, T) ((T)p[(size_t)(k)*n + i] << (8 * (k)))
+#define PLANE(k, T) ((T)p[(size_t)(k)*st + i] << (8 * (k)))
 
 static inline __attribute__((always_inline)) uint32_t unpack32_w(uint32_t *out, const uint8_t *p,
-								 uint32_t n, unsigned w,
+								 uint32_t n, size_t st, unsigned w,
 								 uint32_t base, uint32_t lim,
 								 int zz)
 {
@@ -241,10 +242,11 @@ static inline __attribute__((always_inline)) uint32_t unpack32_w(uint32_t *out, 
 static uint32_t first_bad32(const struct ct_colhead *h, uint32_t n, uint32_t lim)
 {
 	const uint8_t *p = h->planes;
+	size_t st = h->stride ? h->stride : n;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t d = 0;
 		for (unsigned k = 0; k < h->w; k++)
-			d |= (uint64_t)p[(size_t)k * n + i] << (8 * k);
+			d |= (uint64_t)p[(size_t)k * st + i] << (8 * k);
 		if (d > lim)
 			return i;
 	}
@@ -260,29 +262,31 @@ unpack32(uint32_t *out, const struct ct_colhead *h, uint32_t n, uint32_t max, in
 		return 0;
 	uint32_t base = (uint32_t)h->base, lim = max - base, bad;
 	const uint8_t *p = h->planes;
+	size_t st = h->stride ? h->stride : n;
 
 	switch (h->w) {
 	case 0:
-		bad = unpack32_w(out, p, n, 0, base, lim, zz);
+		bad = unpack32_w(out, p, n, st, 0, base, lim, zz);
 		break;
 	case 1:
-		bad = unpack32_w(out, p, n, 1, base, lim, zz);
+		bad = unpack32_w(out, p, n, st, 1, base, lim, zz);
 		break;
 	case 2:
-		bad = unpack32_w(out, p, n, 2, base, lim, zz);
+		bad = unpack32_w(out, p, n, st, 2, base, lim, zz);
 		break;
 	case 3:
-		bad = unpack32_w(out, p, n, 3, base, lim, zz);
+		bad = unpack32_w(out, p, n, st, 3, base, lim, zz);
 		break;
 	default:
-		bad = unpack32_w(out, p, n, 4, base, lim, zz);
+		bad = unpack32_w(out, p, n, st, 4, base, lim, zz);
 		break;
 	}
 	return bad ? first_bad32(h, n, lim) : n;
 }
 
-static inline __attribute__((always_inline)) uint32_t
-unpack16_w(uint16_t *out, const uint8_t *p, uint32_t n, unsigned w, uint16_t base, uint16_t lim)
+static inline __attribute__((always_inline)) uint32_t unpack16_w(uint16_t *out, const uint8_t *p,
+								 uint32_t n, size_t st, unsigned w,
+								 uint16_t base, uint16_t lim)
 {
 	uint32_t bad = 0;
 
@@ -303,24 +307,25 @@ unpack16(uint16_t *out, const struct ct_colhead *h, uint32_t n)
 		return 0;
 	uint16_t base = (uint16_t)h->base, lim = (uint16_t)(UINT16_MAX - base);
 	const uint8_t *p = h->planes;
+	size_t st = h->stride ? h->stride : n;
 	uint32_t bad;
 
 	switch (h->w) {
 	case 0:
-		bad = unpack16_w(out, p, n, 0, base, lim);
+		bad = unpack16_w(out, p, n, st, 0, base, lim);
 		break;
 	case 1:
-		bad = unpack16_w(out, p, n, 1, base, lim);
+		bad = unpack16_w(out, p, n, st, 1, base, lim);
 		break;
 	default:
-		bad = unpack16_w(out, p, n, 2, base, lim);
+		bad = unpack16_w(out, p, n, st, 2, base, lim);
 		break;
 	}
 	return bad ? first_bad32(h, n, lim) : n;
 }
 
 static inline __attribute__((always_inline)) uint64_t
-unpack64_w(uint64_t *out, const uint8_t *p, uint32_t n, unsigned w, uint64_t base)
+unpack64_w(uint64_t *out, const uint8_t *p, uint32_t n, size_t st, unsigned w, uint64_t base)
 {
 	uint64_t bad = 0;
 
@@ -343,6 +348,7 @@ uint32_t ct_col_unpack64(uint64_t *out, uint32_t *tmp32, const struct ct_colhead
 			 uint64_t max)
 {
 	const uint8_t *p = h->planes;
+	size_t st = h->stride ? h->stride : n;
 	uint64_t b = h->base;
 	uint64_t bad;
 
@@ -363,16 +369,16 @@ uint32_t ct_col_unpack64(uint64_t *out, uint32_t *tmp32, const struct ct_colhead
 	}
 	switch (h->w) {
 	case 5:
-		bad = unpack64_w(out, p, n, 5, b);
+		bad = unpack64_w(out, p, n, st, 5, b);
 		break;
 	case 6:
-		bad = unpack64_w(out, p, n, 6, b);
+		bad = unpack64_w(out, p, n, st, 6, b);
 		break;
 	case 7:
-		bad = unpack64_w(out, p, n, 7, b);
+		bad = unpack64_w(out, p, n, st, 7, b);
 		break;
 	default:
-		bad = unpack64_w(out, p, n, 8, b);
+		bad = unpack64_w(out, p, n, st, 8, b);
 		break;
 	}
 	for (uint32_t i = 0; i < n && (bad || max != UINT64_MAX); i++)

@@ -303,6 +303,9 @@ struct ct_colhead {
 	unsigned w;
 	uint64_t base;
 	const uint8_t *planes;
+	/* bytes from one plane to the next: 0, the values decoded (a whole
+	 * column); a column's records k.. in blocks: its n, planes + k */
+	size_t stride;
 };
 
 /* An opened 2.0 event payload: its tables are loaded, its columns not yet. */
