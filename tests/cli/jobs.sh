@@ -94,13 +94,13 @@ done
 same "report filter on outcome" report --json --filter 'result == ECONNREFUSED or result == unknown' "$A"
 same "report filter on comm, window" report --filter 'comm != "curl"' --until +50s "$A" "$B"
 same "script filter on latency" script --json --filter 'latency > 1ms' "$A" "$B"
-# From --jobs 2 on, report counts on jobs - 1 threads (pool.c), each into
+# From --jobs 3 on, report counts on jobs - 2 threads (pool.c), each into
 # a tally of its own that are added up at the end, from copies of the
-# batches (unix paths included): text and JSON the same at 1, 2, 3 and 4
-# jobs (one, two and three tallies), on whole chunks and on the slices a
-# merge of interleaved inputs hands on, with filters, windows, the rate's
-# scale moving, bytes (closes) and every --by key.
-MORE="2 3 4"
+# batches (unix paths included): text and JSON the same at 1, 2, 3, 4 and 5
+# jobs (the calling thread; one, two and three tallies), on whole chunks and
+# on the slices a merge of interleaved inputs hands on, with filters,
+# windows, the rate's scale moving, bytes (closes) and every --by key.
+MORE="2 3 4 5"
 same "report, tallies" report "$A"
 same "report --json, tallies" report --json "$A"
 same "report merged, tallies" report --top 0 "$A" "$B"
@@ -114,7 +114,7 @@ for by in process pid exe cmdline uid host container port family result name; do
 	same "report --json --by $by, tallies" report --json --by $by "$A" "$B"
 done
 # The counts themselves: what one thread counts, summed from the tallies.
-"$CONNTRAIL" report -q --json --top 0 --jobs 4 "$A" "$B" >"$TMP/t4.json"
+"$CONNTRAIL" report -q --json --top 0 --jobs 5 "$A" "$B" >"$TMP/t4.json"
 expect_eq "events counted by three tallies" \
 	"$(jq '[.destinations[].count] | add' "$TMP/t4.json")" \
 	"$("$CONNTRAIL" report -q --json --jobs 1 --top 0 "$A" "$B" | jq '.events')"
