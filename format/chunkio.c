@@ -18,25 +18,17 @@
  * 2 MiB instead of 512. Page faults were two thirds of a one-minute query
  * on a 100M-event trace. Freed with free().
  */
-#define CT_HUGE (2u << 20)
-
-size_t ct_big_size(size_t size)
+void *ct_big_alloc(size_t *size)
 {
-	if (size < CT_HUGE / 4) /* up to 128 faulted pages: cheaper than zeroing 2 MiB */
-		return size;
-	return (size + CT_HUGE - 1) / CT_HUGE * CT_HUGE;
-}
-
-void *ct_big_alloc(size_t size)
-{
+	const size_t huge = 2u << 20;
 	void *p;
 
-	size = ct_big_size(size);
-	if (size < CT_HUGE / 4)
-		return malloc(size);
-	if (posix_memalign(&p, CT_HUGE, size))
+	if (*size < huge / 4) /* up to 128 faulted pages: cheaper than zeroing 2 MiB */
+		return malloc(*size);
+	*size = (*size + huge - 1) / huge * huge;
+	if (posix_memalign(&p, huge, *size))
 		return NULL;
-	madvise(p, size, MADV_HUGEPAGE);
+	madvise(p, *size, MADV_HUGEPAGE);
 	return p;
 }
 
@@ -47,7 +39,7 @@ static int buf_reserve(struct ct_reader *r, size_t need)
 	size_t cap = r->buf_cap ? r->buf_cap : 65536;
 	while (cap < need)
 		cap *= 2;
-	uint8_t *p = ct_big_alloc(cap);
+	uint8_t *p = ct_big_alloc(&cap);
 	if (!p)
 		return CT_E_NOMEM;
 	if (r->buf_len) /* a stream's unread bytes are at the front */
@@ -355,10 +347,10 @@ const char *ct_unpack(struct ct_reader *r, const struct chdr *h, const uint8_t *
 	if ((uint64_t)h->raw > (uint64_t)h->comp * ct_codec_max_ratio(h->codec) + 64)
 		return "bad length";
 	if (r->raw_cap < h->raw || !r->raw) {
-		size_t cap = ct_big_size(h->raw > 4096 ? h->raw : 4096);
+		size_t cap = h->raw > 4096 ? h->raw : 4096;
 		if (raw_live - r->raw_cap + cap > CT_RAW_BUDGET)
 			return "over the readers' shared decompression budget (256 MiB)";
-		uint8_t *p = ct_big_alloc(cap);
+		uint8_t *p = ct_big_alloc(&cap);
 		if (!p)
 			return "out of memory";
 		ct_raw_release(r, 1);

@@ -202,7 +202,7 @@ const char *ct_col_head(const uint8_t **pp, const uint8_t *end, uint32_t n, unsi
 	if (n && (size_t)(end - p) / n < h->w)
 		return "truncated column";
 	h->planes = p;
-	h->stride = 0;
+	h->stride = n;
 	*pp = p + (size_t)h->w * n;
 	return NULL;
 }
@@ -242,7 +242,7 @@ static inline __attribute__((always_inline)) uint32_t unpack32_w(uint32_t *out, 
 static uint32_t first_bad32(const struct ct_colhead *h, uint32_t n, uint32_t lim)
 {
 	const uint8_t *p = h->planes;
-	size_t st = h->stride ? h->stride : n;
+	size_t st = h->stride;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t d = 0;
 		for (unsigned k = 0; k < h->w; k++)
@@ -262,7 +262,7 @@ unpack32(uint32_t *out, const struct ct_colhead *h, uint32_t n, uint32_t max, in
 		return 0;
 	uint32_t base = (uint32_t)h->base, lim = max - base, bad;
 	const uint8_t *p = h->planes;
-	size_t st = h->stride ? h->stride : n;
+	size_t st = h->stride;
 
 	switch (h->w) {
 	case 0:
@@ -307,7 +307,7 @@ unpack16(uint16_t *out, const struct ct_colhead *h, uint32_t n)
 		return 0;
 	uint16_t base = (uint16_t)h->base, lim = (uint16_t)(UINT16_MAX - base);
 	const uint8_t *p = h->planes;
-	size_t st = h->stride ? h->stride : n;
+	size_t st = h->stride;
 	uint32_t bad;
 
 	switch (h->w) {
@@ -348,7 +348,7 @@ uint32_t ct_col_unpack64(uint64_t *out, uint32_t *tmp32, const struct ct_colhead
 			 uint64_t max)
 {
 	const uint8_t *p = h->planes;
-	size_t st = h->stride ? h->stride : n;
+	size_t st = h->stride;
 	uint64_t b = h->base;
 	uint64_t bad;
 

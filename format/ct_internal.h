@@ -275,11 +275,10 @@ struct ct_colbuf {
 };
 int ct_colbuf_reserve(struct ct_colbuf *c, uint32_t n);
 /* Memory for a buffer of megabytes, in huge pages where the kernel allows
- * (chunkio.c); freed with free(). */
-void *ct_big_alloc(size_t size);
-/* What ct_big_alloc(size) really allocates: keep it as the capacity, or a
- * buffer regrown by a few bytes is zeroed anew, 2 MiB at a time. */
-size_t ct_big_size(size_t size);
+ * (chunkio.c); freed with free(). *size: the bytes wanted, then the bytes
+ * given (whole huge pages), to keep as the capacity: a buffer regrown by a
+ * few bytes would otherwise be zeroed anew, 2 MiB at a time. */
+void *ct_big_alloc(size_t *size);
 void ct_colbuf_free(struct ct_colbuf *c);
 
 /* ------------------------------------------------ format 2.0 event chunks */
@@ -303,8 +302,8 @@ struct ct_colhead {
 	unsigned w;
 	uint64_t base;
 	const uint8_t *planes;
-	/* bytes from one plane to the next: 0, the values decoded (a whole
-	 * column); a column's records k.. in blocks: its n, planes + k */
+	/* bytes from one plane to the next, the column's count of values: a
+	 * part of it (values k..) is planes + k with the same stride */
 	size_t stride;
 };
 

@@ -185,7 +185,8 @@ int ct_colbuf_reserve(struct ct_colbuf *c, uint32_t n)
 	 */
 	size_t per = 7 * sizeof(uint64_t) + 16 + 5 * sizeof(uint32_t) + 3 * sizeof(int32_t) +
 		     2 * sizeof(uint16_t);
-	uint8_t *m = ct_big_alloc((size_t)cap * per);
+	size_t bytes = (size_t)cap * per;
+	uint8_t *m = ct_big_alloc(&bytes);
 	if (!m)
 		return CT_E_NOMEM;
 	size_t c8 = (size_t)cap * 8, c4 = (size_t)cap * 4, c2 = (size_t)cap * 2;

@@ -173,7 +173,8 @@ void ct_load_summaries(struct ct_reader *r)
 	if (!r->sums_pending)
 		return;
 	r->sums_pending = 0;
-	uint8_t *sums = ct_big_alloc(r->sums_len);
+	size_t sums_cap = r->sums_len;
+	uint8_t *sums = ct_big_alloc(&sums_cap);
 	if (!sums || ct_pread_full(r, sums, r->sums_len, r->sums_off) != (ssize_t)r->sums_len ||
 	    ct_crc32(0, sums, r->sums_len) != r->sums_crc) {
 		free(sums);

@@ -60,19 +60,14 @@ int ct_oc_encode(const struct ct_oc_rec *r, uint32_t n, uint64_t first_ts, struc
 	return 0;
 }
 
-/* Column k's values (v), or the one value c of a column stored with no
- * bytes (v NULL), into the records: one typed pass a column. */
+/* Column k's values into the records: one typed pass a column. */
 #define OC_STORE(field, T)                                                                         \
 	do {                                                                                       \
-		if (v)                                                                             \
-			for (uint64_t i = 0; i < n; i++)                                           \
-				r[i].field = (T)v[i];                                              \
-		else                                                                               \
-			for (uint64_t i = 0; i < n; i++)                                           \
-				r[i].field = (T)c;                                                 \
+		for (uint32_t i = 0; i < n; i++)                                                   \
+			r[i].field = (T)v[i];                                                      \
 	} while (0)
 
-static void oc_store(struct ct_oc_rec *r, uint64_t n, int k, const uint64_t *v, uint64_t c)
+static void oc_store(struct ct_oc_rec *r, uint32_t n, int k, const uint64_t *v)
 {
 	switch (k) {
 	case OC_SEQ:
@@ -151,18 +146,8 @@ const char *ct_oc_decode(const uint8_t *p, size_t len, uint32_t records, uint64_
 		uint32_t cnt = (uint32_t)(n - i0 < OC_BLOCK ? n - i0 : OC_BLOCK);
 		struct ct_oc_rec *r = *out + i0;
 		for (int k = 0; k < OC_NCOLS; k++) {
-			if (!h[k].w) { /* all the base: a handshake chunk's byte counts */
-				if (h[k].base > max[k]) {
-					why = "value out of range";
-					break;
-				}
-				oc_store(r, cnt, k, NULL,
-					 zz[k] ? (uint64_t)unzigzag(h[k].base) : h[k].base);
-				continue;
-			}
 			struct ct_colhead part = h[k];
 			part.planes += i0;
-			part.stride = (size_t)n;
 			if (ct_col_unpack64(v, tmp, &part, cnt, max[k]) < cnt) {
 				why = "value out of range";
 				break;
@@ -170,7 +155,7 @@ const char *ct_oc_decode(const uint8_t *p, size_t len, uint32_t records, uint64_
 			if (zz[k])
 				for (uint32_t i = 0; i < cnt; i++)
 					v[i] = (uint64_t)unzigzag(v[i]);
-			oc_store(r, cnt, k, v, 0);
+			oc_store(r, cnt, k, v);
 		}
 		/* Times were stored as steps from the record before. Sorted by
 		 * (seq, index), one record an attempt. */

@@ -122,8 +122,7 @@ static int slot_buffer(struct ct_prefetch *pf, struct pf_slot *s, size_t need)
 	pthread_mutex_unlock(&pf->mu);
 	if (s->raw)
 		return 0;
-	need = ct_big_size(need);
-	if (!(s->raw = ct_big_alloc(need)))
+	if (!(s->raw = ct_big_alloc(&need)))
 		return -1;
 	s->raw_cap = need;
 	return 0;
@@ -144,8 +143,8 @@ static int work_one(struct ct_prefetch *pf, struct pf_slot *s, uint8_t **buf, si
 		return 0;
 	if (*buf_cap < len) {
 		free(*buf);
-		*buf_cap = ct_big_size(len > 65536 ? len : 65536);
-		if (!(*buf = ct_big_alloc(*buf_cap))) {
+		*buf_cap = len > 65536 ? len : 65536;
+		if (!(*buf = ct_big_alloc(buf_cap))) {
 			*buf_cap = 0;
 			return 0;
 		}
