@@ -746,6 +746,9 @@ int ct_reader_close(struct ct_reader *r)
 {
 	if (!r)
 		return 0;
+	/* The workers first: one may be in a pread of the file (a run that
+	 * stopped early: script | head). */
+	ct_prefetch_stop(r);
 	int err = r->io.close ? r->io.close(r->io.ctx) : 0;
 	reader_free(r);
 	return err;
