@@ -168,7 +168,7 @@ test: all
 test-tsan:
 	$(Q)$(MAKE) --no-print-directory -j2 SAN=thread all
 	$(Q)BUILD=build-tsan JOBS_TEST_SMALL=1 TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" \
-		bash tests/run.sh cli/jobs
+		bash tests/run.sh cli/jobs unit/test_parfmt
 
 test-unit: tools
 	$(Q)BUILD=$(BUILD) bash tests/run.sh unit

@@ -22,6 +22,7 @@
 #include "export/export.h"
 #include "lib/outfile.h"
 #include "lib/text.h"
+#include "cmd/parfmt.h"
 #include "cmd/sessopt.h"
 #include "session/session.h"
 
@@ -42,6 +43,13 @@ struct convert {
 	struct ct_export_input *inputs;
 	struct ct_export_info info;
 	struct ct_exporter *x;
+	/* --jobs > 1 and a parallel format: events formatted on that many
+	 * threads (cmd/parfmt.h), part k by its own sink into its own buffer. */
+	struct parfmt *pf;
+	struct cv_part {
+		struct ct_out out;
+		struct ct_exporter *x;
+	} * parts;
 	uint64_t events;
 	int failed; /* a write error was reported */
 	int epipe;  /* stdout reader went away: stop quietly */
@@ -69,6 +77,40 @@ static int write_failed(struct convert *cv)
 	}
 	cv->failed = 1;
 	return -1;
+}
+
+static void parts_free(struct convert *cv)
+{
+	unsigned n = parfmt_jobs(cv->pf);
+	parfmt_free(cv->pf);
+	cv->pf = NULL;
+	for (unsigned k = 0; cv->parts && k < n; k++) {
+		ct_export_drop(cv->fmt, cv->parts[k].x);
+		ct_out_free(&cv->parts[k].out);
+	}
+	free(cv->parts);
+	cv->parts = NULL;
+}
+
+/* Formatting threads and a sink each; without them (one job, or no
+ * memory or thread for them) events are formatted here, as before. */
+static void parts_start(struct convert *cv, unsigned jobs)
+{
+	if (!(cv->pf = parfmt_new(jobs)))
+		return;
+	unsigned n = parfmt_jobs(cv->pf);
+	cv->parts = calloc(n, sizeof(*cv->parts));
+	for (unsigned k = 0; cv->parts && k < n; k++) {
+		struct cv_part *pt = &cv->parts[k];
+		if (ct_out_init(&pt->out, CT_OUT_MEMORY, 0) < 0 ||
+		    ct_export_open_part(cv->fmt, &pt->x, &pt->out, &cv->info) < 0) {
+			pt->x = NULL;
+			parts_free(cv);
+			return;
+		}
+	}
+	if (!cv->parts)
+		parts_free(cv);
 }
 
 static int on_begin(void *ctx, struct ct_session *s)
@@ -112,6 +154,8 @@ static int on_begin(void *ctx, struct ct_session *s)
 		cv->x = NULL;
 		return write_failed(cv);
 	}
+	if (cv->fmt->ops->parallel)
+		parts_start(cv, ct_session_jobs(s));
 	return 0;
 }
 
@@ -128,6 +172,55 @@ static int on_event(void *ctx, const struct ct_event *ev, unsigned input)
 	cv->events++;
 	return sunk(
 	    cv, cv->fmt->ops->event(cv->x, ev, input, ct_session_wall_ns(cv->s, input, ev->ts_ns)));
+}
+
+static int part_event(void *ctx, unsigned k, const struct ct_event *ev, unsigned input)
+{
+	struct convert *cv = ctx;
+	return cv->fmt->ops->event(cv->parts[k].x, ev, input,
+				   ct_session_wall_ns(cv->s, input, ev->ts_ns));
+}
+
+static size_t part_len(void *ctx, unsigned k)
+{
+	return ((struct convert *)ctx)->parts[k].out.len;
+}
+
+/* The round's bytes into the output, in order. */
+static int parts_join(void *ctx, const struct parfmt_span *sp, unsigned n)
+{
+	struct convert *cv = ctx;
+	for (unsigned i = 0; i < n; i++)
+		if (ct_out_write(&cv->out, cv->parts[sp[i].part].out.buf + sp[i].from,
+				 sp[i].to - sp[i].from) < 0)
+			return write_failed(cv);
+	for (unsigned k = 0; k < parfmt_jobs(cv->pf); k++)
+		cv->parts[k].out.len = 0;
+	return 0;
+}
+
+static int on_batch(void *ctx, const struct ct_batch *b, unsigned input)
+{
+	static const struct parfmt_ops ops = {part_event, part_len, parts_join};
+	struct convert *cv = ctx;
+	struct ct_event ev;
+
+	if (!cv->pf || b->n < 2 * parfmt_block(cv->pf)) {
+		for (uint32_t i = 0; i < b->n; i++) {
+			ct_batch_event(b, i, &ev);
+			if (on_event(cv, &ev, input) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	cv->events += b->n;
+	if (parfmt_batch(cv->pf, b, input, &ops, cv) == 0)
+		return 0;
+	if (!cv->failed) { /* a part's sink failed: only memory can */
+		ct_err("out of memory");
+		cv->failed = 1;
+	}
+	return -1;
 }
 
 static int on_lost(void *ctx, const struct ct_lost *l, unsigned input)
@@ -187,9 +280,9 @@ static void usage(FILE *f)
 	    "      --csv-raw      csv: text cells as they are; by default a cell that starts\n"
 	    "                     with = + - @ tab or CR gets a leading ' so that a\n"
 	    "                     spreadsheet shows it as text, not a formula\n"
-	    "      --jobs N       threads that read (default: the CPUs available, one\n"
-	    "                     when the query reads under 32 MiB); the output is the\n"
-	    "                     same for any N, --jobs 1 reads on one thread\n"
+	    "      --jobs N       threads that read and format (default: the CPUs available,\n"
+	    "                     one when the query reads under 32 MiB); the output is\n"
+	    "                     the same for any N, --jobs 1 works on one thread\n"
 	    "  -q, --quiet        no progress bar, no notes on stderr\n"
 	    "\n"
 	    "Examples:\n"
@@ -316,12 +409,13 @@ int cmd_convert(int argc, char **argv)
 
 	static const struct ct_session_ops ops = {
 	    .begin = on_begin,
-	    .event = on_event,
+	    .batch = on_batch,
 	    .lost = on_lost,
 	    .name = on_name,
 	};
 	int status = ct_session_run(&opts, &ops, &cv);
 
+	parts_free(&cv);
 	if (cv.x) {
 		if (ct_export_close(cv.fmt, cv.x) < 0 && status == CT_EXIT_OK) {
 			write_failed(&cv);

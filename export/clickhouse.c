@@ -230,4 +230,5 @@ static int ch_event(struct ct_exporter *x, const struct ct_event *ev, unsigned i
 const struct ct_export_ops ct_clickhouse_ops = {
     .size = sizeof(struct ct_exporter),
     .event = ch_event,
+    .parallel = 1,
 };

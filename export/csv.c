@@ -281,4 +281,5 @@ const struct ct_export_ops ct_csv_ops = {
     .size = sizeof(struct ct_exporter),
     .start = csv_start,
     .event = csv_event,
+    .parallel = 1,
 };

@@ -34,6 +34,10 @@ struct ct_out {
 
 /* cap 0 picks the default (256 KiB). 0 on success, -1 out of memory. */
 int ct_out_init(struct ct_out *o, int fd, size_t cap);
+/* As fd: a buffer that grows instead of being written, whose bytes the
+ * owner takes (a part formatted on another thread, cmd/parfmt.h); its
+ * flush writes nothing. */
+#define CT_OUT_MEMORY (-1)
 /* Direct mode, for a regular file at a 4 KiB offset: full buffers go out
  * with O_DIRECT from a background thread (no page-cache copy; the disk
  * works while events are converted). 0, or -1 when the file or its
@@ -133,6 +137,10 @@ struct ct_export_ops {
 	int (*finish)(struct ct_exporter *x);
 	/* Optional: free what start took (not x itself); runs on every close. */
 	void (*release)(struct ct_exporter *x);
+	/* 1: event() reads nothing another event changes, so events may be
+	 * formatted by several sinks of the format on several threads and
+	 * their bytes put one after another (ct_export_open_part). */
+	int parallel;
 };
 
 /* An output format: a row of the table in formats.c. */
@@ -150,6 +158,13 @@ int ct_export_open(const struct ct_export_format *f, struct ct_exporter **x, str
 /* The trailer, the flush of out and the free of x; also after an error.
  * 0, or -1 with out->err set. */
 int ct_export_close(const struct ct_export_format *f, struct ct_exporter *x);
+/* For a parallel format: another sink on out (CT_OUT_MEMORY) that formats
+ * events as the first one would; what its start wrote (the header, which
+ * is the first sink's) is dropped. 0, or -1 with out->err set. */
+int ct_export_open_part(const struct ct_export_format *f, struct ct_exporter **x,
+			struct ct_out *out, const struct ct_export_info *info);
+/* A part's free: no trailer, no flush. */
+void ct_export_drop(const struct ct_export_format *f, struct ct_exporter *x);
 
 /* Every format, in the order --help lists them; ends with a NULL name. */
 extern const struct ct_export_format ct_export_formats[];

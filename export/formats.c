@@ -71,6 +71,25 @@ int ct_export_close(const struct ct_export_format *f, struct ct_exporter *x)
 	return rc;
 }
 
+int ct_export_open_part(const struct ct_export_format *f, struct ct_exporter **xp,
+			struct ct_out *out, const struct ct_export_info *info)
+{
+	if (!f->ops->parallel) {
+		out->err = EINVAL;
+		return -1;
+	}
+	if (ct_export_open(f, xp, out, info) < 0)
+		return -1;
+	out->len = 0; /* the header is the first sink's */
+	return 0;
+}
+
+void ct_export_drop(const struct ct_export_format *f, struct ct_exporter *x)
+{
+	if (x)
+		sink_free(f, x);
+}
+
 const struct ct_export_format *ct_export_by_name(const char *name)
 {
 	for (const struct ct_export_format *f = ct_export_formats; f->name; f++)

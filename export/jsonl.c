@@ -24,4 +24,5 @@ static int jsonl_event(struct ct_exporter *x, const struct ct_event *ev, unsigne
 const struct ct_export_ops ct_jsonl_ops = {
     .size = sizeof(struct ct_exporter),
     .event = jsonl_event,
+    .parallel = 1,
 };

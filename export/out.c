@@ -281,6 +281,8 @@ int ct_out_flush(struct ct_out *o)
 {
 	int direct = 0;
 
+	if (o->fd == CT_OUT_MEMORY)
+		return o->err ? -1 : 0;
 	if (o->direct && direct_end(o) < 0)
 		return -1;
 	if (o->err)
@@ -296,6 +298,17 @@ int ct_out_flush(struct ct_out *o)
 
 char *ct_out_reserve_slow(struct ct_out *o, size_t n)
 {
+	if (o->fd == CT_OUT_MEMORY) { /* grows: its owner takes the bytes */
+		size_t cap = o->cap * 2 > o->len + n ? o->cap * 2 : o->len + n;
+		char *p = realloc(o->buf, cap);
+		if (!p) {
+			o->err = ENOMEM;
+			return NULL;
+		}
+		o->buf = p;
+		o->cap = cap;
+		return o->buf + o->len;
+	}
 	if (!o->direct && o->direct_after && o->bytes + o->len >= o->direct_after &&
 	    direct_now(o) == 0 && o->cap - o->len >= n)
 		return o->buf + o->len;

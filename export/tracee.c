@@ -288,4 +288,5 @@ static int tracee_event(struct ct_exporter *x, const struct ct_event *ev, unsign
 const struct ct_export_ops ct_tracee_ops = {
     .size = sizeof(struct ct_exporter),
     .event = tracee_event,
+    .parallel = 1,
 };

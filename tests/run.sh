@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run conntrail's tests: unit (format/ and friends, in C), command-line
 # (tests/cli/*.sh on samples/ and generated traces) and live capture
-# (tests/live/*.sh, root only). Usage: tests/run.sh [unit|cli|live|cli/NAME]...
+# (tests/live/*.sh, root only). Usage: tests/run.sh [unit|cli|live|unit/NAME|cli/NAME]...
 # Prints one line per test and a closing "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -56,6 +56,13 @@ for layer in "${layers[@]}"; do
 			[ -f "$t" ] || continue
 			run_one "$layer/$(basename "$t" .sh)" bash "$t"
 		done
+		;;
+	unit/*)
+		if [ ! -x "$BUILD/tests/${layer#unit/}" ]; then
+			echo "no test $BUILD/tests/${layer#unit/}" >&2
+			exit 2
+		fi
+		run_one "$layer" "$BUILD/tests/${layer#unit/}"
 		;;
 	cli/* | live/*)
 		if [ ! -f "tests/$layer.sh" ]; then

@@ -9,6 +9,10 @@
 # The reader starts no worker for a query of fewer than 8 event chunks (a
 # window, a selective filter); here every query runs them, however small.
 export CONNTRAIL_PREFETCH_MIN=0
+# script and convert (csv, jsonl, tracee-json, clickhouse) format a batch's
+# events on --jobs threads, in blocks of 1024 events; blocks of 64 here, so
+# that a merge's slices and the sanitizers' smaller chunks are cut too.
+export CONNTRAIL_PARFMT_BLOCK=64
 
 A=$TMP/a.ctr B=$TMP/b.ctr
 # Under the sanitizers (make check, make test-tsan) a fifth of the events, as many chunks.
@@ -78,9 +82,27 @@ same "report --by dest" report --by dest --top 0 "$A" "$B"
 same "script merged" script "$A" "$B"
 same "script --json merged, filtered" script --json --filter 'comm == "curl" or dport == 53' "$A" "$B"
 same "script window" script --json --since +5s --until +30s "$A" "$B"
-for fmt in csv jsonl pcapng; do
+for fmt in csv jsonl pcapng tracee-json clickhouse; do
 	same_file "convert $fmt" "$TMP/c.$fmt" convert "$A" "$B" -o "$TMP/c.$fmt" --to $fmt
 done
+same "convert csv to stdout, filtered" convert "$A" -o - --to csv -F 'result != ok'
+# Blocks of the default size (a chunk of 4096 events: four).
+CONNTRAIL_PARFMT_BLOCK= same "script, blocks of 1024" script "$A"
+CONNTRAIL_PARFMT_BLOCK= same "script --json, blocks of 1024" script --json "$A" "$B"
+CONNTRAIL_PARFMT_BLOCK= same_file "convert csv, blocks of 1024" "$TMP/d.csv" convert "$A" \
+	-o "$TMP/d.csv" --to csv
+# The lines are made on that many threads (not one thread and idle ones).
+"$CONNTRAIL" script --stats --jobs 3 "$A" 2>"$TMP/stats3" >/dev/null
+"$CONNTRAIL" script --stats --jobs 1 "$A" 2>"$TMP/stats1" >/dev/null
+check "script --stats: lines made on 3 threads" grep -q "lines made on 3 threads" "$TMP/stats3"
+check "script --stats: lines made on 1 thread" grep -q "lines made on 1 thread$" "$TMP/stats1"
+# A closed pipe ends the output quietly at any --jobs.
+for j in 1 2; do
+	"$CONNTRAIL" script --jobs $j "$A" "$B" 2>"$TMP/head.err" | head -n 5 >"$TMP/head.$j"
+	expect_eq "script --jobs $j | head: status" "${PIPESTATUS[0]}" 0
+	check "script --jobs $j | head: quiet" test ! -s "$TMP/head.err"
+done
+check "script | head: the same lines at --jobs 2" cmp -s "$TMP/head.1" "$TMP/head.2"
 same_file "convert jsonl window, filter" "$TMP/w.jsonl" convert "$A" --since +15s \
 	--filter 'not ret == 0' -o "$TMP/w.jsonl" --to jsonl
 
