@@ -203,16 +203,9 @@ static int on_batch(void *ctx, const struct ct_batch *b, unsigned input)
 {
 	static const struct parfmt_ops ops = {part_event, part_len, parts_join};
 	struct convert *cv = ctx;
-	struct ct_event ev;
 
-	if (!cv->pf || b->n < 2 * parfmt_block(cv->pf)) {
-		for (uint32_t i = 0; i < b->n; i++) {
-			ct_batch_event(b, i, &ev);
-			if (on_event(cv, &ev, input) < 0)
-				return -1;
-		}
-		return 0;
-	}
+	if (!parfmt_worth(cv->pf, b))
+		return parfmt_each(b, input, on_event, cv);
 	cv->events += b->n;
 	if (parfmt_batch(cv->pf, b, input, &ops, cv) == 0)
 		return 0;

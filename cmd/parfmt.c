@@ -137,6 +137,23 @@ uint32_t parfmt_block(const struct parfmt *pf)
 	return pf ? pf->block : PARFMT_BLOCK;
 }
 
+int parfmt_worth(const struct parfmt *pf, const struct ct_batch *b)
+{
+	return pf && b->n >= 2 * pf->block;
+}
+
+int parfmt_each(const struct ct_batch *b, unsigned input,
+		int (*fn)(void *ctx, const struct ct_event *ev, unsigned input), void *ctx)
+{
+	struct ct_event ev;
+	for (uint32_t i = 0; i < b->n; i++) {
+		ct_batch_event(b, i, &ev);
+		if (fn(ctx, &ev, input) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int parfmt_batch(struct parfmt *pf, const struct ct_batch *b, unsigned input,
 		 const struct parfmt_ops *ops, void *ctx)
 {

@@ -55,8 +55,14 @@ struct parfmt_ops {
 struct parfmt *parfmt_new(unsigned jobs);
 /* Threads in all: the parts' outputs to keep (1 for NULL). */
 unsigned parfmt_jobs(const struct parfmt *pf);
-/* Events in a block: worth formatting on several threads from two. */
+/* Events in a block. */
 uint32_t parfmt_block(const struct parfmt *pf);
+/* 1 when b is worth the threads: pf set and two blocks of events or more. */
+int parfmt_worth(const struct parfmt *pf, const struct ct_batch *b);
+/* Where it is not: b's events one by one through fn on this thread. 0, or
+ * -1 when fn returned <0. */
+int parfmt_each(const struct ct_batch *b, unsigned input,
+		int (*fn)(void *ctx, const struct ct_event *ev, unsigned input), void *ctx);
 /* Every event of b through ops, in rounds. 0, or -1 when a callback
  * returned <0 (the rest of the batch is not formatted). */
 int parfmt_batch(struct parfmt *pf, const struct ct_batch *b, unsigned input,

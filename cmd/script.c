@@ -491,16 +491,9 @@ static int on_batch(void *ctx, const struct ct_batch *b, unsigned input)
 {
 	static const struct parfmt_ops ops = {part_event, part_len, parts_join};
 	struct script *sc = ctx;
-	struct ct_event ev;
 
-	if (!sc->pf || b->n < 2 * parfmt_block(sc->pf)) {
-		for (uint32_t i = 0; i < b->n; i++) {
-			ct_batch_event(b, i, &ev);
-			if (on_event(sc, &ev, input) < 0)
-				return -1;
-		}
-		return 0;
-	}
+	if (!parfmt_worth(sc->pf, b))
+		return parfmt_each(b, input, on_event, sc);
 	sc->events += b->n;
 	for (uint32_t i = 0; i < b->n; i++)
 		shown_add(sc, input, b->tasks[b->task[i]].pid);
