@@ -75,6 +75,9 @@ SMALL_N=$(scaled 100000) # tshark reads ~0.03-0.3 M packets/s: a smaller file
 # of reading, so a loaded machine still finishes in time; a note says so.
 BUDGET=${BENCH_BUDGET:-300}
 MIXED_N=$(scaled 1000000)
+# script and convert at --jobs 1 and 2: long enough (a second or more) for
+# the threads' start and a round's noise to count for little.
+JOBS_N=$(scaled 10000000)
 
 # ------------------------------------------------------------------ main
 PARTS=" ${BENCH_PARTS:-p1 p6 p7 p2 p3 p4} "
