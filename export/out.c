@@ -298,8 +298,24 @@ int ct_out_flush(struct ct_out *o)
 
 char *ct_out_reserve_slow(struct ct_out *o, size_t n)
 {
-	if (o->fd == CT_OUT_MEMORY) { /* grows: its owner takes the bytes */
-		size_t cap = o->cap * 2 > o->len + n ? o->cap * 2 : o->len + n;
+	size_t cap = n;
+	if (o->fd == CT_OUT_MEMORY) {
+		/* grows, doubling: its owner takes the bytes */
+		cap = o->cap * 2 > o->len + n ? o->cap * 2 : o->len + n;
+	} else {
+		if (!o->direct && o->direct_after && o->bytes + o->len >= o->direct_after &&
+		    direct_now(o) == 0 && o->cap - o->len >= n)
+			return o->buf + o->len;
+		if (o->direct && n <= DIRECT_CAP - DIRECT_ALIGN) {
+			if (direct_submit(o) < 0)
+				return NULL;
+			if (o->cap - o->len >= n)
+				return o->buf + o->len;
+		}
+		if (ct_out_flush(o) < 0) /* leaves len 0 */
+			return NULL;
+	}
+	if (o->cap - o->len < n) {
 		char *p = realloc(o->buf, cap);
 		if (!p) {
 			o->err = ENOMEM;
@@ -307,29 +323,8 @@ char *ct_out_reserve_slow(struct ct_out *o, size_t n)
 		}
 		o->buf = p;
 		o->cap = cap;
-		return o->buf + o->len;
 	}
-	if (!o->direct && o->direct_after && o->bytes + o->len >= o->direct_after &&
-	    direct_now(o) == 0 && o->cap - o->len >= n)
-		return o->buf + o->len;
-	if (o->direct && n <= DIRECT_CAP - DIRECT_ALIGN) {
-		if (direct_submit(o) < 0)
-			return NULL;
-		if (o->cap - o->len >= n)
-			return o->buf + o->len;
-	}
-	if (ct_out_flush(o) < 0)
-		return NULL;
-	if (o->cap < n) {
-		char *p = realloc(o->buf, n);
-		if (!p) {
-			o->err = ENOMEM;
-			return NULL;
-		}
-		o->buf = p;
-		o->cap = n;
-	}
-	return o->buf;
+	return o->buf + o->len;
 }
 
 int ct_out_finish(struct ct_out *o)

@@ -14,19 +14,23 @@
 #define CT_OC_MAX (1u << 20) /* records in one outcome chunk */
 #define OC_BLOCK 512u	     /* records decoded together */
 
-enum {
-	OC_SEQ,
-	OC_INDEX,
-	OC_TS,
-	OC_TID,
-	OC_FLAGS,
-	OC_RESULT,
-	OC_RESULT_NS,
-	OC_CLOSED_NS,
-	OC_TX,
-	OC_RX,
-	OC_NCOLS,
-};
+/* The columns in their stored order, each with the record field it
+ * decodes into and that field's type: the one list of them. */
+#define OC_COLUMNS(X)                                                                              \
+	X(OC_SEQ, seq, uint32_t)                                                                   \
+	X(OC_INDEX, index, uint32_t)                                                               \
+	X(OC_TS, ts_ns, uint64_t)                                                                  \
+	X(OC_TID, tid, uint32_t)                                                                   \
+	X(OC_FLAGS, flags, uint32_t)                                                               \
+	X(OC_RESULT, result, int32_t)                                                              \
+	X(OC_RESULT_NS, result_ns, uint64_t)                                                       \
+	X(OC_CLOSED_NS, closed_ns, uint64_t)                                                       \
+	X(OC_TX, tx_bytes, uint64_t)                                                               \
+	X(OC_RX, rx_bytes, uint64_t)
+
+#define OC_ENUM(col, field, T) col,
+enum { OC_COLUMNS(OC_ENUM) OC_NCOLS };
+#undef OC_ENUM
 
 int ct_oc_encode(const struct ct_oc_rec *r, uint32_t n, uint64_t first_ts, struct ct_bytes *scratch,
 		 struct ct_bytes *out)
@@ -60,46 +64,18 @@ int ct_oc_encode(const struct ct_oc_rec *r, uint32_t n, uint64_t first_ts, struc
 	return 0;
 }
 
-/* Column k's values into the records: one typed pass a column. */
-#define OC_STORE(field, T)                                                                         \
-	do {                                                                                       \
-		for (uint32_t i = 0; i < n; i++)                                                   \
-			r[i].field = (T)v[i];                                                      \
-	} while (0)
-
+/* Column k's values into the records: one typed pass a column (a loop
+ * through offsets and widths was the slow one). */
 static void oc_store(struct ct_oc_rec *r, uint32_t n, int k, const uint64_t *v)
 {
 	switch (k) {
-	case OC_SEQ:
-		OC_STORE(seq, uint32_t);
+#define OC_CASE(col, field, T)                                                                     \
+	case col:                                                                                  \
+		for (uint32_t i = 0; i < n; i++)                                                   \
+			r[i].field = (T)v[i];                                                      \
 		break;
-	case OC_INDEX:
-		OC_STORE(index, uint32_t);
-		break;
-	case OC_TS:
-		OC_STORE(ts_ns, uint64_t);
-		break;
-	case OC_TID:
-		OC_STORE(tid, uint32_t);
-		break;
-	case OC_FLAGS:
-		OC_STORE(flags, uint32_t);
-		break;
-	case OC_RESULT:
-		OC_STORE(result, int32_t);
-		break;
-	case OC_RESULT_NS:
-		OC_STORE(result_ns, uint64_t);
-		break;
-	case OC_CLOSED_NS:
-		OC_STORE(closed_ns, uint64_t);
-		break;
-	case OC_TX:
-		OC_STORE(tx_bytes, uint64_t);
-		break;
-	case OC_RX:
-		OC_STORE(rx_bytes, uint64_t);
-		break;
+		OC_COLUMNS(OC_CASE)
+#undef OC_CASE
 	}
 }
 
@@ -158,12 +134,13 @@ const char *ct_oc_decode(const uint8_t *p, size_t len, uint32_t records, uint64_
 			oc_store(r, cnt, k, v);
 		}
 		/* Times were stored as steps from the record before. Sorted by
-		 * (seq, index), one record an attempt. */
-		for (uint32_t i = 0; i < cnt && !why; i++) {
-			prev = r[i].ts_ns += prev;
-			const struct ct_oc_rec *b = i ? &r[i - 1] : i0 ? &r[-1] : NULL;
-			if (b &&
-			    (r[i].seq < b->seq || (r[i].seq == b->seq && r[i].index <= b->index)))
+		 * (seq, index), one record an attempt (the first of a block
+		 * against the last of the one before). */
+		struct ct_oc_rec *x = *out;
+		for (uint64_t j = i0; j < i0 + cnt && !why; j++) {
+			prev = x[j].ts_ns += prev;
+			if (j && (x[j].seq < x[j - 1].seq ||
+				  (x[j].seq == x[j - 1].seq && x[j].index <= x[j - 1].index)))
 				why = "records out of order";
 		}
 	}
